@@ -1,0 +1,250 @@
+/*
+ * svcacct native protocol: one request, one reply, one connection.
+ *
+ * Frame: a 16-byte header followed by a body of typed, length-prefixed
+ * fields.  All integers are big-endian.
+ *
+ *   header  := magic:u32 ("SVCA") version:u16 type:u16 length:u32 flags:u32
+ *   field   := tag:u16 kind:u8 zero:u8 length:u32 value[length]
+ *
+ * In a request "type" is the command (enum svca_cmd), in a reply the status
+ * (enum svca_status).  A reply to a failed request carries F_MESSAGE, a
+ * human-readable reason that never contains a secret.
+ *
+ * Lists are flat: every item starts with an empty F_ITEM marker, followed by
+ * the item's fields.
+ *
+ * This header is shared by the daemon, svcacctctl and the PAM module, so it
+ * depends on libc only.
+ */
+#ifndef SVCACCT_PROTO_H
+#define SVCACCT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SVCA_MAGIC 0x53564341u /* "SVCA" */
+#define SVCA_PROTO_VERSION 1
+#define SVCA_HDR_LEN 16u
+#define SVCA_FIELD_HDR_LEN 8u
+
+/* Hard caps.  Requests that carry no admin credential are kept small. */
+#define SVCA_MAX_REQUEST (64u * 1024u)
+#define SVCA_MAX_UNAUTH_REQUEST (4u * 1024u)
+#define SVCA_MAX_REPLY (64u * 1024u * 1024u)
+#define SVCA_MAX_REQUEST_FIELDS 64u
+#define SVCA_MAX_STRING 4096u
+
+enum svca_kind {
+	SVCA_K_STR = 1,   /* text: no NUL, no control characters but \t */
+	SVCA_K_U64 = 2,   /* exactly 8 bytes */
+	SVCA_K_BYTES = 3, /* opaque, may be a secret: never logged */
+	SVCA_K_MARK = 4,  /* empty: list item separator */
+};
+
+/* Commands (request type).  Numbers are part of the wire format. */
+enum svca_cmd {
+	SVCA_CMD_PING = 1,
+
+	SVCA_CMD_ACCOUNT_CREATE = 10,
+	SVCA_CMD_ACCOUNT_LIST = 11,
+	SVCA_CMD_ACCOUNT_SHOW = 12,
+	SVCA_CMD_ACCOUNT_UPDATE = 13,
+	SVCA_CMD_ACCOUNT_DISABLE = 14,
+	SVCA_CMD_ACCOUNT_ENABLE = 15,
+	SVCA_CMD_ACCOUNT_DELETE = 16,
+	SVCA_CMD_ACCOUNT_ACCESS = 17,
+
+	SVCA_CMD_TEAM_CREATE = 20,
+	SVCA_CMD_TEAM_LIST = 21,
+	SVCA_CMD_TEAM_DELETE = 22,
+	SVCA_CMD_WORKSPACE_CREATE = 23,
+	SVCA_CMD_WORKSPACE_LIST = 24,
+	SVCA_CMD_WORKSPACE_DELETE = 25,
+	SVCA_CMD_GRANT_ADD = 26,
+	SVCA_CMD_GRANT_REMOVE = 27,
+	SVCA_CMD_GRANT_LIST = 28,
+
+	SVCA_CMD_KEY_CREATE = 30,
+	SVCA_CMD_KEY_LIST = 31,
+	SVCA_CMD_KEY_DISABLE = 32,
+	SVCA_CMD_KEY_ENABLE = 33,
+	SVCA_CMD_KEY_REVOKE = 34,
+	SVCA_CMD_TOKEN_CREATE = 35,
+	SVCA_CMD_TOKEN_VERIFY = 36,
+	SVCA_CMD_TOKEN_REVOKE = 37,
+	SVCA_CMD_JWKS = 38,
+
+	SVCA_CMD_PAM_AUTH = 40,
+	SVCA_CMD_PAM_AUTHORIZE = 41,
+	SVCA_CMD_PAM_SESSION_OPEN = 42,
+	SVCA_CMD_PAM_SESSION_CLOSE = 43,
+
+	SVCA_CMD_AUDIT_LIST = 50,
+	SVCA_CMD_AUDIT_VERIFY = 51,
+};
+
+/* Reply status.  Values equal svcacctctl's exit statuses. */
+enum svca_status {
+	SVCA_OK = 0,
+	SVCA_ERR_FAILED = 1,    /* refused or failed; F_MESSAGE says why */
+	SVCA_ERR_BADREQ = 2,    /* malformed or invalid request (usage) */
+	SVCA_ERR_NOTAUTH = 3,   /* caller may not do this */
+	SVCA_ERR_NOTFOUND = 4,  /* no such account / key / ... */
+	SVCA_ERR_UNAVAIL = 5,   /* daemon cannot serve this now */
+};
+
+/* Field tags.  Numbers are part of the wire format. */
+enum svca_tag {
+	F_ITEM = 1,        /* MARK: starts a list item */
+	F_MESSAGE = 2,     /* STR: error text */
+	F_NAME = 3,        /* STR: account name */
+	F_NEW_NAME = 4,    /* STR: rename target */
+	F_DESCRIPTION = 5, /* STR */
+	F_ORG_ROLE = 6,    /* STR: member | admin | super-admin */
+	F_STATUS = 7,      /* STR: active | disabled | revoked ... */
+	F_UID = 8,         /* U64 */
+	F_CREATED_AT = 9,  /* U64: ms since the epoch, UTC */
+	F_CREATED_BY = 10, /* STR: actor */
+	F_UPDATED_AT = 11, /* U64 */
+	F_UPDATED_BY = 12, /* STR */
+	F_LAST_ACTIVITY = 13, /* U64, 0 = never */
+	F_FORCE = 14,      /* U64: 1 = --force */
+
+	F_TEAM = 20,       /* STR */
+	F_WORKSPACE = 21,  /* STR */
+	F_ROLE = 22,       /* STR: viewer | editor | admin */
+	F_CAPABILITY = 23, /* STR, repeated */
+	F_SOURCE = 24,     /* STR, repeated: where a role came from */
+	F_SERVICE = 25,    /* STR: PAM service */
+
+	F_KEY_ID = 30,     /* STR: public key id */
+	F_KEY = 31,        /* BYTES: an API key (secret) */
+	F_TOKEN = 32,      /* BYTES: a session token (secret) */
+	F_LABEL = 33,      /* STR */
+	F_EXPIRES_AT = 34, /* U64, 0 = never */
+	F_LAST_USED_AT = 35, /* U64, 0 = never */
+	F_EXPIRES_DAYS = 36, /* U64, 0 = never */
+	F_EXPIRES_IN = 37, /* U64: seconds */
+	F_JSON = 38,       /* STR: a JSON document */
+	F_RHOST = 39,      /* STR */
+	F_TTY = 40,        /* STR */
+	F_PID = 41,        /* U64 */
+	F_REASON = 42,     /* STR */
+	F_ALLOWED = 43,    /* U64: 1 allow, 0 deny */
+
+	F_ACCOUNT = 50,    /* STR: filter for audit list */
+	F_EVENT = 51,      /* STR: filter / event type */
+	F_SINCE = 52,      /* U64: ms since the epoch */
+	F_LIMIT = 53,      /* U64 */
+	F_SEQ = 54,        /* U64 */
+	F_TOTAL = 55,      /* U64 */
+};
+
+
+/*
+ * Command reference (request fields -> reply fields on SVCA_OK).
+ * [x] = optional.  "account" = F_NAME F_UID F_DESCRIPTION F_ORG_ROLE
+ * F_STATUS F_CREATED_AT F_CREATED_BY F_UPDATED_AT F_UPDATED_BY
+ * F_LAST_ACTIVITY.  Timestamps are ms since the epoch, UTC.
+ *
+ *   PING             -                               -> -
+ *   ACCOUNT_CREATE   F_NAME [F_DESCRIPTION] [F_ORG_ROLE] -> account
+ *   ACCOUNT_LIST     -                               -> (F_ITEM account)*
+ *   ACCOUNT_SHOW     F_NAME                          -> account
+ *   ACCOUNT_UPDATE   F_NAME [F_NEW_NAME] [F_DESCRIPTION] [F_ORG_ROLE]
+ *                                                    -> account (after)
+ *   ACCOUNT_DISABLE  F_NAME                          -> account
+ *   ACCOUNT_ENABLE   F_NAME                          -> account
+ *   ACCOUNT_DELETE   F_NAME                          -> F_NAME F_UID
+ *   AUDIT_LIST       [F_ACCOUNT] [F_EVENT] [F_SINCE] [F_LIMIT]
+ *                                   -> (F_ITEM F_SEQ F_JSON)*, oldest first;
+ *                                      F_LIMIT keeps the newest N
+ *   AUDIT_VERIFY     -              -> F_TOTAL (records checked)
+ *                                      on failure: SVCA_ERR_FAILED with
+ *                                      F_SEQ (first bad record) F_MESSAGE
+ *
+ * F_JSON of an audit event is the same JSON object that goes to syslog:
+ * {"seq","ts","event","outcome","actor","subject","scope","peer",
+ *  "service","rhost","reason"} with ts as an ISO 8601 UTC string (ms).
+ */
+
+/* ---- growable output buffer ------------------------------------------ */
+
+struct svca_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	size_t limit; /* 0 = SVCA_MAX_REPLY */
+	int failed;   /* allocation failed or limit exceeded: frame unusable */
+};
+
+void svca_buf_init(struct svca_buf *b, size_t limit);
+/* Wipes the contents (they may hold a secret) and frees the buffer. */
+void svca_buf_free(struct svca_buf *b);
+void svca_buf_reset(struct svca_buf *b);
+
+/* Starts a frame: writes a header whose length is fixed by svca_frame_end. */
+void svca_frame_begin(struct svca_buf *b, uint16_t type);
+/* Returns 0, or -1 when the buffer failed (ENOMEM or over its limit). */
+int svca_frame_end(struct svca_buf *b);
+
+void svca_put_str(struct svca_buf *b, uint16_t tag, const char *s);
+void svca_put_strn(struct svca_buf *b, uint16_t tag, const char *s, size_t n);
+void svca_put_u64(struct svca_buf *b, uint16_t tag, uint64_t v);
+void svca_put_bytes(struct svca_buf *b, uint16_t tag, const void *p, size_t n);
+void svca_put_mark(struct svca_buf *b, uint16_t tag);
+/* Appends raw bytes (record prefixes; not a field). */
+void svca_put_raw(struct svca_buf *b, const void *p, size_t n);
+
+/* ---- decoding --------------------------------------------------------- */
+
+struct svca_header {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint32_t length;
+	uint32_t flags;
+};
+
+/* Parses 16 bytes.  Returns 0 when magic and version are right, else -1. */
+int svca_header_parse(const uint8_t *p, struct svca_header *h);
+
+struct svca_field {
+	uint16_t tag;
+	uint8_t kind;
+	uint32_t len;
+	const uint8_t *val; /* points into the body; not NUL-terminated */
+};
+
+struct svca_iter {
+	const uint8_t *p;
+	size_t left;
+	int error;
+};
+
+void svca_iter_init(struct svca_iter *it, const uint8_t *body, size_t len);
+/* 1 = a field was returned, 0 = end of body, -1 = malformed body. */
+int svca_iter_next(struct svca_iter *it, struct svca_field *f);
+
+/* Validates a whole body (kinds, lengths, string contents, field count). */
+int svca_body_validate(const uint8_t *body, size_t len, size_t max_fields);
+
+/* Finds the first field with this tag.  NULL when absent. */
+const struct svca_field *svca_fields_find(const struct svca_field *fs, size_t n,
+					  uint16_t tag);
+
+/* Collects up to max fields.  Returns the count or -1 when malformed/too many. */
+int svca_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
+			size_t max);
+
+/* Copies a STR field into dst as a C string.  -1 when it does not fit or
+ * the field is not a STR. */
+int svca_field_str(const struct svca_field *f, char *dst, size_t dstlen);
+/* Reads a U64 field.  -1 when the field is not a U64. */
+int svca_field_u64(const struct svca_field *f, uint64_t *out);
+
+const char *svca_cmd_name(uint16_t cmd);
+const char *svca_status_name(uint16_t status);
+
+#endif

@@ -1,0 +1,328 @@
+/* Service account records and uid allocation. */
+#include "accounts.h"
+
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+
+#define UID_CURSOR_KEY "meta/uid_cursor"
+
+/* Files checked for name and uid clashes; tests may point elsewhere. */
+static const char *passwd_file(void)
+{
+	const char *p = getenv("SVCACCTD_PASSWD_FILE");
+	return p && *p ? p : "/etc/passwd";
+}
+
+static const char *group_file(void)
+{
+	const char *p = getenv("SVCACCTD_GROUP_FILE");
+	return p && *p ? p : "/etc/group";
+}
+
+const char *org_role_name(enum org_role r)
+{
+	switch (r) {
+	case ORG_ADMIN: return "admin";
+	case ORG_SUPER: return "super-admin";
+	default: return "member";
+	}
+}
+
+int org_role_parse(const char *s, enum org_role *out)
+{
+	if (!strcmp(s, "member"))
+		*out = ORG_MEMBER;
+	else if (!strcmp(s, "admin"))
+		*out = ORG_ADMIN;
+	else if (!strcmp(s, "super-admin"))
+		*out = ORG_SUPER;
+	else
+		return -1;
+	return 0;
+}
+
+int account_encode(const struct account *a, struct svca_buf *b)
+{
+	rec_begin(b, REC_ACCOUNT, ACCOUNT_RECORD_VERSION);
+	svca_put_str(b, F_NAME, a->name);
+	svca_put_u64(b, F_UID, a->uid);
+	svca_put_str(b, F_DESCRIPTION, a->description);
+	svca_put_str(b, F_ORG_ROLE, org_role_name(a->org_role));
+	svca_put_str(b, F_STATUS, a->disabled ? "disabled" : "active");
+	svca_put_u64(b, F_CREATED_AT, a->created_at);
+	svca_put_str(b, F_CREATED_BY, a->created_by);
+	svca_put_u64(b, F_UPDATED_AT, a->updated_at);
+	svca_put_str(b, F_UPDATED_BY, a->updated_by);
+	svca_put_u64(b, F_LAST_ACTIVITY, a->last_activity);
+	svca_put_u64(b, F_SEQ, a->gen);
+	return b->failed ? -1 : 0;
+}
+
+int account_decode(const uint8_t *data, size_t len, struct account *a)
+{
+	struct rec r;
+	char buf[32];
+
+	memset(a, 0, sizeof(*a));
+	if (rec_parse(data, len, REC_ACCOUNT, &r) < 0 ||
+	    r.version > ACCOUNT_RECORD_VERSION)
+		return -1;
+	rec_str(&r, F_NAME, a->name, sizeof(a->name));
+	uint64_t uid = rec_u64(&r, F_UID);
+	if (!svca_account_name_valid(a->name) || uid == 0 || uid > UINT32_MAX)
+		return -1;
+	a->uid = (uint32_t)uid;
+	rec_str(&r, F_DESCRIPTION, a->description, sizeof(a->description));
+	rec_str(&r, F_ORG_ROLE, buf, sizeof(buf));
+	if (org_role_parse(buf, &a->org_role) < 0)
+		a->org_role = ORG_MEMBER;
+	rec_str(&r, F_STATUS, buf, sizeof(buf));
+	a->disabled = strcmp(buf, "disabled") == 0;
+	a->created_at = rec_u64(&r, F_CREATED_AT);
+	rec_str(&r, F_CREATED_BY, a->created_by, sizeof(a->created_by));
+	a->updated_at = rec_u64(&r, F_UPDATED_AT);
+	rec_str(&r, F_UPDATED_BY, a->updated_by, sizeof(a->updated_by));
+	a->last_activity = rec_u64(&r, F_LAST_ACTIVITY);
+	a->gen = rec_u64(&r, F_SEQ);
+	return 0;
+}
+
+static void acct_key(const char *name, char *key, size_t len)
+{
+	snprintf(key, len, "acct/%s", name);
+}
+
+static void uid_key(uint32_t uid, char *key, size_t len)
+{
+	snprintf(key, len, "uid/%" PRIu32, uid);
+}
+
+int account_get(struct store *s, const char *name, struct account *a)
+{
+	char key[64];
+	uint8_t *v;
+	size_t n;
+
+	if (!svca_account_name_valid(name))
+		return 0;
+	acct_key(name, key, sizeof(key));
+	int r = store_get(s, DB_STATE, key, &v, &n);
+	if (r <= 0)
+		return r;
+	r = account_decode(v, n, a) == 0 ? 1 : -1;
+	free(v);
+	return r;
+}
+
+int account_get_by_uid(struct store *s, uint32_t uid, struct account *a)
+{
+	char key[32], name[SVCA_NAME_MAX + 1];
+	uint8_t *v;
+	size_t n;
+
+	uid_key(uid, key, sizeof(key));
+	int r = store_get(s, DB_STATE, key, &v, &n);
+	if (r <= 0)
+		return r;
+	if (n > SVCA_NAME_MAX) {
+		free(v);
+		return -1;
+	}
+	memcpy(name, v, n);
+	name[n] = '\0';
+	free(v);
+	return account_get(s, name, a);
+}
+
+int account_put(struct store *s, const struct account *a)
+{
+	char key[64], ukey[32];
+	struct svca_buf b;
+	int r;
+
+	svca_buf_init(&b, 65536);
+	if (account_encode(a, &b) < 0) {
+		svca_buf_free(&b);
+		return -1;
+	}
+	acct_key(a->name, key, sizeof(key));
+	uid_key(a->uid, ukey, sizeof(ukey));
+	r = store_put(s, DB_STATE, key, b.data, b.len);
+	if (r == 0)
+		r = store_put(s, DB_STATE, ukey, (const uint8_t *)a->name,
+			      strlen(a->name));
+	svca_buf_free(&b);
+	return r;
+}
+
+int account_del(struct store *s, const struct account *a)
+{
+	char key[64], ukey[32];
+	acct_key(a->name, key, sizeof(key));
+	uid_key(a->uid, ukey, sizeof(ukey));
+	if (store_del(s, DB_STATE, key) < 0)
+		return -1;
+	return store_del(s, DB_STATE, ukey);
+}
+
+int host_name_taken(const char *name)
+{
+	int taken = 0;
+	FILE *f = fopen(passwd_file(), "re");
+	if (f) {
+		struct passwd *pw;
+		while (!taken && (pw = fgetpwent(f)))
+			taken = strcmp(pw->pw_name, name) == 0;
+		fclose(f);
+	}
+	f = fopen(group_file(), "re");
+	if (f) {
+		struct group *gr;
+		while (!taken && (gr = fgetgrent(f)))
+			taken = strcmp(gr->gr_name, name) == 0;
+		fclose(f);
+	}
+	return taken;
+}
+
+/* 1 when the host's passwd or group file already uses this id. */
+static int host_id_taken(uint32_t id, const uint32_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+static size_t host_ids(uint32_t min, uint32_t max, uint32_t **out)
+{
+	uint32_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	FILE *files[2] = { fopen(passwd_file(), "re"), fopen(group_file(), "re") };
+	for (int i = 0; i < 2; i++) {
+		if (!files[i])
+			continue;
+		for (;;) {
+			uint32_t id;
+			if (i == 0) {
+				struct passwd *pw = fgetpwent(files[i]);
+				if (!pw)
+					break;
+				id = (uint32_t)pw->pw_uid;
+			} else {
+				struct group *gr = fgetgrent(files[i]);
+				if (!gr)
+					break;
+				id = (uint32_t)gr->gr_gid;
+			}
+			if (id < min || id > max)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				uint32_t *ni = realloc(ids, cap * sizeof(*ni));
+				if (!ni)
+					break;
+				ids = ni;
+			}
+			ids[n++] = id;
+		}
+		fclose(files[i]);
+	}
+	*out = ids;
+	return n;
+}
+
+int account_alloc_uid(struct store *s, uint32_t min, uint32_t max, uint32_t *uid)
+{
+	uint8_t *v;
+	size_t n;
+	uint32_t cursor = min;
+	char buf[16];
+
+	int r = store_get(s, DB_STATE, UID_CURSOR_KEY, &v, &n);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		if (n < sizeof(buf)) {
+			memcpy(buf, v, n);
+			buf[n] = '\0';
+			unsigned long c = strtoul(buf, NULL, 10);
+			if (c >= min && c <= max)
+				cursor = (uint32_t)c;
+		}
+		free(v);
+	}
+	uint32_t *ids;
+	size_t nids = host_ids(min, max, &ids);
+	uint64_t span = (uint64_t)max - min + 1;
+	int found = 0;
+	for (uint64_t i = 0; i < span; i++) {
+		uint32_t cand = (uint32_t)(min + ((uint64_t)cursor - min + i) % span);
+		char key[32];
+		uid_key(cand, key, sizeof(key));
+		int g = store_get(s, DB_STATE, key, &v, &n);
+		if (g < 0) {
+			free(ids);
+			return -1;
+		}
+		if (g == 1) {
+			free(v);
+			continue;
+		}
+		if (host_id_taken(cand, ids, nids))
+			continue;
+		*uid = cand;
+		found = 1;
+		break;
+	}
+	free(ids);
+	if (!found)
+		return 1;
+	uint32_t next = *uid == max ? min : *uid + 1;
+	int len = snprintf(buf, sizeof(buf), "%" PRIu32, next);
+	return store_put(s, DB_STATE, UID_CURSOR_KEY, (const uint8_t *)buf,
+			 (size_t)len) < 0 ? -1 : 0;
+}
+
+void account_to_reply(const struct account *a, struct svca_buf *b)
+{
+	svca_put_str(b, F_NAME, a->name);
+	svca_put_u64(b, F_UID, a->uid);
+	svca_put_str(b, F_DESCRIPTION, a->description);
+	svca_put_str(b, F_ORG_ROLE, org_role_name(a->org_role));
+	svca_put_str(b, F_STATUS, a->disabled ? "disabled" : "active");
+	svca_put_u64(b, F_CREATED_AT, a->created_at);
+	svca_put_str(b, F_CREATED_BY, a->created_by);
+	svca_put_u64(b, F_UPDATED_AT, a->updated_at);
+	svca_put_str(b, F_UPDATED_BY, a->updated_by);
+	svca_put_u64(b, F_LAST_ACTIVITY, a->last_activity);
+}
+
+struct foreach_ctx {
+	account_fn fn;
+	void *arg;
+};
+
+static int foreach_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
+		      size_t vlen)
+{
+	struct foreach_ctx *c = arg;
+	struct account a;
+	(void)key;
+	(void)klen;
+	if (account_decode(val, vlen, &a) < 0)
+		return 0; /* skip an unreadable record rather than hide the rest */
+	return c->fn(c->arg, &a);
+}
+
+int account_foreach(struct store *s, account_fn fn, void *arg)
+{
+	struct foreach_ctx c = { fn, arg };
+	return store_iterate(s, DB_STATE, "acct/", foreach_cb, &c);
+}

@@ -1,0 +1,58 @@
+/* Service account records (DB_STATE keys "acct/<name>" and "uid/<uid>"). */
+#ifndef SVCACCTD_ACCOUNTS_H
+#define SVCACCTD_ACCOUNTS_H
+
+#include <stdint.h>
+
+#include "names.h"
+#include "proto.h"
+#include "store.h"
+
+#define ACCOUNT_DESC_MAX 256
+#define ACCOUNT_RECORD_VERSION 1
+
+enum org_role { ORG_MEMBER = 0, ORG_ADMIN = 1, ORG_SUPER = 2 };
+
+struct account {
+	char name[SVCA_NAME_MAX + 1];
+	uint32_t uid;
+	char description[ACCOUNT_DESC_MAX + 1];
+	enum org_role org_role;
+	int disabled;
+	uint64_t created_at;
+	char created_by[80];
+	uint64_t updated_at;
+	char updated_by[80];
+	uint64_t last_activity;
+	uint64_t gen; /* bumped when outstanding tokens must stop working */
+};
+
+const char *org_role_name(enum org_role r);
+int org_role_parse(const char *s, enum org_role *out);
+
+/* Record codec.  account_decode accepts every known version. */
+int account_encode(const struct account *a, struct svca_buf *b);
+int account_decode(const uint8_t *data, size_t len, struct account *a);
+
+/* 1 found, 0 not found, -1 error. */
+int account_get(struct store *s, const char *name, struct account *a);
+int account_get_by_uid(struct store *s, uint32_t uid, struct account *a);
+/* Writes the record and its uid index inside the open transaction. */
+int account_put(struct store *s, const struct account *a);
+int account_del(struct store *s, const struct account *a);
+
+/* Picks a free uid in [min, max] (skipping uids used by the host), moving
+ * a cursor so that a deleted account's uid is not handed out again soon.
+ * 0 ok, 1 range exhausted, -1 error. */
+int account_alloc_uid(struct store *s, uint32_t min, uint32_t max, uint32_t *uid);
+
+/* 1 when the host's /etc/passwd or /etc/group already has this name. */
+int host_name_taken(const char *name);
+
+/* Appends an account's reply fields. */
+void account_to_reply(const struct account *a, struct svca_buf *b);
+
+typedef int (*account_fn)(void *arg, const struct account *a);
+int account_foreach(struct store *s, account_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,512 @@
+/* Audit trail: hash-chained records in GDBM, JSON lines to syslog. */
+#include "audit.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <poll.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sockio.h"
+
+#define AUDIT_VERSION 1
+#define HASH_LEN 32
+#define REC_PREFIX (1 + HASH_LEN + 8)
+#define HEAD_KEY "head"
+#define MAX_PENDING_LINES 4096
+
+struct audit {
+	struct store *store;
+	uint64_t seq;            /* last durable-or-pending seq */
+	uint8_t hash[HASH_LEN];  /* hash of record seq */
+	char **pending;          /* syslog lines waiting for the flush */
+	size_t npending;
+	int syslog_on;
+	char *syslog_path;
+	int timeout_ms;
+	unsigned long dropped;
+};
+
+static void seq_key(uint64_t seq, char *key, size_t len)
+{
+	snprintf(key, len, "seq/%020" PRIu64, seq);
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void format_iso_ms(int64_t ms, char *dst, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(dst, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(ms % 1000));
+}
+
+/* Reads the chain head.  0 ok (empty chain is seq 0), -1 error. */
+static int load_head(struct audit *a)
+{
+	uint8_t *v = NULL;
+	size_t n = 0;
+	int r = store_get(a->store, DB_AUDIT, HEAD_KEY, &v, &n);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		a->seq = 0;
+		memset(a->hash, 0, sizeof(a->hash));
+		return 0;
+	}
+	if (n != 8 + HASH_LEN) {
+		free(v);
+		return -1;
+	}
+	a->seq = rd64(v);
+	memcpy(a->hash, v + 8, HASH_LEN);
+	free(v);
+	return 0;
+}
+
+void audit_configure(struct audit *a, const struct svca_config *cfg)
+{
+	free(a->syslog_path);
+	a->syslog_path = cfg->syslog_socket ? strdup(cfg->syslog_socket) : NULL;
+	a->syslog_on = cfg->syslog && a->syslog_path;
+	a->timeout_ms = cfg->audit_timeout_ms;
+}
+
+struct audit *audit_open(struct store *s, const struct svca_config *cfg, char *err,
+			 size_t errlen)
+{
+	struct audit *a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->store = s;
+	if (load_head(a) < 0) {
+		snprintf(err, errlen, "the audit database's head record is unreadable");
+		free(a);
+		return NULL;
+	}
+	audit_configure(a, cfg);
+	return a;
+}
+
+static void drop_pending(struct audit *a)
+{
+	for (size_t i = 0; i < a->npending; i++)
+		free(a->pending[i]);
+	a->npending = 0;
+}
+
+void audit_close(struct audit *a)
+{
+	if (!a)
+		return;
+	drop_pending(a);
+	free(a->pending);
+	free(a->syslog_path);
+	free(a);
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static char *exe_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, buf, len - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+static json_t *event_json(const struct audit_event *ev, uint64_t seq, int64_t ts)
+{
+	char iso[40], exe[256];
+	json_t *o = json_object();
+	format_iso_ms(ts, iso, sizeof(iso));
+	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+	json_object_set_new(o, "ts", json_string(iso));
+	json_object_set_new(o, "event", json_string(ev->event));
+	json_object_set_new(o, "outcome", json_string(ev->outcome ? ev->outcome : "success"));
+
+	json_t *actor = json_null();
+	if (ev->actor) {
+		actor = json_object();
+		json_object_set_new(actor, "uid", json_integer(ev->actor->uid));
+		json_object_set_new(actor, "user", json_string(ev->actor->user));
+		if (ev->actor->account[0])
+			json_object_set_new(actor, "account",
+					    json_string(ev->actor->account));
+	}
+	json_object_set_new(o, "actor", actor);
+
+	json_t *subj = json_null();
+	if ((ev->account && *ev->account) || ev->key_id || ev->jti) {
+		subj = json_object();
+		if (ev->account && *ev->account)
+			json_object_set_new(subj, "account", json_string(ev->account));
+		if (ev->uid)
+			json_object_set_new(subj, "uid", json_integer(ev->uid));
+		if (ev->key_id)
+			json_object_set_new(subj, "key_id", json_string(ev->key_id));
+		if (ev->jti)
+			json_object_set_new(subj, "jti", json_string(ev->jti));
+	}
+	json_object_set_new(o, "subject", subj);
+
+	json_t *scope = json_null();
+	if (ev->team || ev->workspace) {
+		scope = json_object();
+		if (ev->team)
+			json_object_set_new(scope, "team", json_string(ev->team));
+		if (ev->workspace)
+			json_object_set_new(scope, "workspace", json_string(ev->workspace));
+	}
+	json_object_set_new(o, "scope", scope);
+
+	json_t *peer = json_null();
+	if (ev->peer) {
+		peer = json_object();
+		json_object_set_new(peer, "pid", json_integer(ev->peer->pid));
+		json_object_set_new(peer, "uid", json_integer(ev->peer->uid));
+		json_object_set_new(peer, "exe",
+				    jstr_or_null(exe_of(ev->peer->pid, exe, sizeof(exe))));
+	}
+	json_object_set_new(o, "peer", peer);
+	json_object_set_new(o, "service", jstr_or_null(ev->service));
+	json_object_set_new(o, "rhost", jstr_or_null(ev->rhost));
+	if (ev->tty)
+		json_object_set_new(o, "tty", jstr_or_null(ev->tty));
+	json_object_set_new(o, "reason", jstr_or_null(ev->reason));
+	if (ev->detail)
+		json_object_set_new(o, "detail", json_string(ev->detail));
+	return o;
+}
+
+int audit_append(struct audit *a, const struct audit_event *ev)
+{
+	int64_t ts = svca_wall_ms();
+	uint64_t seq = a->seq + 1;
+	json_t *o = event_json(ev, seq, ts);
+	char *js = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(o);
+	if (!js)
+		return -1;
+
+	size_t jl = strlen(js);
+	size_t rl = REC_PREFIX + jl;
+	uint8_t *rec = malloc(rl);
+	char **np = a->npending < MAX_PENDING_LINES
+			    ? realloc(a->pending, (a->npending + 1) * sizeof(*np))
+			    : a->pending;
+	if (!rec || !np) {
+		free(rec);
+		free(js);
+		return -1;
+	}
+	a->pending = np;
+	rec[0] = AUDIT_VERSION;
+	memcpy(rec + 1, a->hash, HASH_LEN);
+	be64(rec + 1 + HASH_LEN, (uint64_t)ts);
+	memcpy(rec + REC_PREFIX, js, jl);
+
+	uint8_t h[HASH_LEN], head[8 + HASH_LEN];
+	char key[40];
+	crypto_generichash(h, sizeof(h), rec, rl, NULL, 0);
+	be64(head, seq);
+	memcpy(head + 8, h, HASH_LEN);
+	seq_key(seq, key, sizeof(key));
+	int r = store_put(a->store, DB_AUDIT, key, rec, rl);
+	if (r == 0)
+		r = store_put(a->store, DB_AUDIT, HEAD_KEY, head, sizeof(head));
+	free(rec);
+	if (r < 0) {
+		free(js);
+		return -1;
+	}
+	a->seq = seq;
+	memcpy(a->hash, h, HASH_LEN);
+	if (a->syslog_on && a->npending < MAX_PENDING_LINES)
+		a->pending[a->npending++] = js;
+	else
+		free(js);
+	return 0;
+}
+
+/* Sends pending lines to the syslog socket, bounded by timeout_ms in all. */
+static void send_syslog(struct audit *a)
+{
+	if (!a->npending)
+		return;
+	int64_t deadline = svca_now_ms() + a->timeout_ms;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t sent = 0;
+	int fd = -1;
+
+	if (strlen(a->syslog_path) >= sizeof(sa.sun_path))
+		goto out;
+	strcpy(sa.sun_path, a->syslog_path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto out;
+	for (; sent < a->npending; sent++) {
+		char line[16384];
+		time_t now = time(NULL);
+		struct tm tm;
+		char stamp[32];
+		localtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+		/* <86> = LOG_AUTHPRIV | LOG_INFO */
+		int n = snprintf(line, sizeof(line), "<%d>%s svcacctd[%d]: %s",
+				 (10 << 3) | 6, stamp, (int)getpid(), a->pending[sent]);
+		if (n < 0)
+			break;
+		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+		for (;;) {
+			if (send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+				break;
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				goto out;
+			int64_t left = deadline - svca_now_ms();
+			if (left <= 0)
+				goto out;
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			poll(&p, 1, (int)left);
+		}
+	}
+out:
+	if (sent < a->npending) {
+		a->dropped += a->npending - sent;
+		log_warn("syslog sink %s unavailable or slow: %zu audit line(s) not sent "
+			 "(%lu in all); they are in the audit database",
+			 a->syslog_path ? a->syslog_path : "(none)", a->npending - sent,
+			 a->dropped);
+	}
+	if (fd >= 0)
+		close(fd);
+	drop_pending(a);
+}
+
+size_t audit_mark(const struct audit *a)
+{
+	return a->npending;
+}
+
+void audit_rollback(struct audit *a, size_t mark)
+{
+	while (a->npending > mark)
+		free(a->pending[--a->npending]);
+	if (load_head(a) < 0)
+		log_err("cannot re-read the audit head after an aborted change");
+}
+
+void audit_flushed(struct audit *a, int ok)
+{
+	if (ok) {
+		send_syslog(a);
+		return;
+	}
+	drop_pending(a);
+	if (load_head(a) < 0)
+		log_err("cannot re-read the audit head after a failed write");
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+static int fetch(struct audit *a, uint64_t seq, uint8_t **rec, size_t *len)
+{
+	char key[40];
+	seq_key(seq, key, sizeof(key));
+	return store_get(a->store, DB_AUDIT, key, rec, len);
+}
+
+static int event_matches(json_t *o, const char *account, const char *event)
+{
+	if (event && *event) {
+		const char *e = json_string_value(json_object_get(o, "event"));
+		size_t el = strlen(event);
+		if (!e)
+			return 0;
+		if (el >= 2 && strcmp(event + el - 2, ".*") == 0) {
+			if (strncmp(e, event, el - 1) != 0)
+				return 0;
+		} else if (strcmp(e, event) != 0) {
+			return 0;
+		}
+	}
+	if (account && *account) {
+		json_t *s = json_object_get(o, "subject");
+		json_t *act = json_object_get(o, "actor");
+		const char *sa = json_string_value(json_object_get(s, "account"));
+		const char *aa = json_string_value(json_object_get(act, "account"));
+		if (!(sa && !strcmp(sa, account)) && !(aa && !strcmp(aa, account)))
+			return 0;
+	}
+	return 1;
+}
+
+int audit_list(struct audit *a, struct svca_buf *reply, const char *account,
+	       const char *event, uint64_t since_ms, uint64_t limit)
+{
+	uint64_t *hits = NULL;
+	size_t nhits = 0, cap = 0;
+	int ret = 0;
+
+	/* Newest first, so that a limit and a time bound stop the walk. */
+	for (uint64_t seq = a->seq; seq >= 1; seq--) {
+		uint8_t *rec;
+		size_t len;
+		int r = fetch(a, seq, &rec, &len);
+		if (r < 0) {
+			ret = -1;
+			break;
+		}
+		if (r == 0 || len < REC_PREFIX)
+			continue; /* a gap: audit verify reports it */
+		uint64_t ts = rd64(rec + 1 + HASH_LEN);
+		if (since_ms && ts < since_ms) {
+			free(rec);
+			break;
+		}
+		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX,
+				       0, NULL);
+		free(rec);
+		if (!o || !event_matches(o, account, event)) {
+			json_decref(o);
+			continue;
+		}
+		json_decref(o);
+		if (nhits == cap) {
+			cap = cap ? cap * 2 : 256;
+			uint64_t *nh = realloc(hits, cap * sizeof(*nh));
+			if (!nh) {
+				ret = -1;
+				break;
+			}
+			hits = nh;
+		}
+		hits[nhits++] = seq;
+		if (limit && nhits >= limit)
+			break;
+	}
+	for (size_t i = nhits; ret == 0 && i > 0; i--) {
+		uint8_t *rec;
+		size_t len;
+		if (fetch(a, hits[i - 1], &rec, &len) != 1) {
+			ret = -1;
+			break;
+		}
+		svca_put_mark(reply, F_ITEM);
+		svca_put_u64(reply, F_SEQ, hits[i - 1]);
+		svca_put_strn(reply, F_JSON, (const char *)rec + REC_PREFIX,
+			      len - REC_PREFIX);
+		free(rec);
+	}
+	free(hits);
+	return ret;
+}
+
+int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *msg,
+		 size_t msglen)
+{
+	uint8_t prev[HASH_LEN] = { 0 };
+	uint8_t head_hash[HASH_LEN];
+	uint64_t head_seq;
+
+	*checked = 0;
+	*bad_seq = 0;
+	/* Compare against what is on disk, not the in-memory head. */
+	uint8_t *hv = NULL;
+	size_t hn = 0;
+	int hr = store_get(a->store, DB_AUDIT, HEAD_KEY, &hv, &hn);
+	if (hr < 0 || (hr == 1 && hn != 8 + HASH_LEN)) {
+		free(hv);
+		snprintf(msg, msglen, "the audit head record is unreadable");
+		return -1;
+	}
+	head_seq = hr == 1 ? rd64(hv) : 0;
+	if (hr == 1)
+		memcpy(head_hash, hv + 8, HASH_LEN);
+	free(hv);
+
+	for (uint64_t seq = 1; seq <= head_seq; seq++) {
+		uint8_t *rec;
+		size_t len;
+		int r = fetch(a, seq, &rec, &len);
+		if (r <= 0) {
+			*bad_seq = seq;
+			snprintf(msg, msglen, "audit record %" PRIu64 " is missing (deleted?)",
+				 seq);
+			return -1;
+		}
+		int ok = len >= REC_PREFIX && rec[0] == AUDIT_VERSION &&
+			 sodium_memcmp(rec + 1, prev, HASH_LEN) == 0;
+		if (!ok) {
+			free(rec);
+			/* Record seq does not link to seq-1's bytes: seq-1 was
+			 * altered, unless seq itself is malformed. */
+			*bad_seq = seq > 1 && len >= REC_PREFIX ? seq - 1 : seq;
+			snprintf(msg, msglen,
+				 "audit record %" PRIu64 " was altered (chain broken at record %" PRIu64 ")",
+				 *bad_seq, seq);
+			return -1;
+		}
+		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX,
+				       0, NULL);
+		json_int_t js = o ? json_integer_value(json_object_get(o, "seq")) : -1;
+		json_decref(o);
+		crypto_generichash(prev, sizeof(prev), rec, len, NULL, 0);
+		free(rec);
+		if (js < 0 || (uint64_t)js != seq) {
+			*bad_seq = seq;
+			snprintf(msg, msglen, "audit record %" PRIu64 " is malformed or moved",
+				 seq);
+			return -1;
+		}
+		(*checked)++;
+	}
+	if (head_seq && sodium_memcmp(prev, head_hash, HASH_LEN) != 0) {
+		*bad_seq = head_seq;
+		snprintf(msg, msglen, "audit record %" PRIu64 " was altered (it does not match the chain head)",
+			 head_seq);
+		return -1;
+	}
+	/* Records past the head mean the head was rolled back. */
+	uint8_t *extra;
+	size_t el;
+	if (fetch(a, head_seq + 1, &extra, &el) == 1) {
+		free(extra);
+		*bad_seq = head_seq + 1;
+		snprintf(msg, msglen, "audit record %" PRIu64 " exists past the chain head",
+			 head_seq + 1);
+		return -1;
+	}
+	return 0;
+}

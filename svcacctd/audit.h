@@ -1,0 +1,68 @@
+/*
+ * The audit trail: every event is a JSON object, stored in the audit
+ * database inside the same transaction as the change it describes, and sent
+ * to syslog (LOG_AUTHPRIV, ident svcacctd) once that transaction is durable.
+ *
+ * Records are hash-chained: record N is  version:u8 prev:32 json  where prev
+ * is the BLAKE2b-256 of record N-1's bytes; "head" holds the last seq and
+ * the hash of the last record.  audit_verify walks the chain.
+ */
+#ifndef SVCACCTD_AUDIT_H
+#define SVCACCTD_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon.h"
+
+struct audit_event {
+	const char *event;   /* "account.create", ... */
+	const char *outcome; /* "success" | "failure" | "denied" */
+	const struct actor *actor;
+	const struct peer *peer;
+	const char *account; /* subject */
+	uint32_t uid;        /* subject's uid, 0 = none */
+	const char *key_id;
+	const char *jti;
+	const char *team;
+	const char *workspace;
+	const char *service;
+	const char *rhost;
+	const char *tty;
+	const char *reason;
+	const char *detail;  /* free text, never a secret */
+};
+
+struct audit *audit_open(struct store *s, const struct svca_config *cfg,
+			 char *err, size_t errlen);
+void audit_close(struct audit *a);
+/* Points the syslog sink at the (reloaded) configuration. */
+void audit_configure(struct audit *a, const struct svca_config *cfg);
+
+/* Appends an event inside the caller's open store transaction.
+ * 0 ok, -1 failed (the caller aborts the transaction). */
+int audit_append(struct audit *a, const struct audit_event *ev);
+
+/* Marks the start of a transaction; audit_rollback(a, mark) forgets the
+ * events appended since (the transaction was aborted). */
+size_t audit_mark(const struct audit *a);
+void audit_rollback(struct audit *a, size_t mark);
+
+/* After a store flush: ok sends the pending lines to syslog (bounded by
+ * audit_timeout_ms); !ok drops them and re-reads the chain head. */
+void audit_flushed(struct audit *a, int ok);
+
+/* Lists events oldest first into the reply (F_ITEM F_SEQ F_JSON).
+ * limit keeps the newest N matches (0 = all). */
+int audit_list(struct audit *a, struct svca_buf *reply, const char *account,
+	       const char *event, uint64_t since_ms, uint64_t limit);
+
+/* Walks the chain.  0 intact (*checked = records), -1 broken: *bad_seq and
+ * msg say where. */
+int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq,
+		 char *msg, size_t msglen);
+
+/* Formats ms since the epoch as 2026-11-27T10:00:00.123Z. */
+void format_iso_ms(int64_t ms, char *dst, size_t len);
+
+#endif

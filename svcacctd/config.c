@@ -1,0 +1,426 @@
+/* Loading and checking svcacctd.conf.  Every problem is reported as
+ * "file:line: message" so that `svcacctd -t` points at the line. */
+#include "config.h"
+
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+
+struct ctx {
+	const char *file;
+	config_err_fn fn;
+	void *arg;
+	int errors;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void err_at(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[512], line[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s)
+		snprintf(line, sizeof(line), "%s:%u: %s", c->file,
+			 (unsigned)config_setting_source_line(s), msg);
+	else
+		snprintf(line, sizeof(line), "%s: %s", c->file, msg);
+	c->errors++;
+	if (c->fn)
+		c->fn(c->arg, line);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		abort(); /* config is read at start and reload only */
+	return d;
+}
+
+static void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void strlist_add(struct strlist *l, const char *s)
+{
+	char **nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (!nv)
+		abort();
+	l->v = nv;
+	l->v[l->n++] = xstrdup(s);
+}
+
+const char *role_name(enum svca_role r)
+{
+	switch (r) {
+	case ROLE_VIEWER: return "viewer";
+	case ROLE_EDITOR: return "editor";
+	case ROLE_ADMIN: return "admin";
+	default: return "none";
+	}
+}
+
+int role_parse(const char *s, enum svca_role *out)
+{
+	for (int r = ROLE_VIEWER; r <= ROLE_ADMIN; r++)
+		if (strcmp(s, role_name((enum svca_role)r)) == 0) {
+			*out = (enum svca_role)r;
+			return 0;
+		}
+	return -1;
+}
+
+const char *cap_name(unsigned cap)
+{
+	switch (cap) {
+	case CAP_LOGIN: return "login";
+	case CAP_SUDO: return "sudo";
+	default: return NULL;
+	}
+}
+
+static int cap_parse(const char *s, unsigned *out)
+{
+	if (strcmp(s, "login") == 0)
+		*out = CAP_LOGIN;
+	else if (strcmp(s, "sudo") == 0)
+		*out = CAP_SUDO;
+	else
+		return -1;
+	return 0;
+}
+
+void config_defaults(struct svca_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->socket = xstrdup("/run/svcacct/svcacctd.sock");
+	c->state_dir = xstrdup("/var/lib/svcacct");
+	c->nss_dir = xstrdup("/var/lib/svcacct/nss");
+	c->home_base = xstrdup("/var/lib/svcacct/home");
+	c->login_shell = xstrdup("/bin/bash");
+	c->nologin_shell = xstrdup("/usr/sbin/nologin");
+	c->sudo_group = xstrdup("svcacct-sudo");
+	c->syslog_socket = xstrdup("/dev/log");
+	c->uid_min = 60000;
+	c->uid_max = 60999;
+	c->token_ttl = 900;
+	c->max_active_keys = 2;
+	c->default_key_days = 90;
+	c->max_key_days = 366;
+	c->syslog = 1;
+	c->client_timeout_ms = 2000;
+	c->audit_timeout_ms = 1000;
+	c->max_clients = 1024;
+	c->rate_limit_count = 10;
+	c->rate_limit_window = 10;
+	c->lockout_threshold = 5;
+	c->lockout_seconds = 300;
+	strlist_add(&c->admin_groups, "svcacct-admin");
+	c->role_caps[ROLE_NONE] = 0;
+	c->role_caps[ROLE_VIEWER] = 0;
+	c->role_caps[ROLE_EDITOR] = CAP_LOGIN;
+	c->role_caps[ROLE_ADMIN] = CAP_LOGIN | CAP_SUDO;
+	static const char *login[] = { "sshd", "login", "su", "su-l", "cron" };
+	static const char *sudo[] = { "sudo", "sudo-i" };
+	c->n_services = 7;
+	c->services = calloc(c->n_services, sizeof(*c->services));
+	if (!c->services)
+		abort();
+	for (size_t i = 0; i < 5; i++)
+		c->services[i] = (struct service_map){ xstrdup(login[i]), CAP_LOGIN };
+	for (size_t i = 0; i < 2; i++)
+		c->services[5 + i] = (struct service_map){ xstrdup(sudo[i]), CAP_SUDO };
+}
+
+void config_free(struct svca_config *c)
+{
+	free(c->path);
+	free(c->socket);
+	free(c->http_socket);
+	free(c->http_listen);
+	free(c->state_dir);
+	free(c->nss_dir);
+	free(c->home_base);
+	free(c->login_shell);
+	free(c->nologin_shell);
+	free(c->sudo_group);
+	free(c->syslog_socket);
+	strlist_free(&c->host_workspaces);
+	strlist_free(&c->admin_groups);
+	strlist_free(&c->super_admin_groups);
+	for (size_t i = 0; i < c->n_services; i++)
+		free(c->services[i].service);
+	free(c->services);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- typed setters ------------------------------------------------------ */
+
+static void set_path(struct ctx *x, config_setting_t *s, char **dst)
+{
+	const char *v = config_setting_get_string(s);
+	if (config_setting_type(s) != CONFIG_TYPE_STRING || !v) {
+		err_at(x, s, "'%s' must be a string", config_setting_name(s));
+		return;
+	}
+	if (v[0] != '/' || strlen(v) > 200) {
+		err_at(x, s, "'%s' must be an absolute path (at most 200 characters)",
+		       config_setting_name(s));
+		return;
+	}
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static void set_string(struct ctx *x, config_setting_t *s, char **dst)
+{
+	const char *v = config_setting_get_string(s);
+	if (config_setting_type(s) != CONFIG_TYPE_STRING || !v || !*v) {
+		err_at(x, s, "'%s' must be a non-empty string", config_setting_name(s));
+		return;
+	}
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static void set_int(struct ctx *x, config_setting_t *s, long long lo,
+		    long long hi, long long *out)
+{
+	int t = config_setting_type(s);
+	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
+		err_at(x, s, "'%s' must be an integer", config_setting_name(s));
+		return;
+	}
+	long long v = config_setting_get_int64(s);
+	if (v < lo || v > hi) {
+		err_at(x, s, "'%s' must be between %lld and %lld, not %lld",
+		       config_setting_name(s), lo, hi, v);
+		return;
+	}
+	*out = v;
+}
+
+static void set_intv(struct ctx *x, config_setting_t *s, long long lo,
+		     long long hi, int *out)
+{
+	long long v = *out;
+	set_int(x, s, lo, hi, &v);
+	*out = (int)v;
+}
+
+static void set_bool(struct ctx *x, config_setting_t *s, int *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		err_at(x, s, "'%s' must be true or false", config_setting_name(s));
+		return;
+	}
+	*out = config_setting_get_bool(s);
+}
+
+typedef int (*name_check)(const char *);
+
+static int group_name_valid(const char *s)
+{
+	return svca_account_name_valid(s);
+}
+
+static void set_list(struct ctx *x, config_setting_t *s, struct strlist *out,
+		     name_check ok, const char *what)
+{
+	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
+		err_at(x, s, "'%s' must be a list of strings, like [ \"a\", \"b\" ]",
+		       config_setting_name(s));
+		return;
+	}
+	strlist_free(out);
+	int n = config_setting_length(s);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = e ? config_setting_get_string(e) : NULL;
+		if (!v) {
+			err_at(x, s, "'%s' must hold strings only", config_setting_name(s));
+			continue;
+		}
+		if (ok && !ok(v)) {
+			err_at(x, e, "'%s': invalid %s name '%s'", config_setting_name(s),
+			       what, v);
+			continue;
+		}
+		strlist_add(out, v);
+	}
+}
+
+static void set_services(struct ctx *x, config_setting_t *s, struct svca_config *c)
+{
+	if (!config_setting_is_group(s)) {
+		err_at(x, s, "'services' must be a group: { login = [ ... ]; sudo = [ ... ]; }");
+		return;
+	}
+	for (size_t i = 0; i < c->n_services; i++)
+		free(c->services[i].service);
+	free(c->services);
+	c->services = NULL;
+	c->n_services = 0;
+	int n = config_setting_length(s);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+		unsigned cap;
+		if (cap_parse(config_setting_name(g), &cap) < 0) {
+			err_at(x, g, "services: unknown capability '%s' (use login or sudo)",
+			       config_setting_name(g));
+			continue;
+		}
+		struct strlist l = { 0 };
+		set_list(x, g, &l, NULL, "service");
+		for (size_t j = 0; j < l.n; j++) {
+			int dup = 0;
+			for (size_t k = 0; k < c->n_services; k++)
+				if (strcmp(c->services[k].service, l.v[j]) == 0)
+					dup = 1;
+			if (dup) {
+				err_at(x, g, "services: '%s' is mapped twice", l.v[j]);
+				continue;
+			}
+			struct service_map *nv =
+				realloc(c->services, (c->n_services + 1) * sizeof(*nv));
+			if (!nv)
+				abort();
+			c->services = nv;
+			c->services[c->n_services++] =
+				(struct service_map){ xstrdup(l.v[j]), cap };
+		}
+		strlist_free(&l);
+	}
+}
+
+static void set_roles(struct ctx *x, config_setting_t *s, struct svca_config *c)
+{
+	if (!config_setting_is_group(s)) {
+		err_at(x, s, "'roles' must be a group: { editor = [ \"login\" ]; ... }");
+		return;
+	}
+	int n = config_setting_length(s);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+		enum svca_role r;
+		if (role_parse(config_setting_name(g), &r) < 0) {
+			err_at(x, g, "roles: unknown role '%s' (use viewer, editor or admin)",
+			       config_setting_name(g));
+			continue;
+		}
+		struct strlist l = { 0 };
+		set_list(x, g, &l, NULL, "capability");
+		unsigned caps = 0;
+		for (size_t j = 0; j < l.n; j++) {
+			unsigned cap;
+			if (cap_parse(l.v[j], &cap) < 0)
+				err_at(x, g, "roles: unknown capability '%s' (use login or sudo)",
+				       l.v[j]);
+			else
+				caps |= cap;
+		}
+		c->role_caps[r] = caps;
+		strlist_free(&l);
+	}
+}
+
+static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
+{
+	const char *k = config_setting_name(s);
+	long long v;
+
+	if (!strcmp(k, "socket")) set_path(x, s, &c->socket);
+	else if (!strcmp(k, "http_socket")) set_path(x, s, &c->http_socket);
+	else if (!strcmp(k, "http_listen")) set_string(x, s, &c->http_listen);
+	else if (!strcmp(k, "state_dir")) set_path(x, s, &c->state_dir);
+	else if (!strcmp(k, "nss_dir")) set_path(x, s, &c->nss_dir);
+	else if (!strcmp(k, "home_base")) set_path(x, s, &c->home_base);
+	else if (!strcmp(k, "login_shell")) set_path(x, s, &c->login_shell);
+	else if (!strcmp(k, "nologin_shell")) set_path(x, s, &c->nologin_shell);
+	else if (!strcmp(k, "syslog_socket")) set_path(x, s, &c->syslog_socket);
+	else if (!strcmp(k, "sudo_group")) {
+		set_string(x, s, &c->sudo_group);
+		if (c->sudo_group && !svca_account_name_valid(c->sudo_group))
+			err_at(x, s, "'sudo_group' is not a valid group name");
+	} else if (!strcmp(k, "uid_min")) {
+		v = c->uid_min;
+		set_int(x, s, 1000, 4294967294LL, &v);
+		c->uid_min = (uint32_t)v;
+	} else if (!strcmp(k, "uid_max")) {
+		v = c->uid_max;
+		set_int(x, s, 1000, 4294967294LL, &v);
+		c->uid_max = (uint32_t)v;
+	}
+	else if (!strcmp(k, "token_ttl")) set_intv(x, s, 60, 3600, &c->token_ttl);
+	else if (!strcmp(k, "max_active_keys")) set_intv(x, s, 1, 100, &c->max_active_keys);
+	else if (!strcmp(k, "default_key_days")) set_intv(x, s, 1, 366, &c->default_key_days);
+	else if (!strcmp(k, "max_key_days")) set_intv(x, s, 1, 366, &c->max_key_days);
+	else if (!strcmp(k, "allow_nonexpiring_keys")) set_bool(x, s, &c->allow_nonexpiring_keys);
+	else if (!strcmp(k, "syslog")) set_bool(x, s, &c->syslog);
+	else if (!strcmp(k, "client_timeout_ms")) set_intv(x, s, 100, 60000, &c->client_timeout_ms);
+	else if (!strcmp(k, "audit_timeout_ms")) set_intv(x, s, 10, 60000, &c->audit_timeout_ms);
+	else if (!strcmp(k, "max_clients")) set_intv(x, s, 8, 65536, &c->max_clients);
+	else if (!strcmp(k, "rate_limit_count")) set_intv(x, s, 1, 100000, &c->rate_limit_count);
+	else if (!strcmp(k, "rate_limit_window")) set_intv(x, s, 1, 3600, &c->rate_limit_window);
+	else if (!strcmp(k, "lockout_threshold")) set_intv(x, s, 1, 1000, &c->lockout_threshold);
+	else if (!strcmp(k, "lockout_seconds")) set_intv(x, s, 1, 86400, &c->lockout_seconds);
+	else if (!strcmp(k, "host_workspaces"))
+		set_list(x, s, &c->host_workspaces, svca_scope_name_valid, "workspace");
+	else if (!strcmp(k, "admin_groups"))
+		set_list(x, s, &c->admin_groups, group_name_valid, "group");
+	else if (!strcmp(k, "super_admin_groups"))
+		set_list(x, s, &c->super_admin_groups, group_name_valid, "group");
+	else if (!strcmp(k, "services")) set_services(x, s, c);
+	else if (!strcmp(k, "roles")) set_roles(x, s, c);
+	else
+		err_at(x, s, "unknown setting '%s'", k);
+}
+
+int config_load(const char *path, struct svca_config *out, config_err_fn fn,
+		void *arg)
+{
+	struct ctx x = { .file = path, .fn = fn, .arg = arg };
+	config_t cf;
+
+	config_defaults(out);
+	out->path = xstrdup(path);
+	config_init(&cf);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		char line[600];
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			snprintf(line, sizeof(line), "%s: cannot read the file", path);
+		else
+			snprintf(line, sizeof(line), "%s:%d: %s",
+				 config_error_file(&cf) ? config_error_file(&cf) : path,
+				 config_error_line(&cf), config_error_text(&cf));
+		x.errors++;
+		if (fn)
+			fn(arg, line);
+		config_destroy(&cf);
+		return x.errors;
+	}
+	config_setting_t *root = config_root_setting(&cf);
+	int n = config_setting_length(root);
+	for (int i = 0; i < n; i++)
+		apply(&x, config_setting_get_elem(root, (unsigned)i), out);
+
+	if (out->uid_min > out->uid_max)
+		err_at(&x, config_lookup(&cf, "uid_max"),
+		       "uid_max (%u) is below uid_min (%u)", out->uid_max, out->uid_min);
+	if (out->default_key_days > out->max_key_days)
+		err_at(&x, config_lookup(&cf, "default_key_days"),
+		       "default_key_days is above max_key_days");
+	config_destroy(&cf);
+	return x.errors;
+}

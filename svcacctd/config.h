@@ -1,0 +1,83 @@
+/* svcacctd.conf: libconfig syntax; unknown settings are errors. */
+#ifndef SVCACCTD_CONFIG_H
+#define SVCACCTD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SVCA_DEFAULT_CONFIG "/etc/svcacct/svcacctd.conf"
+
+/* Capabilities an account can hold on this host (bit mask). */
+enum svca_cap {
+	CAP_LOGIN = 1u << 0,
+	CAP_SUDO = 1u << 1,
+};
+
+/* Roles on a workspace or team, ordered: higher includes lower. */
+enum svca_role {
+	ROLE_NONE = 0,
+	ROLE_VIEWER = 1,
+	ROLE_EDITOR = 2,
+	ROLE_ADMIN = 3,
+};
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+struct service_map {
+	char *service;
+	unsigned cap; /* one CAP_* bit */
+};
+
+struct svca_config {
+	char *path;
+	char *socket;
+	char *http_socket;   /* NULL = no HTTP front */
+	char *http_listen;   /* NULL = no TCP */
+	char *state_dir;
+	char *nss_dir;
+	char *home_base;
+	char *login_shell;
+	char *nologin_shell;
+	char *sudo_group;
+	char *syslog_socket; /* where audit lines go; default /dev/log */
+	uint32_t uid_min, uid_max;
+	int token_ttl;
+	int max_active_keys;
+	int default_key_days;
+	int max_key_days;
+	int allow_nonexpiring_keys;
+	int syslog;
+	int client_timeout_ms;
+	int audit_timeout_ms;
+	int max_clients;
+	int rate_limit_count;
+	int rate_limit_window;
+	int lockout_threshold;
+	int lockout_seconds;
+	struct strlist host_workspaces;
+	struct strlist admin_groups;
+	struct strlist super_admin_groups;
+	struct service_map *services;
+	size_t n_services;
+	unsigned role_caps[4]; /* indexed by enum svca_role */
+};
+
+/* Errors are reported one per line as "file:line: message" to the
+ * callback.  Returns the number of errors (0 = config usable). */
+typedef void (*config_err_fn)(void *ctx, const char *msg);
+int config_load(const char *path, struct svca_config *out, config_err_fn err,
+		void *ctx);
+void config_free(struct svca_config *c);
+
+/* Defaults only (no file), for tools and tests. */
+void config_defaults(struct svca_config *c);
+
+const char *role_name(enum svca_role r);
+int role_parse(const char *s, enum svca_role *out);
+const char *cap_name(unsigned cap);
+
+#endif

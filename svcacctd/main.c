@@ -1,0 +1,358 @@
+/* svcacctd: start-up, checks that refuse to run in an unsafe place,
+ * signal handling and shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "daemon.h"
+#include "log.h"
+#include "server.h"
+
+#define VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: svcacctd [-c FILE] [-f] [-t] [-V]\n"
+		"  -c FILE  configuration file (default " SVCA_DEFAULT_CONFIG ")\n"
+		"  -f       stay in the foreground, log to stderr\n"
+		"  -t       check the configuration and exit\n"
+		"  -V       print the version and exit\n");
+}
+
+static void print_err(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", msg);
+}
+
+static void log_cfg_err(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_err("%s", msg);
+}
+
+/* The state directory must be ours and closed to others. */
+static int check_state_dir(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		if (errno != ENOENT || mkdir(dir, 0700) < 0 || stat(dir, &st) < 0) {
+			log_err("state_dir %s is unusable: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_err("state_dir %s is not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		log_err("state_dir %s is owned by uid %u, not by the daemon's uid %u",
+			dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		log_err("state_dir %s is writable by group or others (mode %04o); "
+			"run: chmod 700 %s", dir, (unsigned)(st.st_mode & 07777), dir);
+		return -1;
+	}
+	if (access(dir, W_OK) < 0) {
+		log_err("state_dir %s is not writable: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One daemon per state directory: an flock held for the process life. */
+static int take_lock(const char *dir)
+{
+	char path[PATH_MAX], pid[32];
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_err("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		log_err("another svcacctd (pid %s) is running with state_dir %s",
+			*pid ? pid : "?", dir);
+		close(fd);
+		return -1;
+	}
+	int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+		log_warn("cannot write the pid to %s", path);
+	return fd; /* kept open: the lock lives as long as the process */
+}
+
+static int make_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	char dir[PATH_MAX];
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("socket path %s is too long (at most %zu bytes)", path,
+			sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *d = dirname(dir);
+	if (stat(d, &st) < 0 && (errno != ENOENT || mkdir(d, 0755) < 0)) {
+		log_err("socket directory %s is unusable: %s", d, strerror(errno));
+		return -1;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_err("%s exists and is not a socket; refusing to replace it", path);
+			return -1;
+		}
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			log_err("another daemon is already listening on %s", path);
+			return -1;
+		}
+		if (probe >= 0)
+			close(probe);
+		unlink(path); /* stale socket of a dead daemon */
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		log_err("cannot bind %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* Anyone may connect: the daemon decides per request (SO_PEERCRED). */
+	if (chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
+		log_err("cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+static int audit_daemon_event(struct daemon *d, const char *event,
+			      const char *detail)
+{
+	struct actor a = { .uid = geteuid(), .priv = PRIV_SUPER };
+	snprintf(a.user, sizeof(a.user), "svcacctd");
+	struct audit_event ev = { .event = event, .outcome = "success", .actor = &a,
+				  .detail = detail };
+	size_t mark = audit_mark(d->audit);
+	store_begin(d->store);
+	if (audit_append(d->audit, &ev) < 0 || store_commit(d->store) < 0) {
+		store_abort(d->store);
+		audit_rollback(d->audit, mark);
+		return -1;
+	}
+	int ok = store_flush(d->store) == 0;
+	audit_flushed(d->audit, ok);
+	return ok ? 0 : -1;
+}
+
+static struct daemon *the_daemon;
+
+void daemon_reload(struct daemon *d)
+{
+	struct svca_config nc;
+	if (config_load(d->cfg.path, &nc, log_cfg_err, NULL) != 0) {
+		log_err("reload: %s has errors; keeping the running configuration",
+			d->cfg.path);
+		config_free(&nc);
+		return;
+	}
+	if (strcmp(nc.socket, d->cfg.socket) || strcmp(nc.state_dir, d->cfg.state_dir))
+		log_warn("reload: socket and state_dir changes take effect at the next restart");
+	/* Keep the paths the daemon is bound to. */
+	free(nc.socket);
+	nc.socket = strdup(d->cfg.socket);
+	free(nc.state_dir);
+	nc.state_dir = strdup(d->cfg.state_dir);
+	if (!nc.socket || !nc.state_dir) {
+		log_err("reload: out of memory");
+		config_free(&nc);
+		return;
+	}
+	config_free(&d->cfg);
+	d->cfg = nc;
+	daemon_resolve_groups(d);
+	audit_configure(d->audit, &d->cfg);
+	audit_daemon_event(d, "daemon.reload", NULL);
+	log_info("configuration reloaded from %s", d->cfg.path);
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return chdir("/");
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfgpath = SVCA_DEFAULT_CONFIG;
+	int foreground = 0, test_only = 0, opt;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "test", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((opt = getopt_long(argc, argv, "c:ftVh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cfgpath = optarg; break;
+		case 'f': foreground = 1; break;
+		case 't': test_only = 1; break;
+		case 'V': printf("svcacctd " VERSION "\n"); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	static struct daemon d;
+	the_daemon = &d;
+	if (config_load(cfgpath, &d.cfg, print_err, NULL) != 0) {
+		if (!test_only)
+			fprintf(stderr, "svcacctd: not starting: fix %s\n", cfgpath);
+		config_free(&d.cfg);
+		return 1;
+	}
+	if (test_only) {
+		printf("%s: configuration OK\n", cfgpath);
+		config_free(&d.cfg);
+		return 0;
+	}
+
+	/* Secrets live in this process: no core dumps, no ptrace by peers. */
+	struct rlimit nocore = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &nocore);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	log_init(1);
+	if (sodium_init() < 0) {
+		log_err("libsodium failed to initialise");
+		return 1;
+	}
+
+	int ret = 1, lockfd = -1, lfd = -1, sfd = -1;
+	struct server *srv = NULL;
+	char err[512];
+
+	if (check_state_dir(d.cfg.state_dir) < 0 || (lockfd = take_lock(d.cfg.state_dir)) < 0)
+		goto out;
+	d.store = store_open(d.cfg.state_dir, err, sizeof(err));
+	if (!d.store) {
+		log_err("%s", err);
+		goto out;
+	}
+	d.audit = audit_open(d.store, &d.cfg, err, sizeof(err));
+	if (!d.audit) {
+		log_err("%s", err);
+		goto out;
+	}
+	daemon_resolve_groups(&d);
+	if ((lfd = make_socket(d.cfg.socket)) < 0)
+		goto out;
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || !(srv = server_new(&d, lfd, sfd))) {
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	if (audit_daemon_event(&d, "daemon.start", VERSION) < 0) {
+		log_err("cannot write the daemon.start audit event; not starting");
+		goto out;
+	}
+	log_info("listening on %s (state in %s)", d.cfg.socket, d.cfg.state_dir);
+	if (!foreground) {
+		log_init(0);
+		if (daemonize() < 0) {
+			log_err("cannot daemonize: %s", strerror(errno));
+			goto out;
+		}
+		/* The lock and pid file follow the daemon's final pid. */
+		char pid[32];
+		int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (ftruncate(lockfd, 0) < 0 || pwrite(lockfd, pid, (size_t)len, 0) != len)
+			log_warn("cannot update the pid in the lock file");
+	}
+
+	int sig = server_run(srv);
+	char detail[32];
+	snprintf(detail, sizeof(detail), "signal %d", sig);
+	if (audit_daemon_event(&d, "daemon.stop", sig > 0 ? detail : "error") < 0)
+		log_err("cannot write the daemon.stop audit event");
+	log_info("stopping (%s)", sig > 0 ? strsignal(sig) : "error");
+	ret = sig > 0 ? 0 : 1;
+out:
+	server_free(srv);
+	if (lfd >= 0) {
+		close(lfd);
+		unlink(d.cfg.socket);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	audit_close(d.audit);
+	store_close(d.store);
+	if (lockfd >= 0)
+		close(lockfd);
+	free(d.admin_gids);
+	free(d.super_gids);
+	config_free(&d.cfg);
+	return ret;
+}

@@ -1,0 +1,398 @@
+/*
+ * The event loop: one thread, epoll, non-blocking sockets, one request per
+ * connection.  Every connection has an absolute deadline, so a client that
+ * sends nothing or half a frame is dropped and never stalls the others.
+ *
+ * Group commit: all requests that become complete in one loop iteration
+ * are handled, then the store is flushed once (one fdatasync), and only
+ * then are their replies written.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "log.h"
+#include "sockio.h"
+
+enum conn_state { C_READ, C_WAIT_FLUSH, C_WRITE };
+
+struct conn {
+	int fd;
+	enum conn_state state;
+	struct peer peer;
+	uint8_t hdr[SVCA_HDR_LEN];
+	size_t got;       /* bytes of header + body received */
+	struct svca_header h;
+	uint8_t *body;
+	struct svca_buf out;
+	size_t sent;
+	int64_t deadline;
+	int depends;      /* reply is valid only if the next flush succeeds */
+	int close_after;  /* protocol error: close once the reply is out */
+	struct conn *prev, *next;
+	struct conn *pnext; /* waiting for the flush */
+};
+
+struct server {
+	struct daemon *d;
+	int ep, lfd, sfd;
+	struct conn *conns;
+	size_t nconns;
+	struct conn *pending, **ptail;
+	int stop;
+	int64_t last_busy_log;
+};
+
+static char listen_tag, signal_tag;
+
+static void conn_free(struct server *s, struct conn *c)
+{
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->body) {
+		explicit_bzero(c->body, c->h.length);
+		free(c->body);
+	}
+	svca_buf_free(&c->out);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	free(c);
+}
+
+static void set_events(struct server *s, struct conn *c, uint32_t ev)
+{
+	struct epoll_event e = { .events = ev, .data.ptr = c };
+	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e);
+}
+
+static void read_peer(int fd, struct peer *p)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	memset(p, 0, sizeof(*p));
+	p->uid = (uid_t)-1;
+	p->gid = (gid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+		p->pid = cr.pid;
+		p->uid = cr.uid;
+		p->gid = cr.gid;
+	}
+	socklen_t glen = sizeof(p->groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p->groups, &glen) == 0)
+		p->ngroups = glen / sizeof(gid_t);
+	/* ERANGE: more than PEER_MAX_GROUPS groups.  Using none of them
+	 * can only lower the caller's privilege, never raise it. */
+}
+
+static void do_accept(struct server *s)
+{
+	for (;;) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if (s->nconns >= (size_t)s->d->cfg.max_clients) {
+			int64_t now = svca_now_ms();
+			if (now - s->last_busy_log > 10000) {
+				log_warn("max_clients (%d) reached: refusing connections",
+					 s->d->cfg.max_clients);
+				s->last_busy_log = now;
+			}
+			close(fd);
+			continue;
+		}
+		struct conn *c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->state = C_READ;
+		c->deadline = svca_now_ms() + s->d->cfg.client_timeout_ms;
+		svca_buf_init(&c->out, 0);
+		read_peer(fd, &c->peer);
+		struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+			close(fd);
+			svca_buf_free(&c->out);
+			free(c);
+			continue;
+		}
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		s->nconns++;
+	}
+}
+
+static void queue_reply(struct server *s, struct conn *c)
+{
+	c->state = C_WAIT_FLUSH;
+	set_events(s, c, 0);
+	c->pnext = NULL;
+	*s->ptail = c;
+	s->ptail = &c->pnext;
+}
+
+/* Replies to a broken frame and closes; never touches state. */
+__attribute__((format(printf, 4, 5)))
+static void protocol_error(struct server *s, struct conn *c, enum svca_status st,
+			   const char *fmt, ...)
+{
+	char msg[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	svca_frame_begin(&c->out, (uint16_t)st);
+	svca_put_str(&c->out, F_MESSAGE, msg);
+	svca_frame_end(&c->out);
+	c->close_after = 1;
+	queue_reply(s, c);
+}
+
+static void dispatch(struct server *s, struct conn *c)
+{
+	struct svca_field fields[SVCA_MAX_REQUEST_FIELDS];
+	int n = svca_fields_collect(c->body, c->h.length, fields,
+				    SVCA_MAX_REQUEST_FIELDS);
+	if (n < 0) {
+		protocol_error(s, c, SVCA_ERR_BADREQ, "malformed request");
+		return;
+	}
+	struct request r = {
+		.d = s->d,
+		.peer = &c->peer,
+		.cmd = c->h.type,
+		.f = fields,
+		.nf = (size_t)n,
+		.reply = &c->out,
+	};
+	int had_writes = s->d->batch_has_writes;
+	handle_request(&r);
+	if (c->out.failed || c->out.len < SVCA_HDR_LEN) {
+		svca_buf_reset(&c->out);
+		protocol_error(s, c, SVCA_ERR_FAILED, "reply too large or out of memory");
+		return;
+	}
+	/* A reply that saw uncommitted changes waits for their fate. */
+	c->depends = r.wrote || had_writes;
+	s->d->batch_has_writes |= r.wrote;
+	queue_reply(s, c);
+}
+
+static void on_readable(struct server *s, struct conn *c)
+{
+	for (;;) {
+		uint8_t *dst;
+		size_t want;
+		if (c->got < SVCA_HDR_LEN) {
+			dst = c->hdr + c->got;
+			want = SVCA_HDR_LEN - c->got;
+		} else {
+			dst = c->body + (c->got - SVCA_HDR_LEN);
+			want = c->h.length - (c->got - SVCA_HDR_LEN);
+		}
+		if (want == 0)
+			break;
+		ssize_t r = recv(c->fd, dst, want, MSG_DONTWAIT);
+		if (r == 0) {
+			conn_free(s, c); /* gone before finishing its request */
+			return;
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			conn_free(s, c);
+			return;
+		}
+		c->got += (size_t)r;
+		if (c->got == SVCA_HDR_LEN) {
+			if (svca_header_parse(c->hdr, &c->h) < 0) {
+				if (c->h.magic == SVCA_MAGIC)
+					protocol_error(s, c, SVCA_ERR_BADREQ,
+						       "unsupported protocol version %u (this daemon speaks %u)",
+						       (unsigned)c->h.version, SVCA_PROTO_VERSION);
+				else
+					protocol_error(s, c, SVCA_ERR_BADREQ,
+						       "not a svcacct request");
+				return;
+			}
+			if (c->h.length > request_size_limit(c->h.type)) {
+				protocol_error(s, c, SVCA_ERR_BADREQ,
+					       "request too large (%u bytes, at most %u)",
+					       (unsigned)c->h.length,
+					       (unsigned)request_size_limit(c->h.type));
+				return;
+			}
+			c->body = malloc(c->h.length ? c->h.length : 1);
+			if (!c->body) {
+				conn_free(s, c);
+				return;
+			}
+		}
+	}
+	dispatch(s, c);
+}
+
+static void on_writable(struct server *s, struct conn *c)
+{
+	while (c->sent < c->out.len) {
+		ssize_t w = send(c->fd, c->out.data + c->sent, c->out.len - c->sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			set_events(s, c, EPOLLOUT);
+			return;
+		}
+		if (w <= 0) {
+			conn_free(s, c);
+			return;
+		}
+		c->sent += (size_t)w;
+	}
+	conn_free(s, c); /* one request per connection */
+}
+
+/* Makes the batch durable, then releases its replies. */
+static void commit_batch(struct server *s)
+{
+	int ok = 1;
+	if (store_dirty(s->d->store)) {
+		ok = store_flush(s->d->store) == 0;
+		audit_flushed(s->d->audit, ok);
+	}
+	s->d->batch_has_writes = 0;
+	struct conn *c = s->pending;
+	s->pending = NULL;
+	s->ptail = &s->pending;
+	while (c) {
+		struct conn *next = c->pnext;
+		if (!ok && c->depends) {
+			svca_frame_begin(&c->out, SVCA_ERR_FAILED);
+			svca_put_str(&c->out, F_MESSAGE,
+				     "the change could not be saved (the journal write failed); nothing was changed");
+			svca_frame_end(&c->out);
+		}
+		c->state = C_WRITE;
+		c->deadline = svca_now_ms() + s->d->cfg.client_timeout_ms;
+		on_writable(s, c);
+		c = next;
+	}
+}
+
+static void on_signal(struct server *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			daemon_reload(s->d);
+		else
+			s->stop = (int)si.ssi_signo;
+	}
+}
+
+static int expire(struct server *s, int64_t now)
+{
+	int64_t next = -1;
+	struct conn *c = s->conns;
+	while (c) {
+		struct conn *n = c->next;
+		if (c->state != C_WAIT_FLUSH) {
+			if (c->deadline <= now)
+				conn_free(s, c); /* slow client: drop it */
+			else if (next < 0 || c->deadline < next)
+				next = c->deadline;
+		}
+		c = n;
+	}
+	if (next < 0)
+		return -1;
+	return (int)(next - now + 1);
+}
+
+struct server *server_new(struct daemon *d, int lfd, int sfd)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->d = d;
+	s->lfd = lfd;
+	s->sfd = sfd;
+	s->ptail = &s->pending;
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event e1 = { .events = EPOLLIN, .data.ptr = &listen_tag };
+	struct epoll_event e2 = { .events = EPOLLIN, .data.ptr = &signal_tag };
+	if (s->ep < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, lfd, &e1) < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, sfd, &e2) < 0) {
+		if (s->ep >= 0)
+			close(s->ep);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int server_run(struct server *s)
+{
+	struct epoll_event evs[256];
+	while (!s->stop) {
+		int timeout = expire(s, svca_now_ms());
+		int n = epoll_wait(s->ep, evs, 256, timeout);
+		if (n < 0 && errno != EINTR) {
+			log_err("epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == &listen_tag) {
+				do_accept(s);
+			} else if (p == &signal_tag) {
+				on_signal(s);
+			} else {
+				struct conn *c = p;
+				/* A connection may have been freed earlier in
+				 * this batch only via its own event: safe. */
+				if (c->state == C_READ)
+					on_readable(s, c);
+				else if (c->state == C_WRITE)
+					on_writable(s, c);
+			}
+		}
+		commit_batch(s);
+	}
+	return s->stop;
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	while (s->conns)
+		conn_free(s, s->conns);
+	close(s->ep);
+	free(s);
+}

@@ -1,0 +1,665 @@
+/* GDBM behind a redo journal; see store.h for the design. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gdbm.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define JOURNAL_MAGIC 0x534a5231u /* "SJR1" */
+#define JOURNAL_HASH 16
+#define CHECKPOINT_BYTES (8u << 20)
+#define MAX_JOURNAL_RECORD (64u << 20)
+
+static const char *db_file[DB_COUNT] = { "state.db", "audit.db" };
+
+struct undo {
+	enum store_db db;
+	char *key;
+	uint8_t *old; /* NULL: the key did not exist */
+	size_t oldlen;
+};
+
+struct store {
+	char *dir;
+	GDBM_FILE db[DB_COUNT];
+	int jfd;
+	uint64_t jsize;       /* durable bytes in the journal */
+	uint8_t *batch;       /* journal records not yet written */
+	size_t blen, bcap;
+	size_t txn_start;     /* batch offset where the current txn began */
+	size_t txn_body;      /* offset of the current record's ops */
+	struct undo *undo;
+	size_t nundo, undocap;
+	size_t txn_undo;      /* undo index where the current txn began */
+	int in_txn;
+	int fail_next;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void seterr(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+}
+
+static char *path_in(const struct store *s, const char *name, const char *suffix)
+{
+	size_t n = strlen(s->dir) + strlen(name) + strlen(suffix) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s%s", s->dir, name, suffix);
+	return p;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/* Copies src to dst durably: dst.tmp, fsync, rename. */
+static int copy_file(const char *src, const char *dst)
+{
+	char tmp[PATH_MAX];
+	int in = -1, out = -1, ret = -1;
+	uint8_t buf[65536];
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", dst) >= sizeof(tmp))
+		return -1;
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		goto out;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0)
+		goto out;
+	for (;;) {
+		ssize_t r = read(in, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		for (ssize_t off = 0; off < r;) {
+			ssize_t w = write(out, buf + off, (size_t)(r - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				goto out;
+			off += w;
+		}
+	}
+	if (fsync(out) < 0)
+		goto out;
+	if (close(out) < 0) {
+		out = -1;
+		goto out;
+	}
+	out = -1;
+	if (rename(tmp, dst) < 0)
+		goto out;
+	ret = 0;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	if (ret < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+	}
+	return ret;
+}
+
+static GDBM_FILE open_db(const char *path, char *err, size_t errlen)
+{
+	GDBM_FILE f = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK | GDBM_CLOEXEC,
+				0600, NULL);
+	if (!f)
+		seterr(err, errlen, "cannot open database %s: %s", path,
+		       gdbm_strerror(gdbm_errno));
+	return f;
+}
+
+/* ---- raw GDBM access ------------------------------------------------------ */
+
+static int raw_get(GDBM_FILE f, const char *key, size_t klen, uint8_t **val,
+		   size_t *vlen)
+{
+	datum k = { .dptr = (char *)key, .dsize = (int)klen };
+	datum v = gdbm_fetch(f, k);
+	if (!v.dptr)
+		return gdbm_errno == GDBM_ITEM_NOT_FOUND ? 0 : -1;
+	*val = (uint8_t *)v.dptr;
+	*vlen = (size_t)v.dsize;
+	return 1;
+}
+
+static int raw_put(GDBM_FILE f, const char *key, size_t klen, const uint8_t *val,
+		   size_t vlen)
+{
+	if (klen > INT_MAX || vlen > INT_MAX)
+		return -1;
+	datum k = { .dptr = (char *)key, .dsize = (int)klen };
+	datum v = { .dptr = (char *)val, .dsize = (int)vlen };
+	return gdbm_store(f, k, v, GDBM_REPLACE) == 0 ? 0 : -1;
+}
+
+static int raw_del(GDBM_FILE f, const char *key, size_t klen)
+{
+	datum k = { .dptr = (char *)key, .dsize = (int)klen };
+	if (gdbm_delete(f, k) == 0)
+		return 0;
+	return gdbm_errno == GDBM_ITEM_NOT_FOUND ? 0 : -1;
+}
+
+/* ---- journal encoding ----------------------------------------------------- */
+
+static int batch_reserve(struct store *s, size_t n)
+{
+	if (s->blen + n <= s->bcap)
+		return 0;
+	size_t ncap = s->bcap ? s->bcap : 4096;
+	while (ncap < s->blen + n)
+		ncap *= 2;
+	uint8_t *nb = realloc(s->batch, ncap);
+	if (!nb)
+		return -1;
+	s->batch = nb;
+	s->bcap = ncap;
+	return 0;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int batch_op(struct store *s, uint8_t op, enum store_db db, const char *key,
+		    size_t klen, const uint8_t *val, size_t vlen)
+{
+	size_t need = 2 + 4 + klen + (op == 1 ? 4 + vlen : 0);
+	if (klen > UINT32_MAX || vlen > UINT32_MAX || batch_reserve(s, need) < 0)
+		return -1;
+	uint8_t *p = s->batch + s->blen;
+	p[0] = op;
+	p[1] = (uint8_t)db;
+	be32(p + 2, (uint32_t)klen);
+	memcpy(p + 6, key, klen);
+	if (op == 1) {
+		be32(p + 6 + klen, (uint32_t)vlen);
+		if (vlen)
+			memcpy(p + 10 + klen, val, vlen);
+	}
+	s->blen += need;
+	return 0;
+}
+
+/* Applies the ops of one journal record (replay). */
+static int replay_ops(struct store *s, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		if (n < 6)
+			return -1;
+		uint8_t op = p[0], db = p[1];
+		uint32_t klen = rd32(p + 2);
+		if (db >= DB_COUNT || (op != 1 && op != 2) || klen > n - 6)
+			return -1;
+		const char *key = (const char *)p + 6;
+		size_t used = 6 + klen;
+		if (op == 1) {
+			if (n - used < 4)
+				return -1;
+			uint32_t vlen = rd32(p + used);
+			if (vlen > n - used - 4)
+				return -1;
+			if (raw_put(s->db[db], key, klen, p + used + 4, vlen) < 0)
+				return -2;
+			used += 4 + vlen;
+		} else if (raw_del(s->db[db], key, klen) < 0) {
+			return -2;
+		}
+		p += used;
+		n -= used;
+	}
+	return 0;
+}
+
+/* Replays every complete record; a torn tail (crash mid-write) is cut off. */
+static int journal_replay(struct store *s, char *err, size_t errlen)
+{
+	struct stat st;
+	if (fstat(s->jfd, &st) < 0)
+		return -1;
+	uint64_t off = 0, size = (uint64_t)st.st_size;
+	unsigned records = 0;
+	uint8_t hdr[8];
+
+	while (size - off >= 8 + JOURNAL_HASH) {
+		if (pread(s->jfd, hdr, 8, (off_t)off) != 8)
+			break;
+		uint32_t len = rd32(hdr + 4);
+		if (rd32(hdr) != JOURNAL_MAGIC || len > MAX_JOURNAL_RECORD ||
+		    len + 8 + JOURNAL_HASH > size - off)
+			break;
+		uint8_t *rec = malloc(len + JOURNAL_HASH);
+		if (!rec)
+			return -1;
+		uint8_t h[JOURNAL_HASH];
+		int ok = pread(s->jfd, rec, len + JOURNAL_HASH, (off_t)(off + 8)) ==
+			 (ssize_t)(len + JOURNAL_HASH);
+		if (ok) {
+			crypto_generichash(h, sizeof(h), rec, len, NULL, 0);
+			ok = sodium_memcmp(h, rec + len, JOURNAL_HASH) == 0;
+		}
+		int r = ok ? replay_ops(s, rec, len) : -1;
+		free(rec);
+		if (r == -2) {
+			seterr(err, errlen, "journal replay failed: %s",
+			       gdbm_strerror(gdbm_errno));
+			return -1;
+		}
+		if (r < 0)
+			break;
+		off += 8 + len + JOURNAL_HASH;
+		records++;
+	}
+	if (off != size)
+		log_warn("journal: discarded a torn record at offset %llu (%llu bytes)",
+			 (unsigned long long)off, (unsigned long long)(size - off));
+	if (records)
+		log_info("journal: replayed %u transactions", records);
+	return 0;
+}
+
+/* Syncs the databases, refreshes the base copies, empties the journal. */
+static int checkpoint(struct store *s)
+{
+	for (int i = 0; i < DB_COUNT; i++)
+		if (gdbm_sync(s->db[i]) != 0)
+			return -1;
+	for (int i = 0; i < DB_COUNT; i++) {
+		char *src = path_in(s, db_file[i], "");
+		char *dst = path_in(s, db_file[i], ".base");
+		int r = src && dst ? copy_file(src, dst) : -1;
+		free(src);
+		free(dst);
+		if (r < 0)
+			return -1;
+	}
+	if (fsync_dir(s->dir) < 0 || ftruncate(s->jfd, 0) < 0 || fsync(s->jfd) < 0)
+		return -1;
+	s->jsize = 0;
+	return 0;
+}
+
+/* ---- open / close ----------------------------------------------------------- */
+
+static int exists(const char *p)
+{
+	struct stat st;
+	return p && lstat(p, &st) == 0;
+}
+
+struct store *store_open(const char *dir, char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	char *clean = NULL, *jpath = NULL;
+
+	if (!s || !(s->dir = strdup(dir))) {
+		seterr(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
+	s->jfd = -1;
+	clean = path_in(s, "clean", "");
+	jpath = path_in(s, "journal", "");
+	if (!clean || !jpath) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	int was_clean = exists(clean);
+
+	/* After a crash the live databases may be mid-update: rebuild them
+	 * from the last base copy (or from nothing) plus the journal. */
+	for (int i = 0; i < DB_COUNT && !was_clean; i++) {
+		char *live = path_in(s, db_file[i], "");
+		char *base = path_in(s, db_file[i], ".base");
+		int r = 0;
+		if (!live || !base)
+			r = -1;
+		else if (exists(base))
+			r = copy_file(base, live);
+		else if (unlink(live) < 0 && errno != ENOENT)
+			r = -1;
+		if (r < 0)
+			seterr(err, errlen, "cannot restore %s from its base copy: %s",
+			       live ? live : db_file[i], strerror(errno));
+		free(live);
+		free(base);
+		if (r < 0)
+			goto fail;
+	}
+	for (int i = 0; i < DB_COUNT; i++) {
+		char *p = path_in(s, db_file[i], "");
+		s->db[i] = p ? open_db(p, err, errlen) : NULL;
+		free(p);
+		if (!s->db[i])
+			goto fail;
+	}
+	s->jfd = open(jpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->jfd < 0) {
+		seterr(err, errlen, "cannot open journal %s: %s", jpath, strerror(errno));
+		goto fail;
+	}
+	if (!was_clean && journal_replay(s, err, errlen) < 0)
+		goto fail;
+	/* From here on the databases are not clean until store_close. */
+	if (unlink(clean) < 0 && errno != ENOENT) {
+		seterr(err, errlen, "cannot remove %s: %s", clean, strerror(errno));
+		goto fail;
+	}
+	if (checkpoint(s) < 0) {
+		seterr(err, errlen, "cannot checkpoint the databases in %s: %s", dir,
+		       strerror(errno));
+		goto fail;
+	}
+	free(clean);
+	free(jpath);
+	return s;
+fail:
+	free(clean);
+	free(jpath);
+	for (int i = 0; i < DB_COUNT; i++)
+		if (s->db[i])
+			gdbm_close(s->db[i]);
+	if (s->jfd >= 0)
+		close(s->jfd);
+	free(s->dir);
+	free(s);
+	return NULL;
+}
+
+static void undo_free(struct store *s, size_t from)
+{
+	for (size_t i = from; i < s->nundo; i++) {
+		free(s->undo[i].key);
+		free(s->undo[i].old);
+	}
+	s->nundo = from;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	int ok = store_flush(s) == 0 && checkpoint(s) == 0;
+	for (int i = 0; i < DB_COUNT; i++)
+		gdbm_close(s->db[i]);
+	if (ok) {
+		char *clean = path_in(s, "clean", "");
+		int fd = clean ? open(clean, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+			fsync_dir(s->dir);
+		}
+		free(clean);
+	} else {
+		log_err("shutdown checkpoint failed; the next start recovers from the journal");
+	}
+	close(s->jfd);
+	undo_free(s, 0);
+	free(s->undo);
+	if (s->batch)
+		sodium_memzero(s->batch, s->bcap);
+	free(s->batch);
+	free(s->dir);
+	free(s);
+}
+
+/* ---- reads ------------------------------------------------------------------ */
+
+int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val,
+	      size_t *vlen)
+{
+	return raw_get(s->db[db], key, strlen(key), val, vlen);
+}
+
+int store_iterate(struct store *s, enum store_db db, const char *prefix,
+		  store_iter_fn fn, void *arg)
+{
+	GDBM_FILE f = s->db[db];
+	size_t plen = strlen(prefix);
+	datum k = gdbm_firstkey(f);
+	int ret = 0;
+
+	while (k.dptr) {
+		if ((size_t)k.dsize >= plen && memcmp(k.dptr, prefix, plen) == 0) {
+			datum v = gdbm_fetch(f, k);
+			if (!v.dptr) {
+				free(k.dptr);
+				return -1;
+			}
+			/* Keys are stored without a NUL; hand out a C string. */
+			char *kz = malloc((size_t)k.dsize + 1);
+			if (!kz) {
+				free(v.dptr);
+				free(k.dptr);
+				return -1;
+			}
+			memcpy(kz, k.dptr, (size_t)k.dsize);
+			kz[k.dsize] = '\0';
+			ret = fn(arg, kz, (size_t)k.dsize, (uint8_t *)v.dptr,
+				 (size_t)v.dsize);
+			free(kz);
+			free(v.dptr);
+			if (ret) {
+				free(k.dptr);
+				return ret;
+			}
+		}
+		datum nk = gdbm_nextkey(f, k);
+		free(k.dptr);
+		k = nk;
+	}
+	if (gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR)
+		return -1;
+	return 0;
+}
+
+/* ---- transactions ------------------------------------------------------------- */
+
+void store_begin(struct store *s)
+{
+	s->in_txn = 1;
+	s->txn_start = s->blen;
+	s->txn_undo = s->nundo;
+	/* Reserve the record header; its length is filled in at commit. */
+	if (batch_reserve(s, 8) == 0) {
+		be32(s->batch + s->blen, JOURNAL_MAGIC);
+		s->blen += 8;
+	}
+	s->txn_body = s->blen;
+}
+
+static int remember(struct store *s, enum store_db db, const char *key)
+{
+	if (s->nundo == s->undocap) {
+		size_t ncap = s->undocap ? s->undocap * 2 : 64;
+		struct undo *nu = realloc(s->undo, ncap * sizeof(*nu));
+		if (!nu)
+			return -1;
+		s->undo = nu;
+		s->undocap = ncap;
+	}
+	struct undo *u = &s->undo[s->nundo];
+	memset(u, 0, sizeof(*u));
+	u->db = db;
+	u->key = strdup(key);
+	if (!u->key)
+		return -1;
+	int r = raw_get(s->db[db], key, strlen(key), &u->old, &u->oldlen);
+	if (r < 0) {
+		free(u->key);
+		return -1;
+	}
+	s->nundo++;
+	return 0;
+}
+
+int store_put(struct store *s, enum store_db db, const char *key,
+	      const uint8_t *val, size_t vlen)
+{
+	size_t klen = strlen(key);
+	if (!s->in_txn || remember(s, db, key) < 0 ||
+	    batch_op(s, 1, db, key, klen, val, vlen) < 0)
+		return -1;
+	return raw_put(s->db[db], key, klen, val, vlen);
+}
+
+int store_del(struct store *s, enum store_db db, const char *key)
+{
+	size_t klen = strlen(key);
+	if (!s->in_txn || remember(s, db, key) < 0 ||
+	    batch_op(s, 2, db, key, klen, NULL, 0) < 0)
+		return -1;
+	return raw_del(s->db[db], key, klen);
+}
+
+/* Restores old values from undo entries [from, nundo), newest first. */
+static void rollback(struct store *s, size_t from)
+{
+	for (size_t i = s->nundo; i > from; i--) {
+		struct undo *u = &s->undo[i - 1];
+		size_t klen = strlen(u->key);
+		int r = u->old ? raw_put(s->db[u->db], u->key, klen, u->old, u->oldlen)
+			       : raw_del(s->db[u->db], u->key, klen);
+		if (r < 0) {
+			/* The database no longer matches any durable state.
+			 * Exit: the next start rebuilds it from base + journal. */
+			log_err("cannot undo a failed change (%s); exiting so that recovery runs",
+				gdbm_strerror(gdbm_errno));
+			_exit(70);
+		}
+	}
+	undo_free(s, from);
+}
+
+void store_abort(struct store *s)
+{
+	if (!s->in_txn)
+		return;
+	rollback(s, s->txn_undo);
+	if (s->batch)
+		sodium_memzero(s->batch + s->txn_start, s->blen - s->txn_start);
+	s->blen = s->txn_start;
+	s->in_txn = 0;
+}
+
+int store_commit(struct store *s)
+{
+	if (!s->in_txn)
+		return -1;
+	size_t len = s->blen - s->txn_body;
+	if (s->txn_body == s->txn_start || len > MAX_JOURNAL_RECORD ||
+	    batch_reserve(s, JOURNAL_HASH) < 0) {
+		store_abort(s);
+		return -1;
+	}
+	s->in_txn = 0;
+	if (len == 0) { /* nothing changed: drop the empty record */
+		s->blen = s->txn_start;
+		return 0;
+	}
+	be32(s->batch + s->txn_start + 4, (uint32_t)len);
+	crypto_generichash(s->batch + s->blen, JOURNAL_HASH, s->batch + s->txn_body,
+			   len, NULL, 0);
+	s->blen += JOURNAL_HASH;
+	return 0;
+}
+
+int store_dirty(const struct store *s)
+{
+	return s->blen > 0 && !s->in_txn;
+}
+
+void store_fail_next_flush(struct store *s)
+{
+	s->fail_next = 1;
+}
+
+int store_flush(struct store *s)
+{
+	if (s->in_txn)
+		store_abort(s);
+	if (s->blen == 0)
+		return 0;
+	size_t off = 0;
+	int failed = 0;
+	if (s->fail_next) {
+		s->fail_next = 0;
+		errno = ENOSPC;
+		failed = 1;
+	}
+	while (!failed && off < s->blen) {
+		ssize_t w = pwrite(s->jfd, s->batch + off, s->blen - off,
+				   (off_t)(s->jsize + off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			failed = 1;
+		else
+			off += (size_t)w;
+	}
+	if (!failed && fdatasync(s->jfd) < 0)
+		failed = 1;
+	if (failed) {
+		int e = errno;
+		log_err("journal write failed: %s; the changes were undone", strerror(e));
+		/* Cut off whatever part of the batch reached the file, so that
+		 * later records are not stranded behind a torn one. */
+		if (ftruncate(s->jfd, (off_t)s->jsize) < 0) {
+			log_err("cannot truncate the journal: %s; exiting so that recovery runs",
+				strerror(errno));
+			_exit(70);
+		}
+		rollback(s, 0);
+		sodium_memzero(s->batch, s->blen);
+		s->blen = 0;
+		errno = e;
+		return -1;
+	}
+	s->jsize += s->blen;
+	sodium_memzero(s->batch, s->blen);
+	s->blen = 0;
+	undo_free(s, 0);
+	if (s->jsize >= CHECKPOINT_BYTES && checkpoint(s) < 0)
+		log_warn("checkpoint failed: %s; will retry", strerror(errno));
+	return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * The store: the one narrow interface every rule above it uses (get, put,
+ * delete, iterate, commit), so a shared backend can replace GDBM later.
+ *
+ * Durability and atomicity come from a redo journal in front of GDBM:
+ *
+ *   - A transaction's puts and deletes are applied to GDBM at once (so the
+ *     rest of the request reads them) and appended to an in-memory journal
+ *     batch, with the old values kept for undo.
+ *   - store_flush() writes the batch to the journal file with one write and
+ *     one fdatasync: several requests share it (group commit).  Only after
+ *     it succeeds may their replies be sent.  If it fails, every change of
+ *     the batch is undone, so a failed write changes nothing.
+ *   - A checkpoint syncs GDBM, copies each database to a ".base" file
+ *     (write, fsync, rename) and empties the journal.
+ *   - After a crash (no "clean" marker), the databases are rebuilt from the
+ *     base copies plus the journal, so a process killed in the middle of a
+ *     GDBM update can never leave a half-written database behind.
+ */
+#ifndef SVCACCTD_STORE_H
+#define SVCACCTD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_db { DB_STATE = 0, DB_AUDIT = 1, DB_COUNT = 2 };
+
+struct store;
+
+/* Opens (and if needed recovers) the databases in dir.  The caller holds
+ * the instance lock.  err receives a message on failure. */
+struct store *store_open(const char *dir, char *err, size_t errlen);
+/* Flushes, checkpoints and marks a clean shutdown. */
+void store_close(struct store *s);
+
+/* 1 found (*val malloc'ed, caller frees), 0 not found, -1 error. */
+int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val,
+	      size_t *vlen);
+
+typedef int (*store_iter_fn)(void *arg, const char *key, size_t klen,
+			     const uint8_t *val, size_t vlen);
+/* Calls fn for every key starting with prefix (unordered).  fn returning
+ * non-zero stops the walk and is returned.  -1 on a database error. */
+int store_iterate(struct store *s, enum store_db db, const char *prefix,
+		  store_iter_fn fn, void *arg);
+
+/* A transaction groups the changes of one request. */
+void store_begin(struct store *s);
+int store_put(struct store *s, enum store_db db, const char *key,
+	      const uint8_t *val, size_t vlen);
+int store_del(struct store *s, enum store_db db, const char *key);
+/* Ends the transaction: it will be made durable by the next flush. */
+int store_commit(struct store *s);
+/* Undoes the current transaction's changes. */
+void store_abort(struct store *s);
+
+/* Makes every committed transaction durable.  0 ok; -1 failed and every
+ * transaction since the last flush was undone. */
+int store_flush(struct store *s);
+/* 1 when there is something to flush. */
+int store_dirty(const struct store *s);
+
+/* Test hooks: make the next journal write fail (as ENOSPC would). */
+void store_fail_next_flush(struct store *s);
+
+#endif
