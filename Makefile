@@ -58,13 +58,16 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/libsvcacct-common.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/svcacctd: $(DAEMON_OBJ) $(BUILD)/libsvcacct-common.a
+$(BUILD)/libsvcacctd.a: $(DAEMON_LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/svcacctd: $(BUILD)/obj/svcacctd/main.o $(BUILD)/libsvcacctd.a $(BUILD)/libsvcacct-common.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 $(BUILD)/svcacctctl: $(CTL_OBJ) $(BUILD)/libsvcacct-common.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB_OBJ) $(BUILD)/libsvcacct-common.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsvcacctd.a $(BUILD)/libsvcacct-common.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isvcacctd $(LDFLAGS) -o $@ $^ -lcmocka $(DAEMON_LIBS)
 

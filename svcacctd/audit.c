@@ -33,6 +33,7 @@ struct audit {
 	char *syslog_path;
 	int timeout_ms;
 	unsigned long dropped;
+	int64_t last_warn;
 };
 
 static void seq_key(uint64_t seq, char *key, size_t len)
@@ -304,11 +305,16 @@ static void send_syslog(struct audit *a)
 out:
 	if (sent < a->npending) {
 		a->dropped += a->npending - sent;
+		int64_t now = svca_now_ms();
+		if (a->last_warn && now - a->last_warn < 60000)
+			goto done;
+		a->last_warn = now;
 		log_warn("syslog sink %s unavailable or slow: %zu audit line(s) not sent "
 			 "(%lu in all); they are in the audit database",
 			 a->syslog_path ? a->syslog_path : "(none)", a->npending - sent,
 			 a->dropped);
 	}
+done:
 	if (fd >= 0)
 		close(fd);
 	drop_pending(a);

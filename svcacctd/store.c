@@ -414,6 +414,25 @@ static void undo_free(struct store *s, size_t from)
 	s->nundo = from;
 }
 
+static void release(struct store *s)
+{
+	close(s->jfd);
+	undo_free(s, 0);
+	free(s->undo);
+	if (s->batch)
+		sodium_memzero(s->batch, s->bcap);
+	free(s->batch);
+	free(s->dir);
+	free(s);
+}
+
+void store_abandon(struct store *s)
+{
+	for (int i = 0; i < DB_COUNT; i++)
+		gdbm_close(s->db[i]);
+	release(s);
+}
+
 void store_close(struct store *s)
 {
 	if (!s)
@@ -433,14 +452,7 @@ void store_close(struct store *s)
 	} else {
 		log_err("shutdown checkpoint failed; the next start recovers from the journal");
 	}
-	close(s->jfd);
-	undo_free(s, 0);
-	free(s->undo);
-	if (s->batch)
-		sodium_memzero(s->batch, s->bcap);
-	free(s->batch);
-	free(s->dir);
-	free(s);
+	release(s);
 }
 
 /* ---- reads ------------------------------------------------------------------ */

@@ -60,7 +60,9 @@ int store_flush(struct store *s);
 /* 1 when there is something to flush. */
 int store_dirty(const struct store *s);
 
-/* Test hooks: make the next journal write fail (as ENOSPC would). */
+/* Test hooks: make the next journal write fail (as ENOSPC would); close
+ * without flushing or marking a clean shutdown, as a crash would. */
 void store_fail_next_flush(struct store *s);
+void store_abandon(struct store *s);
 
 #endif

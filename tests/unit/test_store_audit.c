@@ -1,0 +1,337 @@
+/* The store's transactions, journal recovery and failure undo, and the
+ * audit hash chain's tamper detection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "store.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/svcacct-store-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static struct store *open_store(void)
+{
+	char err[256];
+	struct store *s = store_open(dir, err, sizeof(err));
+	if (!s)
+		fail_msg("store_open: %s", err);
+	return s;
+}
+
+static void put_one(struct store *s, const char *k, const char *v)
+{
+	store_begin(s);
+	assert_int_equal(store_put(s, DB_STATE, k, (const uint8_t *)v, strlen(v)), 0);
+	assert_int_equal(store_commit(s), 0);
+}
+
+static int has(struct store *s, const char *k, const char *v)
+{
+	uint8_t *got;
+	size_t n;
+	int r = store_get(s, DB_STATE, k, &got, &n);
+	if (r != 1)
+		return 0;
+	int same = v && n == strlen(v) && memcmp(got, v, n) == 0;
+	free(got);
+	return same;
+}
+
+static void flushed_changes_survive_a_crash(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "a", "1");
+	put_one(s, "b", "2");
+	assert_int_equal(store_flush(s), 0);
+	/* Simulate kill -9: drop the process state without store_close.
+	 * The next open finds no "clean" marker and rebuilds from the base
+	 * copy plus the journal. */
+	char clean[128];
+	snprintf(clean, sizeof(clean), "%s/clean", dir);
+	assert_int_equal(access(clean, F_OK), -1);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "a", "1"));
+	assert_true(has(s, "b", "2"));
+	store_close(s);
+	assert_int_equal(access(clean, F_OK), 0);
+}
+
+static void unflushed_changes_are_not_durable(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "kept", "yes");
+	assert_int_equal(store_flush(s), 0);
+	put_one(s, "lost", "never acknowledged");
+	/* crash before the flush */
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "kept", "yes"));
+	assert_false(has(s, "lost", "never acknowledged"));
+	store_close(s);
+}
+
+static void abort_undoes_the_transaction(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "x", "old");
+	assert_int_equal(store_flush(s), 0);
+	store_begin(s);
+	assert_int_equal(store_put(s, DB_STATE, "x", (const uint8_t *)"new", 3), 0);
+	assert_int_equal(store_put(s, DB_STATE, "y", (const uint8_t *)"1", 1), 0);
+	assert_true(has(s, "x", "new")); /* visible inside the transaction */
+	store_abort(s);
+	assert_true(has(s, "x", "old"));
+	assert_false(has(s, "y", "1"));
+	assert_false(store_dirty(s));
+	store_close(s);
+}
+
+static void failed_flush_changes_nothing(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "x", "old");
+	assert_int_equal(store_flush(s), 0);
+	put_one(s, "x", "new");
+	store_begin(s);
+	assert_int_equal(store_del(s, DB_STATE, "x"), 0);
+	assert_int_equal(store_put(s, DB_STATE, "z", (const uint8_t *)"9", 1), 0);
+	assert_int_equal(store_commit(s), 0);
+	store_fail_next_flush(s);
+	assert_int_equal(store_flush(s), -1);
+	assert_true(has(s, "x", "old"));
+	assert_false(has(s, "z", "9"));
+	/* and the journal still works afterwards */
+	put_one(s, "after", "ok");
+	assert_int_equal(store_flush(s), 0);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "x", "old"));
+	assert_true(has(s, "after", "ok"));
+	assert_false(has(s, "z", "9"));
+	store_close(s);
+}
+
+static void torn_journal_tail_is_discarded(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "good", "1");
+	assert_int_equal(store_flush(s), 0);
+	/* a crash in the middle of a journal write leaves garbage at the end */
+	char jpath[128];
+	snprintf(jpath, sizeof(jpath), "%s/journal", dir);
+	FILE *f = fopen(jpath, "ab");
+	assert_non_null(f);
+	fwrite("SJR1\0\0\0\x40partial", 1, 15, f);
+	fclose(f);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "good", "1"));
+	put_one(s, "next", "2");
+	assert_int_equal(store_flush(s), 0);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "next", "2"));
+	store_close(s);
+}
+
+/* ---- audit chain ---------------------------------------------------------- */
+
+static struct audit *open_audit(struct store *s)
+{
+	struct svca_config cfg;
+	char err[256];
+	config_defaults(&cfg);
+	cfg.syslog = 0;
+	struct audit *a = audit_open(s, &cfg, err, sizeof(err));
+	config_free(&cfg);
+	assert_non_null(a);
+	return a;
+}
+
+static void append_events(struct store *s, struct audit *a, int n)
+{
+	struct actor act = { .uid = 0 };
+	strcpy(act.user, "root");
+	for (int i = 0; i < n; i++) {
+		struct audit_event ev = { .event = "account.create", .outcome = "success",
+					  .actor = &act, .account = "bot" };
+		store_begin(s);
+		assert_int_equal(audit_append(a, &ev), 0);
+		assert_int_equal(store_commit(s), 0);
+	}
+	assert_int_equal(store_flush(s), 0);
+	audit_flushed(a, 1);
+}
+
+static void tamper(struct store *s, uint64_t seq, int delete)
+{
+	char key[40];
+	uint8_t *v;
+	size_t n;
+	snprintf(key, sizeof(key), "seq/%020llu", (unsigned long long)seq);
+	assert_int_equal(store_get(s, DB_AUDIT, key, &v, &n), 1);
+	store_begin(s);
+	if (delete) {
+		assert_int_equal(store_del(s, DB_AUDIT, key), 0);
+	} else {
+		/* change one character of the JSON: "bot" -> "bat" */
+		for (size_t i = 0; i + 3 < n; i++)
+			if (memcmp(v + i, "bot", 3) == 0) {
+				v[i + 1] = 'a';
+				break;
+			}
+		assert_int_equal(store_put(s, DB_AUDIT, key, v, n), 0);
+	}
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_flush(s), 0);
+	free(v);
+}
+
+static void chain_intact(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 5);
+	uint64_t checked, bad;
+	char msg[200];
+	assert_int_equal(audit_verify(a, &checked, &bad, msg, sizeof(msg)), 0);
+	assert_int_equal(checked, 5);
+	audit_close(a);
+	store_close(s);
+}
+
+static void edited_record_detected(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 5);
+	tamper(s, 3, 0);
+	uint64_t checked, bad;
+	char msg[200];
+	assert_int_equal(audit_verify(a, &checked, &bad, msg, sizeof(msg)), -1);
+	assert_int_equal(bad, 3);
+	assert_non_null(strstr(msg, "record 3 was altered"));
+	audit_close(a);
+	store_close(s);
+}
+
+static void edited_last_record_detected(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 4);
+	tamper(s, 4, 0);
+	uint64_t checked, bad;
+	char msg[200];
+	assert_int_equal(audit_verify(a, &checked, &bad, msg, sizeof(msg)), -1);
+	assert_int_equal(bad, 4);
+	audit_close(a);
+	store_close(s);
+}
+
+static void deleted_record_detected(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 5);
+	tamper(s, 2, 1);
+	uint64_t checked, bad;
+	char msg[200];
+	assert_int_equal(audit_verify(a, &checked, &bad, msg, sizeof(msg)), -1);
+	assert_int_equal(bad, 2);
+	assert_non_null(strstr(msg, "record 2 is missing"));
+	audit_close(a);
+	store_close(s);
+}
+
+static void list_filters(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	struct actor act = { .uid = 0 };
+	strcpy(act.user, "root");
+	const char *names[] = { "a1", "b2", "a1", "c3" };
+	const char *events[] = { "account.create", "account.create", "account.disable",
+				 "account.delete" };
+	for (int i = 0; i < 4; i++) {
+		struct audit_event ev = { .event = events[i], .outcome = "success",
+					  .actor = &act, .account = names[i] };
+		store_begin(s);
+		assert_int_equal(audit_append(a, &ev), 0);
+		assert_int_equal(store_commit(s), 0);
+	}
+	struct svca_buf b;
+	svca_buf_init(&b, 0);
+	struct svca_field f[64];
+	assert_int_equal(audit_list(a, &b, "a1", NULL, 0, 0), 0);
+	assert_int_equal(svca_fields_collect(b.data, b.len, f, 64), 6); /* 2 x 3 */
+	svca_buf_reset(&b);
+	assert_int_equal(audit_list(a, &b, NULL, "account.create", 0, 1), 0);
+	int n = svca_fields_collect(b.data, b.len, f, 64);
+	assert_int_equal(n, 3);
+	uint64_t seq;
+	assert_int_equal(svca_field_u64(&f[1], &seq), 0);
+	assert_int_equal(seq, 2); /* the newest match */
+	svca_buf_reset(&b);
+	assert_int_equal(audit_list(a, &b, NULL, "account.*", 0, 0), 0);
+	assert_int_equal(svca_fields_collect(b.data, b.len, f, 64), 12);
+	svca_buf_free(&b);
+	audit_close(a);
+	store_close(s);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(flushed_changes_survive_a_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(unflushed_changes_are_not_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(abort_undoes_the_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_flush_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(torn_journal_tail_is_discarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(chain_intact, setup, teardown),
+		cmocka_unit_test_setup_teardown(edited_record_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(edited_last_record_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(deleted_record_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_filters, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
