@@ -139,6 +139,7 @@ enum svca_tag {
 	F_LIMIT = 53,      /* U64 */
 	F_SEQ = 54,        /* U64 */
 	F_TOTAL = 55,      /* U64 */
+	F_ON_HOST = 56,    /* U64: 1 = a workspace of this host */
 };
 
 
@@ -157,6 +158,32 @@ enum svca_tag {
  *   ACCOUNT_DISABLE  F_NAME                          -> account
  *   ACCOUNT_ENABLE   F_NAME                          -> account
  *   ACCOUNT_DELETE   F_NAME                          -> F_NAME F_UID
+ *
+ *   TEAM_CREATE      F_TEAM                          -> team
+ *   TEAM_LIST        -                               -> (F_ITEM team F_TOTAL)*
+ *                    team = F_TEAM F_CREATED_AT F_CREATED_BY; F_TOTAL =
+ *                    number of its workspaces
+ *   TEAM_DELETE      F_TEAM [F_FORCE]                -> F_TEAM
+ *   WORKSPACE_CREATE F_WORKSPACE F_TEAM              -> workspace
+ *   WORKSPACE_LIST   -                               -> (F_ITEM workspace)*
+ *                    workspace = F_WORKSPACE F_TEAM F_CREATED_AT
+ *                    F_CREATED_BY F_ON_HOST
+ *   WORKSPACE_DELETE F_WORKSPACE [F_FORCE]           -> F_WORKSPACE
+ *   GRANT_ADD        F_NAME (F_WORKSPACE|F_TEAM) F_ROLE -> grant
+ *                    grant = F_NAME (F_WORKSPACE|F_TEAM) F_ROLE
+ *                    F_CREATED_AT F_CREATED_BY
+ *   GRANT_REMOVE     F_NAME (F_WORKSPACE|F_TEAM)     -> grant (removed)
+ *   GRANT_LIST       F_NAME                          -> (F_ITEM grant)*
+ *   ACCOUNT_ACCESS   F_NAME -> F_NAME F_STATUS F_ROLE ("none" when no grant
+ *                    applies) (F_CAPABILITY)* (F_SERVICE)* (F_SOURCE)*
+ *                    F_SOURCE = "workspace:SCOPE:HOSTWS:ROLE" or
+ *                    "team:SCOPE:HOSTWS:ROLE" (a grant on SCOPE that applies
+ *                    on host workspace HOSTWS)
+ *   PAM_AUTHORIZE    F_NAME F_SERVICE [F_RHOST] [F_TTY]  (root only)
+ *                    -> F_ALLOWED F_ROLE F_REASON F_MESSAGE
+ *                    F_MESSAGE is for the user ("ci-deploy may not use
+ *                    sudo on this host"); unknown account -> NOTFOUND
+ *
  *   AUDIT_LIST       [F_ACCOUNT] [F_EVENT] [F_SINCE] [F_LIMIT]
  *                                   -> (F_ITEM F_SEQ F_JSON)*, oldest first;
  *                                      F_LIMIT keeps the newest N
