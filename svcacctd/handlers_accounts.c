@@ -96,7 +96,7 @@ void cmd_account_create(struct request *r)
 	enum org_role role = ORG_MEMBER;
 
 	memset(&a, 0, sizeof(a));
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 || req_account_name(r, F_NAME, a.name) < 0 ||
+	if (req_account_name(r, F_NAME, a.name) < 0 || req_require(r, PRIV_ADMIN, a.name) < 0 ||
 	    read_description(r, a.description, &given_desc) < 0 ||
 	    read_org_role(r, &role, &given_role) < 0)
 		return;
@@ -266,6 +266,9 @@ void cmd_account_update(struct request *r)
 		req_storage_error(r);
 		return;
 	}
+	size_t dlen = strlen(detail);
+	if (dlen >= 2)
+		detail[dlen - 2] = '\0'; /* the last "; " */
 	struct audit_event ev;
 	req_event(&ev, r, "account.update", "success");
 	ev.account = a.name;

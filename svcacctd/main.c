@@ -303,17 +303,6 @@ int main(int argc, char **argv)
 	if ((lfd = make_socket(d.cfg.socket)) < 0)
 		goto out;
 
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0 || !(srv = server_new(&d, lfd, sfd))) {
-		log_err("cannot set up the event loop: %s", strerror(errno));
-		goto out;
-	}
 	if (audit_daemon_event(&d, "daemon.start", VERSION) < 0) {
 		log_err("cannot write the daemon.start audit event; not starting");
 		goto out;
@@ -330,6 +319,20 @@ int main(int argc, char **argv)
 		int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 		if (ftruncate(lockfd, 0) < 0 || pwrite(lockfd, pid, (size_t)len, 0) != len)
 			log_warn("cannot update the pid in the lock file");
+	}
+
+	/* After the fork: a signalfd and epoll belong to the process that
+	 * made them. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || !(srv = server_new(&d, lfd, sfd))) {
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		goto out;
 	}
 
 	int sig = server_run(srv);

@@ -1,0 +1,493 @@
+/*
+ * svcacctctl: the admin CLI of svcacctd.
+ *
+ *   svcacctctl [-s SOCKET] [--json] [--timeout SECONDS] NOUN VERB [ARGS...]
+ *
+ * This file holds main(), the command table, global options, the argument
+ * parser shared by every command and the help texts.  The commands live in
+ * svcacctctl_NOUN.c, reply decoding and output helpers in svcacctctl_util.c.
+ */
+#include "svcacctctl.h"
+
+#include <errno.h>
+#include <math.h> /* isfinite: a macro, no libm */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+
+#define GLOBAL_SYNOPSIS "[-s SOCKET] [--json] [--timeout SECONDS]"
+
+/* ---- the command table ------------------------------------------------------ */
+
+static const struct ctl_cmd commands[] = {
+	{ "account", "create",
+	  "NAME [--description TEXT] [--role member|admin|super-admin]",
+	  "create a service account",
+	  "Creates the service account NAME and gives it the next free uid.\n"
+	  "\n"
+	  "  --description TEXT  free text shown in listings\n"
+	  "  --role ROLE         organization role: member (default), admin or\n"
+	  "                      super-admin\n",
+	  ctl_account_create },
+	{ "account", "list", "",
+	  "list the service accounts",
+	  "Prints a table NAME UID ROLE STATUS DESCRIPTION, or with --json an\n"
+	  "array of account objects.\n",
+	  ctl_account_list },
+	{ "account", "show", "NAME",
+	  "show one service account",
+	  "Prints the account's fields as \"key: value\" lines, or with --json\n"
+	  "one account object.\n",
+	  ctl_account_show },
+	{ "account", "update",
+	  "NAME [--rename NEW] [--description TEXT] [--role ROLE]",
+	  "rename an account or change its description or role",
+	  "Changes the account NAME.  At least one option is required.\n"
+	  "\n"
+	  "  --rename NEW        new account name (the uid stays the same)\n"
+	  "  --description TEXT  new description (\"\" clears it)\n"
+	  "  --role ROLE         new organization role: member, admin or\n"
+	  "                      super-admin\n",
+	  ctl_account_update },
+	{ "account", "disable", "NAME",
+	  "disable an account: its keys and tokens stop working",
+	  "Disables the account NAME.  Its API keys and session tokens stop\n"
+	  "working at once; \"account enable\" restores them.\n",
+	  ctl_account_disable },
+	{ "account", "enable", "NAME",
+	  "enable a disabled account",
+	  "Enables the account NAME again.\n",
+	  ctl_account_enable },
+	{ "account", "delete", "NAME",
+	  "delete an account",
+	  "Deletes the account NAME.  With --json prints\n"
+	  "{\"name\", \"uid\", \"deleted\": true}.\n",
+	  ctl_account_delete },
+	{ "audit", "list",
+	  "[--account NAME] [--event TYPE] [--since TIME] [--limit N]",
+	  "list audit events, oldest first",
+	  "Prints one line per event: SEQ TS EVENT OUTCOME ACTOR SUBJECT REASON,\n"
+	  "or with --json an array of the event objects.\n"
+	  "\n"
+	  "  --account NAME  only events about this account\n"
+	  "  --event TYPE    only events of this type (e.g. token.deny)\n"
+	  "  --since TIME    only events at or after TIME: an ISO 8601 UTC time\n"
+	  "                  (2026-11-27T10:00:00Z or 2026-11-27), @EPOCH in\n"
+	  "                  seconds, or an age such as 30s, 15m, 2h, 7d\n"
+	  "  --limit N       only the newest N matching events\n",
+	  ctl_audit_list },
+	{ "audit", "verify", "",
+	  "verify the audit trail's hash chain",
+	  "Checks every audit record against the hash chain.  Exits 0 when the\n"
+	  "chain is intact, 1 naming the first bad record otherwise.\n",
+	  ctl_audit_verify },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int noun_known(const char *noun)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].noun, noun) == 0)
+			return 1;
+	return 0;
+}
+
+static const struct ctl_cmd *find_cmd(const char *noun, const char *verb)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].noun, noun) == 0 &&
+		    strcmp(commands[i].verb, verb) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* ---- messages -------------------------------------------------------------- */
+
+/* A printable copy of an argument for a message (rotating static buffers,
+ * control characters replaced, long values cut). */
+static const char *disp(const char *s)
+{
+	static char bufs[2][160];
+	static unsigned next;
+	char *out = bufs[next++ % 2];
+	size_t o = 0, n = strlen(s), i = 0;
+
+	while (i < n && o + 5 < sizeof(bufs[0])) {
+		uint32_t cp;
+		size_t l = ctl_utf8_seq((const unsigned char *)s + i, n - i, &cp);
+		if (l == 0 || ctl_is_control(cp)) {
+			out[o++] = '?';
+			i += l ? l : 1;
+			continue;
+		}
+		memcpy(out + o, s + i, l);
+		o += l;
+		i += l;
+	}
+	if (i < n) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs(CTL_PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int ctl_usage_error(const struct ctl *c, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs(CTL_PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (c && c->cmd) {
+		fprintf(stderr, "usage: " CTL_PROG " [OPTIONS] %s %s%s%s\n",
+			c->cmd->noun, c->cmd->verb, *c->cmd->args ? " " : "",
+			c->cmd->args);
+		fprintf(stderr, "Try '" CTL_PROG " %s %s --help' for more.\n",
+			c->cmd->noun, c->cmd->verb);
+	} else {
+		fputs("usage: " CTL_PROG " " GLOBAL_SYNOPSIS " NOUN VERB [ARGS...]\n"
+		      "Try '" CTL_PROG " --help' for more.\n", stderr);
+	}
+	return CTL_EXIT_USAGE;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int noun_usage_error(const char *noun, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs(CTL_PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: " CTL_PROG " [OPTIONS] %s VERB [ARGS...]  (VERB:", noun);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].noun, noun) == 0)
+			fprintf(stderr, " %s", commands[i].verb);
+	fprintf(stderr, ")\nTry '" CTL_PROG " %s --help' for more.\n", noun);
+	return CTL_EXIT_USAGE;
+}
+
+/* ---- help ------------------------------------------------------------------ */
+
+static void print_cmd_line(FILE *f, const struct ctl_cmd *cmd)
+{
+	fprintf(f, "  %s %s%s%s\n", cmd->noun, cmd->verb, *cmd->args ? " " : "",
+		cmd->args);
+}
+
+static void print_main_help(FILE *f)
+{
+	fputs("usage: " CTL_PROG " " GLOBAL_SYNOPSIS " NOUN VERB [ARGS...]\n"
+	      "\n"
+	      "Manages svcacct service accounts through the svcacctd daemon.\n"
+	      "\n"
+	      "Options (before NOUN, or among the command's options):\n"
+	      "  -s, --socket SOCKET  the daemon's socket (default: $SVCACCT_SOCKET,\n"
+	      "                       else " CTL_DEFAULT_SOCKET ")\n"
+	      "  --json               print one JSON document on stdout\n"
+	      "  --timeout SECONDS    give up on the daemon after SECONDS (default 10)\n"
+	      "  -h, --help           this help; NOUN --help and NOUN VERB --help\n"
+	      "                       describe one command\n"
+	      "  --version            print the version\n"
+	      "\n"
+	      "Commands:\n", f);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		print_cmd_line(f, &commands[i]);
+	fputs("\n"
+	      "Exit status: 0 success, 1 refused or failed, 2 usage error,\n"
+	      "3 not authorized, 4 not found, 5 daemon unreachable.\n", f);
+}
+
+static void print_noun_help(FILE *f, const char *noun)
+{
+	fprintf(f, "usage: " CTL_PROG " [OPTIONS] %s VERB [ARGS...]\n\nVerbs:\n", noun);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].noun, noun) == 0)
+			fprintf(f, "  %-8s %s\n", commands[i].verb, commands[i].summary);
+	fputs("\nSynopsis:\n", f);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].noun, noun) == 0)
+			print_cmd_line(f, &commands[i]);
+	fprintf(f, "\nTry '" CTL_PROG " %s VERB --help' for one verb, '" CTL_PROG
+		   " --help' for the options.\n", noun);
+}
+
+static void print_cmd_help(FILE *f, const struct ctl_cmd *cmd)
+{
+	fprintf(f, "usage: " CTL_PROG " [OPTIONS] %s %s%s%s\n\n", cmd->noun,
+		cmd->verb, *cmd->args ? " " : "", cmd->args);
+	if (cmd->help)
+		fputs(cmd->help, f);
+	else
+		fprintf(f, "%s.\n", cmd->summary);
+	fputs("\nGlobal options: " GLOBAL_SYNOPSIS " (see '" CTL_PROG " --help').\n", f);
+}
+
+/* ---- arguments ------------------------------------------------------------- */
+
+/* 1 when arg is "--name" or "--name=VALUE"; *inline_val gets VALUE or NULL. */
+static int match_long(const char *arg, const char *name, const char **inline_val)
+{
+	size_t n = strlen(name);
+	if (arg[0] != '-' || arg[1] != '-' || strncmp(arg + 2, name, n) != 0)
+		return 0;
+	if (arg[2 + n] == '\0') {
+		*inline_val = NULL;
+		return 1;
+	}
+	if (arg[2 + n] == '=') {
+		*inline_val = arg + 3 + n;
+		return 1;
+	}
+	return 0;
+}
+
+/* Rejects control characters, invalid UTF-8 and overlong values. */
+static int check_value(const struct ctl *c, const char *what, const char *v)
+{
+	size_t n = strlen(v);
+	if (n >= SVCA_MAX_STRING)
+		return ctl_usage_error(c, "%s: value too long (at most %u bytes)", what,
+				       SVCA_MAX_STRING - 1);
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t l = ctl_utf8_seq((const unsigned char *)v + i, n - i, &cp);
+		if (l == 0)
+			return ctl_usage_error(c, "%s: '%s' is not valid UTF-8", what,
+					       disp(v));
+		if (ctl_is_control(cp))
+			return ctl_usage_error(
+				c, "%s: control characters are not allowed in '%s'",
+				what, disp(v));
+		i += l;
+	}
+	return 0;
+}
+
+static int parse_timeout(struct ctl *c, const char *v)
+{
+	char *end;
+	int rc = check_value(c, "--timeout", v);
+	if (rc)
+		return rc;
+	errno = 0;
+	double s = strtod(v, &end);
+	if (end == v || *end != '\0' || errno != 0 || !isfinite(s) || s <= 0 ||
+	    s > 86400)
+		return ctl_usage_error(c, "--timeout: '%s' is not a number of seconds "
+					  "(more than 0, at most 86400)", disp(v));
+	int ms = (int)(s * 1000.0 + 0.5);
+	c->timeout_ms = ms < 1 ? 1 : ms;
+	return 0;
+}
+
+/*
+ * The global options at argv[*i].  Returns 1 when consumed (*i then points
+ * at the last argument used), 0 when argv[*i] is no global option, -1 on a
+ * usage error (*rc holds the exit status).
+ */
+static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
+{
+	const char *a = argv[*i], *v = NULL;
+
+	if (match_long(a, "json", &v)) {
+		if (v) {
+			*rc = ctl_usage_error(c, "option '--json' takes no value");
+			return -1;
+		}
+		c->json = 1;
+		return 1;
+	}
+	int is_socket = 0, is_timeout = 0;
+	if (match_long(a, "socket", &v)) {
+		is_socket = 1;
+	} else if (strncmp(a, "-s", 2) == 0) {
+		is_socket = 1;
+		v = a[2] ? a + 2 : NULL;
+	} else if (match_long(a, "timeout", &v)) {
+		is_timeout = 1;
+	} else {
+		return 0;
+	}
+	const char *name = is_socket ? "--socket" : "--timeout";
+	if (!v) {
+		if (*i + 1 >= argc) {
+			*rc = ctl_usage_error(c, "option '%s' needs a value", name);
+			return -1;
+		}
+		v = argv[++*i];
+	}
+	if (is_timeout) {
+		*rc = parse_timeout(c, v);
+		return *rc ? -1 : 1;
+	}
+	if (*v == '\0') {
+		*rc = ctl_usage_error(c, "--socket: the path is empty");
+		return -1;
+	}
+	if ((*rc = check_value(c, name, v)) != 0)
+		return -1;
+	c->socket = v;
+	return 1;
+}
+
+int ctl_parse_args(struct ctl *c, int argc, char **argv, struct ctl_opt *opts,
+		   size_t nopts, const char *const *posnames, size_t min_pos,
+		   size_t max_pos, const char **pos)
+{
+	size_t npos = 0;
+	int only_pos = 0, rc;
+
+	for (size_t k = 0; k < nopts; k++)
+		opts[k].value = NULL;
+	for (size_t k = 0; k < max_pos; k++)
+		pos[k] = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!only_pos && strcmp(a, "--") == 0) {
+			only_pos = 1;
+			continue;
+		}
+		if (!only_pos && a[0] == '-' && a[1] != '\0') {
+			int g = global_opt(c, argc, argv, &i, &rc);
+			if (g < 0)
+				return rc;
+			if (g > 0)
+				continue;
+			struct ctl_opt *o = NULL;
+			const char *v = NULL;
+			for (size_t k = 0; k < nopts && !o; k++)
+				if (match_long(a, opts[k].name, &v))
+					o = &opts[k];
+			if (!o)
+				return ctl_usage_error(c, "unknown option '%s'", disp(a));
+			if (!o->has_arg) {
+				if (v)
+					return ctl_usage_error(
+						c, "option '--%s' takes no value", o->name);
+				o->value = "1";
+				continue;
+			}
+			if (!v) {
+				if (i + 1 >= argc)
+					return ctl_usage_error(
+						c, "option '--%s' needs a value", o->name);
+				v = argv[++i];
+			}
+			char what[64];
+			snprintf(what, sizeof(what), "--%s", o->name);
+			if ((rc = check_value(c, what, v)) != 0)
+				return rc;
+			o->value = v;
+			continue;
+		}
+		if (npos == max_pos)
+			return ctl_usage_error(c, "unexpected argument '%s'", disp(a));
+		if ((rc = check_value(c, posnames[npos], a)) != 0)
+			return rc;
+		pos[npos++] = a;
+	}
+	if (npos < min_pos)
+		return ctl_usage_error(c, "missing argument %s", posnames[npos]);
+	return 0;
+}
+
+int ctl_check_account_name(const struct ctl *c, const char *name)
+{
+	if (svca_account_name_valid(name))
+		return 0;
+	return ctl_usage_error(c,
+			       "invalid account name '%s': use lowercase letters, "
+			       "digits, '_' and '-', starting with a letter or '_', "
+			       "at most %d characters",
+			       disp(name), SVCA_NAME_MAX);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+/* Flushes stdout: a failed write (disk full, closed pipe) is a failure. */
+static int finish(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (rc == 0) {
+			fprintf(stderr, CTL_PROG ": error writing output: %s\n",
+				strerror(errno));
+			rc = CTL_EXIT_FAILED;
+		}
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { .timeout_ms = CTL_DEFAULT_TIMEOUT_MS };
+	int i = 1, rc;
+
+	while (i < argc) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			print_main_help(stdout);
+			return finish(0);
+		}
+		if (strcmp(a, "--version") == 0) {
+			puts(CTL_PROG " " CTL_VERSION);
+			return finish(0);
+		}
+		int g = global_opt(&c, argc, argv, &i, &rc);
+		if (g < 0)
+			return rc;
+		if (g == 0)
+			return ctl_usage_error(&c, "unknown option '%s'", disp(a));
+		i++;
+	}
+	if (i >= argc)
+		return ctl_usage_error(&c, "missing command");
+
+	const char *noun = argv[i++];
+	if (!noun_known(noun))
+		return ctl_usage_error(&c, "unknown command '%s'", disp(noun));
+	if (i >= argc)
+		return noun_usage_error(noun, "%s: missing verb", noun);
+	const char *verb = argv[i++];
+	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
+		print_noun_help(stdout, noun);
+		return finish(0);
+	}
+	const struct ctl_cmd *cmd = find_cmd(noun, verb);
+	if (!cmd)
+		return noun_usage_error(noun, "%s: unknown verb '%s'", noun, disp(verb));
+	c.cmd = cmd;
+
+	for (int j = i; j < argc && strcmp(argv[j], "--") != 0; j++) {
+		if (strcmp(argv[j], "-h") == 0 || strcmp(argv[j], "--help") == 0) {
+			print_cmd_help(stdout, cmd);
+			return finish(0);
+		}
+	}
+	return finish(cmd->run(&c, argc - i, argv + i));
+}

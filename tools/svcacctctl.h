@@ -1,0 +1,183 @@
+/*
+ * svcacctctl: the admin CLI of svcacctd.  Shared declarations of the
+ * command table, the argument parser, reply decoding and output helpers.
+ *
+ * Adding a noun: write tools/svcacctctl_NOUN.c with one handler per verb
+ * (int ctl_NOUN_VERB(struct ctl *, int, char **)), declare them below and
+ * add rows to the command table in svcacctctl.c.
+ */
+#ifndef SVCACCTCTL_H
+#define SVCACCTCTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "proto.h"
+#include "sockio.h"
+
+#define CTL_PROG "svcacctctl"
+#define CTL_VERSION "0.1.0"
+#define CTL_DEFAULT_SOCKET "/run/svcacct/svcacctd.sock"
+#define CTL_DEFAULT_TIMEOUT_MS 10000
+
+/* Exit statuses (the contract); the reply statuses have the same values. */
+enum {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAILED = 1,
+	CTL_EXIT_USAGE = 2,
+	CTL_EXIT_NOTAUTH = 3,
+	CTL_EXIT_NOTFOUND = 4,
+	CTL_EXIT_UNREACHABLE = 5,
+};
+
+struct ctl;
+
+struct ctl_cmd {
+	const char *noun;
+	const char *verb;
+	const char *args;    /* synopsis after "NOUN VERB" */
+	const char *summary; /* one line, for the command list */
+	const char *help;    /* longer text for "NOUN VERB --help", or NULL */
+	int (*run)(struct ctl *c, int argc, char **argv);
+};
+
+/* Global state of one invocation. */
+struct ctl {
+	const char *socket;
+	int json;
+	int timeout_ms;
+	const struct ctl_cmd *cmd; /* the command being run */
+};
+
+/* ---- arguments (svcacctctl.c) ------------------------------------------ */
+
+struct ctl_opt {
+	const char *name;  /* long name without the leading "--" */
+	int has_arg;       /* 1: takes a value (--name VALUE or --name=VALUE) */
+	const char *value; /* out: the value ("1" for a flag), NULL if absent */
+};
+
+/*
+ * Parses the arguments after "NOUN VERB": the options in opts (plus the
+ * global --json, -s/--socket and --timeout), and between min_pos and max_pos
+ * positional arguments (named by posnames, for messages) into pos.  Every
+ * value is checked for control characters, invalid UTF-8 and length.
+ * Returns 0, or CTL_EXIT_USAGE after printing the error.
+ */
+int ctl_parse_args(struct ctl *c, int argc, char **argv, struct ctl_opt *opts,
+		   size_t nopts, const char *const *posnames, size_t min_pos,
+		   size_t max_pos, const char **pos);
+
+/* Prints "svcacctctl: MESSAGE" and a usage hint for the current command
+ * to stderr.  Returns CTL_EXIT_USAGE. */
+__attribute__((format(printf, 2, 3)))
+int ctl_usage_error(const struct ctl *c, const char *fmt, ...);
+
+/* Prints "svcacctctl: MESSAGE" to stderr. */
+__attribute__((format(printf, 1, 2)))
+void ctl_err(const char *fmt, ...);
+
+/* Usage error unless name is a valid account name.  what names the
+ * argument in the message ("account name", "--rename"). */
+int ctl_check_account_name(const struct ctl *c, const char *name);
+
+/* ---- replies (svcacctctl_util.c) ----------------------------------------- */
+
+/* A list item, or the fields before the first F_ITEM (the "top" item). */
+struct ctl_item {
+	const struct svca_field *fields;
+	size_t n;
+};
+
+struct ctl_reply {
+	struct svca_reply raw;
+	struct svca_field *fields;
+	size_t nfields;
+	struct ctl_item top;
+	struct ctl_item *items; /* one per F_ITEM marker */
+	size_t nitems;
+};
+
+/* A STR field's value: not NUL-terminated; p == NULL when absent. */
+struct ctl_str {
+	const char *p;
+	size_t n;
+};
+
+/* Starts a request in b (svca_buf_init + svca_frame_begin). */
+void ctl_request_begin(struct svca_buf *b, enum svca_cmd cmd);
+
+/* Sends the request (and frees b), receives and decodes the reply.
+ * Returns 0 with rep filled in (any status), or CTL_EXIT_UNREACHABLE /
+ * CTL_EXIT_FAILED after printing the error.  rep needs ctl_reply_free
+ * only after 0. */
+int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep);
+
+/* ctl_exchange, then for a status other than SVCA_OK prints the reply's
+ * message, frees rep and returns the exit status.  0 = rep holds an OK
+ * reply and must be freed by the caller. */
+int ctl_request(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep);
+
+/* Prints the error of a failed reply to stderr; returns its exit status. */
+int ctl_reply_error(const struct ctl *c, const struct ctl_reply *rep);
+
+void ctl_reply_free(struct ctl_reply *rep);
+
+/* 1 and the value when the item holds the field with the right kind. */
+int ctl_get_str(const struct ctl_item *it, uint16_t tag, struct ctl_str *out);
+int ctl_get_u64(const struct ctl_item *it, uint16_t tag, uint64_t *out);
+
+/* ---- text and time (svcacctctl_util.c) ----------------------------------- */
+
+/* Length (1..4) of the valid UTF-8 sequence at p, 0 when invalid. */
+size_t ctl_utf8_seq(const unsigned char *p, size_t n, uint32_t *cp);
+/* 1 for C0 and C1 control characters and DEL. */
+int ctl_is_control(uint32_t cp);
+/* Writes s to f, replacing control characters and invalid bytes. */
+void ctl_put_safe(FILE *f, const char *s, size_t n);
+/* Terminal columns of s (code points; good enough for our columns). */
+size_t ctl_width(const char *s, size_t n);
+
+/* Formats ms since the epoch as ISO 8601 UTC ("2026-11-27T10:00:00Z", with
+ * ".123" before the Z when with_ms).  -1 when out of range. */
+int ctl_fmt_time(uint64_t ms, int with_ms, char *buf, size_t len);
+#define CTL_TIME_BUFLEN 40
+
+/* Parses a --since TIME: ISO 8601 (date, or date and time, UTC unless an
+ * offset is given), @EPOCH seconds, or an age N{s,m,h,d,w}.  now_ms is the
+ * wall clock.  0, or -1 when not understood. */
+int ctl_parse_time(const char *s, int64_t now_ms, uint64_t *out_ms);
+
+/* ---- JSON output (svcacctctl_util.c) ------------------------------------- */
+
+/* A JSON string (invalid UTF-8 replaced) or null when s is absent. */
+json_t *ctl_json_str(struct ctl_str s);
+/* The STR field tag of the item as a JSON string, or null when absent. */
+json_t *ctl_json_field(const struct ctl_item *it, uint16_t tag);
+/* A timestamp string with ms, or null for 0 / absent. */
+json_t *ctl_json_time(const struct ctl_item *it, uint16_t tag);
+/* A number, or null when absent or beyond the JSON integer range. */
+json_t *ctl_json_u64(const struct ctl_item *it, uint16_t tag);
+/* json_object_set_new that records an allocation failure in *oom. */
+void ctl_json_set(json_t *obj, const char *key, json_t *val, int *oom);
+/* Prints doc as one JSON document on stdout and releases it.  Returns 0,
+ * or CTL_EXIT_FAILED (doc NULL: out of memory, or a write error). */
+int ctl_json_print(json_t *doc);
+
+/* ---- nouns ----------------------------------------------------------------- */
+
+int ctl_account_create(struct ctl *c, int argc, char **argv);
+int ctl_account_list(struct ctl *c, int argc, char **argv);
+int ctl_account_show(struct ctl *c, int argc, char **argv);
+int ctl_account_update(struct ctl *c, int argc, char **argv);
+int ctl_account_disable(struct ctl *c, int argc, char **argv);
+int ctl_account_enable(struct ctl *c, int argc, char **argv);
+int ctl_account_delete(struct ctl *c, int argc, char **argv);
+
+int ctl_audit_list(struct ctl *c, int argc, char **argv);
+int ctl_audit_verify(struct ctl *c, int argc, char **argv);
+
+#endif

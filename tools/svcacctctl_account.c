@@ -1,0 +1,354 @@
+/* svcacctctl account: create, list, show, update, disable, enable, delete. */
+#include "svcacctctl.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static const char *const name_pos[] = { "NAME" };
+
+static int check_role(const struct ctl *c, const char *role)
+{
+	if (strcmp(role, "member") == 0 || strcmp(role, "admin") == 0 ||
+	    strcmp(role, "super-admin") == 0)
+		return 0;
+	return ctl_usage_error(c, "--role: '%s' is not a role: use member, admin "
+				  "or super-admin", role);
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static json_t *account_json(const struct ctl_item *it, int *oom)
+{
+	json_t *o = json_object();
+	if (!o) {
+		*oom = 1;
+		return NULL;
+	}
+	ctl_json_set(o, "name", ctl_json_field(it, F_NAME), oom);
+	ctl_json_set(o, "uid", ctl_json_u64(it, F_UID), oom);
+	ctl_json_set(o, "description", ctl_json_field(it, F_DESCRIPTION), oom);
+	ctl_json_set(o, "org_role", ctl_json_field(it, F_ORG_ROLE), oom);
+	ctl_json_set(o, "status", ctl_json_field(it, F_STATUS), oom);
+	ctl_json_set(o, "created_at", ctl_json_time(it, F_CREATED_AT), oom);
+	ctl_json_set(o, "created_by", ctl_json_field(it, F_CREATED_BY), oom);
+	ctl_json_set(o, "updated_at", ctl_json_time(it, F_UPDATED_AT), oom);
+	ctl_json_set(o, "updated_by", ctl_json_field(it, F_UPDATED_BY), oom);
+	ctl_json_set(o, "last_activity", ctl_json_time(it, F_LAST_ACTIVITY), oom);
+	return o;
+}
+
+static int print_account_json(const struct ctl_item *it)
+{
+	int oom = 0;
+	json_t *o = account_json(it, &oom);
+	if (oom) {
+		json_decref(o);
+		o = NULL;
+	}
+	return ctl_json_print(o);
+}
+
+static void put_str(const struct ctl_item *it, uint16_t tag, const char *dflt)
+{
+	struct ctl_str s;
+	if (ctl_get_str(it, tag, &s))
+		ctl_put_safe(stdout, s.p, s.n);
+	else
+		fputs(dflt, stdout);
+}
+
+static void show_str(const char *key, const struct ctl_item *it, uint16_t tag)
+{
+	printf("%s: ", key);
+	put_str(it, tag, "");
+	putchar('\n');
+}
+
+static void show_time(const char *key, const struct ctl_item *it, uint16_t tag,
+		      const char *zero)
+{
+	char buf[CTL_TIME_BUFLEN];
+	uint64_t v;
+
+	printf("%s: ", key);
+	if (ctl_get_u64(it, tag, &v)) {
+		if (v == 0)
+			fputs(zero, stdout);
+		else if (ctl_fmt_time(v, 0, buf, sizeof(buf)) == 0)
+			fputs(buf, stdout);
+		else
+			printf("@%" PRIu64, v / 1000);
+	}
+	putchar('\n');
+}
+
+static void show_account(const struct ctl_item *it)
+{
+	uint64_t uid;
+
+	show_str("name", it, F_NAME);
+	if (ctl_get_u64(it, F_UID, &uid))
+		printf("uid: %" PRIu64 "\n", uid);
+	else
+		puts("uid: ");
+	show_str("description", it, F_DESCRIPTION);
+	show_str("org_role", it, F_ORG_ROLE);
+	show_str("status", it, F_STATUS);
+	show_time("created_at", it, F_CREATED_AT, "");
+	show_str("created_by", it, F_CREATED_BY);
+	show_time("updated_at", it, F_UPDATED_AT, "");
+	show_str("updated_by", it, F_UPDATED_BY);
+	show_time("last_activity", it, F_LAST_ACTIVITY, "never");
+}
+
+/* "NAME[ (uid N)]\n", NAME from the reply, else the request's. */
+static void confirm_tail(const struct ctl_item *it, const char *fallback,
+			 int with_uid)
+{
+	uint64_t uid;
+
+	put_str(it, F_NAME, fallback);
+	if (with_uid && ctl_get_u64(it, F_UID, &uid))
+		printf(" (uid %" PRIu64 ")", uid);
+	putchar('\n');
+}
+
+/* "DONE account NAME[ (uid N)]" */
+static void confirm(const char *done, const struct ctl_item *it,
+		    const char *fallback, int with_uid)
+{
+	printf("%s account ", done);
+	confirm_tail(it, fallback, with_uid);
+}
+
+/* ---- commands -------------------------------------------------------------- */
+
+int ctl_account_create(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "description", 1, NULL }, { "role", 1, NULL } };
+	const char *pos[1];
+	struct svca_buf b;
+	struct ctl_reply rep;
+	int rc;
+
+	rc = ctl_parse_args(c, argc, argv, opts, 2, name_pos, 1, 1, pos);
+	if (rc)
+		return rc;
+	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
+		return rc;
+	if (opts[1].value && (rc = check_role(c, opts[1].value)) != 0)
+		return rc;
+
+	ctl_request_begin(&b, SVCA_CMD_ACCOUNT_CREATE);
+	svca_put_str(&b, F_NAME, pos[0]);
+	if (opts[0].value)
+		svca_put_str(&b, F_DESCRIPTION, opts[0].value);
+	if (opts[1].value)
+		svca_put_str(&b, F_ORG_ROLE, opts[1].value);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
+		return rc;
+	if (c->json)
+		rc = print_account_json(&rep.top);
+	else
+		confirm("created", &rep.top, pos[0], 1);
+	ctl_reply_free(&rep);
+	return rc;
+}
+
+int ctl_account_list(struct ctl *c, int argc, char **argv)
+{
+	static const char *const title[5] = { "NAME", "UID", "ROLE", "STATUS",
+					      "DESCRIPTION" };
+	static const uint16_t tags[5] = { F_NAME, F_UID, F_ORG_ROLE, F_STATUS,
+					  F_DESCRIPTION };
+	struct svca_buf b;
+	struct ctl_reply rep;
+	size_t width[5];
+	int rc;
+
+	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, NULL)) != 0)
+		return rc;
+	ctl_request_begin(&b, SVCA_CMD_ACCOUNT_LIST);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
+		return rc;
+
+	if (c->json) {
+		int oom = 0;
+		json_t *arr = json_array();
+		if (!arr)
+			oom = 1;
+		for (size_t i = 0; i < rep.nitems && !oom; i++) {
+			json_t *o = account_json(&rep.items[i], &oom);
+			if (!o || json_array_append_new(arr, o) < 0)
+				oom = 1;
+		}
+		if (oom) {
+			json_decref(arr);
+			arr = NULL;
+		}
+		rc = ctl_json_print(arr);
+		ctl_reply_free(&rep);
+		return rc;
+	}
+
+	/* Two passes over the items: column widths, then the rows.  A missing
+	 * field shows as "-" so that the columns stay countable. */
+	for (int k = 0; k < 5; k++)
+		width[k] = strlen(title[k]);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			for (int k = 0; k < 5; k++)
+				printf("%-*s%s", k < 4 ? (int)width[k] : 0, title[k],
+				       k < 4 ? "  " : "\n");
+		}
+		for (size_t i = 0; i < rep.nitems; i++) {
+			const struct ctl_item *it = &rep.items[i];
+			for (int k = 0; k < 5; k++) {
+				char num[24];
+				struct ctl_str s = { NULL, 0 };
+				uint64_t v;
+				if (tags[k] == F_UID) {
+					if (ctl_get_u64(it, F_UID, &v)) {
+						snprintf(num, sizeof(num), "%" PRIu64, v);
+						s.p = num;
+						s.n = strlen(num);
+					}
+				} else {
+					ctl_get_str(it, tags[k], &s);
+				}
+				if (!s.p && k < 4) {
+					s.p = "-";
+					s.n = 1;
+				}
+				size_t w = s.p ? ctl_width(s.p, s.n) : 0;
+				if (pass == 0) {
+					if (w > width[k])
+						width[k] = w;
+					continue;
+				}
+				if (s.p)
+					ctl_put_safe(stdout, s.p, s.n);
+				if (k < 4)
+					printf("%*s", (int)(width[k] - w + 2), "");
+			}
+			if (pass == 1)
+				putchar('\n');
+		}
+	}
+	ctl_reply_free(&rep);
+	return 0;
+}
+
+/* show, disable, enable and delete: NAME in, an account (or less) out. */
+static int name_cmd(struct ctl *c, int argc, char **argv, enum svca_cmd cmd,
+		    const char *done)
+{
+	const char *pos[1];
+	struct svca_buf b;
+	struct ctl_reply rep;
+	int rc;
+
+	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, name_pos, 1, 1, pos)) != 0)
+		return rc;
+	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
+		return rc;
+
+	ctl_request_begin(&b, cmd);
+	svca_put_str(&b, F_NAME, pos[0]);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
+		return rc;
+
+	if (cmd == SVCA_CMD_ACCOUNT_DELETE) {
+		if (c->json) {
+			int oom = 0;
+			json_t *o = json_object();
+			struct ctl_str s;
+			if (!ctl_get_str(&rep.top, F_NAME, &s)) {
+				s.p = pos[0];
+				s.n = strlen(pos[0]);
+			}
+			ctl_json_set(o, "name", ctl_json_str(s), &oom);
+			ctl_json_set(o, "uid", ctl_json_u64(&rep.top, F_UID), &oom);
+			ctl_json_set(o, "deleted", json_true(), &oom);
+			if (oom) {
+				json_decref(o);
+				o = NULL;
+			}
+			rc = ctl_json_print(o);
+		} else {
+			confirm(done, &rep.top, pos[0], 1);
+		}
+	} else if (c->json) {
+		rc = print_account_json(&rep.top);
+	} else if (cmd == SVCA_CMD_ACCOUNT_SHOW) {
+		show_account(&rep.top);
+	} else {
+		confirm(done, &rep.top, pos[0], 0);
+	}
+	ctl_reply_free(&rep);
+	return rc;
+}
+
+int ctl_account_show(struct ctl *c, int argc, char **argv)
+{
+	return name_cmd(c, argc, argv, SVCA_CMD_ACCOUNT_SHOW, NULL);
+}
+
+int ctl_account_disable(struct ctl *c, int argc, char **argv)
+{
+	return name_cmd(c, argc, argv, SVCA_CMD_ACCOUNT_DISABLE, "disabled");
+}
+
+int ctl_account_enable(struct ctl *c, int argc, char **argv)
+{
+	return name_cmd(c, argc, argv, SVCA_CMD_ACCOUNT_ENABLE, "enabled");
+}
+
+int ctl_account_delete(struct ctl *c, int argc, char **argv)
+{
+	return name_cmd(c, argc, argv, SVCA_CMD_ACCOUNT_DELETE, "deleted");
+}
+
+int ctl_account_update(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "rename", 1, NULL },
+				  { "description", 1, NULL },
+				  { "role", 1, NULL } };
+	const char *pos[1];
+	struct svca_buf b;
+	struct ctl_reply rep;
+	int rc;
+
+	if ((rc = ctl_parse_args(c, argc, argv, opts, 3, name_pos, 1, 1, pos)) != 0)
+		return rc;
+	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
+		return rc;
+	if (!opts[0].value && !opts[1].value && !opts[2].value)
+		return ctl_usage_error(c, "nothing to update: give --rename, "
+					  "--description or --role");
+	if (opts[0].value && (rc = ctl_check_account_name(c, opts[0].value)) != 0)
+		return rc;
+	if (opts[2].value && (rc = check_role(c, opts[2].value)) != 0)
+		return rc;
+
+	ctl_request_begin(&b, SVCA_CMD_ACCOUNT_UPDATE);
+	svca_put_str(&b, F_NAME, pos[0]);
+	if (opts[0].value)
+		svca_put_str(&b, F_NEW_NAME, opts[0].value);
+	if (opts[1].value)
+		svca_put_str(&b, F_DESCRIPTION, opts[1].value);
+	if (opts[2].value)
+		svca_put_str(&b, F_ORG_ROLE, opts[2].value);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
+		return rc;
+	if (c->json) {
+		rc = print_account_json(&rep.top);
+	} else if (opts[0].value) {
+		printf("renamed account %s to ", pos[0]);
+		confirm_tail(&rep.top, opts[0].value, 1);
+	} else {
+		confirm("updated", &rep.top, pos[0], 1);
+	}
+	ctl_reply_free(&rep);
+	return rc;
+}

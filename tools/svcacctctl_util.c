@@ -1,0 +1,499 @@
+/*
+ * svcacctctl: talking to the daemon, decoding replies generically, and the
+ * text, time and JSON helpers the commands share.
+ */
+#include "svcacctctl.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sockio.h"
+
+/* ---- requests and replies ---------------------------------------------------- */
+
+static const char *socket_path(const struct ctl *c)
+{
+	if (c->socket)
+		return c->socket;
+	const char *env = getenv("SVCACCT_SOCKET");
+	return env && *env ? env : CTL_DEFAULT_SOCKET;
+}
+
+void ctl_request_begin(struct svca_buf *b, enum svca_cmd cmd)
+{
+	svca_buf_init(b, SVCA_MAX_REQUEST);
+	svca_frame_begin(b, (uint16_t)cmd);
+}
+
+/* Splits the reply body into fields and list items.  0, -1 malformed,
+ * -2 out of memory. */
+static int decode(struct ctl_reply *r)
+{
+	struct svca_iter it;
+	struct svca_field f;
+	size_t n = 0, nitems = 0;
+	int k;
+
+	svca_iter_init(&it, r->raw.body, r->raw.len);
+	while ((k = svca_iter_next(&it, &f)) == 1) {
+		n++;
+		if (f.tag == F_ITEM && f.kind == SVCA_K_MARK)
+			nitems++;
+	}
+	if (k < 0)
+		return -1;
+	if (n && !(r->fields = calloc(n, sizeof(*r->fields))))
+		return -2;
+	if (nitems && !(r->items = calloc(nitems, sizeof(*r->items))))
+		return -2;
+
+	struct ctl_item *cur = &r->top;
+	r->top.fields = r->fields;
+	svca_iter_init(&it, r->raw.body, r->raw.len);
+	while (r->nfields < n && svca_iter_next(&it, &f) == 1) {
+		r->fields[r->nfields++] = f;
+		if (f.tag == F_ITEM && f.kind == SVCA_K_MARK && r->nitems < nitems) {
+			cur = &r->items[r->nitems++];
+			cur->fields = r->fields + r->nfields;
+			cur->n = 0;
+			continue;
+		}
+		cur->n++;
+	}
+	return 0;
+}
+
+void ctl_reply_free(struct ctl_reply *rep)
+{
+	free(rep->fields);
+	free(rep->items);
+	svca_reply_free(&rep->raw);
+	memset(rep, 0, sizeof(*rep));
+}
+
+int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
+{
+	const char *path = socket_path(c);
+	struct svca_call_opts o = {
+		.path = path,
+		.timeout_ms = c->timeout_ms,
+		.max_reply = 0,
+		.trusted_uid = -1,
+	};
+	char err[512] = "";
+
+	memset(rep, 0, sizeof(*rep));
+	if (svca_frame_end(b) < 0) {
+		svca_buf_free(b);
+		ctl_err("request too large or out of memory");
+		return CTL_EXIT_FAILED;
+	}
+	enum svca_call_err e = svca_call(&o, b, &rep->raw, err, sizeof(err));
+	svca_buf_free(b);
+	if (e != SVCA_CALL_OK) {
+		if (!*err)
+			snprintf(err, sizeof(err), "daemon not reachable at %s", path);
+		fflush(stdout);
+		fputs(CTL_PROG ": ", stderr);
+		ctl_put_safe(stderr, err, strlen(err));
+		fputc('\n', stderr);
+		return e == SVCA_CALL_NOMEM ? CTL_EXIT_FAILED : CTL_EXIT_UNREACHABLE;
+	}
+	int d = decode(rep);
+	if (d < 0) {
+		ctl_reply_free(rep);
+		if (d == -2) {
+			ctl_err("out of memory");
+			return CTL_EXIT_FAILED;
+		}
+		fflush(stdout);
+		fputs(CTL_PROG ": malformed reply from ", stderr);
+		ctl_put_safe(stderr, path, strlen(path));
+		fputc('\n', stderr);
+		return CTL_EXIT_UNREACHABLE;
+	}
+	return 0;
+}
+
+int ctl_reply_error(const struct ctl *c, const struct ctl_reply *rep)
+{
+	/* The message may sit anywhere in the body: look at every field. */
+	struct ctl_item all = { rep->fields, rep->nfields };
+	uint16_t st = rep->raw.status;
+	struct ctl_str m;
+
+	fflush(stdout);
+	fputs(CTL_PROG ": ", stderr);
+	if (ctl_get_str(&all, F_MESSAGE, &m) && m.n) {
+		ctl_put_safe(stderr, m.p, m.n);
+	} else {
+		if (c->cmd)
+			fprintf(stderr, "%s %s: ", c->cmd->noun, c->cmd->verb);
+		if (st >= SVCA_ERR_FAILED && st <= SVCA_ERR_UNAVAIL)
+			fputs(svca_status_name(st), stderr);
+		else
+			fprintf(stderr, "unexpected reply status %u", (unsigned)st);
+	}
+	fputc('\n', stderr);
+	if (st >= SVCA_ERR_FAILED && st <= SVCA_ERR_UNAVAIL)
+		return st;
+	return CTL_EXIT_FAILED;
+}
+
+int ctl_request(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
+{
+	int rc = ctl_exchange(c, b, rep);
+	if (rc)
+		return rc;
+	if (rep->raw.status == SVCA_OK)
+		return 0;
+	rc = ctl_reply_error(c, rep);
+	ctl_reply_free(rep);
+	return rc;
+}
+
+int ctl_get_str(const struct ctl_item *it, uint16_t tag, struct ctl_str *out)
+{
+	out->p = NULL;
+	out->n = 0;
+	for (size_t i = 0; it && i < it->n; i++) {
+		const struct svca_field *f = &it->fields[i];
+		if (f->tag == tag && f->kind == SVCA_K_STR) {
+			out->p = f->len ? (const char *)f->val : "";
+			out->n = f->len;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int ctl_get_u64(const struct ctl_item *it, uint16_t tag, uint64_t *out)
+{
+	for (size_t i = 0; it && i < it->n; i++) {
+		const struct svca_field *f = &it->fields[i];
+		if (f->tag == tag && svca_field_u64(f, out) == 0)
+			return 1;
+	}
+	*out = 0;
+	return 0;
+}
+
+/* ---- text --------------------------------------------------------------------- */
+
+size_t ctl_utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+	unsigned char c0 = p[0];
+	size_t len;
+	uint32_t v, min;
+
+	if (c0 < 0x80) {
+		*cp = c0;
+		return 1;
+	}
+	if (c0 >= 0xc2 && c0 <= 0xdf) {
+		len = 2;
+		v = c0 & 0x1fu;
+		min = 0x80;
+	} else if (c0 >= 0xe0 && c0 <= 0xef) {
+		len = 3;
+		v = c0 & 0x0fu;
+		min = 0x800;
+	} else if (c0 >= 0xf0 && c0 <= 0xf4) {
+		len = 4;
+		v = c0 & 0x07u;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0u) != 0x80u)
+			return 0;
+		v = v << 6 | (p[i] & 0x3fu);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+int ctl_is_control(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+void ctl_put_safe(FILE *f, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t l = ctl_utf8_seq(p + i, n - i, &cp);
+		if (l == 0) {
+			fputc('?', f);
+			i++;
+		} else if (ctl_is_control(cp)) {
+			fputc(cp == '\t' ? ' ' : '?', f);
+			i += l;
+		} else {
+			fwrite(p + i, 1, l, f);
+			i += l;
+		}
+	}
+}
+
+size_t ctl_width(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t w = 0;
+	for (size_t i = 0; i < n; w++) {
+		uint32_t cp;
+		size_t l = ctl_utf8_seq(p + i, n - i, &cp);
+		i += l ? l : 1;
+	}
+	return w;
+}
+
+/* ---- time ----------------------------------------------------------------------- */
+
+int ctl_fmt_time(uint64_t ms, int with_ms, char *buf, size_t len)
+{
+	uint64_t secs = ms / 1000;
+	time_t t = (time_t)secs;
+	struct tm tm;
+	int r;
+
+	if ((uint64_t)t != secs || !gmtime_r(&t, &tm) || tm.tm_year > 9999 - 1900)
+		return -1;
+	if (with_ms)
+		r = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			     tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+	else
+		r = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			     tm.tm_min, tm.tm_sec);
+	return r < 0 || (size_t)r >= len ? -1 : 0;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), for y >= 1970. */
+static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
+{
+	if (m <= 2)
+		y--;
+	unsigned era = y / 400;
+	unsigned yoe = y - era * 400;
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
+static unsigned days_in_month(unsigned y, unsigned m)
+{
+	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30,
+					       31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29u : dim[m - 1];
+}
+
+/* Exactly n decimal digits. */
+static int take_digits(const char **s, int n, unsigned *out)
+{
+	unsigned v = 0;
+	for (int k = 0; k < n; k++) {
+		char ch = (*s)[k];
+		if (ch < '0' || ch > '9')
+			return -1;
+		v = v * 10 + (unsigned)(ch - '0');
+	}
+	*s += n;
+	*out = v;
+	return 0;
+}
+
+/* YYYY-MM-DD[(T| )HH:MM[:SS[.fff]][Z|±HH[:]MM|±HH]], UTC unless an offset. */
+static int parse_iso(const char *s, uint64_t *out)
+{
+	unsigned y, mo, d, h = 0, mi = 0, se = 0, ms = 0;
+	int64_t off = 0;
+
+	if (take_digits(&s, 4, &y) || *s++ != '-' || take_digits(&s, 2, &mo) ||
+	    *s++ != '-' || take_digits(&s, 2, &d))
+		return -1;
+	if (*s == 'T' || *s == 't' || *s == ' ') {
+		s++;
+		if (take_digits(&s, 2, &h) || *s++ != ':' || take_digits(&s, 2, &mi))
+			return -1;
+		if (*s == ':') {
+			s++;
+			if (take_digits(&s, 2, &se))
+				return -1;
+			if (*s == '.' || *s == ',') {
+				unsigned scale = 100;
+				int nd = 0;
+				for (s++; *s >= '0' && *s <= '9'; s++, nd++) {
+					ms += (unsigned)(*s - '0') * scale;
+					scale /= 10;
+				}
+				if (nd == 0)
+					return -1;
+			}
+		}
+		if (*s == 'Z' || *s == 'z') {
+			s++;
+		} else if (*s == '+' || *s == '-') {
+			int neg = *s++ == '-';
+			unsigned oh, om = 0;
+			if (take_digits(&s, 2, &oh))
+				return -1;
+			if (*s == ':') {
+				s++;
+				if (take_digits(&s, 2, &om))
+					return -1;
+			} else if (*s && take_digits(&s, 2, &om)) {
+				return -1;
+			}
+			if (oh > 23 || om > 59)
+				return -1;
+			off = (int64_t)(oh * 3600 + om * 60);
+			if (neg)
+				off = -off;
+		}
+	}
+	if (*s != '\0')
+		return -1;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
+	    h > 23 || mi > 59 || se > 59)
+		return -1;
+	int64_t secs = days_from_civil(y, mo, d) * 86400 +
+		       (int64_t)(h * 3600 + mi * 60 + se) - off;
+	if (secs < 0)
+		return -1;
+	*out = (uint64_t)secs * 1000 + ms;
+	return 0;
+}
+
+int ctl_parse_time(const char *s, int64_t now_ms, uint64_t *out_ms)
+{
+	uint64_t n = 0;
+	const char *p;
+
+	if (s[0] == '@') {
+		/* @EPOCH: seconds since 1970-01-01T00:00:00Z. */
+		if (s[1] == '\0')
+			return -1;
+		for (p = s + 1; *p; p++) {
+			if (*p < '0' || *p > '9' || n > (UINT64_MAX / 1000 - 9) / 10)
+				return -1;
+			n = n * 10 + (uint64_t)(*p - '0');
+		}
+		*out_ms = n * 1000;
+		return 0;
+	}
+	if (parse_iso(s, out_ms) == 0)
+		return 0;
+
+	/* An age: N followed by s, m, h, d or w. */
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (p == s || p[0] == '\0' || p[1] != '\0')
+		return -1;
+	uint64_t unit;
+	switch (*p) {
+	case 's': unit = 1000; break;
+	case 'm': unit = 60 * 1000; break;
+	case 'h': unit = 3600 * 1000; break;
+	case 'd': unit = 86400 * 1000; break;
+	case 'w': unit = 7 * 86400 * 1000; break;
+	default: return -1;
+	}
+	uint64_t now = now_ms > 0 ? (uint64_t)now_ms : 0;
+	*out_ms = n > now / unit ? 0 : now - n * unit;
+	return 0;
+}
+
+/* ---- JSON ------------------------------------------------------------------------ */
+
+json_t *ctl_json_str(struct ctl_str s)
+{
+	if (!s.p)
+		return json_null();
+	json_t *j = json_stringn(s.p, s.n);
+	if (j)
+		return j;
+	/* Not UTF-8: replace the bad bytes with U+FFFD. */
+	if (s.n > SIZE_MAX / 3)
+		return NULL;
+	char *t = malloc(s.n * 3 + 1);
+	if (!t)
+		return NULL;
+	size_t o = 0;
+	for (size_t i = 0; i < s.n;) {
+		uint32_t cp;
+		size_t l = ctl_utf8_seq((const unsigned char *)s.p + i, s.n - i, &cp);
+		if (l == 0) {
+			memcpy(t + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(t + o, s.p + i, l);
+			o += l;
+			i += l;
+		}
+	}
+	j = json_stringn(t, o);
+	free(t);
+	return j;
+}
+
+json_t *ctl_json_field(const struct ctl_item *it, uint16_t tag)
+{
+	struct ctl_str s;
+	ctl_get_str(it, tag, &s);
+	return ctl_json_str(s);
+}
+
+json_t *ctl_json_time(const struct ctl_item *it, uint16_t tag)
+{
+	char buf[CTL_TIME_BUFLEN];
+	uint64_t v;
+	if (!ctl_get_u64(it, tag, &v) || v == 0 ||
+	    ctl_fmt_time(v, 1, buf, sizeof(buf)) < 0)
+		return json_null();
+	return json_string(buf);
+}
+
+json_t *ctl_json_u64(const struct ctl_item *it, uint16_t tag)
+{
+	uint64_t v;
+	if (!ctl_get_u64(it, tag, &v) || v > (uint64_t)INT64_MAX)
+		return json_null();
+	return json_integer((json_int_t)v);
+}
+
+void ctl_json_set(json_t *obj, const char *key, json_t *val, int *oom)
+{
+	/* json_object_set_new releases val even when it fails. */
+	if (!val || json_object_set_new(obj, key, val) < 0)
+		*oom = 1;
+}
+
+int ctl_json_print(json_t *doc)
+{
+	if (!doc) {
+		ctl_err("out of memory");
+		return CTL_EXIT_FAILED;
+	}
+	int r = json_dumpf(doc, stdout, JSON_INDENT(2));
+	json_decref(doc);
+	if (r < 0 || fputc('\n', stdout) == EOF) {
+		ctl_err("error writing the JSON output");
+		return CTL_EXIT_FAILED;
+	}
+	return 0;
+}
