@@ -34,7 +34,7 @@ endif
 DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson
 CTL_LIBS    := -ljansson
 
-COMMON_SRC := common/proto.c common/sockio.c common/names.c
+COMMON_SRC := common/proto.c common/sockio.c common/names.c common/keyfmt.c
 DAEMON_SRC := $(wildcard svcacctd/*.c)
 CTL_SRC    := $(wildcard tools/svcacctctl*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)

@@ -74,6 +74,7 @@ enum svca_cmd {
 	SVCA_CMD_TOKEN_VERIFY = 36,
 	SVCA_CMD_TOKEN_REVOKE = 37,
 	SVCA_CMD_JWKS = 38,
+	SVCA_CMD_SIGNING_KEY_ROTATE = 39,
 
 	SVCA_CMD_PAM_AUTH = 40,
 	SVCA_CMD_PAM_AUTHORIZE = 41,
@@ -140,6 +141,11 @@ enum svca_tag {
 	F_SEQ = 54,        /* U64 */
 	F_TOTAL = 55,      /* U64 */
 	F_ON_HOST = 56,    /* U64: 1 = a workspace of this host */
+	F_AUTH_TOKEN = 57, /* BYTES: a session token acting as the caller */
+	F_RETRY_AFTER = 58, /* U64: seconds */
+	F_LAST_USED_UID = 59, /* U64 */
+	F_LAST_USED_PID = 60, /* U64 */
+	F_LAST_USED_SERVICE = 61, /* STR */
 };
 
 
@@ -184,6 +190,36 @@ enum svca_tag {
  *                    F_MESSAGE is for the user ("ci-deploy may not use
  *                    sudo on this host"); unknown account -> NOTFOUND
  *
+ *
+ *   KEY_CREATE       F_NAME [F_EXPIRES_DAYS (0 = never)] [F_LABEL]
+ *                    -> F_KEY (the key, shown once) key
+ *                    key = F_NAME F_KEY_ID F_LABEL F_STATUS F_CREATED_AT
+ *                    F_CREATED_BY F_EXPIRES_AT F_LAST_USED_AT
+ *                    F_LAST_USED_UID F_LAST_USED_PID F_LAST_USED_SERVICE
+ *   KEY_LIST         F_NAME                          -> (F_ITEM key)*
+ *   KEY_DISABLE / KEY_ENABLE / KEY_REVOKE  F_NAME F_KEY_ID -> key
+ *   TOKEN_CREATE     F_KEY   (any caller: the key is the credential)
+ *                    -> F_TOKEN F_EXPIRES_IN F_EXPIRES_AT F_KEY_ID F_NAME
+ *                    refused: SVCA_ERR_FAILED F_REASON F_MESSAGE
+ *                    [F_RETRY_AFTER when rate limited / locked out]
+ *   TOKEN_VERIFY     F_TOKEN -> F_JSON (claims) F_NAME; invalid:
+ *                    SVCA_ERR_FAILED F_REASON F_MESSAGE
+ *   TOKEN_REVOKE     F_TOKEN | F_NAME (all tokens of the account, admin)
+ *                    -> F_NAME [F_JSON]
+ *   JWKS             -                               -> F_JSON
+ *   SIGNING_KEY_ROTATE -  (super-admin)              -> F_KEY_ID (new kid)
+ *   PAM_AUTH         F_NAME (F_KEY | F_TOKEN) F_SERVICE [F_RHOST] [F_TTY]
+ *                    (root only) -> F_REASON "ok"; refused: SVCA_ERR_FAILED
+ *                    F_REASON (locked_out / rate_limited / bad_secret ...)
+ *                    F_MESSAGE; not a service account: SVCA_ERR_NOTFOUND
+ *   PAM_SESSION_OPEN F_NAME F_SERVICE [F_RHOST] [F_TTY] [F_PID] (root only)
+ *                    -> F_TOKEN F_EXPIRES_IN
+ *   PAM_SESSION_CLOSE F_NAME F_SERVICE [F_TOKEN] [F_RHOST] [F_TTY] [F_PID]
+ *                    (root only) -> -
+ *
+ * Any management request may carry F_AUTH_TOKEN: a session token of a
+ * service account whose org role is admin or super-admin, which then acts
+ * with that role (and is named as the actor in the audit trail).
  *   AUDIT_LIST       [F_ACCOUNT] [F_EVENT] [F_SINCE] [F_LIMIT]
  *                                   -> (F_ITEM F_SEQ F_JSON)*, oldest first;
  *                                      F_LIMIT keeps the newest N

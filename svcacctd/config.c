@@ -156,6 +156,8 @@ void config_free(struct svca_config *c)
 	free(c->nologin_shell);
 	free(c->sudo_group);
 	free(c->syslog_socket);
+	free(c->pepper_file);
+	free(c->signing_key_file);
 	strlist_free(&c->host_workspaces);
 	strlist_free(&c->admin_groups);
 	strlist_free(&c->super_admin_groups);
@@ -349,6 +351,8 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 	else if (!strcmp(k, "login_shell")) set_path(x, s, &c->login_shell);
 	else if (!strcmp(k, "nologin_shell")) set_path(x, s, &c->nologin_shell);
 	else if (!strcmp(k, "syslog_socket")) set_path(x, s, &c->syslog_socket);
+	else if (!strcmp(k, "pepper_file")) set_path(x, s, &c->pepper_file);
+	else if (!strcmp(k, "signing_key_file")) set_path(x, s, &c->signing_key_file);
 	else if (!strcmp(k, "sudo_group")) {
 		set_string(x, s, &c->sudo_group);
 		if (c->sudo_group && !svca_account_name_valid(c->sudo_group))
@@ -418,6 +422,16 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn,
 	if (out->uid_min > out->uid_max)
 		err_at(&x, config_lookup(&cf, "uid_max"),
 		       "uid_max (%u) is below uid_min (%u)", out->uid_max, out->uid_min);
+	/* Secrets live beside the database unless placed elsewhere. */
+	char buf[512];
+	if (!out->pepper_file) {
+		snprintf(buf, sizeof(buf), "%s/pepper", out->state_dir);
+		out->pepper_file = xstrdup(buf);
+	}
+	if (!out->signing_key_file) {
+		snprintf(buf, sizeof(buf), "%s/signing.keys", out->state_dir);
+		out->signing_key_file = xstrdup(buf);
+	}
 	if (out->default_key_days > out->max_key_days)
 		err_at(&x, config_lookup(&cf, "default_key_days"),
 		       "default_key_days is above max_key_days");

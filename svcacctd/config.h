@@ -44,6 +44,8 @@ struct svca_config {
 	char *nologin_shell;
 	char *sudo_group;
 	char *syslog_socket; /* where audit lines go; default /dev/log */
+	char *pepper_file;   /* default <state_dir>/pepper */
+	char *signing_key_file; /* default <state_dir>/signing.keys */
 	uint32_t uid_min, uid_max;
 	int token_ttl;
 	int max_active_keys;

@@ -11,6 +11,8 @@
 #include "store.h"
 
 struct audit;
+struct secrets;
+struct rl_table;
 
 /* Management privilege of a caller (DESIGN.md section 3). */
 enum privilege {
@@ -47,6 +49,10 @@ struct daemon {
 	size_t n_admin_gids;
 	gid_t *super_gids;
 	size_t n_super_gids;
+	struct secrets *secrets;
+	struct rl_table *rl_key;  /* token exchanges per key id */
+	struct rl_table *rl_uid;  /* token exchanges per calling uid */
+	struct rl_table *rl_lock; /* bad secrets per key id: lockout */
 	int batch_has_writes; /* a transaction is waiting for the next flush */
 };
 
@@ -69,6 +75,9 @@ void daemon_resolve_groups(struct daemon *d);
 
 /* Fills actor from peer: privilege, user name. */
 void peer_to_actor(const struct daemon *d, const struct peer *p, struct actor *a);
+
+/* Periodic work (last-use flush, expiry, deny-list purge), from the loop. */
+void daemon_tick(struct daemon *d, int force);
 
 /* SIGHUP: re-reads the configuration file (main.c). */
 void daemon_reload(struct daemon *d);

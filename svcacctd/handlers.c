@@ -275,6 +275,8 @@ uint32_t request_size_limit(uint16_t cmd)
 void handle_request(struct request *r)
 {
 	peer_to_actor(r->d, r->peer, &r->actor);
+	if (req_token_actor(r) < 0)
+		return;
 	switch (r->cmd) {
 	case SVCA_CMD_PING:
 		req_ok(r);
@@ -298,6 +300,19 @@ void handle_request(struct request *r)
 	case SVCA_CMD_GRANT_REMOVE: cmd_grant_remove(r); break;
 	case SVCA_CMD_GRANT_LIST: cmd_grant_list(r); break;
 	case SVCA_CMD_PAM_AUTHORIZE: cmd_pam_authorize(r); break;
+	case SVCA_CMD_KEY_CREATE: cmd_key_create(r); break;
+	case SVCA_CMD_KEY_LIST: cmd_key_list(r); break;
+	case SVCA_CMD_KEY_ENABLE: cmd_key_set_status(r, 0); break;
+	case SVCA_CMD_KEY_DISABLE: cmd_key_set_status(r, 1); break;
+	case SVCA_CMD_KEY_REVOKE: cmd_key_set_status(r, 2); break;
+	case SVCA_CMD_TOKEN_CREATE: cmd_token_create(r); break;
+	case SVCA_CMD_TOKEN_VERIFY: cmd_token_verify(r); break;
+	case SVCA_CMD_TOKEN_REVOKE: cmd_token_revoke(r); break;
+	case SVCA_CMD_JWKS: cmd_jwks(r); break;
+	case SVCA_CMD_SIGNING_KEY_ROTATE: cmd_signing_key_rotate(r); break;
+	case SVCA_CMD_PAM_AUTH: cmd_pam_auth(r); break;
+	case SVCA_CMD_PAM_SESSION_OPEN: cmd_pam_session_open(r); break;
+	case SVCA_CMD_PAM_SESSION_CLOSE: cmd_pam_session_close(r); break;
 	case SVCA_CMD_AUDIT_LIST: audit_list_cmd(r); break;
 	case SVCA_CMD_AUDIT_VERIFY: audit_verify_cmd(r); break;
 	default:

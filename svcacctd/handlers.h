@@ -52,6 +52,29 @@ void cmd_grant_add(struct request *r);
 void cmd_grant_remove(struct request *r);
 void cmd_grant_list(struct request *r);
 void cmd_pam_authorize(struct request *r);
+void cmd_key_create(struct request *r);
+void cmd_key_list(struct request *r);
+void cmd_key_set_status(struct request *r, int what); /* 0 enable 1 disable 2 revoke */
+void cmd_token_create(struct request *r);
+void cmd_token_verify(struct request *r);
+void cmd_token_revoke(struct request *r);
+void cmd_jwks(struct request *r);
+void cmd_signing_key_rotate(struct request *r);
+void cmd_pam_auth(struct request *r);
+void cmd_pam_session_open(struct request *r);
+void cmd_pam_session_close(struct request *r);
+
+/* F_AUTH_TOKEN: makes the token's service account the actor.  0 ok (or
+ * no token), -1 refused (replied). */
+int req_token_actor(struct request *r);
+
+struct cred;
+int req_audit_cred(struct request *r, const struct cred *c, const char *event,
+		   const char *service, const char *rhost, const char *tty,
+		   const char *jti, const char *account);
+void req_cred_refused(struct request *r, const struct cred *c, int just_locked,
+		      const char *event, const char *service, const char *rhost,
+		      const char *tty, const char *account);
 
 /* Removes (and audits) every grant of an account, in the open transaction. */
 int rbac_remove_account_grants(struct request *r, uint32_t uid);

@@ -21,8 +21,13 @@
 
 #include "audit.h"
 #include "daemon.h"
+#include "keys.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "secrets.h"
 #include "server.h"
+#include "sockio.h"
+#include "tokens.h"
 
 #define VERSION "0.1.0"
 
@@ -175,6 +180,23 @@ static int audit_daemon_event(struct daemon *d, const char *event,
 
 static struct daemon *the_daemon;
 
+#define TICK_MS 5000
+#define DENYLIST_PURGE_MS (10 * 60 * 1000)
+
+void daemon_tick(struct daemon *d, int force)
+{
+	static int64_t last, last_purge;
+	int64_t now = svca_now_ms();
+	if (!force && now - last < TICK_MS)
+		return;
+	last = now;
+	keys_tick(d, force);
+	if (force || now - last_purge >= DENYLIST_PURGE_MS) {
+		last_purge = now;
+		tokens_tick(d);
+	}
+}
+
 void daemon_reload(struct daemon *d)
 {
 	struct svca_config nc;
@@ -299,6 +321,20 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	static struct secrets secrets;
+	if (secrets_load(&secrets, d.cfg.pepper_file, d.cfg.signing_key_file, err,
+			 sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	d.secrets = &secrets;
+	d.rl_key = rl_new(65536);
+	d.rl_uid = rl_new(4096);
+	d.rl_lock = rl_new(65536);
+	if (!d.rl_key || !d.rl_uid || !d.rl_lock) {
+		log_err("out of memory");
+		goto out;
+	}
 	daemon_resolve_groups(&d);
 	if ((lfd = make_socket(d.cfg.socket)) < 0)
 		goto out;
@@ -336,6 +372,7 @@ int main(int argc, char **argv)
 	}
 
 	int sig = server_run(srv);
+	daemon_tick(&d, 1); /* last-use times reach the disk */
 	char detail[32];
 	snprintf(detail, sizeof(detail), "signal %d", sig);
 	if (audit_daemon_event(&d, "daemon.stop", sig > 0 ? detail : "error") < 0)
@@ -352,6 +389,11 @@ out:
 		close(sfd);
 	audit_close(d.audit);
 	store_close(d.store);
+	if (d.secrets)
+		secrets_free(d.secrets);
+	rl_free(d.rl_key);
+	rl_free(d.rl_uid);
+	rl_free(d.rl_lock);
 	if (lockfd >= 0)
 		close(lockfd);
 	free(d.admin_gids);

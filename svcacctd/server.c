@@ -329,8 +329,9 @@ static int expire(struct server *s, int64_t now)
 		}
 		c = n;
 	}
-	if (next < 0)
-		return -1;
+	/* Wake at least every few seconds for the daemon's periodic work. */
+	if (next < 0 || next - now > 5000)
+		return 5000;
 	return (int)(next - now + 1);
 }
 
@@ -382,6 +383,7 @@ int server_run(struct server *s)
 					on_writable(s, c);
 			}
 		}
+		daemon_tick(s->d, 0);
 		commit_batch(s);
 	}
 	return s->stop;

@@ -1,0 +1,58 @@
+/*
+ * The daemon's own secrets, each in a root-only file beside (not inside)
+ * the database, generated on first start:
+ *
+ *   pepper_file        32 random bytes: the key of BLAKE2b(pepper, secret),
+ *                      so a stolen database cannot test key guesses
+ *   signing_key_file   Ed25519 token-signing keys, one per line:
+ *                      "kid created_ms retired_ms base64url(secret key)";
+ *                      retired keys still verify until their tokens expire
+ *
+ * In memory both live in sodium_malloc'ed (guarded, mlocked) buffers.
+ */
+#ifndef SVCACCTD_SECRETS_H
+#define SVCACCTD_SECRETS_H
+
+#include <sodium.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PEPPER_LEN 32
+#define MAX_SIGNING_KEYS 8
+/* A retired key verifies for this long (longer than any token TTL). */
+#define SIGNING_KEY_GRACE_MS (2LL * 3600 * 1000)
+
+struct signing_key {
+	char kid[16];
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t *sk; /* sodium_malloc'ed */
+	int64_t created_ms;
+	int64_t retired_ms; /* 0 = the current key */
+};
+
+struct secrets {
+	uint8_t *pepper; /* sodium_malloc'ed, PEPPER_LEN */
+	struct signing_key keys[MAX_SIGNING_KEYS];
+	size_t nkeys;
+	char *signing_path;
+};
+
+/* Loads or creates both files.  Refuses files that others can read or
+ * write, or that another user owns. */
+int secrets_load(struct secrets *s, const char *pepper_path,
+		 const char *signing_path, char *err, size_t errlen);
+void secrets_free(struct secrets *s);
+
+/* The key new tokens are signed with. */
+const struct signing_key *secrets_current(const struct secrets *s);
+/* A key that may verify tokens (current or retired within grace). */
+const struct signing_key *secrets_find(const struct secrets *s, const char *kid,
+				       int64_t now_ms);
+/* Generates a new current key, retires the old one, rewrites the file. */
+int secrets_rotate(struct secrets *s, char *err, size_t errlen);
+
+/* Checks a secret file: regular, owned by us, mode without group/other
+ * bits.  Used for the config file's siblings too. */
+int secret_file_ok(const char *path, char *err, size_t errlen);
+
+#endif
