@@ -46,7 +46,18 @@ CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 DAEMON_LIB_OBJ := $(filter-out $(BUILD)/obj/svcacctd/main.o,$(DAEMON_OBJ))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-PROGS := $(BUILD)/svcacctd $(BUILD)/svcacctctl
+# The PAM and NSS modules are loaded into other programs (sshd, sudo,
+# getent): libc (and libpam) only, no sanitizer runtime; valgrind checks
+# them instead.
+MOD_CFLAGS := $(filter-out -fsanitize% -fno-sanitize% -fno-omit-frame-pointer,$(CFLAGS))
+MOD_COMMON := common/proto.c common/sockio.c common/names.c common/keyfmt.c
+PAM_SRC    := $(wildcard pam_svcacct/*.c)
+NSS_SRC    := $(wildcard nss_svcacct/*.c)
+PAM_OBJ    := $(PAM_SRC:%.c=$(BUILD)/obj-mod/%.o) $(MOD_COMMON:%.c=$(BUILD)/obj-mod/%.o)
+NSS_OBJ    := $(NSS_SRC:%.c=$(BUILD)/obj-mod/%.o)
+MODULES    := $(if $(PAM_SRC),$(BUILD)/pam_svcacct.so) $(if $(NSS_SRC),$(BUILD)/libnss_svcacct.so.2)
+
+PROGS := $(BUILD)/svcacctd $(BUILD)/svcacctctl $(MODULES)
 
 .PHONY: all check unit-tests demo run install clean deps
 all: $(PROGS)
@@ -54,6 +65,19 @@ all: $(PROGS)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/obj-mod/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(MOD_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/pam_svcacct.so: $(PAM_OBJ) pam_svcacct/pam_svcacct.map
+	$(CC) $(MOD_CFLAGS) -shared -Wl,-z,relro,-z,now -Wl,--no-undefined \
+	    -Wl,--version-script=pam_svcacct/pam_svcacct.map -o $@ $(PAM_OBJ) -lpam
+
+$(BUILD)/libnss_svcacct.so.2: $(NSS_OBJ) nss_svcacct/nss_svcacct.map
+	$(CC) $(MOD_CFLAGS) -shared -Wl,-z,relro,-z,now -Wl,--no-undefined \
+	    -Wl,-soname,libnss_svcacct.so.2 \
+	    -Wl,--version-script=nss_svcacct/nss_svcacct.map -o $@ $(NSS_OBJ)
 
 $(BUILD)/libsvcacct-common.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^

@@ -54,6 +54,7 @@ struct daemon {
 	struct rl_table *rl_uid;  /* token exchanges per calling uid */
 	struct rl_table *rl_lock; /* bad secrets per key id: lockout */
 	int batch_has_writes; /* a transaction is waiting for the next flush */
+	int nss_dirty;        /* the NSS snapshot must be rewritten */
 };
 
 /* One request being handled. */

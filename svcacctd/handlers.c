@@ -193,6 +193,10 @@ int req_finish(struct request *r, struct audit_event *ev)
 		return -1;
 	}
 	r->wrote = 1;
+	/* Who resolves as what (passwd, group, sudo_group) may have changed. */
+	if (!strncmp(ev->event, "account.", 8) || !strncmp(ev->event, "grant.", 6) ||
+	    !strncmp(ev->event, "team.", 5) || !strncmp(ev->event, "workspace.", 10))
+		r->d->nss_dirty = 1;
 	return 0;
 }
 

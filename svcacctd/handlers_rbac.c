@@ -515,6 +515,7 @@ void cmd_grant_remove(struct request *r)
 		return;
 	}
 	r->wrote = 1;
+	r->d->nss_dirty = 1;
 	req_ok(r);
 	grant_reply(r, a.name, &old);
 	svca_frame_end(r->reply);

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "keys.h"
 #include "log.h"
+#include "nss_snapshot.h"
 #include "ratelimit.h"
 #include "secrets.h"
 #include "server.h"
@@ -222,6 +223,8 @@ void daemon_reload(struct daemon *d)
 	d->cfg = nc;
 	daemon_resolve_groups(d);
 	audit_configure(d->audit, &d->cfg);
+	d->nss_dirty = 1; /* host_workspaces, shells, home_base may have changed */
+	nss_snapshot_write(d);
 	audit_daemon_event(d, "daemon.reload", NULL);
 	log_info("configuration reloaded from %s", d->cfg.path);
 }
@@ -343,6 +346,8 @@ int main(int argc, char **argv)
 		log_err("cannot write the daemon.start audit event; not starting");
 		goto out;
 	}
+	d.nss_dirty = 1;
+	nss_snapshot_write(&d);
 	log_info("listening on %s (state in %s)", d.cfg.socket, d.cfg.state_dir);
 	if (!foreground) {
 		log_init(0);

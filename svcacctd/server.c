@@ -22,6 +22,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "nss_snapshot.h"
 #include "sockio.h"
 
 enum conn_state { C_READ, C_WAIT_FLUSH, C_WRITE };
@@ -286,6 +287,10 @@ static void commit_batch(struct server *s)
 		audit_flushed(s->d->audit, ok);
 	}
 	s->d->batch_has_writes = 0;
+	/* Replies that changed who resolves as what wait for the snapshot,
+	 * so getent sees an account as soon as `account create` returns. */
+	if (ok && s->d->nss_dirty)
+		nss_snapshot_write(s->d);
 	struct conn *c = s->pending;
 	s->pending = NULL;
 	s->ptail = &s->pending;

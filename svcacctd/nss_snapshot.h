@@ -1,0 +1,16 @@
+/*
+ * The NSS snapshot: the passwd and group views of the service accounts,
+ * written to nss_dir atomically (temporary file, fsync, rename) after every
+ * change that affects them.  libnss_svcacct reads these files and never
+ * talks to the daemon.  See nss_svcacct/snapshot_format.h for the format.
+ */
+#ifndef SVCACCTD_NSS_SNAPSHOT_H
+#define SVCACCTD_NSS_SNAPSHOT_H
+
+#include "daemon.h"
+
+/* Rewrites the snapshot if d->nss_dirty; clears the flag on success.
+ * A failure is logged and retried at the next change or tick. */
+void nss_snapshot_write(struct daemon *d);
+
+#endif
