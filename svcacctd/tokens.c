@@ -33,36 +33,46 @@ const char *tok_reason(enum tok_result r)
 	return "unknown";
 }
 
-/* Adds "w:SCOPE:ROLE" / "t:SCOPE:ROLE" grants while the token stays under
- * TOKEN_MAX; the rest is counted in grants_omitted. */
-static void add_grants(struct daemon *d, const struct account *a, json_t *claims,
-		       const char *kid)
+/* Signs claims into out; while the token is over TOKEN_MAX, drops grants
+ * from the end and counts them in grants_omitted (the host role claim
+ * always stays). */
+static int sign_fitting(json_t *c, const struct signing_key *sk, struct issued *out)
+{
+	char buf[JWT_MAX_LEN + 1];
+	json_t *arr = json_object_get(c, "grants");
+	size_t omitted = 0;
+	for (;;) {
+		int n = jwt_sign(c, sk->kid, sk->sk, buf, sizeof(buf));
+		if (n > 0 && (size_t)n <= TOKEN_MAX) {
+			memcpy(out->token, buf, (size_t)n + 1);
+			sodium_memzero(buf, sizeof(buf));
+			return 0;
+		}
+		if (!arr || json_array_size(arr) == 0)
+			break;
+		json_array_remove(arr, json_array_size(arr) - 1);
+		json_object_set_new(c, "grants_omitted", json_integer((json_int_t)++omitted));
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return -1;
+}
+
+static void add_grants(struct daemon *d, const struct account *a, json_t *claims)
 {
 	struct grant *gs;
 	size_t n;
-	if (grant_of_account(d->store, a->uid, &gs, &n) < 0)
-		return;
 	json_t *arr = json_array();
 	json_object_set_new(claims, "grants", arr);
-	size_t omitted = 0;
-	for (size_t i = 0; i < n; i++) {
+	if (grant_of_account(d->store, a->uid, &gs, &n) < 0)
+		return;
+	for (size_t i = 0; i < n && i < 16; i++) {
 		char g[96];
 		snprintf(g, sizeof(g), "%c:%s:%s", (char)gs[i].kind, gs[i].scope,
 			 role_name(gs[i].role));
 		json_array_append_new(arr, json_string(g));
-		/* Size check: payload grows by 4/3 of the JSON growth. */
-		char *js = json_dumps(claims, JSON_COMPACT);
-		size_t est = js ? 40 + JWT_KID_LEN + 4 * (strlen(js) + 2) / 3 + 87 : SIZE_MAX;
-		free(js);
-		if (est + 24 > TOKEN_MAX) { /* room for grants_omitted */
-			json_array_remove(arr, json_array_size(arr) - 1);
-			omitted = n - i;
-			break;
-		}
 	}
-	(void)kid;
-	if (omitted)
-		json_object_set_new(claims, "grants_omitted", json_integer((json_int_t)omitted));
+	if (n > 16)
+		json_object_set_new(claims, "grants_omitted", json_integer((json_int_t)(n - 16)));
 	free(gs);
 }
 
@@ -92,10 +102,10 @@ int token_issue(struct daemon *d, const struct account *a, const char *key_id,
 	json_object_set_new(c, "org_role", json_string(org_role_name(a->org_role)));
 	json_object_set_new(c, "role", json_string(role_name(acc.role)));
 	json_object_set_new(c, "gen", json_integer((json_int_t)a->gen));
-	add_grants(d, a, c, sk->kid);
-	int n = jwt_sign(c, sk->kid, sk->sk, out->token, sizeof(out->token));
+	add_grants(d, a, c);
+	int r = sign_fitting(c, sk, out);
 	json_decref(c);
-	return n > 0 ? 0 : -1;
+	return r;
 }
 
 static int lookup(void *ctx, const char *kid, uint8_t pk[crypto_sign_PUBLICKEYBYTES])
