@@ -169,12 +169,14 @@ enum svca_tag {
  *   TEAM_LIST        -                               -> (F_ITEM team F_TOTAL)*
  *                    team = F_TEAM F_CREATED_AT F_CREATED_BY; F_TOTAL =
  *                    number of its workspaces
- *   TEAM_DELETE      F_TEAM [F_FORCE]                -> F_TEAM
+ *   TEAM_DELETE      F_TEAM [F_FORCE]                -> F_TEAM F_TOTAL
+ *                    (F_TOTAL = grants removed, incl. those of its workspaces)
  *   WORKSPACE_CREATE F_WORKSPACE F_TEAM              -> workspace
  *   WORKSPACE_LIST   -                               -> (F_ITEM workspace)*
  *                    workspace = F_WORKSPACE F_TEAM F_CREATED_AT
  *                    F_CREATED_BY F_ON_HOST
- *   WORKSPACE_DELETE F_WORKSPACE [F_FORCE]           -> F_WORKSPACE
+ *   WORKSPACE_DELETE F_WORKSPACE [F_FORCE]           -> F_WORKSPACE F_TOTAL
+ *                    (F_TOTAL = grants removed)
  *   GRANT_ADD        F_NAME (F_WORKSPACE|F_TEAM) F_ROLE -> grant
  *                    grant = F_NAME (F_WORKSPACE|F_TEAM) F_ROLE
  *                    F_CREATED_AT F_CREATED_BY

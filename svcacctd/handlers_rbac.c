@@ -37,8 +37,15 @@ static int remove_grant(struct request *r, const struct grant *g, const char *wh
 {
 	struct account a;
 	char name[SVCA_NAME_MAX + 1] = "";
-	if (account_get_by_uid(r->d->store, g->uid, &a) == 1)
+	int have = account_get_by_uid(r->d->store, g->uid, &a);
+	if (have < 0)
+		return -1;
+	if (have == 1) {
 		snprintf(name, sizeof(name), "%s", a.name);
+		a.gen++; /* outstanding tokens carry the removed grant */
+		if (account_put(r->d->store, &a) < 0)
+			return -1;
+	}
 	if (grant_del(r->d->store, g) < 0)
 		return -1;
 	struct audit_event ev;
@@ -171,7 +178,8 @@ void cmd_team_list(struct request *r)
 	svca_frame_end(r->reply);
 }
 
-static int delete_workspace(struct request *r, const char *name, size_t *grants)
+static int delete_workspace(struct request *r, const char *name, const char *team,
+			    size_t *grants)
 {
 	if (remove_scope_grants(r, SCOPE_WORKSPACE, name, "workspace deleted", grants) < 0 ||
 	    workspace_del(r->d->store, name) < 0)
@@ -179,6 +187,7 @@ static int delete_workspace(struct request *r, const char *name, size_t *grants)
 	struct audit_event ev;
 	req_event(&ev, r, "workspace.delete", "success");
 	ev.workspace = name;
+	ev.team = team;
 	return audit_append(r->d->audit, &ev);
 }
 
@@ -227,7 +236,7 @@ void cmd_team_delete(struct request *r)
 	int bad = 0;
 	for (size_t i = 0; i < nw && !bad; i++)
 		if (strcmp(ws[i].team, name) == 0)
-			bad = delete_workspace(r, ws[i].name, &removed) < 0;
+			bad = delete_workspace(r, ws[i].name, name, &removed) < 0;
 	free(ws);
 	if (bad || remove_scope_grants(r, SCOPE_TEAM, name, "team deleted", &removed) < 0 ||
 	    team_del(r->d->store, name) < 0) {
@@ -457,7 +466,12 @@ void cmd_grant_add(struct request *r)
 		}
 	}
 	req_txn_begin(r);
-	req_stamp(r, &g.created_at, g.created_by, sizeof(g.created_by));
+	if (e == 1) { /* a role change keeps when and by whom it was granted */
+		g.created_at = old.created_at;
+		memcpy(g.created_by, old.created_by, sizeof(g.created_by));
+	} else {
+		req_stamp(r, &g.created_at, g.created_by, sizeof(g.created_by));
+	}
 	if (e == 1 && old.role != g.role)
 		a.gen++; /* outstanding tokens carry the old grants */
 	if (grant_put(r->d->store, &g) < 0 ||
@@ -508,9 +522,7 @@ void cmd_grant_remove(struct request *r)
 		return;
 	}
 	req_txn_begin(r);
-	a.gen++;
-	if (account_put(r->d->store, &a) < 0 || remove_grant(r, &old, NULL) < 0 ||
-	    store_commit(r->d->store) < 0) {
+	if (remove_grant(r, &old, NULL) < 0 || store_commit(r->d->store) < 0) {
 		req_storage_error(r);
 		return;
 	}

@@ -62,9 +62,106 @@ static const struct ctl_cmd commands[] = {
 	  ctl_account_enable },
 	{ "account", "delete", "NAME",
 	  "delete an account",
-	  "Deletes the account NAME.  With --json prints\n"
-	  "{\"name\", \"uid\", \"deleted\": true}.\n",
+	  "Deletes the account NAME and its grants.  With --json prints\n"
+	  "{\"name\", \"uid\", \"deleted\": true}.\n"
+	  "\n"
+	  "A uid is never reused while its account exists.  After the delete it\n"
+	  "is free: the daemon hands out uids moving forward through its range\n"
+	  "and wraps around at the end, so a later account may get this uid.\n"
+	  "Remove or re-own files the account left behind.\n",
 	  ctl_account_delete },
+	{ "account", "access", "NAME",
+	  "effective role and capabilities on this host",
+	  "Shows what the account may do on this host: its role (the highest\n"
+	  "role its grants give it over the host's workspaces, \"none\" when no\n"
+	  "grant applies), the capabilities of that role (login, sudo), the PAM\n"
+	  "services they open, and the grants the role comes from.  A disabled\n"
+	  "account keeps its role but has no capabilities.\n"
+	  "\n"
+	  "With --json prints {\"name\", \"status\", \"role\", \"capabilities\": [...],\n"
+	  "\"services\": [...], \"sources\": [{\"type\": \"workspace\"|\"team\",\n"
+	  "\"scope\", \"workspace\", \"role\"}, ...]}; a source's workspace is the\n"
+	  "host workspace the grant applies in.\n"
+	  "\n"
+	  "An account may ask about itself; other accounts need admin rights.\n",
+	  ctl_account_access },
+	{ "team", "create", "TEAM",
+	  "create a team",
+	  "Creates the team TEAM.  Teams own workspaces; a grant on a team\n"
+	  "applies in every workspace of the team.  Team and workspace names use\n"
+	  "lowercase letters, digits, '.', '_' and '-', start with a letter or a\n"
+	  "digit and have at most 64 characters.\n",
+	  ctl_team_create },
+	{ "team", "list", "",
+	  "list the teams",
+	  "Prints a table TEAM WORKSPACES CREATED CREATED_BY (WORKSPACES is the\n"
+	  "number of workspaces of the team), or with --json an array of\n"
+	  "{\"name\", \"workspaces\", \"created_at\", \"created_by\"}.\n",
+	  ctl_team_list },
+	{ "team", "delete", "TEAM [--force]",
+	  "delete a team",
+	  "Deletes the team TEAM.  A team that still has workspaces or grants is\n"
+	  "only deleted with --force, which also deletes its workspaces and\n"
+	  "removes every grant on the team and on those workspaces.  Prints how\n"
+	  "many grants were removed; with --json prints\n"
+	  "{\"name\", \"deleted\": true, \"grants_removed\"}.\n"
+	  "\n"
+	  "  --force  also delete the team's workspaces and grants\n",
+	  ctl_team_delete },
+	{ "workspace", "create", "WS --team TEAM",
+	  "create a workspace in a team",
+	  "Creates the workspace WS owned by the team TEAM, which must exist.\n"
+	  "A host belongs to the workspaces named by host_workspaces in its\n"
+	  "svcacctd.conf; grants on those workspaces (and on their teams) decide\n"
+	  "what an account may do on the host.\n"
+	  "\n"
+	  "  --team TEAM  the team that owns the workspace (required)\n",
+	  ctl_workspace_create },
+	{ "workspace", "list", "",
+	  "list the workspaces",
+	  "Prints a table WORKSPACE TEAM ON_HOST CREATED (ON_HOST: yes for a\n"
+	  "workspace of this host), or with --json an array of\n"
+	  "{\"name\", \"team\", \"on_host\": true|false, \"created_at\",\n"
+	  "\"created_by\"}.\n",
+	  ctl_workspace_list },
+	{ "workspace", "delete", "WS [--force]",
+	  "delete a workspace",
+	  "Deletes the workspace WS.  A workspace that still has grants is only\n"
+	  "deleted with --force, which also removes them.  Prints how many\n"
+	  "grants were removed; with --json prints\n"
+	  "{\"name\", \"deleted\": true, \"grants_removed\"}.\n"
+	  "\n"
+	  "  --force  also remove the grants on the workspace\n",
+	  ctl_workspace_delete },
+	{ "grant", "add",
+	  "NAME (--workspace WS | --team TEAM) --role viewer|editor|admin",
+	  "give an account a role on a workspace or a team",
+	  "Gives the account NAME a role on one workspace or on one team (then\n"
+	  "in every workspace of the team).  Exactly one of --workspace and\n"
+	  "--team is required.  Granting again changes the role.\n"
+	  "\n"
+	  "On a host the account's role is the highest one over the host's\n"
+	  "workspaces: viewer opens nothing (tokens only), editor opens login,\n"
+	  "admin opens login and sudo (defaults; see svcacctd.conf(5)).\n"
+	  "\n"
+	  "  --workspace WS  the workspace\n"
+	  "  --team TEAM     the team\n"
+	  "  --role ROLE     viewer, editor or admin (required)\n",
+	  ctl_grant_add },
+	{ "grant", "remove", "NAME (--workspace WS | --team TEAM)",
+	  "remove an account's grant on a workspace or a team",
+	  "Removes the grant of the account NAME on the workspace or team.\n"
+	  "Exactly one of --workspace and --team is required.  The account's\n"
+	  "session tokens issued before stop working.  With --json prints the\n"
+	  "removed grant with \"removed\": true.\n",
+	  ctl_grant_remove },
+	{ "grant", "list", "NAME",
+	  "list an account's grants",
+	  "Prints a table SCOPE NAME ROLE CREATED (SCOPE is workspace or team,\n"
+	  "NAME the workspace's or team's name), or with --json an array of\n"
+	  "{\"account\", \"scope_type\": \"workspace\"|\"team\", \"scope\", \"role\",\n"
+	  "\"created_at\", \"created_by\"}.\n",
+	  ctl_grant_list },
 	{ "audit", "list",
 	  "[--account NAME] [--event TYPE] [--since TIME] [--limit N]",
 	  "list audit events, oldest first",
@@ -420,6 +517,17 @@ int ctl_check_account_name(const struct ctl *c, const char *name)
 			       "digits, '_' and '-', starting with a letter or '_', "
 			       "at most %d characters",
 			       disp(name), SVCA_NAME_MAX);
+}
+
+int ctl_check_scope_name(const struct ctl *c, const char *what, const char *name)
+{
+	if (svca_scope_name_valid(name))
+		return 0;
+	return ctl_usage_error(c,
+			       "invalid %s name '%s': use lowercase letters, "
+			       "digits, '.', '_' and '-', starting with a letter "
+			       "or digit, at most %d characters",
+			       what, disp(name), SVCA_SCOPE_NAME_MAX);
 }
 
 /* ---- main ------------------------------------------------------------------ */

@@ -80,9 +80,12 @@ int ctl_usage_error(const struct ctl *c, const char *fmt, ...);
 __attribute__((format(printf, 1, 2)))
 void ctl_err(const char *fmt, ...);
 
-/* Usage error unless name is a valid account name.  what names the
- * argument in the message ("account name", "--rename"). */
+/* Usage error unless name is a valid account name. */
 int ctl_check_account_name(const struct ctl *c, const char *name);
+
+/* Usage error unless name is a valid team or workspace name.  what names
+ * the kind in the message ("team", "workspace"). */
+int ctl_check_scope_name(const struct ctl *c, const char *what, const char *name);
 
 /* ---- replies (svcacctctl_util.c) ----------------------------------------- */
 
@@ -129,6 +132,9 @@ void ctl_reply_free(struct ctl_reply *rep);
 /* 1 and the value when the item holds the field with the right kind. */
 int ctl_get_str(const struct ctl_item *it, uint16_t tag, struct ctl_str *out);
 int ctl_get_u64(const struct ctl_item *it, uint16_t tag, uint64_t *out);
+/* The nth (from 0) STR field tag of the item, for repeated fields. */
+int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth,
+		    struct ctl_str *out);
 
 /* ---- text and time (svcacctctl_util.c) ----------------------------------- */
 
@@ -151,6 +157,28 @@ int ctl_fmt_time(uint64_t ms, int with_ms, char *buf, size_t len);
  * wall clock.  0, or -1 when not understood. */
 int ctl_parse_time(const char *s, int64_t now_ms, uint64_t *out_ms);
 
+/* ---- tables (svcacctctl_util.c) ------------------------------------------ */
+
+#define CTL_TABLE_MAXCOLS 8
+#define CTL_CELL_BUFLEN 48
+
+/* The text of column col for item it: a field's value, or text written
+ * into buf (CTL_CELL_BUFLEN bytes).  p == NULL or an empty text shows as
+ * "-", so that the columns stay countable. */
+typedef struct ctl_str (*ctl_cell_fn)(const struct ctl_item *it, size_t col,
+				      char *buf);
+
+/* Prints the titles, then one row per item; columns two spaces apart, the
+ * last one unpadded.  ncols is at most CTL_TABLE_MAXCOLS. */
+void ctl_print_table(const char *const *title, size_t ncols,
+		     const struct ctl_item *items, size_t nitems, ctl_cell_fn cell);
+
+/* Cells: the STR field tag; a U64 field in decimal; a timestamp field as
+ * ISO 8601 UTC without ms (absent or 0: "-"). */
+struct ctl_str ctl_cell_str(const struct ctl_item *it, uint16_t tag);
+struct ctl_str ctl_cell_u64(const struct ctl_item *it, uint16_t tag, char *buf);
+struct ctl_str ctl_cell_time(const struct ctl_item *it, uint16_t tag, char *buf);
+
 /* ---- JSON output (svcacctctl_util.c) ------------------------------------- */
 
 /* A JSON string (invalid UTF-8 replaced) or null when s is absent. */
@@ -161,11 +189,19 @@ json_t *ctl_json_field(const struct ctl_item *it, uint16_t tag);
 json_t *ctl_json_time(const struct ctl_item *it, uint16_t tag);
 /* A number, or null when absent or beyond the JSON integer range. */
 json_t *ctl_json_u64(const struct ctl_item *it, uint16_t tag);
+/* true for 1, false for 0, null when absent. */
+json_t *ctl_json_bool(const struct ctl_item *it, uint16_t tag);
 /* json_object_set_new that records an allocation failure in *oom. */
 void ctl_json_set(json_t *obj, const char *key, json_t *val, int *oom);
 /* Prints doc as one JSON document on stdout and releases it.  Returns 0,
  * or CTL_EXIT_FAILED (doc NULL: out of memory, or a write error). */
 int ctl_json_print(json_t *doc);
+/* ctl_json_print, unless oom: then doc is released and out of memory
+ * reported. */
+int ctl_json_print_checked(json_t *doc, int oom);
+/* Prints an array of item(it) for every list item of rep. */
+int ctl_json_print_items(const struct ctl_reply *rep,
+			 json_t *(*item)(const struct ctl_item *it, int *oom));
 
 /* ---- nouns ----------------------------------------------------------------- */
 
@@ -176,6 +212,19 @@ int ctl_account_update(struct ctl *c, int argc, char **argv);
 int ctl_account_disable(struct ctl *c, int argc, char **argv);
 int ctl_account_enable(struct ctl *c, int argc, char **argv);
 int ctl_account_delete(struct ctl *c, int argc, char **argv);
+int ctl_account_access(struct ctl *c, int argc, char **argv);
+
+int ctl_team_create(struct ctl *c, int argc, char **argv);
+int ctl_team_list(struct ctl *c, int argc, char **argv);
+int ctl_team_delete(struct ctl *c, int argc, char **argv);
+
+int ctl_workspace_create(struct ctl *c, int argc, char **argv);
+int ctl_workspace_list(struct ctl *c, int argc, char **argv);
+int ctl_workspace_delete(struct ctl *c, int argc, char **argv);
+
+int ctl_grant_add(struct ctl *c, int argc, char **argv);
+int ctl_grant_remove(struct ctl *c, int argc, char **argv);
+int ctl_grant_list(struct ctl *c, int argc, char **argv);
 
 int ctl_audit_list(struct ctl *c, int argc, char **argv);
 int ctl_audit_verify(struct ctl *c, int argc, char **argv);

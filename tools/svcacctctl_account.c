@@ -352,3 +352,182 @@ int ctl_account_update(struct ctl *c, int argc, char **argv)
 	ctl_reply_free(&rep);
 	return rc;
 }
+
+/* ---- access ------------------------------------------------------------------ */
+
+enum { SRC_TYPE, SRC_SCOPE, SRC_WORKSPACE, SRC_ROLE, SRC_NPARTS };
+
+/* Splits an F_SOURCE "TYPE:SCOPE:HOSTWS:ROLE" (names never contain ':').
+ * 0, or -1 when it does not have four parts. */
+static int split_source(struct ctl_str s, struct ctl_str part[SRC_NPARTS])
+{
+	size_t k = 0, start = 0;
+
+	for (size_t i = 0; i <= s.n; i++) {
+		if (i < s.n && s.p[i] != ':')
+			continue;
+		if (k == SRC_NPARTS)
+			return -1;
+		part[k].p = s.p + start;
+		part[k].n = i - start;
+		k++;
+		start = i + 1;
+	}
+	return k == SRC_NPARTS ? 0 : -1;
+}
+
+static int str_is(struct ctl_str s, const char *lit)
+{
+	return s.p && s.n == strlen(lit) && memcmp(s.p, lit, s.n) == 0;
+}
+
+static json_t *source_json(struct ctl_str s, int *oom)
+{
+	static const char *const keys[SRC_NPARTS] = { "type", "scope", "workspace",
+						      "role" };
+	struct ctl_str part[SRC_NPARTS];
+	json_t *o = json_object();
+
+	if (!o) {
+		*oom = 1;
+		return NULL;
+	}
+	if (split_source(s, part) == 0) {
+		for (int k = 0; k < SRC_NPARTS; k++)
+			ctl_json_set(o, keys[k], ctl_json_str(part[k]), oom);
+	} else {
+		/* Not in the documented form: keep the daemon's text. */
+		for (int k = 0; k < SRC_NPARTS; k++)
+			ctl_json_set(o, keys[k], json_null(), oom);
+		ctl_json_set(o, "source", ctl_json_str(s), oom);
+	}
+	return o;
+}
+
+/* An array of every STR field tag of the item (or of source objects). */
+static json_t *strs_json(const struct ctl_item *it, uint16_t tag, int *oom)
+{
+	json_t *arr = json_array();
+	struct ctl_str s;
+
+	if (!arr) {
+		*oom = 1;
+		return NULL;
+	}
+	for (size_t i = 0; ctl_get_str_nth(it, tag, i, &s); i++) {
+		json_t *v = tag == F_SOURCE ? source_json(s, oom) : ctl_json_str(s);
+		if (!v || json_array_append_new(arr, v) < 0) {
+			*oom = 1;
+			break;
+		}
+	}
+	return arr;
+}
+
+static int print_access_json(const struct ctl_item *it)
+{
+	int oom = 0;
+	json_t *o = json_object();
+
+	if (!o)
+		return ctl_json_print(NULL);
+	ctl_json_set(o, "name", ctl_json_field(it, F_NAME), &oom);
+	ctl_json_set(o, "status", ctl_json_field(it, F_STATUS), &oom);
+	ctl_json_set(o, "role", ctl_json_field(it, F_ROLE), &oom);
+	ctl_json_set(o, "capabilities", strs_json(it, F_CAPABILITY, &oom), &oom);
+	ctl_json_set(o, "services", strs_json(it, F_SERVICE, &oom), &oom);
+	ctl_json_set(o, "sources", strs_json(it, F_SOURCE, &oom), &oom);
+	return ctl_json_print_checked(o, oom);
+}
+
+/* "workspace build-farm: editor", "team platform (via workspace
+ * build-farm): admin"; a source in another form is printed as it came. */
+static void put_source(struct ctl_str s)
+{
+	struct ctl_str part[SRC_NPARTS];
+
+	if (split_source(s, part) < 0) {
+		ctl_put_safe(stdout, s.p, s.n);
+		return;
+	}
+	ctl_put_safe(stdout, part[SRC_TYPE].p, part[SRC_TYPE].n);
+	putchar(' ');
+	ctl_put_safe(stdout, part[SRC_SCOPE].p, part[SRC_SCOPE].n);
+	if (!str_is(part[SRC_TYPE], "workspace") ||
+	    part[SRC_SCOPE].n != part[SRC_WORKSPACE].n ||
+	    memcmp(part[SRC_SCOPE].p, part[SRC_WORKSPACE].p, part[SRC_SCOPE].n) != 0) {
+		fputs(" (via workspace ", stdout);
+		ctl_put_safe(stdout, part[SRC_WORKSPACE].p, part[SRC_WORKSPACE].n);
+		putchar(')');
+	}
+	fputs(": ", stdout);
+	ctl_put_safe(stdout, part[SRC_ROLE].p, part[SRC_ROLE].n);
+}
+
+/* "key:          v1, v2" or, for sources, one per line under each other;
+ * "none" when the item has no such field. */
+static void show_list(const char *key, const struct ctl_item *it, uint16_t tag)
+{
+	struct ctl_str s;
+	size_t i;
+
+	printf("%-14s", key);
+	for (i = 0; ctl_get_str_nth(it, tag, i, &s); i++) {
+		if (tag == F_SOURCE) {
+			if (i)
+				printf("\n%14s", "");
+			put_source(s);
+		} else {
+			if (i)
+				fputs(", ", stdout);
+			ctl_put_safe(stdout, s.p, s.n);
+		}
+	}
+	if (i == 0)
+		fputs("none", stdout);
+	putchar('\n');
+}
+
+static void show_access(const struct ctl_item *it, const char *fallback)
+{
+	struct ctl_str s;
+
+	printf("%-14s", "account:");
+	put_str(it, F_NAME, fallback);
+	if (ctl_get_str(it, F_STATUS, &s)) {
+		fputs(" (", stdout);
+		ctl_put_safe(stdout, s.p, s.n);
+		putchar(')');
+	}
+	putchar('\n');
+	printf("%-14s", "role:");
+	put_str(it, F_ROLE, "none");
+	putchar('\n');
+	show_list("capabilities:", it, F_CAPABILITY);
+	show_list("services:", it, F_SERVICE);
+	show_list("sources:", it, F_SOURCE);
+}
+
+int ctl_account_access(struct ctl *c, int argc, char **argv)
+{
+	const char *pos[1];
+	struct svca_buf b;
+	struct ctl_reply rep;
+	int rc;
+
+	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, name_pos, 1, 1, pos)) != 0)
+		return rc;
+	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
+		return rc;
+
+	ctl_request_begin(&b, SVCA_CMD_ACCOUNT_ACCESS);
+	svca_put_str(&b, F_NAME, pos[0]);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
+		return rc;
+	if (c->json)
+		rc = print_access_json(&rep.top);
+	else
+		show_access(&rep.top, pos[0]);
+	ctl_reply_free(&rep);
+	return rc;
+}

@@ -169,6 +169,24 @@ int ctl_get_str(const struct ctl_item *it, uint16_t tag, struct ctl_str *out)
 	return 0;
 }
 
+int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth,
+		    struct ctl_str *out)
+{
+	out->p = NULL;
+	out->n = 0;
+	for (size_t i = 0; it && i < it->n; i++) {
+		const struct svca_field *f = &it->fields[i];
+		if (f->tag != tag || f->kind != SVCA_K_STR)
+			continue;
+		if (nth-- == 0) {
+			out->p = f->len ? (const char *)f->val : "";
+			out->n = f->len;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int ctl_get_u64(const struct ctl_item *it, uint16_t tag, uint64_t *out)
 {
 	for (size_t i = 0; it && i < it->n; i++) {
@@ -417,6 +435,80 @@ int ctl_parse_time(const char *s, int64_t now_ms, uint64_t *out_ms)
 	return 0;
 }
 
+/* ---- tables ---------------------------------------------------------------------- */
+
+struct ctl_str ctl_cell_str(const struct ctl_item *it, uint16_t tag)
+{
+	struct ctl_str s;
+	ctl_get_str(it, tag, &s);
+	return s;
+}
+
+struct ctl_str ctl_cell_u64(const struct ctl_item *it, uint16_t tag, char *buf)
+{
+	struct ctl_str s = { NULL, 0 };
+	uint64_t v;
+	if (ctl_get_u64(it, tag, &v)) {
+		snprintf(buf, CTL_CELL_BUFLEN, "%" PRIu64, v);
+		s.p = buf;
+		s.n = strlen(buf);
+	}
+	return s;
+}
+
+struct ctl_str ctl_cell_time(const struct ctl_item *it, uint16_t tag, char *buf)
+{
+	struct ctl_str s = { NULL, 0 };
+	uint64_t v;
+	if (!ctl_get_u64(it, tag, &v) || v == 0)
+		return s;
+	if (ctl_fmt_time(v, 0, buf, CTL_CELL_BUFLEN) < 0)
+		snprintf(buf, CTL_CELL_BUFLEN, "@%" PRIu64, v / 1000);
+	s.p = buf;
+	s.n = strlen(buf);
+	return s;
+}
+
+void ctl_print_table(const char *const *title, size_t ncols,
+		     const struct ctl_item *items, size_t nitems, ctl_cell_fn cell)
+{
+	size_t width[CTL_TABLE_MAXCOLS];
+	char buf[CTL_CELL_BUFLEN];
+
+	if (ncols > CTL_TABLE_MAXCOLS)
+		ncols = CTL_TABLE_MAXCOLS;
+	/* Two passes over the items: column widths, then the rows. */
+	for (size_t k = 0; k < ncols; k++)
+		width[k] = strlen(title[k]);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			for (size_t k = 0; k < ncols; k++)
+				printf("%-*s%s", k + 1 < ncols ? (int)width[k] : 0,
+				       title[k], k + 1 < ncols ? "  " : "\n");
+		}
+		for (size_t i = 0; i < nitems; i++) {
+			for (size_t k = 0; k < ncols; k++) {
+				struct ctl_str s = cell(&items[i], k, buf);
+				if (!s.p || s.n == 0) {
+					s.p = "-";
+					s.n = 1;
+				}
+				size_t w = ctl_width(s.p, s.n);
+				if (pass == 0) {
+					if (w > width[k])
+						width[k] = w;
+					continue;
+				}
+				ctl_put_safe(stdout, s.p, s.n);
+				if (k + 1 < ncols)
+					printf("%*s", (int)(width[k] - w + 2), "");
+			}
+			if (pass == 1)
+				putchar('\n');
+		}
+	}
+}
+
 /* ---- JSON ------------------------------------------------------------------------ */
 
 json_t *ctl_json_str(struct ctl_str s)
@@ -476,6 +568,14 @@ json_t *ctl_json_u64(const struct ctl_item *it, uint16_t tag)
 	return json_integer((json_int_t)v);
 }
 
+json_t *ctl_json_bool(const struct ctl_item *it, uint16_t tag)
+{
+	uint64_t v;
+	if (!ctl_get_u64(it, tag, &v))
+		return json_null();
+	return json_boolean(v != 0);
+}
+
 void ctl_json_set(json_t *obj, const char *key, json_t *val, int *oom)
 {
 	/* json_object_set_new releases val even when it fails. */
@@ -496,4 +596,27 @@ int ctl_json_print(json_t *doc)
 		return CTL_EXIT_FAILED;
 	}
 	return 0;
+}
+
+int ctl_json_print_checked(json_t *doc, int oom)
+{
+	if (oom) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	return ctl_json_print(doc);
+}
+
+int ctl_json_print_items(const struct ctl_reply *rep,
+			 json_t *(*item)(const struct ctl_item *it, int *oom))
+{
+	json_t *arr = json_array();
+	int oom = !arr;
+
+	for (size_t i = 0; i < rep->nitems && !oom; i++) {
+		json_t *o = item(&rep->items[i], &oom);
+		if (!o || json_array_append_new(arr, o) < 0)
+			oom = 1;
+	}
+	return ctl_json_print_checked(arr, oom);
 }
