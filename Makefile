@@ -31,7 +31,7 @@ CFLAGS  := $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson
+DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd
 CTL_LIBS    := -ljansson
 
 COMMON_SRC := common/proto.c common/sockio.c common/names.c common/keyfmt.c

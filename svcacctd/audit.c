@@ -198,7 +198,10 @@ static json_t *event_json(const struct audit_event *ev, uint64_t seq, int64_t ts
 		json_object_set_new(peer, "pid", json_integer(ev->peer->pid));
 		json_object_set_new(peer, "uid", json_integer(ev->peer->uid));
 		json_object_set_new(peer, "exe",
-				    jstr_or_null(exe_of(ev->peer->pid, exe, sizeof(exe))));
+				    jstr_or_null(ev->peer->pid ? exe_of(ev->peer->pid, exe, sizeof(exe))
+							       : NULL));
+		if (ev->peer->addr[0])
+			json_object_set_new(peer, "addr", json_string(ev->peer->addr));
 	}
 	json_object_set_new(o, "peer", peer);
 	json_object_set_new(o, "service", jstr_or_null(ev->service));
@@ -318,6 +321,11 @@ done:
 	if (fd >= 0)
 		close(fd);
 	drop_pending(a);
+}
+
+uint64_t audit_head(const struct audit *a)
+{
+	return a->seq;
 }
 
 size_t audit_mark(const struct audit *a)

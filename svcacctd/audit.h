@@ -43,6 +43,9 @@ void audit_configure(struct audit *a, const struct svca_config *cfg);
  * 0 ok, -1 failed (the caller aborts the transaction). */
 int audit_append(struct audit *a, const struct audit_event *ev);
 
+/* The newest event's seq. */
+uint64_t audit_head(const struct audit *a);
+
 /* Marks the start of a transaction; audit_rollback(a, mark) forgets the
  * events appended since (the transaction was aborted). */
 size_t audit_mark(const struct audit *a);

@@ -10,6 +10,8 @@
 #include "proto.h"
 #include "store.h"
 
+#define SVCACCTD_VERSION "0.1.0"
+
 struct audit;
 struct secrets;
 struct rl_table;
@@ -31,6 +33,7 @@ struct peer {
 	gid_t gid;
 	gid_t groups[PEER_MAX_GROUPS];
 	size_t ngroups;
+	char addr[64]; /* TCP peers (HTTP front): the address; "" on Unix */
 };
 
 /* The identity an audit record names as the actor. */

@@ -182,7 +182,8 @@ void cmd_account_list(struct request *r)
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error listing accounts");
 		return;
 	}
-	qsort(c.v, c.n, sizeof(*c.v), by_name);
+	if (c.n)
+		qsort(c.v, c.n, sizeof(*c.v), by_name);
 	req_ok(r);
 	for (size_t i = 0; i < c.n; i++) {
 		svca_put_mark(r->reply, F_ITEM);

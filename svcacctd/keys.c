@@ -178,7 +178,8 @@ static int collect_keys(struct store *s, uint32_t uid, struct apikey **out, size
 		free(x.v);
 		return -1;
 	}
-	qsort(x.v, x.n, sizeof(*x.v), by_created);
+	if (x.n)
+		qsort(x.v, x.n, sizeof(*x.v), by_created);
 	*out = x.v;
 	*n = x.n;
 	return 0;
@@ -263,7 +264,10 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 
 	/* Rate limits: per calling uid and per key id. */
 	int64_t window = (int64_t)cfg->rate_limit_window * 1000;
-	snprintf(rlkey, sizeof(rlkey), "u:%u", (unsigned)peer->uid);
+	if (peer->addr[0])
+		snprintf(rlkey, sizeof(rlkey), "a:%s", peer->addr);
+	else
+		snprintf(rlkey, sizeof(rlkey), "u:%u", (unsigned)peer->uid);
 	int wait = rl_hit(d->rl_uid, rlkey, now, cfg->rate_limit_count, window);
 	if (!wait) {
 		snprintf(rlkey, sizeof(rlkey), "k:%s", c->key_id);

@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "daemon.h"
+#include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
@@ -30,7 +31,7 @@
 #include "sockio.h"
 #include "tokens.h"
 
-#define VERSION "0.1.0"
+#define VERSION SVCACCTD_VERSION
 
 static void usage(FILE *f)
 {
@@ -308,7 +309,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	int ret = 1, lockfd = -1, lfd = -1, sfd = -1;
+	int ret = 1, lockfd = -1, lfd = -1, sfd = -1, hfd = -1;
+	struct http_front *http = NULL;
 	struct server *srv = NULL;
 	char err[512];
 
@@ -340,6 +342,8 @@ int main(int argc, char **argv)
 	}
 	daemon_resolve_groups(&d);
 	if ((lfd = make_socket(d.cfg.socket)) < 0)
+		goto out;
+	if (d.cfg.http_socket && (hfd = make_socket(d.cfg.http_socket)) < 0)
 		goto out;
 
 	if (audit_daemon_event(&d, "daemon.start", VERSION) < 0) {
@@ -375,6 +379,11 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
+	if ((hfd >= 0 || d.cfg.http_listen) &&
+	    !(http = http_start(&d, srv, hfd, err, sizeof(err)))) {
+		log_err("%s", err);
+		goto out;
+	}
 
 	int sig = server_run(srv);
 	daemon_tick(&d, 1); /* last-use times reach the disk */
@@ -385,6 +394,11 @@ int main(int argc, char **argv)
 	log_info("stopping (%s)", sig > 0 ? strsignal(sig) : "error");
 	ret = sig > 0 ? 0 : 1;
 out:
+	http_stop(http);
+	if (hfd >= 0) {
+		close(hfd);
+		unlink(d.cfg.http_socket);
+	}
 	server_free(srv);
 	if (lfd >= 0) {
 		close(lfd);

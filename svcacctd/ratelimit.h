@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define RL_KEY_MAX 40
+#define RL_KEY_MAX 72
 
 struct rl_table;
 

@@ -269,7 +269,8 @@ int team_all(struct store *s, struct team **out, size_t *n)
 {
 	if (collect(s, "team/", REC_TEAM, sizeof(**out), dec_team, (void **)out, n) < 0)
 		return -1;
-	qsort(*out, *n, sizeof(**out), by_team);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), by_team);
 	return 0;
 }
 
@@ -277,7 +278,8 @@ int workspace_all(struct store *s, struct workspace **out, size_t *n)
 {
 	if (collect(s, "ws/", REC_WORKSPACE, sizeof(**out), dec_ws, (void **)out, n) < 0)
 		return -1;
-	qsort(*out, *n, sizeof(**out), by_ws);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), by_ws);
 	return 0;
 }
 
@@ -285,7 +287,8 @@ int grant_all(struct store *s, struct grant **out, size_t *n)
 {
 	if (collect(s, "grant/", REC_GRANT, sizeof(**out), dec_grant, (void **)out, n) < 0)
 		return -1;
-	qsort(*out, *n, sizeof(**out), by_grant);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), by_grant);
 	return 0;
 }
 
@@ -295,7 +298,8 @@ int grant_of_account(struct store *s, uint32_t uid, struct grant **out, size_t *
 	snprintf(prefix, sizeof(prefix), "grant/%" PRIu32 "/", uid);
 	if (collect(s, prefix, REC_GRANT, sizeof(**out), dec_grant, (void **)out, n) < 0)
 		return -1;
-	qsort(*out, *n, sizeof(**out), by_grant);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), by_grant);
 	return 0;
 }
 

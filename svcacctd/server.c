@@ -44,8 +44,16 @@ struct conn {
 	struct conn *pnext; /* waiting for the flush */
 };
 
+struct watch {
+	int fd;
+	server_fd_fn fn;
+	void *arg;
+};
+
 struct server {
 	struct daemon *d;
+	struct watch watch[SERVER_MAX_WATCH];
+	size_t nwatch;
 	int ep, lfd, sfd;
 	struct conn *conns;
 	size_t nconns;
@@ -362,6 +370,27 @@ struct server *server_new(struct daemon *d, int lfd, int sfd)
 	return s;
 }
 
+int server_watch(struct server *s, int fd, server_fd_fn fn, void *arg)
+{
+	if (s->nwatch == SERVER_MAX_WATCH)
+		return -1;
+	struct watch *w = &s->watch[s->nwatch];
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = w };
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0)
+		return -1;
+	*w = (struct watch){ fd, fn, arg };
+	s->nwatch++;
+	return 0;
+}
+
+static struct watch *as_watch(struct server *s, void *p)
+{
+	for (size_t i = 0; i < s->nwatch; i++)
+		if (p == &s->watch[i])
+			return &s->watch[i];
+	return NULL;
+}
+
 int server_run(struct server *s)
 {
 	struct epoll_event evs[256];
@@ -378,6 +407,9 @@ int server_run(struct server *s)
 				do_accept(s);
 			} else if (p == &signal_tag) {
 				on_signal(s);
+			} else if (as_watch(s, p)) {
+				struct watch *w = as_watch(s, p);
+				w->fn(w->arg);
 			} else {
 				struct conn *c = p;
 				/* A connection may have been freed earlier in
@@ -389,6 +421,8 @@ int server_run(struct server *s)
 			}
 		}
 		daemon_tick(s->d, 0);
+		for (size_t i = 0; i < s->nwatch; i++)
+			s->watch[i].fn(s->watch[i].arg); /* their timeouts */
 		commit_batch(s);
 	}
 	return s->stop;

@@ -13,4 +13,10 @@ struct server *server_new(struct daemon *d, int lfd, int sfd);
 int server_run(struct server *s);
 void server_free(struct server *s);
 
+/* Other fds served by the same loop (the HTTP front's epoll fd): fn runs
+ * when fd is readable.  At most SERVER_MAX_WATCH. */
+#define SERVER_MAX_WATCH 4
+typedef void (*server_fd_fn)(void *arg);
+int server_watch(struct server *s, int fd, server_fd_fn fn, void *arg);
+
 #endif
