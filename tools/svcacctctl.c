@@ -1,7 +1,8 @@
 /*
  * svcacctctl: the admin CLI of svcacctd.
  *
- *   svcacctctl [-s SOCKET] [--json] [--timeout SECONDS] NOUN VERB [ARGS...]
+ *   svcacctctl [-s SOCKET] [--json] [--timeout SECONDS] [--token-file FILE]
+ *              NOUN VERB [ARGS...]
  *
  * This file holds main(), the command table, global options, the argument
  * parser shared by every command and the help texts.  The commands live in
@@ -17,7 +18,7 @@
 
 #include "names.h"
 
-#define GLOBAL_SYNOPSIS "[-s SOCKET] [--json] [--timeout SECONDS]"
+#define GLOBAL_SYNOPSIS "[-s SOCKET] [--json] [--timeout SECONDS] [--token-file FILE]"
 
 /* ---- the command table ------------------------------------------------------ */
 
@@ -162,6 +163,121 @@ static const struct ctl_cmd commands[] = {
 	  "{\"account\", \"scope_type\": \"workspace\"|\"team\", \"scope\", \"role\",\n"
 	  "\"created_at\", \"created_by\"}.\n",
 	  ctl_grant_list },
+	{ "key", "create", "NAME [--expires DAYS|never] [--label TEXT]",
+	  "generate an API key for an account (shown once)",
+	  "Generates a new API key for the account NAME.  The key is shown once:\n"
+	  "the daemon keeps only a keyed hash of it.  Store it at once, for\n"
+	  "instance in your CI system's secret store.\n"
+	  "\n"
+	  "Plain output: the key alone on standard output (so KEY=$(...) takes\n"
+	  "it), the key id and expiry on standard error.  With --json prints\n"
+	  "{\"key_id\", \"key\", \"label\", \"status\", \"created_at\", \"created_by\",\n"
+	  "\"expires_at\", \"last_used_at\", \"account\"}.\n"
+	  "\n"
+	  "  --expires DAYS  the key expires after DAYS days (a positive integer;\n"
+	  "                  default 90, at most max_key_days, 366 by default);\n"
+	  "                  'never' only where allow_nonexpiring_keys = true\n"
+	  "  --label TEXT    what the key is for (\"gitlab prod runner\")\n"
+	  "\n"
+	  "An account has at most max_active_keys (default 2) active keys, so a\n"
+	  "new key can take over before the old one is disabled (rotation\n"
+	  "without downtime).  Needs admin rights.\n",
+	  ctl_key_create },
+	{ "key", "list", "NAME",
+	  "list an account's API keys (never the keys themselves)",
+	  "Prints a table KEY_ID LABEL STATUS CREATED CREATED_BY EXPIRES\n"
+	  "LAST_USED.  STATUS is active, disabled, revoked or expired; EXPIRES\n"
+	  "is 'never' for a key without expiry; LAST_USED is the time of the\n"
+	  "last successful use and who used it, \"(uid U pid P service S)\", or\n"
+	  "'never'.  Revoked keys stay listed (a tombstone for the audit).\n"
+	  "\n"
+	  "With --json prints an array of {\"key_id\", \"label\", \"status\",\n"
+	  "\"created_at\", \"created_by\", \"expires_at\", \"last_used_at\",\n"
+	  "\"last_used\": {\"uid\", \"pid\", \"service\"} or null, \"account\"}.\n"
+	  "\n"
+	  "An account may list its own keys; other accounts need admin rights.\n",
+	  ctl_key_list },
+	{ "key", "disable", "NAME KEYID",
+	  "disable an API key (reversible)",
+	  "Disables the key KEYID (the 12-character id from key list) of the\n"
+	  "account NAME: it stops working at once; key enable restores it.\n"
+	  "A disabled key does not count against max_active_keys.  With --json\n"
+	  "prints the key object.  Needs admin rights.\n",
+	  ctl_key_disable },
+	{ "key", "enable", "NAME KEYID",
+	  "enable a disabled API key",
+	  "Enables the disabled key KEYID of the account NAME again.  Refused\n"
+	  "when the account already has max_active_keys active keys, and for a\n"
+	  "revoked or expired key.  Needs admin rights.\n",
+	  ctl_key_enable },
+	{ "key", "revoke", "NAME KEYID",
+	  "revoke an API key (final)",
+	  "Revokes the key KEYID of the account NAME.  Revocation is final: the\n"
+	  "key never works again and cannot be enabled; it stays listed as\n"
+	  "revoked.  Session tokens obtained with it run until they expire;\n"
+	  "use 'token revoke --account NAME' to end them too.  Needs admin\n"
+	  "rights.\n",
+	  ctl_key_revoke },
+	{ "token", "create", "[--key-file FILE]",
+	  "exchange an API key for a short-lived session token",
+	  "Exchanges an API key for a session token (a JWT, valid token_ttl\n"
+	  "seconds, 900 by default).  The key is read from FILE, else from the\n"
+	  "environment variable SVCACCT_API_KEY, else from one line of standard\n"
+	  "input (without echo on a terminal).  It is never taken from the\n"
+	  "command line, where every user could read it: a KEY argument is a\n"
+	  "usage error.  One trailing newline is ignored.\n"
+	  "\n"
+	  "Plain output: the token alone.  With --json prints\n"
+	  "{\"access_token\", \"token_type\": \"Bearer\", \"expires_in\" (seconds),\n"
+	  "\"expires_at\", \"key_id\", \"account\"}.\n"
+	  "\n"
+	  "Any user may exchange a key: the key is the credential.  A refused\n"
+	  "key exits 1 with \"invalid API key\", whatever the reason (the audit\n"
+	  "trail has it); too many attempts exit 1 with \"rate limited, retry\n"
+	  "in N s\".\n"
+	  "\n"
+	  "  --key-file FILE  read the key from FILE (warns when FILE is\n"
+	  "                   accessible to group or others)\n",
+	  ctl_token_create },
+	{ "token", "verify", "[TOKEN|-]",
+	  "check a session token and print its claims",
+	  "Checks a session token: signature, issuer, audience, expiry,\n"
+	  "revocation and the account's state.  The token is read from standard\n"
+	  "input when TOKEN is absent or '-' (preferred: an argument is visible\n"
+	  "to other users).\n"
+	  "\n"
+	  "Valid: exits 0 and prints the claims as \"key: value\" lines, or with\n"
+	  "--json the claims object with \"valid\": true.  Not valid: exits 1\n"
+	  "with \"token is not valid: REASON\" on standard error (expired,\n"
+	  "revoked, superseded, account_disabled, bad_signature, malformed...),\n"
+	  "with --json {\"valid\": false, \"reason\"} on standard output.\n",
+	  ctl_token_verify },
+	{ "token", "revoke", "(TOKEN|- | --account NAME)",
+	  "revoke one session token, or all tokens of an account",
+	  "Revokes one session token (TOKEN, or '-' to read it from standard\n"
+	  "input): presenting a token is enough to revoke it.  With --account\n"
+	  "NAME revokes every token the account holds now (needs admin rights);\n"
+	  "tokens obtained afterwards work.  Either way the tokens stop working\n"
+	  "at once.  With --json prints {\"account\", \"revoked\": true,\n"
+	  "\"all\": true|false}.\n"
+	  "\n"
+	  "  --account NAME  revoke all tokens of the account NAME\n",
+	  ctl_token_revoke },
+	{ "jwks", "", "",
+	  "print the token verification keys (JWKS)",
+	  "Prints the daemon's JSON Web Key Set: the Ed25519 public keys that\n"
+	  "verify its session tokens (the current key and retired keys whose\n"
+	  "tokens may still be valid), pretty-printed, with or without --json.\n"
+	  "Any JWT library can verify tokens offline with it (alg EdDSA,\n"
+	  "issuer svcacctd, audience svcacct).\n",
+	  ctl_jwks_show },
+	{ "signing-key", "rotate", "",
+	  "start signing tokens with a new key (super-admin)",
+	  "Generates a new token-signing key and prints its key id (kid) on\n"
+	  "standard output; with --json {\"kid\"}.  New tokens are signed with\n"
+	  "it; tokens signed with the old key keep verifying until they expire,\n"
+	  "and the JWKS lists both keys meanwhile.  Needs super-admin rights.\n",
+	  ctl_signing_key_rotate },
 	{ "audit", "list",
 	  "[--account NAME] [--event TYPE] [--since TIME] [--limit N]",
 	  "list audit events, oldest first",
@@ -190,6 +306,15 @@ static int noun_known(const char *noun)
 		if (strcmp(commands[i].noun, noun) == 0)
 			return 1;
 	return 0;
+}
+
+/* The command of a noun that takes no verb ("jwks"), or NULL. */
+static const struct ctl_cmd *verbless_cmd(const char *noun)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].noun, noun) == 0 && commands[i].verb[0] == '\0')
+			return &commands[i];
+	return NULL;
 }
 
 static const struct ctl_cmd *find_cmd(const char *noun, const char *verb)
@@ -253,11 +378,11 @@ int ctl_usage_error(const struct ctl *c, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	if (c && c->cmd) {
-		fprintf(stderr, "usage: " CTL_PROG " [OPTIONS] %s %s%s%s\n",
-			c->cmd->noun, c->cmd->verb, *c->cmd->args ? " " : "",
-			c->cmd->args);
-		fprintf(stderr, "Try '" CTL_PROG " %s %s --help' for more.\n",
-			c->cmd->noun, c->cmd->verb);
+		fprintf(stderr, "usage: " CTL_PROG " [OPTIONS] %s%s%s%s%s\n",
+			c->cmd->noun, *c->cmd->verb ? " " : "", c->cmd->verb,
+			*c->cmd->args ? " " : "", c->cmd->args);
+		fprintf(stderr, "Try '" CTL_PROG " %s%s%s --help' for more.\n",
+			c->cmd->noun, *c->cmd->verb ? " " : "", c->cmd->verb);
 	} else {
 		fputs("usage: " CTL_PROG " " GLOBAL_SYNOPSIS " NOUN VERB [ARGS...]\n"
 		      "Try '" CTL_PROG " --help' for more.\n", stderr);
@@ -286,8 +411,8 @@ static int noun_usage_error(const char *noun, const char *fmt, ...)
 
 static void print_cmd_line(FILE *f, const struct ctl_cmd *cmd)
 {
-	fprintf(f, "  %s %s%s%s\n", cmd->noun, cmd->verb, *cmd->args ? " " : "",
-		cmd->args);
+	fprintf(f, "  %s%s%s%s%s\n", cmd->noun, *cmd->verb ? " " : "", cmd->verb,
+		*cmd->args ? " " : "", cmd->args);
 }
 
 static void print_main_help(FILE *f)
@@ -301,6 +426,10 @@ static void print_main_help(FILE *f)
 	      "                       else " CTL_DEFAULT_SOCKET ")\n"
 	      "  --json               print one JSON document on stdout\n"
 	      "  --timeout SECONDS    give up on the daemon after SECONDS (default 10)\n"
+	      "  --token-file FILE    act with the session token in FILE (admin by\n"
+	      "                       token: a service account whose org role is admin\n"
+	      "                       or super-admin manages with its token); default:\n"
+	      "                       $SVCACCT_TOKEN when set.  --token-file wins.\n"
 	      "  -h, --help           this help; NOUN --help and NOUN VERB --help\n"
 	      "                       describe one command\n"
 	      "  --version            print the version\n"
@@ -309,6 +438,9 @@ static void print_main_help(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		print_cmd_line(f, &commands[i]);
 	fputs("\n"
+	      "Environment: SVCACCT_SOCKET (the socket), SVCACCT_TOKEN (a session\n"
+	      "token acting as the caller), SVCACCT_API_KEY (the key of token create).\n"
+	      "\n"
 	      "Exit status: 0 success, 1 refused or failed, 2 usage error,\n"
 	      "3 not authorized, 4 not found, 5 daemon unreachable.\n", f);
 }
@@ -329,8 +461,8 @@ static void print_noun_help(FILE *f, const char *noun)
 
 static void print_cmd_help(FILE *f, const struct ctl_cmd *cmd)
 {
-	fprintf(f, "usage: " CTL_PROG " [OPTIONS] %s %s%s%s\n\n", cmd->noun,
-		cmd->verb, *cmd->args ? " " : "", cmd->args);
+	fprintf(f, "usage: " CTL_PROG " [OPTIONS] %s%s%s%s%s\n\n", cmd->noun,
+		*cmd->verb ? " " : "", cmd->verb, *cmd->args ? " " : "", cmd->args);
 	if (cmd->help)
 		fputs(cmd->help, f);
 	else
@@ -413,7 +545,7 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 		c->json = 1;
 		return 1;
 	}
-	int is_socket = 0, is_timeout = 0;
+	int is_socket = 0, is_timeout = 0, is_token = 0;
 	if (match_long(a, "socket", &v)) {
 		is_socket = 1;
 	} else if (strncmp(a, "-s", 2) == 0) {
@@ -421,10 +553,12 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 		v = a[2] ? a + 2 : NULL;
 	} else if (match_long(a, "timeout", &v)) {
 		is_timeout = 1;
+	} else if (match_long(a, "token-file", &v)) {
+		is_token = 1;
 	} else {
 		return 0;
 	}
-	const char *name = is_socket ? "--socket" : "--timeout";
+	const char *name = is_socket ? "--socket" : is_timeout ? "--timeout" : "--token-file";
 	if (!v) {
 		if (*i + 1 >= argc) {
 			*rc = ctl_usage_error(c, "option '%s' needs a value", name);
@@ -437,12 +571,15 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 		return *rc ? -1 : 1;
 	}
 	if (*v == '\0') {
-		*rc = ctl_usage_error(c, "--socket: the path is empty");
+		*rc = ctl_usage_error(c, "%s: the path is empty", name);
 		return -1;
 	}
 	if ((*rc = check_value(c, name, v)) != 0)
 		return -1;
-	c->socket = v;
+	if (is_token)
+		c->token_file = v;
+	else
+		c->socket = v;
 	return 1;
 }
 
@@ -542,6 +679,8 @@ static int finish(int rc)
 			rc = CTL_EXIT_FAILED;
 		}
 	}
+	/* stdout's buffer may have held a key or a token */
+	ctl_wipe_stdout();
 	return rc;
 }
 
@@ -549,6 +688,8 @@ int main(int argc, char **argv)
 {
 	struct ctl c = { .timeout_ms = CTL_DEFAULT_TIMEOUT_MS };
 	int i = 1, rc;
+
+	ctl_secure_output_init();
 
 	while (i < argc) {
 		const char *a = argv[i];
@@ -579,16 +720,22 @@ int main(int argc, char **argv)
 	const char *noun = argv[i++];
 	if (!noun_known(noun))
 		return ctl_usage_error(&c, "unknown command '%s'", disp(noun));
-	if (i >= argc)
-		return noun_usage_error(noun, "%s: missing verb", noun);
-	const char *verb = argv[i++];
-	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
-		print_noun_help(stdout, noun);
-		return finish(0);
+	const struct ctl_cmd *cmd = verbless_cmd(noun);
+	if (cmd) {
+		/* "jwks [OPTIONS]": no verb; the rest are its arguments */
+	} else {
+		if (i >= argc)
+			return noun_usage_error(noun, "%s: missing verb", noun);
+		const char *verb = argv[i++];
+		if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
+			print_noun_help(stdout, noun);
+			return finish(0);
+		}
+		cmd = find_cmd(noun, verb);
+		if (!cmd)
+			return noun_usage_error(noun, "%s: unknown verb '%s'", noun,
+						disp(verb));
 	}
-	const struct ctl_cmd *cmd = find_cmd(noun, verb);
-	if (!cmd)
-		return noun_usage_error(noun, "%s: unknown verb '%s'", noun, disp(verb));
 	c.cmd = cmd;
 
 	for (int j = i; j < argc && strcmp(argv[j], "--") != 0; j++) {

@@ -49,6 +49,9 @@ struct ctl {
 	const char *socket;
 	int json;
 	int timeout_ms;
+	/* --token-file FILE: a session token that acts as the caller ("admin by
+	 * token"); NULL = $SVCACCT_TOKEN, if set */
+	const char *token_file;
 	const struct ctl_cmd *cmd; /* the command being run */
 };
 
@@ -62,7 +65,7 @@ struct ctl_opt {
 
 /*
  * Parses the arguments after "NOUN VERB": the options in opts (plus the
- * global --json, -s/--socket and --timeout), and between min_pos and max_pos
+ * global --json, -s/--socket, --timeout and --token-file), and between min_pos and max_pos
  * positional arguments (named by posnames, for messages) into pos.  Every
  * value is checked for control characters, invalid UTF-8 and length.
  * Returns 0, or CTL_EXIT_USAGE after printing the error.
@@ -114,6 +117,9 @@ struct ctl_str {
 void ctl_request_begin(struct svca_buf *b, enum svca_cmd cmd);
 
 /* Sends the request (and frees b), receives and decodes the reply.
+ * Management requests also carry the session token of --token-file or
+ * $SVCACCT_TOKEN (F_AUTH_TOKEN); token create, token verify and jwks never
+ * do: they need no rights, and a stale token must not stand in their way.
  * Returns 0 with rep filled in (any status), or CTL_EXIT_UNREACHABLE /
  * CTL_EXIT_FAILED after printing the error.  rep needs ctl_reply_free
  * only after 0. */
@@ -160,7 +166,7 @@ int ctl_parse_time(const char *s, int64_t now_ms, uint64_t *out_ms);
 /* ---- tables (svcacctctl_util.c) ------------------------------------------ */
 
 #define CTL_TABLE_MAXCOLS 8
-#define CTL_CELL_BUFLEN 48
+#define CTL_CELL_BUFLEN 128
 
 /* The text of column col for item it: a field's value, or text written
  * into buf (CTL_CELL_BUFLEN bytes).  p == NULL or an empty text shows as
@@ -203,6 +209,38 @@ int ctl_json_print_checked(json_t *doc, int oom);
 int ctl_json_print_items(const struct ctl_reply *rep,
 			 json_t *(*item)(const struct ctl_item *it, int *oom));
 
+/* ---- secrets (svcacctctl_util.c) ----------------------------------------- */
+
+/* Largest secret (API key, session token) read from a file, the
+ * environment or standard input; longer input is refused. */
+#define CTL_SECRET_MAX 4096
+
+/* Reads a secret from path into buf (cap bytes, NUL-terminated; *len its
+ * length), dropping one trailing newline ("\n" or "\r\n").  what names it
+ * in messages ("API key", "session token").  Warns on stderr when the file
+ * is readable or writable by group or others.  0, or CTL_EXIT_FAILED after
+ * printing the error (buf is then wiped).  The secret is never printed. */
+int ctl_read_secret_file(const char *path, const char *what, char *buf,
+			 size_t cap, size_t *len);
+
+/* Reads one line of standard input (without echo on a terminal, after a
+ * prompt on stderr), dropping the newline.  Same contract as above. */
+int ctl_read_secret_stdin(const char *what, char *buf, size_t cap, size_t *len);
+
+/* Copies the secret s (from the environment or argv) into buf like the
+ * readers above (one trailing newline dropped).  0 or CTL_EXIT_FAILED. */
+int ctl_copy_secret(const char *s, const char *what, char *buf, size_t cap,
+		    size_t *len);
+
+/* Wipes memory that held a secret. */
+void ctl_wipe(void *p, size_t n);
+
+/* Makes jansson wipe every block it frees (JSON output may hold a key or a
+ * token), and gives stdout a buffer that ctl_wipe_stdout wipes after the
+ * final flush.  Called once, first thing in main. */
+void ctl_secure_output_init(void);
+void ctl_wipe_stdout(void);
+
 /* ---- nouns ----------------------------------------------------------------- */
 
 int ctl_account_create(struct ctl *c, int argc, char **argv);
@@ -225,6 +263,18 @@ int ctl_workspace_delete(struct ctl *c, int argc, char **argv);
 int ctl_grant_add(struct ctl *c, int argc, char **argv);
 int ctl_grant_remove(struct ctl *c, int argc, char **argv);
 int ctl_grant_list(struct ctl *c, int argc, char **argv);
+
+int ctl_key_create(struct ctl *c, int argc, char **argv);
+int ctl_key_list(struct ctl *c, int argc, char **argv);
+int ctl_key_disable(struct ctl *c, int argc, char **argv);
+int ctl_key_enable(struct ctl *c, int argc, char **argv);
+int ctl_key_revoke(struct ctl *c, int argc, char **argv);
+
+int ctl_token_create(struct ctl *c, int argc, char **argv);
+int ctl_token_verify(struct ctl *c, int argc, char **argv);
+int ctl_token_revoke(struct ctl *c, int argc, char **argv);
+int ctl_jwks_show(struct ctl *c, int argc, char **argv);
+int ctl_signing_key_rotate(struct ctl *c, int argc, char **argv);
 
 int ctl_audit_list(struct ctl *c, int argc, char **argv);
 int ctl_audit_verify(struct ctl *c, int argc, char **argv);

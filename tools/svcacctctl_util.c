@@ -4,12 +4,19 @@
  */
 #include "svcacctctl.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h> /* malloc_usable_size */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sockio.h"
+#include "wipe.h"
 
 /* ---- requests and replies ---------------------------------------------------- */
 
@@ -73,6 +80,60 @@ void ctl_reply_free(struct ctl_reply *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
+/* The command of the request in b (its frame header). */
+static uint16_t request_cmd(const struct svca_buf *b)
+{
+	if (!b->data || b->len < SVCA_HDR_LEN)
+		return 0;
+	return (uint16_t)((unsigned)b->data[6] << 8 | (unsigned)b->data[7]);
+}
+
+/*
+ * Admin by token: appends F_AUTH_TOKEN with the session token of
+ * --token-file (first) or $SVCACCT_TOKEN, unless the command needs no
+ * rights.  0, or an exit status after printing the error.
+ */
+static int attach_auth_token(const struct ctl *c, struct svca_buf *b)
+{
+	char tok[CTL_SECRET_MAX];
+	size_t n = 0;
+	int rc;
+
+	switch (request_cmd(b)) {
+	case SVCA_CMD_PING:
+	case SVCA_CMD_TOKEN_CREATE:
+	case SVCA_CMD_TOKEN_VERIFY:
+	case SVCA_CMD_JWKS:
+		return 0;
+	default:
+		break;
+	}
+	if (c->token_file) {
+		rc = ctl_read_secret_file(c->token_file, "session token", tok,
+					  sizeof(tok), &n);
+	} else {
+		const char *env = getenv("SVCACCT_TOKEN");
+		if (!env || !*env)
+			return 0;
+		rc = ctl_copy_secret(env, "session token ($SVCACCT_TOKEN)", tok,
+				     sizeof(tok), &n);
+	}
+	if (rc)
+		return rc;
+	/* Tokens are one line of base64url and dots: trailing blanks go. */
+	while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '\r' ||
+		     tok[n - 1] == '\n'))
+		tok[--n] = '\0';
+	if (n == 0) {
+		ctl_err("the session token %s is empty",
+			c->token_file ? "file" : "in $SVCACCT_TOKEN");
+		return CTL_EXIT_FAILED;
+	}
+	svca_put_bytes(b, F_AUTH_TOKEN, tok, n);
+	ctl_wipe(tok, sizeof(tok));
+	return 0;
+}
+
 int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 {
 	const char *path = socket_path(c);
@@ -85,6 +146,11 @@ int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 	char err[512] = "";
 
 	memset(rep, 0, sizeof(*rep));
+	int arc = attach_auth_token(c, b);
+	if (arc) {
+		svca_buf_free(b);
+		return arc;
+	}
 	if (svca_frame_end(b) < 0) {
 		svca_buf_free(b);
 		ctl_err("request too large or out of memory");
@@ -130,7 +196,8 @@ int ctl_reply_error(const struct ctl *c, const struct ctl_reply *rep)
 		ctl_put_safe(stderr, m.p, m.n);
 	} else {
 		if (c->cmd)
-			fprintf(stderr, "%s %s: ", c->cmd->noun, c->cmd->verb);
+			fprintf(stderr, "%s%s%s: ", c->cmd->noun, *c->cmd->verb ? " " : "",
+				c->cmd->verb);
 		if (st >= SVCA_ERR_FAILED && st <= SVCA_ERR_UNAVAIL)
 			fputs(svca_status_name(st), stderr);
 		else
@@ -619,4 +686,202 @@ int ctl_json_print_items(const struct ctl_reply *rep,
 			oom = 1;
 	}
 	return ctl_json_print_checked(arr, oom);
+}
+
+/* ---- secrets ------------------------------------------------------------------------ */
+
+void ctl_wipe(void *p, size_t n)
+{
+	svca_wipe(p, n);
+}
+
+/* Drops one trailing "\n" or "\r\n" from buf[0..*len). */
+static void chomp(char *buf, size_t *len)
+{
+	if (*len && buf[*len - 1] == '\n') {
+		buf[--*len] = '\0';
+		if (*len && buf[*len - 1] == '\r')
+			buf[--*len] = '\0';
+	}
+}
+
+/* A secret must be one line of text: no NUL, no other newline. */
+static int secret_text_ok(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\0' || buf[i] == '\n')
+			return 0;
+	return 1;
+}
+
+/* 1 when a file name argument is rather a secret itself (a key or a JWT
+ * given where its file belongs): such a name is never repeated. */
+static int looks_like_secret(const char *s)
+{
+	size_t n = strlen(s);
+	return (strncmp(s, "svca_", 5) == 0 && n >= 40) ||
+	       (strncmp(s, "eyJ", 3) == 0 && strchr(s, '.') && n >= 40);
+}
+
+int ctl_read_secret_file(const char *path, const char *what, char *buf,
+			 size_t cap, size_t *len)
+{
+	struct stat st;
+	size_t n = 0;
+
+	*len = 0;
+	if (looks_like_secret(path)) {
+		ctl_err("the %s file name looks like the %s itself: give the name of "
+			"a file that holds it (and treat the %s as leaked if others "
+			"can see your command line)", what, what, what);
+		return CTL_EXIT_FAILED;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ctl_err("cannot open the %s file '%s': %s", what, path, strerror(errno));
+		return CTL_EXIT_FAILED;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ctl_err("the %s file '%s' is not a regular file", what, path);
+		close(fd);
+		return CTL_EXIT_FAILED;
+	}
+	if (st.st_mode & 077)
+		ctl_err("warning: the %s file '%s' is accessible to group or others "
+			"(mode %04o); chmod 600 it", what, path,
+			(unsigned)(st.st_mode & 07777));
+	for (;;) {
+		if (n + 1 >= cap) {
+			ctl_wipe(buf, cap);
+			ctl_err("the %s file '%s' is too large to hold a %s", what, path, what);
+			close(fd);
+			return CTL_EXIT_FAILED;
+		}
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			ctl_wipe(buf, cap);
+			ctl_err("cannot read the %s file '%s': %s", what, path, strerror(e));
+			close(fd);
+			return CTL_EXIT_FAILED;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	chomp(buf, &n);
+	if (!secret_text_ok(buf, n)) {
+		ctl_wipe(buf, cap);
+		ctl_err("the %s file '%s' must hold the %s alone, on one line", what,
+			path, what);
+		return CTL_EXIT_FAILED;
+	}
+	*len = n;
+	return 0;
+}
+
+int ctl_read_secret_stdin(const char *what, char *buf, size_t cap, size_t *len)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), echo_off = 0;
+	size_t n = 0;
+	int eol = 0;
+
+	*len = 0;
+	if (tty) {
+		fprintf(stderr, "%s: ", what);
+		fflush(stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+			echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+		}
+	}
+	/* Byte by byte: nothing past the line is consumed or buffered. */
+	while (!eol) {
+		char ch;
+		ssize_t r = read(STDIN_FILENO, &ch, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (n + 1 >= cap) {
+			n = cap; /* too long */
+			break;
+		}
+		buf[n++] = ch;
+		if (ch == '\n')
+			eol = 1;
+	}
+	if (echo_off) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (n >= cap) {
+		ctl_wipe(buf, cap);
+		ctl_err("the %s on standard input is too long", what);
+		return CTL_EXIT_FAILED;
+	}
+	buf[n] = '\0';
+	chomp(buf, &n);
+	if (!secret_text_ok(buf, n)) {
+		ctl_wipe(buf, cap);
+		ctl_err("the %s on standard input contains a NUL byte", what);
+		return CTL_EXIT_FAILED;
+	}
+	*len = n;
+	return 0;
+}
+
+int ctl_copy_secret(const char *s, const char *what, char *buf, size_t cap,
+		    size_t *len)
+{
+	size_t n = strlen(s);
+
+	*len = 0;
+	if (n >= cap) {
+		ctl_err("the %s is too long", what);
+		return CTL_EXIT_FAILED;
+	}
+	memcpy(buf, s, n + 1);
+	chomp(buf, &n);
+	if (!secret_text_ok(buf, n)) {
+		ctl_wipe(buf, cap);
+		ctl_err("the %s must be one line", what);
+		return CTL_EXIT_FAILED;
+	}
+	*len = n;
+	return 0;
+}
+
+static void *json_alloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void json_wipe_free(void *p)
+{
+	if (p) {
+		svca_wipe(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static char stdout_buf[16384];
+
+void ctl_secure_output_init(void)
+{
+	json_set_alloc_funcs(json_alloc, json_wipe_free);
+	setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
+		sizeof(stdout_buf));
+}
+
+void ctl_wipe_stdout(void)
+{
+	fflush(stdout);
+	svca_wipe(stdout_buf, sizeof(stdout_buf));
 }
