@@ -294,7 +294,8 @@ void cmd_account_set_status(struct request *r, int disable)
 	req_txn_begin(r);
 	if (a.disabled != disable) {
 		a.disabled = disable;
-		a.gen++;
+		/* No generation bump: while disabled, token_verify refuses
+		 * its tokens; enabling restores them (DESIGN.md section 3). */
 		req_stamp(r, &a.updated_at, a.updated_by, sizeof(a.updated_by));
 		if (account_put(r->d->store, &a) < 0) {
 			req_storage_error(r);

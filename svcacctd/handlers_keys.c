@@ -341,7 +341,7 @@ void cmd_token_create(struct request *r)
 		req_fail(r, SVCA_ERR_FAILED, "invalid API key");
 		return;
 	}
-	cred_check_key(r->d, key, strlen(key), r->peer, NULL, &c, &just_locked);
+	cred_check_key(r->d, key, strlen(key), r->peer, NULL, NULL, &c, &just_locked);
 	sodium_memzero(key, sizeof(key));
 	if (c.result != CRED_OK) {
 		req_cred_refused(r, &c, just_locked, "token.deny", NULL, NULL, NULL, NULL);
@@ -448,7 +448,8 @@ void cmd_token_revoke(struct request *r)
 	/* Presenting a token is proof enough to revoke it. */
 	enum tok_result t = token_verify(r->d, tok, strlen(tok), &claims, &a);
 	sodium_memzero(tok, sizeof(tok));
-	if (t != TOK_OK && t != TOK_REVOKED && t != TOK_STALE && t != TOK_ACCOUNT_DISABLED) {
+	if (t != TOK_OK && t != TOK_REVOKED && t != TOK_STALE && t != TOK_ACCOUNT_DISABLED &&
+	    t != TOK_KEY_DISABLED && t != TOK_KEY_REVOKED) {
 		json_decref(claims);
 		req_fail(r, SVCA_ERR_FAILED, "token is not valid: %s", tok_reason(t));
 		return;
@@ -457,7 +458,9 @@ void cmd_token_revoke(struct request *r)
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
 	json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
 	req_txn_begin(r);
-	if (t == TOK_OK && token_deny(r->d, jti, (uint64_t)exp) < 0) {
+	/* Deny-list it even while it is suspended, so that enabling the
+	 * account or key later does not bring it back. */
+	if (t != TOK_REVOKED && t != TOK_STALE && token_deny(r->d, jti, (uint64_t)exp) < 0) {
 		json_decref(claims);
 		req_storage_error(r);
 		return;

@@ -101,7 +101,7 @@ void cmd_pam_auth(struct request *r)
 	if (is_key) {
 		struct cred c;
 		int just_locked;
-		cred_check_key(r->d, secret, f->len, r->peer, p.service, &c, &just_locked);
+		cred_check_key(r->d, secret, f->len, r->peer, p.service, p.rhost, &c, &just_locked);
 		sodium_memzero(secret, sizeof(secret));
 		if (c.result == CRED_OK && c.account.uid != a.uid) {
 			/* A valid key of another account proves nothing here. */

@@ -240,13 +240,28 @@ static void note_use(const struct apikey *k, const struct peer *peer,
 		 service ? service : "");
 }
 
-void cred_check_key(struct daemon *d, const char *key, size_t len,
-		    const struct peer *peer, const char *service, struct cred *c,
-		    int *just_locked)
+/* A short, fixed-size name for "who is asking": the uid on the Unix
+ * socket, the address on TCP, plus the remote host a PAM stack reports. */
+static void caller_id(const struct peer *peer, const char *rhost, char out[17])
 {
-	char secret[SVCA_SECRET_LEN + 1], rlkey[RL_KEY_MAX];
+	char who[400];
+	uint8_t h[8];
+	snprintf(who, sizeof(who), "%s|%u|%s", peer->addr, (unsigned)peer->uid,
+		 rhost ? rhost : "");
+	crypto_generichash(h, sizeof(h), (const uint8_t *)who, strlen(who), NULL, 0);
+	sodium_bin2hex(out, 17, h, sizeof(h));
+}
+
+void cred_check_key(struct daemon *d, const char *key, size_t len,
+		    const struct peer *peer, const char *service, const char *rhost,
+		    struct cred *c, int *just_locked)
+{
+	char secret[SVCA_SECRET_LEN + 1], rlkey[RL_KEY_MAX], lockkey[RL_KEY_MAX];
+	char caller[17];
 	int64_t now = svca_wall_ms();
 	const struct svca_config *cfg = &d->cfg;
+	int64_t window = (int64_t)cfg->rate_limit_window * 1000;
+	int wait;
 
 	memset(c, 0, sizeof(*c));
 	*just_locked = 0;
@@ -262,24 +277,19 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 		goto out;
 	}
 
-	/* Rate limits: per calling uid and per key id. */
-	int64_t window = (int64_t)cfg->rate_limit_window * 1000;
-	if (peer->addr[0])
-		snprintf(rlkey, sizeof(rlkey), "a:%s", peer->addr);
-	else
-		snprintf(rlkey, sizeof(rlkey), "u:%u", (unsigned)peer->uid);
-	int wait = rl_hit(d->rl_uid, rlkey, now, cfg->rate_limit_count, window);
-	if (!wait) {
-		snprintf(rlkey, sizeof(rlkey), "k:%s", c->key_id);
-		wait = rl_hit(d->rl_key, rlkey, now, cfg->rate_limit_count, window);
-	}
-	if (wait) {
+	/* Every attempt counts against the caller's own budget. */
+	caller_id(peer, rhost, caller);
+	snprintf(rlkey, sizeof(rlkey), "c:%s", caller);
+	if ((wait = rl_hit(d->rl_uid, rlkey, now, cfg->rate_limit_count, window)) > 0) {
 		c->result = CRED_RATE_LIMITED;
 		c->retry_after = wait;
 		goto out;
 	}
-	snprintf(rlkey, sizeof(rlkey), "l:%s", c->key_id);
-	if ((wait = rl_locked(d->rl_lock, rlkey, now)) > 0) {
+	/* Lockout is per caller and key id, and unknown key ids count the
+	 * same as known ones: nobody can lock out another caller's key, and
+	 * a lockout says nothing about whether a key id exists. */
+	snprintf(lockkey, sizeof(lockkey), "l:%s:%s", caller, c->key_id);
+	if ((wait = rl_locked(d->rl_lock, lockkey, now)) > 0) {
 		c->result = CRED_LOCKED_OUT;
 		c->retry_after = wait;
 		goto out;
@@ -292,17 +302,27 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 	}
 	uint8_t h[KEY_HASH_LEN];
 	key_hash(d->secrets->pepper, secret, h);
-	if (g == 0) {
-		c->result = CRED_UNKNOWN_KEY;
-	} else if (sodium_memcmp(h, c->key.hash, KEY_HASH_LEN) != 0) {
-		c->result = CRED_BAD_SECRET;
+	int secret_ok = g == 1 && sodium_memcmp(h, c->key.hash, KEY_HASH_LEN) == 0;
+	sodium_memzero(h, sizeof(h));
+	if (!secret_ok) {
+		c->result = g == 0 ? CRED_UNKNOWN_KEY : CRED_BAD_SECRET;
 		int64_t lock_ms = (int64_t)cfg->lockout_seconds * 1000;
-		if (rl_fail(d->rl_lock, rlkey, now, cfg->lockout_threshold, lock_ms, lock_ms)) {
+		if (rl_fail(d->rl_lock, lockkey, now, cfg->lockout_threshold, lock_ms, lock_ms)) {
 			*just_locked = 1;
 			c->result = CRED_LOCKED_OUT;
 			c->retry_after = cfg->lockout_seconds;
 		}
-	} else if (c->key.status == KEY_REVOKED) {
+		goto out;
+	}
+	/* The key's own budget: only its holder (right secret) spends it,
+	 * so a leaked key cannot be used faster than this either. */
+	snprintf(rlkey, sizeof(rlkey), "k:%s", c->key_id);
+	if ((wait = rl_hit(d->rl_key, rlkey, now, cfg->rate_limit_count, window)) > 0) {
+		c->result = CRED_RATE_LIMITED;
+		c->retry_after = wait;
+		goto out;
+	}
+	if (c->key.status == KEY_REVOKED) {
 		c->result = CRED_KEY_REVOKED;
 	} else if (c->key.status == KEY_DISABLED) {
 		c->result = CRED_KEY_DISABLED;
@@ -318,9 +338,8 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 		else
 			c->result = CRED_OK;
 	}
-	sodium_memzero(h, sizeof(h));
 	if (c->result == CRED_OK) {
-		rl_clear(d->rl_lock, rlkey);
+		rl_clear(d->rl_lock, lockkey);
 		note_use(&c->key, peer, service, (uint64_t)now);
 	}
 out:

@@ -70,13 +70,14 @@ struct cred {
 };
 
 /* Checks a presented key: format and checksum (before any lookup), rate
- * limits per key id and per calling uid, lockout, hash, status, expiry,
+ * limits per caller and (for the right secret) per key id, a lockout per
+ * caller and key id, hash, status, expiry,
  * account status.  Records last-use in memory on success and counts bad
  * secrets toward the lockout (audited as key.lockout by the caller when
  * it engages: c->result == CRED_LOCKED_OUT && *just_locked). */
 void cred_check_key(struct daemon *d, const char *key, size_t len,
-		    const struct peer *peer, const char *service, struct cred *c,
-		    int *just_locked);
+		    const struct peer *peer, const char *service, const char *rhost,
+		    struct cred *c, int *just_locked);
 
 /* Writes buffered last-use times to the store (in its own transaction) and
  * marks keys past their expiry as expired (audited key.expire).  Called

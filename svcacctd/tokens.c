@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "jwt.h"
+#include "keys.h"
 #include "log.h"
 #include "rbac.h"
 #include "secrets.h"
@@ -28,6 +29,8 @@ const char *tok_reason(enum tok_result r)
 	case TOK_ACCOUNT_UNKNOWN: return "unknown_account";
 	case TOK_ACCOUNT_DISABLED: return "account_disabled";
 	case TOK_STALE: return "superseded";
+	case TOK_KEY_DISABLED: return "key_disabled";
+	case TOK_KEY_REVOKED: return "key_revoked";
 	case TOK_ERROR: return "internal_error";
 	}
 	return "unknown";
@@ -173,6 +176,19 @@ enum tok_result token_verify(struct daemon *d, const char *tok, size_t len,
 		return TOK_STALE;
 	if (a->disabled)
 		return TOK_ACCOUNT_DISABLED;
+	/* A token is no better than the key it came from: disabling the key
+	 * suspends its tokens, revoking (or deleting) it ends them. */
+	const char *kid = json_string_value(json_object_get(c, "key_id"));
+	if (kid && strcmp(kid, "session") != 0) {
+		struct apikey k;
+		int kg = key_get(d->store, kid, &k);
+		if (kg < 0)
+			return TOK_ERROR;
+		if (kg == 0 || k.status == KEY_REVOKED || k.uid != a->uid)
+			return TOK_KEY_REVOKED;
+		if (k.status == KEY_DISABLED)
+			return TOK_KEY_DISABLED;
+	}
 	return TOK_OK;
 }
 

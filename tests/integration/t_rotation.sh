@@ -91,9 +91,14 @@ if xchg 1 "$A" && [ "$(last_deny)" = "key_disabled $AID" ]; then ok "A is refuse
 b_works "A disabled"
 r=$(key_field "$AID" 'k["last_used_at"]')
 [ "$r" = "$A_LAST" ] && ok "a refused attempt is no use: A's last_used_at unchanged" || not_ok "a refused attempt is no use ($A_LAST -> $r)"
-# Disabling a key stops the key, not the tokens obtained with it (they run
-# out within token_ttl; token revoke --account ends them at once).
-check -d "a token obtained with A before keeps working until it expires" $CTL token verify "$TA"
+# A token is no better than its key: disabling A suspends the tokens
+# obtained with it (revoking A ends them).
+if expect_exit 1 $CTL --json token verify "$TA" &&
+   [ "$(printf '%s' "$OUT" | json_eval 'd["reason"]')" = key_disabled ]; then
+	ok "a token obtained with A is suspended while A is disabled (key_disabled)"
+else
+	not_ok "a token obtained with A is suspended while A is disabled: $OUT"
+fi
 if key_create ci --label "spare"; then
 	ok "the disabled A frees a slot"
 	check $CTL key revoke ci "$KEYID"
