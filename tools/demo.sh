@@ -93,6 +93,7 @@ syslog_socket = "$SYSLOG_SOCK";
 uid_min = 60000;
 uid_max = 60999;
 admin_groups = [ ];
+host_workspaces = [ "build-farm" ];
 $ADMIN_LINE
 EOF
 
@@ -252,6 +253,18 @@ step() {
 	fi
 }
 
+# keep FILE: runs the step like step 0 and keeps the last line of its
+# standard output (a key or a token) in FILE, mode 0600.
+keep() {
+	local file=$1
+	shift
+	local out="$DEMO/.out"
+	step 0 "$@" >"$out"
+	cat "$out"
+	(umask 077 && tail -n 1 "$out" >"$file")
+	rm -f "$out"
+}
+
 echo "svcacct demo: a private svcacctd (pid $DAEMON_PID) on $SOCK"
 echo "configuration: $CONF"
 echo "(\"svcacctctl\" below is $CTL, with SVCACCT_SOCKET=$SOCK)"
@@ -264,6 +277,38 @@ step 0 'List the service accounts' \
 	svcacctctl account list
 step 0 'Show one account in detail' \
 	svcacctctl account show ci-deploy
+step 0 'A team owns workspaces; this host belongs to build-farm (host_workspaces)' \
+	svcacctctl team create platform
+step 0 'Create the build-farm workspace in the platform team' \
+	svcacctctl workspace create build-farm --team platform
+step 0 'Make ci-deploy an editor there: editors may log in (sshd, su, cron...)' \
+	svcacctctl grant add ci-deploy --workspace build-farm --role editor
+step 0 'What ci-deploy may do on this host, and why' \
+	svcacctctl account access ci-deploy
+keep "$DEMO/key-a" 'Give it an API key: shown once, stored only as a keyed hash' \
+	svcacctctl key create ci-deploy --label "gitlab runner" --expires 90
+KEY_A_ID=$(cut -c6-17 "$DEMO/key-a")
+keep "$DEMO/token" 'The automation trades its key for a 15-minute session token' \
+	svcacctctl token create --key-file "$DEMO/key-a"
+step 0 'Anyone can check a token: signature, expiry, revocation' \
+	svcacctctl token verify "$(cat "$DEMO/token")"
+step 0 'The public keys that verify tokens offline (JWKS)' \
+	svcacctctl jwks
+printf '\n==> Rotation without downtime: a second key while the first still works\n'
+keep "$DEMO/key-b" 'Create key B' \
+	svcacctctl key create ci-deploy --label "gitlab runner (rotated)"
+keep "$DEMO/token-b" 'Both keys work; the pipeline switches to B' \
+	svcacctctl token create --key-file "$DEMO/key-b"
+step 0 'Both keys, with when each was last used' \
+	svcacctctl key list ci-deploy
+step 0 'Disable A (reversible) once nothing uses it' \
+	svcacctctl key disable ci-deploy "$KEY_A_ID"
+step 1 'A is refused now; B keeps working' \
+	svcacctctl token create --key-file "$DEMO/key-a"
+step 0 'Revoke A for good (its record stays, for the audit)' \
+	svcacctctl key revoke ci-deploy "$KEY_A_ID"
+keep "$DEMO/token-b2" 'B still works' \
+	svcacctctl token create --key-file "$DEMO/key-b"
 step 0 'Change its description' \
 	svcacctctl account update ci-deploy --description "CI deploy bot (GitLab runner on build-01)"
 step 0 'Rename the backup account (its uid stays)' \
@@ -304,7 +349,7 @@ sed -E 's/<[0-9]{1,3}>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} /\n&/
 cat <<EOF
 
 Done.  The instance's files are in $DEMO (stopping the daemon now).
-Not in this walkthrough yet, because they are not built yet: teams,
-workspaces and grants, API keys and session tokens, PAM login, key rotation.
+Logging in over ssh, su and sudo with a key or token goes through the PAM
+module; tests/integration/t_pam_sshd.sh does it with a real sshd.
 Start a fresh instance in the foreground with: make run
 EOF
