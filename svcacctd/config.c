@@ -419,17 +419,14 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn,
 	for (int i = 0; i < n; i++)
 		apply(&x, config_setting_get_elem(root, (unsigned)i), out);
 
-	if (out->uid_min > out->uid_max)
+	/* uid_max itself is the gid of sudo_group: accounts get the rest. */
+	if (out->uid_min >= out->uid_max)
 		err_at(&x, config_lookup(&cf, "uid_max"),
-		       "uid_max (%u) is below uid_min (%u)", out->uid_max, out->uid_min);
-	/* Secrets and the NSS snapshot live beside the database unless
-	 * placed elsewhere. */
+		       "uid_max (%u) must be above uid_min (%u)", out->uid_max, out->uid_min);
+	/* Secrets live beside the database unless placed elsewhere.  The
+	 * NSS snapshot does not follow state_dir: libnss_svcacct looks in
+	 * the directory it was built for (default /var/lib/svcacct/nss). */
 	char buf[512];
-	if (!config_lookup(&cf, "nss_dir")) {
-		snprintf(buf, sizeof(buf), "%s/nss", out->state_dir);
-		free(out->nss_dir);
-		out->nss_dir = xstrdup(buf);
-	}
 	if (!out->pepper_file) {
 		snprintf(buf, sizeof(buf), "%s/pepper", out->state_dir);
 		out->pepper_file = xstrdup(buf);

@@ -79,6 +79,12 @@ static int name_available(struct request *r, const char *name, const char *event
 		req_fail(r, SVCA_ERR_FAILED, "account '%s' already exists", name);
 		return -1;
 	}
+	if (!strcmp(name, r->d->cfg.sudo_group)) {
+		req_audit_refusal(r, event, "failure", name, "name_reserved");
+		req_fail(r, SVCA_ERR_FAILED,
+			 "'%s' is the sudo_group of this host; choose another name", name);
+		return -1;
+	}
 	if (host_name_taken(name)) {
 		req_audit_refusal(r, event, "failure", name, "name_exists_on_host");
 		req_fail(r, SVCA_ERR_FAILED,
@@ -106,7 +112,8 @@ void cmd_account_create(struct request *r)
 		return;
 
 	req_txn_begin(r);
-	int u = account_alloc_uid(r->d->store, r->d->cfg.uid_min, r->d->cfg.uid_max,
+	/* uid_max is reserved: it is the gid of sudo_group. */
+	int u = account_alloc_uid(r->d->store, r->d->cfg.uid_min, r->d->cfg.uid_max - 1,
 				  &a.uid);
 	if (u < 0) {
 		req_storage_error(r);
@@ -117,8 +124,8 @@ void cmd_account_create(struct request *r)
 		req_audit_refusal(r, "account.create", "failure", a.name, "uid_range_exhausted");
 		req_fail(r, SVCA_ERR_FAILED,
 		     "no free uid left in the range %" PRIu32 "-%" PRIu32
-		     " (uid_min/uid_max in %s)",
-		     r->d->cfg.uid_min, r->d->cfg.uid_max, r->d->cfg.path);
+		     " (uid_min/uid_max in %s; uid_max is the sudo group's gid)",
+		     r->d->cfg.uid_min, r->d->cfg.uid_max - 1, r->d->cfg.path);
 		return;
 	}
 	a.org_role = role;

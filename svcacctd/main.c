@@ -60,7 +60,10 @@ static int check_state_dir(const char *dir)
 {
 	struct stat st;
 	if (stat(dir, &st) < 0) {
-		if (errno != ENOENT || mkdir(dir, 0700) < 0 || stat(dir, &st) < 0) {
+		/* 0711: others may pass through to nss/ and home/ inside it,
+		 * never list it; every file in it is 0600. */
+		if (errno != ENOENT || mkdir(dir, 0711) < 0 || chmod(dir, 0711) < 0 ||
+		    stat(dir, &st) < 0) {
 			log_err("state_dir %s is unusable: %s", dir, strerror(errno));
 			return -1;
 		}
@@ -193,6 +196,8 @@ void daemon_tick(struct daemon *d, int force)
 		return;
 	last = now;
 	keys_tick(d, force);
+	if (d->nss_dirty) /* a failed snapshot write is retried */
+		nss_snapshot_write(d);
 	if (force || now - last_purge >= DENYLIST_PURGE_MS) {
 		last_purge = now;
 		tokens_tick(d);

@@ -110,7 +110,7 @@ static void every_error_reported(void **state)
 	assert_int_equal(n, 8);
 	assert_non_null(strstr(errs, ":1: 'token_ttl' must be between 60 and 3600"));
 	assert_non_null(strstr(errs, ":2: 'socket' must be an absolute path"));
-	assert_non_null(strstr(errs, "uid_max (60000) is below uid_min (70000)"));
+	assert_non_null(strstr(errs, "uid_max (60000) must be above uid_min (70000)"));
 	assert_non_null(strstr(errs, ":4: 'syslog' must be true or false"));
 	assert_non_null(strstr(errs, "invalid group name 'Bad Group'"));
 	assert_non_null(strstr(errs, "unknown capability 'teleport'"));
