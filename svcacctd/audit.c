@@ -160,7 +160,9 @@ static json_t *event_json(const struct audit_event *ev, uint64_t seq, int64_t ts
 	json_t *actor = json_null();
 	if (ev->actor) {
 		actor = json_object();
-		json_object_set_new(actor, "uid", json_integer(ev->actor->uid));
+		json_object_set_new(actor, "uid", ev->actor->uid == (uid_t)-1
+							  ? json_null()
+							  : json_integer(ev->actor->uid));
 		json_object_set_new(actor, "user", json_string(ev->actor->user));
 		if (ev->actor->account[0])
 			json_object_set_new(actor, "account",
@@ -196,7 +198,9 @@ static json_t *event_json(const struct audit_event *ev, uint64_t seq, int64_t ts
 	if (ev->peer) {
 		peer = json_object();
 		json_object_set_new(peer, "pid", json_integer(ev->peer->pid));
-		json_object_set_new(peer, "uid", json_integer(ev->peer->uid));
+		json_object_set_new(peer, "uid", ev->peer->uid == (uid_t)-1
+							 ? json_null()
+							 : json_integer(ev->peer->uid));
 		json_object_set_new(peer, "exe",
 				    jstr_or_null(ev->peer->pid ? exe_of(ev->peer->pid, exe, sizeof(exe))
 							       : NULL));

@@ -2,7 +2,9 @@
  * "file:line: message" so that `svcacctd -t` points at the line. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <libconfig.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +339,41 @@ static void set_roles(struct ctx *x, config_setting_t *s, struct svca_config *c)
 	}
 }
 
+int config_parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s || strlen(colon + 1) == 0)
+		return -1;
+	size_t hl = (size_t)(colon - s);
+	if (hl >= sizeof(host))
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return -1;
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1 ||
+		    !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+			return -1;
+		return 0;
+	}
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	in->sin_family = AF_INET;
+	in->sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &in->sin_addr) != 1 ||
+	    (ntohl(in->sin_addr.s_addr) >> 24) != 127)
+		return -1;
+	return 0;
+}
+
 static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 {
 	const char *k = config_setting_name(s);
@@ -344,7 +381,13 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 
 	if (!strcmp(k, "socket")) set_path(x, s, &c->socket);
 	else if (!strcmp(k, "http_socket")) set_path(x, s, &c->http_socket);
-	else if (!strcmp(k, "http_listen")) set_string(x, s, &c->http_listen);
+	else if (!strcmp(k, "http_listen")) {
+		struct sockaddr_storage ss;
+		set_string(x, s, &c->http_listen);
+		if (c->http_listen && config_parse_listen(c->http_listen, &ss) < 0)
+			err_at(x, s, "'http_listen' must be a loopback address and port, like "
+				     "\"127.0.0.1:8080\" or \"[::1]:8080\"");
+	}
 	else if (!strcmp(k, "state_dir")) set_path(x, s, &c->state_dir);
 	else if (!strcmp(k, "nss_dir")) set_path(x, s, &c->nss_dir);
 	else if (!strcmp(k, "home_base")) set_path(x, s, &c->home_base);

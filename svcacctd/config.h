@@ -78,6 +78,11 @@ void config_free(struct svca_config *c);
 /* Defaults only (no file), for tools and tests. */
 void config_defaults(struct svca_config *c);
 
+/* Parses http_listen ("127.0.0.1:8080", "[::1]:8080"); loopback only.
+ * 0 ok, -1 invalid. */
+struct sockaddr_storage;
+int config_parse_listen(const char *s, struct sockaddr_storage *ss);
+
 const char *role_name(enum svca_role r);
 int role_parse(const char *s, enum svca_role *out);
 const char *cap_name(unsigned cap);

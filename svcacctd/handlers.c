@@ -63,6 +63,10 @@ void peer_to_actor(const struct daemon *d, const struct peer *p, struct actor *a
 		a->priv = PRIV_ADMIN;
 	struct passwd pw, *res = NULL;
 	char buf[1024];
+	if (p->addr[0]) { /* a TCP client of the HTTP front: no uid */
+		snprintf(a->user, sizeof(a->user), "http %.50s", p->addr);
+		return;
+	}
 	if (getpwuid_r(p->uid, &pw, buf, sizeof(buf), &res) == 0 && res)
 		snprintf(a->user, sizeof(a->user), "%s", res->pw_name);
 	else

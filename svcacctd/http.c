@@ -48,6 +48,7 @@ struct http_front {
 	struct MHD_Daemon *mhd[2];
 	int nmhd;
 	struct tracked conns[MAX_TRACKED];
+	int live; /* connections being served, over both daemons */
 	int64_t started;
 };
 
@@ -194,9 +195,6 @@ static uint64_t fu64(const struct svca_field *fs, size_t n, uint16_t tag)
 static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connection *c)
 {
 	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
-	if (!key || !*key)
-		return problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
-			       "send the API key in the x-api-key header", 0, NULL);
 	struct svca_buf req, out;
 	struct svca_field fs[32];
 	size_t nf = 0;
@@ -204,7 +202,10 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 	svca_buf_init(&req, SVCA_MAX_UNAUTH_REQUEST);
 	svca_buf_init(&out, 0);
 	svca_frame_begin(&req, SVCA_CMD_TOKEN_CREATE);
-	svca_put_bytes(&req, F_KEY, key, strlen(key));
+	/* A missing or absurd key still goes through the native command, so
+	 * that it is refused and audited (token.deny malformed) the same way. */
+	if (key && *key && strlen(key) <= 512)
+		svca_put_bytes(&req, F_KEY, key, strlen(key));
 	enum MHD_Result ret;
 	if (svca_frame_end(&req) < 0) {
 		ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized", "invalid API key", 0, NULL);
@@ -225,8 +226,10 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 			ret = problem(c, MHD_HTTP_TOO_MANY_REQUESTS, "Too Many Requests", detail,
 				      ra > 0 ? ra : 1, NULL);
 		} else {
-			ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized", "invalid API key", 0,
-				      NULL);
+			ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
+				      key && *key ? "invalid API key"
+						  : "send the API key in the x-api-key header",
+				      0, NULL);
 		}
 		goto out;
 	}
@@ -280,7 +283,7 @@ static int form_token(const char *body, char *out, size_t outlen)
 					i += 2;
 				}
 				if (o + 1 >= outlen)
-					return -1;
+					return -2; /* too long to be one of ours */
 				out[o++] = ch;
 			}
 			out[o] = '\0';
@@ -299,7 +302,14 @@ static enum MHD_Result introspect(struct http_front *h, struct MHD_Connection *c
 		return problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
 			       "the request body is too large", 0, NULL);
 	rs->body[rs->len] = '\0';
-	if (form_token(rs->body, tok, sizeof(tok)) < 0) {
+	int ft = form_token(rs->body, tok, sizeof(tok));
+	if (ft == -2) {
+		sodium_memzero(rs->body, sizeof(rs->body));
+		json_t *o = json_object();
+		json_object_set_new(o, "active", json_false());
+		return json_reply(c, MHD_HTTP_OK, o);
+	}
+	if (ft < 0) {
 		sodium_memzero(rs->body, sizeof(rs->body));
 		return problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request",
 			       "send a form body: token=<session token>", 0, NULL);
@@ -436,13 +446,26 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 		if (code == MHD_CONNECTION_NOTIFY_STARTED && t->fd == 0) {
 			t->fd = fd + 1; /* 0 = free slot */
 			t->deadline = svca_now_ms() + HTTP_DEADLINE_MS;
+			h->live++;
 			return;
 		}
 		if (code == MHD_CONNECTION_NOTIFY_CLOSED && t->fd == fd + 1) {
 			t->fd = 0;
+			h->live--;
 			return;
 		}
 	}
+}
+
+/* Over the limit a new client is closed at once rather than left waiting
+ * in the kernel's backlog. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
+				     socklen_t len)
+{
+	struct http_front *h = cls;
+	(void)addr;
+	(void)len;
+	return h->live < HTTP_MAX_CONNECTIONS ? MHD_YES : MHD_NO;
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
@@ -470,8 +493,31 @@ static void on_ready(void *arg)
 			t->deadline = now + 60000;
 		}
 	}
-	for (int i = 0; i < h->nmhd; i++)
-		MHD_run(h->mhd[i]);
+	for (int i = 0; i < h->nmhd; i++) {
+		/* Run while MHD has work due now (buffered data it has not
+		 * processed yet), a bounded number of times. */
+		for (int n = 0; n < 16; n++) {
+			MHD_UNSIGNED_LONG_LONG ms = 1;
+			MHD_run(h->mhd[i]);
+			if (MHD_get_timeout(h->mhd[i], &ms) != MHD_YES || ms > 0)
+				break;
+		}
+	}
+}
+
+static int next_timeout(void *arg)
+{
+	struct http_front *h = arg;
+	int best = -1;
+	for (int i = 0; i < h->nmhd; i++) {
+		MHD_UNSIGNED_LONG_LONG ms;
+		if (MHD_get_timeout(h->mhd[i], &ms) == MHD_YES) {
+			int v = ms > 5000 ? 5000 : (int)ms;
+			if (best < 0 || v < best)
+				best = v;
+		}
+	}
+	return best;
 }
 
 static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd,
@@ -481,7 +527,7 @@ static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd,
 	if (addr && addr->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem opts[] = {
-		{ MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, 2 * HTTP_MAX_CONNECTIONS, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL },
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_MEMORY_LIMIT, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h },
@@ -490,45 +536,9 @@ static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd,
 		  lfd >= 0 ? lfd : 0, lfd >= 0 ? NULL : (void *)addr },
 		{ MHD_OPTION_END, 0, NULL },
 	};
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+	return MHD_start_daemon(flags, 0, accept_policy, h, on_request, h,
 				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h, MHD_OPTION_ARRAY,
 				opts, MHD_OPTION_END);
-}
-
-/* "127.0.0.1:8080" or "[::1]:8080"; loopback only. */
-static int parse_listen(const char *s, struct sockaddr_storage *ss)
-{
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon == s || strlen(colon + 1) == 0)
-		return -1;
-	size_t hl = (size_t)(colon - s);
-	if (hl >= sizeof(host))
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
-		return -1;
-	memset(ss, 0, sizeof(*ss));
-	if (host[0] == '[' && host[hl - 1] == ']') {
-		host[hl - 1] = '\0';
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1 ||
-		    !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-			return -1;
-		return 0;
-	}
-	struct sockaddr_in *in = (struct sockaddr_in *)ss;
-	in->sin_family = AF_INET;
-	in->sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &in->sin_addr) != 1 ||
-	    (ntohl(in->sin_addr.s_addr) >> 24) != 127)
-		return -1;
-	return 0;
 }
 
 struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
@@ -551,7 +561,7 @@ struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
 	}
 	if (d->cfg.http_listen) {
 		struct sockaddr_storage ss;
-		if (parse_listen(d->cfg.http_listen, &ss) < 0) {
+		if (config_parse_listen(d->cfg.http_listen, &ss) < 0) {
 			snprintf(err, errlen,
 				 "http_listen '%s' must be a loopback address and port, like 127.0.0.1:8080",
 				 d->cfg.http_listen);
@@ -568,7 +578,7 @@ struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
 	for (int i = 0; i < h->nmhd; i++) {
 		const union MHD_DaemonInfo *di =
 			MHD_get_daemon_info(h->mhd[i], MHD_DAEMON_INFO_EPOLL_FD);
-		if (!di || server_watch(srv, di->epoll_fd, on_ready, h) < 0) {
+		if (!di || server_watch(srv, di->epoll_fd, on_ready, next_timeout, h) < 0) {
 			snprintf(err, errlen, "cannot add the HTTP front to the event loop");
 			goto fail;
 		}

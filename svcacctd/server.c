@@ -47,6 +47,7 @@ struct conn {
 struct watch {
 	int fd;
 	server_fd_fn fn;
+	server_timeout_fn timeout;
 	void *arg;
 };
 
@@ -370,7 +371,8 @@ struct server *server_new(struct daemon *d, int lfd, int sfd)
 	return s;
 }
 
-int server_watch(struct server *s, int fd, server_fd_fn fn, void *arg)
+int server_watch(struct server *s, int fd, server_fd_fn fn, server_timeout_fn timeout,
+		 void *arg)
 {
 	if (s->nwatch == SERVER_MAX_WATCH)
 		return -1;
@@ -378,7 +380,7 @@ int server_watch(struct server *s, int fd, server_fd_fn fn, void *arg)
 	struct epoll_event e = { .events = EPOLLIN, .data.ptr = w };
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0)
 		return -1;
-	*w = (struct watch){ fd, fn, arg };
+	*w = (struct watch){ fd, fn, timeout, arg };
 	s->nwatch++;
 	return 0;
 }
@@ -396,6 +398,11 @@ int server_run(struct server *s)
 	struct epoll_event evs[256];
 	while (!s->stop) {
 		int timeout = expire(s, svca_now_ms());
+		for (size_t i = 0; i < s->nwatch; i++) {
+			int t = s->watch[i].timeout ? s->watch[i].timeout(s->watch[i].arg) : -1;
+			if (t >= 0 && t < timeout)
+				timeout = t;
+		}
 		int n = epoll_wait(s->ep, evs, 256, timeout);
 		if (n < 0 && errno != EINTR) {
 			log_err("epoll_wait: %s", strerror(errno));

@@ -17,6 +17,9 @@ void server_free(struct server *s);
  * when fd is readable.  At most SERVER_MAX_WATCH. */
 #define SERVER_MAX_WATCH 4
 typedef void (*server_fd_fn)(void *arg);
-int server_watch(struct server *s, int fd, server_fd_fn fn, void *arg);
+/* timeout (may be NULL): ms until fn must run again, -1 = no need. */
+typedef int (*server_timeout_fn)(void *arg);
+int server_watch(struct server *s, int fd, server_fd_fn fn, server_timeout_fn timeout,
+		 void *arg);
 
 #endif
