@@ -7,6 +7,8 @@
 #include "accounts.h"
 #include "audit.h"
 #include "handlers.h"
+#include "keys.h"
+#include "sockio.h"
 
 /* ---- accounts ----------------------------------------------------------------- */
 
@@ -131,6 +133,9 @@ void cmd_account_create(struct request *r)
 	a.org_role = role;
 	req_stamp(r, &a.created_at, a.created_by, sizeof(a.created_by));
 	a.updated_at = a.created_at;
+	/* Generations start at a value no earlier account of the same name
+	 * had, so its old tokens can never match this one. */
+	a.gen = a.created_at;
 	memcpy(a.updated_by, a.created_by, sizeof(a.updated_by));
 	if (account_put(r->d->store, &a) < 0) {
 		req_storage_error(r);
@@ -320,6 +325,36 @@ void cmd_account_set_status(struct request *r, int disable)
 	svca_frame_end(r->reply);
 }
 
+/* A deleted account's keys are revoked (and audited): their records stay
+ * as tombstones, and a later account that gets the same uid cannot be
+ * reached with them. */
+static int revoke_account_keys(struct request *r, const struct account *a)
+{
+	struct apikey *ks;
+	size_t n;
+	uint64_t now = (uint64_t)svca_wall_ms();
+	if (key_of_account(r->d->store, a->uid, &ks, &n) < 0)
+		return -1;
+	int ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		if (ks[i].status == KEY_REVOKED)
+			continue;
+		ks[i].status = KEY_REVOKED;
+		ks[i].changed_at = now;
+		struct audit_event ev;
+		req_event(&ev, r, "key.revoke", "success");
+		ev.account = a->name;
+		ev.uid = a->uid;
+		ev.key_id = ks[i].key_id;
+		ev.reason = "account deleted";
+		ret = key_put(r->d->store, &ks[i]) < 0 || audit_append(r->d->audit, &ev) < 0 ? -1 : 0;
+	}
+	free(ks);
+	if (ret == 0 && key_index_drop(r->d->store, a->uid) < 0)
+		ret = -1;
+	return ret;
+}
+
 void cmd_account_delete(struct request *r)
 {
 	char name[SVCA_NAME_MAX + 2];
@@ -329,7 +364,8 @@ void cmd_account_delete(struct request *r)
 	    req_load_account(r, name, &a) < 0)
 		return;
 	req_txn_begin(r);
-	if (rbac_remove_account_grants(r, a.uid) < 0 || account_del(r->d->store, &a) < 0) {
+	if (revoke_account_keys(r, &a) < 0 || rbac_remove_account_grants(r, a.uid) < 0 ||
+	    account_del(r->d->store, &a) < 0) {
 		req_storage_error(r);
 		return;
 	}

@@ -141,7 +141,7 @@ void cmd_key_create(struct request *r)
 	k.expires_at = days ? k.created_at + days * (uint64_t)DAY_MS : 0;
 
 	req_txn_begin(r);
-	if (key_put(r->d->store, &k) < 0) {
+	if (key_put(r->d->store, &k) < 0 || key_index_add(r->d->store, a.uid, k.key_id) < 0) {
 		sodium_memzero(keystr, sizeof(keystr));
 		req_storage_error(r);
 		return;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "idlist.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "record.h"
@@ -185,9 +186,53 @@ static int collect_keys(struct store *s, uint32_t uid, struct apikey **out, size
 	return 0;
 }
 
+int key_index_add(struct store *s, uint32_t uid, const char *key_id)
+{
+	char idx[32];
+	snprintf(idx, sizeof(idx), "kidx/%" PRIu32, uid);
+	return idlist_add(s, idx, key_id);
+}
+
+int key_index_drop(struct store *s, uint32_t uid)
+{
+	char idx[32];
+	snprintf(idx, sizeof(idx), "kidx/%" PRIu32, uid);
+	return store_del(s, DB_STATE, idx);
+}
+
+/* Through the account's index (kidx/<uid>): a few fetches, no scan. */
 int key_of_account(struct store *s, uint32_t uid, struct apikey **out, size_t *n)
 {
-	return collect_keys(s, uid, out, n);
+	char idx[32];
+	char **items;
+	size_t ni;
+	snprintf(idx, sizeof(idx), "kidx/%" PRIu32, uid);
+	*out = NULL;
+	*n = 0;
+	if (idlist_get(s, idx, &items, &ni) < 0)
+		return -1;
+	struct apikey *v = ni ? calloc(ni, sizeof(*v)) : NULL;
+	if (ni && !v) {
+		idlist_free(items, ni);
+		return -1;
+	}
+	size_t cnt = 0;
+	for (size_t i = 0; i < ni; i++) {
+		int g = key_get(s, items[i], &v[cnt]);
+		if (g < 0) {
+			free(v);
+			idlist_free(items, ni);
+			return -1;
+		}
+		if (g == 1 && v[cnt].uid == uid)
+			cnt++;
+	}
+	idlist_free(items, ni);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), by_created);
+	*out = v;
+	*n = cnt;
+	return 0;
 }
 
 int key_all(struct store *s, struct apikey **out, size_t *n)

@@ -39,6 +39,9 @@ int key_del(struct store *s, const char *key_id);
 /* Keys of one account (uid), sorted by creation time. */
 int key_of_account(struct store *s, uint32_t uid, struct apikey **out, size_t *n);
 int key_all(struct store *s, struct apikey **out, size_t *n);
+/* The per-account index of key ids, in the open transaction. */
+int key_index_add(struct store *s, uint32_t uid, const char *key_id);
+int key_index_drop(struct store *s, uint32_t uid);
 
 /* BLAKE2b-256(key = pepper, msg = secret). */
 void key_hash(const uint8_t *pepper, const char *secret, uint8_t out[KEY_HASH_LEN]);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idlist.h"
 #include "record.h"
 
 enum { REC_TEAM = 'T', REC_WORKSPACE = 'W', REC_GRANT = 'G' };
@@ -182,13 +183,24 @@ int grant_put(struct store *s, const struct grant *g)
 	svca_put_u64(&b, F_CREATED_AT, g->created_at);
 	svca_put_str(&b, F_CREATED_BY, g->created_by);
 	grant_key(g->uid, g->kind, g->scope, key, sizeof(key));
+	char idx[32], item[SVCA_SCOPE_NAME_MAX + 3];
+	snprintf(idx, sizeof(idx), "gidx/%" PRIu32, g->uid);
+	snprintf(item, sizeof(item), "%c/%s", (char)g->kind, g->scope);
+	if (idlist_add(s, idx, item) < 0) {
+		svca_buf_free(&b);
+		return -1;
+	}
 	return put_rec(s, key, &b);
 }
 
 int grant_del(struct store *s, const struct grant *g)
 {
-	char key[128];
+	char key[128], idx[32], item[SVCA_SCOPE_NAME_MAX + 3];
 	grant_key(g->uid, g->kind, g->scope, key, sizeof(key));
+	snprintf(idx, sizeof(idx), "gidx/%" PRIu32, g->uid);
+	snprintf(item, sizeof(item), "%c/%s", (char)g->kind, g->scope);
+	if (idlist_del(s, idx, item) < 0)
+		return -1;
 	return store_del(s, DB_STATE, key);
 }
 
@@ -292,14 +304,39 @@ int grant_all(struct store *s, struct grant **out, size_t *n)
 	return 0;
 }
 
+/* Through the account's index (gidx/<uid>): a few fetches, no scan. */
 int grant_of_account(struct store *s, uint32_t uid, struct grant **out, size_t *n)
 {
-	char prefix[32];
-	snprintf(prefix, sizeof(prefix), "grant/%" PRIu32 "/", uid);
-	if (collect(s, prefix, REC_GRANT, sizeof(**out), dec_grant, (void **)out, n) < 0)
+	char idx[32];
+	char **items;
+	size_t ni;
+	snprintf(idx, sizeof(idx), "gidx/%" PRIu32, uid);
+	*out = NULL;
+	*n = 0;
+	if (idlist_get(s, idx, &items, &ni) < 0)
 		return -1;
-	if (*n)
-		qsort(*out, *n, sizeof(**out), by_grant);
+	struct grant *v = ni ? calloc(ni, sizeof(*v)) : NULL;
+	if (ni && !v) {
+		idlist_free(items, ni);
+		return -1;
+	}
+	size_t cnt = 0;
+	for (size_t i = 0; i < ni; i++) {
+		if (strlen(items[i]) < 3 || items[i][1] != '/')
+			continue;
+		int g = grant_get(s, uid, (enum scope_kind)items[i][0], items[i] + 2, &v[cnt]);
+		if (g < 0) {
+			free(v);
+			idlist_free(items, ni);
+			return -1;
+		}
+		cnt += (size_t)g;
+	}
+	idlist_free(items, ni);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof(*v), by_grant);
+	*out = v;
+	*n = cnt;
 	return 0;
 }
 
