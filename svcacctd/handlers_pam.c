@@ -190,6 +190,8 @@ void cmd_pam_session_open(struct request *r)
 	ev.uid = a.uid;
 	ev.jti = tok.jti;
 	ev.service = p.service;
+	ev.rhost = nz(p.rhost);
+	ev.tty = nz(p.tty);
 	ev.detail = "session";
 	if (audit_append(r->d->audit, &ev) < 0) {
 		sodium_memzero(&tok, sizeof(tok));
@@ -238,6 +240,8 @@ void cmd_pam_session_close(struct request *r)
 			ev.account = a.name;
 			ev.uid = a.uid;
 			ev.jti = jti;
+			ev.service = p.service;
+			ev.rhost = nz(p.rhost);
 			ev.detail = "session closed";
 			if (token_deny(r->d, jti, (uint64_t)exp) < 0 ||
 			    audit_append(r->d->audit, &ev) < 0) {

@@ -322,10 +322,14 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 		goto out;
 	}
 
-	/* Every attempt counts against the caller's own budget. */
+	/* Every attempt counts against the caller's own budget.  Not for PAM
+	 * (service set): every login on the host comes through root, and a
+	 * burst of CI jobs must not lock each other out; the per-key budget
+	 * and the lockout still apply. */
 	caller_id(peer, rhost, caller);
 	snprintf(rlkey, sizeof(rlkey), "c:%s", caller);
-	if ((wait = rl_hit(d->rl_uid, rlkey, now, cfg->rate_limit_count, window)) > 0) {
+	if (!service &&
+	    (wait = rl_hit(d->rl_uid, rlkey, now, cfg->rate_limit_count, window)) > 0) {
 		c->result = CRED_RATE_LIMITED;
 		c->retry_after = wait;
 		goto out;

@@ -1,0 +1,140 @@
+/* pam_svcacct: module arguments and the daemon's identity. */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "pam_svcacct.h"
+
+/* Strict decimal in [lo, hi]; -1 when s is anything else. */
+static int parse_int(const char *s, int lo, int hi)
+{
+	long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+		if (v > hi)
+			return -1;
+	}
+	return v < lo ? -1 : (int)v;
+}
+
+int svca_pam_parse_opts(pam_handle_t *pamh, int flags, int argc, const char **argv,
+			struct svca_pam_opts *o)
+{
+	int bad = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->socket = SVCA_PAM_DEFAULT_SOCKET;
+	o->daemon_user = SVCA_PAM_DEFAULT_DAEMON_USER;
+	o->timeout_s = SVCA_PAM_DEFAULT_TIMEOUT;
+	(void)flags; /* PAM_SILENT: see svca_pam_tell */
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!a) {
+			bad = 1;
+			continue;
+		}
+		if (!strcmp(a, "debug")) {
+			o->debug = 1;
+		} else if (!strcmp(a, "use_first_pass")) {
+			o->use_first_pass = 1;
+		} else if (!strcmp(a, "try_first_pass")) {
+			o->try_first_pass = 1;
+		} else if (!strcmp(a, "ignore_unknown_user")) {
+			o->ignore_unknown_user = 1;
+		} else if (!strcmp(a, "ignore_authinfo_unavail")) {
+			o->ignore_authinfo_unavail = 1;
+		} else if (!strncmp(a, "socket=", 7)) {
+			if (a[7] != '/' || strlen(a + 7) >= 108) {
+				pam_syslog(pamh, LOG_ERR,
+					   "option '%s': the socket must be an absolute path of at most 107 bytes",
+					   a);
+				bad = 1;
+			} else {
+				o->socket = a + 7;
+			}
+		} else if (!strncmp(a, "timeout=", 8)) {
+			int t = parse_int(a + 8, 1, SVCA_PAM_MAX_TIMEOUT);
+			if (t < 0) {
+				pam_syslog(pamh, LOG_ERR,
+					   "option '%s': timeout must be a whole number of seconds from 1 to %d",
+					   a, SVCA_PAM_MAX_TIMEOUT);
+				bad = 1;
+			} else {
+				o->timeout_s = t;
+			}
+		} else if (!strncmp(a, "daemon_user=", 12)) {
+			if (!a[12] || strlen(a + 12) > 64) {
+				pam_syslog(pamh, LOG_ERR, "option '%s': empty or overlong user name", a);
+				bad = 1;
+			} else {
+				o->daemon_user = a + 12;
+			}
+		} else {
+			pam_syslog(pamh, LOG_ERR, "unknown option '%s': refusing to run", a);
+			bad = 1;
+		}
+	}
+	if (o->use_first_pass && o->try_first_pass) {
+		/* Not an error: the stricter one wins, as in pam_unix. */
+		o->try_first_pass = 0;
+	}
+	return bad ? -1 : 0;
+}
+
+int64_t svca_pam_trusted_uid(pam_handle_t *pamh, const struct svca_pam_opts *o)
+{
+	struct passwd pw, *res = NULL;
+	char *buf = NULL;
+	size_t len = 1024;
+	int64_t uid = 0;
+	int r;
+
+	for (;;) {
+		char *nb = realloc(buf, len);
+		if (!nb) {
+			pam_syslog(pamh, LOG_ERR, "out of memory resolving daemon_user %s",
+				   o->daemon_user);
+			goto done;
+		}
+		buf = nb;
+		r = getpwnam_r(o->daemon_user, &pw, buf, len, &res);
+		if (r == ERANGE && len < 1024 * 1024) {
+			len *= 2;
+			continue;
+		}
+		break;
+	}
+	if (r == 0 && res) {
+		uid = (int64_t)res->pw_uid;
+		SVCA_PAM_LOG_DEBUG(pamh, o, "trusting root and %s (uid %lld) to serve %s",
+				   o->daemon_user, (long long)uid, o->socket);
+	} else {
+		SVCA_PAM_LOG_DEBUG(pamh, o, "daemon_user %s does not resolve; trusting root only",
+				   o->daemon_user);
+	}
+done:
+	free(buf);
+	return uid;
+}
+
+int svca_pam_result(const struct svca_pam_opts *o, int rc)
+{
+	if (rc == PAM_USER_UNKNOWN && o->ignore_unknown_user)
+		return PAM_IGNORE;
+	if (rc == PAM_AUTHINFO_UNAVAIL && o->ignore_authinfo_unavail)
+		return PAM_IGNORE;
+	return rc;
+}

@@ -1,0 +1,112 @@
+/*
+ * pam_svcacct: internal interface between the module's files.  Nothing
+ * here is exported: pam_svcacct.map keeps every symbol but pam_sm_* local.
+ */
+#ifndef PAM_SVCACCT_H
+#define PAM_SVCACCT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <security/pam_modules.h>
+
+#include "proto.h"
+#include "sockio.h"
+
+#define SVCA_PAM_DEFAULT_SOCKET "/run/svcacct/svcacctd.sock"
+#define SVCA_PAM_DEFAULT_DAEMON_USER "_svcacct"
+#define SVCA_PAM_DEFAULT_TIMEOUT 5 /* seconds, per daemon call */
+#define SVCA_PAM_MAX_TIMEOUT 60
+#define SVCA_PAM_PROMPT "API key or token: "
+#define SVCA_PAM_TOKEN_ENV "SVCACCT_TOKEN"
+#define SVCA_PAM_DATA_TOKEN "pam_svcacct_session_token"
+/* An authtok longer than this is neither a key (67) nor a token (< 512). */
+#define SVCA_PAM_MAX_AUTHTOK 2048
+#define SVCA_PAM_MAX_REPLY (64u * 1024u)
+#define SVCA_PAM_MAX_FIELDS 48
+
+/* Sizes the daemon accepts (svcacctd/handlers_pam.c), NUL included. */
+#define SVCA_PAM_SERVICE_MAX 64
+#define SVCA_PAM_RHOST_MAX 256
+#define SVCA_PAM_TTY_MAX 64
+
+struct svca_pam_opts {
+	const char *socket;
+	const char *daemon_user;
+	int timeout_s;
+	int debug;
+	int use_first_pass;
+	int try_first_pass;
+	int ignore_unknown_user;
+	int ignore_authinfo_unavail;
+};
+
+/* What the daemon needs to know about the request, from the PAM items. */
+struct svca_pam_ctx {
+	const char *user; /* PAM_USER, a valid service account name */
+	char service[SVCA_PAM_SERVICE_MAX];
+	char rhost[SVCA_PAM_RHOST_MAX];
+	char tty[SVCA_PAM_TTY_MAX];
+};
+
+/* One daemon answer: the reply and its fields (which point into it). */
+struct svca_pam_answer {
+	struct svca_reply rep;
+	struct svca_field f[SVCA_PAM_MAX_FIELDS];
+	size_t nf;
+};
+
+/* options.c */
+/* Parses the module arguments.  Returns 0, or -1 after logging every
+ * unknown or malformed argument (the caller fails closed). */
+int svca_pam_parse_opts(pam_handle_t *pamh, int flags, int argc, const char **argv,
+			struct svca_pam_opts *o);
+/* The uid whose socket and server the module trusts besides root: the
+ * daemon_user's uid, or 0 (root only) when that user does not exist. */
+int64_t svca_pam_trusted_uid(pam_handle_t *pamh, const struct svca_pam_opts *o);
+/* Applies ignore_unknown_user / ignore_authinfo_unavail to a result. */
+int svca_pam_result(const struct svca_pam_opts *o, int rc);
+
+/* client.c */
+/* Fills c from PAM_USER, PAM_SERVICE, PAM_RHOST and PAM_TTY.  A user name
+ * that no service account can have gives PAM_USER_UNKNOWN. */
+int svca_pam_get_ctx(pam_handle_t *pamh, const struct svca_pam_opts *o,
+		     struct svca_pam_ctx *c);
+/* Starts a request for cmd with F_NAME (and F_SERVICE F_RHOST F_TTY when
+ * with_ctx). */
+void svca_pam_req_begin(struct svca_buf *b, uint16_t cmd, const struct svca_pam_ctx *c,
+			int with_ctx);
+/* Sends req (then wipes and frees it) and reads the answer.  PAM_SUCCESS
+ * when the daemon answered (any status); PAM_AUTHINFO_UNAVAIL when it is
+ * down, slow, not who it must be, or answers garbage; PAM_BUF_ERR. */
+int svca_pam_call(pam_handle_t *pamh, const struct svca_pam_opts *o, const char *what,
+		  struct svca_buf *req, struct svca_pam_answer *a);
+void svca_pam_answer_free(struct svca_pam_answer *a);
+const struct svca_field *svca_pam_field(const struct svca_pam_answer *a, uint16_t tag);
+/* Copies a STR field, control characters replaced; "" when absent. */
+void svca_pam_field_text(const struct svca_pam_answer *a, uint16_t tag, char *dst,
+			 size_t len);
+/* The PAM result for a status other than SVCA_OK that every command shares
+ * (NOTFOUND -> PAM_USER_UNKNOWN, NOTAUTH/UNAVAIL -> PAM_AUTHINFO_UNAVAIL,
+ * BADREQ and unknown statuses -> PAM_SERVICE_ERR); FAILED -> fail_rc.
+ * Logs the daemon's message. */
+int svca_pam_status_rc(pam_handle_t *pamh, const char *what, const char *user,
+		       const struct svca_pam_answer *a, int fail_rc);
+/* ACCOUNT_SHOW: PAM_SUCCESS when user is a service account,
+ * PAM_USER_UNKNOWN when not, else an error.  Sends no secret. */
+int svca_pam_lookup(pam_handle_t *pamh, const struct svca_pam_opts *o,
+		    const struct svca_pam_ctx *c);
+/* 1 when s[0..n) has the shape of a JWT (three base64url parts, a JSON
+ * header): the only other thing the daemon accepts besides an API key. */
+int svca_pam_looks_like_jwt(const char *s, size_t n);
+/* Shows the reason for a refusal to the user (PAM_ERROR_MSG), also under
+ * PAM_SILENT: the module says nothing else. */
+void svca_pam_tell(pam_handle_t *pamh, const struct svca_pam_opts *o, const char *msg);
+
+#define SVCA_PAM_LOG_DEBUG(pamh, o, ...)                        \
+	do {                                                     \
+		if ((o)->debug)                                  \
+			pam_syslog((pamh), LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
+
+#endif

@@ -1,0 +1,206 @@
+#!/bin/bash
+# A real sshd (loopback, a private sshd_config) with the shipped example
+# stack etc/pam.d/sshd.svcacct-example: a service account logs in with its
+# API key (keyboard-interactive and password) and runs a command; its
+# session has SVCACCT_TOKEN, which works during the session and is revoked
+# at logout; a viewer is refused at the account stage, a wrong key at auth;
+# a local user is unaffected, also with svcacctd down.  Private mount
+# namespace (tests/pam/ns.sh): /etc/pam.d, passwd, /run ... are the test's.
+. "$(dirname "$0")/../pam/ns.sh"
+. "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/pam/pamlib.sh"
+
+SSHD=/usr/sbin/sshd
+[ -x "$SSHD" ] || bail "openssh-server is installed ($SSHD)"
+command -v sshpass >/dev/null || bail "sshpass is installed"
+
+start_daemon 'host_workspaces = [ "build-farm" ];' 'rate_limit_count = 1000;' ||
+	bail "daemon starts"
+private_root
+debian_commons
+setup_hostws editor:ci-deploy viewer:ci-view
+make_resolvable ci-deploy "$(acct_uid ci-deploy)"
+make_resolvable ci-view "$(acct_uid ci-view)"
+make_local_user localbob 61500 'hunter2-local'
+install_example etc/pam.d/sshd.svcacct-example sshd
+UID_DEPLOY=$(acct_uid ci-deploy)
+
+K_DEPLOY=$(key_create ci-deploy) && [ -n "$K_DEPLOY" ] || bail "key create ci-deploy"
+K_VIEW=$(key_create ci-view) || bail "key create ci-view"
+K_FORGED=$("$PY" "$PAM_HELPER" forge-key "$K_DEPLOY") || bail "forge-key"
+
+# ---- sshd ---------------------------------------------------------------------------
+SD="$TMPD/sshd"
+mkdir -m 0700 "$SD"
+ssh-keygen -q -t ed25519 -N '' -f "$SD/ssh_host_ed25519_key" </dev/null || bail "ssh-keygen"
+PORT=$("$PY" -c '
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 60000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+')
+[ -n "$PORT" ] || bail "a free loopback port"
+cat >"$SD/sshd_config" <<EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $SD/ssh_host_ed25519_key
+PidFile $SD/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication yes
+PubkeyAuthentication no
+AuthorizedKeysFile none
+PermitRootLogin no
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+MaxAuthTries 3
+LoginGraceTime 30
+LogLevel VERBOSE
+EOF
+check -d "sshd -t accepts the private config" "$SSHD" -t -f "$SD/sshd_config"
+"$SSHD" -D -e -f "$SD/sshd_config" </dev/null >>"$SD/sshd.log" 2>&1 &
+SSHD_PID=$!
+track_pid "$SSHD_PID"
+disown "$SSHD_PID" 2>/dev/null
+up=0
+for _ in $(seq 100); do
+	if "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$PORT" 2>/dev/null; then
+		up=1
+		break
+	fi
+	sleep 0.05
+done
+[ "$up" = 1 ] || { diag_file "$SD/sshd.log"; bail "sshd listens on 127.0.0.1:$PORT"; }
+ok "sshd listens on 127.0.0.1:$PORT"
+
+SSH_OPTS=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+	-o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10
+	-o NumberOfPasswordPrompts=1 -o ServerAliveInterval=5 -p "$PORT")
+
+# ssh_login METHOD SECRET USER CMD: sets RC OUT ERR MS.  METHOD is kbd
+# (keyboard-interactive: sshpass answers PAM's "API key or token:") or
+# password (ssh's own password prompt; sshd hands it to PAM).
+ssh_login() {
+	local method=$1 secret=$2 user=$3 cmd=$4
+	if [ "$method" = kbd ]; then
+		run_in "" env SSHPASS="$secret" timeout 40 sshpass -P "API key or token" -e \
+			ssh "${SSH_OPTS[@]}" -o PreferredAuthentications=keyboard-interactive "$user@127.0.0.1" "$cmd"
+	else
+		run_in "" env SSHPASS="$secret" timeout 40 sshpass -e \
+			ssh "${SSH_OPTS[@]}" -o PreferredAuthentications=password "$user@127.0.0.1" "$cmd"
+	fi
+}
+
+# ---- a service account logs in with its key -------------------------------------------
+SEQ0=$(audit_json | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d[-1]["seq"] if d else 0)')
+SESSION_OUT="$TMPD/ssh.session.out"
+# the session prints its token and lingers, so that the token can be
+# checked while the session is open
+( env SSHPASS="$K_DEPLOY" timeout 40 sshpass -P "API key or token" -e \
+	ssh "${SSH_OPTS[@]}" -o PreferredAuthentications=keyboard-interactive \
+	"ci-deploy@127.0.0.1" 'id -u; echo "TOKEN=$SVCACCT_TOKEN"; sleep 2; echo done' \
+	</dev/null >"$SESSION_OUT" 2>"$TMPD/ssh.session.err"
+  echo "$?" >"$TMPD/ssh.session.rc" ) &
+SSH_PID=$!
+TOK=""
+for i in $(seq 300); do
+	TOK=$(sed -n 's/^TOKEN=//p' "$SESSION_OUT" 2>/dev/null)
+	[ -n "$TOK" ] && break
+	kill -0 "$SSH_PID" 2>/dev/null || break
+	sleep 0.05
+done
+if [ -n "$TOK" ]; then ok "kbd-interactive login with the API key: SVCACCT_TOKEN is set in the session"; else not_ok "kbd-interactive login with the API key: SVCACCT_TOKEN is set in the session"; fi
+if [ -n "$TOK" ] && token_valid "$TOK"; then ok "the session token is valid while the session is open"; else not_ok "the session token is valid while the session is open"; fi
+wait "$SSH_PID"
+RC=$(cat "$TMPD/ssh.session.rc" 2>/dev/null)
+if [ "$RC" = 0 ] && [ "$(head -n 1 "$SESSION_OUT")" = "$UID_DEPLOY" ] && grep -q '^done$' "$SESSION_OUT"; then
+	ok "the command ran as ci-deploy (uid $UID_DEPLOY) and the session ended normally"
+else
+	not_ok "the command ran as ci-deploy (uid $UID_DEPLOY) (exit $RC)"
+	diag_file "$SESSION_OUT"
+	diag_file "$TMPD/ssh.session.err"
+	diag_file "$SD/sshd.log" 40
+fi
+revoked=0
+for _ in $(seq 100); do
+	if [ -n "$TOK" ] && ! token_valid "$TOK"; then revoked=1; break; fi
+	sleep 0.05
+done
+if [ "$revoked" = 1 ]; then ok "after logout the session token no longer works"; else not_ok "after logout the session token no longer works"; fi
+if [ "$_PAM_CLI_KEYS" = 1 ] && [ -n "$TOK" ]; then
+	check_exit 1 -d "svcacctctl token verify exits 1 for it" sh -c 'printf "%s\n" "$1" | $2 token verify' sh "$TOK" "$CTL"
+fi
+# the audit trail of this one login
+audit_json --account ci-deploy >"$TMPD/login.audit.json"
+"$PY" - "$SEQ0" "$TMPD/login.audit.json" >"$TMPD/login.audit.txt" <<'EOF'
+import json, sys
+seq0 = int(sys.argv[1])
+for e in json.load(open(sys.argv[2])):
+    if e["seq"] <= seq0:
+        continue
+    s = e.get("subject") or {}
+    print("%s %s %s reason=%s service=%s rhost=%s jti=%s detail=%s" % (
+        e["seq"], e["event"], e["outcome"], e.get("reason"), e.get("service"),
+        e.get("rhost"), s.get("jti"), e.get("detail")))
+EOF
+diag "audit events of that login:"
+diag <"$TMPD/login.audit.txt"
+want_events="auth.allow auth.allow token.issue session.open token.revoke session.close"
+got_events=$(awk '{print $2}' "$TMPD/login.audit.txt" | tr '\n' ' ' | sed 's/ $//')
+if [ "$got_events" = "$want_events" ]; then ok "the login is audited: $want_events"; else not_ok "the login is audited: want $want_events, got $got_events"; fi
+if grep -q '^[0-9]* auth.allow success reason=None service=sshd rhost=127.0.0.1' "$TMPD/login.audit.txt"; then
+	ok "audit: service sshd and rhost 127.0.0.1"
+else
+	not_ok "audit: service sshd and rhost 127.0.0.1"
+fi
+jtis=$(sed -n 's/.* \(token.issue\|session.open\|token.revoke\|session.close\) .*jti=\([^ ]*\).*/\2/p' "$TMPD/login.audit.txt" | sort -u | tr '\n' ' ')
+if [ "$(echo $jtis | wc -w)" = 1 ] && [ "$jtis" != "None " ]; then ok "audit: token.issue, session.open/close and token.revoke name one jti"; else not_ok "audit: one jti for the session (got: $jtis)"; fi
+
+ssh_login password "$K_DEPLOY" ci-deploy 'id -un'
+expect_run "password method (sshd passes the key to PAM) -> logged in as ci-deploy" 0 "ci-deploy"
+
+# ---- refused ------------------------------------------------------------------------------
+ssh_login kbd "$K_FORGED" ci-deploy 'id -u'
+if [ "$RC" != 0 ] && [[ $OUT != *"$UID_DEPLOY"* ]]; then ok "a wrong key is refused (ssh exit $RC)"; else not_ok "a wrong key is refused (exit $RC, out: $OUT)"; fi
+audit_has "the wrong key is audited: auth.deny bad_secret, service sshd, rhost 127.0.0.1" \
+	'any(e["event"] == "auth.deny" and e.get("reason") == "bad_secret" and e.get("service") == "sshd" and e.get("rhost") == "127.0.0.1" for e in d)'
+ssh_login kbd "$K_VIEW" ci-view 'id -u'
+if [ "$RC" != 0 ] && [[ $OUT != *"$(acct_uid ci-view)"* ]]; then ok "a viewer is refused (ssh exit $RC)"; else not_ok "a viewer is refused (exit $RC, out: $OUT)"; fi
+diag "what ssh printed for the viewer: $(printf '%s' "$ERR" | tr '\n' '|')"
+audit_has "the viewer is refused at the account stage: auth.deny no_capability" \
+	'any(e["event"] == "auth.deny" and e.get("reason") == "no_capability" and e["subject"].get("account") == "ci-view" and e.get("service") == "sshd" for e in d)'
+audit_has "... after its key was accepted (auth.allow for ci-view)" \
+	'any(e["event"] == "auth.allow" and e["subject"].get("account") == "ci-view" and e.get("detail") == "auth" for e in d)'
+check_devlog "pam_svcacct logs the refusal (syslog)" "account: ci-view denied sshd (no_capability, role viewer)"
+if grep -q "ci-view" "$SD/sshd.log"; then diag "sshd.log on the viewer: $(grep ci-view "$SD/sshd.log" | tail -n 3 | tr '\n' '|')"; fi
+
+# ---- a local user ----------------------------------------------------------------------------
+ssh_login password 'hunter2-local' localbob 'id -un; echo "TOKEN=${SVCACCT_TOKEN:-none}"'
+expect_run "a local user logs in with the local password" 0 "localbob"
+if [[ $OUT == *"TOKEN=none"* ]]; then ok "a local user gets no SVCACCT_TOKEN"; else not_ok "a local user gets no SVCACCT_TOKEN"; fi
+
+# ---- svcacctd down ---------------------------------------------------------------------------
+stop_daemon
+ssh_login password 'hunter2-local' localbob 'id -un'
+expect_run "svcacctd down: a local user still logs in" 0 "localbob"
+ssh_login kbd "$K_DEPLOY" ci-deploy 'id -u'
+if [ "$RC" != 0 ] && [[ $OUT != *"$UID_DEPLOY"* ]]; then ok "svcacctd down: a service account is refused (ssh exit $RC)"; else not_ok "svcacctd down: a service account is refused (exit $RC)"; fi
+if [ "$MS" -lt 15000 ]; then ok "svcacctd down: refused without hanging ($MS ms)"; else not_ok "svcacctd down: refused without hanging ($MS ms)"; fi
+start_daemon_reuse || bail "daemon starts again"
+
+secrets_never_logged "no key or token in syslog, daemon.log or the audit trail" "$K_DEPLOY" "$K_VIEW" "$K_FORGED" "$TOK"
+if grep -qF -- "${K_DEPLOY:18}" "$SD/sshd.log" || { [ -n "$TOK" ] && grep -qF -- "$TOK" "$SD/sshd.log"; }; then
+	not_ok "no key or token in sshd's log"
+else
+	ok "no key or token in sshd's log"
+fi
