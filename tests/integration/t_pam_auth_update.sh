@@ -19,15 +19,14 @@ start_daemon 'host_workspaces = [ "build-farm" ];' 'rate_limit_count = 1000;' ||
 	bail "daemon starts"
 private_root
 setup_hostws editor:ci-deploy viewer:ci-view
-make_resolvable ci-deploy "$(acct_uid ci-deploy)"
-make_resolvable ci-view "$(acct_uid ci-view)"
+nss_resolves ci-deploy "$(acct_uid ci-deploy)"
+nss_resolves ci-view "$(acct_uid ci-view)"
 make_local_user localbob 61500 'hunter2-local'
 
 # pam-auth-update's inputs and state, private
 mkdir -p "$PRIV/pam-configs" "$PRIV/varlibpam" "$PRIV/debconf"
 cp /usr/share/pam-configs/unix "$PRIV/pam-configs/"
 sed -e "s|pam_svcacct.so|$PAM_MOD socket=$SOCK|" \
-	-e "s|pam_localuser.so|pam_localuser.so file=$PRIV/passwd.local|" \
 	"$REPO_DIR/etc/pam-configs/svcacct" >"$PRIV/pam-configs/svcacct"
 cp -a /var/cache/debconf/. "$PRIV/debconf/" 2>/dev/null
 for f in common-auth common-account common-session common-session-noninteractive common-password; do

@@ -308,8 +308,8 @@ expect_run "daemon_user that does not exist: root is still trusted" 0 "successfu
 
 # ---- the shipped example stacks (etc/pam.d/*.svcacct-example) ---------------------------
 make_local_user localbob 61500 'hunter2-local'
-make_resolvable ci-deploy "$(acct_uid ci-deploy)"
-make_resolvable ci-view "$(acct_uid ci-view)"
+nss_resolves ci-deploy "$(acct_uid ci-deploy)"
+nss_resolves ci-view "$(acct_uid ci-view)"
 install_example etc/pam.d/sshd.svcacct-example sshd
 pamt "$K_DEPLOY" sshd ci-deploy authenticate acct_mgmt
 expect_run "example sshd stack: service account with its key -> auth + account ok" 0 "account management done"

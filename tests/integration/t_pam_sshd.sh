@@ -4,8 +4,11 @@
 # API key (keyboard-interactive and password) and runs a command; its
 # session has SVCACCT_TOKEN, which works during the session and is revoked
 # at logout; a viewer is refused at the account stage, a wrong key at auth;
-# a local user is unaffected, also with svcacctd down.  Private mount
-# namespace (tests/pam/ns.sh): /etc/pam.d, passwd, /run ... are the test's.
+# a local user is unaffected, also with svcacctd down.  The accounts
+# resolve through the real libnss_svcacct.so.2 (tests/pam/pamlib.sh), and
+# pam_mkhomedir makes the home at the first login, as libnss_svcacct(8)
+# recommends.  Private mount namespace (tests/pam/ns.sh): /etc/pam.d,
+# passwd, /run ... are the test's.
 . "$(dirname "$0")/../pam/ns.sh"
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/pam/pamlib.sh"
@@ -19,11 +22,17 @@ start_daemon 'host_workspaces = [ "build-farm" ];' 'rate_limit_count = 1000;' ||
 private_root
 debian_commons
 setup_hostws editor:ci-deploy viewer:ci-view
-make_resolvable ci-deploy "$(acct_uid ci-deploy)"
-make_resolvable ci-view "$(acct_uid ci-view)"
+UID_DEPLOY=$(acct_uid ci-deploy)
+nss_resolves ci-deploy "$UID_DEPLOY"
+if [ "${NSS_LINE##*:}" = /bin/bash ]; then ok "ci-deploy (editor: login) has the login shell"; else not_ok "ci-deploy has the login shell ($NSS_LINE)"; fi
+HOME_DEPLOY="$HOME_BASE/ci-deploy"
+nss_resolves ci-view "$(acct_uid ci-view)"
 make_local_user localbob 61500 'hunter2-local'
 install_example etc/pam.d/sshd.svcacct-example sshd
-UID_DEPLOY=$(acct_uid ci-deploy)
+# the home at the first login (libnss_svcacct(8), HOME DIRECTORIES)
+sed -i '/^@include common-session$/a session    optional     pam_mkhomedir.so skel=/etc/skel umask=0077' "$PRIV/pam.d/sshd"
+grep -q pam_mkhomedir "$PRIV/pam.d/sshd" || bail "pam_mkhomedir added to the sshd stack"
+if [ ! -e "$HOME_DEPLOY" ]; then ok "no home for ci-deploy before its first login"; else not_ok "no home for ci-deploy before its first login"; fi
 
 K_DEPLOY=$(key_create ci-deploy) && [ -n "$K_DEPLOY" ] || bail "key create ci-deploy"
 K_VIEW=$(key_create ci-view) || bail "key create ci-view"
@@ -108,7 +117,7 @@ SESSION_OUT="$TMPD/ssh.session.out"
 # checked while the session is open
 ( env SSHPASS="$K_DEPLOY" timeout 40 sshpass -P "API key or token" -e \
 	ssh "${SSH_OPTS[@]}" -o PreferredAuthentications=keyboard-interactive \
-	"ci-deploy@127.0.0.1" 'id -u; echo "TOKEN=$SVCACCT_TOKEN"; sleep 2; echo done' \
+	"ci-deploy@127.0.0.1" 'id -u; echo "TOKEN=$SVCACCT_TOKEN"; echo "PWD=$(pwd)"; sleep 2; echo done' \
 	</dev/null >"$SESSION_OUT" 2>"$TMPD/ssh.session.err"
   echo "$?" >"$TMPD/ssh.session.rc" ) &
 SSH_PID=$!
@@ -136,6 +145,16 @@ for _ in $(seq 100); do
 	if [ -n "$TOK" ] && ! token_valid "$TOK"; then revoked=1; break; fi
 	sleep 0.05
 done
+if grep -qx "PWD=$HOME_DEPLOY" "$SESSION_OUT"; then ok "the session starts in the home from NSS ($HOME_DEPLOY)"; else not_ok "the session starts in the home from NSS ($HOME_DEPLOY): $(grep PWD= "$SESSION_OUT")"; fi
+skel_missing=""
+for f in /etc/skel/.[!.]* /etc/skel/*; do
+	[ -e "$f" ] && [ ! -e "$HOME_DEPLOY/${f##*/}" ] && skel_missing="$skel_missing ${f##*/}"
+done
+if [ "$(stat -c '%u:%g %a' "$HOME_DEPLOY" 2>&1)" = "$UID_DEPLOY:$UID_DEPLOY 700" ] && [ -z "$skel_missing" ]; then
+	ok "pam_mkhomedir made the home at the first login: owner $UID_DEPLOY, mode 0700, /etc/skel copied"
+else
+	not_ok "pam_mkhomedir made the home at the first login ($(stat -c '%u:%g %a' "$HOME_DEPLOY" 2>&1); from /etc/skel missing:${skel_missing:- none})"
+fi
 if [ "$revoked" = 1 ]; then ok "after logout the session token no longer works"; else not_ok "after logout the session token no longer works"; fi
 if [ "$_PAM_CLI_KEYS" = 1 ] && [ -n "$TOK" ]; then
 	check_exit 1 -d "svcacctctl token verify exits 1 for it" sh -c 'printf "%s\n" "$1" | $2 token verify' sh "$TOK" "$CTL"
@@ -204,3 +223,4 @@ if grep -qF -- "${K_DEPLOY:18}" "$SD/sshd.log" || { [ -n "$TOK" ] && grep -qF --
 else
 	ok "no key or token in sshd's log"
 fi
+host_untouched

@@ -4,8 +4,11 @@
 # `sudo -S -k id -u` as itself with its session token (or key) on stdin
 # and gets 0; an editor that sudoers would let through is refused by
 # pam_svcacct's account stage, and the refusal is audited; a local user is
-# unaffected, also with svcacctd down.  Private mount namespace
-# (tests/pam/ns.sh): /etc/sudoers, /etc/pam.d, passwd ... are the test's.
+# unaffected, also with svcacctd down.  The accounts, and the sudo_group
+# %svcacct-sudo that sudoers names, resolve through the real
+# libnss_svcacct.so.2 (tests/pam/pamlib.sh); the module is also run under
+# valgrind through getent.  Private mount namespace (tests/pam/ns.sh):
+# /etc/sudoers, /etc/pam.d, passwd ... are the test's.
 . "$(dirname "$0")/../pam/ns.sh"
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/pam/pamlib.sh"
@@ -19,11 +22,24 @@ debian_commons
 setup_hostws admin:ci-admin editor:ci-editor
 UID_ADMIN=$(acct_uid ci-admin)
 UID_EDITOR=$(acct_uid ci-editor)
-make_resolvable ci-admin "$UID_ADMIN"
-make_resolvable ci-editor "$UID_EDITOR"
-# the sudo_group of svcacctd.conf, as libnss_svcacct serves it: the
-# accounts with the sudo capability
-group_add svcacct-sudo ci-admin
+nss_resolves ci-admin "$UID_ADMIN"
+nss_resolves ci-editor "$UID_EDITOR"
+# the sudo_group of svcacctd.conf, from libnss_svcacct: the accounts with
+# the sudo capability (gid uid_max), and nowhere in /etc/group
+SUDO_GID=$(getent -s svcacct group "$SUDO_GROUP" | cut -d: -f3)
+check_out() { # DESC EXPECTED CMD...
+	local desc=$1 want=$2
+	shift 2
+	if expect_exit 0 "$@" && [ "$OUT" = "$want" ]; then ok "$desc"; else not_ok "$desc (want: $want; got: $OUT)"; fi
+}
+check_out "getent group $SUDO_GROUP (through nsswitch.conf): the admin is its only member" \
+	"$SUDO_GROUP:*:$SUDO_GID:ci-admin" getent group "$SUDO_GROUP"
+check_exit 1 -d "$SUDO_GROUP is not in the private /etc/group" grep -q "^$SUDO_GROUP:" /etc/group
+check_out "id ci-admin: the sudo group comes from the module's initgroups" \
+	"uid=$UID_ADMIN(ci-admin) gid=$UID_ADMIN(ci-admin) groups=$UID_ADMIN(ci-admin),$SUDO_GID($SUDO_GROUP)" id ci-admin
+check_out "id ci-editor: no sudo group" \
+	"uid=$UID_EDITOR(ci-editor) gid=$UID_EDITOR(ci-editor) groups=$UID_EDITOR(ci-editor)" id ci-editor
+nss_valgrind ci-admin
 make_local_user localbob 61500 'hunter2-local'
 install_example etc/pam.d/sudo.svcacct-example sudo
 cat >"$PRIV/sudoers" <<'EOF'
@@ -43,14 +59,16 @@ T_ADMIN=$(token_create "$K_ADMIN") && [ -n "$T_ADMIN" ] || bail "token create (c
 T_EDITOR=$(token_create "$K_EDITOR") || bail "token create (ci-editor)"
 K_FORGED=$("$PY" "$PAM_HELPER" forge-key "$K_ADMIN")
 
-# as_user UID INPUT CMD...: CMD as that user (its groups from /etc/group,
-# as after a login), INPUT on stdin; sets RC OUT ERR MS
+# as_user UID INPUT CMD...: CMD as that user (its groups from NSS through
+# initgroups, as after a login), INPUT on stdin; sets RC OUT ERR MS
 as_user() {
 	local uid=$1 input=$2
 	shift 2
 	run_in "$input"$'\n' timeout 30 setpriv --reuid="$uid" --regid="$uid" --init-groups -- "$@"
 }
 
+as_user "$UID_ADMIN" "" id -G
+if [[ " $OUT " == *" $SUDO_GID "* ]]; then ok "setpriv --init-groups: the admin's processes are in $SUDO_GROUP ($SUDO_GID)"; else not_ok "setpriv --init-groups: the admin's processes are in $SUDO_GROUP (id -G: $OUT)"; fi
 as_user "$UID_ADMIN" "$T_ADMIN" "$SUDO" -S -k id -u
 expect_run "admin: sudo -S -k id -u with its session token prints 0" 0 ""
 if [ "$OUT" = 0 ]; then ok "admin: the command ran as root"; else not_ok "admin: the command ran as root (stdout: $OUT)"; fi
@@ -92,3 +110,4 @@ start_daemon_reuse || bail "daemon starts again"
 
 secrets_never_logged "no key or token in syslog (sudo's lines too), daemon.log or the audit trail" \
 	"$K_ADMIN" "$K_EDITOR" "$T_ADMIN" "$T_EDITOR" "$K_FORGED"
+host_untouched

@@ -3,19 +3,26 @@
 # tests/pam/ns.sh (private mount namespace) and tests/lib.sh.
 #
 #   private_root             after start_daemon: a private /etc/pam.d,
-#                            passwd, group, shadow, gshadow, nsswitch.conf,
-#                            sudoers (+ sudoers.d), /run (tmpfs, with
-#                            /run/sshd), login records, and /dev (an overlay
-#                            with a fresh devpts and /dev/log = a sink whose
-#                            lines land in $DEVLOG); all bind mounts in this
-#                            namespace only.  Sets PRIV (its files).
+#                            passwd, group, shadow, gshadow, nsswitch.conf
+#                            ("passwd/group: files svcacct"), sudoers (+
+#                            sudoers.d), /run (tmpfs, with /run/sshd), login
+#                            records, /dev (an overlay with a fresh devpts
+#                            and /dev/log = a sink whose lines land in
+#                            $DEVLOG), and the real NSS module: see
+#                            _pam_nss_setup.  All mounts in this namespace
+#                            only.  Sets PRIV (its files).
 #   pam_service NAME         writes /etc/pam.d/NAME from stdin; @MOD@ is the
 #                            module under test, @SOCK@ the daemon socket
-#   make_resolvable NAME UID passwd/group entries and a home for a service
-#                            account, so that sshd, sudo and su find it
-#                            (until libnss_svcacct.so.2 serves them: then
-#                            this becomes "passwd: files svcacct" + a check)
-#   group_add GROUP NAME     NAME becomes a member of GROUP (made if missing)
+#   nss_resolves NAME UID    ok when NAME resolves through libnss_svcacct.so.2
+#                            (getent -s svcacct passwd, and getent passwd
+#                            through nsswitch.conf) with that uid and its
+#                            home under home_base, and is not in /etc/passwd;
+#                            sets NSS_LINE (its passwd line)
+#   host_untouched           ok when the module, the snapshot directory and
+#                            the homes are not on the machine's filesystem
+#                            (as seen from the parent's mount namespace)
+#   nss_valgrind NAME        getent -s svcacct (passwd, group, initgroups,
+#                            enumeration) under valgrind --leak-check=full
 #   acct_uid NAME            the account's uid (account show --json)
 #   setup_hostws ROLE:NAME...  team, host workspace "build-farm", grants
 #   key_create NAME          a new API key on stdout (svcacctctl key create
@@ -33,6 +40,14 @@
 #   secrets_never_logged DESC SECRET...  none of the secrets appears in the
 #                            module's syslog ($DEVLOG), the daemon's syslog,
 #                            daemon.log or the audit trail
+#
+# Service accounts are never written to the private /etc/passwd or
+# /etc/group: sshd, sudo, su, pamtester and id find them through
+# libnss_svcacct.so.2, loaded by glibc from the system library directory
+# (setuid programs ignore LD_LIBRARY_PATH and $SVCACCT_NSS_DIR, so neither
+# is used here) and reading the daemon's snapshot at the module's
+# compiled-in directory.  /etc/passwd holds the machine's users plus the
+# LOCAL test users of make_local_user, which is what pam_localuser sees.
 
 [ -n "${SVCA_PAM_NS:-}" ] || bail "tests/pam/ns.sh must be sourced before tests/lib.sh"
 
@@ -40,10 +55,24 @@ PAM_MOD="$SVCACCT_BUILD/pam_svcacct.so"
 PAM_HELPER="$TESTS_DIR/pam/svca_pam_helper.py"
 [ -f "$PAM_MOD" ] || bail "the module is built: $PAM_MOD (make $(basename "$SVCACCT_BUILD")/pam_svcacct.so)"
 command -v pamtester >/dev/null || bail "pamtester is installed (make deps)"
+NSS_MOD="$SVCACCT_BUILD/libnss_svcacct.so.2"
+[ -f "$NSS_MOD" ] || bail "the NSS module is built: $NSS_MOD (make $(basename "$SVCACCT_BUILD")/libnss_svcacct.so.2)"
+# The snapshot directory compiled into the module (make NSS_DIR=, default
+# /var/lib/svcacct/nss); set SVCA_TEST_NSS_DIR for a module built with
+# another one.
+SYS_NSS_DIR=${SVCA_TEST_NSS_DIR:-/var/lib/svcacct/nss}
+# Nothing here may find the module or the snapshot another way than sshd,
+# sudo and su do.
+unset LD_LIBRARY_PATH SVCACCT_NSS_DIR
 
 PRIV=""
 DEVLOG=""
 _PAM_DEVLOG_PID=""
+HOME_BASE=""  # the daemon's home_base (its config, else the default)
+SUDO_GROUP="" # the daemon's sudo_group
+_PAM_OVERLAYS=()
+_PAM_HOST_NEW=() # paths made visible here that the machine does not have
+_PAM_HOST_PID=$PPID # a process in the namespace the test was started from
 
 # bg CMD...: starts CMD in the background (stdin /dev/null), killed by the
 # cleanup; BG_PID is its pid.  Disowned, so that bash does not report the
@@ -66,19 +95,17 @@ private_root() {
 	chmod 0755 "$PRIV" "$PRIV/pam.d" "$PRIV/home"
 	chmod 0750 "$PRIV/sudoers.d"
 
-	# users and groups: the machine's, plus what the test adds
+	# users and groups: the machine's, plus the local test users
+	# (make_local_user); service accounts come from libnss_svcacct.so.2
 	cp /etc/passwd /etc/group "$PRIV/"
-	# the local users (what pam_localuser must see): service accounts come
-	# from NSS in production, here from make_resolvable's passwd lines
-	cp /etc/passwd "$PRIV/passwd.local"
 	cp /etc/shadow "$PRIV/shadow" 2>/dev/null || : >"$PRIV/shadow"
 	cp /etc/gshadow "$PRIV/gshadow" 2>/dev/null || : >"$PRIV/gshadow"
 	chmod 0644 "$PRIV/passwd" "$PRIV/group"
 	chmod 0640 "$PRIV/shadow" "$PRIV/gshadow"
 	cat >"$PRIV/nsswitch.conf" <<-'EOF'
 		# private to the svcacct PAM tests
-		passwd:   files
-		group:    files
+		passwd:   files svcacct
+		group:    files svcacct
 		shadow:   files
 		gshadow:  files
 		hosts:    files
@@ -102,6 +129,7 @@ private_root() {
 	_pam_bind "$PRIV/nsswitch.conf" /etc/nsswitch.conf
 	_pam_bind "$PRIV/sudoers" /etc/sudoers
 	if [ -d /etc/sudoers.d ]; then _pam_bind "$PRIV/sudoers.d" /etc/sudoers.d; fi
+	_pam_nss_setup
 
 	# /run: sshd's privsep dir, sudo's timestamps, utmp; all private
 	mount -t tmpfs -o mode=0755 svcacct-test-run /run || bail "tmpfs over /run"
@@ -175,52 +203,182 @@ pam_service() { # NAME < stack
 	chmod 0644 "$PRIV/pam.d/$1"
 }
 
-# make_resolvable is the one place to change when libnss_svcacct.so.2 takes
-# over: then it would (1) put "passwd: files svcacct", "group: files
-# svcacct" into $PRIV/nsswitch.conf, (2) make the module and the snapshot
-# visible to setuid programs too (sudo, su ignore LD_LIBRARY_PATH and
-# SVCACCT_NSS_DIR): an overlay over /usr/lib/<triplet> holding the built
-# module and one over /var/lib holding svcacct/nss -> $NSSD and the homes
-# under home_base, as private_root does for /dev, and (3) only check
-# `getent passwd NAME` = UID.  group_add svcacct-sudo would go (sudo_group
-# comes from the snapshot), and passwd.local would equal /etc/passwd.
-make_resolvable() { # NAME UID
-	local name=$1 uid=$2
-	[ -n "$uid" ] || bail "make_resolvable $name: no uid"
-	grep -q "^$name:" "$PRIV/passwd" && return 0
-	# "*" as libnss_svcacct gives: no password pam_unix could ever accept
-	echo "$name:*:$uid:$uid:svcacct service account $name:$PRIV/home/$name:/bin/bash" >>"$PRIV/passwd"
-	echo "$name:x:$uid:" >>"$PRIV/group"
-	mkdir -m 0700 "$PRIV/home/$name"
-	chown "$uid:$uid" "$PRIV/home/$name"
-	getent passwd "$name" >/dev/null || bail "make_resolvable: getent passwd $name"
+# _pam_overlay DIR: an overlay over DIR (this namespace only) whose upper
+# layer is under $PRIV: DIR looks unchanged, and whatever is written into
+# it lands in $PRIV, never on the machine's filesystem.
+_pam_overlay() {
+	local dir=$1 n=${#_PAM_OVERLAYS[@]}
+	mkdir -p "$PRIV/ovl$n/up" "$PRIV/ovl$n/work"
+	# the overlay's root takes the upper directory's owner and mode
+	{ chown --reference="$dir" "$PRIV/ovl$n/up" && chmod --reference="$dir" "$PRIV/ovl$n/up"; } ||
+		bail "overlay upper dir for $dir"
+	mount -t overlay "svcacct-test-ovl$n" \
+		-o "lowerdir=$dir,upperdir=$PRIV/ovl$n/up,workdir=$PRIV/ovl$n/work" "$dir" 2>"$PRIV/ovl$n.err" ||
+		bail "an overlay over $dir in the private namespace (overlayfs: $(cat "$PRIV/ovl$n.err"))"
+	_PAM_OVERLAYS+=("$dir")
 }
 
-group_add() { # GROUP NAME
-	"$PY" - "$PRIV/group" "$1" "$2" <<-'EOF'
-		import sys
-		path, group, name = sys.argv[1:4]
-		lines = open(path).read().splitlines()
-		used = {int(l.split(":")[2]) for l in lines if l.count(":") >= 3}
-		for i, l in enumerate(lines):
-		    f = l.split(":")
-		    if f[0] == group:
-		        members = [m for m in f[3].split(",") if m]
-		        if name not in members:
-		            members.append(name)
-		        f[3] = ",".join(members)
-		        lines[i] = ":".join(f)
-		        break
-		else:
-		    gid = 59999
-		    while gid in used:
-		        gid -= 1
-		    lines.append("%s:x:%d:%s" % (group, gid, name))
-		# rewrite in place: /etc/group is a bind mount of this very inode
-		with open(path, "r+") as fh:
-		    fh.write("\n".join(lines) + "\n")
-		    fh.truncate()
-	EOF
+# _pam_show_dir SRC DST: the directory SRC appears at DST (a bind mount in
+# this namespace).  When DST does not exist, its deepest existing ancestor
+# gets an overlay (_pam_overlay) and DST is made in there: nothing is
+# created on the machine's filesystem.
+_pam_show_dir() {
+	local src=$1 dst=$2 a o inside=0
+	if [ ! -e "$dst" ]; then
+		_PAM_HOST_NEW+=("$dst")
+		a=$(dirname "$dst")
+		while [ ! -e "$a" ]; do a=$(dirname "$a"); done
+		[ "$a" != / ] || bail "$dst: no ancestor to overlay but /"
+		for o in "${_PAM_OVERLAYS[@]}"; do
+			if [ "$a" = "$o" ] || [[ $a == "$o"/* ]]; then inside=1; fi
+		done
+		[ "$inside" = 1 ] || _pam_overlay "$a"
+		(umask 022 && mkdir -p "$dst") || bail "mkdir $dst (in the overlay over $a)"
+	fi
+	[ -d "$dst" ] || bail "$dst is a directory"
+	_pam_bind "$src" "$dst"
+}
+
+_pam_conf_value() { # KEY DEFAULT: a string setting of $CONF
+	local v
+	v=$(sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\"\\(.*\\)\"[[:space:]]*;.*/\\1/p" "$CONF" | tail -n 1)
+	printf '%s\n' "${v:-$2}"
+}
+
+# _pam_nss_setup (private_root): libnss_svcacct.so.2 as an installed one,
+# for every process of the namespace, setuid ones included:
+#   - the built module in glibc's system library directory (the one libc
+#     itself is in), through an overlay over that directory;
+#   - the daemon's nss_dir ($NSSD) bind-mounted at the module's compiled-in
+#     directory, and a private, empty home_base (0755) at the configured
+#     place (pam_mkhomedir makes the homes in it), both made visible the
+#     same way;
+#   - "passwd: files svcacct", "group: files svcacct" (private_root).
+# Then checks that it answers, and where glibc loaded it from.
+_pam_nss_setup() {
+	local libc libdir out loaded
+	libc=$(ldd "$(command -v getent)" 2>/dev/null | awk '$1 == "libc.so.6" {print $3}')
+	[ -n "$libc" ] || bail "where libc.so.6 is (ldd getent)"
+	libdir=$(dirname "$(readlink -f "$libc")")
+	_pam_overlay "$libdir"
+	[ -e "$libdir/libnss_svcacct.so.2" ] || _PAM_HOST_NEW+=("$libdir/libnss_svcacct.so.2")
+	install -m 0644 -o root -g root "$NSS_MOD" "$libdir/libnss_svcacct.so.2" ||
+		bail "copy libnss_svcacct.so.2 into the overlay over $libdir"
+
+	# (no grep -q: strings must not die of SIGPIPE under pipefail)
+	strings -a "$NSS_MOD" | grep -xF "$SYS_NSS_DIR" >/dev/null ||
+		bail "$NSS_MOD was built with NSS_DIR=$SYS_NSS_DIR (else set SVCA_TEST_NSS_DIR)"
+	_pam_show_dir "$NSSD" "$SYS_NSS_DIR"
+	HOME_BASE=$(_pam_conf_value home_base /var/lib/svcacct/home)
+	SUDO_GROUP=$(_pam_conf_value sudo_group svcacct-sudo)
+	mkdir -m 0755 "$PRIV/svchome"
+	_pam_show_dir "$PRIV/svchome" "$HOME_BASE"
+	# every directory above home_base must be searchable by the accounts
+	local d=$HOME_BASE
+	while [ "$d" != / ]; do
+		d=$(dirname "$d")
+		[ "$(stat -c %A "$d" | cut -c10)" = x ] || diag "home_base: $d is not searchable by others"
+	done
+
+	# the sudo group always exists: the module answers for it
+	out=$(getent -s svcacct group "$SUDO_GROUP" 2>&1) ||
+		bail "libnss_svcacct.so.2 answers in the namespace (getent -s svcacct group $SUDO_GROUP: exit $?, $out)"
+	loaded=$(LD_DEBUG=libs getent -s svcacct group "$SUDO_GROUP" 2>&1 >/dev/null |
+		sed -n 's/.*calling init: \(.*libnss_svcacct\.so\.2\)$/\1/p' | head -n 1)
+	if [ -n "$loaded" ] && [ "$(dirname "$(readlink -f "$loaded")")" = "$libdir" ] &&
+		cmp -s "$loaded" "$NSS_MOD"; then
+		ok "NSS: glibc loads the built libnss_svcacct.so.2 from the system directory ($loaded), no LD_LIBRARY_PATH; snapshot at $SYS_NSS_DIR"
+	else
+		not_ok "NSS: glibc loads the built libnss_svcacct.so.2 from $libdir (loaded: ${loaded:-nothing})"
+	fi
+}
+
+# host_untouched: ok when none of the paths _pam_nss_setup made visible
+# (the module in the library directory, the snapshot directory, home_base,
+# where the machine has none of them) exists as seen from the namespace the
+# test was started from: everything went into $PRIV.
+host_untouched() {
+	local p bad=""
+	if [ "$(readlink "/proc/$_PAM_HOST_PID/ns/mnt" 2>/dev/null)" = "$(readlink /proc/self/ns/mnt)" ] ||
+		[ ! -d "/proc/$_PAM_HOST_PID/root/" ]; then
+		ok "nothing of the test on the machine's filesystem # SKIP no view of the parent namespace"
+		return
+	fi
+	for p in "${_PAM_HOST_NEW[@]}"; do
+		[ -e "/proc/$_PAM_HOST_PID/root$p" ] && bad="$bad $p"
+	done
+	if [ -z "$bad" ]; then
+		ok "outside the namespace none of these exists: ${_PAM_HOST_NEW[*]}"
+	else
+		not_ok "outside the namespace these exist:$bad"
+	fi
+}
+
+# nss_resolves NAME UID: ok when NAME is a service account glibc finds
+# through libnss_svcacct.so.2 (also by uid, also through nsswitch.conf),
+# with its private group, the home under home_base, and nowhere in the
+# files.
+nss_resolves() {
+	local name=$1 uid=$2 line byuid viansswitch grp why=""
+	local f_name f_pw f_uid f_gid f_home f_shell
+	[ -n "$uid" ] || bail "nss_resolves $name: no uid"
+	line=$(getent -s svcacct passwd "$name")
+	byuid=$(getent -s svcacct passwd "$uid")
+	viansswitch=$(getent passwd "$name")
+	grp=$(getent -s svcacct group "$name")
+	IFS=: read -r f_name f_pw f_uid f_gid _ f_home f_shell <<<"$line"
+	if [ -z "$line" ]; then
+		why="getent -s svcacct passwd $name: nothing"
+	elif [ "$f_name:$f_pw:$f_uid:$f_gid" != "$name:*:$uid:$uid" ]; then
+		why="unexpected entry: $line"
+	elif [ "$f_home" != "$HOME_BASE/$name" ]; then
+		why="home $f_home, not $HOME_BASE/$name"
+	elif [ "$byuid" != "$line" ]; then
+		why="by uid: $byuid"
+	elif [ "$viansswitch" != "$line" ]; then
+		why="getent passwd $name (nsswitch.conf): $viansswitch"
+	elif [ "$grp" != "$name:*:$uid:" ]; then
+		why="private group: $grp"
+	elif grep -q "^$name:" /etc/passwd /etc/group; then
+		why="$name is in /etc/passwd or /etc/group"
+	fi
+	if [ -z "$why" ]; then
+		ok "$name resolves through libnss_svcacct.so.2 (getent -s svcacct passwd): uid $uid, home $f_home, shell $f_shell"
+	else
+		not_ok "$name resolves through libnss_svcacct.so.2: $why"
+	fi
+	# shellcheck disable=SC2034 # for the caller
+	NSS_LINE=$line
+}
+
+# nss_valgrind NAME: the module under valgrind, through glibc (getent
+# -s svcacct): passwd by name and uid, the private and the sudo group,
+# initgroups, enumeration.  No memory error, no leak.
+nss_valgrind() {
+	local name=$1 uid db rc i=0 bad=""
+	if ! command -v valgrind >/dev/null; then
+		not_ok "valgrind is installed (make deps)"
+		return
+	fi
+	uid=$(getent -s svcacct passwd "$name" | cut -d: -f3)
+	for db in "passwd $name $uid" "group $name $uid $SUDO_GROUP" "initgroups $name" "passwd" "group"; do
+		i=$((i + 1))
+		# shellcheck disable=SC2086 # db is "DATABASE KEY..."
+		timeout 60 valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect,possible --show-leak-kinds=definite,indirect,possible \
+			--log-file="$TMPD/vg.nss.$i.log" getent -s svcacct $db >"$TMPD/vg.nss.$i.out" 2>&1
+		rc=$?
+		if [ "$rc" != 0 ] || [ -s "$TMPD/vg.nss.$i.log" ]; then
+			bad="$bad [getent -s svcacct $db: exit $rc]"
+			head -n 40 "$TMPD/vg.nss.$i.log" | diag
+			diag_file "$TMPD/vg.nss.$i.out" 10
+		fi
+	done
+	if [ -z "$bad" ]; then
+		ok "valgrind --leak-check=full: getent -s svcacct passwd/group/initgroups/enumeration for $name: no errors, no leaks"
+	else
+		not_ok "valgrind: getent -s svcacct for $name:$bad"
+	fi
 }
 
 acct_uid() { # NAME
@@ -403,14 +561,11 @@ debian_commons() {
 
 # install_example FILE NAME: one of etc/pam.d/*.svcacct-example as
 # /etc/pam.d/NAME, pointing at the module under test and the test daemon;
-# pam_localuser reads the local users' file (service accounts are in
-# /etc/passwd here only because make_resolvable stands in for NSS);
 # modules that cannot work in a container (pam_loginuid, pam_selinux,
 # pam_motd) are made optional/removed; nothing else is changed.
 install_example() { # FILE NAME [EXTRA MODULE OPTIONS]
 	local extra=${3:-}
 	sed -e "s|pam_svcacct.so|$PAM_MOD socket=$SOCK$extra|" \
-		-e "s|pam_localuser.so|pam_localuser.so file=$PRIV/passwd.local|" \
 		-e 's|^session *required *pam_loginuid.so|session optional pam_loginuid.so|' \
 		-e '/pam_selinux.so/d' -e '/pam_motd.so/d' \
 		"$REPO_DIR/$1" >"$PRIV/pam.d/$2"
@@ -425,7 +580,6 @@ make_local_user() {
 		hash=$("$PY" -c 'import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_SHA512)))' "$pw" 2>/dev/null)
 	[ -n "$hash" ] || bail "make_local_user: cannot hash a password (openssl or python crypt)"
 	echo "$name:x:$uid:$uid:local test user:$PRIV/home/$name:/bin/bash" >>"$PRIV/passwd"
-	echo "$name:x:$uid:$uid:local test user:$PRIV/home/$name:/bin/bash" >>"$PRIV/passwd.local"
 	echo "$name:x:$uid:" >>"$PRIV/group"
 	echo "$name:$hash:19000:0:99999:7:::" >>"$PRIV/shadow"
 	mkdir -m 0700 "$PRIV/home/$name"
