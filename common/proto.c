@@ -322,6 +322,7 @@ const char *svca_cmd_name(uint16_t cmd)
 	case SVCA_CMD_TOKEN_VERIFY: return "token.verify";
 	case SVCA_CMD_TOKEN_REVOKE: return "token.revoke";
 	case SVCA_CMD_JWKS: return "jwks";
+	case SVCA_CMD_SIGNING_KEY_ROTATE: return "signing_key.rotate";
 	case SVCA_CMD_PAM_AUTH: return "pam.auth";
 	case SVCA_CMD_PAM_AUTHORIZE: return "pam.authorize";
 	case SVCA_CMD_PAM_SESSION_OPEN: return "pam.session_open";

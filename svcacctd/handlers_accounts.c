@@ -213,7 +213,8 @@ void cmd_account_show(struct request *r)
 	if (req_account_name(r, F_NAME, name) < 0)
 		return;
 	/* Anyone may ask about the account they are logged in as. */
-	int own = account_get(r->d->store, name, &a) == 1 && a.uid == r->peer->uid;
+	int own = account_get(r->d->store, name, &a) == 1 &&
+		  (a.uid == r->peer->uid || !strcmp(r->actor.account, a.name));
 	if (!own && req_require(r, PRIV_ADMIN, name) < 0)
 		return;
 	if (req_load_account(r, name, &a) < 0)

@@ -496,17 +496,33 @@ void cmd_signing_key_rotate(struct request *r)
 	char err[256];
 	if (req_require(r, PRIV_SUPER, NULL) < 0)
 		return;
-	if (secrets_rotate(r->d->secrets, err, sizeof(err)) < 0) {
+	/* The audit event (naming the new kid) goes into the transaction
+	 * first: a rotation that cannot be recorded does not happen. */
+	struct signing_key fresh;
+	struct audit_event ev;
+	if (secrets_generate(&fresh) < 0) {
+		req_fail(r, SVCA_ERR_FAILED, "cannot allocate protected memory");
+		return;
+	}
+	req_txn_begin(r);
+	req_event(&ev, r, "signing_key.rotate", "success");
+	ev.detail = fresh.kid;
+	if (audit_append(r->d->audit, &ev) < 0) {
+		secrets_discard(&fresh);
+		req_storage_error(r);
+		return;
+	}
+	if (secrets_install(r->d->secrets, &fresh, err, sizeof(err)) < 0) {
+		req_txn_abort(r);
 		req_fail(r, SVCA_ERR_FAILED, "%s", err);
 		return;
 	}
 	const struct signing_key *k = secrets_current(r->d->secrets);
-	struct audit_event ev;
-	req_txn_begin(r);
-	req_event(&ev, r, "signing_key.rotate", "success");
-	ev.detail = k->kid;
-	if (req_finish(r, &ev) < 0)
+	if (store_commit(r->d->store) < 0) {
+		req_storage_error(r);
 		return;
+	}
+	r->wrote = 1;
 	req_ok(r);
 	svca_put_str(r->reply, F_KEY_ID, k->kid);
 	svca_frame_end(r->reply);

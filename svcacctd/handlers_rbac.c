@@ -538,7 +538,8 @@ static int may_see_own(struct request *r, const char *name, struct account *a)
 	if (r->actor.priv >= PRIV_ADMIN)
 		return req_load_account(r, name, a);
 	/* A service account may ask about itself. */
-	if (account_get(r->d->store, name, a) == 1 && a->uid == r->peer->uid)
+	if (account_get(r->d->store, name, a) == 1 &&
+	    (a->uid == r->peer->uid || !strcmp(r->actor.account, a->name)))
 		return 0;
 	return req_require(r, PRIV_ADMIN, name);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "idlist.h"
@@ -408,7 +409,7 @@ static void expire_keys(struct daemon *d, uint64_t now)
 			continue;
 		struct account a;
 		int have = account_get_by_uid(d->store, k->uid, &a) == 1;
-		struct actor act = { .uid = 0, .priv = PRIV_SUPER };
+		struct actor act = { .uid = geteuid(), .priv = PRIV_SUPER };
 		snprintf(act.user, sizeof(act.user), "svcacctd");
 		struct audit_event ev = { .event = "key.expire", .outcome = "success",
 					  .actor = &act, .account = have ? a.name : NULL,

@@ -79,7 +79,7 @@ static int check_state_dir(const char *dir)
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		log_err("state_dir %s is writable by group or others (mode %04o); "
-			"run: chmod 700 %s", dir, (unsigned)(st.st_mode & 07777), dir);
+			"run: chmod 711 %s", dir, (unsigned)(st.st_mode & 07777), dir);
 		return -1;
 	}
 	if (access(dir, W_OK) < 0) {
@@ -128,7 +128,9 @@ static int make_socket(const char *path)
 	strcpy(sa.sun_path, path);
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *d = dirname(dir);
-	if (stat(d, &st) < 0 && (errno != ENOENT || mkdir(d, 0755) < 0)) {
+	/* chmod after mkdir: the umask is 077, and others must reach the
+	 * socket. */
+	if (stat(d, &st) < 0 && (errno != ENOENT || mkdir(d, 0755) < 0 || chmod(d, 0755) < 0)) {
 		log_err("socket directory %s is unusable: %s", d, strerror(errno));
 		return -1;
 	}
@@ -214,13 +216,19 @@ void daemon_reload(struct daemon *d)
 		return;
 	}
 	if (strcmp(nc.socket, d->cfg.socket) || strcmp(nc.state_dir, d->cfg.state_dir))
-		log_warn("reload: socket and state_dir changes take effect at the next restart");
-	/* Keep the paths the daemon is bound to. */
+		log_warn("reload: socket, state_dir, http_socket, http_listen and the secret "
+			 "files change at the next restart");
+	/* Keep what the daemon is bound to and has loaded. */
 	free(nc.socket);
 	nc.socket = strdup(d->cfg.socket);
 	free(nc.state_dir);
 	nc.state_dir = strdup(d->cfg.state_dir);
-	if (!nc.socket || !nc.state_dir) {
+	free(nc.http_socket);
+	nc.http_socket = d->cfg.http_socket ? strdup(d->cfg.http_socket) : NULL;
+	free(nc.http_listen);
+	nc.http_listen = d->cfg.http_listen ? strdup(d->cfg.http_listen) : NULL;
+	if (!nc.socket || !nc.state_dir || (d->cfg.http_socket && !nc.http_socket) ||
+	    (d->cfg.http_listen && !nc.http_listen)) {
 		log_err("reload: out of memory");
 		config_free(&nc);
 		return;
@@ -314,7 +322,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	int ret = 1, lockfd = -1, lfd = -1, sfd = -1, hfd = -1;
+	int ret = 1, lockfd = -1, lfd = -1, sfd = -1, hfd = -1, started = 0;
 	struct http_front *http = NULL;
 	struct server *srv = NULL;
 	char err[512];
@@ -355,6 +363,7 @@ int main(int argc, char **argv)
 		log_err("cannot write the daemon.start audit event; not starting");
 		goto out;
 	}
+	started = 1;
 	d.nss_dirty = 1;
 	nss_snapshot_write(&d);
 	log_info("listening on %s (state in %s)", d.cfg.socket, d.cfg.state_dir);
@@ -391,6 +400,7 @@ int main(int argc, char **argv)
 	}
 
 	int sig = server_run(srv);
+	started = 0; /* daemon.stop is written below */
 	daemon_tick(&d, 1); /* last-use times reach the disk */
 	char detail[32];
 	snprintf(detail, sizeof(detail), "signal %d", sig);
@@ -399,6 +409,8 @@ int main(int argc, char **argv)
 	log_info("stopping (%s)", sig > 0 ? strsignal(sig) : "error");
 	ret = sig > 0 ? 0 : 1;
 out:
+	if (started && audit_daemon_event(&d, "daemon.stop", "start failed") < 0)
+		log_err("cannot write the daemon.stop audit event");
 	http_stop(http);
 	if (hfd >= 0) {
 		close(hfd);

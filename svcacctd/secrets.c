@@ -268,25 +268,44 @@ const struct signing_key *secrets_find(const struct secrets *s, const char *kid,
 	return NULL;
 }
 
+int secrets_generate(struct signing_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	return new_key(k);
+}
+
+void secrets_discard(struct signing_key *k)
+{
+	if (k->sk)
+		sodium_free(k->sk);
+	k->sk = NULL;
+}
+
 int secrets_rotate(struct secrets *s, char *err, size_t errlen)
 {
-	int64_t now = svca_wall_ms();
 	struct signing_key fresh;
-	memset(&fresh, 0, sizeof(fresh));
-	if (new_key(&fresh) < 0) {
+	if (secrets_generate(&fresh) < 0) {
 		seterr(err, errlen, "cannot allocate protected memory");
 		return -1;
 	}
+	return secrets_install(s, &fresh, err, errlen);
+}
+
+int secrets_install(struct secrets *s, struct signing_key *k, char *err, size_t errlen)
+{
+	int64_t now = svca_wall_ms();
+	struct signing_key fresh = *k;
+	k->sk = NULL; /* ownership moves here */
 	/* Drop keys whose grace has passed, to make room. */
 	size_t n = 0;
 	for (size_t i = 0; i < s->nkeys; i++) {
-		struct signing_key *k = &s->keys[i];
-		if (k->retired_ms && now - k->retired_ms >= SIGNING_KEY_GRACE_MS) {
-			sodium_free(k->sk);
-			k->sk = NULL;
+		struct signing_key *old = &s->keys[i];
+		if (old->retired_ms && now - old->retired_ms >= SIGNING_KEY_GRACE_MS) {
+			sodium_free(old->sk);
+			old->sk = NULL;
 			continue;
 		}
-		s->keys[n++] = *k;
+		s->keys[n++] = *old;
 	}
 	for (size_t i = n; i < MAX_SIGNING_KEYS; i++)
 		s->keys[i].sk = NULL;

@@ -50,6 +50,12 @@ const struct signing_key *secrets_find(const struct secrets *s, const char *kid,
 				       int64_t now_ms);
 /* Generates a new current key, retires the old one, rewrites the file. */
 int secrets_rotate(struct secrets *s, char *err, size_t errlen);
+/* The same in two steps, so the new kid can be audited before the key is
+ * installed: secrets_generate makes a key in memory; secrets_install makes
+ * it current (taking it over, also on failure); secrets_discard drops it. */
+int secrets_generate(struct signing_key *k);
+int secrets_install(struct secrets *s, struct signing_key *k, char *err, size_t errlen);
+void secrets_discard(struct signing_key *k);
 
 /* Checks a secret file: regular, owned by us, mode without group/other
  * bits.  Used for the config file's siblings too. */

@@ -3,7 +3,9 @@
  * claims iss, sub, aud, iat, nbf, exp, jti, key_id, org_role, role,
  * grants, gen.  A token stops working at once when its jti is on the
  * deny-list (DB_STATE "deny/<jti>") or the account's generation moved on
- * (disabled, deleted, re-roled, all tokens revoked).
+ * (deleted, re-roled, a grant removed or changed, all tokens revoked); it is
+ * refused while its account or its API key is disabled, and for good once
+ * the key is revoked.
  */
 #ifndef SVCACCTD_TOKENS_H
 #define SVCACCTD_TOKENS_H
