@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "names.h"
 
@@ -442,6 +444,22 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn,
 
 	config_defaults(out);
 	out->path = xstrdup(path);
+	/* Whoever can write the file runs the daemon's rules: refuse one that
+	 * others may write.  (A file that cannot be read is reported below.) */
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (st.st_mode & S_IWOTH)
+			err_at(&x, NULL, "writable by others (mode %04o); run chmod 644 %s",
+			       (unsigned)(st.st_mode & 07777), path);
+		else if (st.st_mode & S_IWGRP)
+			err_at(&x, NULL, "writable by its group (mode %04o); run chmod 644 %s",
+			       (unsigned)(st.st_mode & 07777), path);
+		if (st.st_uid != 0 && st.st_uid != geteuid())
+			err_at(&x, NULL, "owned by uid %u, not by root or the daemon's uid %u; "
+			       "run chown root %s", (unsigned)st.st_uid, (unsigned)geteuid(), path);
+		if (x.errors)
+			return x.errors;
+	}
 	config_init(&cf);
 	if (config_read_file(&cf, path) != CONFIG_TRUE) {
 		char line[600];

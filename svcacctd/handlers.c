@@ -192,8 +192,13 @@ int req_finish(struct request *r, struct audit_event *ev)
 {
 	if (audit_append(r->d->audit, ev) < 0 || store_commit(r->d->store) < 0) {
 		req_txn_abort(r);
-		req_fail(r, SVCA_ERR_FAILED, "%s failed: the change could not be recorded",
-		     ev->event);
+		if (store_low_space(r->d->store))
+			req_fail(r, SVCA_ERR_FAILED,
+				 "%s failed: no space left for the state in %s; nothing was changed",
+				 ev->event, r->d->cfg.state_dir);
+		else
+			req_fail(r, SVCA_ERR_FAILED, "%s failed: the change could not be recorded",
+				 ev->event);
 		return -1;
 	}
 	r->wrote = 1;
@@ -207,7 +212,12 @@ int req_finish(struct request *r, struct audit_event *ev)
 int req_storage_error(struct request *r)
 {
 	req_txn_abort(r);
-	req_fail(r, SVCA_ERR_FAILED, "internal storage error; nothing was changed");
+	if (store_low_space(r->d->store))
+		req_fail(r, SVCA_ERR_FAILED,
+			 "no space left for the state in %s; nothing was changed",
+			 r->d->cfg.state_dir);
+	else
+		req_fail(r, SVCA_ERR_FAILED, "internal storage error; nothing was changed");
 	return -1;
 }
 

@@ -8,6 +8,7 @@
 
 #include "handlers.h"
 #include "keys.h"
+#include "log.h"
 #include "secrets.h"
 #include "sockio.h"
 #include "tokens.h"
@@ -517,12 +518,24 @@ void cmd_signing_key_rotate(struct request *r)
 		req_fail(r, SVCA_ERR_FAILED, "%s", err);
 		return;
 	}
-	const struct signing_key *k = secrets_current(r->d->secrets);
 	if (store_commit(r->d->store) < 0) {
+		secrets_uninstall(r->d->secrets);
 		req_storage_error(r);
 		return;
 	}
-	r->wrote = 1;
+	/* Flushed here, not with the batch: if the audit record cannot be
+	 * made durable the new key must not stay installed. */
+	int ok = store_flush(r->d->store) == 0;
+	audit_flushed(r->d->audit, ok);
+	if (!ok) {
+		if (secrets_uninstall(r->d->secrets) < 0)
+			log_err("cannot undo a signing key rotation whose audit record failed");
+		req_fail(r, SVCA_ERR_FAILED,
+			 "the rotation could not be recorded (the journal write failed); "
+			 "the signing key is unchanged");
+		return;
+	}
+	const struct signing_key *k = secrets_current(r->d->secrets);
 	req_ok(r);
 	svca_put_str(r->reply, F_KEY_ID, k->kid);
 	svca_frame_end(r->reply);

@@ -36,7 +36,7 @@ static const char *nz(const char *s)
 	return s && *s ? s : NULL;
 }
 
-static void audit_auth(struct request *r, const struct pam_ctx *p,
+static int audit_auth(struct request *r, const struct pam_ctx *p,
 		       const struct account *a, const char *reason, const char *key_id,
 		       const char *jti)
 {
@@ -54,9 +54,10 @@ static void audit_auth(struct request *r, const struct pam_ctx *p,
 	ev.detail = "auth";
 	if (audit_append(r->d->audit, &ev) < 0 || store_commit(r->d->store) < 0) {
 		req_txn_abort(r);
-		return;
+		return -1;
 	}
 	r->wrote = 1;
+	return 0;
 }
 
 static void deny(struct request *r, const char *reason, const char *msg, int retry)
@@ -122,7 +123,10 @@ void cmd_pam_auth(struct request *r)
 			     limited ? c.retry_after : 0);
 			return;
 		}
-		audit_auth(r, &p, &a, NULL, c.key_id, NULL);
+		if (audit_auth(r, &p, &a, NULL, c.key_id, NULL) < 0) {
+			req_fail(r, SVCA_ERR_UNAVAIL, "the authentication cannot be recorded");
+			return;
+		}
 	} else {
 		json_t *claims = NULL;
 		struct account ta;
@@ -135,7 +139,10 @@ void cmd_pam_auth(struct request *r)
 		json_decref(claims);
 		const char *reason = t != TOK_OK ? tok_reason(t)
 				     : ta.uid != a.uid ? "wrong_account" : NULL;
-		audit_auth(r, &p, &a, reason, NULL, jbuf[0] ? jbuf : NULL);
+		if (audit_auth(r, &p, &a, reason, NULL, jbuf[0] ? jbuf : NULL) < 0 && !reason) {
+			req_fail(r, SVCA_ERR_UNAVAIL, "the authentication cannot be recorded");
+			return;
+		}
 		if (reason) {
 			deny(r, reason, "authentication failed", 0);
 			return;

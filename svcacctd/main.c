@@ -198,7 +198,9 @@ void daemon_tick(struct daemon *d, int force)
 		return;
 	last = now;
 	keys_tick(d, force);
-	if (d->nss_dirty) /* a failed snapshot write is retried */
+	/* A failed snapshot write is retried, but never from changes that
+	 * are not durable yet (the batch is flushed after the tick). */
+	if (d->nss_dirty && !store_dirty(d->store))
 		nss_snapshot_write(d);
 	if (force || now - last_purge >= DENYLIST_PURGE_MS) {
 		last_purge = now;

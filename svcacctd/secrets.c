@@ -154,9 +154,23 @@ static int save_keys(const struct secrets *s)
 
 static int parse_key_line(char *line, struct signing_key *k)
 {
-	char kid[32], b64[128];
-	long long created, retired;
-	if (sscanf(line, "%31s %lld %lld %127s", kid, &created, &retired, b64) != 4)
+	char kid[32], b64[128], *save = NULL, *end;
+	const char *f[4];
+	for (int i = 0; i < 4; i++) {
+		f[i] = strtok_r(i ? NULL : line, " \t\n", &save);
+		if (!f[i])
+			return -1;
+	}
+	if (strlen(f[0]) >= sizeof(kid) || strlen(f[3]) >= sizeof(b64))
+		return -1;
+	strcpy(kid, f[0]);
+	strcpy(b64, f[3]);
+	errno = 0;
+	long long created = strtoll(f[1], &end, 10);
+	if (errno || *end)
+		return -1;
+	long long retired = strtoll(f[2], &end, 10);
+	if (errno || *end)
 		return -1;
 	k->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 	if (!k->sk)
@@ -246,6 +260,25 @@ void secrets_free(struct secrets *s)
 			sodium_free(s->keys[i].sk);
 	free(s->signing_path);
 	memset(s, 0, sizeof(*s));
+}
+
+int secrets_uninstall(struct secrets *s)
+{
+	size_t cur = s->nkeys, prev = s->nkeys;
+	for (size_t i = 0; i < s->nkeys; i++) {
+		if (s->keys[i].retired_ms == 0)
+			cur = i;
+		else if (prev == s->nkeys || s->keys[i].retired_ms > s->keys[prev].retired_ms)
+			prev = i;
+	}
+	if (cur == s->nkeys || prev == s->nkeys)
+		return -1;
+	sodium_free(s->keys[cur].sk);
+	s->keys[prev].retired_ms = 0;
+	for (size_t i = cur; i + 1 < s->nkeys; i++)
+		s->keys[i] = s->keys[i + 1];
+	s->keys[--s->nkeys].sk = NULL;
+	return save_keys(s);
 }
 
 const struct signing_key *secrets_current(const struct secrets *s)

@@ -56,6 +56,9 @@ int secrets_rotate(struct secrets *s, char *err, size_t errlen);
 int secrets_generate(struct signing_key *k);
 int secrets_install(struct secrets *s, struct signing_key *k, char *err, size_t errlen);
 void secrets_discard(struct signing_key *k);
+/* Undoes the last install (its audit record could not be written): drops
+ * the current key and makes the most recently retired one current. */
+int secrets_uninstall(struct secrets *s);
 
 /* Checks a secret file: regular, owned by us, mode without group/other
  * bits.  Used for the config file's siblings too. */

@@ -10,6 +10,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <signal.h>
@@ -60,7 +61,10 @@ struct server {
 	size_t nconns;
 	struct conn *pending, **ptail;
 	int stop;
+	int reload;  /* SIGHUP: reload once the batch is committed */
+	int spare;   /* a reserved fd: on EMFILE, freed to refuse a client */
 	int64_t last_busy_log;
+	int64_t last_emfile_log;
 };
 
 static char listen_tag, signal_tag;
@@ -116,8 +120,25 @@ static void do_accept(struct server *s)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno == EMFILE || errno == ENFILE)
-				log_warn("accept: %s", strerror(errno));
+			if ((errno == EMFILE || errno == ENFILE) && s->spare >= 0) {
+				/* Out of descriptors: refuse the oldest waiting
+				 * client instead of leaving it in the backlog,
+				 * which keeps the listening socket readable and
+				 * the loop spinning. */
+				int e = errno;
+				close(s->spare);
+				int refused = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+				if (refused >= 0)
+					close(refused);
+				s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				int64_t now = svca_now_ms();
+				if (now - s->last_emfile_log > 10000) {
+					log_warn("accept: %s: refusing connections", strerror(e));
+					s->last_emfile_log = now;
+				}
+				if (refused >= 0)
+					continue;
+			}
 			return;
 		}
 		if (s->nconns >= (size_t)s->d->cfg.max_clients) {
@@ -295,6 +316,8 @@ static void commit_batch(struct server *s)
 		ok = store_flush(s->d->store) == 0;
 		audit_flushed(s->d->audit, ok);
 	}
+	if (store_take_failure(s->d->store))
+		ok = 0; /* also when a handler's own flush failed */
 	s->d->batch_has_writes = 0;
 	/* Replies that changed who resolves as what wait for the snapshot,
 	 * so getent sees an account as soon as `account create` returns. */
@@ -323,7 +346,7 @@ static void on_signal(struct server *s)
 	struct signalfd_siginfo si;
 	while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP)
-			daemon_reload(s->d);
+			s->reload = 1; /* after this iteration's batch is committed */
 		else
 			s->stop = (int)si.ssi_signo;
 	}
@@ -358,6 +381,7 @@ struct server *server_new(struct daemon *d, int lfd, int sfd)
 	s->lfd = lfd;
 	s->sfd = sfd;
 	s->ptail = &s->pending;
+	s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event e1 = { .events = EPOLLIN, .data.ptr = &listen_tag };
 	struct epoll_event e2 = { .events = EPOLLIN, .data.ptr = &signal_tag };
@@ -431,6 +455,10 @@ int server_run(struct server *s)
 		for (size_t i = 0; i < s->nwatch; i++)
 			s->watch[i].fn(s->watch[i].arg); /* their timeouts */
 		commit_batch(s);
+		if (s->reload) {
+			s->reload = 0;
+			daemon_reload(s->d);
+		}
 	}
 	return s->stop;
 }
@@ -441,6 +469,8 @@ void server_free(struct server *s)
 		return;
 	while (s->conns)
 		conn_free(s, s->conns);
+	if (s->spare >= 0)
+		close(s->spare);
 	close(s->ep);
 	free(s);
 }

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 
 #define JOURNAL_MAGIC 0x534a5231u /* "SJR1" */
@@ -43,6 +45,8 @@ struct store {
 	size_t txn_undo;      /* undo index where the current txn began */
 	int in_txn;
 	int fail_next;
+	int low_space; /* the last transaction was refused for lack of space */
+	int failed_flush; /* a flush failed since store_take_failure */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -112,7 +116,7 @@ static int copy_file(const char *src, const char *dst)
 		goto out;
 	}
 	out = -1;
-	if (rename(tmp, dst) < 0)
+	if (fault_fail("rename", EIO) || rename(tmp, dst) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -155,7 +159,7 @@ static int raw_get(GDBM_FILE f, const char *key, size_t klen, uint8_t **val,
 static int raw_put(GDBM_FILE f, const char *key, size_t klen, const uint8_t *val,
 		   size_t vlen)
 {
-	if (klen > INT_MAX || vlen > INT_MAX)
+	if (klen > INT_MAX || vlen > INT_MAX || fault_hit("gdbm_store"))
 		return -1;
 	datum k = { .dptr = (char *)key, .dsize = (int)klen };
 	datum v = { .dptr = (char *)val, .dsize = (int)vlen };
@@ -533,7 +537,7 @@ static int remember(struct store *s, enum store_db db, const char *key)
 	struct undo *u = &s->undo[s->nundo];
 	memset(u, 0, sizeof(*u));
 	u->db = db;
-	u->key = strdup(key);
+	u->key = fault_hit("malloc") ? NULL : strdup(key);
 	if (!u->key)
 		return -1;
 	int r = raw_get(s->db[db], key, strlen(key), &u->old, &u->oldlen);
@@ -545,11 +549,30 @@ static int remember(struct store *s, enum store_db db, const char *key)
 	return 0;
 }
 
+/* GDBM cannot take back a change it failed to write for lack of space (the
+ * file is left needing recovery): refuse changes while the file system is
+ * nearly full, before GDBM tries. */
+#define STORE_RESERVE_BYTES (1u << 20)
+static int space_ok(struct store *s)
+{
+	struct statvfs v;
+	if (s->blen != s->txn_body || fstatvfs(s->jfd, &v) < 0)
+		return 1; /* checked once per transaction */
+	s->low_space = 0;
+	if ((uint64_t)v.f_bavail * v.f_frsize >= STORE_RESERVE_BYTES)
+		return 1;
+	log_err("%s has less than %u KiB free: refusing changes", s->dir,
+		STORE_RESERVE_BYTES / 1024);
+	s->low_space = 1;
+	errno = ENOSPC;
+	return 0;
+}
+
 int store_put(struct store *s, enum store_db db, const char *key,
 	      const uint8_t *val, size_t vlen)
 {
 	size_t klen = strlen(key);
-	if (!s->in_txn || remember(s, db, key) < 0 ||
+	if (!s->in_txn || !space_ok(s) || remember(s, db, key) < 0 ||
 	    batch_op(s, 1, db, key, klen, val, vlen) < 0)
 		return -1;
 	return raw_put(s->db[db], key, klen, val, vlen);
@@ -558,7 +581,7 @@ int store_put(struct store *s, enum store_db db, const char *key,
 int store_del(struct store *s, enum store_db db, const char *key)
 {
 	size_t klen = strlen(key);
-	if (!s->in_txn || remember(s, db, key) < 0 ||
+	if (!s->in_txn || !space_ok(s) || remember(s, db, key) < 0 ||
 	    batch_op(s, 2, db, key, klen, NULL, 0) < 0)
 		return -1;
 	return raw_del(s->db[db], key, klen);
@@ -616,6 +639,18 @@ int store_commit(struct store *s)
 	return 0;
 }
 
+int store_take_failure(struct store *s)
+{
+	int f = s->failed_flush;
+	s->failed_flush = 0;
+	return f;
+}
+
+int store_low_space(const struct store *s)
+{
+	return s->low_space;
+}
+
 int store_dirty(const struct store *s)
 {
 	return s->blen > 0 && !s->in_txn;
@@ -640,6 +675,13 @@ int store_flush(struct store *s)
 		failed = 1;
 	}
 	while (!failed && off < s->blen) {
+		if (fault_hit("journal_write")) { /* torn: half the batch, then ENOSPC */
+			ssize_t torn = pwrite(s->jfd, s->batch, s->blen / 2, (off_t)s->jsize);
+			(void)torn;
+			errno = ENOSPC;
+			failed = 1;
+			break;
+		}
 		ssize_t w = pwrite(s->jfd, s->batch + off, s->blen - off,
 				   (off_t)(s->jsize + off));
 		if (w < 0 && errno == EINTR)
@@ -649,7 +691,7 @@ int store_flush(struct store *s)
 		else
 			off += (size_t)w;
 	}
-	if (!failed && fdatasync(s->jfd) < 0)
+	if (!failed && (fault_fail("fsync", EIO) || fdatasync(s->jfd) < 0))
 		failed = 1;
 	if (failed) {
 		int e = errno;
@@ -664,6 +706,7 @@ int store_flush(struct store *s)
 		rollback(s, 0);
 		sodium_memzero(s->batch, s->blen);
 		s->blen = 0;
+		s->failed_flush = 1;
 		errno = e;
 		return -1;
 	}
@@ -671,7 +714,7 @@ int store_flush(struct store *s)
 	sodium_memzero(s->batch, s->blen);
 	s->blen = 0;
 	undo_free(s, 0);
-	if (s->jsize >= CHECKPOINT_BYTES && checkpoint(s) < 0)
+	if ((s->jsize >= CHECKPOINT_BYTES || fault_hit("checkpoint")) && checkpoint(s) < 0)
 		log_warn("checkpoint failed: %s; will retry", strerror(errno));
 	return 0;
 }

@@ -57,6 +57,14 @@ void store_abort(struct store *s);
 /* Makes every committed transaction durable.  0 ok; -1 failed and every
  * transaction since the last flush was undone. */
 int store_flush(struct store *s);
+/* 1 when a flush failed (and undid its batch) since the last call: a
+ * handler that flushed on its own (HTTP front, key rotation) must not
+ * let the loop acknowledge the rest of the batch. */
+int store_take_failure(struct store *s);
+
+/* 1 when the last change was refused because the disk is nearly full. */
+int store_low_space(const struct store *s);
+
 /* 1 when there is something to flush. */
 int store_dirty(const struct store *s);
 

@@ -283,6 +283,7 @@ _svca_write_conf() {
 		done
 		for extra in "$@"; do echo "$extra"; done
 	} >"$CONF"
+	chmod 0644 "$CONF" # the daemon refuses a config others may write
 }
 
 # A datagram sink for the daemon's syslog lines: one line per datagram.

@@ -97,6 +97,7 @@ host_workspaces = [ "build-farm" ];
 $ADMIN_LINE
 EOF
 
+chmod 0644 "$CONF" # svcacctd refuses a configuration others may write
 "$DAEMON" -t -c "$CONF" >/dev/null || die "the generated $CONF does not pass svcacctd -t"
 
 # socat prints nothing on a datagram socket's success, so wait for the file.
