@@ -224,11 +224,17 @@ static size_t host_ids(uint32_t min, uint32_t max, uint32_t **out)
 			if (id < min || id > max)
 				continue;
 			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				uint32_t *ni = realloc(ids, cap * sizeof(*ni));
-				if (!ni)
-					break;
+				size_t ncap = cap ? cap * 2 : 16;
+				uint32_t *ni = realloc(ids, ncap * sizeof(*ni));
+				if (!ni) {
+					fclose(files[i]);
+					if (i == 0 && files[1])
+						fclose(files[1]);
+					free(ids);
+					return SIZE_MAX; /* unknown: allocate nothing */
+				}
 				ids = ni;
+				cap = ncap;
 			}
 			ids[n++] = id;
 		}
@@ -260,6 +266,8 @@ int account_alloc_uid(struct store *s, uint32_t min, uint32_t max, uint32_t *uid
 	}
 	uint32_t *ids;
 	size_t nids = host_ids(min, max, &ids);
+	if (nids == SIZE_MAX)
+		return -1;
 	uint64_t span = (uint64_t)max - min + 1;
 	int found = 0;
 	for (uint64_t i = 0; i < span; i++) {

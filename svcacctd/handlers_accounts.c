@@ -103,8 +103,12 @@ void cmd_account_create(struct request *r)
 	int given_desc, given_role;
 	enum org_role role = ORG_MEMBER;
 
+	char name[SVCA_NAME_MAX + 2];
 	memset(&a, 0, sizeof(a));
-	if (req_account_name(r, F_NAME, a.name) < 0 || req_require(r, PRIV_ADMIN, a.name) < 0 ||
+	if (req_account_name(r, F_NAME, name) < 0)
+		return;
+	memcpy(a.name, name, strlen(name) + 1); /* validated: fits */
+	if (req_require(r, PRIV_ADMIN, a.name) < 0 ||
 	    read_description(r, a.description, &given_desc) < 0 ||
 	    read_org_role(r, &role, &given_role) < 0)
 		return;

@@ -12,6 +12,7 @@
  * that trickles its request is shut down when the deadline passes.
  */
 #include "http.h"
+#include "http_parse.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -265,7 +266,18 @@ static enum MHD_Result jwks(struct http_front *h, struct MHD_Connection *c)
 }
 
 /* Decodes application/x-www-form-urlencoded "token=..." (RFC 7662). */
-static int form_token(const char *body, char *out, size_t outlen)
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int http_form_token(const char *body, char *out, size_t outlen)
 {
 	const char *p = body;
 	while (p && *p) {
@@ -277,9 +289,12 @@ static int form_token(const char *body, char *out, size_t outlen)
 				char ch = p[i];
 				if (ch == '+')
 					ch = ' ';
-				else if (ch == '%' && i + 2 < len) {
-					char hex[3] = { p[i + 1], p[i + 2], 0 };
-					ch = (char)strtol(hex, NULL, 16);
+				else if (ch == '%') {
+					int hi = i + 2 < len ? hexval(p[i + 1]) : -1;
+					int lo = i + 2 < len ? hexval(p[i + 2]) : -1;
+					if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+						return -1; /* malformed, or a NUL */
+					ch = (char)(hi << 4 | lo);
 					i += 2;
 				}
 				if (o + 1 >= outlen)
@@ -302,7 +317,7 @@ static enum MHD_Result introspect(struct http_front *h, struct MHD_Connection *c
 		return problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
 			       "the request body is too large", 0, NULL);
 	rs->body[rs->len] = '\0';
-	int ft = form_token(rs->body, tok, sizeof(tok));
+	int ft = http_form_token(rs->body, tok, sizeof(tok));
 	if (ft == -2) {
 		sodium_memzero(rs->body, sizeof(rs->body));
 		json_t *o = json_object();

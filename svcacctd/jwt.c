@@ -32,6 +32,15 @@ int jwt_b64url_decode(const char *in, size_t inlen, uint8_t *out,
 		*outlen_ret = 0;
 	if (!in || !out)
 		return -1;
+	/* libsodium 1.0.18 decodes bytes 0x80-0xff as '_' in the URL-safe
+	 * variant, which would make tokens malleable: check the alphabet
+	 * first. */
+	for (size_t i = 0; i < inlen; i++) {
+		char c = in[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return -1;
+	}
 	/* No ignore set and no end pointer: every character must be consumed,
 	 * so '=' or anything outside the alphabet fails.  libsodium also
 	 * rejects non-zero unused trailing bits and a dangling sixth bit

@@ -1,0 +1,82 @@
+/*
+ * The HTTP front's own parsing of request bytes (svcacctd/http.c): the
+ * application/x-www-form-urlencoded body of POST /token/introspect
+ * ("token=..."), decoded by form_token before the token reaches
+ * jwt_verify (fuzzed in fuzz_jwt.c).  Everything else a peer sends on the
+ * HTTP front (request line, headers, chunking) is parsed by
+ * libmicrohttpd, which is not ours to fuzz here; the x-api-key header
+ * value goes to svca_key_parse (fuzz_keyfmt.c).
+ *
+ * form_token is static.  Once svcacctd/http_parse.h exists (form_token
+ * exported as http_form_token, see fuzz/README.md), this target calls it
+ * through that header and links http.o; until then it compiles the real
+ * svcacctd/http.c into this file (the code under test, not a copy).
+ *
+ * Input: the request body as MHD hands it to on_request: at most
+ * HTTP_MAX_BODY (4096) bytes, NUL-terminated by introspect().
+ *
+ * Properties checked besides memory safety: on success the output is
+ * NUL-terminated inside the buffer; the output buffer size is honoured
+ * for every size from 1 byte up (the harness tries small ones too).
+ */
+#if __has_include("http_parse.h")
+#include "http_parse.h"
+#define FORM_TOKEN http_form_token
+#else
+#include "../svcacctd/http.c"
+#define FORM_TOKEN form_token
+#endif
+
+#include <stdint.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "fuzz_util.h"
+
+#ifndef TOKEN_BUF
+#define TOKEN_BUF 2048
+#endif
+
+/* http.c's other functions reach server.c, which calls these two from
+ * svcacctd/main.c (not linked: it has main()).  Never called here. */
+void daemon_reload(struct daemon *d);
+void daemon_tick(struct daemon *d, int force);
+void daemon_reload(struct daemon *d)
+{
+	(void)d;
+	abort();
+}
+void daemon_tick(struct daemon *d, int force)
+{
+	(void)d;
+	(void)force;
+	abort();
+}
+
+static void run(const char *body, size_t outlen)
+{
+	char *out = malloc(outlen);
+	if (!out)
+		abort();
+	memset(out, 'X', outlen);
+	if (FORM_TOKEN(body, out, outlen) == 0) {
+		size_t n = strnlen(out, outlen);
+		FZ_ASSERT(n < outlen);
+		/* the decoded token is never longer than the body */
+		FZ_ASSERT(n <= strlen(body));
+	}
+	free(out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > 4096) /* HTTP_MAX_BODY: larger bodies get 413 first */
+		return 0;
+	char *body = fz_strdup(data, size);
+	run(body, TOKEN_BUF); /* what introspect() passes */
+	run(body, 1);
+	run(body, 7);
+	run(body, 64);
+	free(body);
+	return 0;
+}
