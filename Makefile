@@ -157,8 +157,8 @@ deps:
 
 # ---- tests ----------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory all unit-tests
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all unit-tests
+	@$(MAKE) --no-print-directory -j2 all unit-tests
+	@$(MAKE) --no-print-directory -j2 BUILD=build-asan SAN=1 all unit-tests
 	@tests/run.sh build build-asan
 
 # ---- demo and run -----------------------------------------------------------
