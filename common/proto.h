@@ -146,6 +146,10 @@ enum svca_tag {
 	F_LAST_USED_UID = 59, /* U64 */
 	F_LAST_USED_PID = 60, /* U64 */
 	F_LAST_USED_SERVICE = 61, /* STR */
+	F_AUTHORIZE = 62,  /* U64: 1 = PAM_AUTH also decides the account stage */
+	F_ACCT_ALLOWED = 63, /* U64: that decision (1 allow, 0 deny) */
+	F_ACCT_REASON = 64,  /* STR */
+	F_ACCT_MESSAGE = 65, /* STR: for the user */
 };
 
 
@@ -211,7 +215,11 @@ enum svca_tag {
  *   JWKS             -                               -> F_JSON
  *   SIGNING_KEY_ROTATE -  (super-admin)              -> F_KEY_ID (new kid)
  *   PAM_AUTH         F_NAME (F_KEY | F_TOKEN) F_SERVICE [F_RHOST] [F_TTY]
- *                    (root only) -> F_REASON "ok"; refused: SVCA_ERR_FAILED
+ *                    [F_AUTHORIZE] (root only) -> F_REASON "ok"
+ *                    [F_ACCT_ALLOWED F_ROLE F_ACCT_REASON F_ACCT_MESSAGE:
+ *                    with F_AUTHORIZE, the PAM_AUTHORIZE decision for this
+ *                    service, audited in the same transaction, so a login
+ *                    costs one durable write instead of two]; refused: SVCA_ERR_FAILED
  *                    F_REASON (locked_out / rate_limited / bad_secret ...)
  *                    F_MESSAGE; not a service account: SVCA_ERR_NOTFOUND
  *   PAM_SESSION_OPEN F_NAME F_SERVICE [F_RHOST] [F_TTY] [F_PID] (root only)

@@ -25,6 +25,7 @@
 #include <security/pam_modules.h>
 
 #include "keyfmt.h"
+#include "names.h"
 #include "pam_svcacct.h"
 #include "wipe.h"
 
@@ -69,6 +70,46 @@ done:
  * session token is sent; anything else (a local password typed at the
  * wrong prompt) never leaves this process: the daemon gets an empty token,
  * which it refuses and audits as malformed. */
+/* The daemon decides the account stage together with a successful auth
+ * (one durable audit write per login instead of two); pam_sm_acct_mgmt
+ * uses that decision when it is for the same user and service, and asks
+ * the daemon otherwise. */
+struct acct_decision {
+	char user[SVCA_NAME_MAX + 1];
+	char service[SVCA_PAM_SERVICE_MAX];
+	int allowed;
+	char reason[64];
+	char role[32];
+	char msg[256];
+};
+
+static void decision_cleanup(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free(data);
+}
+
+static void keep_decision(pam_handle_t *pamh, const struct svca_pam_ctx *c,
+			  const struct svca_pam_answer *a)
+{
+	uint64_t allowed;
+	if (svca_field_u64(svca_pam_field(a, F_ACCT_ALLOWED), &allowed) < 0 || allowed > 1 ||
+	    strlen(c->user) > SVCA_NAME_MAX)
+		return; /* an older daemon: the account stage asks */
+	struct acct_decision *d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	memcpy(d->user, c->user, strlen(c->user) + 1);
+	memcpy(d->service, c->service, sizeof(d->service));
+	d->allowed = (int)allowed;
+	svca_pam_field_text(a, F_ACCT_REASON, d->reason, sizeof(d->reason));
+	svca_pam_field_text(a, F_ROLE, d->role, sizeof(d->role));
+	svca_pam_field_text(a, F_ACCT_MESSAGE, d->msg, sizeof(d->msg));
+	if (pam_set_data(pamh, SVCA_PAM_DATA_ACCT, d, decision_cleanup) != PAM_SUCCESS)
+		free(d);
+}
+
 static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o,
 		   const struct svca_pam_ctx *c, const char *tok, size_t len)
 {
@@ -79,6 +120,7 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o,
 	int rc;
 
 	svca_pam_req_begin(&req, SVCA_CMD_PAM_AUTH, c, 1);
+	svca_put_u64(&req, F_AUTHORIZE, 1);
 	if (svca_looks_like_key(tok, len)) {
 		svca_put_bytes(&req, F_KEY, tok, len);
 		kind = "an API key";
@@ -99,6 +141,7 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o,
 	if (a.rep.status == SVCA_OK) {
 		pam_syslog(pamh, LOG_INFO, "auth: %s authenticated with %s (service %s%s%s)",
 			   c->user, kind, c->service, c->rhost[0] ? ", from " : "", c->rhost);
+		keep_decision(pamh, c, &a);
 		rc = PAM_SUCCESS;
 	} else if (a.rep.status == SVCA_ERR_FAILED) {
 		if (!strcmp(reason, "locked_out") || !strcmp(reason, "rate_limited")) {
@@ -204,6 +247,26 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	rc = svca_pam_get_ctx(pamh, &o, &c);
 	if (rc != PAM_SUCCESS)
 		goto done;
+	const void *kept = NULL;
+	if (pam_get_data(pamh, SVCA_PAM_DATA_ACCT, &kept) == PAM_SUCCESS && kept) {
+		const struct acct_decision *d = kept;
+		int same = !strcmp(d->user, c.user) && !strcmp(d->service, c.service);
+		if (same && d->allowed) {
+			pam_syslog(pamh, LOG_INFO, "account: %s may use %s (role %s)", c.user,
+				   c.service, d->role[0] ? d->role : "?");
+			rc = PAM_SUCCESS;
+		} else if (same) {
+			pam_syslog(pamh, LOG_NOTICE, "account: %s denied %s (%s, role %s)", c.user,
+				   c.service, d->reason[0] ? d->reason : "no reason given",
+				   d->role[0] ? d->role : "?");
+			svca_pam_tell(pamh, &o, d->msg[0] ? d->msg : "access denied");
+			rc = PAM_PERM_DENIED;
+		}
+		/* Used once; another user or service asks the daemon. */
+		(void)pam_set_data(pamh, SVCA_PAM_DATA_ACCT, NULL, NULL);
+		if (same)
+			goto done;
+	}
 	svca_pam_req_begin(&req, SVCA_CMD_PAM_AUTHORIZE, &c, 1);
 	rc = svca_pam_call(pamh, &o, "account", &req, &a);
 	if (rc != PAM_SUCCESS)

@@ -20,6 +20,8 @@
 #define SVCA_PAM_PROMPT "API key or token: "
 #define SVCA_PAM_TOKEN_ENV "SVCACCT_TOKEN"
 #define SVCA_PAM_DATA_TOKEN "pam_svcacct_session_token"
+/* The account-stage decision the daemon made with a successful auth. */
+#define SVCA_PAM_DATA_ACCT "pam_svcacct_account_decision"
 /* An authtok longer than this is neither a key (67) nor a token (< 512). */
 #define SVCA_PAM_MAX_AUTHTOK 2048
 #define SVCA_PAM_MAX_REPLY (64u * 1024u)

@@ -52,6 +52,11 @@ void cmd_grant_add(struct request *r);
 void cmd_grant_remove(struct request *r);
 void cmd_grant_list(struct request *r);
 void cmd_pam_authorize(struct request *r);
+/* The account-stage decision for a (service account, PAM service):
+ * *reason NULL = allowed.  -1 storage error. */
+struct access;
+int pam_decide(struct request *r, const struct account *a, const char *service,
+	       struct access *acc, const char **reason, char *msg, size_t msglen);
 void cmd_key_create(struct request *r);
 void cmd_key_list(struct request *r);
 void cmd_key_set_status(struct request *r, int what); /* 0 enable 1 disable 2 revoke */

@@ -8,6 +8,7 @@
 
 #include "handlers.h"
 #include "keys.h"
+#include "rbac.h"
 #include "tokens.h"
 
 struct pam_ctx {
@@ -36,12 +37,56 @@ static const char *nz(const char *s)
 	return s && *s ? s : NULL;
 }
 
+/* With F_AUTHORIZE, a successful auth also records the account-stage
+ * decision in the same transaction (one durable write per login). */
+struct acct_decision {
+	int wanted, done;
+	const char *reason;
+	struct access acc;
+	char msg[200];
+};
+
 static int audit_auth(struct request *r, const struct pam_ctx *p,
 		       const struct account *a, const char *reason, const char *key_id,
-		       const char *jti)
+		       const char *jti, struct acct_decision *ad)
 {
 	struct audit_event ev;
 	req_txn_begin(r);
+	if (!reason && ad && ad->wanted) {
+		if (pam_decide(r, a, p->service, &ad->acc, &ad->reason, ad->msg,
+			       sizeof(ad->msg)) < 0) {
+			req_txn_abort(r);
+			return -1;
+		}
+		struct audit_event acct;
+		req_event(&acct, r, ad->reason ? "auth.deny" : "auth.allow",
+			  ad->reason ? "denied" : "success");
+		acct.account = a->name;
+		acct.uid = a->uid;
+		acct.service = p->service;
+		acct.rhost = nz(p->rhost);
+		acct.tty = nz(p->tty);
+		acct.reason = ad->reason;
+		acct.detail = "account";
+		/* auth first in the trail, as two separate calls would have it */
+		req_event(&ev, r, "auth.allow", "success");
+		ev.account = a->name;
+		ev.uid = a->uid;
+		ev.key_id = key_id;
+		ev.jti = jti;
+		ev.service = p->service;
+		ev.rhost = nz(p->rhost);
+		ev.tty = nz(p->tty);
+		ev.detail = "auth";
+		if (audit_append(r->d->audit, &ev) < 0 || audit_append(r->d->audit, &acct) < 0 ||
+		    store_commit(r->d->store) < 0) {
+			req_txn_abort(r);
+			return -1;
+		}
+		ad->done = 1;
+		r->wrote = 1;
+		return 0;
+	}
 	req_event(&ev, r, reason ? "auth.deny" : "auth.allow", reason ? "denied" : "success");
 	ev.account = a->name;
 	ev.uid = a->uid;
@@ -75,9 +120,14 @@ void cmd_pam_auth(struct request *r)
 	struct pam_ctx p;
 	struct account a;
 	char secret[TOKEN_MAX * 4];
+	struct acct_decision ad;
+	uint64_t want = 0;
 
 	if (read_pam(r, &p) < 0)
 		return;
+	memset(&ad, 0, sizeof(ad));
+	ad.wanted = req_field(r, F_AUTHORIZE) &&
+		    svca_field_u64(req_field(r, F_AUTHORIZE), &want) == 0 && want == 1;
 	int g = account_get(r->d->store, p.name, &a);
 	if (g < 0) {
 		req_fail(r, SVCA_ERR_UNAVAIL, "internal storage error");
@@ -92,7 +142,7 @@ void cmd_pam_auth(struct request *r)
 	int is_key = req_field(r, F_KEY) != NULL;
 	const struct svca_field *f = req_field(r, is_key ? F_KEY : F_TOKEN);
 	if (!f || f->kind != SVCA_K_BYTES || f->len >= sizeof(secret) || f->len == 0) {
-		audit_auth(r, &p, &a, "malformed", NULL, NULL);
+		audit_auth(r, &p, &a, "malformed", NULL, NULL, NULL);
 		deny(r, "malformed", "authentication failed", 0);
 		return;
 	}
@@ -106,7 +156,7 @@ void cmd_pam_auth(struct request *r)
 		sodium_memzero(secret, sizeof(secret));
 		if (c.result == CRED_OK && c.account.uid != a.uid) {
 			/* A valid key of another account proves nothing here. */
-			audit_auth(r, &p, &a, "wrong_account", c.key_id, NULL);
+			audit_auth(r, &p, &a, "wrong_account", c.key_id, NULL, NULL);
 			deny(r, "wrong_account", "authentication failed", 0);
 			return;
 		}
@@ -116,14 +166,14 @@ void cmd_pam_auth(struct request *r)
 						 nz(p.tty), a.name);
 			else
 				audit_auth(r, &p, &a, cred_reason(c.result),
-					   c.key_id[0] ? c.key_id : NULL, NULL);
+					   c.key_id[0] ? c.key_id : NULL, NULL, NULL);
 			int limited = c.result == CRED_LOCKED_OUT || c.result == CRED_RATE_LIMITED;
 			deny(r, cred_reason(c.result),
 			     limited ? "too many attempts; try again later" : "authentication failed",
 			     limited ? c.retry_after : 0);
 			return;
 		}
-		if (audit_auth(r, &p, &a, NULL, c.key_id, NULL) < 0) {
+		if (audit_auth(r, &p, &a, NULL, c.key_id, NULL, &ad) < 0) {
 			req_fail(r, SVCA_ERR_UNAVAIL, "the authentication cannot be recorded");
 			return;
 		}
@@ -139,7 +189,7 @@ void cmd_pam_auth(struct request *r)
 		json_decref(claims);
 		const char *reason = t != TOK_OK ? tok_reason(t)
 				     : ta.uid != a.uid ? "wrong_account" : NULL;
-		if (audit_auth(r, &p, &a, reason, NULL, jbuf[0] ? jbuf : NULL) < 0 && !reason) {
+		if (audit_auth(r, &p, &a, reason, NULL, jbuf[0] ? jbuf : NULL, &ad) < 0 && !reason) {
 			req_fail(r, SVCA_ERR_UNAVAIL, "the authentication cannot be recorded");
 			return;
 		}
@@ -150,6 +200,12 @@ void cmd_pam_auth(struct request *r)
 	}
 	req_ok(r);
 	svca_put_str(r->reply, F_REASON, "ok");
+	if (ad.done) {
+		svca_put_u64(r->reply, F_ACCT_ALLOWED, ad.reason ? 0 : 1);
+		svca_put_str(r->reply, F_ROLE, role_name(ad.acc.role));
+		svca_put_str(r->reply, F_ACCT_REASON, ad.reason ? ad.reason : "allowed");
+		svca_put_str(r->reply, F_ACCT_MESSAGE, ad.msg);
+	}
 	svca_frame_end(r->reply);
 }
 

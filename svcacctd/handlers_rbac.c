@@ -598,6 +598,31 @@ void cmd_account_access(struct request *r)
 	svca_frame_end(r->reply);
 }
 
+int pam_decide(struct request *r, const struct account *a, const char *service,
+	       struct access *acc, const char **reason, char *msg, size_t msglen)
+{
+	if (access_compute(r->d->store, &r->d->cfg, a, acc) < 0)
+		return -1;
+	unsigned need = service_capability(&r->d->cfg, service);
+	*reason = NULL;
+	if (a->disabled) {
+		*reason = "account_disabled";
+		snprintf(msg, msglen, "%s is disabled", a->name);
+	} else if (!need) {
+		*reason = "unknown_service";
+		snprintf(msg, msglen, "%s may not log in through '%s' on this host", a->name,
+			 service);
+	} else if (!(acc->caps & need)) {
+		*reason = "no_capability";
+		snprintf(msg, msglen, "%s may not use %s on this host", a->name,
+			 need == CAP_SUDO ? "sudo" : service);
+	} else {
+		snprintf(msg, msglen, "%s may use %s on this host (role %s)", a->name,
+			 service, role_name(acc->role));
+	}
+	return 0;
+}
+
 /* The account stage of PAM: may this account use this service here? */
 void cmd_pam_authorize(struct request *r)
 {
@@ -625,25 +650,9 @@ void cmd_pam_authorize(struct request *r)
 		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", name);
 		return;
 	}
-	if (access_compute(r->d->store, &r->d->cfg, &a, &acc) < 0) {
+	if (pam_decide(r, &a, service, &acc, &reason, msg, sizeof(msg)) < 0) {
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
 		return;
-	}
-	unsigned need = service_capability(&r->d->cfg, service);
-	if (a.disabled) {
-		reason = "account_disabled";
-		snprintf(msg, sizeof(msg), "%s is disabled", name);
-	} else if (!need) {
-		reason = "unknown_service";
-		snprintf(msg, sizeof(msg), "%s may not log in through '%s' on this host", name,
-			 service);
-	} else if (!(acc.caps & need)) {
-		reason = "no_capability";
-		snprintf(msg, sizeof(msg), "%s may not use %s on this host", name,
-			 need == CAP_SUDO ? "sudo" : service);
-	} else {
-		snprintf(msg, sizeof(msg), "%s may use %s on this host (role %s)", name,
-			 service, role_name(acc.role));
 	}
 
 	struct audit_event ev;
