@@ -96,6 +96,35 @@ int idlist_add(struct store *s, const char *key, const char *item)
 	return r;
 }
 
+int idlist_load(struct store *s, const char *key, size_t size, idlist_load_fn fn,
+		void *ctx, void **out, size_t *n)
+{
+	char **items;
+	size_t ni, cnt = 0;
+	*out = NULL;
+	*n = 0;
+	if (idlist_get(s, key, &items, &ni) < 0)
+		return -1;
+	uint8_t *v = ni ? calloc(ni, size) : NULL;
+	if (ni && !v) {
+		idlist_free(items, ni);
+		return -1;
+	}
+	for (size_t i = 0; i < ni; i++) {
+		int g = fn(s, items[i], v + cnt * size, ctx);
+		if (g < 0) {
+			free(v);
+			idlist_free(items, ni);
+			return -1;
+		}
+		cnt += g == 1;
+	}
+	idlist_free(items, ni);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
 int idlist_del(struct store *s, const char *key, const char *item)
 {
 	char **items;

@@ -20,6 +20,13 @@ void idlist_free(char **items, size_t n);
 /* Adds item unless present / removes it if present, in the open
  * transaction.  0 ok, -1 error (or the list is full). */
 int idlist_add(struct store *s, const char *key, const char *item);
+
+/* Loads the records a list names: fn fills one slot of size bytes from an
+ * item and returns 1 (kept), 0 (skipped: stale or foreign) or -1 (error).
+ * *out is a malloc'ed array of the kept records (NULL when none). */
+typedef int (*idlist_load_fn)(struct store *s, const char *item, void *slot, void *ctx);
+int idlist_load(struct store *s, const char *key, size_t size, idlist_load_fn fn,
+		void *ctx, void **out, size_t *n);
 int idlist_del(struct store *s, const char *key, const char *item);
 
 #endif

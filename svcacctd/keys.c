@@ -201,38 +201,22 @@ int key_index_drop(struct store *s, uint32_t uid)
 	return store_del(s, DB_STATE, idx);
 }
 
+static int load_key(struct store *s, const char *item, void *slot, void *ctx)
+{
+	struct apikey *k = slot;
+	int g = key_get(s, item, k);
+	return g < 0 ? -1 : g == 1 && k->uid == *(const uint32_t *)ctx;
+}
+
 /* Through the account's index (kidx/<uid>): a few fetches, no scan. */
 int key_of_account(struct store *s, uint32_t uid, struct apikey **out, size_t *n)
 {
 	char idx[32];
-	char **items;
-	size_t ni;
 	snprintf(idx, sizeof(idx), "kidx/%" PRIu32, uid);
-	*out = NULL;
-	*n = 0;
-	if (idlist_get(s, idx, &items, &ni) < 0)
+	if (idlist_load(s, idx, sizeof(**out), load_key, &uid, (void **)out, n) < 0)
 		return -1;
-	struct apikey *v = ni ? calloc(ni, sizeof(*v)) : NULL;
-	if (ni && !v) {
-		idlist_free(items, ni);
-		return -1;
-	}
-	size_t cnt = 0;
-	for (size_t i = 0; i < ni; i++) {
-		int g = key_get(s, items[i], &v[cnt]);
-		if (g < 0) {
-			free(v);
-			idlist_free(items, ni);
-			return -1;
-		}
-		if (g == 1 && v[cnt].uid == uid)
-			cnt++;
-	}
-	idlist_free(items, ni);
-	if (cnt > 1)
-		qsort(v, cnt, sizeof(*v), by_created);
-	*out = v;
-	*n = cnt;
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), by_created);
 	return 0;
 }
 

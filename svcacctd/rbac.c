@@ -304,39 +304,23 @@ int grant_all(struct store *s, struct grant **out, size_t *n)
 	return 0;
 }
 
+/* An index item is "<w|t>/<scope>". */
+static int load_grant(struct store *s, const char *item, void *slot, void *ctx)
+{
+	if (strlen(item) < 3 || item[1] != '/')
+		return 0;
+	return grant_get(s, *(const uint32_t *)ctx, (enum scope_kind)item[0], item + 2, slot);
+}
+
 /* Through the account's index (gidx/<uid>): a few fetches, no scan. */
 int grant_of_account(struct store *s, uint32_t uid, struct grant **out, size_t *n)
 {
 	char idx[32];
-	char **items;
-	size_t ni;
 	snprintf(idx, sizeof(idx), "gidx/%" PRIu32, uid);
-	*out = NULL;
-	*n = 0;
-	if (idlist_get(s, idx, &items, &ni) < 0)
+	if (idlist_load(s, idx, sizeof(**out), load_grant, &uid, (void **)out, n) < 0)
 		return -1;
-	struct grant *v = ni ? calloc(ni, sizeof(*v)) : NULL;
-	if (ni && !v) {
-		idlist_free(items, ni);
-		return -1;
-	}
-	size_t cnt = 0;
-	for (size_t i = 0; i < ni; i++) {
-		if (strlen(items[i]) < 3 || items[i][1] != '/')
-			continue;
-		int g = grant_get(s, uid, (enum scope_kind)items[i][0], items[i] + 2, &v[cnt]);
-		if (g < 0) {
-			free(v);
-			idlist_free(items, ni);
-			return -1;
-		}
-		cnt += (size_t)g;
-	}
-	idlist_free(items, ni);
-	if (cnt > 1)
-		qsort(v, cnt, sizeof(*v), by_grant);
-	*out = v;
-	*n = cnt;
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), by_grant);
 	return 0;
 }
 
