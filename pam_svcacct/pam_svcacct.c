@@ -251,6 +251,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	if (pam_get_data(pamh, SVCA_PAM_DATA_ACCT, &kept) == PAM_SUCCESS && kept) {
 		const struct acct_decision *d = kept;
 		int same = !strcmp(d->user, c.user) && !strcmp(d->service, c.service);
+		if (same)
+			SVCA_PAM_LOG_DEBUG(pamh, &o, "account: %s: decision made with auth", c.user);
 		if (same && d->allowed) {
 			pam_syslog(pamh, LOG_INFO, "account: %s may use %s (role %s)", c.user,
 				   c.service, d->role[0] ? d->role : "?");

@@ -230,6 +230,12 @@ pamt "" svca-req alice acct_mgmt
 expect_run "account: unknown user -> PAM_USER_UNKNOWN" 1 "$E_UNKNOWN"
 pamt "" svca-ign alice acct_mgmt
 expect_run "account: ignore_unknown_user -> PAM_IGNORE" 0 "account management done"
+# auth and account in one PAM transaction: the daemon decided the account
+# stage with the auth request (one durable write), the module reuses it.
+pamt "$K_DEPLOY" svca-auth ci-deploy authenticate acct_mgmt
+expect_run "auth + account in one transaction: auth passes, the account stage refuses an unmapped service" 1 "$E_PERM"
+check_devlog "auth + account in one transaction: the account stage used the decision made with auth" \
+	"account: ci-deploy: decision made with auth"
 run_in "" timeout 30 pamtester -I rhost=203.0.113.7 -I tty=pts/9 sshd ci-deploy acct_mgmt
 expect_run "account: with PAM_RHOST and PAM_TTY" 0 "account management done"
 audit_has "account: rhost and tty reach the audit trail" \
