@@ -200,7 +200,8 @@ static const struct ctl_cmd commands[] = {
 	{ "key", "disable", "NAME KEYID",
 	  "disable an API key (reversible)",
 	  "Disables the key KEYID (the 12-character id from key list) of the\n"
-	  "account NAME: it stops working at once; key enable restores it.\n"
+	  "account NAME: it and its session tokens stop working at once; key\n"
+	  "enable restores them.\n"
 	  "A disabled key does not count against max_active_keys.  With --json\n"
 	  "prints the key object.  Needs admin rights.\n",
 	  ctl_key_disable },
@@ -214,9 +215,8 @@ static const struct ctl_cmd commands[] = {
 	  "revoke an API key (final)",
 	  "Revokes the key KEYID of the account NAME.  Revocation is final: the\n"
 	  "key never works again and cannot be enabled; it stays listed as\n"
-	  "revoked.  Session tokens obtained with it run until they expire;\n"
-	  "use 'token revoke --account NAME' to end them too.  Needs admin\n"
-	  "rights.\n",
+	  "revoked.  Session tokens obtained with it stop working at once\n"
+	  "(key_revoked).  Needs admin rights.\n",
 	  ctl_key_revoke },
 	{ "token", "create", "[--key-file FILE]",
 	  "exchange an API key for a short-lived session token",

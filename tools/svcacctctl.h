@@ -142,6 +142,20 @@ int ctl_get_u64(const struct ctl_item *it, uint16_t tag, uint64_t *out);
 int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth,
 		    struct ctl_str *out);
 
+/* Parses one positional NAME (no options), checks it is a valid account
+ * name, and sends cmd carrying it as F_NAME (ctl_request).  *name (if not
+ * NULL) is the parsed name.  0 = rep holds an OK reply and must be freed by the caller;
+ * else the exit status, already reported. */
+int ctl_name_request(struct ctl *c, int argc, char **argv, enum svca_cmd cmd,
+		     const char **name, struct ctl_reply *rep);
+
+/* team delete and workspace delete: parses SCOPE [--force] (pos_names names
+ * the positional), checks it with ctl_check_scope_name(noun), sends cmd with
+ * the name as field tag, and prints the JSON object or the "deleted NOUN
+ * NAME (N grants removed)" line.  Returns the exit status. */
+int ctl_scope_delete(struct ctl *c, int argc, char **argv, const char *noun,
+		     enum svca_cmd cmd, uint16_t tag, const char *const *pos_names);
+
 /* ---- text and time (svcacctctl_util.c) ----------------------------------- */
 
 /* Length (1..4) of the valid UTF-8 sequence at p, 0 when invalid. */

@@ -244,18 +244,10 @@ static int name_cmd(struct ctl *c, int argc, char **argv, enum svca_cmd cmd,
 		    const char *done)
 {
 	const char *pos[1];
-	struct svca_buf b;
 	struct ctl_reply rep;
 	int rc;
 
-	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, name_pos, 1, 1, pos)) != 0)
-		return rc;
-	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
-		return rc;
-
-	ctl_request_begin(&b, cmd);
-	svca_put_str(&b, F_NAME, pos[0]);
-	if ((rc = ctl_request(c, &b, &rep)) != 0)
+	if ((rc = ctl_name_request(c, argc, argv, cmd, &pos[0], &rep)) != 0)
 		return rc;
 
 	if (cmd == SVCA_CMD_ACCOUNT_DELETE) {
@@ -510,24 +502,17 @@ static void show_access(const struct ctl_item *it, const char *fallback)
 
 int ctl_account_access(struct ctl *c, int argc, char **argv)
 {
-	const char *pos[1];
-	struct svca_buf b;
+	const char *name;
 	struct ctl_reply rep;
 	int rc;
 
-	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, name_pos, 1, 1, pos)) != 0)
-		return rc;
-	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
-		return rc;
-
-	ctl_request_begin(&b, SVCA_CMD_ACCOUNT_ACCESS);
-	svca_put_str(&b, F_NAME, pos[0]);
-	if ((rc = ctl_request(c, &b, &rep)) != 0)
+	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_ACCOUNT_ACCESS, &name,
+				   &rep)) != 0)
 		return rc;
 	if (c->json)
 		rc = print_access_json(&rep.top);
 	else
-		show_access(&rep.top, pos[0]);
+		show_access(&rep.top, name);
 	ctl_reply_free(&rep);
 	return rc;
 }

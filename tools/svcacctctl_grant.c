@@ -181,19 +181,11 @@ int ctl_grant_remove(struct ctl *c, int argc, char **argv)
 int ctl_grant_list(struct ctl *c, int argc, char **argv)
 {
 	static const char *const title[4] = { "SCOPE", "NAME", "ROLE", "CREATED" };
-	const char *pos[1];
-	struct svca_buf b;
 	struct ctl_reply rep;
 	int rc;
 
-	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, name_pos, 1, 1, pos)) != 0)
-		return rc;
-	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
-		return rc;
-
-	ctl_request_begin(&b, SVCA_CMD_GRANT_LIST);
-	svca_put_str(&b, F_NAME, pos[0]);
-	if ((rc = ctl_request(c, &b, &rep)) != 0)
+	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_GRANT_LIST, NULL,
+				   &rep)) != 0)
 		return rc;
 	if (c->json)
 		rc = ctl_json_print_items(&rep, grant_json);

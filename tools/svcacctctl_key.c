@@ -267,18 +267,11 @@ int ctl_key_list(struct ctl *c, int argc, char **argv)
 {
 	static const char *const title[7] = { "KEY_ID", "LABEL", "STATUS", "CREATED",
 					      "CREATED_BY", "EXPIRES", "LAST_USED" };
-	const char *pos[1];
-	struct svca_buf b;
 	struct ctl_reply rep;
 	int rc;
 
-	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, name_pos, 1, 1, pos)) != 0)
-		return rc;
-	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
-		return rc;
-	ctl_request_begin(&b, SVCA_CMD_KEY_LIST);
-	svca_put_str(&b, F_NAME, pos[0]);
-	if ((rc = ctl_request(c, &b, &rep)) != 0)
+	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_KEY_LIST, NULL,
+				   &rep)) != 0)
 		return rc;
 	if (c->json)
 		rc = ctl_json_print_items(&rep, key_json);

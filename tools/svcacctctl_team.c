@@ -111,45 +111,6 @@ int ctl_team_list(struct ctl *c, int argc, char **argv)
 
 int ctl_team_delete(struct ctl *c, int argc, char **argv)
 {
-	struct ctl_opt opts[] = { { "force", 0, NULL } };
-	const char *pos[1];
-	struct svca_buf b;
-	struct ctl_reply rep;
-	uint64_t removed;
-	int rc;
-
-	if ((rc = ctl_parse_args(c, argc, argv, opts, 1, team_pos, 1, 1, pos)) != 0)
-		return rc;
-	if ((rc = ctl_check_scope_name(c, "team", pos[0])) != 0)
-		return rc;
-
-	ctl_request_begin(&b, SVCA_CMD_TEAM_DELETE);
-	svca_put_str(&b, F_TEAM, pos[0]);
-	if (opts[0].value)
-		svca_put_u64(&b, F_FORCE, 1);
-	if ((rc = ctl_request(c, &b, &rep)) != 0)
-		return rc;
-	int have = ctl_get_u64(&rep.top, F_TOTAL, &removed);
-	if (c->json) {
-		int oom = 0;
-		json_t *o = json_object();
-		struct ctl_str s;
-		if (!ctl_get_str(&rep.top, F_TEAM, &s)) {
-			s.p = pos[0];
-			s.n = strlen(pos[0]);
-		}
-		ctl_json_set(o, "name", ctl_json_str(s), &oom);
-		ctl_json_set(o, "deleted", json_true(), &oom);
-		ctl_json_set(o, "grants_removed", ctl_json_u64(&rep.top, F_TOTAL), &oom);
-		rc = ctl_json_print_checked(o, oom);
-	} else {
-		fputs("deleted team ", stdout);
-		put_team(&rep.top, pos[0]);
-		if (have)
-			printf(" (%" PRIu64 " grant%s removed)", removed,
-			       removed == 1 ? "" : "s");
-		putchar('\n');
-	}
-	ctl_reply_free(&rep);
-	return rc;
+	return ctl_scope_delete(c, argc, argv, "team", SVCA_CMD_TEAM_DELETE,
+				F_TEAM, team_pos);
 }
