@@ -32,6 +32,7 @@ struct audit {
 	size_t npending;
 	int syslog_on;
 	char *syslog_path;
+	int syslog_fd;           /* connected datagram socket, or -1 */
 	int timeout_ms;
 	unsigned long dropped;
 	int64_t last_warn;
@@ -92,6 +93,9 @@ static int load_head(struct audit *a)
 void audit_configure(struct audit *a, const struct svca_config *cfg)
 {
 	free(a->syslog_path);
+	if (a->syslog_fd >= 0)
+		close(a->syslog_fd); /* the path may have changed */
+	a->syslog_fd = -1;
 	a->syslog_path = cfg->syslog_socket ? strdup(cfg->syslog_socket) : NULL;
 	a->syslog_on = cfg->syslog && a->syslog_path;
 	a->timeout_ms = cfg->audit_timeout_ms;
@@ -106,6 +110,7 @@ struct audit *audit_open(struct store *s, const struct svca_config *cfg, char *e
 		return NULL;
 	}
 	a->store = s;
+	a->syslog_fd = -1;
 	if (load_head(a) < 0) {
 		snprintf(err, errlen, "the audit database's head record is unreadable");
 		free(a);
@@ -128,6 +133,8 @@ void audit_close(struct audit *a)
 		return;
 	drop_pending(a);
 	free(a->pending);
+	if (a->syslog_fd >= 0)
+		close(a->syslog_fd);
 	free(a->syslog_path);
 	free(a);
 }
@@ -270,66 +277,94 @@ int audit_append(struct audit *a, const struct audit_event *ev)
 	return 0;
 }
 
-/* Sends pending lines to the syslog socket, bounded by timeout_ms in all. */
+/* The socket stays connected between batches (a socket and a connect per
+ * batch cost as much as the lines themselves); -1 when the sink is absent. */
+static int syslog_socket(struct audit *a)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (a->syslog_fd >= 0)
+		return a->syslog_fd;
+	if (!a->syslog_path || strlen(a->syslog_path) >= sizeof(sa.sun_path))
+		return -1;
+	strcpy(sa.sun_path, a->syslog_path);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	a->syslog_fd = fd;
+	return fd;
+}
+
+static void syslog_disconnect(struct audit *a)
+{
+	if (a->syslog_fd >= 0)
+		close(a->syslog_fd);
+	a->syslog_fd = -1;
+}
+
+/* Sends pending lines to the syslog socket, bounded by timeout_ms in all.
+ * A sink that went away (syslog restarted) is reconnected once. */
 static void send_syslog(struct audit *a)
 {
 	if (!a->npending)
 		return;
 	int64_t deadline = svca_now_ms() + a->timeout_ms;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t sent = 0;
-	int fd = -1;
+	int retried = 0;
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+	int pid = (int)getpid();
 
-	if (strlen(a->syslog_path) >= sizeof(sa.sun_path))
-		goto out;
 	if (fault_hit("syslog")) { /* a stuck sink: wait it out, send nothing */
 		poll(NULL, 0, a->timeout_ms);
 		goto out;
 	}
-	strcpy(sa.sun_path, a->syslog_path);
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	int fd = syslog_socket(a);
+	if (fd < 0)
 		goto out;
-	for (; sent < a->npending; sent++) {
+	while (sent < a->npending) {
 		char line[16384];
-		time_t now = time(NULL);
-		struct tm tm;
-		char stamp[32];
-		localtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
 		/* <86> = LOG_AUTHPRIV | LOG_INFO */
-		int n = snprintf(line, sizeof(line), "<%d>%s svcacctd[%d]: %s",
-				 (10 << 3) | 6, stamp, (int)getpid(), a->pending[sent]);
+		int n = snprintf(line, sizeof(line), "<%d>%s svcacctd[%d]: %s", (10 << 3) | 6,
+				 stamp, pid, a->pending[sent]);
 		if (n < 0)
 			break;
 		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-		for (;;) {
-			if (send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
-				break;
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				goto out;
-			int64_t left = deadline - svca_now_ms();
-			if (left <= 0)
-				goto out;
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			poll(&p, 1, (int)left);
+		if (send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+			sent++;
+			continue;
 		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			syslog_disconnect(a);
+			if (retried++ || (fd = syslog_socket(a)) < 0)
+				goto out;
+			continue;
+		}
+		int64_t left = deadline - svca_now_ms();
+		if (left <= 0)
+			goto out;
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		poll(&p, 1, (int)left);
 	}
 out:
 	if (sent < a->npending) {
 		a->dropped += a->npending - sent;
-		int64_t now = svca_now_ms();
-		if (a->last_warn && now - a->last_warn < 60000)
+		int64_t t = svca_now_ms();
+		if (a->last_warn && t - a->last_warn < 60000)
 			goto done;
-		a->last_warn = now;
+		a->last_warn = t;
 		log_warn("syslog sink %s unavailable or slow: %zu audit line(s) not sent "
 			 "(%lu in all); they are in the audit database",
 			 a->syslog_path ? a->syslog_path : "(none)", a->npending - sent,
 			 a->dropped);
 	}
 done:
-	if (fd >= 0)
-		close(fd);
 	drop_pending(a);
 }
 

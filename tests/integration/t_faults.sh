@@ -326,6 +326,17 @@ last=$($CTL --json audit list --limit 1 </dev/null 2>/dev/null | json_eval 'd[-1
 for _ in $(seq 40); do grep -q "\"seq\":$last," "$SYSLOG_LOG" && break; sleep 0.05; done
 if grep -q "\"seq\":$last," "$SYSLOG_LOG"; then ok "the sink gets new events again"; else not_ok "the sink gets new events again (seq $last)"; fi
 
+# The daemon keeps its syslog socket connected between batches; a sink
+# that restarts (a new socket at the same path) must get lines again.
+kill "$_SVCA_SYSLOG_PID" 2>/dev/null
+wait "$_SVCA_SYSLOG_PID" 2>/dev/null
+check -d "account update while the sink is down" $CTL account update ci --description "sink down"
+_svca_start_syslog || not_ok "the syslog sink restarts"
+check -d "account update after the sink restarted" $CTL account update ci --description "sink restarted"
+last=$($CTL --json audit list --limit 1 </dev/null 2>/dev/null | json_eval 'd[-1]["seq"]')
+for _ in $(seq 40); do grep -q "\"seq\":$last," "$SYSLOG_LOG" && break; sleep 0.05; done
+if grep -q "\"seq\":$last," "$SYSLOG_LOG"; then ok "a restarted sink gets new events (the daemon reconnects)"; else not_ok "a restarted sink gets new events (seq $last)"; fi
+
 # ==============================================================================
 diag "signing-key rotation"
 refused journal_write:1 "signing-key rotate, journal write failing" $CTL signing-key rotate
