@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "audit.h"
 #include "log.h"
 #include "nss_snapshot.h"
@@ -71,7 +73,9 @@ static char listen_tag, signal_tag;
 
 static void conn_free(struct server *s, struct conn *c)
 {
-	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	/* close() also drops the epoll registration: the daemon never
+	 * duplicates a client descriptor (SOCK_CLOEXEC, no fork after start),
+	 * so no EPOLL_CTL_DEL system call is needed. */
 	close(c->fd);
 	if (c->body) {
 		explicit_bzero(c->body, c->h.length);
@@ -176,10 +180,11 @@ static void do_accept(struct server *s)
 	}
 }
 
+/* No epoll change here: commit_batch() releases every waiting reply at
+ * the end of the same loop iteration, before the next epoll_wait. */
 static void queue_reply(struct server *s, struct conn *c)
 {
 	c->state = C_WAIT_FLUSH;
-	set_events(s, c, 0);
 	c->pnext = NULL;
 	*s->ptail = c;
 	s->ptail = &c->pnext;
@@ -232,35 +237,43 @@ static void dispatch(struct server *s, struct conn *c)
 	queue_reply(s, c);
 }
 
+/* Reads the frame with as few system calls as possible: one recv takes
+ * header and body together when the request is small (nearly always).
+ * Bytes after the frame are ignored: one request per connection. */
 static void on_readable(struct server *s, struct conn *c)
 {
-	for (;;) {
-		uint8_t *dst;
-		size_t want;
-		if (c->got < SVCA_HDR_LEN) {
-			dst = c->hdr + c->got;
-			want = SVCA_HDR_LEN - c->got;
-		} else {
-			dst = c->body + (c->got - SVCA_HDR_LEN);
-			want = c->h.length - (c->got - SVCA_HDR_LEN);
-		}
-		if (want == 0)
-			break;
-		ssize_t r = recv(c->fd, dst, want, MSG_DONTWAIT);
-		if (r == 0) {
-			conn_free(s, c); /* gone before finishing its request */
-			return;
-		}
-		if (r < 0) {
-			if (errno == EINTR)
+	uint8_t in[4096];
+	size_t have = 0, used = 0;
+	int complete = 0;
+
+	while (!complete) {
+		if (used == have) {
+			size_t want = sizeof(in);
+			if (c->got >= SVCA_HDR_LEN) {
+				size_t left = c->h.length - (c->got - SVCA_HDR_LEN);
+				want = left < want ? left : want;
+			}
+			ssize_t r = recv(c->fd, in, want, MSG_DONTWAIT);
+			if (r < 0 && errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			conn_free(s, c);
-			return;
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				goto out; /* the rest comes with a later event */
+			if (r <= 0) {
+				conn_free(s, c); /* gone before finishing its request */
+				goto out;
+			}
+			have = (size_t)r;
+			used = 0;
 		}
-		c->got += (size_t)r;
-		if (c->got == SVCA_HDR_LEN) {
+		size_t avail = have - used;
+		if (c->got < SVCA_HDR_LEN) {
+			size_t n = SVCA_HDR_LEN - c->got;
+			n = n < avail ? n : avail;
+			memcpy(c->hdr + c->got, in + used, n);
+			used += n;
+			c->got += n;
+			if (c->got < SVCA_HDR_LEN)
+				continue;
 			if (svca_header_parse(c->hdr, &c->h) < 0) {
 				if (c->h.magic == SVCA_MAGIC)
 					protocol_error(s, c, SVCA_ERR_BADREQ,
@@ -269,23 +282,32 @@ static void on_readable(struct server *s, struct conn *c)
 				else
 					protocol_error(s, c, SVCA_ERR_BADREQ,
 						       "not a svcacct request");
-				return;
+				goto out;
 			}
 			if (c->h.length > request_size_limit(c->h.type)) {
 				protocol_error(s, c, SVCA_ERR_BADREQ,
 					       "request too large (%u bytes, at most %u)",
 					       (unsigned)c->h.length,
 					       (unsigned)request_size_limit(c->h.type));
-				return;
+				goto out;
 			}
 			c->body = malloc(c->h.length ? c->h.length : 1);
 			if (!c->body) {
 				conn_free(s, c);
-				return;
+				goto out;
 			}
+		} else {
+			size_t n = c->h.length - (c->got - SVCA_HDR_LEN);
+			n = n < avail ? n : avail;
+			memcpy(c->body + (c->got - SVCA_HDR_LEN), in + used, n);
+			used += n;
+			c->got += n;
 		}
+		complete = c->got - SVCA_HDR_LEN == c->h.length;
 	}
 	dispatch(s, c);
+out:
+	sodium_memzero(in, have); /* it may have held a key */
 }
 
 static void on_writable(struct server *s, struct conn *c)
