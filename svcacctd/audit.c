@@ -1,5 +1,6 @@
 /* Audit trail: hash-chained records in GDBM, JSON lines to syslog. */
 #include "audit.h"
+#include "audit_json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -139,11 +140,6 @@ void audit_close(struct audit *a)
 	free(a);
 }
 
-static json_t *jstr_or_null(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
 /*
  * The caller's executable, for the record (informational: the pid from
  * SO_PEERCRED can already be reused by the time /proc is read).  The last
@@ -176,84 +172,15 @@ static char *exe_of(pid_t pid, char *buf, size_t len)
 	return buf;
 }
 
-static json_t *event_json(const struct audit_event *ev, uint64_t seq, int64_t ts)
-{
-	char iso[40], exe[256];
-	json_t *o = json_object();
-	format_iso_ms(ts, iso, sizeof(iso));
-	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-	json_object_set_new(o, "ts", json_string(iso));
-	json_object_set_new(o, "event", json_string(ev->event));
-	json_object_set_new(o, "outcome", json_string(ev->outcome ? ev->outcome : "success"));
-
-	json_t *actor = json_null();
-	if (ev->actor) {
-		actor = json_object();
-		json_object_set_new(actor, "uid", ev->actor->uid == (uid_t)-1
-							  ? json_null()
-							  : json_integer(ev->actor->uid));
-		json_object_set_new(actor, "user", json_string(ev->actor->user));
-		if (ev->actor->account[0])
-			json_object_set_new(actor, "account",
-					    json_string(ev->actor->account));
-	}
-	json_object_set_new(o, "actor", actor);
-
-	json_t *subj = json_null();
-	if ((ev->account && *ev->account) || ev->key_id || ev->jti) {
-		subj = json_object();
-		if (ev->account && *ev->account)
-			json_object_set_new(subj, "account", json_string(ev->account));
-		if (ev->uid)
-			json_object_set_new(subj, "uid", json_integer(ev->uid));
-		if (ev->key_id)
-			json_object_set_new(subj, "key_id", json_string(ev->key_id));
-		if (ev->jti)
-			json_object_set_new(subj, "jti", json_string(ev->jti));
-	}
-	json_object_set_new(o, "subject", subj);
-
-	json_t *scope = json_null();
-	if (ev->team || ev->workspace) {
-		scope = json_object();
-		if (ev->team)
-			json_object_set_new(scope, "team", json_string(ev->team));
-		if (ev->workspace)
-			json_object_set_new(scope, "workspace", json_string(ev->workspace));
-	}
-	json_object_set_new(o, "scope", scope);
-
-	json_t *peer = json_null();
-	if (ev->peer) {
-		peer = json_object();
-		json_object_set_new(peer, "pid", json_integer(ev->peer->pid));
-		json_object_set_new(peer, "uid", ev->peer->uid == (uid_t)-1
-							 ? json_null()
-							 : json_integer(ev->peer->uid));
-		json_object_set_new(peer, "exe",
-				    jstr_or_null(ev->peer->pid ? exe_of(ev->peer->pid, exe, sizeof(exe))
-							       : NULL));
-		if (ev->peer->addr[0])
-			json_object_set_new(peer, "addr", json_string(ev->peer->addr));
-	}
-	json_object_set_new(o, "peer", peer);
-	json_object_set_new(o, "service", jstr_or_null(ev->service));
-	json_object_set_new(o, "rhost", jstr_or_null(ev->rhost));
-	if (ev->tty)
-		json_object_set_new(o, "tty", jstr_or_null(ev->tty));
-	json_object_set_new(o, "reason", jstr_or_null(ev->reason));
-	if (ev->detail)
-		json_object_set_new(o, "detail", json_string(ev->detail));
-	return o;
-}
-
 int audit_append(struct audit *a, const struct audit_event *ev)
 {
 	int64_t ts = svca_wall_ms();
 	uint64_t seq = a->seq + 1;
-	json_t *o = event_json(ev, seq, ts);
-	char *js = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-	json_decref(o);
+	char exe[256];
+	char *js = audit_event_json(ev, seq, ts,
+				    ev->peer && ev->peer->pid
+					    ? exe_of(ev->peer->pid, exe, sizeof(exe))
+					    : NULL);
 	if (!js)
 		return -1;
 
