@@ -29,7 +29,10 @@ struct audit {
 	struct store *store;
 	uint64_t seq;            /* last durable-or-pending seq */
 	uint8_t hash[HASH_LEN];  /* hash of record seq */
-	char **pending;          /* syslog lines waiting for the flush */
+	struct pending_line {
+		char *text;
+		uint64_t gen;    /* the store batch the event belongs to */
+	} *pending;              /* syslog lines waiting for their batch */
 	size_t npending;
 	int syslog_on;
 	char *syslog_path;
@@ -124,7 +127,7 @@ struct audit *audit_open(struct store *s, const struct svca_config *cfg, char *e
 static void drop_pending(struct audit *a)
 {
 	for (size_t i = 0; i < a->npending; i++)
-		free(a->pending[i]);
+		free(a->pending[i].text);
 	a->npending = 0;
 }
 
@@ -187,9 +190,9 @@ int audit_append(struct audit *a, const struct audit_event *ev)
 	size_t jl = strlen(js);
 	size_t rl = REC_PREFIX + jl;
 	uint8_t *rec = fault_hit("malloc") ? NULL : malloc(rl);
-	char **np = a->npending < MAX_PENDING_LINES
-			    ? realloc(a->pending, (a->npending + 1) * sizeof(*np))
-			    : a->pending;
+	struct pending_line *np = a->npending < MAX_PENDING_LINES
+					  ? realloc(a->pending, (a->npending + 1) * sizeof(*np))
+					  : a->pending;
 	if (np) /* even when rec failed: realloc may have freed the old block */
 		a->pending = np;
 	if (!rec || !np) {
@@ -219,7 +222,7 @@ int audit_append(struct audit *a, const struct audit_event *ev)
 	a->seq = seq;
 	memcpy(a->hash, h, HASH_LEN);
 	if (a->syslog_on && a->npending < MAX_PENDING_LINES)
-		a->pending[a->npending++] = js;
+		a->pending[a->npending++] = (struct pending_line){ js, store_pending_gen(a->store) };
 	else
 		free(js);
 	return 0;
@@ -251,11 +254,12 @@ static void syslog_disconnect(struct audit *a)
 	a->syslog_fd = -1;
 }
 
-/* Sends pending lines to the syslog socket, bounded by timeout_ms in all.
- * A sink that went away (syslog restarted) is reconnected once. */
-static void send_syslog(struct audit *a)
+/* Sends the first n pending lines (their batch is durable) to the syslog
+ * socket, bounded by timeout_ms in all, and forgets them.  A sink that went
+ * away (syslog restarted) is reconnected once. */
+static void send_syslog(struct audit *a, size_t n_durable)
 {
-	if (!a->npending)
+	if (!n_durable)
 		return;
 	int64_t deadline = svca_now_ms() + a->timeout_ms;
 	size_t sent = 0;
@@ -274,11 +278,11 @@ static void send_syslog(struct audit *a)
 	int fd = syslog_socket(a);
 	if (fd < 0)
 		goto out;
-	while (sent < a->npending) {
+	while (sent < n_durable) {
 		char line[16384];
 		/* <86> = LOG_AUTHPRIV | LOG_INFO */
 		int n = snprintf(line, sizeof(line), "<%d>%s svcacctd[%d]: %s", (10 << 3) | 6,
-				 stamp, pid, a->pending[sent]);
+				 stamp, pid, a->pending[sent].text);
 		if (n < 0)
 			break;
 		size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -301,19 +305,23 @@ static void send_syslog(struct audit *a)
 		poll(&p, 1, (int)left);
 	}
 out:
-	if (sent < a->npending) {
-		a->dropped += a->npending - sent;
+	if (sent < n_durable) {
+		a->dropped += n_durable - sent;
 		int64_t t = svca_now_ms();
 		if (a->last_warn && t - a->last_warn < 60000)
 			goto done;
 		a->last_warn = t;
 		log_warn("syslog sink %s unavailable or slow: %zu audit line(s) not sent "
 			 "(%lu in all); they are in the audit database",
-			 a->syslog_path ? a->syslog_path : "(none)", a->npending - sent,
+			 a->syslog_path ? a->syslog_path : "(none)", n_durable - sent,
 			 a->dropped);
 	}
 done:
-	drop_pending(a);
+	for (size_t i = 0; i < n_durable; i++)
+		free(a->pending[i].text);
+	memmove(a->pending, a->pending + n_durable,
+		(a->npending - n_durable) * sizeof(*a->pending));
+	a->npending -= n_durable;
 }
 
 uint64_t audit_head(const struct audit *a)
@@ -329,18 +337,21 @@ size_t audit_mark(const struct audit *a)
 void audit_rollback(struct audit *a, size_t mark)
 {
 	while (a->npending > mark)
-		free(a->pending[--a->npending]);
+		free(a->pending[--a->npending].text);
 	if (load_head(a) < 0)
 		log_err("cannot re-read the audit head after an aborted change");
 }
 
 void audit_flushed(struct audit *a, int ok)
 {
-	if (ok) {
-		send_syslog(a);
+	uint64_t durable = store_durable_gen(a->store);
+	size_t n = 0;
+	while (n < a->npending && a->pending[n].gen <= durable)
+		n++;
+	send_syslog(a, n);
+	if (ok)
 		return;
-	}
-	drop_pending(a);
+	drop_pending(a); /* the rest was undone */
 	if (load_head(a) < 0)
 		log_err("cannot re-read the audit head after a failed write");
 }

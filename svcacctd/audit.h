@@ -51,8 +51,10 @@ uint64_t audit_head(const struct audit *a);
 size_t audit_mark(const struct audit *a);
 void audit_rollback(struct audit *a, size_t mark);
 
-/* After a store flush: ok sends the pending lines to syslog (bounded by
- * audit_timeout_ms); !ok drops them and re-reads the chain head. */
+/* After a store flush (synchronous or finished in the background): sends
+ * the pending lines whose batch is now durable to syslog (bounded by
+ * audit_timeout_ms); !ok also drops the rest (they were undone) and
+ * re-reads the chain head. */
 void audit_flushed(struct audit *a, int ok);
 
 /* Lists events oldest first into the reply (F_ITEM F_SEQ F_JSON).

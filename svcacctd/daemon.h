@@ -56,7 +56,6 @@ struct daemon {
 	struct rl_table *rl_key;  /* token exchanges per key id */
 	struct rl_table *rl_uid;  /* token exchanges per calling uid */
 	struct rl_table *rl_lock; /* bad secrets per key id: lockout */
-	int batch_has_writes; /* a transaction is waiting for the next flush */
 	int nss_dirty;        /* the NSS snapshot must be rewritten */
 };
 

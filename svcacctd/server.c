@@ -3,9 +3,13 @@
  * connection.  Every connection has an absolute deadline, so a client that
  * sends nothing or half a frame is dropped and never stalls the others.
  *
- * Group commit: all requests that become complete in one loop iteration
- * are handled, then the store is flushed once (one fdatasync), and only
- * then are their replies written.
+ * Group commit, pipelined: the requests of one loop iteration are handled
+ * into the store's open batch; at the end of the iteration that batch goes
+ * to the store's writer thread (one write, one fdatasync) unless one is
+ * already in flight, and the loop goes on serving.  A reply that saw
+ * changes not yet durable waits for the generation of the batch that
+ * holds them (need_gen) and goes out when that batch is on disk; if it
+ * fails, every reply that depended on undone changes gets an error.
  */
 #include "server.h"
 
@@ -41,7 +45,7 @@ struct conn {
 	struct svca_buf out;
 	size_t sent;
 	int64_t deadline;
-	int depends;      /* reply is valid only if the next flush succeeds */
+	uint64_t need_gen; /* reply waits until this store batch is durable */
 	int close_after;  /* protocol error: close once the reply is out */
 	struct conn *prev, *next;
 	struct conn *pnext; /* waiting for the flush */
@@ -69,7 +73,7 @@ struct server {
 	int64_t last_emfile_log;
 };
 
-static char listen_tag, signal_tag;
+static char listen_tag, signal_tag, flush_tag;
 
 static void conn_free(struct server *s, struct conn *c)
 {
@@ -224,16 +228,15 @@ static void dispatch(struct server *s, struct conn *c)
 		.nf = (size_t)n,
 		.reply = &c->out,
 	};
-	int had_writes = s->d->batch_has_writes;
 	handle_request(&r);
 	if (c->out.failed || c->out.len < SVCA_HDR_LEN) {
 		svca_buf_reset(&c->out);
 		protocol_error(s, c, SVCA_ERR_FAILED, "reply too large or out of memory");
 		return;
 	}
-	/* A reply that saw uncommitted changes waits for their fate. */
-	c->depends = r.wrote || had_writes;
-	s->d->batch_has_writes |= r.wrote;
+	/* A reply that saw changes not yet durable (its own or earlier
+	 * ones) waits for their fate. */
+	c->need_gen = store_pending_gen(s->d->store);
 	queue_reply(s, c);
 }
 
@@ -330,37 +333,89 @@ static void on_writable(struct server *s, struct conn *c)
 	conn_free(s, c); /* one request per connection */
 }
 
-/* Makes the batch durable, then releases its replies. */
-static void commit_batch(struct server *s)
+/* Gives every waiting reply whose batch is durable to its client. */
+static void release_replies(struct server *s)
 {
-	int ok = 1;
-	if (store_dirty(s->d->store)) {
-		ok = store_flush(s->d->store) == 0;
-		audit_flushed(s->d->audit, ok);
+	uint64_t durable = store_durable_gen(s->d->store);
+	struct conn **pp = &s->pending, *c;
+	while ((c = *pp)) {
+		if (c->need_gen > durable) {
+			pp = &c->pnext;
+			continue;
+		}
+		*pp = c->pnext;
+		c->state = C_WRITE;
+		c->deadline = svca_now_ms() + s->d->cfg.client_timeout_ms;
+		on_writable(s, c);
 	}
-	if (store_take_failure(s->d->store))
-		ok = 0; /* also when a handler's own flush failed */
-	s->d->batch_has_writes = 0;
+	s->ptail = &s->pending;
+	for (c = s->pending; c; c = c->pnext)
+		s->ptail = &c->pnext;
+}
+
+/* A flush failed: the replies that saw the undone changes say so. */
+static void fail_replies(struct server *s, uint64_t failed_gen)
+{
+	uint64_t durable = store_durable_gen(s->d->store);
+	for (struct conn *c = s->pending; c; c = c->pnext) {
+		if (c->need_gen <= durable || c->need_gen > failed_gen)
+			continue;
+		svca_buf_reset(&c->out);
+		svca_frame_begin(&c->out, SVCA_ERR_FAILED);
+		svca_put_str(&c->out, F_MESSAGE,
+			     "the change could not be saved (the journal write failed); nothing was changed");
+		svca_frame_end(&c->out);
+		c->need_gen = 0;
+	}
+}
+
+/* 1 when a flush failed since the last look (here, in the writer, or in a
+ * handler's own synchronous flush): its replies fail. */
+static int take_failure(struct server *s)
+{
+	uint64_t failed = store_take_failure(s->d->store);
+	if (!failed)
+		return 0;
+	fail_replies(s, failed);
+	s->d->nss_dirty = 1; /* the snapshot may show undone changes */
+	return 1;
+}
+
+/* After a flush finished, ok or not. */
+static void after_flush(struct server *s, int ok)
+{
+	audit_flushed(s->d->audit, ok);
+	if (take_failure(s))
+		ok = 0;
 	/* Replies that changed who resolves as what wait for the snapshot,
 	 * so getent sees an account as soon as `account create` returns. */
 	if (ok && s->d->nss_dirty)
 		nss_snapshot_write(s->d);
-	struct conn *c = s->pending;
-	s->pending = NULL;
-	s->ptail = &s->pending;
-	while (c) {
-		struct conn *next = c->pnext;
-		if (!ok && c->depends) {
-			svca_frame_begin(&c->out, SVCA_ERR_FAILED);
-			svca_put_str(&c->out, F_MESSAGE,
-				     "the change could not be saved (the journal write failed); nothing was changed");
-			svca_frame_end(&c->out);
-		}
-		c->state = C_WRITE;
-		c->deadline = svca_now_ms() + s->d->cfg.client_timeout_ms;
-		on_writable(s, c);
-		c = next;
-	}
+}
+
+/* End of a loop iteration: start writing the open batch unless a batch is
+ * in flight, and release the replies that may go. */
+static void commit_batch(struct server *s)
+{
+	struct store *st = s->d->store;
+	take_failure(s);
+	if (!store_flush_busy(st) && store_dirty(st) && store_flush_start(st) < 0)
+		after_flush(s, 0);
+	release_replies(s);
+}
+
+static void on_flushed(struct server *s)
+{
+	int r = store_flush_finish(s->d->store);
+	if (r != 1)
+		after_flush(s, r == 0);
+}
+
+/* Everything durable and every reply out: before a reload or exit. */
+static void drain(struct server *s)
+{
+	after_flush(s, store_flush(s->d->store) == 0);
+	release_replies(s);
 }
 
 static void on_signal(struct server *s)
@@ -407,8 +462,11 @@ struct server *server_new(struct daemon *d, int lfd, int sfd)
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event e1 = { .events = EPOLLIN, .data.ptr = &listen_tag };
 	struct epoll_event e2 = { .events = EPOLLIN, .data.ptr = &signal_tag };
-	if (s->ep < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, lfd, &e1) < 0 ||
-	    epoll_ctl(s->ep, EPOLL_CTL_ADD, sfd, &e2) < 0) {
+	struct epoll_event e3 = { .events = EPOLLIN, .data.ptr = &flush_tag };
+	int ffd = store_flush_fd(d->store);
+	if (s->ep < 0 || ffd < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, lfd, &e1) < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, sfd, &e2) < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, ffd, &e3) < 0) {
 		if (s->ep >= 0)
 			close(s->ep);
 		free(s);
@@ -460,6 +518,8 @@ int server_run(struct server *s)
 				do_accept(s);
 			} else if (p == &signal_tag) {
 				on_signal(s);
+			} else if (p == &flush_tag) {
+				on_flushed(s);
 			} else if (as_watch(s, p)) {
 				struct watch *w = as_watch(s, p);
 				w->fn(w->arg);
@@ -479,9 +539,11 @@ int server_run(struct server *s)
 		commit_batch(s);
 		if (s->reload) {
 			s->reload = 0;
+			drain(s);
 			daemon_reload(s->d);
 		}
 	}
+	drain(s);
 	return s->stop;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -47,6 +48,10 @@ struct store {
 	int fail_next;
 	int low_space; /* the last transaction was refused for lack of space */
 	int failed_flush; /* a flush failed since store_take_failure */
+	uint64_t open_gen, durable_gen, failed_gen;
+	int efd;           /* eventfd: a flush finished */
+	int done_pending;  /* a finished flush waits for store_flush_finish */
+	int done_result;
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -341,6 +346,8 @@ struct store *store_open(const char *dir, char *err, size_t errlen)
 		return NULL;
 	}
 	s->jfd = -1;
+	s->efd = -1;
+	s->open_gen = 1;
 	clean = path_in(s, "clean", "");
 	jpath = path_in(s, "journal", "");
 	if (!clean || !jpath) {
@@ -421,6 +428,8 @@ static void undo_free(struct store *s, size_t from)
 static void release(struct store *s)
 {
 	close(s->jfd);
+	if (s->efd >= 0)
+		close(s->efd);
 	undo_free(s, 0);
 	free(s->undo);
 	if (s->batch)
@@ -639,11 +648,11 @@ int store_commit(struct store *s)
 	return 0;
 }
 
-int store_take_failure(struct store *s)
+uint64_t store_take_failure(struct store *s)
 {
-	int f = s->failed_flush;
+	uint64_t g = s->failed_flush ? s->failed_gen : 0;
 	s->failed_flush = 0;
-	return f;
+	return g;
 }
 
 int store_low_space(const struct store *s)
@@ -661,7 +670,7 @@ void store_fail_next_flush(struct store *s)
 	s->fail_next = 1;
 }
 
-int store_flush(struct store *s)
+static int flush_now(struct store *s)
 {
 	if (s->in_txn)
 		store_abort(s);
@@ -717,4 +726,82 @@ int store_flush(struct store *s)
 	if ((s->jsize >= CHECKPOINT_BYTES || fault_hit("checkpoint")) && checkpoint(s) < 0)
 		log_warn("checkpoint failed: %s; will retry", strerror(errno));
 	return 0;
+}
+
+/* ---- group commit (temporary synchronous version) ---- */
+
+static int sealed_flush(struct store *s, uint64_t *gen)
+{
+	*gen = s->open_gen++;
+	int r = flush_now(s);
+	if (r < 0)
+		s->failed_gen = *gen;
+	return r;
+}
+
+static uint64_t done_gen;
+
+int store_flush_start(struct store *s)
+{
+	if (s->in_txn)
+		store_abort(s);
+	if (s->blen == 0)
+		return 0;
+	if (s->efd < 0)
+		s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	s->done_result = sealed_flush(s, &done_gen);
+	if (s->done_result < 0)
+		return -1;
+	s->done_pending = 1;
+	uint64_t one = 1;
+	if (s->efd >= 0 && write(s->efd, &one, sizeof(one)) < 0)
+		log_warn("eventfd: %s", strerror(errno));
+	return 1;
+}
+
+int store_flush_fd(struct store *s)
+{
+	if (s->efd < 0)
+		s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return s->efd;
+}
+
+int store_flush_finish(struct store *s)
+{
+	uint64_t v;
+	if (!s->done_pending)
+		return 1;
+	if (s->efd >= 0 && read(s->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("eventfd: %s", strerror(errno));
+	s->done_pending = 0;
+	if (s->done_result == 0)
+		s->durable_gen = done_gen;
+	return s->done_result;
+}
+
+int store_flush_busy(const struct store *s)
+{
+	return s->done_pending;
+}
+
+uint64_t store_pending_gen(const struct store *s)
+{
+	return s->blen > 0 ? s->open_gen : s->done_pending ? done_gen : 0;
+}
+
+uint64_t store_durable_gen(const struct store *s)
+{
+	return s->durable_gen;
+}
+
+int store_flush(struct store *s)
+{
+	int r1 = store_flush_finish(s) < 0 ? -1 : 0;
+	if (s->in_txn)
+		store_abort(s);
+	uint64_t gen = 0;
+	int r2 = s->blen ? sealed_flush(s, &gen) : 0;
+	if (r2 == 0 && gen)
+		s->durable_gen = gen;
+	return r1 < 0 || r2 < 0 ? -1 : 0;
 }

@@ -57,10 +57,36 @@ void store_abort(struct store *s);
 /* Makes every committed transaction durable.  0 ok; -1 failed and every
  * transaction since the last flush was undone. */
 int store_flush(struct store *s);
-/* 1 when a flush failed (and undid its batch) since the last call: a
- * handler that flushed on its own (HTTP front, key rotation) must not
- * let the loop acknowledge the rest of the batch. */
-int store_take_failure(struct store *s);
+/*
+ * Group commit without stopping the loop (server.c): the journal write and
+ * its fdatasync run on the store's writer thread while the daemon goes on
+ * handling requests into the next batch.  At most one batch is in flight.
+ * Every batch has a generation; a reply that saw changes of generation G
+ * goes out once store_durable_gen() >= G.
+ *
+ * store_flush_start()   seals the open batch and hands it to the writer:
+ *                       1 started, 0 nothing to write, -1 failed at once
+ *                       (as store_flush_finish() failing).
+ * store_flush_fd()      readable once the batch in flight is written.
+ * store_flush_finish()  collects it: 0 durable; -1 failed: every change not
+ *                       yet durable (the batch and the open one) was undone;
+ *                       1 nothing was in flight (a synchronous flush
+ *                       collected it already).
+ * store_flush()         the same, synchronously, waiting first for the
+ *                       batch in flight: 0 all durable, -1 something failed.
+ */
+int store_flush_start(struct store *s);
+int store_flush_fd(struct store *s);
+int store_flush_finish(struct store *s);
+int store_flush_busy(const struct store *s);
+/* The newest generation with changes that are not durable yet (open or in
+ * flight); 0 when everything is durable. */
+uint64_t store_pending_gen(const struct store *s);
+uint64_t store_durable_gen(const struct store *s);
+/* After a failed flush (since the last call): the newest generation that
+ * was undone, so that replies with generations in (durable, that] fail;
+ * 0 when nothing failed. */
+uint64_t store_take_failure(struct store *s);
 
 /* 1 when the last change was refused because the disk is nearly full. */
 int store_low_space(const struct store *s);
