@@ -22,6 +22,9 @@
 #define SVCA_PAM_DATA_TOKEN "pam_svcacct_session_token"
 /* The account-stage decision the daemon made with a successful auth. */
 #define SVCA_PAM_DATA_ACCT "pam_svcacct_account_decision"
+/* The daemon_user's uid, resolved once per PAM transaction. */
+#define SVCA_PAM_DATA_TRUSTED "pam_svcacct_trusted_uid"
+#define SVCA_PAM_DAEMON_USER_MAX 64
 /* An authtok longer than this is neither a key (67) nor a token (< 512). */
 #define SVCA_PAM_MAX_AUTHTOK 2048
 #define SVCA_PAM_MAX_REPLY (64u * 1024u)

@@ -311,6 +311,27 @@ auth required pam_permit.so
 EOF
 pamt "$K_DEPLOY" svca-du ci-deploy authenticate
 expect_run "daemon_user that does not exist: root is still trusted" 0 "successfully authenticated"
+# daemon_user is resolved once per PAM transaction (lookup + auth + account
+# ask the daemon, or keep its decision), and again in the next transaction
+# ("cron": a service the daemon maps to login by default).
+pam_service cron <<'EOF'
+auth    required @MOD@ socket=@SOCK@ daemon_user=nobody debug
+account required @MOD@ socket=@SOCK@ daemon_user=nobody debug
+EOF
+if [ -n "$DEVLOG" ]; then
+	n0=$(grep -c 'trusting root and nobody' "$DEVLOG")
+	pamt "$K_DEPLOY" cron ci-deploy authenticate acct_mgmt
+	expect_run "daemon_user resolved once: auth + account succeed" 0 "successfully authenticated"
+	sleep 0.2
+	n1=$(grep -c 'trusting root and nobody' "$DEVLOG")
+	if [ "$((n1 - n0))" = 1 ]; then ok "daemon_user is resolved once per transaction"; else not_ok "daemon_user is resolved once per transaction (resolved $((n1 - n0)) times)"; fi
+	pamt "$K_DEPLOY" cron ci-deploy authenticate
+	sleep 0.2
+	n2=$(grep -c 'trusting root and nobody' "$DEVLOG")
+	if [ "$((n2 - n1))" = 1 ]; then ok "daemon_user: the next transaction resolves it again"; else not_ok "daemon_user: the next transaction resolves it again ($((n2 - n1)))"; fi
+else
+	ok "daemon_user is resolved once per transaction # SKIP syslog not captured"
+fi
 
 # ---- the shipped example stacks (etc/pam.d/*.svcacct-example) ---------------------------
 make_local_user localbob 61500 'hunter2-local'
