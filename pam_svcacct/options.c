@@ -37,6 +37,7 @@ int svca_pam_parse_opts(pam_handle_t *pamh, int flags, int argc, const char **ar
 	memset(o, 0, sizeof(*o));
 	o->socket = SVCA_PAM_DEFAULT_SOCKET;
 	o->daemon_user = SVCA_PAM_DEFAULT_DAEMON_USER;
+	o->nss_dir = SVCA_PAM_DEFAULT_NSS_DIR;
 	o->timeout_s = SVCA_PAM_DEFAULT_TIMEOUT;
 	(void)flags; /* PAM_SILENT: see svca_pam_tell */
 

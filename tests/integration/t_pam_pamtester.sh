@@ -190,6 +190,36 @@ expect_run "auth: ignore_unknown_user -> PAM_IGNORE (pam_permit decides)" 0 "suc
 pamt "" svca-req 'Bad.Name' authenticate
 expect_run "auth: a name no service account can have -> PAM_USER_UNKNOWN" 1 "$E_UNKNOWN"
 
+# ---- auth: who is prompted without asking svcacctd first --------------------------------
+# A name that NSS resolves into the range svcacctd publishes (nss_dir/range)
+# and that is not in /etc/passwd is prompted at once: one request per login
+# (PAM_AUTH) instead of two (ACCOUNT_SHOW, then PAM_AUTH).
+lookups() { grep -c "lookup: $1 is a service account\$" "$DEVLOG"; }
+if [ -n "$DEVLOG" ]; then
+	l0=$(lookups ci-deploy)
+	pamt "$K_DEPLOY" svca-auth ci-deploy authenticate
+	expect_run "auth, service account known to NSS: PAM_SUCCESS" 0 "successfully authenticated"
+	if [[ $ERR == *"$PROMPT"* ]]; then ok "auth, service account known to NSS: prompted"; else not_ok "auth, service account known to NSS: prompted (stderr: $ERR)"; fi
+	sleep 0.2
+	check_devlog "auth, service account known to NSS: no lookup request" \
+		"lookup: ci-deploy is a service account per NSS (uid $(acct_uid ci-deploy) in 60000-60999); not asking svcacctd"
+	if [ "$(lookups ci-deploy)" = "$l0" ]; then ok "auth: NSS said so: svcacctd was not asked before the prompt"; else not_ok "auth: NSS said so: svcacctd was not asked before the prompt"; fi
+else
+	ok "auth, service account known to NSS # SKIP syslog not captured"
+fi
+# a local user (in /etc/passwd) whose uid lies in the service account range:
+# NSS is not enough, svcacctd decides, and it does not know the user
+make_local_user localinrange 60990 'hunter2-inrange'
+pamt "" svca-auth localinrange authenticate
+expect_run "auth: local user with a uid in the range: falls through (unknown to svcacctd)" 0 "successfully authenticated"
+if [[ $ERR != *"$PROMPT"* ]]; then ok "auth: local user with a uid in the range: not prompted"; else not_ok "auth: local user with a uid in the range: not prompted (stderr: $ERR)"; fi
+pamt "" svca-req localinrange authenticate
+expect_run "auth: local user with a uid in the range, module alone -> PAM_USER_UNKNOWN" 1 "$E_UNKNOWN"
+# a name NSS does not know at all: svcacctd decides (not prompted)
+pamt "" svca-req nosuchuser authenticate
+expect_run "auth: a name unknown to NSS and svcacctd -> PAM_USER_UNKNOWN" 1 "$E_UNKNOWN"
+if [[ $ERR != *"$PROMPT"* ]]; then ok "auth: a name unknown to NSS and svcacctd: not prompted"; else not_ok "auth: a name unknown to NSS and svcacctd: not prompted (stderr: $ERR)"; fi
+
 # ---- auth: use_first_pass / try_first_pass ---------------------------------------------
 pamt "$K_DEPLOY" svca-usefirst ci-deploy authenticate
 expect_run "use_first_pass: the key typed at pam_unix's prompt -> PAM_SUCCESS" 0 "successfully authenticated"
