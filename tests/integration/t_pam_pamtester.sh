@@ -470,6 +470,20 @@ pamt "$K_DEPLOY" svca-opendir ci-deploy authenticate
 expect_run "socket in a world-writable directory: refused" 1 "$E_UNAVAIL"
 if [ ! -s "$TMPD/opendir.log" ]; then ok "world-writable directory: not connected to"; else not_ok "world-writable directory: not connected to"; fi
 
+# ---- how the answer is read (common/sockio.c: wait, then header + body in one recv) ----
+for mode in trickle big extra short; do
+	bg "$PY" "$PAM_HELPER" fake-daemon "$mode" "$TMPD/rd-$mode.sock" "$TMPD/rd-$mode.log" 2>/dev/null
+	for _ in $(seq 100); do [ -S "$TMPD/rd-$mode.sock" ] && break; sleep 0.02; done
+	impostor_stack "rd-$mode" "$TMPD/rd-$mode.sock"
+	pamt "$K_DEPLOY" "svca-rd-$mode" ci-deploy authenticate acct_mgmt
+	case $mode in
+	trickle) expect_run "reply in 5-byte pieces: read whole -> PAM_SUCCESS" 0 "account management done" ;;
+	big) expect_run "reply longer than the first read: read whole -> PAM_SUCCESS" 0 "account management done" ;;
+	extra) expect_run "stray bytes after the reply: ignored -> PAM_SUCCESS" 0 "account management done" ;;
+	short) expect_run "reply cut short (connection closed mid-body) -> PAM_AUTHINFO_UNAVAIL" 1 "$E_UNAVAIL" ;;
+	esac
+done
+
 # ---- exported symbols and libraries -------------------------------------------------------
 syms=$(nm -D --defined-only "$PAM_MOD" | awk '$2 ~ /^[TtDdBbRrVvWwi]$/ {print $3}' | sort | tr '\n' ' ')
 want="pam_sm_acct_mgmt pam_sm_authenticate pam_sm_chauthtok pam_sm_close_session pam_sm_open_session pam_sm_setcred "
