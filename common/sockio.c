@@ -163,6 +163,8 @@ enum svca_call_err svca_call(const struct svca_call_opts *o,
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	enum svca_call_err ret = SVCA_CALL_IO;
 	uint8_t hdr[SVCA_HDR_LEN];
+	uint8_t first[1024]; /* the header and a short body: one recv */
+	size_t got = 0;
 	struct svca_header h;
 	int fd = -1;
 
@@ -225,8 +227,32 @@ enum svca_call_err svca_call(const struct svca_call_opts *o,
 
 	if (svca_write_full(fd, req->data, req->len, deadline) < 0)
 		goto ioerr;
-	if (svca_read_full(fd, hdr, sizeof(hdr), deadline) < 0)
+	/* The answer cannot be there yet: wait for it first (a recv now
+	 * could only say EAGAIN), then take the header and, when it fits,
+	 * the whole body with one recv.  Bytes past the reply are ignored,
+	 * as before (the daemon closes after one reply). */
+	if (wait_fd(fd, POLLIN, deadline) < 0)
 		goto ioerr;
+	for (;;) {
+		ssize_t r = recv(fd, first + got, sizeof(first) - got, MSG_DONTWAIT);
+		if (r > 0) {
+			got += (size_t)r;
+			if (got >= sizeof(hdr))
+				break;
+			continue;
+		}
+		if (r == 0) {
+			errno = EPIPE;
+			goto ioerr;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			goto ioerr;
+		if (wait_fd(fd, POLLIN, deadline) < 0)
+			goto ioerr;
+	}
+	memcpy(hdr, first, sizeof(hdr));
 	if (svca_header_parse(hdr, &h) < 0 || h.length > max_reply) {
 		seterr(err, errlen, "malformed reply from %s", o->path);
 		goto out;
@@ -234,13 +260,18 @@ enum svca_call_err svca_call(const struct svca_call_opts *o,
 	rep->status = h.type;
 	rep->len = h.length;
 	if (h.length) {
+		size_t have = got - sizeof(hdr);
+		if (have > h.length)
+			have = h.length;
 		rep->body = malloc(h.length);
 		if (!rep->body) {
 			seterr(err, errlen, "out of memory");
 			ret = SVCA_CALL_NOMEM;
 			goto out;
 		}
-		if (svca_read_full(fd, rep->body, h.length, deadline) < 0)
+		memcpy(rep->body, first + sizeof(hdr), have);
+		if (have < h.length &&
+		    svca_read_full(fd, rep->body + have, h.length - have, deadline) < 0)
 			goto ioerr;
 		if (svca_body_validate(rep->body, rep->len, SIZE_MAX) < 0) {
 			seterr(err, errlen, "malformed reply from %s", o->path);
@@ -262,6 +293,8 @@ ioerr:
 out:
 	if (ret != SVCA_CALL_OK)
 		svca_reply_free(rep);
+	if (got)
+		svca_wipe(first, got); /* may hold a token */
 	if (fd >= 0)
 		close(fd);
 	return ret;

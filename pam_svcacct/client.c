@@ -1,6 +1,11 @@
 /* pam_svcacct: requests to svcacctd and what their answers mean for PAM. */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -222,6 +227,104 @@ int svca_pam_lookup(pam_handle_t *pamh, const struct svca_pam_opts *o,
 	svca_pam_answer_free(&a);
 done:
 	return rc;
+}
+
+/* Strict decimal uid of at most 10 digits; NULL when s has none. */
+static const char *parse_uid(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+	size_t n = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++, n++) {
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (n >= 10 || v >= UINT32_MAX)
+			return NULL;
+	}
+	if (!n)
+		return NULL;
+	*out = (uint32_t)v;
+	return s;
+}
+
+/* The uid range svcacctd publishes for libnss_svcacct: the "range" link in
+ * its nss_dir ("svcacct-range-v1:MIN:MAX:SUDO_GID"), owned by root or the
+ * daemon's user.  0, or -1 when there is none (or it is not trustworthy). */
+static int nss_range(pam_handle_t *pamh, const struct svca_pam_opts *o, uint32_t *min,
+		     uint32_t *max)
+{
+	static const char prefix[] = "svcacct-range-v1:";
+	char t[96];
+	struct stat st;
+	const char *p;
+	uint32_t sudo;
+	ssize_t n;
+
+	if (lstat(o->nss_dir, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_mode & S_IWOTH))
+		return -1;
+	if (st.st_uid != 0 && (int64_t)st.st_uid != svca_pam_trusted_uid(pamh, o))
+		return -1;
+	char path[PATH_MAX];
+	if ((size_t)snprintf(path, sizeof(path), "%s/range", o->nss_dir) >= sizeof(path))
+		return -1;
+	n = readlink(path, t, sizeof(t) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(t) - 1)
+		return -1;
+	t[n] = '\0';
+	if (strncmp(t, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	p = t + sizeof(prefix) - 1;
+	if (!(p = parse_uid(p, min)) || *p++ != ':' || !(p = parse_uid(p, max)) || *p++ != ':' ||
+	    !(p = parse_uid(p, &sudo)) || *p != '\0' || *min < 1000 || *min > *max)
+		return -1;
+	return 0;
+}
+
+/* 1 when user has an entry in /etc/passwd (a local user, as pam_localuser
+ * sees it); also 1 when the file cannot be read (then nothing is assumed). */
+static int in_etc_passwd(const char *user)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	char line[1024];
+	size_t ulen = strlen(user);
+	int found = 0;
+
+	if (!f)
+		return 1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		size_t len = strlen(line);
+		if (!strncmp(line, user, ulen) && line[ulen] == ':')
+			found = 1;
+		/* the rest of an overlong line is not the start of an entry */
+		while (len && line[len - 1] != '\n' && fgets(line, sizeof(line), f))
+			len = strlen(line);
+	}
+	if (ferror(f))
+		found = 1;
+	fclose(f);
+	return found;
+}
+
+int svca_pam_nss_svcacct(pam_handle_t *pamh, const struct svca_pam_opts *o,
+			 const struct svca_pam_ctx *c)
+{
+	struct passwd pw, *res = NULL;
+	char buf[2048];
+	uint32_t min, max;
+	int yes = 0;
+
+	if (!o->nss_dir || nss_range(pamh, o, &min, &max) < 0)
+		goto done;
+	if (getpwnam_r(c->user, &pw, buf, sizeof(buf), &res) != 0 || !res ||
+	    res->pw_uid < min || res->pw_uid > max || strcmp(res->pw_name, c->user) != 0)
+		goto done;
+	if (in_etc_passwd(c->user))
+		goto done;
+	yes = 1;
+	SVCA_PAM_LOG_DEBUG(pamh, o,
+			   "lookup: %s is a service account per NSS (uid %u in %u-%u); not asking svcacctd",
+			   c->user, (unsigned)res->pw_uid, (unsigned)min, (unsigned)max);
+done:
+	return yes;
 }
 
 int svca_pam_looks_like_jwt(const char *s, size_t n)

@@ -37,6 +37,7 @@ int svca_pam_parse_opts(pam_handle_t *pamh, int flags, int argc, const char **ar
 	memset(o, 0, sizeof(*o));
 	o->socket = SVCA_PAM_DEFAULT_SOCKET;
 	o->daemon_user = SVCA_PAM_DEFAULT_DAEMON_USER;
+	o->nss_dir = SVCA_PAM_DEFAULT_NSS_DIR;
 	o->timeout_s = SVCA_PAM_DEFAULT_TIMEOUT;
 	(void)flags; /* PAM_SILENT: see svca_pam_tell */
 
@@ -76,7 +77,7 @@ int svca_pam_parse_opts(pam_handle_t *pamh, int flags, int argc, const char **ar
 				o->timeout_s = t;
 			}
 		} else if (!strncmp(a, "daemon_user=", 12)) {
-			if (!a[12] || strlen(a + 12) > 64) {
+			if (!a[12] || strlen(a + 12) > SVCA_PAM_DAEMON_USER_MAX) {
 				pam_syslog(pamh, LOG_ERR, "option '%s': empty or overlong user name", a);
 				bad = 1;
 			} else {
@@ -94,7 +95,24 @@ int svca_pam_parse_opts(pam_handle_t *pamh, int flags, int argc, const char **ar
 	return bad ? -1 : 0;
 }
 
-int64_t svca_pam_trusted_uid(pam_handle_t *pamh, const struct svca_pam_opts *o)
+/* The daemon_user's uid as resolved earlier in this PAM transaction: a
+ * login asks the daemon up to twice (lookup, auth) and resolving the user
+ * costs a passwd lookup each time (a file read, or an NSS round trip when
+ * the user is not in /etc/passwd).  Kept per handle, never across
+ * transactions, and only for the same daemon_user. */
+struct trusted_cache {
+	char user[SVCA_PAM_DAEMON_USER_MAX + 1];
+	int64_t uid;
+};
+
+static void trusted_cleanup(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free(data);
+}
+
+static int64_t resolve_uid(pam_handle_t *pamh, const struct svca_pam_opts *o)
 {
 	struct passwd pw, *res = NULL;
 	char *buf = NULL;
@@ -127,6 +145,30 @@ int64_t svca_pam_trusted_uid(pam_handle_t *pamh, const struct svca_pam_opts *o)
 	}
 done:
 	free(buf);
+	return uid;
+}
+
+int64_t svca_pam_trusted_uid(pam_handle_t *pamh, const struct svca_pam_opts *o)
+{
+	const void *data = NULL;
+	struct trusted_cache *c;
+	int64_t uid;
+
+	if (pam_get_data(pamh, SVCA_PAM_DATA_TRUSTED, &data) == PAM_SUCCESS && data) {
+		const struct trusted_cache *k = data;
+		if (!strcmp(k->user, o->daemon_user))
+			return k->uid;
+	}
+	uid = resolve_uid(pamh, o);
+	if (strlen(o->daemon_user) > SVCA_PAM_DAEMON_USER_MAX)
+		return uid;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return uid;
+	memcpy(c->user, o->daemon_user, strlen(o->daemon_user) + 1);
+	c->uid = uid;
+	if (pam_set_data(pamh, SVCA_PAM_DATA_TRUSTED, c, trusted_cleanup) != PAM_SUCCESS)
+		free(c);
 	return uid;
 }
 

@@ -189,10 +189,15 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	}
 	if (!item && !o.use_first_pass) {
 		/* Ask for a secret only when the user is a service account:
-		 * local users are neither prompted nor is their password sent. */
-		rc = svca_pam_lookup(pamh, &o, &c);
-		if (rc != PAM_SUCCESS)
-			goto done;
+		 * local users are neither prompted nor is their password sent.
+		 * When NSS already says so (the name resolves into the range
+		 * svcacctd publishes and is not in /etc/passwd), the separate
+		 * lookup round trip is skipped; otherwise svcacctd decides. */
+		if (!svca_pam_nss_svcacct(pamh, &o, &c)) {
+			rc = svca_pam_lookup(pamh, &o, &c);
+			if (rc != PAM_SUCCESS)
+				goto done;
+		}
 		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", SVCA_PAM_PROMPT);
 		if (rc != PAM_SUCCESS || !resp) {
 			pam_syslog(pamh, LOG_NOTICE, "auth: %s: no answer to the prompt (%s)", c.user,

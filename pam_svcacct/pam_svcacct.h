@@ -15,6 +15,11 @@
 
 #define SVCA_PAM_DEFAULT_SOCKET "/run/svcacct/svcacctd.sock"
 #define SVCA_PAM_DEFAULT_DAEMON_USER "_svcacct"
+#ifdef SVCA_NSS_DIR
+#define SVCA_PAM_DEFAULT_NSS_DIR SVCA_NSS_DIR
+#else
+#define SVCA_PAM_DEFAULT_NSS_DIR "/var/lib/svcacct/nss"
+#endif
 #define SVCA_PAM_DEFAULT_TIMEOUT 5 /* seconds, per daemon call */
 #define SVCA_PAM_MAX_TIMEOUT 60
 #define SVCA_PAM_PROMPT "API key or token: "
@@ -22,6 +27,9 @@
 #define SVCA_PAM_DATA_TOKEN "pam_svcacct_session_token"
 /* The account-stage decision the daemon made with a successful auth. */
 #define SVCA_PAM_DATA_ACCT "pam_svcacct_account_decision"
+/* The daemon_user's uid, resolved once per PAM transaction. */
+#define SVCA_PAM_DATA_TRUSTED "pam_svcacct_trusted_uid"
+#define SVCA_PAM_DAEMON_USER_MAX 64
 /* An authtok longer than this is neither a key (67) nor a token (< 512). */
 #define SVCA_PAM_MAX_AUTHTOK 2048
 #define SVCA_PAM_MAX_REPLY (64u * 1024u)
@@ -34,6 +42,7 @@
 
 struct svca_pam_opts {
 	const char *socket;
+	const char *nss_dir; /* where svcacctd publishes the NSS range; NULL: none */
 	const char *daemon_user;
 	int timeout_s;
 	int debug;
@@ -98,6 +107,15 @@ int svca_pam_status_rc(pam_handle_t *pamh, const char *what, const char *user,
  * PAM_USER_UNKNOWN when not, else an error.  Sends no secret. */
 int svca_pam_lookup(pam_handle_t *pamh, const struct svca_pam_opts *o,
 		    const struct svca_pam_ctx *c);
+/* 1 when NSS already says that c->user is a service account: the name
+ * resolves (getpwnam) to a uid in the range svcacctd publishes for
+ * libnss_svcacct (nss_dir/range, owned by root or daemon_user, in a
+ * directory others cannot write) and is not in /etc/passwd.  Then the
+ * module prompts without asking svcacctd first (the auth request still
+ * answers PAM_USER_UNKNOWN for a name it does not know).  0 otherwise:
+ * the caller asks svcacctd (svca_pam_lookup). */
+int svca_pam_nss_svcacct(pam_handle_t *pamh, const struct svca_pam_opts *o,
+			 const struct svca_pam_ctx *c);
 /* 1 when s[0..n) has the shape of a JWT (three base64url parts, a JSON
  * header): the only other thing the daemon accepts besides an API key. */
 int svca_pam_looks_like_jwt(const char *s, size_t n);

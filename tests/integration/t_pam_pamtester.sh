@@ -190,6 +190,36 @@ expect_run "auth: ignore_unknown_user -> PAM_IGNORE (pam_permit decides)" 0 "suc
 pamt "" svca-req 'Bad.Name' authenticate
 expect_run "auth: a name no service account can have -> PAM_USER_UNKNOWN" 1 "$E_UNKNOWN"
 
+# ---- auth: who is prompted without asking svcacctd first --------------------------------
+# A name that NSS resolves into the range svcacctd publishes (nss_dir/range)
+# and that is not in /etc/passwd is prompted at once: one request per login
+# (PAM_AUTH) instead of two (ACCOUNT_SHOW, then PAM_AUTH).
+lookups() { grep -c "lookup: $1 is a service account\$" "$DEVLOG"; }
+if [ -n "$DEVLOG" ]; then
+	l0=$(lookups ci-deploy)
+	pamt "$K_DEPLOY" svca-auth ci-deploy authenticate
+	expect_run "auth, service account known to NSS: PAM_SUCCESS" 0 "successfully authenticated"
+	if [[ $ERR == *"$PROMPT"* ]]; then ok "auth, service account known to NSS: prompted"; else not_ok "auth, service account known to NSS: prompted (stderr: $ERR)"; fi
+	sleep 0.2
+	check_devlog "auth, service account known to NSS: no lookup request" \
+		"lookup: ci-deploy is a service account per NSS (uid $(acct_uid ci-deploy) in 60000-60999); not asking svcacctd"
+	if [ "$(lookups ci-deploy)" = "$l0" ]; then ok "auth: NSS said so: svcacctd was not asked before the prompt"; else not_ok "auth: NSS said so: svcacctd was not asked before the prompt"; fi
+else
+	ok "auth, service account known to NSS # SKIP syslog not captured"
+fi
+# a local user (in /etc/passwd) whose uid lies in the service account range:
+# NSS is not enough, svcacctd decides, and it does not know the user
+make_local_user localinrange 60990 'hunter2-inrange'
+pamt "" svca-auth localinrange authenticate
+expect_run "auth: local user with a uid in the range: falls through (unknown to svcacctd)" 0 "successfully authenticated"
+if [[ $ERR != *"$PROMPT"* ]]; then ok "auth: local user with a uid in the range: not prompted"; else not_ok "auth: local user with a uid in the range: not prompted (stderr: $ERR)"; fi
+pamt "" svca-req localinrange authenticate
+expect_run "auth: local user with a uid in the range, module alone -> PAM_USER_UNKNOWN" 1 "$E_UNKNOWN"
+# a name NSS does not know at all: svcacctd decides (not prompted)
+pamt "" svca-req nosuchuser authenticate
+expect_run "auth: a name unknown to NSS and svcacctd -> PAM_USER_UNKNOWN" 1 "$E_UNKNOWN"
+if [[ $ERR != *"$PROMPT"* ]]; then ok "auth: a name unknown to NSS and svcacctd: not prompted"; else not_ok "auth: a name unknown to NSS and svcacctd: not prompted (stderr: $ERR)"; fi
+
 # ---- auth: use_first_pass / try_first_pass ---------------------------------------------
 pamt "$K_DEPLOY" svca-usefirst ci-deploy authenticate
 expect_run "use_first_pass: the key typed at pam_unix's prompt -> PAM_SUCCESS" 0 "successfully authenticated"
@@ -311,6 +341,27 @@ auth required pam_permit.so
 EOF
 pamt "$K_DEPLOY" svca-du ci-deploy authenticate
 expect_run "daemon_user that does not exist: root is still trusted" 0 "successfully authenticated"
+# daemon_user is resolved once per PAM transaction (lookup + auth + account
+# ask the daemon, or keep its decision), and again in the next transaction
+# ("cron": a service the daemon maps to login by default).
+pam_service cron <<'EOF'
+auth    required @MOD@ socket=@SOCK@ daemon_user=nobody debug
+account required @MOD@ socket=@SOCK@ daemon_user=nobody debug
+EOF
+if [ -n "$DEVLOG" ]; then
+	n0=$(grep -c 'trusting root and nobody' "$DEVLOG")
+	pamt "$K_DEPLOY" cron ci-deploy authenticate acct_mgmt
+	expect_run "daemon_user resolved once: auth + account succeed" 0 "successfully authenticated"
+	sleep 0.2
+	n1=$(grep -c 'trusting root and nobody' "$DEVLOG")
+	if [ "$((n1 - n0))" = 1 ]; then ok "daemon_user is resolved once per transaction"; else not_ok "daemon_user is resolved once per transaction (resolved $((n1 - n0)) times)"; fi
+	pamt "$K_DEPLOY" cron ci-deploy authenticate
+	sleep 0.2
+	n2=$(grep -c 'trusting root and nobody' "$DEVLOG")
+	if [ "$((n2 - n1))" = 1 ]; then ok "daemon_user: the next transaction resolves it again"; else not_ok "daemon_user: the next transaction resolves it again ($((n2 - n1)))"; fi
+else
+	ok "daemon_user is resolved once per transaction # SKIP syslog not captured"
+fi
 
 # ---- the shipped example stacks (etc/pam.d/*.svcacct-example) ---------------------------
 make_local_user localbob 61500 'hunter2-local'
@@ -418,6 +469,20 @@ impostor_stack opendir "$TMPD/open/opendir.sock"
 pamt "$K_DEPLOY" svca-opendir ci-deploy authenticate
 expect_run "socket in a world-writable directory: refused" 1 "$E_UNAVAIL"
 if [ ! -s "$TMPD/opendir.log" ]; then ok "world-writable directory: not connected to"; else not_ok "world-writable directory: not connected to"; fi
+
+# ---- how the answer is read (common/sockio.c: wait, then header + body in one recv) ----
+for mode in trickle big extra short; do
+	bg "$PY" "$PAM_HELPER" fake-daemon "$mode" "$TMPD/rd-$mode.sock" "$TMPD/rd-$mode.log" 2>/dev/null
+	for _ in $(seq 100); do [ -S "$TMPD/rd-$mode.sock" ] && break; sleep 0.02; done
+	impostor_stack "rd-$mode" "$TMPD/rd-$mode.sock"
+	pamt "$K_DEPLOY" "svca-rd-$mode" ci-deploy authenticate acct_mgmt
+	case $mode in
+	trickle) expect_run "reply in 5-byte pieces: read whole -> PAM_SUCCESS" 0 "account management done" ;;
+	big) expect_run "reply longer than the first read: read whole -> PAM_SUCCESS" 0 "account management done" ;;
+	extra) expect_run "stray bytes after the reply: ignored -> PAM_SUCCESS" 0 "account management done" ;;
+	short) expect_run "reply cut short (connection closed mid-body) -> PAM_AUTHINFO_UNAVAIL" 1 "$E_UNAVAIL" ;;
+	esac
+done
 
 # ---- exported symbols and libraries -------------------------------------------------------
 syms=$(nm -D --defined-only "$PAM_MOD" | awk '$2 ~ /^[TtDdBbRrVvWwi]$/ {print $3}' | sort | tr '\n' ' ')

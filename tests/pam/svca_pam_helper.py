@@ -20,6 +20,12 @@ A stand-in for svcacctd, to see what the PAM module sends and when:
         MODE silent: accepts, reads, never answers (a hung daemon)
              ok:     answers every request with status 0 and F_REASON "ok"
                      (and F_ALLOWED 1), like a daemon that says yes
+             trickle: the "ok" answer a few bytes at a time (the header
+                     and the body arrive in pieces)
+             big:    the "ok" answer with a 6000-byte F_MESSAGE (a body
+                     longer than the client's first read)
+             extra:  the "ok" answer followed by stray bytes
+             short:  a header announcing a body, half of it, then close
         LOG gets one line per connection: "conn CMD=<n> bytes=<n> key=<0|1>
         token=<0|1>" once a request was read, "conn bytes=0" for a client
         that connected and sent nothing.
@@ -33,6 +39,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -163,6 +170,21 @@ def fake_daemon(mode, path, log, chown=None, setuid=None):
             if mode == "ok" and len(hdr) == 16:
                 c.sendall(pc.encode_frame(0, [(pc.F_REASON, "ok"),
                                               (pc.F_ALLOWED, 1)]))
+            elif mode in ("trickle", "big", "extra", "short") and len(hdr) == 16:
+                fields = [(pc.F_REASON, "ok"), (pc.F_ALLOWED, 1)]
+                if mode == "big":
+                    fields.append((pc.F_MESSAGE, "m" * 6000))
+                frame = pc.encode_frame(0, fields)
+                if mode == "trickle":
+                    for i in range(0, len(frame), 5):
+                        c.sendall(frame[i:i + 5])
+                        time.sleep(0.002)
+                elif mode == "extra":
+                    c.sendall(frame + b"\x00garbage after the reply")
+                elif mode == "short":
+                    c.sendall(frame[:16 + (len(frame) - 16) // 2])
+                else:
+                    c.sendall(frame)
         except OSError as e:
             logf.write("%s error=%s\n" % (line, e))
         if mode != "silent":
