@@ -381,16 +381,22 @@ static int take_failure(struct server *s)
 	return 1;
 }
 
-/* After a flush finished, ok or not. */
+/* After a flush finished, ok or not: the replies go out as soon as their
+ * batch is durable; the syslog copies of the audit events (the durable
+ * copy is in the audit database) only after them. */
 static void after_flush(struct server *s, int ok)
 {
-	audit_flushed(s->d->audit, ok);
 	if (take_failure(s))
 		ok = 0;
+	if (!ok)
+		audit_flushed(s->d->audit, 0); /* forget the undone events first */
 	/* Replies that changed who resolves as what wait for the snapshot,
 	 * so getent sees an account as soon as `account create` returns. */
 	if (ok && s->d->nss_dirty)
 		nss_snapshot_write(s->d);
+	release_replies(s);
+	if (ok)
+		audit_flushed(s->d->audit, 1);
 }
 
 /* End of a loop iteration: start writing the open batch unless a batch is
@@ -415,7 +421,6 @@ static void on_flushed(struct server *s)
 static void drain(struct server *s)
 {
 	after_flush(s, store_flush(s->d->store) == 0);
-	release_replies(s);
 }
 
 static void on_signal(struct server *s)

@@ -283,9 +283,11 @@ arm ""
 THREW=$((THREW + 1))
 [ "$rc" = 0 ] && THROUGH=$((THROUGH + 1))
 seq=$($CTL --json audit list --event account.update --limit 1 </dev/null 2>/dev/null | json_eval 'd[-1]["seq"]')
-if [ "$rc" = 0 ] && [ "$(fired syslog)" -gt "$n0" ] &&
-	fcmp "$secs >= 0.25 && $secs < $AUDIT_TIMEOUT_MS / 1000 + 1.5"; then
-	ok "account update with the sink stuck: done in $secs s (bounded by the timeout)"
+# The reply goes out once the change is durable, before the syslog copy
+# is attempted: a stuck sink does not delay it.
+sleep 0.5 # the daemon waits out the stuck sink after replying
+if [ "$rc" = 0 ] && [ "$(fired syslog)" -gt "$n0" ] && fcmp "$secs < 0.25"; then
+	ok "account update with the sink stuck: answered in $secs s, before the sink is waited for"
 else
 	not_ok "account update with the sink stuck: exit $rc after $secs s"
 fi
