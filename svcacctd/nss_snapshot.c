@@ -4,14 +4,16 @@
  * it in nss_dir.  Called after every batch that changed accounts, grants,
  * teams or workspaces (before the replies go out), at start and on reload.
  *
- * What the image needs is kept in memory (struct table below: about 50
- * bytes per account and 16 per grant), so a write costs O(changes) store
- * reads plus one pass over the table, never a walk of the store:
+ * What the image needs is kept in memory (struct table below: 16 bytes
+ * per account plus its name and GECOS, 12-24 per grant), so a write
+ * costs O(changes) store reads plus one pass over the table, never a walk
+ * of the store:
  *
  *   - The table is built from the store at the first write, and again
  *     whenever the configuration it was built for changed (reload), the
  *     store is another one, or it cannot be trusted (out of memory, too
- *     many changes at once, a uid held twice).
+ *     many changes at once, a uid held twice, a read error or a record
+ *     that cannot be decoded).
  *   - Between writes the record functions report which accounts and
  *     grants they are about to change (account_change_hook,
  *     grant_change_hook, scope_change_hook: accounts.c, rbac.c).  A change
@@ -144,6 +146,10 @@ struct tgrant {
 };
 
 typedef char tname_t[SVCA_NAME_MAX + 1];
+
+_Static_assert(SVCA_NAME_MAX <= SVCA_SNAP_NAME_MAX && SVCA_SNAP_NAME_MAX <= UINT8_MAX &&
+		       SVCA_SNAP_GECOS_MAX <= UINT8_MAX,
+	       "names and GECOS lengths fit struct row");
 
 /* More changes than this between two writes: rebuilding is as cheap. */
 #define TOUCH_MAX 4096u
@@ -577,7 +583,8 @@ static int restructure(const struct row *ins, size_t k, size_t ndead)
 		goto out;
 	T.n = newn;
 	/* the new names, in name order, merged in from the end */
-	qsort(pos, k, sizeof(*pos), idx_by_name);
+	if (k > 1)
+		qsort(pos, k, sizeof(*pos), idx_by_name);
 	size_t i = m, o = m + k;
 	for (size_t j = k; j-- > 0;) {
 		const char *nm = row_name(&T.rows[pos[j]]);
@@ -772,7 +779,8 @@ static int table_build(struct daemon *d)
 		goto oom;
 	for (size_t i = 0; i < T.n; i++)
 		ix[i] = (uint32_t)i;
-	qsort(ix, T.n, sizeof(*ix), idx_by_name);
+	if (T.n > 1)
+		qsort(ix, T.n, sizeof(*ix), idx_by_name);
 	for (size_t i = 1; i < T.n; i++)
 		if (strcmp(row_name(&T.rows[ix[i - 1]]), row_name(&T.rows[ix[i]])) == 0) {
 			log_refused(row_name(&T.rows[ix[i]]), T.rows[ix[i]].uid,
@@ -782,7 +790,8 @@ static int table_build(struct daemon *d)
 		}
 	free(ix);
 	rows_compact();
-	qsort(T.rows, T.n, sizeof(*T.rows), rows_by_uid);
+	if (T.n > 1) /* (qsort's base may not be NULL, even for 0 elements) */
+		qsort(T.rows, T.n, sizeof(*T.rows), rows_by_uid);
 	for (size_t i = 1; i < T.n; i++)
 		if (T.rows[i].uid == T.rows[i - 1].uid) {
 			log_refused(row_name(&T.rows[i]), T.rows[i].uid,
@@ -795,11 +804,16 @@ static int table_build(struct daemon *d)
 		goto oom;
 	for (size_t i = 0; i < T.n; i++)
 		T.nidx[i] = (uint32_t)i;
-	qsort(T.nidx, T.n, sizeof(*T.nidx), idx_by_name);
+	if (T.n > 1)
+		qsort(T.nidx, T.n, sizeof(*T.nidx), idx_by_name);
 	arena_compact(1);
 	T.built = 1;
 	hooks(1);
 	builds++;
+	log_info("nss snapshot: %zu accounts and %zu grants read from the store (in memory: "
+		 "%zu KiB)", T.n, T.gn,
+		 (T.cap * sizeof(*T.rows) + T.nidx_cap * sizeof(*T.nidx) + T.acap +
+		  T.gcap * sizeof(*T.g)) / 1024);
 	return 0;
 oom:
 	log_err("nss snapshot: out of memory; the snapshot stays as it was");
