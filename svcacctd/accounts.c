@@ -140,11 +140,16 @@ int account_get_by_uid(struct store *s, uint32_t uid, struct account *a)
 	return account_get(s, name, a);
 }
 
+void (*account_change_hook)(struct store *s, const struct account *a, int deleted);
+
 int account_put(struct store *s, const struct account *a)
 {
 	char key[64], ukey[32];
 	struct svca_buf b;
 	int r;
+
+	if (account_change_hook)
+		account_change_hook(s, a, 0);
 
 	svca_buf_init(&b, 65536);
 	if (account_encode(a, &b) < 0) {
@@ -164,6 +169,8 @@ int account_put(struct store *s, const struct account *a)
 int account_del(struct store *s, const struct account *a)
 {
 	char key[64], ukey[32];
+	if (account_change_hook)
+		account_change_hook(s, a, 1);
 	acct_key(a->name, key, sizeof(key));
 	uid_key(a->uid, ukey, sizeof(ukey));
 	if (store_del(s, DB_STATE, key) < 0)

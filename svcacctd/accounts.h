@@ -41,6 +41,13 @@ int account_get_by_uid(struct store *s, uint32_t uid, struct account *a);
 int account_put(struct store *s, const struct account *a);
 int account_del(struct store *s, const struct account *a);
 
+/* Told of every account_put (deleted 0) and account_del (deleted 1) before
+ * the store is touched, whatever the outcome: the transaction may still be
+ * undone, so a listener must re-read the store before trusting it.  NULL:
+ * nobody listens.  Set by the NSS snapshot (nss_snapshot.c), which re-reads
+ * just these accounts instead of walking the store after every change. */
+extern void (*account_change_hook)(struct store *s, const struct account *a, int deleted);
+
 /* Picks a free uid in [min, max] (skipping uids used by the host), moving
  * a cursor so that a deleted account's uid is not handed out again soon.
  * 0 ok, 1 range exhausted, -1 error. */

@@ -104,10 +104,13 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const struct nss_entry *)a)->name, ((const struct nss_entry *)b)->name);
 }
 
+/* By uid, then name: of two entries with one uid, the first name stays. */
 static int by_uid(const void *a, const void *b)
 {
-	uint32_t x = ((const struct nss_entry *)a)->uid, y = ((const struct nss_entry *)b)->uid;
-	return x < y ? -1 : x > y;
+	const struct nss_entry *p = a, *q = b;
+	if (p->uid != q->uid)
+		return p->uid < q->uid ? -1 : 1;
+	return strcmp(p->name, q->name);
 }
 
 struct name_ix {
@@ -142,16 +145,111 @@ static void skipped(nss_skip_fn skip, void *ctx, struct nss_entry *e, const char
 	e->name = NULL;
 }
 
+int nss_params_ok(const struct nss_params *p)
+{
+	return p->uid_min >= SVCA_SNAP_MIN_ID && p->uid_min <= p->uid_max &&
+	       p->uid_max != UINT32_MAX && p->sudo_gid >= SVCA_SNAP_MIN_ID &&
+	       p->sudo_gid != UINT32_MAX && path_ok(p->home_base) &&
+	       path_ok(p->login_shell) && path_ok(p->nologin_shell) &&
+	       name_ok(p->sudo_group);
+}
+
+const char *nss_entry_refused(const struct nss_params *p, const char *name, uint32_t uid)
+{
+	if (!name_ok(name))
+		return "the name is not a valid user name";
+	if (uid < p->uid_min || uid > p->uid_max)
+		return "the uid is outside [uid_min, uid_max]";
+	if (uid == p->sudo_gid)
+		return "the uid is the gid reserved for sudo_group";
+	if (strcmp(name, p->sudo_group) == 0)
+		return "the name is the sudo_group name";
+	return NULL;
+}
+
+size_t nss_snap_header_strings(const struct nss_params *p)
+{
+	return strlen(p->home_base) + 1 + strlen(p->login_shell) + 1 +
+	       strlen(p->nologin_shell) + 1 + strlen(p->sudo_group) + 1;
+}
+
+static struct svca_snap_str hstr(const char *s, size_t *off)
+{
+	struct svca_snap_str r = { (uint32_t)*off, (uint32_t)strlen(s) };
+	*off += r.len + 1;
+	return r;
+}
+
+int nss_snap_header(const struct nss_params *p, size_t n, size_t nsudo,
+		    size_t rec_str_bytes, struct svca_snap_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (!nss_params_ok(p)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (n > SVCA_SNAP_MAX_SIZE / sizeof(struct svca_snap_rec) || nsudo > n ||
+	    rec_str_bytes > SVCA_SNAP_MAX_SIZE) {
+		errno = EFBIG;
+		return -1;
+	}
+	memcpy(h->magic, SVCA_SNAP_MAGIC, sizeof(h->magic));
+	h->byte_order = SVCA_SNAP_BYTE_ORDER;
+	h->version = SVCA_SNAP_VERSION;
+	h->header_size = (uint32_t)sizeof(*h);
+	h->uid_min = p->uid_min;
+	h->uid_max = p->uid_max;
+	h->sudo_gid = p->sudo_gid;
+	size_t soff = 0;
+	h->home_base = hstr(p->home_base, &soff);
+	h->login_shell = hstr(p->login_shell, &soff);
+	h->nologin_shell = hstr(p->nologin_shell, &soff);
+	h->sudo_group = hstr(p->sudo_group, &soff);
+
+	size_t off = align8(sizeof(*h));
+	size_t rec_off = off;
+	off = align8(off + n * sizeof(struct svca_snap_rec));
+	size_t name_off = off;
+	off = align8(off + n * sizeof(uint32_t));
+	size_t sudo_off = off;
+	off = align8(off + nsudo * sizeof(uint32_t));
+	size_t str_off = off;
+	size_t str_size = soff + rec_str_bytes;
+	size_t total = str_off + str_size;
+	if (total > SVCA_SNAP_MAX_SIZE) {
+		errno = EFBIG;
+		return -1;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h->serial = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	h->file_size = total;
+	h->n_records = (uint32_t)n;
+	h->n_sudo = (uint32_t)nsudo;
+	h->rec_off = (uint32_t)rec_off;
+	h->name_idx_off = (uint32_t)name_off;
+	h->sudo_idx_off = (uint32_t)sudo_off;
+	h->str_off = (uint32_t)str_off;
+	h->str_size = (uint32_t)str_size;
+	return 0;
+}
+
+void nss_snap_header_strings_put(const struct nss_params *p, uint8_t *dst)
+{
+	const char *v[4] = { p->home_base, p->login_shell, p->nologin_shell, p->sudo_group };
+	for (int i = 0; i < 4; i++) {
+		size_t l = strlen(v[i]) + 1;
+		memcpy(dst, v[i], l);
+		dst += l;
+	}
+}
+
 int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n,
 		   nss_skip_fn skip, void *ctx, uint8_t **img, size_t *len)
 {
 	*img = NULL;
 	*len = 0;
-	if (p->uid_min < SVCA_SNAP_MIN_ID || p->uid_min > p->uid_max ||
-	    p->uid_max == UINT32_MAX || p->sudo_gid < SVCA_SNAP_MIN_ID ||
-	    p->sudo_gid == UINT32_MAX || !path_ok(p->home_base) ||
-	    !path_ok(p->login_shell) || !path_ok(p->nologin_shell) ||
-	    !name_ok(p->sudo_group)) {
+	if (!nss_params_ok(p)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -159,14 +257,9 @@ int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n,
 	/* The rules the reader enforces, so one bad entry cannot make the
 	 * whole snapshot unusable. */
 	for (size_t i = 0; i < n; i++) {
-		if (!name_ok(e[i].name))
-			skipped(skip, ctx, &e[i], "the name is not a valid user name");
-		else if (e[i].uid < p->uid_min || e[i].uid > p->uid_max)
-			skipped(skip, ctx, &e[i], "the uid is outside [uid_min, uid_max]");
-		else if (e[i].uid == p->sudo_gid)
-			skipped(skip, ctx, &e[i], "the uid is the gid reserved for sudo_group");
-		else if (strcmp(e[i].name, p->sudo_group) == 0)
-			skipped(skip, ctx, &e[i], "the name is the sudo_group name");
+		const char *why = nss_entry_refused(p, e[i].name, e[i].uid);
+		if (why)
+			skipped(skip, ctx, &e[i], why);
 	}
 	n = compact(e, n);
 	if (n)
@@ -188,18 +281,10 @@ int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n,
 
 	struct strtab t = { 0 };
 	struct svca_snap_header h;
-	memset(&h, 0, sizeof(h));
-	memcpy(h.magic, SVCA_SNAP_MAGIC, sizeof(h.magic));
-	h.byte_order = SVCA_SNAP_BYTE_ORDER;
-	h.version = SVCA_SNAP_VERSION;
-	h.header_size = (uint32_t)sizeof(h);
-	h.uid_min = p->uid_min;
-	h.uid_max = p->uid_max;
-	h.sudo_gid = p->sudo_gid;
-	h.home_base = st_add(&t, p->home_base, strlen(p->home_base));
-	h.login_shell = st_add(&t, p->login_shell, strlen(p->login_shell));
-	h.nologin_shell = st_add(&t, p->nologin_shell, strlen(p->nologin_shell));
-	h.sudo_group = st_add(&t, p->sudo_group, strlen(p->sudo_group));
+	size_t hs = nss_snap_header_strings(p);
+	uint8_t hsbuf[4 * (SVCA_SNAP_PATH_MAX + 1)];
+	nss_snap_header_strings_put(p, hsbuf);
+	st_add(&t, (const char *)hsbuf, hs - 1); /* four strings, NUL-separated */
 
 	struct svca_snap_rec *recs = calloc(n ? n : 1, sizeof(*recs));
 	struct name_ix *ix = calloc(n ? n : 1, sizeof(*ix));
@@ -231,43 +316,22 @@ int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n,
 		if (recs[ix[i].rec].flags & SVCA_SNAP_SUDO)
 			sudo[nsudo++] = ix[i].rec;
 
-	size_t off = align8(sizeof(h));
-	size_t rec_off = off;
-	off = align8(off + n * sizeof(*recs));
-	size_t name_off = off;
-	off = align8(off + n * sizeof(uint32_t));
-	size_t sudo_off = off;
-	off = align8(off + nsudo * sizeof(uint32_t));
-	size_t str_off = off;
-	size_t total = str_off + t.len;
-	if (total > SVCA_SNAP_MAX_SIZE) {
-		errno = EFBIG;
+	if (nss_snap_header(p, n, nsudo, t.len - hs, &h) < 0)
 		goto done;
-	}
+	size_t total = (size_t)h.file_size;
 	out = calloc(1, total);
 	if (!out) {
 		errno = ENOMEM;
 		goto done;
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	h.serial = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	h.file_size = total;
-	h.n_records = (uint32_t)n;
-	h.n_sudo = (uint32_t)nsudo;
-	h.rec_off = (uint32_t)rec_off;
-	h.name_idx_off = (uint32_t)name_off;
-	h.sudo_idx_off = (uint32_t)sudo_off;
-	h.str_off = (uint32_t)str_off;
-	h.str_size = (uint32_t)t.len;
 	memcpy(out, &h, sizeof(h));
 	if (n)
-		memcpy(out + rec_off, recs, n * sizeof(*recs));
+		memcpy(out + h.rec_off, recs, n * sizeof(*recs));
 	for (size_t i = 0; i < n; i++)
-		memcpy(out + name_off + i * sizeof(uint32_t), &ix[i].rec, sizeof(uint32_t));
+		memcpy(out + h.name_idx_off + i * sizeof(uint32_t), &ix[i].rec, sizeof(uint32_t));
 	if (nsudo)
-		memcpy(out + sudo_off, sudo, nsudo * sizeof(uint32_t));
-	memcpy(out + str_off, t.p, t.len);
+		memcpy(out + h.sudo_idx_off, sudo, nsudo * sizeof(uint32_t));
+	memcpy(out + h.str_off, t.p, t.len);
 	*img = out;
 	*len = total;
 	out = NULL;
@@ -354,16 +418,34 @@ static int update_range_link(int dfd, const struct svca_snap_header *h, char *er
 	return 0;
 }
 
+struct buf_emit {
+	const uint8_t *img;
+	size_t len;
+};
+
+static int emit_buf(void *ctx, int fd)
+{
+	const struct buf_emit *b = ctx;
+	return write_all(fd, b->img, b->len);
+}
+
 int nss_snap_install(const char *dir, const uint8_t *img, size_t len, char *err,
 		     size_t errlen)
 {
 	struct svca_snap_header h;
-	struct stat st;
-	static int cleaned;
-
 	if (len < sizeof(h))
 		return fail(err, errlen, "snapshot image too short");
 	memcpy(&h, img, sizeof(h));
+	struct buf_emit b = { img, len };
+	return nss_snap_install_emit(dir, &h, emit_buf, &b, err, errlen);
+}
+
+int nss_snap_install_emit(const char *dir, const struct svca_snap_header *hp,
+			  nss_emit_fn emit, void *ctx, char *err, size_t errlen)
+{
+	const struct svca_snap_header h = *hp;
+	struct stat st;
+	static int cleaned;
 
 	if (stat(dir, &st) < 0) {
 		if (errno != ENOENT || mkdir(dir, 0755) < 0)
@@ -403,7 +485,7 @@ int nss_snap_install(const char *dir, const uint8_t *img, size_t len, char *err,
 		close(dfd);
 		return -1;
 	}
-	if (fchmod(fd, 0644) < 0 || write_all(fd, img, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0644) < 0 || emit(ctx, fd) < 0 || fsync(fd) < 0) {
 		fail(err, errlen, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
 		close(fd);
 		unlinkat(dfd, tmp, 0);

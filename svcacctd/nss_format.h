@@ -45,10 +45,32 @@ typedef void (*nss_skip_fn)(void *ctx, const struct nss_entry *e, const char *wh
  * at a UTF-8 character boundary). */
 void nss_gecos_sanitize(const char *in, char *out, size_t outlen);
 
+/* 1 when p can make a snapshot (ranges, paths, sudo_group name). */
+int nss_params_ok(const struct nss_params *p);
+
+/* Why an entry named name with uid would break the format's rules (bad
+ * name, uid outside the range, uid == sudo_gid, name == sudo_group); NULL
+ * when it may be written. */
+const char *nss_entry_refused(const struct nss_params *p, const char *name, uint32_t uid);
+
+/* The string table of an image starts with the header's four strings
+ * (home_base, login_shell, nologin_shell, sudo_group, each with its NUL):
+ * their size, and a copy of them into dst (that many bytes). */
+size_t nss_snap_header_strings(const struct nss_params *p);
+void nss_snap_header_strings_put(const struct nss_params *p, uint8_t *dst);
+
+/* The header of an image of n records, nsudo of them in sudo_group, whose
+ * string table holds the header strings then rec_str_bytes of record
+ * strings: every field, the layout (sections in the order of
+ * snapshot_format.h, each 8-aligned, zero padding between them) and the
+ * serial.  0 ok; -1 with errno (EINVAL: bad params, EFBIG: too large). */
+int nss_snap_header(const struct nss_params *p, size_t n, size_t nsudo,
+		    size_t rec_str_bytes, struct svca_snap_header *h);
+
 /* Builds a snapshot image of entries (reordered in place).  Entries that
  * would break the format's rules (bad name, uid outside the range, uid ==
- * sudo_gid, name == sudo_group, duplicate name or uid) are left out and
- * reported to skip.  *img is malloc'ed.  0 ok; -1 with errno (EINVAL: bad
+ * sudo_gid, name == sudo_group, duplicate name or uid: the first by name
+ * stays) are left out and reported to skip.  *img is malloc'ed.  0 ok; -1 with errno (EINVAL: bad
  * params, EFBIG: too large, ENOMEM). */
 int nss_snap_build(const struct nss_params *p, struct nss_entry *entries, size_t n,
 		   nss_skip_fn skip, void *ctx, uint8_t **img, size_t *len);
@@ -60,5 +82,14 @@ int nss_snap_build(const struct nss_params *p, struct nss_entry *entries, size_t
  * err. */
 int nss_snap_install(const char *dir, const uint8_t *img, size_t len, char *err,
 		     size_t errlen);
+
+/* Writes a whole image (file_size bytes) to fd: 0 ok, -1 with errno. */
+typedef int (*nss_emit_fn)(void *ctx, int fd);
+
+/* nss_snap_install for an image that emit writes straight into the
+ * temporary file, so no copy of the whole image is ever held in memory.
+ * h is its header (for the range link). */
+int nss_snap_install_emit(const char *dir, const struct svca_snap_header *h,
+			  nss_emit_fn emit, void *ctx, char *err, size_t errlen);
 
 #endif

@@ -13,4 +13,12 @@
  * A failure is logged and retried at the next change or tick. */
 void nss_snapshot_write(struct daemon *d);
 
+/* Drops the in-memory table (it is rebuilt from the store at the next
+ * write) and stops listening to the record functions.  For tests that
+ * open several stores, and for a clean shutdown. */
+void nss_snapshot_forget(void);
+
+/* How many times the table was built from a walk of the store (tests). */
+unsigned long nss_snapshot_builds(void);
+
 #endif

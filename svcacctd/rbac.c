@@ -42,6 +42,9 @@ static int get_rec(struct store *s, const char *key, uint8_t kind, struct rec *r
 	return 1;
 }
 
+void (*grant_change_hook)(struct store *s, const struct grant *g, int deleted);
+void (*scope_change_hook)(struct store *s);
+
 /* ---- teams ------------------------------------------------------------------ */
 
 static int team_decode(const struct rec *r, struct team *t)
@@ -71,6 +74,8 @@ int team_put(struct store *s, const struct team *t)
 {
 	char key[96];
 	struct svca_buf b;
+	if (scope_change_hook)
+		scope_change_hook(s);
 	svca_buf_init(&b, 4096);
 	rec_begin(&b, REC_TEAM, RBAC_RECORD_VERSION);
 	svca_put_str(&b, F_TEAM, t->name);
@@ -83,6 +88,8 @@ int team_put(struct store *s, const struct team *t)
 int team_del(struct store *s, const char *name)
 {
 	char key[96];
+	if (scope_change_hook)
+		scope_change_hook(s);
 	team_key(name, key, sizeof(key));
 	return store_del(s, DB_STATE, key);
 }
@@ -117,6 +124,8 @@ int workspace_put(struct store *s, const struct workspace *w)
 {
 	char key[96];
 	struct svca_buf b;
+	if (scope_change_hook)
+		scope_change_hook(s);
 	svca_buf_init(&b, 4096);
 	rec_begin(&b, REC_WORKSPACE, RBAC_RECORD_VERSION);
 	svca_put_str(&b, F_WORKSPACE, w->name);
@@ -130,6 +139,8 @@ int workspace_put(struct store *s, const struct workspace *w)
 int workspace_del(struct store *s, const char *name)
 {
 	char key[96];
+	if (scope_change_hook)
+		scope_change_hook(s);
 	ws_key(name, key, sizeof(key));
 	return store_del(s, DB_STATE, key);
 }
@@ -174,6 +185,8 @@ int grant_put(struct store *s, const struct grant *g)
 {
 	char key[128], kind[2] = { (char)g->kind, 0 };
 	struct svca_buf b;
+	if (grant_change_hook)
+		grant_change_hook(s, g, 0);
 	svca_buf_init(&b, 4096);
 	rec_begin(&b, REC_GRANT, RBAC_RECORD_VERSION);
 	svca_put_u64(&b, F_UID, g->uid);
@@ -196,6 +209,8 @@ int grant_put(struct store *s, const struct grant *g)
 int grant_del(struct store *s, const struct grant *g)
 {
 	char key[128], idx[32], item[SVCA_SCOPE_NAME_MAX + 3];
+	if (grant_change_hook)
+		grant_change_hook(s, g, 1);
 	grant_key(g->uid, g->kind, g->scope, key, sizeof(key));
 	snprintf(idx, sizeof(idx), "gidx/%" PRIu32, g->uid);
 	snprintf(item, sizeof(item), "%c/%s", (char)g->kind, g->scope);
@@ -275,6 +290,30 @@ static int by_grant(const void *a, const void *b)
 	if (x->kind != y->kind)
 		return x->kind == SCOPE_WORKSPACE ? -1 : 1;
 	return strcmp(x->scope, y->scope);
+}
+
+struct grant_each {
+	grant_fn fn;
+	void *arg;
+};
+
+static int grant_each_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
+			 size_t vlen)
+{
+	struct grant_each *x = arg;
+	struct rec r;
+	struct grant g;
+	(void)key;
+	(void)klen;
+	if (rec_parse(val, vlen, REC_GRANT, &r) < 0 || grant_decode(&r, &g) < 0)
+		return 0; /* unreadable record: skipped, as grant_all does */
+	return x->fn(x->arg, &g);
+}
+
+int grant_foreach(struct store *s, grant_fn fn, void *arg)
+{
+	struct grant_each x = { fn, arg };
+	return store_iterate(s, DB_STATE, "grant/", grant_each_cb, &x);
 }
 
 int team_all(struct store *s, struct team **out, size_t *n)

@@ -73,6 +73,19 @@ int grant_get(struct store *s, uint32_t uid, enum scope_kind kind,
 int grant_put(struct store *s, const struct grant *g);
 int grant_del(struct store *s, const struct grant *g);
 
+/* Told of every grant_put (deleted 0) and grant_del (deleted 1), and of
+ * every team or workspace put or delete, before the store is touched and
+ * whatever the outcome: the transaction may still be undone, so a listener
+ * must re-read the store.  NULL: nobody listens.  Set by the NSS snapshot
+ * (nss_snapshot.c). */
+extern void (*grant_change_hook)(struct store *s, const struct grant *g, int deleted);
+extern void (*scope_change_hook)(struct store *s);
+
+/* Calls fn for every readable grant (unordered) without collecting them;
+ * fn returning non-zero stops the walk and is returned.  -1 on error. */
+typedef int (*grant_fn)(void *arg, const struct grant *g);
+int grant_foreach(struct store *s, grant_fn fn, void *arg);
+
 /* Collectors: fill a malloc'ed array (*out, caller frees).  -1 on error. */
 int team_all(struct store *s, struct team **out, size_t *n);
 int workspace_all(struct store *s, struct workspace **out, size_t *n);

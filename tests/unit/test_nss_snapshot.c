@@ -1,7 +1,11 @@
 /* The NSS snapshot: the writer (svcacctd/nss_format.c, nss_snapshot.c) and
  * the module's reader (nss_svcacct/snapshot.c, included here) agree; the
  * reader refuses damaged images without reading out of bounds; the bulk
- * capability computation agrees with access_compute(). */
+ * capability computation agrees with access_compute(); the daemon's
+ * in-memory table, kept up to date change by change, writes exactly the
+ * image a fresh walk of the store gives, also after deletes, disables,
+ * grant removals, aborted transactions, failed flushes, reloads and
+ * restarts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -721,8 +725,555 @@ static void daemon_writes_the_snapshot(void **state)
 	nss_snapshot_write(&d);
 	assert_int_equal(d.nss_dirty, 0);
 
+	nss_snapshot_forget();
 	config_free(&d.cfg);
 	store_close(d.store);
+}
+
+/* ---- the in-memory table against a fresh walk of the store ------------------------- */
+
+struct walk {
+	struct account *v;
+	size_t n, cap;
+};
+
+static int walk_cb(void *arg, const struct account *a)
+{
+	struct walk *w = arg;
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->v = realloc(w->v, w->cap * sizeof(*w->v));
+		assert_non_null(w->v);
+	}
+	w->v[w->n++] = *a;
+	return 0;
+}
+
+/* The image as the writer made it before it kept a table: every account
+ * and grant read from the store, nss_snapshot_caps, nss_snap_build. */
+static uint8_t *fresh_image(struct store *s, const struct svca_config *cfg, size_t *len)
+{
+	struct walk w = { 0 };
+	assert_int_equal(account_foreach(s, walk_cb, &w), 0);
+	size_t n = w.n;
+	uint32_t *uids = calloc(n + 1, sizeof(*uids));
+	int *dis = calloc(n + 1, sizeof(*dis));
+	unsigned *caps = calloc(n + 1, sizeof(*caps));
+	struct nss_entry *e = calloc(n + 1, sizeof(*e));
+	for (size_t i = 0; i < n; i++) {
+		uids[i] = w.v[i].uid;
+		dis[i] = w.v[i].disabled;
+	}
+	assert_int_equal(nss_snapshot_caps(s, cfg, uids, dis, n, caps), 0);
+	for (size_t i = 0; i < n; i++) {
+		e[i].name = w.v[i].name;
+		e[i].description = w.v[i].description;
+		e[i].uid = w.v[i].uid;
+		e[i].flags = ((caps[i] & CAP_LOGIN) ? SVCA_SNAP_LOGIN : 0) |
+			     ((caps[i] & CAP_SUDO) ? SVCA_SNAP_SUDO : 0) |
+			     (w.v[i].disabled ? SVCA_SNAP_DISABLED : 0);
+	}
+	struct nss_params p = {
+		.uid_min = cfg->uid_min,
+		.uid_max = cfg->uid_max,
+		.sudo_gid = nss_sudo_gid(cfg->uid_min, cfg->uid_max),
+		.home_base = cfg->home_base,
+		.login_shell = cfg->login_shell,
+		.nologin_shell = cfg->nologin_shell,
+		.sudo_group = cfg->sudo_group,
+	};
+	uint8_t *img;
+	assert_int_equal(nss_snap_build(&p, e, n, NULL, NULL, &img, len), 0);
+	free(uids);
+	free(dis);
+	free(caps);
+	free(e);
+	free(w.v);
+	return img;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	uint8_t *img = malloc((size_t)st.st_size + 1);
+	assert_int_equal(read(fd, img, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return img;
+}
+
+static struct daemon D;
+static char snap_path[160];
+static unsigned checks;
+
+/* The installed snapshot equals a fresh walk's image (but for the
+ * serial), passes snap_verify, and every record's flags are what
+ * access_compute() says of its account. */
+static void check_snapshot(void)
+{
+	size_t len, flen;
+	uint8_t *img = read_file(snap_path, &len);
+	uint8_t *fresh = fresh_image(D.store, &D.cfg, &flen);
+	size_t so = offsetof(struct svca_snap_header, serial);
+	memset(img + so, 0, 8);
+	memset(fresh + so, 0, 8);
+	if (len != flen || memcmp(img, fresh, len) != 0) {
+		struct snap x, y;
+		if (snap_open(&x, img, len) == 0 && snap_open(&y, fresh, flen) == 0) {
+			for (uint32_t i = 0; i < x.h->n_records; i++)
+				print_message("table: %u %s %u\n", x.rec[i].uid, x.str + x.rec[i].name.off, x.rec[i].flags);
+			for (uint32_t i = 0; i < y.h->n_records; i++)
+				print_message("walk:  %u %s %u\n", y.rec[i].uid, y.str + y.rec[i].name.off, y.rec[i].flags);
+		}
+		fail_msg("check %u: the table's image (%zu bytes) differs from a fresh walk's "
+			 "(%zu bytes)", checks, len, flen);
+	}
+	struct snap sn;
+	assert_int_equal(snap_open(&sn, img, len), 0);
+	assert_int_equal(snap_verify(&sn), 0);
+	for (uint32_t i = 0; i < sn.h->n_records; i++) {
+		struct account a;
+		struct access acc;
+		assert_int_equal(account_get(D.store, sn.str + sn.rec[i].name.off, &a), 1);
+		assert_int_equal(access_compute(D.store, &D.cfg, &a, &acc), 0);
+		unsigned want = ((acc.caps & CAP_LOGIN) ? SVCA_SNAP_LOGIN : 0) |
+				((acc.caps & CAP_SUDO) ? SVCA_SNAP_SUDO : 0) |
+				(a.disabled ? SVCA_SNAP_DISABLED : 0);
+		if (sn.rec[i].flags != want)
+			fail_msg("check %u: %s: flags %u, access_compute says %u", checks, a.name,
+				 sn.rec[i].flags, want);
+	}
+	checks++;
+	free(img);
+	free(fresh);
+}
+
+/* What commit_batch() does after a successful flush. */
+static void commit_and_write(void)
+{
+	assert_int_equal(store_commit(D.store), 0);
+	assert_int_equal(store_flush(D.store), 0);
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	assert_int_equal(D.nss_dirty, 0);
+	check_snapshot();
+}
+
+static void table_setup(void)
+{
+	memset(&D, 0, sizeof(D));
+	nss_snapshot_forget();
+	D.store = open_store();
+	config_defaults(&D.cfg);
+	D.cfg.uid_min = 60000;
+	D.cfg.uid_max = 60999;
+	host_workspaces(&D.cfg, "build-farm", "ghost");
+	char nss[128];
+	snprintf(nss, sizeof(nss), "%s/nss", dir);
+	free(D.cfg.nss_dir);
+	D.cfg.nss_dir = strdup(nss);
+	snprintf(snap_path, sizeof(snap_path), "%s/" SVCA_SNAP_FILE, nss);
+	checks = 0;
+}
+
+static void table_teardown(void)
+{
+	nss_snapshot_forget();
+	config_free(&D.cfg);
+	store_close(D.store);
+}
+
+static void del_account(struct store *s, const char *name)
+{
+	struct account a;
+	assert_int_equal(account_get(s, name, &a), 1);
+	assert_int_equal(account_del(s, &a), 0);
+}
+
+static void set_account(struct store *s, const char *name, int disabled, const char *desc)
+{
+	struct account a;
+	assert_int_equal(account_get(s, name, &a), 1);
+	a.disabled = disabled;
+	if (desc)
+		snprintf(a.description, sizeof(a.description), "%s", desc);
+	assert_int_equal(account_put(s, &a), 0);
+}
+
+static void del_grant(struct store *s, uint32_t uid, enum scope_kind kind, const char *scope)
+{
+	struct grant g;
+	assert_int_equal(grant_get(s, uid, kind, scope, &g), 1);
+	assert_int_equal(grant_del(s, &g), 0);
+}
+
+static void table_follows_every_change(void **state)
+{
+	(void)state;
+	table_setup();
+	D.nss_dirty = 1; /* an empty store first */
+	nss_snapshot_write(&D);
+	check_snapshot();
+	unsigned long builds = nss_snapshot_builds();
+	populate(D.store);
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	check_snapshot();
+
+	/* creates: above every uid (appended), below (merged), names anywhere */
+	store_begin(D.store);
+	add_account(D.store, "zz-top", 60100, 0, "new, last by name");
+	add_account(D.store, "aa-first", 60101, 0, "new, first by name");
+	commit_and_write();
+	store_begin(D.store);
+	add_account(D.store, "mm-middle", 60050, 0, "uid in the middle");
+	add_account(D.store, "b0", 60000, 0, "lowest uid");
+	commit_and_write();
+
+	/* disable, enable, descriptions shorter, longer, with control characters */
+	store_begin(D.store);
+	set_account(D.store, "d-admin", 1, NULL);
+	commit_and_write();
+	store_begin(D.store);
+	set_account(D.store, "d-admin", 0, "");
+	set_account(D.store, "c-editor", 0, "a much longer description than it had before: tab\there:colon");
+	{
+		char desc[ACCOUNT_DESC_MAX + 1]; /* cut at 255 bytes inside a UTF-8 character */
+		memset(desc, 'y', 254);
+		memcpy(desc + 254, "\xc3\xa9", 3);
+		set_account(D.store, "b-viewer", 0, desc);
+	}
+	commit_and_write();
+
+	assert_int_equal(nss_snapshot_builds(), builds); /* all of it without a walk */
+
+	/* a record that cannot be decoded (a control character): left out,
+	 * as a walk of the store leaves it out (by walking it) */
+	store_begin(D.store);
+	set_account(D.store, "a-none", 0, "bad\x01");
+	commit_and_write();
+	assert_int_equal(nss_snapshot_builds(), ++builds);
+	store_begin(D.store);
+	add_account(D.store, "a-none-2", 60102, 0, "after the damaged one");
+	commit_and_write();
+
+	/* grants: add (sudo), change role, remove; a team grant */
+	store_begin(D.store);
+	add_grant(D.store, 60100, SCOPE_WORKSPACE, "build-farm", ROLE_ADMIN);
+	add_grant(D.store, 60001, SCOPE_TEAM, "infra", ROLE_EDITOR);
+	commit_and_write();
+	store_begin(D.store);
+	add_grant(D.store, 60100, SCOPE_WORKSPACE, "build-farm", ROLE_VIEWER);
+	del_grant(D.store, 60004, SCOPE_WORKSPACE, "build-farm"); /* d-admin loses sudo */
+	commit_and_write();
+
+	/* deletes, as cmd_account_delete does them (grants first) */
+	store_begin(D.store);
+	del_grant(D.store, 60005, SCOPE_TEAM, "infra");
+	del_account(D.store, "e-team-admin");
+	del_account(D.store, "b0");
+	commit_and_write();
+
+	/* a rename: the old name deleted, the new one written, same uid */
+	store_begin(D.store);
+	{
+		struct account a;
+		assert_int_equal(account_get(D.store, "c-editor", &a), 1);
+		assert_int_equal(account_del(D.store, &a), 0);
+		snprintf(a.name, sizeof(a.name), "c-renamed");
+		assert_int_equal(account_put(D.store, &a), 0);
+	}
+	commit_and_write();
+
+	/* the host workspace goes, comes back with another team */
+	store_begin(D.store);
+	assert_int_equal(workspace_del(D.store, "build-farm"), 0);
+	commit_and_write();
+	store_begin(D.store);
+	add_ws(D.store, "build-farm", "apps");
+	commit_and_write();
+	store_begin(D.store);
+	add_ws(D.store, "ghost", "infra"); /* the second host workspace appears */
+	commit_and_write();
+
+	/* an account the format cannot show: left out, both ways */
+	store_begin(D.store);
+	add_account(D.store, "out-of-range", 61500, 0, "");
+	commit_and_write();
+
+	/* a change that does not touch the snapshot's view */
+	store_begin(D.store);
+	{
+		struct account a;
+		assert_int_equal(account_get(D.store, "zz-top", &a), 1);
+		a.gen++;
+		a.last_activity = 12345;
+		assert_int_equal(account_put(D.store, &a), 0);
+	}
+	commit_and_write();
+
+	assert_int_equal(nss_snapshot_builds(), builds);
+
+	/* a damaged store holding a uid twice: the first name stays */
+	store_begin(D.store);
+	add_account(D.store, "dup-b", 60100, 0, "the uid of zz-top");
+	commit_and_write();
+	assert_int_equal(nss_snapshot_builds(), ++builds);
+	{
+		size_t len;
+		uint8_t *img = read_file(snap_path, &len);
+		struct snap sn;
+		const struct svca_snap_rec *r;
+		assert_int_equal(snap_open(&sn, img, len), 0);
+		assert_int_equal(snap_by_name(&sn, "dup-b", &r), 1);
+		assert_int_equal(snap_by_name(&sn, "zz-top", &r), 0);
+		free(img);
+	}
+	store_begin(D.store);
+	del_account(D.store, "dup-b");
+	commit_and_write();
+
+	/* everything deleted */
+	struct walk w = { 0 };
+	assert_int_equal(account_foreach(D.store, walk_cb, &w), 0);
+	store_begin(D.store);
+	for (size_t i = 0; i < w.n; i++)
+		assert_int_equal(account_del(D.store, &w.v[i]), 0);
+	commit_and_write();
+	free(w.v);
+	store_begin(D.store);
+	add_account(D.store, "again", 60200, 0, "after all were deleted");
+	commit_and_write();
+	table_teardown();
+}
+
+static void table_ignores_undone_changes(void **state)
+{
+	(void)state;
+	table_setup();
+	populate(D.store);
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	check_snapshot();
+
+	/* an aborted transaction (req_txn_abort) */
+	store_begin(D.store);
+	add_account(D.store, "never", 60300, 0, "aborted");
+	set_account(D.store, "a-none", 1, "aborted change");
+	add_grant(D.store, 60001, SCOPE_WORKSPACE, "build-farm", ROLE_ADMIN);
+	del_account(D.store, "d-admin");
+	assert_int_equal(workspace_del(D.store, "build-farm"), 0);
+	store_abort(D.store);
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	check_snapshot();
+
+	/* a batch whose flush fails is undone; commit_batch() does not write
+	 * the snapshot, a later tick does */
+	store_begin(D.store);
+	add_account(D.store, "lost", 60301, 0, "flush failed");
+	del_grant(D.store, 60004, SCOPE_WORKSPACE, "build-farm");
+	set_account(D.store, "b-viewer", 1, "flush failed");
+	assert_int_equal(store_commit(D.store), 0);
+	store_fail_next_flush(D.store);
+	assert_int_equal(store_flush(D.store), -1);
+	assert_int_equal(store_take_failure(D.store), 1);
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	check_snapshot();
+	struct snap sn;
+	size_t len;
+	uint8_t *img = read_file(snap_path, &len);
+	const struct svca_snap_rec *r;
+	assert_int_equal(snap_open(&sn, img, len), 0);
+	assert_int_equal(snap_by_name(&sn, "lost", &r), 0);
+	assert_int_equal(snap_by_name(&sn, "never", &r), 0);
+	assert_int_equal(snap_by_name(&sn, "d-admin", &r), 1);
+	assert_int_equal(r->flags, SVCA_SNAP_LOGIN | SVCA_SNAP_SUDO);
+	free(img);
+
+	/* the same changes made for real afterwards */
+	store_begin(D.store);
+	add_account(D.store, "lost", 60301, 0, "second try");
+	del_grant(D.store, 60004, SCOPE_WORKSPACE, "build-farm");
+	commit_and_write();
+
+	/* a failed install keeps the changes for the next write */
+	unsigned long builds = nss_snapshot_builds();
+	char nss[128];
+	snprintf(nss, sizeof(nss), "%s/nss", dir);
+	assert_int_equal(chmod(nss, 0777), 0);
+	store_begin(D.store);
+	add_account(D.store, "late", 60302, 0, "");
+	assert_int_equal(store_commit(D.store), 0);
+	assert_int_equal(store_flush(D.store), 0);
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	assert_int_equal(D.nss_dirty, 1);
+	assert_int_equal(chmod(nss, 0755), 0);
+	nss_snapshot_write(&D);
+	assert_int_equal(D.nss_dirty, 0);
+	check_snapshot();
+	assert_int_equal(nss_snapshot_builds(), builds);
+	table_teardown();
+}
+
+static void table_rebuilt_on_reload_and_restart(void **state)
+{
+	(void)state;
+	table_setup();
+	populate(D.store);
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	check_snapshot();
+
+	/* reload: other roles, host workspaces, range, shells */
+	D.cfg.role_caps[ROLE_EDITOR] = CAP_LOGIN | CAP_SUDO;
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	check_snapshot();
+	config_free(&D.cfg);
+	config_defaults(&D.cfg);
+	D.cfg.uid_min = 60000;
+	D.cfg.uid_max = 60005; /* some accounts now outside the range */
+	host_workspaces(&D.cfg, "other", "build-farm");
+	free(D.cfg.login_shell);
+	D.cfg.login_shell = strdup("/bin/zsh");
+	char nss[128];
+	snprintf(nss, sizeof(nss), "%s/nss", dir);
+	free(D.cfg.nss_dir);
+	D.cfg.nss_dir = strdup(nss);
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	check_snapshot();
+	D.cfg.uid_max = 60999;
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	check_snapshot();
+
+	/* restart: the store closed and opened again, the table built anew */
+	size_t len1, len2;
+	uint8_t *before = read_file(snap_path, &len1);
+	store_close(D.store);
+	nss_snapshot_forget();
+	D.store = open_store();
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	uint8_t *after = read_file(snap_path, &len2);
+	size_t so = offsetof(struct svca_snap_header, serial);
+	memset(before + so, 0, 8);
+	memset(after + so, 0, 8);
+	assert_int_equal(len1, len2);
+	assert_memory_equal(before, after, len1);
+	free(before);
+	free(after);
+	check_snapshot();
+
+	/* more changes in one batch than the table notes: rebuilt */
+	store_begin(D.store);
+	for (uint32_t i = 0; i < 4200; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "bulk-%u", (unsigned)i);
+		add_account(D.store, name, i < 800 ? 60100 + i : 60950, 0, "bulk");
+		if (i >= 800)
+			del_account(D.store, name);
+	}
+	commit_and_write();
+	table_teardown();
+}
+
+/* Random changes, many per batch, each batch checked: exercises merges
+ * in the middle, deletes, renames and the arena's compaction. */
+static void table_survives_random_changes(void **state)
+{
+	(void)state;
+	table_setup();
+	populate(D.store);
+	D.nss_dirty = 1;
+	nss_snapshot_write(&D);
+	check_snapshot();
+	unsigned seed = 12345;
+	const char *scopes[] = { "build-farm", "infra", "apps", "other", "ghost" };
+	char longdesc[ACCOUNT_DESC_MAX + 1];
+	memset(longdesc, 'x', ACCOUNT_DESC_MAX);
+	longdesc[ACCOUNT_DESC_MAX] = '\0';
+	unsigned long builds = nss_snapshot_builds();
+	for (int batch = 0; batch < 150; batch++) {
+		store_begin(D.store);
+		int nops = 1 + (int)(rand_r(&seed) % 40);
+		for (int op = 0; op < nops; op++) {
+			uint32_t uid = 60000 + (uint32_t)(rand_r(&seed) % 400);
+			char name[32];
+			snprintf(name, sizeof(name), "r%u-%u", (unsigned)(rand_r(&seed) % 7),
+				 (unsigned)uid);
+			struct account a;
+			int have = account_get_by_uid(D.store, uid, &a);
+			assert_true(have >= 0);
+			switch (rand_r(&seed) % 6) {
+			case 0: /* create (or nothing when the uid is taken) */
+			case 1:
+				if (!have) {
+					char desc[64];
+					snprintf(desc, sizeof(desc), "random %d/%d", batch, op);
+					add_account(D.store, name, uid, (int)(rand_r(&seed) % 4 == 0),
+						    desc);
+				}
+				break;
+			case 2:
+				if (have)
+					assert_int_equal(account_del(D.store, &a), 0);
+				break;
+			case 3:
+				if (have) {
+					a.disabled = !a.disabled;
+					longdesc[rand_r(&seed) % ACCOUNT_DESC_MAX] = '\0';
+					snprintf(a.description, sizeof(a.description), "%s", longdesc);
+					memset(longdesc, 'x', ACCOUNT_DESC_MAX);
+					assert_int_equal(account_put(D.store, &a), 0);
+				}
+				break;
+			case 4:
+				if (have) { /* rename */
+					assert_int_equal(account_del(D.store, &a), 0);
+					snprintf(a.name, sizeof(a.name), "n%u-%u",
+						 (unsigned)(rand_r(&seed) % 5), (unsigned)uid);
+					assert_int_equal(account_put(D.store, &a), 0);
+				}
+				break;
+			default: { /* a grant appears, changes or goes */
+				enum scope_kind kind = rand_r(&seed) % 2 ? SCOPE_WORKSPACE : SCOPE_TEAM;
+				const char *sc = scopes[rand_r(&seed) % 5];
+				struct grant g;
+				int gh = grant_get(D.store, uid, kind, sc, &g);
+				if (gh == 1 && rand_r(&seed) % 2)
+					assert_int_equal(grant_del(D.store, &g), 0);
+				else
+					add_grant(D.store, uid, kind, sc,
+						  (enum svca_role)(1 + rand_r(&seed) % 3));
+				break;
+			}
+			}
+		}
+		if (batch % 10 == 9) { /* workspaces come and go too */
+			if (rand_r(&seed) % 2)
+				assert_int_equal(workspace_del(D.store, "build-farm"), 0);
+			else
+				add_ws(D.store, "build-farm", rand_r(&seed) % 2 ? "infra" : "apps");
+		}
+		if (batch % 7 == 3) { /* now and then a batch is undone */
+			store_abort(D.store);
+			D.nss_dirty = 1;
+			nss_snapshot_write(&D);
+			check_snapshot();
+			continue;
+		}
+		commit_and_write();
+	}
+	assert_int_equal(nss_snapshot_builds(), builds);
+	table_teardown();
 }
 
 int main(void)
@@ -740,6 +1291,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(install_is_atomic_and_world_readable, setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_caps_match_access_compute, setup, teardown),
 		cmocka_unit_test_setup_teardown(daemon_writes_the_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(table_follows_every_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(table_ignores_undone_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(table_rebuilt_on_reload_and_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(table_survives_random_changes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
