@@ -240,6 +240,7 @@ void daemon_reload(struct daemon *d)
 	daemon_resolve_groups(d);
 	audit_configure(d->audit, &d->cfg);
 	d->nss_dirty = 1; /* host_workspaces, shells, home_base may have changed */
+	nss_snapshot_forget(); /* SIGHUP also resyncs the snapshot with the store */
 	nss_snapshot_write(d);
 	audit_daemon_event(d, "daemon.reload", NULL);
 	log_info("configuration reloaded from %s", d->cfg.path);
@@ -426,6 +427,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	audit_close(d.audit);
+	nss_snapshot_forget();
 	store_close(d.store);
 	if (d.secrets)
 		secrets_free(d.secrets);

@@ -377,7 +377,11 @@ static int take_failure(struct server *s)
 	if (!failed)
 		return 0;
 	fail_replies(s, failed);
-	s->d->nss_dirty = 1; /* the snapshot may show undone changes */
+	/* The snapshot's table may have read changes of the batch being
+	 * built that were undone with it (the undo bypasses its hooks):
+	 * rebuild it from the store at the next write (rare: a failed disk). */
+	nss_snapshot_forget();
+	s->d->nss_dirty = 1;
 	return 1;
 }
 

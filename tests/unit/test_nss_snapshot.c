@@ -1080,7 +1080,7 @@ static void table_ignores_undone_changes(void **state)
 	assert_int_equal(store_commit(D.store), 0);
 	store_fail_next_flush(D.store);
 	assert_int_equal(store_flush(D.store), -1);
-	assert_int_equal(store_take_failure(D.store), 1);
+	assert_true(store_take_failure(D.store) != 0);
 	D.nss_dirty = 1;
 	nss_snapshot_write(&D);
 	check_snapshot();
