@@ -55,6 +55,7 @@ struct store {
 	struct undo *undo;
 	size_t nundo, undocap;
 	size_t txn_undo;      /* undo index where the current txn began */
+	int walking[DB_COUNT]; /* store_iterate depth: the file is mapped */
 	int in_txn;
 	int fail_next;
 	size_t fail_written; /* bytes of the batch the failing write writes */
@@ -145,13 +146,31 @@ out:
 	return ret;
 }
 
+/* GDBM's bucket cache, in buckets (one is a block, 4 KiB here, plus a
+ * little): fixed, where GDBM 1.23 would grow it with the file to one entry
+ * per bucket.  512 is about 2.3 MiB per database; with 100,000 accounts
+ * state.db has some 1,500 buckets, and random look-ups in it cost 2.1 us
+ * with every bucket cached, 3.1 us with 512 (hot keys: 1.2 us either way).
+ * See the commit message for the figures. */
+#define STORE_GDBM_CACHE 512
+
 static GDBM_FILE open_db(const char *path, char *err, size_t errlen)
 {
-	GDBM_FILE f = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK | GDBM_CLOEXEC,
+	/* No mmap: a mapped database counts in the daemon's RSS as it is
+	 * touched (40 MiB with 100,000 accounts), and GDBM remaps it as it
+	 * grows.  Reads are pread calls into the bucket cache instead. */
+	GDBM_FILE f = gdbm_open(path, 0,
+				GDBM_WRCREAT | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_NOMMAP,
 				0600, NULL);
-	if (!f)
+	if (!f) {
 		seterr(err, errlen, "cannot open database %s: %s", path,
 		       gdbm_strerror(gdbm_errno));
+		return NULL;
+	}
+	size_t cache = STORE_GDBM_CACHE;
+	if (gdbm_setopt(f, GDBM_SETCACHESIZE, &cache, sizeof(cache)) != 0)
+		log_warn("%s: cannot set the GDBM cache size: %s", path,
+			 gdbm_strerror(gdbm_errno));
 	return f;
 }
 
@@ -556,8 +575,36 @@ int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val,
 	return raw_get(s->db[db], key, strlen(key), val, vlen);
 }
 
+/* A walk reads every key: without mmap, GDBM reads each one with an lseek
+ * and a read (1.4 us a key, 0.3 us mapped).  So the file is mapped for the
+ * walk only, and unmapped after it: the mapped pages (clean page cache)
+ * leave the daemon's RSS again. */
+static void walk_map(struct store *s, enum store_db db, int on)
+{
+	if (on ? s->walking[db]++ > 0 : --s->walking[db] > 0)
+		return;
+	int v = on;
+	if (gdbm_setopt(s->db[db], GDBM_SETMMAP, &v, sizeof(v)) != 0)
+		log_warn("cannot %s %s: %s", on ? "map" : "unmap", db_file[db],
+			 gdbm_strerror(gdbm_errno));
+}
+
+static int iterate(struct store *s, enum store_db db, const char *prefix,
+		   store_iter_fn fn, void *arg);
+
 int store_iterate(struct store *s, enum store_db db, const char *prefix,
 		  store_iter_fn fn, void *arg)
+{
+	walk_map(s, db, 1);
+	int r = iterate(s, db, prefix, fn, arg);
+	int e = errno;
+	walk_map(s, db, 0);
+	errno = e;
+	return r;
+}
+
+static int iterate(struct store *s, enum store_db db, const char *prefix,
+		   store_iter_fn fn, void *arg)
 {
 	GDBM_FILE f = s->db[db];
 	size_t plen = strlen(prefix);

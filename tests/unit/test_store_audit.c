@@ -427,6 +427,72 @@ static void journal_without_room_replays(void **state)
 	store_close(s);
 }
 
+/* ---- iteration (the file is mapped for the walk only) -------------------- */
+
+struct walk {
+	struct store *s;
+	int n, nested, inner;
+};
+
+static int inner_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
+		    size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	((struct walk *)arg)->inner++;
+	return 0;
+}
+
+static int walk_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
+		   size_t vlen)
+{
+	struct walk *w = arg;
+	assert_int_equal(strlen(key), klen);
+	assert_int_equal(memcmp(key, "w/", 2), 0);
+	/* the value is the key's number, as written */
+	assert_int_equal(vlen, strlen(key + 2));
+	assert_memory_equal(val, key + 2, vlen);
+	assert_true(has(w->s, key, key + 2));
+	if (w->n++ == 0)
+		w->nested = store_iterate(w->s, DB_STATE, "w/", inner_cb, w);
+	return 0;
+}
+
+static void iterate_walks_every_key_and_reads_after(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	char k[32], v[32];
+	store_begin(s);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(k, sizeof(k), "w/%d", i);
+		snprintf(v, sizeof(v), "%d", i);
+		assert_int_equal(store_put(s, DB_STATE, k, (const uint8_t *)v, strlen(v)), 0);
+	}
+	assert_int_equal(store_put(s, DB_STATE, "other", (const uint8_t *)"x", 1), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_flush(s), 0);
+	struct walk w = { .s = s };
+	assert_int_equal(store_iterate(s, DB_STATE, "w/", walk_cb, &w), 0);
+	assert_int_equal(w.n, 3000);
+	assert_int_equal(w.nested, 0);
+	assert_int_equal(w.inner, 3000);
+	/* after the walk: writes and reads as before, and a second walk */
+	put_one(s, "w/3000", "3000");
+	assert_int_equal(store_flush(s), 0);
+	assert_true(has(s, "w/1234", "1234"));
+	assert_true(has(s, "w/3000", "3000"));
+	w.n = 0;
+	assert_int_equal(store_iterate(s, DB_STATE, "w/", walk_cb, &w), 0);
+	assert_int_equal(w.n, 3001);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "w/3000", "3000"));
+	store_close(s);
+}
+
 /* ---- audit chain ---------------------------------------------------------- */
 
 static struct audit *open_audit(struct store *s)
@@ -594,6 +660,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failed_sync_in_the_room_leaves_nothing_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_write_in_the_room_then_good_batches_survive, setup, teardown),
 		cmocka_unit_test_setup_teardown(journal_without_room_replays, setup, teardown),
+		cmocka_unit_test_setup_teardown(iterate_walks_every_key_and_reads_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(chain_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_record_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_last_record_detected, setup, teardown),
