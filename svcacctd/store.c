@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -60,6 +61,7 @@ struct store {
 	int fail_next;
 	size_t fail_written; /* bytes of the batch the failing write writes */
 	int low_space; /* the last transaction was refused for lack of space */
+	int64_t space_until; /* CLOCK_MONOTONIC ns: no statvfs needed before */
 	int failed_flush; /* a flush failed since store_take_failure */
 };
 
@@ -687,13 +689,35 @@ static int remember(struct store *s, enum store_db db, const char *key)
 
 /* Refuses changes while the file system has less than STORE_RESERVE_BYTES
  * free (see there).  The journal's room is given back first. */
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* With at least SPACE_PLENTY free at the last look, the next SPACE_TRUST_NS
+ * of transactions need no fstatvfs each (it was one per transaction).
+ * Below that (a small or nearly full file system, like t_diskfull's 2 MiB
+ * tmpfs) every transaction still looks. */
+#define SPACE_PLENTY (8ull * STORE_RESERVE_BYTES)
+#define SPACE_TRUST_NS (20 * 1000000)
+
 static int space_ok(struct store *s)
 {
 	struct statvfs v;
-	if (s->blen != s->txn_body || fstatvfs(s->jfd, &v) < 0)
+	if (s->blen != s->txn_body)
 		return 1; /* checked once per transaction */
+	int64_t now = mono_ns();
+	if (now < s->space_until)
+		return 1;
+	if (fstatvfs(s->jfd, &v) < 0)
+		return 1;
 	s->low_space = 0;
-	if ((uint64_t)v.f_bavail * v.f_frsize >= STORE_RESERVE_BYTES)
+	uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+	if (avail >= SPACE_PLENTY)
+		s->space_until = now + SPACE_TRUST_NS;
+	if (avail >= STORE_RESERVE_BYTES)
 		return 1;
 	if (s->jend > s->jsize) {
 		journal_release_room(s);
@@ -868,6 +892,7 @@ int store_flush(struct store *s)
 		int e = errno;
 		log_err("journal write failed: %s; the changes were undone", strerror(e));
 		journal_unwrite(s);
+		s->space_until = 0;
 		rollback(s, 0);
 		sodium_memzero(s->batch, s->blen);
 		s->blen = 0;
