@@ -62,6 +62,7 @@ struct store {
 	size_t fail_written; /* bytes of the batch the failing write writes */
 	int low_space; /* the last transaction was refused for lack of space */
 	int64_t space_until; /* CLOCK_MONOTONIC ns: no statvfs needed before */
+	uint64_t fake_free;  /* test hook: free bytes to report; 0: real */
 	int failed_flush; /* a flush failed since store_take_failure */
 };
 
@@ -160,7 +161,9 @@ static GDBM_FILE open_db(const char *path, char *err, size_t errlen)
 {
 	/* No mmap: a mapped database counts in the daemon's RSS as it is
 	 * touched (40 MiB with 100,000 accounts), and GDBM remaps it as it
-	 * grows.  Reads are pread calls into the bucket cache instead. */
+	 * grows.  A read that misses the bucket cache (and each value read)
+	 * is an lseek and a read instead; store_iterate maps the file for
+	 * its walk. */
 	GDBM_FILE f = gdbm_open(path, 0,
 				GDBM_WRCREAT | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_NOMMAP,
 				0600, NULL);
@@ -325,6 +328,20 @@ static int write_zeros(int fd, uint64_t off, uint64_t end)
 	return 0;
 }
 
+/* Free bytes on the journal's file system (for an unprivileged user). */
+static int free_bytes(const struct store *s, uint64_t *avail)
+{
+	struct statvfs v;
+	if (s->fake_free) {
+		*avail = s->fake_free;
+		return 0;
+	}
+	if (fstatvfs(s->jfd, &v) < 0)
+		return -1;
+	*avail = (uint64_t)v.f_bavail * v.f_frsize;
+	return 0;
+}
+
 /* Grows the journal's zero-filled room so that [jsize, jsize + need) lies
  * inside it, in whole JOURNAL_STEPs, unless that would leave less than
  * STORE_RESERVE_BYTES free: then the batch is appended past the end as
@@ -336,9 +353,8 @@ static void journal_grow(struct store *s, uint64_t need)
 	if (s->jsize + need <= s->jend)
 		return;
 	uint64_t want = (s->jsize + need + JOURNAL_STEP - 1) / JOURNAL_STEP * JOURNAL_STEP;
-	struct statvfs v;
-	if (fstatvfs(s->jfd, &v) < 0 ||
-	    (uint64_t)v.f_bavail * v.f_frsize < STORE_RESERVE_BYTES + (want - s->jend))
+	uint64_t avail;
+	if (free_bytes(s, &avail) < 0 || avail < STORE_RESERVE_BYTES + (want - s->jend))
 		return;
 	if (write_zeros(s->jfd, s->jend, want) < 0) {
 		/* give the space back; zeros past jend would be harmless */
@@ -687,8 +703,6 @@ static int remember(struct store *s, enum store_db db, const char *key)
 	return 0;
 }
 
-/* Refuses changes while the file system has less than STORE_RESERVE_BYTES
- * free (see there).  The journal's room is given back first. */
 static int64_t mono_ns(void)
 {
 	struct timespec t;
@@ -703,26 +717,24 @@ static int64_t mono_ns(void)
 #define SPACE_PLENTY (8ull * STORE_RESERVE_BYTES)
 #define SPACE_TRUST_NS (20 * 1000000)
 
+/* Refuses changes while the file system has less than STORE_RESERVE_BYTES
+ * free (see there).  The journal's room is given back first. */
 static int space_ok(struct store *s)
 {
-	struct statvfs v;
+	uint64_t avail;
 	if (s->blen != s->txn_body)
 		return 1; /* checked once per transaction */
 	int64_t now = mono_ns();
-	if (now < s->space_until)
-		return 1;
-	if (fstatvfs(s->jfd, &v) < 0)
+	if (now < s->space_until || free_bytes(s, &avail) < 0)
 		return 1;
 	s->low_space = 0;
-	uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
 	if (avail >= SPACE_PLENTY)
 		s->space_until = now + SPACE_TRUST_NS;
 	if (avail >= STORE_RESERVE_BYTES)
 		return 1;
 	if (s->jend > s->jsize) {
 		journal_release_room(s);
-		if (fstatvfs(s->jfd, &v) < 0 ||
-		    (uint64_t)v.f_bavail * v.f_frsize >= STORE_RESERVE_BYTES)
+		if (free_bytes(s, &avail) < 0 || avail >= STORE_RESERVE_BYTES)
 			return 1;
 	}
 	log_err("%s has less than %u KiB free: refusing changes", s->dir,
@@ -824,6 +836,12 @@ void store_fail_next_flush(struct store *s)
 {
 	s->fail_next = 1;
 	s->fail_written = 0;
+}
+
+void store_fake_free_space(struct store *s, uint64_t bytes)
+{
+	s->fake_free = bytes;
+	s->space_until = 0;
 }
 
 void store_fail_next_flush_after(struct store *s, size_t written)

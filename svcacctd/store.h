@@ -75,5 +75,8 @@ int store_dirty(const struct store *s);
 void store_fail_next_flush(struct store *s);
 void store_fail_next_flush_after(struct store *s, size_t written);
 void store_abandon(struct store *s);
+/* Test hook: the free space the store sees on its file system, in bytes
+ * (0: the real figure). */
+void store_fake_free_space(struct store *s, uint64_t bytes);
 
 #endif

@@ -427,6 +427,58 @@ static void journal_without_room_replays(void **state)
 	store_close(s);
 }
 
+/* With less than the 1 MiB reserve free, the room is given back before a
+ * change is refused; with less than reserve + a step free, batches are
+ * appended without room; with space again, the room comes back. */
+static void low_space_gives_the_room_back(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	off_t size, end;
+	int zero;
+	put_one(s, "a", "1");
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(journal_scan(&size, &end, &zero), 1);
+	assert_int_equal(size, STEP);
+	/* nearly full: refused, and the room is gone */
+	store_fake_free_space(s, 512u << 10);
+	store_begin(s);
+	assert_int_equal(store_put(s, DB_STATE, "b", (const uint8_t *)"2", 1), -1);
+	store_abort(s);
+	assert_true(store_low_space(s));
+	assert_false(has(s, "b", "2"));
+	assert_int_equal(journal_scan(&size, &end, &zero), 1);
+	assert_int_equal(size, end);
+	/* above the reserve, below reserve + a step: accepted, appended */
+	store_fake_free_space(s, 1536u << 10);
+	put_one(s, "c", "3");
+	assert_false(store_low_space(s));
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(journal_scan(&size, &end, &zero), 2);
+	assert_int_equal(size, end);
+	/* a failed write without room: cut off, the next one still works */
+	put_one(s, "d", "4");
+	store_fail_next_flush_after(s, SIZE_MAX);
+	assert_int_equal(store_flush(s), -1);
+	assert_int_equal(journal_scan(&size, &end, &zero), 2);
+	assert_int_equal(size, end);
+	/* plenty again: the next batch grows the room */
+	store_fake_free_space(s, 0);
+	put_one(s, "e", "5");
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(journal_scan(&size, &end, &zero), 3);
+	assert_int_equal(size, STEP);
+	assert_true(zero);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "a", "1"));
+	assert_true(has(s, "c", "3"));
+	assert_true(has(s, "e", "5"));
+	assert_false(has(s, "b", "2"));
+	assert_false(has(s, "d", "4"));
+	store_close(s);
+}
+
 /* ---- iteration (the file is mapped for the walk only) -------------------- */
 
 struct walk {
@@ -660,6 +712,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failed_sync_in_the_room_leaves_nothing_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_write_in_the_room_then_good_batches_survive, setup, teardown),
 		cmocka_unit_test_setup_teardown(journal_without_room_replays, setup, teardown),
+		cmocka_unit_test_setup_teardown(low_space_gives_the_room_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(iterate_walks_every_key_and_reads_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(chain_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_record_detected, setup, teardown),
