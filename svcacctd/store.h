@@ -94,9 +94,15 @@ int store_low_space(const struct store *s);
 /* 1 when there is something to flush. */
 int store_dirty(const struct store *s);
 
-/* Test hooks: make the next journal write fail (as ENOSPC would); close
+/* Test hooks: make the next journal write fail (as ENOSPC would); the
+ * same after the first "written" bytes of the batch reached the file
+ * (SIZE_MAX: all of them, then the fdatasync fails as EIO would); close
  * without flushing or marking a clean shutdown, as a crash would. */
 void store_fail_next_flush(struct store *s);
+void store_fail_next_flush_after(struct store *s, size_t written);
 void store_abandon(struct store *s);
+/* Test hook: the free space the store sees on its file system, in bytes
+ * (0: the real figure). */
+void store_fake_free_space(struct store *s, uint64_t bytes);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -163,6 +164,384 @@ static void torn_journal_tail_is_discarded(void **state)
 	store_abandon(s);
 	s = open_store();
 	assert_true(has(s, "next", "2"));
+	store_close(s);
+}
+
+/* ---- the journal's zero-filled room -------------------------------------- */
+
+#define STEP (1u << 20) /* JOURNAL_STEP in store.c */
+
+static void journal_path(char *p, size_t n)
+{
+	snprintf(p, n, "%s/journal", dir);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads the journal: its size, the offset after the last record (walking
+ * the record headers: "SJR1", length, body, 16-byte hash) and whether
+ * everything after that is zeros.  Returns the number of records. */
+static int journal_scan(off_t *size, off_t *end, int *zero_after)
+{
+	char jp[128];
+	journal_path(jp, sizeof(jp));
+	int fd = open(jp, O_RDONLY);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	uint8_t *buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	assert_int_equal(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	size_t off = 0, n = (size_t)st.st_size;
+	int records = 0;
+	while (n - off >= 8 + 16 && memcmp(buf + off, "SJR1", 4) == 0 &&
+	       rd32(buf + off + 4) + 8 + 16 <= n - off) {
+		off += 8 + rd32(buf + off + 4) + 16;
+		records++;
+	}
+	*zero_after = 1;
+	for (size_t i = off; i < n; i++)
+		if (buf[i]) {
+			*zero_after = 0;
+			break;
+		}
+	*size = st.st_size;
+	*end = (off_t)off;
+	free(buf);
+	return records;
+}
+
+static void pwrite_journal(off_t at, const void *p, size_t n)
+{
+	char jp[128];
+	journal_path(jp, sizeof(jp));
+	int fd = open(jp, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, p, n, at), (ssize_t)n);
+	close(fd);
+}
+
+static void journal_has_zero_room_and_replays(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	off_t size, end;
+	int zero;
+	/* opened: empty journal, one step of zeros */
+	assert_int_equal(journal_scan(&size, &end, &zero), 0);
+	assert_int_equal(size, STEP);
+	assert_int_equal(end, 0);
+	assert_true(zero);
+	put_one(s, "a", "1");
+	assert_int_equal(store_flush(s), 0);
+	put_one(s, "b", "2");
+	put_one(s, "c", "3");
+	assert_int_equal(store_flush(s), 0);
+	/* written into the room: the size did not change */
+	assert_int_equal(journal_scan(&size, &end, &zero), 3);
+	assert_int_equal(size, STEP);
+	assert_true(end > 0 && end < size);
+	assert_true(zero);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "a", "1"));
+	assert_true(has(s, "b", "2"));
+	assert_true(has(s, "c", "3"));
+	store_close(s);
+	/* a clean close leaves no room behind */
+	assert_int_equal(journal_scan(&size, &end, &zero), 0);
+	assert_int_equal(size, 0);
+}
+
+static void journal_grows_by_steps_and_checkpoints(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	off_t size, end;
+	int zero;
+	size_t big = 700u << 10;
+	uint8_t *v = malloc(big);
+	assert_non_null(v);
+	char k[16];
+	/* 700 KiB, then 1.4 MiB: past the first step */
+	for (int i = 0; i < 2; i++) {
+		memset(v, 'A' + i, big);
+		snprintf(k, sizeof(k), "big%d", i);
+		store_begin(s);
+		assert_int_equal(store_put(s, DB_STATE, k, v, big), 0);
+		assert_int_equal(store_commit(s), 0);
+		assert_int_equal(store_flush(s), 0);
+	}
+	assert_int_equal(journal_scan(&size, &end, &zero), 2);
+	assert_int_equal(size, 2 * STEP);
+	assert_true(end > (off_t)STEP && zero);
+	store_abandon(s);
+	s = open_store();
+	uint8_t *got;
+	size_t n;
+	assert_int_equal(store_get(s, DB_STATE, "big1", &got, &n), 1);
+	assert_int_equal(n, big);
+	assert_int_equal(got[0], 'B');
+	assert_int_equal(got[big - 1], 'B');
+	free(got);
+	/* past 8 MiB a checkpoint empties the journal and gives fresh room */
+	for (int i = 2; i < 14; i++) {
+		memset(v, 'A' + i, big);
+		snprintf(k, sizeof(k), "big%d", i);
+		store_begin(s);
+		assert_int_equal(store_put(s, DB_STATE, k, v, big), 0);
+		assert_int_equal(store_commit(s), 0);
+		assert_int_equal(store_flush(s), 0);
+	}
+	int records = journal_scan(&size, &end, &zero);
+	assert_true(records < 12);
+	assert_true(size <= (off_t)(2 * STEP) && zero);
+	store_abandon(s);
+	s = open_store();
+	assert_int_equal(store_get(s, DB_STATE, "big13", &got, &n), 1);
+	assert_int_equal(n, big);
+	assert_int_equal(got[0], 'A' + 13);
+	free(got);
+	free(v);
+	store_close(s);
+}
+
+static void torn_record_followed_by_zeros_is_discarded(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "good", "1");
+	assert_int_equal(store_flush(s), 0);
+	off_t size, end;
+	int zero;
+	assert_int_equal(journal_scan(&size, &end, &zero), 1);
+	assert_true(size > end + 64);
+	/* a crash mid-write: a record header and part of its body in the
+	 * room, zeros after it (the file size does not change) */
+	pwrite_journal(end, "SJR1\0\0\0\x40partial", 15);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "good", "1"));
+	put_one(s, "next", "2");
+	assert_int_equal(store_flush(s), 0);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "good", "1"));
+	assert_true(has(s, "next", "2"));
+	store_close(s);
+}
+
+/* A batch reaches the file in full, then its fdatasync fails: it is undone
+ * and its records must not come back, not even after a later, shorter batch
+ * written at the same offset that ends exactly where its second record
+ * began. */
+static void failed_sync_in_the_room_leaves_nothing_behind(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "a", "1");
+	assert_int_equal(store_flush(s), 0);
+	off_t size, end0, end;
+	int zero;
+	assert_int_equal(journal_scan(&size, &end0, &zero), 1);
+	put_one(s, "b1", "x");
+	put_one(s, "b2", "y");
+	put_one(s, "b3", "z");
+	store_fail_next_flush_after(s, SIZE_MAX);
+	assert_int_equal(store_flush(s), -1);
+	assert_true(store_take_failure(s));
+	assert_false(has(s, "b1", "x"));
+	/* the zeros are back after the last good record */
+	assert_int_equal(journal_scan(&size, &end, &zero), 1);
+	assert_int_equal(end, end0);
+	assert_true(zero);
+	assert_int_equal(size, STEP);
+	put_one(s, "c1", "x"); /* the same size as b1's record */
+	assert_int_equal(store_flush(s), 0);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "a", "1"));
+	assert_true(has(s, "c1", "x"));
+	assert_false(has(s, "b1", "x"));
+	assert_false(has(s, "b2", "y"));
+	assert_false(has(s, "b3", "z"));
+	store_close(s);
+}
+
+/* A torn write in the middle of the room (half the batch, then ENOSPC),
+ * then later good batches: they all survive a restart. */
+static void torn_write_in_the_room_then_good_batches_survive(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "a", "1");
+	assert_int_equal(store_flush(s), 0);
+	put_one(s, "t1", "torn-torn-torn-torn");
+	put_one(s, "t2", "torn-torn-torn-torn");
+	store_fail_next_flush_after(s, 40);
+	assert_int_equal(store_flush(s), -1);
+	assert_false(has(s, "t1", "torn-torn-torn-torn"));
+	off_t size, end;
+	int zero;
+	assert_int_equal(journal_scan(&size, &end, &zero), 1);
+	assert_true(zero);
+	put_one(s, "g1", "1");
+	assert_int_equal(store_flush(s), 0);
+	put_one(s, "g2", "2");
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(journal_scan(&size, &end, &zero), 3);
+	assert_true(zero);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "a", "1"));
+	assert_true(has(s, "g1", "1"));
+	assert_true(has(s, "g2", "2"));
+	assert_false(has(s, "t1", "torn-torn-torn-torn"));
+	assert_false(has(s, "t2", "torn-torn-torn-torn"));
+	store_close(s);
+}
+
+/* A journal written without room (by an older daemon, or after the disk
+ * filled): records up to the end of the file, no zeros. */
+static void journal_without_room_replays(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "a", "1");
+	put_one(s, "b", "2");
+	assert_int_equal(store_flush(s), 0);
+	off_t size, end;
+	int zero;
+	assert_int_equal(journal_scan(&size, &end, &zero), 2);
+	char jp[128];
+	journal_path(jp, sizeof(jp));
+	assert_int_equal(truncate(jp, end), 0);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "a", "1"));
+	assert_true(has(s, "b", "2"));
+	store_close(s);
+}
+
+/* With less than the 1 MiB reserve free, the room is given back before a
+ * change is refused; with less than reserve + a step free, batches are
+ * appended without room; with space again, the room comes back. */
+static void low_space_gives_the_room_back(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	off_t size, end;
+	int zero;
+	put_one(s, "a", "1");
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(journal_scan(&size, &end, &zero), 1);
+	assert_int_equal(size, STEP);
+	/* nearly full: refused, and the room is gone */
+	store_fake_free_space(s, 512u << 10);
+	store_begin(s);
+	assert_int_equal(store_put(s, DB_STATE, "b", (const uint8_t *)"2", 1), -1);
+	store_abort(s);
+	assert_true(store_low_space(s));
+	assert_false(has(s, "b", "2"));
+	assert_int_equal(journal_scan(&size, &end, &zero), 1);
+	assert_int_equal(size, end);
+	/* above the reserve, below reserve + a step: accepted, appended */
+	store_fake_free_space(s, 1536u << 10);
+	put_one(s, "c", "3");
+	assert_false(store_low_space(s));
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(journal_scan(&size, &end, &zero), 2);
+	assert_int_equal(size, end);
+	/* a failed write without room: cut off, the next one still works */
+	put_one(s, "d", "4");
+	store_fail_next_flush_after(s, SIZE_MAX);
+	assert_int_equal(store_flush(s), -1);
+	assert_int_equal(journal_scan(&size, &end, &zero), 2);
+	assert_int_equal(size, end);
+	/* plenty again: the next batch grows the room */
+	store_fake_free_space(s, 0);
+	put_one(s, "e", "5");
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(journal_scan(&size, &end, &zero), 3);
+	assert_int_equal(size, STEP);
+	assert_true(zero);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "a", "1"));
+	assert_true(has(s, "c", "3"));
+	assert_true(has(s, "e", "5"));
+	assert_false(has(s, "b", "2"));
+	assert_false(has(s, "d", "4"));
+	store_close(s);
+}
+
+/* ---- iteration (the file is mapped for the walk only) -------------------- */
+
+struct walk {
+	struct store *s;
+	int n, nested, inner;
+};
+
+static int inner_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
+		    size_t vlen)
+{
+	(void)key;
+	(void)klen;
+	(void)val;
+	(void)vlen;
+	((struct walk *)arg)->inner++;
+	return 0;
+}
+
+static int walk_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
+		   size_t vlen)
+{
+	struct walk *w = arg;
+	assert_int_equal(strlen(key), klen);
+	assert_int_equal(memcmp(key, "w/", 2), 0);
+	/* the value is the key's number, as written */
+	assert_int_equal(vlen, strlen(key + 2));
+	assert_memory_equal(val, key + 2, vlen);
+	assert_true(has(w->s, key, key + 2));
+	if (w->n++ == 0)
+		w->nested = store_iterate(w->s, DB_STATE, "w/", inner_cb, w);
+	return 0;
+}
+
+static void iterate_walks_every_key_and_reads_after(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	char k[32], v[32];
+	store_begin(s);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(k, sizeof(k), "w/%d", i);
+		snprintf(v, sizeof(v), "%d", i);
+		assert_int_equal(store_put(s, DB_STATE, k, (const uint8_t *)v, strlen(v)), 0);
+	}
+	assert_int_equal(store_put(s, DB_STATE, "other", (const uint8_t *)"x", 1), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_flush(s), 0);
+	struct walk w = { .s = s };
+	assert_int_equal(store_iterate(s, DB_STATE, "w/", walk_cb, &w), 0);
+	assert_int_equal(w.n, 3000);
+	assert_int_equal(w.nested, 0);
+	assert_int_equal(w.inner, 3000);
+	/* after the walk: writes and reads as before, and a second walk */
+	put_one(s, "w/3000", "3000");
+	assert_int_equal(store_flush(s), 0);
+	assert_true(has(s, "w/1234", "1234"));
+	assert_true(has(s, "w/3000", "3000"));
+	w.n = 0;
+	assert_int_equal(store_iterate(s, DB_STATE, "w/", walk_cb, &w), 0);
+	assert_int_equal(w.n, 3001);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "w/3000", "3000"));
 	store_close(s);
 }
 
@@ -327,6 +706,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(abort_undoes_the_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_flush_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_journal_tail_is_discarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(journal_has_zero_room_and_replays, setup, teardown),
+		cmocka_unit_test_setup_teardown(journal_grows_by_steps_and_checkpoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(torn_record_followed_by_zeros_is_discarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_sync_in_the_room_leaves_nothing_behind, setup, teardown),
+		cmocka_unit_test_setup_teardown(torn_write_in_the_room_then_good_batches_survive, setup, teardown),
+		cmocka_unit_test_setup_teardown(journal_without_room_replays, setup, teardown),
+		cmocka_unit_test_setup_teardown(low_space_gives_the_room_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(iterate_walks_every_key_and_reads_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(chain_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_record_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_last_record_detected, setup, teardown),
