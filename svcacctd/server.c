@@ -71,6 +71,7 @@ struct server {
 	int spare;   /* a reserved fd: on EMFILE, freed to refuse a client */
 	int64_t last_busy_log;
 	int64_t last_emfile_log;
+	size_t batch_requests; /* handled since the last flush started */
 };
 
 static char listen_tag, signal_tag, flush_tag;
@@ -237,6 +238,7 @@ static void dispatch(struct server *s, struct conn *c)
 	/* A reply that saw changes not yet durable (its own or earlier
 	 * ones) waits for their fate. */
 	c->need_gen = store_pending_gen(s->d->store);
+	s->batch_requests++;
 	queue_reply(s, c);
 }
 
@@ -409,8 +411,19 @@ static void commit_batch(struct server *s)
 {
 	struct store *st = s->d->store;
 	take_failure(s);
-	if (!store_flush_busy(st) && store_dirty(st) && store_flush_start(st) < 0)
-		after_flush(s, 0);
+	if (!store_flush_busy(st) && store_dirty(st)) {
+		/* Writing in the background pays (two thread wake-ups) only
+		 * when other clients can be served meanwhile: a lone client
+		 * (one request per batch, no other connection) is written for
+		 * here, as a PAM login is. */
+		size_t waiting = 0;
+		for (struct conn *c = s->pending; c; c = c->pnext)
+			waiting++;
+		int r = store_flush_start(st, s->batch_requests > 1 || s->nconns > waiting);
+		s->batch_requests = 0;
+		if (r < 0 || r == 2) /* failed, or written at once */
+			after_flush(s, r == 2);
+	}
 	release_replies(s);
 }
 

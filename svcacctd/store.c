@@ -5,6 +5,9 @@
 #include <fcntl.h>
 #include <gdbm.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,10 +68,32 @@ struct store {
 	int64_t space_until; /* CLOCK_MONOTONIC ns: no statvfs needed before */
 	uint64_t fake_free;  /* test hook: free bytes to report; 0: real */
 	int failed_flush; /* a flush failed since store_take_failure */
-	uint64_t open_gen, durable_gen, failed_gen;
-	int efd;           /* eventfd: a flush finished */
-	int done_pending;  /* a finished flush waits for store_flush_finish */
-	int done_result;
+	/* Group commit in the background (see store.h): batch generations,
+	 * the batch in flight and the writer thread that writes it. */
+	uint64_t open_gen;    /* the batch being built */
+	uint64_t durable_gen, failed_gen;
+	uint8_t *ibatch;      /* the batch in flight (buffers swap at seal) */
+	size_t ilen, icap;
+	size_t iundo;         /* undo entries [0, iundo) belong to it */
+	uint64_t igen;
+	int inflight;
+	int checkpoint_due;   /* when the open batch is next written */
+	struct flush_job {
+		const uint8_t *buf;
+		size_t len;
+		uint64_t off;
+		int fd;
+		size_t fail_written; /* test hook: write this much, then fail */
+		int fail_errno;      /* test hook, fault injection: 0 = none */
+		int torn;            /* fault injection: half the batch, then ENOSPC */
+		int fsync_errno;     /* fault injection */
+		int err;             /* the result: 0 or an errno */
+	} job;
+	pthread_t writer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int writer_up, job_posted, job_done, writer_stop;
+	int efd;              /* eventfd: the writer finished a job */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -374,8 +399,9 @@ static void journal_grow(struct store *s, uint64_t need)
 /* Gives the room back to the file system (it is nearly full). */
 static void journal_release_room(struct store *s)
 {
-	if (s->jend > s->jsize && ftruncate(s->jfd, (off_t)s->jsize) == 0)
-		s->jend = s->jsize;
+	uint64_t tail = s->jsize + (s->inflight ? s->ilen : 0); /* being written */
+	if (s->jend > tail && ftruncate(s->jfd, (off_t)tail) == 0)
+		s->jend = tail;
 }
 
 /* Replays every complete record; a torn tail (crash mid-write) is cut off,
@@ -474,6 +500,8 @@ struct store *store_open(const char *dir, char *err, size_t errlen)
 	s->jfd = -1;
 	s->efd = -1;
 	s->open_gen = 1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	clean = path_in(s, "clean", "");
 	jpath = path_in(s, "journal", "");
 	if (!clean || !jpath) {
@@ -551,8 +579,16 @@ static void undo_free(struct store *s, size_t from)
 	s->nundo = from;
 }
 
+static void writer_stop(struct store *s);
+
 static void release(struct store *s)
 {
+	writer_stop(s);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	if (s->ibatch)
+		sodium_memzero(s->ibatch, s->icap);
+	free(s->ibatch);
 	close(s->jfd);
 	if (s->efd >= 0)
 		close(s->efd);
@@ -864,9 +900,9 @@ void store_fail_next_flush_after(struct store *s, size_t written)
  * torn one and no record of the undone batch can show up after a shorter
  * batch written there later.  If that fails, cuts the file at its logical
  * end (the room goes; the next flush grows it again). */
-static void journal_unwrite(struct store *s)
+static void journal_unwrite(struct store *s, size_t len)
 {
-	uint64_t end = s->jsize + s->blen;
+	uint64_t end = s->jsize + len;
 	if (end <= s->jend && write_zeros(s->jfd, s->jsize, end) == 0 &&
 	    fdatasync(s->jfd) == 0)
 		return;
@@ -879,93 +915,225 @@ static void journal_unwrite(struct store *s)
 	(void)fdatasync(s->jfd);
 }
 
-static int flush_now(struct store *s)
+/* ---- writing batches --------------------------------------------------------- */
+
+/* The write and the fdatasync of one batch.  Runs on the writer thread (or
+ * inline for a synchronous flush) and touches only the job and the journal
+ * file: every fault and test hook was decided when the batch was sealed. */
+static void job_run(struct flush_job *j)
 {
-	if (s->in_txn)
-		store_abort(s);
-	if (s->blen == 0)
-		return 0;
 	size_t off = 0;
-	int failed = 0;
-	journal_grow(s, s->blen);
-	if (s->fail_next) {
-		size_t n = s->fail_written < s->blen ? s->fail_written : s->blen;
-		s->fail_next = 0;
-		if (n > 0 && pwrite(s->jfd, s->batch, n, (off_t)s->jsize) != (ssize_t)n)
-			log_warn("store_fail_next_flush_after: short write");
-		errno = n == s->blen ? EIO : ENOSPC;
-		failed = 1;
+	j->err = 0;
+	if (j->fail_errno) {
+		size_t n = j->fail_written < j->len ? j->fail_written : j->len;
+		if (n > 0 && pwrite(j->fd, j->buf, n, (off_t)j->off) != (ssize_t)n)
+			j->fail_errno = EIO;
+		j->err = j->fail_errno;
+		return;
 	}
-	while (!failed && off < s->blen) {
-		if (fault_hit("journal_write")) { /* torn: half the batch, then ENOSPC */
-			ssize_t torn = pwrite(s->jfd, s->batch, s->blen / 2, (off_t)s->jsize);
-			(void)torn;
-			errno = ENOSPC;
-			failed = 1;
-			break;
-		}
-		ssize_t w = pwrite(s->jfd, s->batch + off, s->blen - off,
-				   (off_t)(s->jsize + off));
+	if (j->torn) {
+		ssize_t torn = pwrite(j->fd, j->buf, j->len / 2, (off_t)j->off);
+		(void)torn;
+		j->err = ENOSPC;
+		return;
+	}
+	while (off < j->len) {
+		ssize_t w = pwrite(j->fd, j->buf + off, j->len - off, (off_t)(j->off + off));
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			failed = 1;
-		else
-			off += (size_t)w;
+		if (w <= 0) {
+			j->err = w < 0 ? errno : ENOSPC;
+			return;
+		}
+		off += (size_t)w;
 	}
-	if (!failed && (fault_fail("fsync", EIO) || fdatasync(s->jfd) < 0))
-		failed = 1;
-	if (failed) {
-		int e = errno;
-		log_err("journal write failed: %s; the changes were undone", strerror(e));
-		journal_unwrite(s);
+	if (j->fsync_errno)
+		j->err = j->fsync_errno;
+	else if (fdatasync(j->fd) < 0)
+		j->err = errno;
+}
+
+/* Closes the open batch: it becomes the batch in flight (its buffer and
+ * undo entries), and the next batch is built in the other buffer. */
+static void seal(struct store *s)
+{
+	journal_grow(s, s->blen);
+	struct flush_job *j = &s->job;
+	*j = (struct flush_job){ .buf = s->batch, .len = s->blen, .off = s->jsize,
+				 .fd = s->jfd };
+	if (s->fail_next) {
+		s->fail_next = 0;
+		j->fail_written = s->fail_written;
+		j->fail_errno = s->fail_written >= s->blen ? EIO : ENOSPC;
+	} else if (fault_hit("journal_write")) {
+		j->torn = 1;
+	} else if (fault_fail("fsync", EIO)) {
+		j->fsync_errno = EIO;
+	}
+	uint8_t *b = s->ibatch;
+	size_t cap = s->icap;
+	s->ibatch = s->batch;
+	s->icap = s->bcap;
+	s->ilen = s->blen;
+	s->batch = b;
+	s->bcap = cap;
+	s->blen = 0;
+	s->iundo = s->nundo;
+	s->igen = s->open_gen++;
+	s->inflight = 1;
+}
+
+/* Frees undo entries [0, n): their batch is durable. */
+static void undo_drop_prefix(struct store *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s->undo[i].key);
+		free(s->undo[i].old);
+	}
+	memmove(s->undo, s->undo + n, (s->nundo - n) * sizeof(*s->undo));
+	s->nundo -= n;
+	if (s->in_txn)
+		s->txn_undo -= n;
+}
+
+/* The batch in flight is written (or not).  On failure everything not
+ * durable, the open batch too, is undone: later changes may build on it. */
+static int settle(struct store *s)
+{
+	int err = s->job.err;
+	s->inflight = 0;
+	if (err) {
+		log_err("journal write failed: %s; the changes were undone", strerror(err));
+		if (s->in_txn)
+			store_abort(s);
+		journal_unwrite(s, s->ilen);
 		s->space_until = 0;
 		rollback(s, 0);
+		sodium_memzero(s->ibatch, s->ilen);
 		sodium_memzero(s->batch, s->blen);
-		s->blen = 0;
+		s->ilen = s->blen = 0;
+		s->failed_gen = s->open_gen++; /* the open batch's replies fail too */
 		s->failed_flush = 1;
-		errno = e;
+		errno = err;
 		return -1;
 	}
-	s->jsize += s->blen;
+	s->jsize += s->ilen;
 	if (s->jsize > s->jend) /* appended past the room */
 		s->jend = s->jsize;
-	sodium_memzero(s->batch, s->blen);
-	s->blen = 0;
-	undo_free(s, 0);
-	if ((s->jsize >= CHECKPOINT_BYTES || fault_hit("checkpoint")) && checkpoint(s, 1) < 0)
-		log_warn("checkpoint failed: %s; will retry", strerror(errno));
+	sodium_memzero(s->ibatch, s->ilen);
+	s->ilen = 0;
+	undo_drop_prefix(s, s->iundo);
+	s->durable_gen = s->igen;
+	if (s->jsize >= CHECKPOINT_BYTES || fault_hit("checkpoint"))
+		s->checkpoint_due = 1;
+	/* A checkpoint copies the databases: only with no change that is not
+	 * durable in them.  Otherwise it waits for the next batch, which is
+	 * then written synchronously (store_flush_start). */
+	if (s->checkpoint_due && s->blen == 0 && !s->in_txn) {
+		s->checkpoint_due = 0;
+		if (checkpoint(s, 1) < 0)
+			log_warn("checkpoint failed: %s; will retry", strerror(errno));
+	}
 	return 0;
 }
 
-/* ---- group commit (temporary synchronous version) ---- */
-
-static int sealed_flush(struct store *s, uint64_t *gen)
+static int flush_inline(struct store *s)
 {
-	*gen = s->open_gen++;
-	int r = flush_now(s);
-	if (r < 0)
-		s->failed_gen = *gen;
-	return r;
+	seal(s);
+	job_run(&s->job);
+	return settle(s);
 }
 
-static uint64_t done_gen;
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->job_posted && !s->writer_stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->job_posted)
+			break; /* stop, with nothing left to write */
+		pthread_mutex_unlock(&s->mu);
+		job_run(&s->job);
+		pthread_mutex_lock(&s->mu);
+		s->job_posted = 0;
+		s->job_done = 1;
+		uint64_t one = 1;
+		ssize_t w = write(s->efd, &one, sizeof(one));
+		(void)w; /* an eventfd counter does not overflow here */
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
 
-int store_flush_start(struct store *s)
+/* Starts the writer thread with every signal blocked (signals are the
+ * loop's business, through its signalfd). */
+static int writer_start(struct store *s)
+{
+	if (s->writer_up)
+		return 0;
+	if (store_flush_fd(s) < 0)
+		return -1;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&s->writer, NULL, writer_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		log_warn("cannot start the journal writer thread: %s; writing synchronously",
+			 strerror(r));
+		return -1;
+	}
+	s->writer_up = 1;
+	return 0;
+}
+
+static void writer_stop(struct store *s)
+{
+	if (!s->writer_up)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->writer_stop = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->writer, NULL);
+	s->writer_up = 0;
+}
+
+/* 1 when the writer finished the job in flight (the eventfd is read). */
+static int job_finished(struct store *s, int wait)
+{
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		int done = s->job_done;
+		s->job_done = 0;
+		pthread_mutex_unlock(&s->mu);
+		uint64_t v;
+		if (done) {
+			ssize_t r = read(s->efd, &v, sizeof(v));
+			(void)r;
+			return 1;
+		}
+		if (!wait)
+			return 0;
+		struct pollfd p = { .fd = s->efd, .events = POLLIN };
+		poll(&p, 1, -1);
+	}
+}
+
+int store_flush_start(struct store *s, int background)
 {
 	if (s->in_txn)
 		store_abort(s);
-	if (s->blen == 0)
+	if (s->inflight || s->blen == 0)
 		return 0;
-	if (s->efd < 0)
-		s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	s->done_result = sealed_flush(s, &done_gen);
-	if (s->done_result < 0)
-		return -1;
-	s->done_pending = 1;
-	uint64_t one = 1;
-	if (s->efd >= 0 && write(s->efd, &one, sizeof(one)) < 0)
-		log_warn("eventfd: %s", strerror(errno));
+	if (!background || s->checkpoint_due || writer_start(s) < 0)
+		return flush_inline(s) < 0 ? -1 : 2;
+	seal(s);
+	pthread_mutex_lock(&s->mu);
+	s->job_posted = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 	return 1;
 }
 
@@ -978,25 +1146,19 @@ int store_flush_fd(struct store *s)
 
 int store_flush_finish(struct store *s)
 {
-	uint64_t v;
-	if (!s->done_pending)
+	if (!s->inflight || !job_finished(s, 0))
 		return 1;
-	if (s->efd >= 0 && read(s->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("eventfd: %s", strerror(errno));
-	s->done_pending = 0;
-	if (s->done_result == 0)
-		s->durable_gen = done_gen;
-	return s->done_result;
+	return settle(s);
 }
 
 int store_flush_busy(const struct store *s)
 {
-	return s->done_pending;
+	return s->inflight;
 }
 
 uint64_t store_pending_gen(const struct store *s)
 {
-	return s->blen > 0 ? s->open_gen : s->done_pending ? done_gen : 0;
+	return s->blen > 0 ? s->open_gen : s->inflight ? s->igen : 0;
 }
 
 uint64_t store_durable_gen(const struct store *s)
@@ -1006,12 +1168,12 @@ uint64_t store_durable_gen(const struct store *s)
 
 int store_flush(struct store *s)
 {
-	int r1 = store_flush_finish(s) < 0 ? -1 : 0;
+	int r = 0;
 	if (s->in_txn)
 		store_abort(s);
-	uint64_t gen = 0;
-	int r2 = s->blen ? sealed_flush(s, &gen) : 0;
-	if (r2 == 0 && gen)
-		s->durable_gen = gen;
-	return r1 < 0 || r2 < 0 ? -1 : 0;
+	if (s->inflight && job_finished(s, 1) && settle(s) < 0)
+		r = -1; /* the open batch was undone with it */
+	if (s->blen && flush_inline(s) < 0)
+		r = -1;
+	return r;
 }

@@ -64,9 +64,12 @@ int store_flush(struct store *s);
  * Every batch has a generation; a reply that saw changes of generation G
  * goes out once store_durable_gen() >= G.
  *
- * store_flush_start()   seals the open batch and hands it to the writer:
- *                       1 started, 0 nothing to write, -1 failed at once
- *                       (as store_flush_finish() failing).
+ * store_flush_start()   seals the open batch and hands it to the writer
+ *                       (background) or writes it at once: 1 started,
+ *                       0 nothing to write (or a batch is already in
+ *                       flight), 2 written at once (!background, a
+ *                       checkpoint is due, or no writer thread), -1 failed
+ *                       at once (as store_flush_finish() failing).
  * store_flush_fd()      readable once the batch in flight is written.
  * store_flush_finish()  collects it: 0 durable; -1 failed: every change not
  *                       yet durable (the batch and the open one) was undone;
@@ -75,7 +78,7 @@ int store_flush(struct store *s);
  * store_flush()         the same, synchronously, waiting first for the
  *                       batch in flight: 0 all durable, -1 something failed.
  */
-int store_flush_start(struct store *s);
+int store_flush_start(struct store *s, int background);
 int store_flush_fd(struct store *s);
 int store_flush_finish(struct store *s);
 int store_flush_busy(const struct store *s);

@@ -10,13 +10,20 @@
 # restart, and compare the account list with what was acknowledged.  The
 # one request in flight at the kill may or may not have been applied.
 #
+# Several clients run at once, so that batches hold several changes and the
+# daemon writes them in the background while it serves the next ones
+# (pipelined group commit): a kill can land with one batch in flight and
+# the next one half built.
+#
 #   KILL9_ROUNDS (200)   rounds to run
 #   KILL9_BUDGET (75)    seconds; fewer rounds when the time runs out
+#   KILL9_CLIENTS (3)    concurrent clients per round
 . "$(dirname "$0")/../lib.sh"
 
 ROUNDS=${KILL9_ROUNDS:-200}
 BUDGET=${KILL9_BUDGET:-75}
 MIN_ROUNDS=${KILL9_MIN_ROUNDS:-20}
+CLIENTS=${KILL9_CLIENTS:-3}
 
 # a fast daemon acknowledges well over 1000 creates: widen the uid range
 start_daemon "uid_max = 69999;" || bail "daemon starts"
@@ -27,10 +34,10 @@ ERRS="$TMPD/client-errors"
 : >"$ERRS"
 
 # One round's client: stops at the first exit 5 (daemon gone).
-client_loop() { # ROUND
-	local r=$1 i=0 name rc
+client_loop() { # ROUND CLIENT
+	local r=$1 k=$2 i=0 name rc
 	while [ "$i" -lt 400 ]; do
-		name=$(printf 'k%04d%03d' "$r" "$i")
+		name=$(printf 'k%04d%d%03d' "$r" "$k" "$i")
 		echo "try create $name" >>"$OPS"
 		$CTL account create "$name" --description init </dev/null >/dev/null 2>>"$TMPD/client.err"
 		rc=$?
@@ -184,18 +191,23 @@ hung=0
 restart_failed=0
 while [ "$round" -lt "$ROUNDS" ] && [ $(($(date +%s) - t_start)) -lt "$BUDGET" ]; do
 	round=$((round + 1))
-	client_loop "$round" &
-	cpid=$!
+	cpids=()
+	for k in $(seq "$CLIENTS"); do
+		client_loop "$round" "$k" &
+		cpids+=($!)
+	done
 	ms=$((5 + RANDOM % 56))
 	sleep "0.$(printf '%03d' "$ms")"
 	kill9_daemon
-	# the client stops at its first exit 5; a hang is a failure
-	if ! wait_pid_gone "$cpid" 15; then
-		hung=$((hung + 1))
-		diag "round $round: the client did not stop within 15 s of the kill"
-		kill -KILL "$cpid" 2>/dev/null
-	fi
-	wait "$cpid" 2>/dev/null
+	# each client stops at its first exit 5; a hang is a failure
+	for cpid in "${cpids[@]}"; do
+		if ! wait_pid_gone "$cpid" 15; then
+			hung=$((hung + 1))
+			diag "round $round: a client did not stop within 15 s of the kill"
+			kill -KILL "$cpid" 2>/dev/null
+		fi
+		wait "$cpid" 2>/dev/null
+	done
 	if ! start_daemon_reuse; then
 		restart_failed=1
 		diag "round $round: svcacctd did not start again after kill -9"

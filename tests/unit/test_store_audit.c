@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -559,6 +560,170 @@ static struct audit *open_audit(struct store *s)
 	return a;
 }
 
+/* ---- group commit in the background (store_flush_start & co.) ---- */
+
+/* Waits for the batch in flight, then collects it. */
+static int finish_flush(struct store *s)
+{
+	struct pollfd p = { .fd = store_flush_fd(s), .events = POLLIN };
+	assert_true(p.fd >= 0);
+	for (;;) {
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		int r = store_flush_finish(s);
+		if (r != 1)
+			return r;
+	}
+}
+
+static void background_flush_serves_the_next_batch_meanwhile(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	assert_int_equal(store_pending_gen(s), 0);
+	put_one(s, "a", "1");
+	uint64_t ga = store_pending_gen(s);
+	assert_true(ga > store_durable_gen(s));
+	assert_int_equal(store_flush_start(s, 1), 1);
+	assert_true(store_flush_busy(s));
+	/* only one batch in flight: nothing more starts */
+	assert_int_equal(store_pending_gen(s), ga);
+	put_one(s, "b", "2"); /* the next batch, built meanwhile */
+	uint64_t gb = store_pending_gen(s);
+	assert_true(gb > ga);
+	assert_int_equal(store_flush_start(s, 1), 0);
+	assert_true(has(s, "a", "1") && has(s, "b", "2"));
+	assert_int_equal(finish_flush(s), 0);
+	assert_false(store_flush_busy(s));
+	assert_int_equal(store_durable_gen(s), ga);
+	assert_int_equal(store_pending_gen(s), gb);
+	/* a synchronous flush writes the rest */
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(store_durable_gen(s), gb);
+	assert_int_equal(store_pending_gen(s), 0);
+	assert_int_equal(store_take_failure(s), 0);
+	store_abandon(s); /* kill -9 */
+	s = open_store();
+	assert_true(has(s, "a", "1") && has(s, "b", "2"));
+	store_close(s);
+}
+
+static void failed_background_flush_undoes_the_next_batch_too(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "keep", "0");
+	assert_int_equal(store_flush(s), 0);
+	uint64_t durable = store_durable_gen(s);
+	store_fail_next_flush(s);
+	put_one(s, "a", "1");
+	put_one(s, "keep", "changed");
+	assert_int_equal(store_flush_start(s, 1), 1);
+	put_one(s, "b", "2"); /* built on top of the failing batch */
+	uint64_t gb = store_pending_gen(s);
+	assert_int_equal(finish_flush(s), -1);
+	/* both undone, and the failure covers the open batch's generation */
+	assert_false(has(s, "a", "1"));
+	assert_false(has(s, "b", "2"));
+	assert_true(has(s, "keep", "0"));
+	assert_int_equal(store_durable_gen(s), durable);
+	assert_int_equal(store_pending_gen(s), 0);
+	assert_true(store_take_failure(s) >= gb);
+	assert_int_equal(store_take_failure(s), 0);
+	/* later changes get a generation the failure does not cover */
+	put_one(s, "c", "3");
+	assert_true(store_pending_gen(s) > gb);
+	assert_int_equal(store_flush_start(s, 1), 1);
+	assert_int_equal(finish_flush(s), 0);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "c", "3") && has(s, "keep", "0"));
+	assert_false(has(s, "a", "1") || has(s, "b", "2"));
+	store_close(s);
+}
+
+static void synchronous_flush_waits_for_the_batch_in_flight(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "a", "1");
+	assert_int_equal(store_flush_start(s, 1), 1);
+	put_one(s, "b", "2");
+	uint64_t gb = store_pending_gen(s);
+	assert_int_equal(store_flush(s), 0);
+	assert_false(store_flush_busy(s));
+	assert_int_equal(store_durable_gen(s), gb);
+	assert_int_equal(store_flush_finish(s), 1); /* collected already */
+	/* without background: written at once */
+	put_one(s, "c", "3");
+	assert_int_equal(store_flush_start(s, 0), 2);
+	assert_int_equal(store_pending_gen(s), 0);
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "a", "1") && has(s, "b", "2") && has(s, "c", "3"));
+	store_close(s);
+}
+
+static void crash_with_a_batch_in_flight_opens_cleanly(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	put_one(s, "durable", "1");
+	assert_int_equal(store_flush(s), 0);
+	put_one(s, "flying", "2");
+	assert_int_equal(store_flush_start(s, 1), 1);
+	put_one(s, "open", "3");
+	store_abandon(s); /* never collected: nothing was acknowledged */
+	s = open_store();
+	assert_true(has(s, "durable", "1"));
+	assert_false(has(s, "open", "3"));
+	store_close(s);
+}
+
+/* A checkpoint needs no change that is not durable in the databases: when
+ * one is due while the next batch is being built, that batch is written
+ * at once, then the checkpoint runs. */
+static void checkpoint_due_with_a_batch_open(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	size_t big = 700u << 10;
+	uint8_t *v = malloc(big);
+	assert_non_null(v);
+	char k[16];
+	for (int i = 0; i < 11; i++) { /* 7.7 MiB of journal */
+		memset(v, 'a' + i, big);
+		snprintf(k, sizeof(k), "big%d", i);
+		store_begin(s);
+		assert_int_equal(store_put(s, DB_STATE, k, v, big), 0);
+		assert_int_equal(store_commit(s), 0);
+		assert_int_equal(store_flush(s), 0);
+	}
+	off_t size, end;
+	int zero;
+	assert_int_equal(journal_scan(&size, &end, &zero), 11);
+	memset(v, 'z', big);
+	store_begin(s);
+	assert_int_equal(store_put(s, DB_STATE, "last", v, big), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_flush_start(s, 1), 1); /* crosses 8 MiB */
+	put_one(s, "next", "1");
+	assert_int_equal(finish_flush(s), 0);
+	assert_int_equal(journal_scan(&size, &end, &zero), 12); /* not yet */
+	assert_int_equal(store_flush_start(s, 1), 2);        /* at once */
+	assert_int_equal(journal_scan(&size, &end, &zero), 0);  /* checkpointed */
+	store_abandon(s);
+	s = open_store();
+	assert_true(has(s, "next", "1"));
+	uint8_t *got;
+	size_t n;
+	assert_int_equal(store_get(s, DB_STATE, "last", &got, &n), 1);
+	assert_int_equal(n, big);
+	assert_int_equal(got[big - 1], 'z');
+	free(got);
+	free(v);
+	store_close(s);
+}
+
 static void append_events(struct store *s, struct audit *a, int n)
 {
 	struct actor act = { .uid = 0 };
@@ -714,6 +879,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(journal_without_room_replays, setup, teardown),
 		cmocka_unit_test_setup_teardown(low_space_gives_the_room_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(iterate_walks_every_key_and_reads_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(background_flush_serves_the_next_batch_meanwhile, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_background_flush_undoes_the_next_batch_too, setup, teardown),
+		cmocka_unit_test_setup_teardown(synchronous_flush_waits_for_the_batch_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(crash_with_a_batch_in_flight_opens_cleanly, setup, teardown),
+		cmocka_unit_test_setup_teardown(checkpoint_due_with_a_batch_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(chain_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_record_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_last_record_detected, setup, teardown),
