@@ -1945,8 +1945,8 @@ int main(int argc, char **argv)
 					reached, g.secs, GROW_CLIENTS);
 			fprintf(out, " Daemon VmRSS with %lu accounts: %.1f MiB after creating them "
 				     "(RssAnon %.1f + RssFile %.1f), %.1f MiB after a restart "
-				     "(RssAnon %.1f + RssFile %.1f; RssFile is GDBM's mmap of state.db "
-				     "and audit.db).\n",
+				     "(RssAnon %.1f + RssFile %.1f; RssFile is the program and its "
+				     "libraries: GDBM files are read without mmap).\n",
 				reached, g.rss, g.anon, g.file, g.rss_restart, g.anon_restart,
 				g.file_restart);
 		}
