@@ -71,7 +71,8 @@ struct server {
 	int spare;   /* a reserved fd: on EMFILE, freed to refuse a client */
 	int64_t last_busy_log;
 	int64_t last_emfile_log;
-	size_t batch_requests; /* handled since the last flush started */
+	size_t batch_requests; /* replies waiting for the open batch (or the
+				* one in flight) since the last flush started */
 };
 
 static char listen_tag, signal_tag, flush_tag;
@@ -238,7 +239,8 @@ static void dispatch(struct server *s, struct conn *c)
 	/* A reply that saw changes not yet durable (its own or earlier
 	 * ones) waits for their fate. */
 	c->need_gen = store_pending_gen(s->d->store);
-	s->batch_requests++;
+	if (c->need_gen)
+		s->batch_requests++;
 	queue_reply(s, c);
 }
 
