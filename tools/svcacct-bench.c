@@ -714,10 +714,11 @@ static void calibrate_rtt(struct calib *c)
 		lat_add(&b, rtt_once(&sa, 1));
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		close(fd); /* an empty request ends the server */
-	else if (fd >= 0)
+	if (fd >= 0) {
+		/* an empty request ends the server (or it is gone already) */
+		(void)connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 		close(fd);
+	}
 	waitpid(pid, NULL, 0);
 	unlink(path);
 	unlink(jpath);
@@ -1657,7 +1658,9 @@ static void pam_child(const char *dir, const char *nss_dir, const char *key, con
 	bind_over(p, "/etc/nsswitch.conf", sh);
 	varlib_replace(nss_dir, sh);
 	sfmt(p, sizeof(p), "%s/libnss_svcacct.so.2", build_dir);
-	if (!dlopen(p, RTLD_LAZY))
+	/* kept loaded for the child's life: glibc's NSS finds it by soname */
+	void *nss_handle = dlopen(p, RTLD_LAZY);
+	if (!nss_handle)
 		child_fail(sh, "dlopen %s: %s", p, dlerror());
 
 	/* the snapshot is rewritten shortly after account changes */
