@@ -47,7 +47,7 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-static void strlist_free(struct strlist *l)
+void strlist_free(struct strlist *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);

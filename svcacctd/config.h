@@ -26,6 +26,9 @@ struct strlist {
 	char **v;
 	size_t n;
 };
+/* Frees the strings and the array; the list is left empty. */
+void strlist_free(struct strlist *l);
+
 
 struct service_map {
 	char *service;

@@ -610,15 +610,6 @@ out:
 
 /* ---- building, from the store ---- */
 
-static void strlist_free(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
 static void table_free(void)
 {
 	free(T.rows);
