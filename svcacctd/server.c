@@ -71,6 +71,7 @@ struct server {
 	int spare;   /* a reserved fd: on EMFILE, freed to refuse a client */
 	int64_t last_busy_log;
 	int64_t last_emfile_log;
+	uint64_t settled_gen;  /* durable generation after_flush last saw */
 	size_t batch_requests; /* replies waiting for the open batch (or the
 				* one in flight) since the last flush started */
 };
@@ -405,6 +406,7 @@ static void after_flush(struct server *s, int ok)
 	release_replies(s);
 	if (ok)
 		audit_flushed(s->d->audit, 1);
+	s->settled_gen = store_durable_gen(s->d->store);
 }
 
 /* End of a loop iteration: start writing the open batch unless a batch is
@@ -413,6 +415,11 @@ static void commit_batch(struct server *s)
 {
 	struct store *st = s->d->store;
 	take_failure(s);
+	/* A handler's own synchronous flush (the HTTP front, a signing-key
+	 * rotation, a daemon event) may have made batches durable, the one
+	 * in flight too: the snapshot comes before their replies. */
+	if (store_durable_gen(st) != s->settled_gen)
+		after_flush(s, 1);
 	if (!store_flush_busy(st) && store_dirty(st)) {
 		/* Writing in the background pays (two thread wake-ups) only
 		 * when other clients can be served meanwhile: a lone client
