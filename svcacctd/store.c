@@ -94,6 +94,7 @@ struct store {
 	pthread_cond_t cv;
 	int writer_up, job_posted, job_done, writer_stop;
 	int efd;              /* eventfd: the writer finished a job */
+	struct rcache_slot *rcache; /* recent state.db reads, see store_get */
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -211,6 +212,60 @@ static GDBM_FILE open_db(const char *path, char *err, size_t errlen)
 
 /* ---- raw GDBM access ------------------------------------------------------ */
 
+/*
+ * A small cache of state.db values, for the few records every login and
+ * token exchange reads (the key, the account, its grants): without mmap
+ * each GDBM read is an lseek and a read.  Direct-mapped by key; short keys
+ * and small values only.  Every change to a database goes through raw_put
+ * or raw_del below, which drop the key's entry first (new writes, undo,
+ * replay alike), so a read never returns anything but what GDBM holds.
+ */
+#define RCACHE_SLOTS 1024
+#define RCACHE_KEY_MAX 64
+#define RCACHE_VAL_MAX 512
+struct rcache_slot {
+	uint8_t *val; /* NULL: empty */
+	uint32_t vlen;
+	uint8_t klen;
+	char key[RCACHE_KEY_MAX];
+};
+
+static struct rcache_slot *rcache_slot(struct store *s, const char *key, size_t klen)
+{
+	if (!s->rcache || klen == 0 || klen >= RCACHE_KEY_MAX)
+		return NULL;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ (uint8_t)key[i]) * 16777619u;
+	return &s->rcache[h & (RCACHE_SLOTS - 1)];
+}
+
+static void rcache_clear_slot(struct rcache_slot *c)
+{
+	if (c->val) {
+		sodium_memzero(c->val, c->vlen);
+		free(c->val);
+	}
+	c->val = NULL;
+}
+
+static void rcache_drop(struct store *s, enum store_db db, const char *key, size_t klen)
+{
+	struct rcache_slot *c = db == DB_STATE ? rcache_slot(s, key, klen) : NULL;
+	if (c && c->val && c->klen == klen && memcmp(c->key, key, klen) == 0)
+		rcache_clear_slot(c);
+}
+
+static void rcache_free(struct store *s)
+{
+	if (!s->rcache)
+		return;
+	for (size_t i = 0; i < RCACHE_SLOTS; i++)
+		rcache_clear_slot(&s->rcache[i]);
+	free(s->rcache);
+	s->rcache = NULL;
+}
+
 static int raw_get(GDBM_FILE f, const char *key, size_t klen, uint8_t **val,
 		   size_t *vlen)
 {
@@ -223,20 +278,22 @@ static int raw_get(GDBM_FILE f, const char *key, size_t klen, uint8_t **val,
 	return 1;
 }
 
-static int raw_put(GDBM_FILE f, const char *key, size_t klen, const uint8_t *val,
-		   size_t vlen)
+static int raw_put(struct store *s, enum store_db db, const char *key, size_t klen,
+		   const uint8_t *val, size_t vlen)
 {
+	rcache_drop(s, db, key, klen);
 	if (klen > INT_MAX || vlen > INT_MAX || fault_hit("gdbm_store"))
 		return -1;
 	datum k = { .dptr = (char *)key, .dsize = (int)klen };
 	datum v = { .dptr = (char *)val, .dsize = (int)vlen };
-	return gdbm_store(f, k, v, GDBM_REPLACE) == 0 ? 0 : -1;
+	return gdbm_store(s->db[db], k, v, GDBM_REPLACE) == 0 ? 0 : -1;
 }
 
-static int raw_del(GDBM_FILE f, const char *key, size_t klen)
+static int raw_del(struct store *s, enum store_db db, const char *key, size_t klen)
 {
+	rcache_drop(s, db, key, klen);
 	datum k = { .dptr = (char *)key, .dsize = (int)klen };
-	if (gdbm_delete(f, k) == 0)
+	if (gdbm_delete(s->db[db], k) == 0)
 		return 0;
 	return gdbm_errno == GDBM_ITEM_NOT_FOUND ? 0 : -1;
 }
@@ -309,10 +366,10 @@ static int replay_ops(struct store *s, const uint8_t *p, size_t n)
 			uint32_t vlen = rd32(p + used);
 			if (vlen > n - used - 4)
 				return -1;
-			if (raw_put(s->db[db], key, klen, p + used + 4, vlen) < 0)
+			if (raw_put(s, db, key, klen, p + used + 4, vlen) < 0)
 				return -2;
 			used += 4 + vlen;
-		} else if (raw_del(s->db[db], key, klen) < 0) {
+		} else if (raw_del(s, db, key, klen) < 0) {
 			return -2;
 		}
 		p += used;
@@ -584,6 +641,7 @@ static void writer_stop(struct store *s);
 static void release(struct store *s)
 {
 	writer_stop(s);
+	rcache_free(s);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	if (s->ibatch)
@@ -635,7 +693,32 @@ void store_close(struct store *s)
 int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val,
 	      size_t *vlen)
 {
-	return raw_get(s->db[db], key, strlen(key), val, vlen);
+	size_t klen = strlen(key);
+	if (db == DB_STATE && !s->rcache)
+		s->rcache = calloc(RCACHE_SLOTS, sizeof(*s->rcache));
+	struct rcache_slot *c = db == DB_STATE ? rcache_slot(s, key, klen) : NULL;
+	if (c && c->val && c->klen == klen && memcmp(c->key, key, klen) == 0) {
+		uint8_t *copy = malloc(c->vlen ? c->vlen : 1);
+		if (copy) {
+			memcpy(copy, c->val, c->vlen);
+			*val = copy;
+			*vlen = c->vlen;
+			return 1;
+		}
+	}
+	int r = raw_get(s->db[db], key, klen, val, vlen);
+	if (r == 1 && c && *vlen <= RCACHE_VAL_MAX) {
+		uint8_t *keep = malloc(*vlen ? *vlen : 1);
+		if (keep) {
+			rcache_clear_slot(c);
+			memcpy(keep, *val, *vlen);
+			c->val = keep;
+			c->vlen = (uint32_t)*vlen;
+			c->klen = (uint8_t)klen;
+			memcpy(c->key, key, klen);
+		}
+	}
+	return r;
 }
 
 /* A walk reads every key: without mmap, GDBM reads each one with an lseek
@@ -796,7 +879,7 @@ int store_put(struct store *s, enum store_db db, const char *key,
 	if (!s->in_txn || !space_ok(s) || remember(s, db, key) < 0 ||
 	    batch_op(s, 1, db, key, klen, val, vlen) < 0)
 		return -1;
-	return raw_put(s->db[db], key, klen, val, vlen);
+	return raw_put(s, db, key, klen, val, vlen);
 }
 
 int store_del(struct store *s, enum store_db db, const char *key)
@@ -805,7 +888,7 @@ int store_del(struct store *s, enum store_db db, const char *key)
 	if (!s->in_txn || !space_ok(s) || remember(s, db, key) < 0 ||
 	    batch_op(s, 2, db, key, klen, NULL, 0) < 0)
 		return -1;
-	return raw_del(s->db[db], key, klen);
+	return raw_del(s, db, key, klen);
 }
 
 /* Restores old values from undo entries [from, nundo), newest first. */
@@ -814,8 +897,8 @@ static void rollback(struct store *s, size_t from)
 	for (size_t i = s->nundo; i > from; i--) {
 		struct undo *u = &s->undo[i - 1];
 		size_t klen = strlen(u->key);
-		int r = u->old ? raw_put(s->db[u->db], u->key, klen, u->old, u->oldlen)
-			       : raw_del(s->db[u->db], u->key, klen);
+		int r = u->old ? raw_put(s, u->db, u->key, klen, u->old, u->oldlen)
+			       : raw_del(s, u->db, u->key, klen);
 		if (r < 0) {
 			/* The database no longer matches any durable state.
 			 * Exit: the next start rebuilds it from base + journal. */
