@@ -124,6 +124,8 @@ static void read_peer(int fd, struct peer *p)
 	 * can only lower the caller's privilege, never raise it. */
 }
 
+static void on_readable(struct server *s, struct conn *c);
+
 static void do_accept(struct server *s)
 {
 	for (;;) {
@@ -184,6 +186,10 @@ static void do_accept(struct server *s)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		/* A client sends its request right after connecting: it is
+		 * usually there already, so read it now instead of after
+		 * another epoll_wait (EAGAIN leaves it to the event). */
+		on_readable(s, c);
 	}
 }
 
