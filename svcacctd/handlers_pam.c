@@ -46,61 +46,46 @@ struct acct_decision {
 	char msg[200];
 };
 
+/* An auth.allow / auth.deny event about account a, from this PAM call. */
+static void pam_event(struct audit_event *ev, struct request *r, const struct pam_ctx *p,
+		      const struct account *a, const char *reason, const char *detail)
+{
+	req_event(ev, r, reason ? "auth.deny" : "auth.allow", reason ? "denied" : "success");
+	ev->account = a->name;
+	ev->uid = a->uid;
+	ev->service = p->service;
+	ev->rhost = nz(p->rhost);
+	ev->tty = nz(p->tty);
+	ev->reason = reason;
+	ev->detail = detail;
+}
+
 static int audit_auth(struct request *r, const struct pam_ctx *p,
 		       const struct account *a, const char *reason, const char *key_id,
 		       const char *jti, struct acct_decision *ad)
 {
-	struct audit_event ev;
+	struct audit_event ev, acct;
+	int with_acct = !reason && ad && ad->wanted;
 	req_txn_begin(r);
-	if (!reason && ad && ad->wanted) {
-		if (pam_decide(r, a, p->service, &ad->acc, &ad->reason, ad->msg,
-			       sizeof(ad->msg)) < 0) {
-			req_txn_abort(r);
-			return -1;
-		}
-		struct audit_event acct;
-		req_event(&acct, r, ad->reason ? "auth.deny" : "auth.allow",
-			  ad->reason ? "denied" : "success");
-		acct.account = a->name;
-		acct.uid = a->uid;
-		acct.service = p->service;
-		acct.rhost = nz(p->rhost);
-		acct.tty = nz(p->tty);
-		acct.reason = ad->reason;
-		acct.detail = "account";
-		/* auth first in the trail, as two separate calls would have it */
-		req_event(&ev, r, "auth.allow", "success");
-		ev.account = a->name;
-		ev.uid = a->uid;
-		ev.key_id = key_id;
-		ev.jti = jti;
-		ev.service = p->service;
-		ev.rhost = nz(p->rhost);
-		ev.tty = nz(p->tty);
-		ev.detail = "auth";
-		if (audit_append(r->d->audit, &ev) < 0 || audit_append(r->d->audit, &acct) < 0 ||
-		    store_commit(r->d->store) < 0) {
-			req_txn_abort(r);
-			return -1;
-		}
-		ad->done = 1;
-		r->wrote = 1;
-		return 0;
-	}
-	req_event(&ev, r, reason ? "auth.deny" : "auth.allow", reason ? "denied" : "success");
-	ev.account = a->name;
-	ev.uid = a->uid;
-	ev.key_id = key_id;
-	ev.jti = jti;
-	ev.service = p->service;
-	ev.rhost = nz(p->rhost);
-	ev.tty = nz(p->tty);
-	ev.reason = reason;
-	ev.detail = "auth";
-	if (audit_append(r->d->audit, &ev) < 0 || store_commit(r->d->store) < 0) {
+	if (with_acct && pam_decide(r, a, p->service, &ad->acc, &ad->reason, ad->msg,
+				    sizeof(ad->msg)) < 0) {
 		req_txn_abort(r);
 		return -1;
 	}
+	/* auth first in the trail, as two separate calls would have it */
+	pam_event(&ev, r, p, a, reason, "auth");
+	ev.key_id = key_id;
+	ev.jti = jti;
+	if (with_acct)
+		pam_event(&acct, r, p, a, ad->reason, "account");
+	if (audit_append(r->d->audit, &ev) < 0 ||
+	    (with_acct && audit_append(r->d->audit, &acct) < 0) ||
+	    store_commit(r->d->store) < 0) {
+		req_txn_abort(r);
+		return -1;
+	}
+	if (with_acct)
+		ad->done = 1;
 	r->wrote = 1;
 	return 0;
 }
