@@ -11,6 +11,8 @@
  *   journal_write  the journal pwrite in store_flush (half the batch is
  *                  written, then ENOSPC: a torn write)
  *   fsync          the journal fdatasync in store_flush (EIO)
+ *   slow_fsync     not a failure: that batch's write waits 2 s first (a
+ *                  slow disk), on the writer thread when it writes it
  *   gdbm_store     every GDBM store (raw_put in store.c)
  *   rename         the rename of a database's base copy (copy_file)
  *   checkpoint     not a failure: forces a checkpoint after a flush, so a

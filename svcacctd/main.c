@@ -201,7 +201,7 @@ void daemon_tick(struct daemon *d, int force)
 	keys_tick(d, force);
 	/* A failed snapshot write is retried, but never from changes that
 	 * are not durable yet (the batch is flushed after the tick). */
-	if (d->nss_dirty && !store_dirty(d->store))
+	if (d->nss_dirty && !store_dirty(d->store) && !store_flush_busy(d->store))
 		nss_snapshot_write(d);
 	if (force || now - last_purge >= DENYLIST_PURGE_MS) {
 		last_purge = now;

@@ -46,6 +46,7 @@ struct conn {
 	size_t sent;
 	int64_t deadline;
 	uint64_t need_gen; /* reply waits until this store batch is durable */
+	int disarmed;      /* out of the epoll set while it waits */
 	int close_after;  /* protocol error: close once the reply is out */
 	struct conn *prev, *next;
 	struct conn *pnext; /* waiting for the flush */
@@ -102,7 +103,8 @@ static void conn_free(struct server *s, struct conn *c)
 static void set_events(struct server *s, struct conn *c, uint32_t ev)
 {
 	struct epoll_event e = { .events = ev, .data.ptr = c };
-	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &e);
+	epoll_ctl(s->ep, c->disarmed ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd, &e);
+	c->disarmed = 0;
 }
 
 static void read_peer(int fd, struct peer *p)
@@ -193,8 +195,9 @@ static void do_accept(struct server *s)
 	}
 }
 
-/* No epoll change here: commit_batch() releases every waiting reply at
- * the end of the same loop iteration, before the next epoll_wait. */
+/* No epoll change here: most replies go out at the end of the same loop
+ * iteration; commit_batch() takes the connections that must wait longer
+ * (their batch is being written) out of the epoll set. */
 static void queue_reply(struct server *s, struct conn *c)
 {
 	c->state = C_WAIT_FLUSH;
@@ -387,6 +390,7 @@ static int take_failure(struct server *s)
 	uint64_t failed = store_take_failure(s->d->store);
 	if (!failed)
 		return 0;
+	audit_flushed(s->d->audit, 0); /* forget undone events (again is harmless) */
 	fail_replies(s, failed);
 	/* The snapshot's table may have read changes of the batch being
 	 * built that were undone with it (the undo bypasses its hooks):
@@ -440,6 +444,19 @@ static void commit_batch(struct server *s)
 			after_flush(s, r == 2);
 	}
 	release_replies(s);
+	/* Replies still waiting cross epoll_wait: a client that sends more or
+	 * hangs up meanwhile would keep its (level-triggered) socket ready,
+	 * and the loop would spin until the batch is on disk. */
+	/* EPOLLHUP cannot be masked: take them out of the epoll set (added
+	 * back if their reply later meets EAGAIN), which also keeps a freed
+	 * connection out of the events of a later epoll_wait. */
+	for (struct conn *c = s->pending; c; c = c->pnext)
+		if (!c->disarmed) {
+			epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+			c->disarmed = 1;
+		}
+	if (s->d->nss_dirty && !store_flush_busy(st) && !store_dirty(st))
+		nss_snapshot_write(s->d); /* e.g. after a failed batch */
 }
 
 static void on_flushed(struct server *s)

@@ -87,12 +87,13 @@ struct store {
 		int fail_errno;      /* test hook, fault injection: 0 = none */
 		int torn;            /* fault injection: half the batch, then ENOSPC */
 		int fsync_errno;     /* fault injection */
+		int slow;            /* fault injection: a slow disk */
 		int err;             /* the result: 0 or an errno */
 	} job;
 	pthread_t writer;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int writer_up, job_posted, job_done, writer_stop;
+	int writer_up, job_posted, job_done, writer_stop, writer_failed;
 	int efd;              /* eventfd: the writer finished a job */
 	struct rcache_slot *rcache; /* recent state.db reads, see store_get */
 };
@@ -1030,6 +1031,8 @@ static void job_run(struct flush_job *j)
 		}
 		off += (size_t)w;
 	}
+	if (j->slow)
+		poll(NULL, 0, 2000);
 	if (j->fsync_errno)
 		j->err = j->fsync_errno;
 	else if (fdatasync(j->fd) < 0)
@@ -1053,6 +1056,7 @@ static void seal(struct store *s)
 	} else if (fault_fail("fsync", EIO)) {
 		j->fsync_errno = EIO;
 	}
+	j->slow = fault_hit("slow_fsync");
 	uint8_t *b = s->ibatch;
 	size_t cap = s->icap;
 	s->ibatch = s->batch;
@@ -1155,7 +1159,7 @@ static int writer_start(struct store *s)
 {
 	if (s->writer_up)
 		return 0;
-	if (store_flush_fd(s) < 0)
+	if (s->writer_failed || store_flush_fd(s) < 0)
 		return -1;
 	sigset_t all, old;
 	sigfillset(&all);
@@ -1165,6 +1169,7 @@ static int writer_start(struct store *s)
 	if (r != 0) {
 		log_warn("cannot start the journal writer thread: %s; writing synchronously",
 			 strerror(r));
+		s->writer_failed = 1; /* once: not a warning per batch */
 		return -1;
 	}
 	s->writer_up = 1;

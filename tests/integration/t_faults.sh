@@ -223,6 +223,38 @@ fi
 check -d "audit verify after the group commit failure" $CTL audit verify
 
 # ==============================================================================
+diag "a slow disk: clients that hang up while their batch is being written"
+# 3 rounds of 6 concurrent updates, each client killed after 0.3 s while
+# every batch's write takes 2 s (slow_fsync): the hung-up connections of
+# replies that wait must not keep the loop busy (it would spin on their
+# readable sockets until the batch is on disk).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
+n0=$(fired slow_fsync)
+t0=$(cpu_ticks)
+w0=$(now)
+for round in 1 2 3; do
+	arm "slow_fsync:every"
+	pids=()
+	for k in 1 2 3 4 5 6; do
+		timeout 0.3 $CTL account update ci --description "slow $round.$k" </dev/null >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}" # not a bare wait: the syslog sink runs until the end
+	sleep 2.2
+	arm ""
+done
+sleep 2.2 # the last write ends
+cpu=$(( $(cpu_ticks) - t0 ))
+secs=$(fcalc "$(now) - $w0")
+diag "slow disk: $(( $(fired slow_fsync) - n0 )) slow writes; daemon CPU $cpu ticks in $secs s"
+if [ "$(fired slow_fsync)" -gt "$n0" ] && daemon_alive && [ "$cpu" -ge 0 ] && [ "$cpu" -lt 100 ]; then
+	ok "clients gone during a slow write do not make the loop spin ($cpu ticks of CPU in $secs s)"
+else
+	not_ok "clients gone during a slow write do not make the loop spin ($cpu ticks of CPU in $secs s)"
+fi
+check -d "the daemon answers after the slow writes" $CTL account show ci
+
+# ==============================================================================
 diag "GDBM store and allocation failures, at every position"
 sweep gdbm_store "account create, GDBM store failing" $CTL account create sweep-g
 sweep malloc "account create, allocation failing" $CTL account create sweep-m
