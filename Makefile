@@ -112,7 +112,7 @@ $(BUILD)/nss-bench: tools/nss-bench.c svcacctd/nss_format.c
 # ---- svcacct-bench (tools/svcacct-bench.c) ---------------------------------
 # Throughput, latency and memory against a private daemon it starts itself.
 # Built by `make`; `make bench` runs the full measurement (as root, about
-# 10 minutes; BENCH_ARGS= adds options); `make check` only runs
+# 2-3 minutes; BENCH_ARGS= adds options); `make check` only runs
 # tests/integration/t_bench_smoke.sh (svcacct-bench --smoke).  The NSS
 # figures come from nss-bench, run as a subprocess: built alongside.
 all: $(BUILD)/svcacct-bench

@@ -63,7 +63,9 @@ static const struct ctl_cmd commands[] = {
 	  ctl_account_enable },
 	{ "account", "delete", "NAME",
 	  "delete an account",
-	  "Deletes the account NAME and its grants.  With --json prints\n"
+	  "Deletes the account NAME, its grants and its keys (revoked, kept as\n"
+	  "tombstones); its session tokens stop working at once.  With --json\n"
+	  "prints"
 	  "{\"name\", \"uid\", \"deleted\": true}.\n"
 	  "\n"
 	  "A uid is never reused while its account exists.  After the delete it\n"
