@@ -65,10 +65,11 @@ static int audit_auth(struct request *r, const struct pam_ctx *p,
 		       const char *jti, struct acct_decision *ad)
 {
 	struct audit_event ev, acct;
-	int with_acct = !reason && ad && ad->wanted;
+	if (reason || (ad && !ad->wanted))
+		ad = NULL; /* no account-stage decision with this auth */
 	req_txn_begin(r);
-	if (with_acct && pam_decide(r, a, p->service, &ad->acc, &ad->reason, ad->msg,
-				    sizeof(ad->msg)) < 0) {
+	if (ad && pam_decide(r, a, p->service, &ad->acc, &ad->reason, ad->msg,
+			  sizeof(ad->msg)) < 0) {
 		req_txn_abort(r);
 		return -1;
 	}
@@ -76,15 +77,15 @@ static int audit_auth(struct request *r, const struct pam_ctx *p,
 	pam_event(&ev, r, p, a, reason, "auth");
 	ev.key_id = key_id;
 	ev.jti = jti;
-	if (with_acct)
+	if (ad)
 		pam_event(&acct, r, p, a, ad->reason, "account");
 	if (audit_append(r->d->audit, &ev) < 0 ||
-	    (with_acct && audit_append(r->d->audit, &acct) < 0) ||
+	    (ad && audit_append(r->d->audit, &acct) < 0) ||
 	    store_commit(r->d->store) < 0) {
 		req_txn_abort(r);
 		return -1;
 	}
-	if (with_acct)
+	if (ad)
 		ad->done = 1;
 	r->wrote = 1;
 	return 0;
