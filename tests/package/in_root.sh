@@ -177,6 +177,17 @@ is "package of pam_svcacct.so is libpam-svcacct" \
 is "package of libnss_svcacct.so.2 is libnss-svcacct" \
 	"$(dpkg -S "/usr/lib/$MA/libnss_svcacct.so.2" 2>/dev/null | cut -d: -f1)" libnss-svcacct
 check "ld.so.cache knows libnss_svcacct.so.2" sh -c 'ldconfig -p | grep -q "libnss_svcacct.so.2 "'
+# debian/copyright (machine-readable): GPL for the daemon and CLI, LGPL for
+# the modules loaded into every program that authenticates or resolves.
+for p in "${PKGS[@]}"; do
+	check "$p ships a machine-readable copyright file" \
+		grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' \
+		"/usr/share/doc/$p/copyright"
+done
+check "copyright: the modules and common/ are LGPL-2.1-or-later" sh -c \
+	"grep -A2 '^Files: common/\* pam_svcacct/\* nss_svcacct/\*' /usr/share/doc/svcacct/copyright | grep -q '^License: LGPL-2.1-or-later'"
+check "copyright: everything else is GPL-3.0-or-later" sh -c \
+	"grep -A2 '^Files: \*\$' /usr/share/doc/svcacct/copyright | grep -q '^License: GPL-3.0-or-later'"
 conffiles=$(dpkg-query -W -f='${Conffiles}\n' svcacct | awk 'NF {print $1}' | sort | tr '\n' ' ')
 is "conffiles of svcacct" "$conffiles" "/etc/sudoers.d/svcacct /etc/svcacct/svcacctd.conf "
 
