@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "record.h"
+#include "sockio.h"
 
 #define UID_CURSOR_KEY "meta/uid_cursor"
+/* The last generation handed out, to any account (account_next_gen). */
+#define GEN_COUNTER_KEY "meta/gen"
 
 /* Files checked for name and uid clashes; tests may point elsewhere. */
 static const char *passwd_file(void)
@@ -176,6 +179,116 @@ int account_del(struct store *s, const struct account *a)
 	if (store_del(s, DB_STATE, key) < 0)
 		return -1;
 	return store_del(s, DB_STATE, ukey);
+}
+
+/* ---- generations ---------------------------------------------------------------
+ * A token names its account by uid, name and generation (tokens.c).  Every
+ * generation comes from one store-wide counter, so no two accounts ever
+ * share one, and an account created, renamed or re-roled later never gets
+ * one that an earlier (maybe deleted) account had.  The counter never goes
+ * below the wall clock in ms: a state restored from a backup still hands
+ * out generations above those given out since the backup was taken. */
+
+/* 1 read, 0 absent, -1 error or garbage. */
+static int read_gen_counter(struct store *s, uint64_t *out)
+{
+	uint8_t *v;
+	size_t n;
+	char buf[24];
+	int r = store_get(s, DB_STATE, GEN_COUNTER_KEY, &v, &n);
+	if (r <= 0)
+		return r;
+	int ok = n > 0 && n < sizeof(buf);
+	if (ok) {
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		char *end;
+		*out = strtoull(buf, &end, 10);
+		ok = *end == '\0' && buf[0] >= '0' && buf[0] <= '9';
+	}
+	free(v);
+	return ok ? 1 : -1;
+}
+
+static int max_gen_cb(void *arg, const struct account *a)
+{
+	uint64_t *max = arg;
+	if (a->gen > *max)
+		*max = a->gen;
+	return 0;
+}
+
+int account_next_gen(struct store *s, uint64_t *gen)
+{
+	uint64_t cur = 0;
+	int r = read_gen_counter(s, &cur);
+	if (r < 0)
+		return -1;
+	/* No counter yet (account_gen_upgrade not run): above every account. */
+	if (r == 0 && account_foreach(s, max_gen_cb, &cur) != 0)
+		return -1;
+	if (cur >= (uint64_t)INT64_MAX - 1)
+		return -1; /* a JWT claim is a signed 64-bit integer */
+	uint64_t next = cur + 1;
+	int64_t wall = svca_wall_ms();
+	if (wall > 0 && (uint64_t)wall > next)
+		next = (uint64_t)wall;
+	char buf[24];
+	int len = snprintf(buf, sizeof(buf), "%" PRIu64, next);
+	if (store_put(s, DB_STATE, GEN_COUNTER_KEY, (const uint8_t *)buf, (size_t)len) < 0)
+		return -1;
+	*gen = next;
+	return 0;
+}
+
+struct name_list {
+	char (*v)[SVCA_NAME_MAX + 1];
+	size_t n, cap;
+};
+
+static int collect_name(void *arg, const struct account *a)
+{
+	struct name_list *l = arg;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		void *nv = realloc(l->v, ncap * sizeof(*l->v));
+		if (!nv)
+			return 1;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	memcpy(l->v[l->n++], a->name, sizeof(a->name));
+	return 0;
+}
+
+int account_gen_upgrade(struct store *s)
+{
+	uint64_t cur;
+	int r = read_gen_counter(s, &cur);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	struct name_list l = { 0 };
+	if (account_foreach(s, collect_name, &l) != 0) {
+		free(l.v);
+		return -1;
+	}
+	int ret = 0;
+	store_begin(s);
+	for (size_t i = 0; i < l.n && ret == 0; i++) {
+		struct account a;
+		if (account_get(s, l.v[i], &a) != 1 || account_next_gen(s, &a.gen) < 0 ||
+		    account_put(s, &a) < 0)
+			ret = -1;
+	}
+	/* The counter exists from now on, even in a store without accounts. */
+	if (ret == 0 && l.n == 0 && account_next_gen(s, &cur) < 0)
+		ret = -1;
+	if (ret == 0 && store_commit(s) < 0)
+		ret = -1;
+	if (ret < 0)
+		store_abort(s);
+	free(l.v);
+	return ret < 0 ? -1 : (int)(l.n > INT32_MAX ? INT32_MAX : l.n);
 }
 
 int host_name_taken(const char *name)

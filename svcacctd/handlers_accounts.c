@@ -137,11 +137,10 @@ void cmd_account_create(struct request *r)
 	a.org_role = role;
 	req_stamp(r, &a.created_at, a.created_by, sizeof(a.created_by));
 	a.updated_at = a.created_at;
-	/* Generations start at a value no earlier account of the same name
-	 * had, so its old tokens can never match this one. */
-	a.gen = a.created_at;
 	memcpy(a.updated_by, a.created_by, sizeof(a.updated_by));
-	if (account_put(r->d->store, &a) < 0) {
+	/* A generation no account ever had: the tokens of an earlier account
+	 * of this name (or uid) can never match this one. */
+	if (account_next_gen(r->d->store, &a.gen) < 0 || account_put(r->d->store, &a) < 0) {
 		req_storage_error(r);
 		return;
 	}
@@ -259,6 +258,7 @@ void cmd_account_update(struct request *r)
 
 	char detail[160] = "";
 	size_t dl = 0;
+	int bump = 0;
 	req_txn_begin(r);
 	if (rename && strcmp(newname, name) != 0) {
 		if (account_del(r->d->store, &a) < 0) {
@@ -268,6 +268,7 @@ void cmd_account_update(struct request *r)
 		dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "renamed from %s; ",
 				       name);
 		memcpy(a.name, newname, strlen(newname) + 1); /* validated: fits */
+		bump = 1; /* tokens name the account by its old name */
 	}
 	if (given_desc) {
 		snprintf(a.description, sizeof(a.description), "%s", desc);
@@ -277,10 +278,11 @@ void cmd_account_update(struct request *r)
 		snprintf(detail + dl, sizeof(detail) - dl, "org_role %s -> %s; ",
 			 org_role_name(a.org_role), org_role_name(role));
 		a.org_role = role;
-		a.gen++; /* outstanding tokens carry the old role */
+		bump = 1; /* outstanding tokens carry the old role */
 	}
 	req_stamp(r, &a.updated_at, a.updated_by, sizeof(a.updated_by));
-	if (account_put(r->d->store, &a) < 0) {
+	if ((bump && account_next_gen(r->d->store, &a.gen) < 0) ||
+	    account_put(r->d->store, &a) < 0) {
 		req_storage_error(r);
 		return;
 	}
