@@ -22,7 +22,7 @@ static const char *passwd_file(void)
 	return p && *p ? p : "/etc/passwd";
 }
 
-static const char *group_file(void)
+const char *host_group_file(void)
 {
 	const char *p = getenv("SVCACCTD_GROUP_FILE");
 	return p && *p ? p : "/etc/group";
@@ -291,6 +291,24 @@ int account_gen_upgrade(struct store *s)
 	return ret < 0 ? -1 : (int)(l.n > INT32_MAX ? INT32_MAX : l.n);
 }
 
+int host_group_gid(const char *name, uint32_t *gid)
+{
+	int found = 0;
+	FILE *f = fopen(host_group_file(), "re");
+	if (!f)
+		return 0;
+	struct group *gr;
+	while (!found && (gr = fgetgrent(f))) {
+		if (strcmp(gr->gr_name, name) == 0) {
+			found = 1;
+			if (gid)
+				*gid = (uint32_t)gr->gr_gid;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 int host_name_taken(const char *name)
 {
 	int taken = 0;
@@ -301,14 +319,7 @@ int host_name_taken(const char *name)
 			taken = strcmp(pw->pw_name, name) == 0;
 		fclose(f);
 	}
-	f = fopen(group_file(), "re");
-	if (f) {
-		struct group *gr;
-		while (!taken && (gr = fgetgrent(f)))
-			taken = strcmp(gr->gr_name, name) == 0;
-		fclose(f);
-	}
-	return taken;
+	return taken || host_group_gid(name, NULL);
 }
 
 /* 1 when the host's passwd or group file already uses this id. */
@@ -324,7 +335,7 @@ static size_t host_ids(uint32_t min, uint32_t max, uint32_t **out)
 {
 	uint32_t *ids = NULL;
 	size_t n = 0, cap = 0;
-	FILE *files[2] = { fopen(passwd_file(), "re"), fopen(group_file(), "re") };
+	FILE *files[2] = { fopen(passwd_file(), "re"), fopen(host_group_file(), "re") };
 	for (int i = 0; i < 2; i++) {
 		if (!files[i])
 			continue;

@@ -69,6 +69,11 @@ int account_alloc_uid(struct store *s, uint32_t min, uint32_t max, uint32_t *uid
 /* 1 when the host's /etc/passwd or /etc/group already has this name. */
 int host_name_taken(const char *name);
 
+/* The host's group file (/etc/group; tests: $SVCACCTD_GROUP_FILE), read
+ * directly, never through NSS.  host_group_gid: 1 when name is a group
+ * there (*gid set when gid is not NULL), 0 when not (or unreadable). */
+const char *host_group_file(void);
+int host_group_gid(const char *name, uint32_t *gid);
 
 /* Appends an account's reply fields. */
 void account_to_reply(const struct account *a, struct svca_buf *b);
