@@ -15,7 +15,7 @@
 static const char name_rule[] =
 	"use lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters";
 
-int req_account_name(struct request *r, uint16_t tag, char *name)
+int req_account_name(struct request *r, uint16_t tag, char name[static SVCA_NAME_MAX + 2])
 {
 	if (req_str(r, tag, name, SVCA_NAME_MAX + 2, 1, "account name") < 0)
 		return -1;

@@ -306,6 +306,29 @@ check_exit 3 -d "... and its members are not Admins (exit 3)" \
 check -d "the Admins of /etc/group stay Admins" as_admin $CTL account list
 
 # ==============================================================================
+diag "names at the length limit, straight to the daemon (SECURITY.md section 7: one-byte write)"
+
+N32=a$(printf 'b%.0s' $(seq 31)) N33=${N32}c N34=${N33}d
+raw_create() { "$PY" "$TESTS_DIR/proto_client.py" "$SOCK" call ACCOUNT_CREATE "F_NAME=$1"; }
+if expect_exit 0 raw_create "$N32"; then ok "a 32-character name is created"; else not_ok "a 32-character name is created"; fi
+if expect_exit 2 raw_create "$N33" && [[ $OUT == *"invalid account name"* ]]; then
+	ok "a 33-character name is a bad request (invalid account name)"
+else
+	not_ok "a 33-character name is a bad request (exit $RC: ${OUT:0:200})"
+fi
+if expect_exit 2 raw_create "$N34" && [[ $OUT == *"too long"* ]]; then
+	ok "a 34-character name is a bad request (too long)"
+else
+	not_ok "a 34-character name is a bad request (exit $RC: ${OUT:0:200})"
+fi
+check -d "the 32-character account is deleted" $CTL account delete "$N32"
+if expect_exit 0 $CTL --json account list && [[ $OUT != *abbbb* ]]; then
+	ok "no account of 33 or 34 characters exists"
+else
+	not_ok "no account of 33 or 34 characters exists (exit $RC)"
+fi
+
+# ==============================================================================
 diag "3. daemon_user"
 
 if expect_exit 1 $CTL account create _svcacct && [[ $ERR == *daemon_user* ]]; then
