@@ -14,6 +14,8 @@
 #define UID_CURSOR_KEY "meta/uid_cursor"
 /* The last generation handed out, to any account (account_next_gen). */
 #define GEN_COUNTER_KEY "meta/gen"
+/* Present once every account got a generation from the counter. */
+#define GEN_UPGRADED_KEY "meta/gen_upgraded"
 
 /* Files checked for name and uid clashes; tests may point elsewhere. */
 static const char *passwd_file(void)
@@ -261,32 +263,62 @@ static int collect_name(void *arg, const struct account *a)
 	return 0;
 }
 
+/* Accounts per transaction of the upgrade: bounds the journal record and
+ * the undo memory however large the store is. */
+#define GEN_UPGRADE_CHUNK 512
+
+static int upgrade_chunk(struct store *s, const struct name_list *l, size_t from,
+			 size_t to, int last)
+{
+	store_begin(s);
+	int ret = 0;
+	for (size_t i = from; i < to && ret == 0; i++) {
+		struct account a;
+		int g = account_get(s, l->v[i], &a);
+		if (g < 0 || (g == 1 && (account_next_gen(s, &a.gen) < 0 ||
+					 account_put(s, &a) < 0)))
+			ret = -1;
+	}
+	uint64_t gen;
+	/* The counter exists even in a store without accounts. */
+	if (ret == 0 && last && account_next_gen(s, &gen) < 0)
+		ret = -1;
+	if (ret == 0 && last &&
+	    store_put(s, DB_STATE, GEN_UPGRADED_KEY, (const uint8_t *)"1", 1) < 0)
+		ret = -1;
+	if (ret == 0 && store_commit(s) < 0)
+		return -1; /* store_commit aborted it */
+	if (ret < 0) {
+		store_abort(s);
+		return -1;
+	}
+	return store_flush(s);
+}
+
 int account_gen_upgrade(struct store *s)
 {
-	uint64_t cur;
-	int r = read_gen_counter(s, &cur);
-	if (r != 0)
+	uint8_t *v;
+	size_t n;
+	int r = store_get(s, DB_STATE, GEN_UPGRADED_KEY, &v, &n);
+	if (r != 0) {
+		if (r == 1)
+			free(v);
 		return r < 0 ? -1 : 0;
+	}
 	struct name_list l = { 0 };
 	if (account_foreach(s, collect_name, &l) != 0) {
 		free(l.v);
 		return -1;
 	}
+	/* Interrupted half-way, it runs again from the start at the next start:
+	 * a second fresh generation does no harm. */
 	int ret = 0;
-	store_begin(s);
-	for (size_t i = 0; i < l.n && ret == 0; i++) {
-		struct account a;
-		if (account_get(s, l.v[i], &a) != 1 || account_next_gen(s, &a.gen) < 0 ||
-		    account_put(s, &a) < 0)
-			ret = -1;
-	}
-	/* The counter exists from now on, even in a store without accounts. */
-	if (ret == 0 && l.n == 0 && account_next_gen(s, &cur) < 0)
-		ret = -1;
-	if (ret == 0 && store_commit(s) < 0)
-		ret = -1;
-	if (ret < 0)
-		store_abort(s);
+	size_t from = 0;
+	do {
+		size_t to = l.n - from > GEN_UPGRADE_CHUNK ? from + GEN_UPGRADE_CHUNK : l.n;
+		ret = upgrade_chunk(s, &l, from, to, to == l.n);
+		from = to;
+	} while (ret == 0 && from < l.n);
 	free(l.v);
 	return ret < 0 ? -1 : (int)(l.n > INT32_MAX ? INT32_MAX : l.n);
 }

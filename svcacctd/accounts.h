@@ -56,9 +56,10 @@ extern void (*account_change_hook)(struct store *s, const struct account *a, int
  * had.  0 ok, -1 error. */
 int account_next_gen(struct store *s, uint64_t *gen);
 
-/* At start: a store written before the counter existed gets it, and every
- * account a fresh generation from it (accounts created in the same ms
- * shared one).  Commits on its own.  Number of accounts changed, -1 error. */
+/* At start, once ("meta/gen_upgraded"): a store written before the counter
+ * existed gets it, and every account a fresh generation from it (accounts
+ * created in the same ms shared one).  Commits and flushes on its own, in
+ * chunks.  Number of accounts changed, -1 error. */
 int account_gen_upgrade(struct store *s);
 
 /* Picks a free uid in [min, max] (skipping uids used by the host), moving

@@ -349,7 +349,6 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	/* Made durable with daemon.start below. */
 	int regen = account_gen_upgrade(d.store);
 	if (regen < 0) {
 		log_err("cannot give the accounts their token generations (meta/gen)");

@@ -96,6 +96,38 @@ static void upgrade_of_an_empty_store_creates_the_counter(void **state)
 	size_t n;
 	assert_int_equal(store_get(S, DB_STATE, "meta/gen", &v, &n), 1);
 	free(v);
+	assert_int_equal(store_get(S, DB_STATE, "meta/gen_upgraded", &v, &n), 1);
+	free(v);
+	assert_int_equal(account_gen_upgrade(S), 0);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* More accounts than one transaction of the upgrade takes (512): every
+ * one gets its own generation. */
+static void upgrade_in_chunks_gives_every_account_its_own(void **state)
+{
+	(void)state;
+	enum { N = 1100 };
+	char name[32];
+	static uint64_t gens[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "acct-%d", i);
+		put_account(name, (uint32_t)(60000 + i), 1700000000000ULL);
+	}
+	assert_int_equal(account_gen_upgrade(S), N);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "acct-%d", i);
+		gens[i] = gen_of(name);
+	}
+	qsort(gens, N, sizeof(gens[0]), cmp_u64);
+	for (int i = 1; i < N; i++)
+		assert_true(gens[i] > gens[i - 1]);
+	assert_true(gens[0] > 1700000000000ULL);
 	assert_int_equal(account_gen_upgrade(S), 0);
 }
 
@@ -176,6 +208,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(upgrade_separates_shared_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(upgrade_of_an_empty_store_creates_the_counter, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(upgrade_in_chunks_gives_every_account_its_own, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(next_gen_is_unique_and_increasing, setup, teardown),
 		cmocka_unit_test_setup_teardown(next_gen_is_above_every_account_and_deleted_ones,
