@@ -9,8 +9,13 @@
 #include <string.h>
 
 #include "record.h"
+#include "sockio.h"
 
 #define UID_CURSOR_KEY "meta/uid_cursor"
+/* The last generation handed out, to any account (account_next_gen). */
+#define GEN_COUNTER_KEY "meta/gen"
+/* Present once every account got a generation from the counter. */
+#define GEN_UPGRADED_KEY "meta/gen_upgraded"
 
 /* Files checked for name and uid clashes; tests may point elsewhere. */
 static const char *passwd_file(void)
@@ -19,7 +24,7 @@ static const char *passwd_file(void)
 	return p && *p ? p : "/etc/passwd";
 }
 
-static const char *group_file(void)
+const char *host_group_file(void)
 {
 	const char *p = getenv("SVCACCTD_GROUP_FILE");
 	return p && *p ? p : "/etc/group";
@@ -178,6 +183,164 @@ int account_del(struct store *s, const struct account *a)
 	return store_del(s, DB_STATE, ukey);
 }
 
+/* ---- generations ---------------------------------------------------------------
+ * A token names its account by uid, name and generation (tokens.c).  Every
+ * generation comes from one store-wide counter, so no two accounts ever
+ * share one, and an account created, renamed or re-roled later never gets
+ * one that an earlier (maybe deleted) account had.  The counter never goes
+ * below the wall clock in ms: a state restored from a backup still hands
+ * out generations above those given out since the backup was taken. */
+
+/* 1 read, 0 absent, -1 error or garbage. */
+static int read_gen_counter(struct store *s, uint64_t *out)
+{
+	uint8_t *v;
+	size_t n;
+	char buf[24];
+	int r = store_get(s, DB_STATE, GEN_COUNTER_KEY, &v, &n);
+	if (r <= 0)
+		return r;
+	int ok = n > 0 && n < sizeof(buf);
+	if (ok) {
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		char *end;
+		*out = strtoull(buf, &end, 10);
+		ok = *end == '\0' && buf[0] >= '0' && buf[0] <= '9';
+	}
+	free(v);
+	return ok ? 1 : -1;
+}
+
+static int max_gen_cb(void *arg, const struct account *a)
+{
+	uint64_t *max = arg;
+	if (a->gen > *max)
+		*max = a->gen;
+	return 0;
+}
+
+int account_next_gen(struct store *s, uint64_t *gen)
+{
+	uint64_t cur = 0;
+	int r = read_gen_counter(s, &cur);
+	if (r < 0)
+		return -1;
+	/* No counter yet (account_gen_upgrade not run): above every account. */
+	if (r == 0 && account_foreach(s, max_gen_cb, &cur) != 0)
+		return -1;
+	if (cur >= (uint64_t)INT64_MAX - 1)
+		return -1; /* a JWT claim is a signed 64-bit integer */
+	uint64_t next = cur + 1;
+	int64_t wall = svca_wall_ms();
+	if (wall > 0 && (uint64_t)wall > next)
+		next = (uint64_t)wall;
+	char buf[24];
+	int len = snprintf(buf, sizeof(buf), "%" PRIu64, next);
+	if (store_put(s, DB_STATE, GEN_COUNTER_KEY, (const uint8_t *)buf, (size_t)len) < 0)
+		return -1;
+	*gen = next;
+	return 0;
+}
+
+struct name_list {
+	char (*v)[SVCA_NAME_MAX + 1];
+	size_t n, cap;
+};
+
+static int collect_name(void *arg, const struct account *a)
+{
+	struct name_list *l = arg;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		void *nv = realloc(l->v, ncap * sizeof(*l->v));
+		if (!nv)
+			return 1;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	memcpy(l->v[l->n++], a->name, sizeof(a->name));
+	return 0;
+}
+
+/* Accounts per transaction of the upgrade: bounds the journal record and
+ * the undo memory however large the store is. */
+#define GEN_UPGRADE_CHUNK 512
+
+static int upgrade_chunk(struct store *s, const struct name_list *l, size_t from,
+			 size_t to, int last)
+{
+	store_begin(s);
+	int ret = 0;
+	for (size_t i = from; i < to && ret == 0; i++) {
+		struct account a;
+		int g = account_get(s, l->v[i], &a);
+		if (g < 0 || (g == 1 && (account_next_gen(s, &a.gen) < 0 ||
+					 account_put(s, &a) < 0)))
+			ret = -1;
+	}
+	uint64_t gen;
+	/* The counter exists even in a store without accounts. */
+	if (ret == 0 && last && account_next_gen(s, &gen) < 0)
+		ret = -1;
+	if (ret == 0 && last &&
+	    store_put(s, DB_STATE, GEN_UPGRADED_KEY, (const uint8_t *)"1", 1) < 0)
+		ret = -1;
+	if (ret == 0 && store_commit(s) < 0)
+		return -1; /* store_commit aborted it */
+	if (ret < 0) {
+		store_abort(s);
+		return -1;
+	}
+	return store_flush(s);
+}
+
+int account_gen_upgrade(struct store *s)
+{
+	uint8_t *v;
+	size_t n;
+	int r = store_get(s, DB_STATE, GEN_UPGRADED_KEY, &v, &n);
+	if (r != 0) {
+		if (r == 1)
+			free(v);
+		return r < 0 ? -1 : 0;
+	}
+	struct name_list l = { 0 };
+	if (account_foreach(s, collect_name, &l) != 0) {
+		free(l.v);
+		return -1;
+	}
+	/* Interrupted half-way, it runs again from the start at the next start:
+	 * a second fresh generation does no harm. */
+	int ret = 0;
+	size_t from = 0;
+	do {
+		size_t to = l.n - from > GEN_UPGRADE_CHUNK ? from + GEN_UPGRADE_CHUNK : l.n;
+		ret = upgrade_chunk(s, &l, from, to, to == l.n);
+		from = to;
+	} while (ret == 0 && from < l.n);
+	free(l.v);
+	return ret < 0 ? -1 : (int)(l.n > INT32_MAX ? INT32_MAX : l.n);
+}
+
+int host_group_gid(const char *name, uint32_t *gid)
+{
+	int found = 0;
+	FILE *f = fopen(host_group_file(), "re");
+	if (!f)
+		return 0;
+	struct group *gr;
+	while (!found && (gr = fgetgrent(f))) {
+		if (strcmp(gr->gr_name, name) == 0) {
+			found = 1;
+			if (gid)
+				*gid = (uint32_t)gr->gr_gid;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 int host_name_taken(const char *name)
 {
 	int taken = 0;
@@ -188,14 +351,7 @@ int host_name_taken(const char *name)
 			taken = strcmp(pw->pw_name, name) == 0;
 		fclose(f);
 	}
-	f = fopen(group_file(), "re");
-	if (f) {
-		struct group *gr;
-		while (!taken && (gr = fgetgrent(f)))
-			taken = strcmp(gr->gr_name, name) == 0;
-		fclose(f);
-	}
-	return taken;
+	return taken || host_group_gid(name, NULL);
 }
 
 /* 1 when the host's passwd or group file already uses this id. */
@@ -211,7 +367,7 @@ static size_t host_ids(uint32_t min, uint32_t max, uint32_t **out)
 {
 	uint32_t *ids = NULL;
 	size_t n = 0, cap = 0;
-	FILE *files[2] = { fopen(passwd_file(), "re"), fopen(group_file(), "re") };
+	FILE *files[2] = { fopen(passwd_file(), "re"), fopen(host_group_file(), "re") };
 	for (int i = 0; i < 2; i++) {
 		if (!files[i])
 			continue;

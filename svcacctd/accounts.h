@@ -24,7 +24,10 @@ struct account {
 	uint64_t updated_at;
 	char updated_by[80];
 	uint64_t last_activity;
-	uint64_t gen; /* bumped when outstanding tokens must stop working */
+	/* Set from account_next_gen whenever outstanding tokens must stop
+	 * working (created, renamed, re-roled, a grant removed or changed, all
+	 * tokens revoked): unique across accounts, never reused. */
+	uint64_t gen;
 };
 
 const char *org_role_name(enum org_role r);
@@ -48,6 +51,17 @@ int account_del(struct store *s, const struct account *a);
  * just these accounts instead of walking the store after every change. */
 extern void (*account_change_hook)(struct store *s, const struct account *a, int deleted);
 
+/* A fresh generation from the store-wide counter (DB_STATE "meta/gen"),
+ * written in the open transaction: above every generation any account ever
+ * had.  0 ok, -1 error. */
+int account_next_gen(struct store *s, uint64_t *gen);
+
+/* At start, once ("meta/gen_upgraded"): a store written before the counter
+ * existed gets it, and every account a fresh generation from it (accounts
+ * created in the same ms shared one).  Commits and flushes on its own, in
+ * chunks.  Number of accounts changed, -1 error. */
+int account_gen_upgrade(struct store *s);
+
 /* Picks a free uid in [min, max] (skipping uids used by the host), moving
  * a cursor so that a deleted account's uid is not handed out again soon.
  * 0 ok, 1 range exhausted, -1 error. */
@@ -55,6 +69,12 @@ int account_alloc_uid(struct store *s, uint32_t min, uint32_t max, uint32_t *uid
 
 /* 1 when the host's /etc/passwd or /etc/group already has this name. */
 int host_name_taken(const char *name);
+
+/* The host's group file (/etc/group; tests: $SVCACCTD_GROUP_FILE), read
+ * directly, never through NSS.  host_group_gid: 1 when name is a group
+ * there (*gid set when gid is not NULL), 0 when not (or unreadable). */
+const char *host_group_file(void);
+int host_group_gid(const char *name, uint32_t *gid);
 
 /* Appends an account's reply fields. */
 void account_to_reply(const struct account *a, struct svca_buf *b);

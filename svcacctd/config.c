@@ -115,6 +115,7 @@ void config_defaults(struct svca_config *c)
 	c->login_shell = xstrdup("/bin/bash");
 	c->nologin_shell = xstrdup("/usr/sbin/nologin");
 	c->sudo_group = xstrdup("svcacct-sudo");
+	c->daemon_user = xstrdup("_svcacct");
 	c->syslog_socket = xstrdup("/dev/log");
 	c->uid_min = 60000;
 	c->uid_max = 60999;
@@ -159,6 +160,7 @@ void config_free(struct svca_config *c)
 	free(c->login_shell);
 	free(c->nologin_shell);
 	free(c->sudo_group);
+	free(c->daemon_user);
 	free(c->syslog_socket);
 	free(c->pepper_file);
 	free(c->signing_key_file);
@@ -402,6 +404,10 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		set_string(x, s, &c->sudo_group);
 		if (c->sudo_group && !svca_account_name_valid(c->sudo_group))
 			err_at(x, s, "'sudo_group' is not a valid group name");
+	} else if (!strcmp(k, "daemon_user")) {
+		set_string(x, s, &c->daemon_user);
+		if (c->daemon_user && !svca_account_name_valid(c->daemon_user))
+			err_at(x, s, "'daemon_user' is not a valid user name");
 	} else if (!strcmp(k, "uid_min")) {
 		v = c->uid_min;
 		set_int(x, s, 1000, 4294967294LL, &v);

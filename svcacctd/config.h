@@ -46,6 +46,7 @@ struct svca_config {
 	char *login_shell;
 	char *nologin_shell;
 	char *sudo_group;
+	char *daemon_user;   /* pam_svcacct's daemon_user: no account may have it */
 	char *syslog_socket; /* where audit lines go; default /dev/log */
 	char *pepper_file;   /* default <state_dir>/pepper */
 	char *signing_key_file; /* default <state_dir>/signing.keys */

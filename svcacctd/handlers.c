@@ -17,7 +17,13 @@
 
 /* ---- callers ---------------------------------------------------------------- */
 
-static void resolve(const struct strlist *names, gid_t **out, size_t *n)
+/* The privileged groups come from the host's group file only, never
+ * through NSS: libnss_svcacct answers for every service account's private
+ * group (gid = uid), and an account named like a configured group must
+ * never become that group.  For the same reason a gid inside the service
+ * accounts' range [uid_min, uid_max] is ignored, wherever it comes from. */
+static void resolve(const struct daemon *d, const char *setting,
+		    const struct strlist *names, gid_t **out, size_t *n)
 {
 	free(*out);
 	*out = calloc(names->n ? names->n : 1, sizeof(gid_t));
@@ -25,20 +31,43 @@ static void resolve(const struct strlist *names, gid_t **out, size_t *n)
 	if (!*out)
 		return;
 	for (size_t i = 0; i < names->n; i++) {
-		struct group *g = getgrnam(names->v[i]);
-		if (!g) {
-			log_warn("group '%s' named in the configuration does not exist",
-				 names->v[i]);
+		uint32_t gid;
+		if (host_group_gid(names->v[i], &gid) != 1) {
+			log_warn("%s: group '%s' is not in %s (privileged groups are read "
+				 "from that file only, not through NSS); it grants nothing",
+				 setting, names->v[i], host_group_file());
 			continue;
 		}
-		(*out)[(*n)++] = g->gr_gid;
+		if (gid >= d->cfg.uid_min && gid <= d->cfg.uid_max) {
+			log_warn("%s: group '%s' has gid %" PRIu32 ", inside the service "
+				 "accounts' range %" PRIu32 "-%" PRIu32 "; it grants nothing",
+				 setting, names->v[i], gid, d->cfg.uid_min, d->cfg.uid_max);
+			continue;
+		}
+		(*out)[(*n)++] = (gid_t)gid;
 	}
+}
+
+static int warn_reserved(void *arg, const struct account *a)
+{
+	const struct daemon *d = arg;
+	const char *key = name_reserved_by(&d->cfg, a->name);
+	if (key)
+		log_warn("%s names '%s', which is also a service account (uid %" PRIu32
+			 "): the account's private group grants nothing (privileged "
+			 "groups come from %s only); rename or delete the account",
+			 key, a->name, a->uid, host_group_file());
+	return 0;
 }
 
 void daemon_resolve_groups(struct daemon *d)
 {
-	resolve(&d->cfg.admin_groups, &d->admin_gids, &d->n_admin_gids);
-	resolve(&d->cfg.super_admin_groups, &d->super_gids, &d->n_super_gids);
+	resolve(d, "admin_groups", &d->cfg.admin_groups, &d->admin_gids, &d->n_admin_gids);
+	resolve(d, "super_admin_groups", &d->cfg.super_admin_groups, &d->super_gids,
+		&d->n_super_gids);
+	/* A reload may name a group after an account that already exists. */
+	if (d->store)
+		account_foreach(d->store, warn_reserved, d);
 }
 
 static int in_groups(const struct peer *p, const gid_t *gids, size_t n)

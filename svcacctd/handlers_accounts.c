@@ -15,7 +15,7 @@
 static const char name_rule[] =
 	"use lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters";
 
-int req_account_name(struct request *r, uint16_t tag, char *name)
+int req_account_name(struct request *r, uint16_t tag, char name[static SVCA_NAME_MAX + 2])
 {
 	if (req_str(r, tag, name, SVCA_NAME_MAX + 2, 1, "account name") < 0)
 		return -1;
@@ -68,6 +68,30 @@ static int read_org_role(struct request *r, enum org_role *role, int *given)
 	return 0;
 }
 
+static int strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return 1;
+	return 0;
+}
+
+/* The configuration setting that gives this name a meaning of its own, or
+ * NULL.  Wherever NSS answers, a service account so named would be taken
+ * for that group (its private group has its name) or user. */
+const char *name_reserved_by(const struct svca_config *c, const char *name)
+{
+	if (c->sudo_group && !strcmp(name, c->sudo_group))
+		return "sudo_group";
+	if (strlist_has(&c->admin_groups, name))
+		return "admin_groups";
+	if (strlist_has(&c->super_admin_groups, name))
+		return "super_admin_groups";
+	if (c->daemon_user && !strcmp(name, c->daemon_user))
+		return "daemon_user";
+	return NULL;
+}
+
 static int name_available(struct request *r, const char *name, const char *event)
 {
 	struct account other;
@@ -81,10 +105,12 @@ static int name_available(struct request *r, const char *name, const char *event
 		req_fail(r, SVCA_ERR_FAILED, "account '%s' already exists", name);
 		return -1;
 	}
-	if (!strcmp(name, r->d->cfg.sudo_group)) {
+	const char *key = name_reserved_by(&r->d->cfg, name);
+	if (key) {
 		req_audit_refusal(r, event, "failure", name, "name_reserved");
 		req_fail(r, SVCA_ERR_FAILED,
-			 "'%s' is the sudo_group of this host; choose another name", name);
+			 "'%s' is named in %s of %s; choose another name", name, key,
+			 r->d->cfg.path ? r->d->cfg.path : "svcacctd.conf");
 		return -1;
 	}
 	if (host_name_taken(name)) {
@@ -137,11 +163,10 @@ void cmd_account_create(struct request *r)
 	a.org_role = role;
 	req_stamp(r, &a.created_at, a.created_by, sizeof(a.created_by));
 	a.updated_at = a.created_at;
-	/* Generations start at a value no earlier account of the same name
-	 * had, so its old tokens can never match this one. */
-	a.gen = a.created_at;
 	memcpy(a.updated_by, a.created_by, sizeof(a.updated_by));
-	if (account_put(r->d->store, &a) < 0) {
+	/* A generation no account ever had: the tokens of an earlier account
+	 * of this name (or uid) can never match this one. */
+	if (account_next_gen(r->d->store, &a.gen) < 0 || account_put(r->d->store, &a) < 0) {
 		req_storage_error(r);
 		return;
 	}
@@ -259,6 +284,7 @@ void cmd_account_update(struct request *r)
 
 	char detail[160] = "";
 	size_t dl = 0;
+	int bump = 0;
 	req_txn_begin(r);
 	if (rename && strcmp(newname, name) != 0) {
 		if (account_del(r->d->store, &a) < 0) {
@@ -268,6 +294,7 @@ void cmd_account_update(struct request *r)
 		dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "renamed from %s; ",
 				       name);
 		memcpy(a.name, newname, strlen(newname) + 1); /* validated: fits */
+		bump = 1; /* tokens name the account by its old name */
 	}
 	if (given_desc) {
 		snprintf(a.description, sizeof(a.description), "%s", desc);
@@ -277,10 +304,11 @@ void cmd_account_update(struct request *r)
 		snprintf(detail + dl, sizeof(detail) - dl, "org_role %s -> %s; ",
 			 org_role_name(a.org_role), org_role_name(role));
 		a.org_role = role;
-		a.gen++; /* outstanding tokens carry the old role */
+		bump = 1; /* outstanding tokens carry the old role */
 	}
 	req_stamp(r, &a.updated_at, a.updated_by, sizeof(a.updated_by));
-	if (account_put(r->d->store, &a) < 0) {
+	if ((bump && account_next_gen(r->d->store, &a.gen) < 0) ||
+	    account_put(r->d->store, &a) < 0) {
 		req_storage_error(r);
 		return;
 	}

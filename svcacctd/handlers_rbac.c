@@ -42,8 +42,8 @@ static int remove_grant(struct request *r, const struct grant *g, const char *wh
 		return -1;
 	if (have == 1) {
 		snprintf(name, sizeof(name), "%s", a.name);
-		a.gen++; /* outstanding tokens carry the removed grant */
-		if (account_put(r->d->store, &a) < 0)
+		/* outstanding tokens carry the removed grant */
+		if (account_next_gen(r->d->store, &a.gen) < 0 || account_put(r->d->store, &a) < 0)
 			return -1;
 	}
 	if (grant_del(r->d->store, g) < 0)
@@ -472,10 +472,11 @@ void cmd_grant_add(struct request *r)
 	} else {
 		req_stamp(r, &g.created_at, g.created_by, sizeof(g.created_by));
 	}
-	if (e == 1 && old.role != g.role)
-		a.gen++; /* outstanding tokens carry the old grants */
+	/* outstanding tokens carry the old grants */
+	int regen = e == 1 && old.role != g.role;
 	if (grant_put(r->d->store, &g) < 0 ||
-	    (e == 1 && old.role != g.role && account_put(r->d->store, &a) < 0)) {
+	    (regen && (account_next_gen(r->d->store, &a.gen) < 0 ||
+		       account_put(r->d->store, &a) < 0))) {
 		req_storage_error(r);
 		return;
 	}

@@ -349,6 +349,14 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	int regen = account_gen_upgrade(d.store);
+	if (regen < 0) {
+		log_err("cannot give the accounts their token generations (meta/gen)");
+		goto out;
+	}
+	if (regen > 0)
+		log_info("gave %d accounts a fresh token generation; tokens issued "
+			 "before this version are refused", regen);
 	static struct secrets secrets;
 	if (secrets_load(&secrets, d.cfg.pepper_file, d.cfg.signing_key_file, err,
 			 sizeof(err)) < 0) {

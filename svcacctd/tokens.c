@@ -96,6 +96,7 @@ int token_issue(struct daemon *d, const struct account *a, const char *key_id,
 	json_t *c = json_object();
 	json_object_set_new(c, "iss", json_string(TOKEN_ISSUER));
 	json_object_set_new(c, "sub", json_string(a->name));
+	json_object_set_new(c, "uid", json_integer((json_int_t)a->uid));
 	json_object_set_new(c, "aud", json_string(TOKEN_AUDIENCE));
 	json_object_set_new(c, "iat", json_integer(now));
 	json_object_set_new(c, "nbf", json_integer(now));
@@ -145,9 +146,10 @@ enum tok_result token_verify(struct daemon *d, const char *tok, size_t len,
 	const char *sub = json_string_value(json_object_get(c, "sub"));
 	const char *jti = json_string_value(json_object_get(c, "jti"));
 	json_t *exp = json_object_get(c, "exp"), *nbf = json_object_get(c, "nbf");
-	json_t *gen = json_object_get(c, "gen");
+	json_t *gen = json_object_get(c, "gen"), *uid = json_object_get(c, "uid");
 	if (!iss || !sub || !jti || !json_is_integer(exp) || !json_is_integer(nbf) ||
-	    !json_is_integer(gen) || strlen(jti) > 64)
+	    !json_is_integer(gen) || !json_is_integer(uid) || json_integer_value(uid) <= 0 ||
+	    json_integer_value(uid) > (json_int_t)UINT32_MAX || strlen(jti) > 64)
 		return TOK_MALFORMED;
 	if (strcmp(iss, TOKEN_ISSUER) != 0 || !aud || strcmp(aud, TOKEN_AUDIENCE) != 0)
 		return TOK_BAD_AUDIENCE;
@@ -170,7 +172,10 @@ enum tok_result token_verify(struct daemon *d, const char *tok, size_t len,
 	g = account_get(d->store, sub, a);
 	if (g < 0)
 		return TOK_ERROR;
-	if (g == 0)
+	/* The name alone is not the account: it may have been deleted and the
+	 * name given to another one (a rename, a re-create).  The uid and the
+	 * generation (unique across accounts, accounts.c) must match too. */
+	if (g == 0 || (json_int_t)a->uid != json_integer_value(uid))
 		return TOK_ACCOUNT_UNKNOWN;
 	if ((json_int_t)a->gen != json_integer_value(gen))
 		return TOK_STALE;

@@ -1,9 +1,11 @@
 /*
  * Session tokens: EdDSA JWTs (RFC 8037) issued for an active account, with
- * claims iss, sub, aud, iat, nbf, exp, jti, key_id, org_role, role,
- * grants, gen.  A token stops working at once when its jti is on the
- * deny-list (DB_STATE "deny/<jti>") or the account's generation moved on
- * (deleted, re-roled, a grant removed or changed, all tokens revoked); it is
+ * claims iss, sub, uid, aud, iat, nbf, exp, jti, key_id, org_role, role,
+ * grants, gen.  The account is the one with that name, that uid and that
+ * generation: a token without a uid claim is malformed.  A token stops
+ * working at once when its jti is on the deny-list (DB_STATE "deny/<jti>")
+ * or the account's generation moved on (deleted, renamed, re-roled, a
+ * grant removed or changed, all tokens revoked); it is
  * refused while its account or its API key is disabled, and for good once
  * the key is revoked.
  */
@@ -53,9 +55,9 @@ int token_issue(struct daemon *d, const struct account *a, const char *key_id,
 		struct issued *out);
 
 /* Full verification: signature with a known key, iss, aud, nbf/exp,
- * deny-list, account status and generation.  On TOK_OK *claims holds the
- * claims (caller json_decref's) and *a the account.  For other results
- * *claims may still be set when the signature was good. */
+ * deny-list, account (name and uid), status and generation.  On TOK_OK
+ * *claims holds the claims (caller json_decref's) and *a the account.  For
+ * other results *claims may still be set when the signature was good. */
 enum tok_result token_verify(struct daemon *d, const char *tok, size_t len,
 			     json_t **claims, struct account *a);
 
