@@ -508,3 +508,27 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn,
 	config_destroy(&cf);
 	return x.errors;
 }
+
+int strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i], s))
+			return 1;
+	return 0;
+}
+
+/* The configuration setting that gives this name a meaning of its own, or
+ * NULL.  Wherever NSS answers, a service account so named would be taken
+ * for that group (its private group has its name) or user. */
+const char *config_reserved_name(const struct svca_config *c, const char *name)
+{
+	if (c->sudo_group && !strcmp(name, c->sudo_group))
+		return "sudo_group";
+	if (strlist_has(&c->admin_groups, name))
+		return "admin_groups";
+	if (strlist_has(&c->super_admin_groups, name))
+		return "super_admin_groups";
+	if (c->daemon_user && !strcmp(name, c->daemon_user))
+		return "daemon_user";
+	return NULL;
+}

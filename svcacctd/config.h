@@ -28,6 +28,8 @@ struct strlist {
 };
 /* Frees the strings and the array; the list is left empty. */
 void strlist_free(struct strlist *l);
+/* 1 when s is one of l's strings. */
+int strlist_has(const struct strlist *l, const char *s);
 
 
 struct service_map {
@@ -90,5 +92,11 @@ int config_parse_listen(const char *s, struct sockaddr_storage *ss);
 const char *role_name(enum svca_role r);
 int role_parse(const char *s, enum svca_role *out);
 const char *cap_name(unsigned cap);
+
+/* The setting that gives this name a meaning of its own (sudo_group,
+ * admin_groups, super_admin_groups, daemon_user), or NULL.  A service
+ * account so named is refused, and left out of the NSS snapshot: wherever
+ * NSS answers, it would be taken for that group or user. */
+const char *config_reserved_name(const struct svca_config *c, const char *name);
 
 #endif

@@ -51,7 +51,7 @@ static void resolve(const struct daemon *d, const char *setting,
 static int warn_reserved(void *arg, const struct account *a)
 {
 	const struct daemon *d = arg;
-	const char *key = name_reserved_by(&d->cfg, a->name);
+	const char *key = config_reserved_name(&d->cfg, a->name);
 	if (key)
 		log_warn("%s names '%s', which is also a service account (uid %" PRIu32
 			 "): the account's private group grants nothing (privileged "

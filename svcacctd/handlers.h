@@ -20,9 +20,6 @@ int req_str(struct request *r, uint16_t tag, char *dst, size_t len, int required
  * that it is too long); the compiler warns about a smaller buffer. */
 int req_account_name(struct request *r, uint16_t tag, char name[static SVCA_NAME_MAX + 2]);
 int req_load_account(struct request *r, const char *name, struct account *a);
-/* The setting (sudo_group, admin_groups, super_admin_groups, daemon_user)
- * that reserves this name for a group or user, or NULL. */
-const char *name_reserved_by(const struct svca_config *c, const char *name);
 
 /* Transactions with the audit trail. */
 void req_txn_begin(struct request *r);

@@ -68,30 +68,6 @@ static int read_org_role(struct request *r, enum org_role *role, int *given)
 	return 0;
 }
 
-static int strlist_has(const struct strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i], s))
-			return 1;
-	return 0;
-}
-
-/* The configuration setting that gives this name a meaning of its own, or
- * NULL.  Wherever NSS answers, a service account so named would be taken
- * for that group (its private group has its name) or user. */
-const char *name_reserved_by(const struct svca_config *c, const char *name)
-{
-	if (c->sudo_group && !strcmp(name, c->sudo_group))
-		return "sudo_group";
-	if (strlist_has(&c->admin_groups, name))
-		return "admin_groups";
-	if (strlist_has(&c->super_admin_groups, name))
-		return "super_admin_groups";
-	if (c->daemon_user && !strcmp(name, c->daemon_user))
-		return "daemon_user";
-	return NULL;
-}
-
 static int name_available(struct request *r, const char *name, const char *event)
 {
 	struct account other;
@@ -105,7 +81,7 @@ static int name_available(struct request *r, const char *name, const char *event
 		req_fail(r, SVCA_ERR_FAILED, "account '%s' already exists", name);
 		return -1;
 	}
-	const char *key = name_reserved_by(&r->d->cfg, name);
+	const char *key = config_reserved_name(&r->d->cfg, name);
 	if (key) {
 		req_audit_refusal(r, event, "failure", name, "name_reserved");
 		req_fail(r, SVCA_ERR_FAILED,

@@ -164,6 +164,7 @@ static struct table {
 	struct nss_params p;
 	unsigned role_caps[4];
 	struct strlist hwnames;
+	struct strlist reserved; /* names the configuration gives to a group or user */
 
 	struct row *rows; /* by uid, strictly ascending: the image's records */
 	size_t n, cap;
@@ -628,12 +629,66 @@ static void table_free(void)
 	free((char *)T.p.nologin_shell);
 	free((char *)T.p.sudo_group);
 	strlist_free(&T.hwnames);
+	strlist_free(&T.reserved);
 	memset(&T, 0, sizeof(T));
 }
 
 static int same_str(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The names of admin_groups, super_admin_groups and daemon_user, in that
+ * order (sudo_group is in T.p): calls fn(arg, name) for each until fn
+ * returns non-zero, and returns that. */
+static int each_reserved(const struct svca_config *c, int (*fn)(void *, const char *), void *arg)
+{
+	const struct strlist *l[2] = { &c->admin_groups, &c->super_admin_groups };
+	int r = 0;
+	for (size_t k = 0; k < 2 && !r; k++)
+		for (size_t i = 0; i < l[k]->n && !r; i++)
+			r = fn(arg, l[k]->v[i]);
+	if (!r && c->daemon_user)
+		r = fn(arg, c->daemon_user);
+	return r;
+}
+
+static int reserved_add(void *arg, const char *name)
+{
+	(void)arg;
+	char **v = realloc(T.reserved.v, (T.reserved.n + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	T.reserved.v = v;
+	if (!(v[T.reserved.n] = strdup(name)))
+		return -1;
+	T.reserved.n++;
+	return 0;
+}
+
+static int reserved_differs(void *arg, const char *name)
+{
+	size_t *i = arg;
+	return *i >= T.reserved.n || strcmp(T.reserved.v[(*i)++], name) != 0;
+}
+
+static int reserved_same(const struct svca_config *c)
+{
+	size_t i = 0;
+	return !each_reserved(c, reserved_differs, &i) && i == T.reserved.n;
+}
+
+/* Why an account may not be in the snapshot: the format's rules, or a name
+ * the configuration reserves (nss_entry_refused checks sudo_group).  An
+ * account created before such names were refused would otherwise resolve
+ * as that group (its private group has its name) or as daemon_user, which
+ * pam_svcacct and svcacctctl trust as the owner of the socket. */
+static const char *entry_refused(const char *name, uint32_t uid)
+{
+	const char *why = nss_entry_refused(&T.p, name, uid);
+	if (!why && strlist_has(&T.reserved, name))
+		why = "the name is reserved by admin_groups, super_admin_groups or daemon_user";
+	return why;
 }
 
 /* 1 when the table was built for this daemon's store and configuration. */
@@ -651,7 +706,7 @@ static int table_current(const struct daemon *d)
 	for (size_t i = 0; i < T.hwnames.n; i++)
 		if (strcmp(T.hwnames.v[i], c->host_workspaces.v[i]) != 0)
 			return 0;
-	return 1;
+	return reserved_same(c);
 }
 
 /* Resolves the host workspaces into hw[] (calloc'ed, *n entries).  0 ok,
@@ -696,7 +751,7 @@ static int load_grant(void *arg, const struct grant *g)
 static int load_account(void *arg, const struct account *a)
 {
 	(void)arg;
-	const char *why = nss_entry_refused(&T.p, a->name, a->uid);
+	const char *why = entry_refused(a->name, a->uid);
 	if (why) {
 		log_refused(a->name, a->uid, why);
 		return 0;
@@ -737,6 +792,8 @@ static int table_build(struct daemon *d)
 			goto oom;
 		T.hwnames.n++;
 	}
+	if (each_reserved(c, reserved_add, NULL) != 0)
+		goto oom;
 	if ((c->home_base && !T.p.home_base) || (c->login_shell && !T.p.login_shell) ||
 	    (c->nologin_shell && !T.p.nologin_shell) || (c->sudo_group && !T.p.sudo_group))
 		goto oom;
@@ -974,7 +1031,7 @@ static int table_refresh(struct store *s)
 	for (size_t i = 0; i < T.ntname; i++) {
 		const char *name = T.tname[i];
 		int64_t r = find_name(name);
-		const char *why = u[i].present ? nss_entry_refused(&T.p, name, u[i].uid) : NULL;
+		const char *why = u[i].present ? entry_refused(name, u[i].uid) : NULL;
 		if (!u[i].present || why) {
 			if (why)
 				log_refused(name, u[i].uid, why);

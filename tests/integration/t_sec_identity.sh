@@ -287,6 +287,23 @@ else
 	not_ok "the reload warns that late-super is both a super_admin_groups group and an account"
 	printf '%s\n' "$RELOAD_LOG" | diag
 fi
+# ... and the NSS snapshot leaves the account out: nothing on the host takes
+# its private group for the super-admin group (nor its user for daemon_user)
+gone=0
+for _ in $(seq 30); do
+	getent group late-super >/dev/null || { gone=1; break; }
+	sleep 0.1
+done
+if [ "$gone" = 1 ] && ! getent passwd late-super >/dev/null; then
+	ok "after the reload NSS no longer answers for late-super (user or group)"
+else
+	not_ok "after the reload NSS no longer answers for late-super: $(getent group late-super)"
+fi
+if grep -q "late-super.*reserved by admin_groups, super_admin_groups or daemon_user" "$DAEMON_LOG"; then
+	ok "the daemon log says why late-super is left out of the NSS snapshot"
+else
+	not_ok "the daemon log says why late-super is left out of the NSS snapshot"
+fi
 check_exit 3 -d "a process in late-super's gid is not Super Admin: account create --role super-admin exits 3" \
 	run_as_uid_groups "$PLAIN_UID" "$PLAIN_UID" "$LATE_UID" $CTL account create probe-1 --role super-admin
 check_exit 3 -d "... nor signing-key rotate (exit 3)" \
