@@ -36,6 +36,7 @@ struct audit_event {
 	const char *tty;
 	const char *reason;
 	const char *detail;  /* free text, never a secret */
+	uint64_t suppressed; /* audit.coalesced: refusals not recorded one by one */
 };
 
 /* Loads (or creates) the audit key, reads the head and checks it: a head
