@@ -255,17 +255,21 @@ void refusals_tick(struct daemon *d, int force)
 		return;
 	size_t mark = audit_mark(d->audit);
 	store_begin(d->store);
-	for (size_t i = 0; i < ndue; i++) {
-		if (append_summary(d, due[i]) < 0) {
-			store_abort(d->store);
-			audit_rollback(d->audit, mark);
+	int bad = 0;
+	for (size_t i = 0; i < ndue && !bad; i++)
+		bad = append_summary(d, due[i]) < 0;
+	if (bad || store_commit(d->store) < 0) {
+		store_abort(d->store);
+		audit_rollback(d->audit, mark);
+		if (!force) {
 			log_warn("cannot record the coalesced refusals; will retry");
 			return;
 		}
-	}
-	if (store_commit(d->store) < 0) {
-		store_abort(d->store);
-		audit_rollback(d->audit, mark);
+		/* The last chance (shutdown): the counts go to the daemon log. */
+		for (size_t i = 0; i < ndue; i++)
+			log_err("cannot record the coalesced refusals: %s (%s): %" PRIu64
+				" refusals not recorded", due[i]->key, due[i]->who.user,
+				due[i]->pend.total);
 		return;
 	}
 	for (size_t i = 0; i < ndue; i++)
