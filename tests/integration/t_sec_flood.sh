@@ -13,7 +13,9 @@
 #   1. flood from nobody: records bounded; PAM auth and an admin change by
 #      root succeed; the tick writes the summary; a second flood's counts
 #      survive a clean shutdown; individual + suppressed = refusals sent.
-#   2. the same on a nearly full file system (burst set very high, so that
+#   2. the same over the HTTP front's TCP listener, from rotating loopback
+#      addresses (one caller).
+#   3. the same on a nearly full file system (burst set very high, so that
 #      only the watermark holds the flood): the flood stops costing space
 #      at the watermark; PAM and root still work; an unprivileged token
 #      exchange is refused there; the counts add up after space returns.
@@ -53,7 +55,11 @@ conf() {
 	_svca_write_conf "rate_limit_count = 100000;" "$@"
 	if ! "$SVCACCTD" -t -c "$CONF" >/dev/null 2>&1; then
 		NEWKEYS=0
-		_svca_write_conf "rate_limit_count = 100000;"
+		local l old=()
+		for l in "$@"; do
+			[[ $l =~ ^(audit_refusal_|state_reserve_mb) ]] || old+=("$l")
+		done
+		_svca_write_conf "rate_limit_count = 100000;" "${old[@]}"
 	fi
 }
 # part 1 keeps clear of the watermark (the tmpfs is small)
@@ -156,7 +162,40 @@ fi
 check -d "audit verify after the floods" $CTL audit verify
 
 # ==============================================================================
-diag "2. the flood on a nearly full file system"
+diag "2. a flood of refused token exchanges over HTTP (TCP), rotating loopback sources"
+stop_daemon
+PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+conf "audit_refusal_window = 2;" "state_reserve_mb = 1;" "http_listen = \"127.0.0.1:$PORT\";"
+start_daemon_reuse || bail "restart with http_listen"
+# http_tally: "INDIVIDUAL SUPPRESSED" for refusals of HTTP TCP callers
+http_tally() {
+	$CTL --json audit list </dev/null 2>/dev/null | json_eval '
+web = [e for e in d if str((e.get("actor") or {}).get("user", "")).startswith("http ")]
+ind = len([e for e in web if e["event"] == "token.deny"])
+"%d %d" % (ind, sum(e.get("suppressed", 0) for e in web if e["event"] == "audit.coalesced"))' 2>/dev/null || echo "-1 -1"
+}
+h0=$(records)
+out=$("$PY" "$TESTS_DIR/faults/http_refusal_flood.py" "$PORT" 600 60 2>&1)
+diag "http flood: $out"
+SENTH=$(printf '%s\n' "$out" | sed -n 's/^sent \([0-9]*\) refused \([0-9]*\).*/\2/p')
+: "${SENTH:=0}"
+h1=$(records)
+if [ "$SENTH" -ge 590 ] && [ $((h1 - h0)) -le 100 ]; then
+	ok "the HTTP flood cost $((h1 - h0)) audit records for $SENTH refusals"
+else
+	not_ok "the HTTP flood cost $((h1 - h0)) audit records for $SENTH refusals (at most 100 wanted)"
+fi
+stop_daemon || not_ok "the daemon stops cleanly"
+start_daemon_reuse || bail "restart"
+read -r ind sup <<<"$(http_tally)"
+if [ $((ind + sup)) = "$SENTH" ]; then
+	ok "the HTTP flood's refusals are all counted: $ind recorded + $sup coalesced = $SENTH"
+else
+	not_ok "the HTTP flood's refusals are all counted: $ind recorded + $sup coalesced != $SENTH"
+fi
+
+# ==============================================================================
+diag "3. the flood on a nearly full file system"
 stop_daemon
 conf "audit_refusal_window = 2;" "audit_refusal_burst = 1000000;" "state_reserve_mb = 4;"
 start_daemon_reuse || bail "restart with state_reserve_mb = 4"
