@@ -176,7 +176,11 @@ static int put_heads(struct audit *a, uint64_t seq, const uint8_t *hash)
 /* What is wrong with the head, in words (NULL: nothing). */
 static const char *head_problem(const struct head_state *h, char *buf, size_t len)
 {
-	if (h->high_present && !h->high_ok)
+	if (h->high_present && !h->high_ok && h->present && !h->legacy && !h->mac_ok)
+		snprintf(buf, len, "neither the audit chain head nor the high-water mark "
+			 "verifies with the audit key: audit_key_file was replaced or lost, "
+			 "or both were rewritten");
+	else if (h->high_present && !h->high_ok)
 		snprintf(buf, len, "the audit high-water mark in state.db was altered "
 			 "(its MAC does not verify)");
 	else if (h->high_present && h->high > h->seq && h->high == h->seq + 1)
