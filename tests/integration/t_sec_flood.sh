@@ -67,10 +67,14 @@ conf "audit_refusal_window = 2;" "state_reserve_mb = 1;"
 start_daemon_reuse || bail "the daemon starts on the tmpfs"
 [ "$NEWKEYS" = 1 ] || diag "this daemon does not know audit_refusal_window: default settings"
 
-# flood N [SECONDS]: N refused requests from nobody, one python process.
+# flood N [SECONDS]: N refused requests from nobody, one python process
+# (run from a copy nobody can read, wherever the checkout is).
+FLOOD_DIR="$TMPD/flood"
+mkdir -m 0755 "$FLOOD_DIR" && cp "$FLOOD_PY" "$TESTS_DIR/proto_client.py" "$FLOOD_DIR/" &&
+	chmod 0644 "$FLOOD_DIR"/*.py || bail "copy the flood client"
 flood() {
 	local out
-	out=$(run_as_nobody "$PY" "$FLOOD_PY" "$TESTS_DIR" "$SOCK" "$@" 2>&1)
+	out=$(run_as_nobody "$PY" "$FLOOD_DIR/refusal_flood.py" "$FLOOD_DIR" "$SOCK" "$@" 2>&1)
 	diag "flood: $out"
 	FLOOD_SENT=$(printf '%s\n' "$out" | sed -n 's/^sent \([0-9]*\) refused \([0-9]*\).*/\2/p')
 	: "${FLOOD_SENT:=0}"
