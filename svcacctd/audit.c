@@ -17,18 +17,29 @@
 
 #include "fault.h"
 #include "log.h"
+#include "secrets.h"
 #include "sockio.h"
 
 #define AUDIT_VERSION 1
 #define HASH_LEN 32
+#define MAC_LEN 32
 #define REC_PREFIX (1 + HASH_LEN + 8)
 #define HEAD_KEY "head"
+/* Legacy heads (before the MAC) are seq:8 hash:32; now seq:8 hash:32 mac:32. */
+#define HEAD_LEGACY_LEN (8 + HASH_LEN)
+#define HEAD_LEN (8 + HASH_LEN + MAC_LEN)
+/* In state.db: the highest seq ever issued, seq:8 mac:32, written with
+ * every record, so that a head rolled back (an old head put back after
+ * records were cut off) cannot make seqs be issued twice. */
+#define HIGH_KEY "audit/high"
+#define HIGH_LEN (8 + MAC_LEN)
 #define MAX_PENDING_LINES 4096
 
 struct audit {
 	struct store *store;
-	uint64_t seq;            /* last durable-or-pending seq */
-	uint8_t hash[HASH_LEN];  /* hash of record seq */
+	uint8_t *key;            /* the head MAC key (sodium_malloc'ed) */
+	uint64_t seq;            /* last seq issued (durable or pending) */
+	uint8_t hash[HASH_LEN];  /* hash of the head's record */
 	struct pending_line {
 		char *text;
 		uint64_t gen;    /* the store batch the event belongs to */
@@ -71,26 +82,193 @@ void format_iso_ms(int64_t ms, char *dst, size_t len)
 		 (int)(ms % 1000));
 }
 
-/* Reads the chain head.  0 ok (empty chain is seq 0), -1 error. */
-static int load_head(struct audit *a)
+/* The keyed BLAKE2b MACs of the head and of the high-water mark; the
+ * labels keep one from being passed off as the other. */
+static void head_mac(const struct audit *a, uint64_t seq, const uint8_t *hash,
+		     uint8_t *mac)
 {
-	uint8_t *v = NULL;
+	uint8_t in[16 + 8 + HASH_LEN];
+	memcpy(in, "svcacct-head-v1", 16);
+	be64(in + 16, seq);
+	memcpy(in + 24, hash, HASH_LEN);
+	crypto_generichash(mac, MAC_LEN, in, sizeof(in), a->key, AUDIT_KEY_LEN);
+}
+
+static void high_mac(const struct audit *a, uint64_t seq, uint8_t *mac)
+{
+	uint8_t in[16 + 8];
+	memcpy(in, "svcacct-high-v1", 16);
+	be64(in + 16, seq);
+	crypto_generichash(mac, MAC_LEN, in, sizeof(in), a->key, AUDIT_KEY_LEN);
+}
+
+/* What is on disk: the head (audit.db) and the high-water mark (state.db). */
+struct head_state {
+	int present, legacy, mac_ok;
+	uint64_t seq;
+	uint8_t hash[HASH_LEN];
+	int high_present, high_ok;
+	uint64_t high;
+};
+
+/* 0 ok (an empty chain has no head), -1 unreadable. */
+static int read_heads(const struct audit *a, struct head_state *h)
+{
+	uint8_t *v = NULL, mac[MAC_LEN];
 	size_t n = 0;
+	memset(h, 0, sizeof(*h));
 	int r = store_get(a->store, DB_AUDIT, HEAD_KEY, &v, &n);
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		a->seq = 0;
-		memset(a->hash, 0, sizeof(a->hash));
-		return 0;
-	}
-	if (n != 8 + HASH_LEN) {
+	if (r < 0 || (r == 1 && n != HEAD_LEN && n != HEAD_LEGACY_LEN)) {
 		free(v);
 		return -1;
 	}
-	a->seq = rd64(v);
-	memcpy(a->hash, v + 8, HASH_LEN);
-	free(v);
+	if (r == 1) {
+		h->present = 1;
+		h->legacy = n == HEAD_LEGACY_LEN;
+		h->seq = rd64(v);
+		memcpy(h->hash, v + 8, HASH_LEN);
+		head_mac(a, h->seq, h->hash, mac);
+		h->mac_ok = !h->legacy && sodium_memcmp(mac, v + 8 + HASH_LEN, MAC_LEN) == 0;
+		free(v);
+	}
+	r = store_get(a->store, DB_STATE, HIGH_KEY, &v, &n);
+	if (r < 0 || (r == 1 && n != HIGH_LEN)) {
+		free(v);
+		return -1;
+	}
+	if (r == 1) {
+		h->high_present = 1;
+		h->high = rd64(v);
+		high_mac(a, h->high, mac);
+		h->high_ok = sodium_memcmp(mac, v + 8, MAC_LEN) == 0;
+		free(v);
+	}
+	return 0;
+}
+
+/* Reads the chain head into memory.  The next seq follows the highest one
+ * ever issued, even if the head was rolled back.  0 ok, -1 error. */
+static int load_head(struct audit *a)
+{
+	struct head_state h;
+	if (read_heads(a, &h) < 0)
+		return -1;
+	a->seq = h.high > h.seq ? h.high : h.seq;
+	memcpy(a->hash, h.hash, HASH_LEN); /* zeros for an empty chain */
+	return 0;
+}
+
+/* Writes head and high-water mark for seq in the open transaction. */
+static int put_heads(struct audit *a, uint64_t seq, const uint8_t *hash)
+{
+	uint8_t head[HEAD_LEN], high[HIGH_LEN];
+	be64(head, seq);
+	memcpy(head + 8, hash, HASH_LEN);
+	head_mac(a, seq, hash, head + 8 + HASH_LEN);
+	be64(high, seq);
+	high_mac(a, seq, high + 8);
+	if (store_put(a->store, DB_AUDIT, HEAD_KEY, head, sizeof(head)) < 0 ||
+	    store_put(a->store, DB_STATE, HIGH_KEY, high, sizeof(high)) < 0)
+		return -1;
+	return 0;
+}
+
+/* What is wrong with the head, in words (NULL: nothing). */
+static const char *head_problem(const struct head_state *h, char *buf, size_t len)
+{
+	if (h->high_present && !h->high_ok && h->present && !h->legacy && !h->mac_ok)
+		snprintf(buf, len, "neither the audit chain head nor the high-water mark "
+			 "verifies with the audit key: audit_key_file was replaced or lost, "
+			 "or both were rewritten");
+	else if (h->high_present && !h->high_ok)
+		snprintf(buf, len, "the audit high-water mark in state.db was altered "
+			 "(its MAC does not verify)");
+	else if (h->high_present && h->high > h->seq && h->high == h->seq + 1)
+		snprintf(buf, len, "audit record %" PRIu64 " is missing: the trail was cut "
+			 "after record %" PRIu64 " and its head rewritten", h->high, h->seq);
+	else if (h->high_present && h->high > h->seq)
+		snprintf(buf, len, "audit records %" PRIu64 "-%" PRIu64 " are missing: the "
+			 "trail was cut after record %" PRIu64 " and its head rewritten",
+			 h->seq + 1, h->high, h->seq);
+	else if (h->present && h->legacy)
+		snprintf(buf, len, "the audit chain head (record %" PRIu64 ") has no MAC: it "
+			 "was rewritten without the audit key", h->seq);
+	else if (h->present && !h->mac_ok)
+		snprintf(buf, len, "the audit chain head (record %" PRIu64 ") was rewritten "
+			 "without the audit key (its MAC does not verify); records after it "
+			 "may have been cut off", h->seq);
+	else
+		return NULL;
+	return buf;
+}
+
+/* An audit.* event from the daemon itself, made durable at once. */
+static int self_event(struct audit *a, const char *event, const char *outcome,
+		      const char *detail)
+{
+	struct actor act = { .uid = geteuid(), .priv = PRIV_SUPER };
+	snprintf(act.user, sizeof(act.user), "svcacctd");
+	struct audit_event ev = { .event = event, .outcome = outcome, .actor = &act,
+				  .detail = detail };
+	size_t mark = audit_mark(a);
+	store_begin(a->store);
+	if (audit_append(a, &ev) < 0 || store_commit(a->store) < 0) {
+		store_abort(a->store);
+		audit_rollback(a, mark);
+		return -1;
+	}
+	int ok = store_flush(a->store) == 0;
+	audit_flushed(a, ok);
+	return ok ? 0 : -1;
+}
+
+/*
+ * At start-up: a head written by a version without the MAC (and no
+ * high-water mark yet) gets its MAC now, with an audit.mac event: the
+ * guarantee starts there.  A head that fails its checks is reported
+ * (daemon log, audit.tamper event); the daemon still starts, logins go
+ * on, and no seq is issued twice, so `audit verify` keeps showing the gap.
+ */
+static int check_head_at_start(struct audit *a, char *err, size_t errlen)
+{
+	struct head_state h;
+	char msg[256];
+	if (read_heads(a, &h) < 0) {
+		snprintf(err, errlen, "the audit database's head record is unreadable");
+		return -1;
+	}
+	if (h.present && h.legacy && !h.high_present) {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "the chain head is MACed from record %" PRIu64
+			 " on", h.seq);
+		store_begin(a->store);
+		if (put_heads(a, h.seq, h.hash) < 0 || store_commit(a->store) < 0 ||
+		    store_flush(a->store) < 0) {
+			store_abort(a->store);
+			snprintf(err, errlen, "cannot write the audit head's MAC");
+			return -1;
+		}
+		log_info("audit: %s", detail);
+		if (self_event(a, "audit.mac", "success", detail) < 0) {
+			snprintf(err, errlen, "cannot write the audit.mac event");
+			return -1;
+		}
+		return 0;
+	}
+	if (!h.present && !h.high_present)
+		return 0;
+	if (!head_problem(&h, msg, sizeof(msg)) &&
+	    !(!h.present && h.high_present)) /* an empty chain that once had records */
+		return 0;
+	if (!h.present)
+		snprintf(msg, sizeof(msg), "audit records 1-%" PRIu64 " are missing: the "
+			 "trail was emptied", h.high);
+	log_err("audit trail tampering detected: %s; new records continue from seq %" PRIu64
+		" (see svcacctctl audit verify)", msg, a->seq + 1);
+	if (self_event(a, "audit.tamper", "failure", msg) < 0) {
+		snprintf(err, errlen, "cannot write the audit.tamper event");
+		return -1;
+	}
 	return 0;
 }
 
@@ -115,12 +293,27 @@ struct audit *audit_open(struct store *s, const struct svca_config *cfg, char *e
 	}
 	a->store = s;
 	a->syslog_fd = -1;
-	if (load_head(a) < 0) {
-		snprintf(err, errlen, "the audit database's head record is unreadable");
+	if (!cfg->audit_key_file) {
+		snprintf(err, errlen, "no audit_key_file configured");
 		free(a);
 		return NULL;
 	}
+	int created;
+	a->key = secrets_load_audit_key(cfg->audit_key_file, &created, err, errlen);
+	if (!a->key) {
+		free(a);
+		return NULL;
+	}
+	if (load_head(a) < 0) {
+		snprintf(err, errlen, "the audit database's head record is unreadable");
+		audit_close(a);
+		return NULL;
+	}
 	audit_configure(a, cfg);
+	if (check_head_at_start(a, err, errlen) < 0) {
+		audit_close(a);
+		return NULL;
+	}
 	return a;
 }
 
@@ -140,6 +333,8 @@ void audit_close(struct audit *a)
 	if (a->syslog_fd >= 0)
 		close(a->syslog_fd);
 	free(a->syslog_path);
+	if (a->key)
+		sodium_free(a->key);
 	free(a);
 }
 
@@ -205,15 +400,13 @@ int audit_append(struct audit *a, const struct audit_event *ev)
 	be64(rec + 1 + HASH_LEN, (uint64_t)ts);
 	memcpy(rec + REC_PREFIX, js, jl);
 
-	uint8_t h[HASH_LEN], head[8 + HASH_LEN];
+	uint8_t h[HASH_LEN];
 	char key[40];
 	crypto_generichash(h, sizeof(h), rec, rl, NULL, 0);
-	be64(head, seq);
-	memcpy(head + 8, h, HASH_LEN);
 	seq_key(seq, key, sizeof(key));
 	int r = store_put(a->store, DB_AUDIT, key, rec, rl);
 	if (r == 0)
-		r = store_put(a->store, DB_AUDIT, HEAD_KEY, head, sizeof(head));
+		r = put_heads(a, seq, h);
 	free(rec);
 	if (r < 0) {
 		free(js);
@@ -451,28 +644,38 @@ int audit_list(struct audit *a, struct svca_buf *reply, const char *account,
 	return ret;
 }
 
+/* The first seq at or after from (up to last) that is present: the end of
+ * a run of missing records. */
+static uint64_t missing_until(struct audit *a, uint64_t from, uint64_t last)
+{
+	uint64_t seq = from;
+	while (seq < last) {
+		uint8_t *rec;
+		size_t len;
+		int r = fetch(a, seq + 1, &rec, &len);
+		if (r == 1)
+			free(rec);
+		if (r != 0)
+			break;
+		seq++;
+	}
+	return seq;
+}
+
 int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *msg,
 		 size_t msglen)
 {
 	uint8_t prev[HASH_LEN] = { 0 };
-	uint8_t head_hash[HASH_LEN];
-	uint64_t head_seq;
+	struct head_state h;
 
 	*checked = 0;
 	*bad_seq = 0;
 	/* Compare against what is on disk, not the in-memory head. */
-	uint8_t *hv = NULL;
-	size_t hn = 0;
-	int hr = store_get(a->store, DB_AUDIT, HEAD_KEY, &hv, &hn);
-	if (hr < 0 || (hr == 1 && hn != 8 + HASH_LEN)) {
-		free(hv);
+	if (read_heads(a, &h) < 0) {
 		snprintf(msg, msglen, "the audit head record is unreadable");
 		return -1;
 	}
-	head_seq = hr == 1 ? rd64(hv) : 0;
-	if (hr == 1)
-		memcpy(head_hash, hv + 8, HASH_LEN);
-	free(hv);
+	uint64_t head_seq = h.present ? h.seq : 0;
 
 	for (uint64_t seq = 1; seq <= head_seq; seq++) {
 		uint8_t *rec;
@@ -480,8 +683,13 @@ int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *ms
 		int r = fetch(a, seq, &rec, &len);
 		if (r <= 0) {
 			*bad_seq = seq;
-			snprintf(msg, msglen, "audit record %" PRIu64 " is missing (deleted?)",
-				 seq);
+			uint64_t end = r < 0 ? seq : missing_until(a, seq, head_seq);
+			if (end > seq)
+				snprintf(msg, msglen, "audit records %" PRIu64 "-%" PRIu64
+					 " are missing (deleted?)", seq, end);
+			else
+				snprintf(msg, msglen, "audit record %" PRIu64
+					 " is missing (deleted?)", seq);
 			return -1;
 		}
 		int ok = len >= REC_PREFIX && rec[0] == AUDIT_VERSION &&
@@ -510,10 +718,21 @@ int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *ms
 		}
 		(*checked)++;
 	}
-	if (head_seq && sodium_memcmp(prev, head_hash, HASH_LEN) != 0) {
+	if (head_seq && sodium_memcmp(prev, h.hash, HASH_LEN) != 0) {
 		*bad_seq = head_seq;
 		snprintf(msg, msglen, "audit record %" PRIu64 " was altered (it does not match the chain head)",
 			 head_seq);
+		return -1;
+	}
+	/* A cut-off tail: the head's MAC and the high-water mark. */
+	if (!h.present && h.high_present) {
+		*bad_seq = 1;
+		snprintf(msg, msglen, "audit records 1-%" PRIu64 " are missing: the trail "
+			 "was emptied", h.high);
+		return -1;
+	}
+	if (head_problem(&h, msg, msglen)) {
+		*bad_seq = h.high_present && h.high > head_seq ? head_seq + 1 : head_seq;
 		return -1;
 	}
 	/* Records past the head mean the head was rolled back. */

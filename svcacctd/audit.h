@@ -4,8 +4,13 @@
  * to syslog (LOG_AUTHPRIV, ident svcacctd) once that transaction is durable.
  *
  * Records are hash-chained: record N is  version:u8 prev:32 json  where prev
- * is the BLAKE2b-256 of record N-1's bytes; "head" holds the last seq and
- * the hash of the last record.  audit_verify walks the chain.
+ * is the BLAKE2b-256 of record N-1's bytes; "head" holds the last seq, the
+ * hash of the last record and a keyed BLAKE2b MAC of both (key: the
+ * root-only audit_key_file), so the head cannot be rewritten to cut off the
+ * newest records without the daemon's key.  The highest seq ever issued is
+ * kept (MACed) in state.db too: a head rolled back to an older copy is
+ * caught, and no seq is issued twice.  audit_verify walks the chain and
+ * checks both.
  */
 #ifndef SVCACCTD_AUDIT_H
 #define SVCACCTD_AUDIT_H
@@ -31,8 +36,13 @@ struct audit_event {
 	const char *tty;
 	const char *reason;
 	const char *detail;  /* free text, never a secret */
+	uint64_t suppressed; /* audit.coalesced: refusals not recorded one by one */
 };
 
+/* Loads (or creates) the audit key, reads the head and checks it: a head
+ * from before the MAC gets one (event audit.mac); a head that fails its
+ * checks is logged and recorded (audit.tamper), and the chain goes on
+ * after the highest seq ever issued. */
 struct audit *audit_open(struct store *s, const struct svca_config *cfg,
 			 char *err, size_t errlen);
 void audit_close(struct audit *a);

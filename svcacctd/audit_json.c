@@ -269,6 +269,8 @@ char *audit_event_json(const struct audit_event *ev, uint64_t seq, int64_t ts_ms
 	m_str_or_null(&w, "reason", ev->reason);
 	if (ev->detail)
 		m_str(&w, "detail", ev->detail);
+	if (ev->suppressed)
+		m_int(&w, "suppressed", (long long)ev->suppressed);
 	close_obj(&w);
 
 	if (w.oom) {

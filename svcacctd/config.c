@@ -131,6 +131,9 @@ void config_defaults(struct svca_config *c)
 	c->rate_limit_window = 10;
 	c->lockout_threshold = 5;
 	c->lockout_seconds = 300;
+	c->audit_refusal_burst = 20;
+	c->audit_refusal_window = 60;
+	c->state_reserve_mb = 16;
 	strlist_add(&c->admin_groups, "svcacct-admin");
 	c->role_caps[ROLE_NONE] = 0;
 	c->role_caps[ROLE_VIEWER] = 0;
@@ -164,6 +167,7 @@ void config_free(struct svca_config *c)
 	free(c->syslog_socket);
 	free(c->pepper_file);
 	free(c->signing_key_file);
+	free(c->audit_key_file);
 	strlist_free(&c->host_workspaces);
 	strlist_free(&c->admin_groups);
 	strlist_free(&c->super_admin_groups);
@@ -400,6 +404,7 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 	else if (!strcmp(k, "syslog_socket")) set_path(x, s, &c->syslog_socket);
 	else if (!strcmp(k, "pepper_file")) set_path(x, s, &c->pepper_file);
 	else if (!strcmp(k, "signing_key_file")) set_path(x, s, &c->signing_key_file);
+	else if (!strcmp(k, "audit_key_file")) set_path(x, s, &c->audit_key_file);
 	else if (!strcmp(k, "sudo_group")) {
 		set_string(x, s, &c->sudo_group);
 		if (c->sudo_group && !svca_account_name_valid(c->sudo_group))
@@ -430,6 +435,9 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 	else if (!strcmp(k, "rate_limit_window")) set_intv(x, s, 1, 3600, &c->rate_limit_window);
 	else if (!strcmp(k, "lockout_threshold")) set_intv(x, s, 1, 1000, &c->lockout_threshold);
 	else if (!strcmp(k, "lockout_seconds")) set_intv(x, s, 1, 86400, &c->lockout_seconds);
+	else if (!strcmp(k, "audit_refusal_burst")) set_intv(x, s, 1, 1000000, &c->audit_refusal_burst);
+	else if (!strcmp(k, "audit_refusal_window")) set_intv(x, s, 1, 3600, &c->audit_refusal_window);
+	else if (!strcmp(k, "state_reserve_mb")) set_intv(x, s, 1, 1048576, &c->state_reserve_mb);
 	else if (!strcmp(k, "host_workspaces"))
 		set_list(x, s, &c->host_workspaces, svca_scope_name_valid, "workspace");
 	else if (!strcmp(k, "admin_groups"))
@@ -501,6 +509,10 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn,
 	if (!out->signing_key_file) {
 		snprintf(buf, sizeof(buf), "%s/signing.keys", out->state_dir);
 		out->signing_key_file = xstrdup(buf);
+	}
+	if (!out->audit_key_file) {
+		snprintf(buf, sizeof(buf), "%s/audit.key", out->state_dir);
+		out->audit_key_file = xstrdup(buf);
 	}
 	if (out->default_key_days > out->max_key_days)
 		err_at(&x, config_lookup(&cf, "default_key_days"),

@@ -52,6 +52,7 @@ struct svca_config {
 	char *syslog_socket; /* where audit lines go; default /dev/log */
 	char *pepper_file;   /* default <state_dir>/pepper */
 	char *signing_key_file; /* default <state_dir>/signing.keys */
+	char *audit_key_file;   /* default <state_dir>/audit.key */
 	uint32_t uid_min, uid_max;
 	int token_ttl;
 	int max_active_keys;
@@ -66,6 +67,9 @@ struct svca_config {
 	int rate_limit_window;
 	int lockout_threshold;
 	int lockout_seconds;
+	int audit_refusal_burst;  /* refusals of one caller recorded one by one */
+	int audit_refusal_window; /* seconds; the rest are counted per window */
+	int state_reserve_mb;     /* free space kept for root, PAM and admins */
 	struct strlist host_workspaces;
 	struct strlist admin_groups;
 	struct strlist super_admin_groups;

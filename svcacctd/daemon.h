@@ -15,6 +15,7 @@
 struct audit;
 struct secrets;
 struct rl_table;
+struct refusals;
 
 /* Management privilege of a caller (DESIGN.md section 3). */
 enum privilege {
@@ -56,6 +57,7 @@ struct daemon {
 	struct rl_table *rl_key;  /* token exchanges per key id */
 	struct rl_table *rl_uid;  /* token exchanges per calling uid */
 	struct rl_table *rl_lock; /* bad secrets per key id: lockout */
+	struct refusals *refusals; /* refusal records per caller (refusals.h) */
 	int nss_dirty;        /* the NSS snapshot must be rewritten */
 };
 

@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "handlers.h"
 #include "log.h"
+#include "refusals.h"
 #include "sockio.h"
 
 /* ---- callers ---------------------------------------------------------------- */
@@ -193,6 +194,9 @@ void req_txn_begin(struct request *r)
 {
 	store_begin(r->d->store);
 	r->audit_mark = audit_mark(r->d->audit);
+	/* Unprivileged callers' writes keep off the reserve (refusals.h). */
+	if (refusals_unprivileged(r->peer, &r->actor))
+		store_txn_reserve(r->d->store, (uint64_t)r->d->cfg.state_reserve_mb << 20);
 }
 
 void req_txn_abort(struct request *r)
@@ -213,18 +217,24 @@ void req_event(struct audit_event *ev, struct request *r, const char *event,
 	ev->peer = r->peer;
 }
 
-/* Records a refusal or failure in its own transaction. */
+/* Records a refusal or failure in its own transaction, or counts it
+ * (a flood of refusals from one caller, or too little space: refusals.h). */
 void req_audit_refusal(struct request *r, const char *event, const char *outcome,
 			  const char *account, const char *reason)
 {
 	struct audit_event ev;
+	if (!refusals_admit(r->d, r->peer, &r->actor, event, NULL))
+		return;
 	req_event(&ev, r, event, outcome);
 	ev.account = account;
 	ev.reason = reason;
 	req_txn_begin(r);
 	if (audit_append(r->d->audit, &ev) < 0 || store_commit(r->d->store) < 0) {
 		req_txn_abort(r);
-		log_err("cannot record audit event %s", event);
+		if (store_low_space(r->d->store) && refusals_unprivileged(r->peer, &r->actor))
+			refusals_count(r->d, r->peer, &r->actor, event);
+		else
+			log_err("cannot record audit event %s", event);
 		return;
 	}
 	r->wrote = 1;

@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "keys.h"
 #include "log.h"
+#include "refusals.h"
 #include "secrets.h"
 #include "sockio.h"
 #include "tokens.h"
@@ -310,6 +311,8 @@ void req_cred_refused(struct request *r, const struct cred *c, int just_locked,
 		      const char *event, const char *service, const char *rhost,
 		      const char *tty, const char *account)
 {
+	if (!refusals_admit(r->d, r->peer, &r->actor, event, just_locked ? "key.lockout" : NULL))
+		return; /* counted: a flood from this caller (refusals.h) */
 	req_txn_begin(r);
 	int bad = req_audit_cred(r, c, event, service, rhost, tty, NULL, account) < 0;
 	if (!bad && just_locked) {
@@ -322,10 +325,13 @@ void req_cred_refused(struct request *r, const struct cred *c, int just_locked,
 		ev.detail = detail;
 		bad = audit_append(r->d->audit, &ev) < 0;
 	}
-	if (bad || store_commit(r->d->store) < 0)
+	if (bad || store_commit(r->d->store) < 0) {
 		req_txn_abort(r);
-	else
+		if (store_low_space(r->d->store) && refusals_unprivileged(r->peer, &r->actor))
+			refusals_count(r->d, r->peer, &r->actor, event);
+	} else {
 		r->wrote = 1;
+	}
 }
 
 void cmd_token_create(struct request *r)

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "nss_snapshot.h"
 #include "ratelimit.h"
+#include "refusals.h"
 #include "secrets.h"
 #include "server.h"
 #include "sockio.h"
@@ -199,6 +200,7 @@ void daemon_tick(struct daemon *d, int force)
 		return;
 	last = now;
 	keys_tick(d, force);
+	refusals_tick(d, force); /* force: every count before daemon.stop */
 	/* A failed snapshot write is retried, but never from changes that
 	 * are not durable yet (the batch is flushed after the tick). */
 	if (d->nss_dirty && !store_dirty(d->store) && !store_flush_busy(d->store))
@@ -449,6 +451,7 @@ out:
 	rl_free(d.rl_key);
 	rl_free(d.rl_uid);
 	rl_free(d.rl_lock);
+	refusals_free(&d);
 	if (lockfd >= 0)
 		close(lockfd);
 	free(d.admin_gids);

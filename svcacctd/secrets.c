@@ -86,37 +86,62 @@ static int write_secret_file(const char *path, const void *data, size_t len)
 	return 0;
 }
 
-static int load_pepper(struct secrets *s, const char *path, char *err, size_t errlen)
+/* Loads a file of exactly len random bytes into buf, or creates it (0600)
+ * when it does not exist; *created says which.  what names it in errors. */
+static int load_random_file(const char *path, uint8_t *buf, size_t len, const char *what,
+			    int *created, char *err, size_t errlen)
 {
-	s->pepper = sodium_malloc(PEPPER_LEN);
-	if (!s->pepper) {
-		seterr(err, errlen, "cannot allocate protected memory");
-		return -1;
-	}
+	*created = 0;
 	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		randombytes_buf(s->pepper, PEPPER_LEN);
-		if (write_secret_file(path, s->pepper, PEPPER_LEN) < 0) {
-			seterr(err, errlen, "cannot create the pepper file %s: %s", path,
+		randombytes_buf(buf, len);
+		if (write_secret_file(path, buf, len) < 0) {
+			seterr(err, errlen, "cannot create the %s file %s: %s", what, path,
 			       strerror(errno));
 			return -1;
 		}
-		log_info("generated a new pepper in %s", path);
+		*created = 1;
+		log_info("generated a new %s in %s", what, path);
 		return 0;
 	}
 	if (secret_file_ok(path, err, errlen) < 0)
 		return -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	uint8_t extra;
-	ssize_t n = fd >= 0 ? read(fd, s->pepper, PEPPER_LEN) : -1;
+	ssize_t n = fd >= 0 ? read(fd, buf, len) : -1;
 	ssize_t more = fd >= 0 ? read(fd, &extra, 1) : -1;
 	if (fd >= 0)
 		close(fd);
-	if (n != PEPPER_LEN || more != 0) {
-		seterr(err, errlen, "the pepper file %s is damaged (it must hold exactly %d bytes)",
-		       path, PEPPER_LEN);
+	if (n != (ssize_t)len || more != 0) {
+		seterr(err, errlen, "the %s file %s is damaged (it must hold exactly %zu bytes)",
+		       what, path, len);
 		return -1;
 	}
 	return 0;
+}
+
+static int load_pepper(struct secrets *s, const char *path, char *err, size_t errlen)
+{
+	int created;
+	s->pepper = sodium_malloc(PEPPER_LEN);
+	if (!s->pepper) {
+		seterr(err, errlen, "cannot allocate protected memory");
+		return -1;
+	}
+	return load_random_file(path, s->pepper, PEPPER_LEN, "pepper", &created, err, errlen);
+}
+
+uint8_t *secrets_load_audit_key(const char *path, int *created, char *err, size_t errlen)
+{
+	uint8_t *k = sodium_malloc(AUDIT_KEY_LEN);
+	if (!k) {
+		seterr(err, errlen, "cannot allocate protected memory");
+		return NULL;
+	}
+	if (load_random_file(path, k, AUDIT_KEY_LEN, "audit key", created, err, errlen) < 0) {
+		sodium_free(k);
+		return NULL;
+	}
+	return k;
 }
 
 static int new_key(struct signing_key *k)

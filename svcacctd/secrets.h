@@ -4,6 +4,9 @@
  *
  *   pepper_file        32 random bytes: the key of BLAKE2b(pepper, secret),
  *                      so a stolen database cannot test key guesses
+ *   audit_key_file     32 random bytes: the key of the MAC over the audit
+ *                      chain's head (audit.c), so that the head cannot be
+ *                      rewritten (records cut off) without the daemon
  *   signing_key_file   Ed25519 token-signing keys, one per line:
  *                      "kid created_ms retired_ms base64url(secret key)";
  *                      retired keys still verify until their tokens expire
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #define PEPPER_LEN 32
+#define AUDIT_KEY_LEN 32
 #define MAX_SIGNING_KEYS 8
 /* A retired key verifies for this long (longer than any token TTL). */
 #define SIGNING_KEY_GRACE_MS (2LL * 3600 * 1000)
@@ -59,6 +63,12 @@ void secrets_discard(struct signing_key *k);
 /* Undoes the last install (its audit record could not be written): drops
  * the current key and makes the most recently retired one current. */
 int secrets_uninstall(struct secrets *s);
+
+/* Loads or creates the audit key file (AUDIT_KEY_LEN bytes, 0600, checked
+ * like the pepper).  Returns a sodium_malloc'ed key (sodium_free it), or
+ * NULL with err set.  *created: 1 when the file was generated now. */
+uint8_t *secrets_load_audit_key(const char *path, int *created, char *err,
+				size_t errlen);
 
 /* Checks a secret file: regular, owned by us, mode without group/other
  * bits.  Used for the config file's siblings too. */

@@ -66,6 +66,8 @@ struct store {
 	size_t fail_written; /* bytes of the batch the failing write writes */
 	int low_space; /* the last transaction was refused for lack of space */
 	int64_t space_until; /* CLOCK_MONOTONIC ns: no statvfs needed before */
+	uint64_t last_avail; /* free bytes at the last look */
+	uint64_t txn_reserve; /* the open transaction needs this much free */
 	uint64_t fake_free;  /* test hook: free bytes to report; 0: real */
 	int failed_flush; /* a flush failed since store_take_failure */
 	/* Group commit in the background (see store.h): batch generations,
@@ -799,6 +801,7 @@ void store_begin(struct store *s)
 	s->in_txn = 1;
 	s->txn_start = s->blen;
 	s->txn_undo = s->nundo;
+	s->txn_reserve = 0;
 	/* Reserve the record header; its length is filled in at commit. */
 	if (batch_reserve(s, 8) == 0) {
 		be32(s->batch + s->blen, JOURNAL_MAGIC);
@@ -847,23 +850,35 @@ static int64_t mono_ns(void)
 #define SPACE_TRUST_NS (20 * 1000000)
 
 /* Refuses changes while the file system has less than STORE_RESERVE_BYTES
- * free (see there).  The journal's room is given back first. */
+ * free (see there), or less than the open transaction's own reserve
+ * (store_txn_reserve).  The journal's room is given back first, for the
+ * hard reserve only: the room is there for the changes that may use it. */
 static int space_ok(struct store *s)
 {
 	uint64_t avail;
+	uint64_t reserve = s->txn_reserve > STORE_RESERVE_BYTES ? s->txn_reserve
+								 : STORE_RESERVE_BYTES;
 	if (s->blen != s->txn_body)
 		return 1; /* checked once per transaction */
 	int64_t now = mono_ns();
-	if (now < s->space_until || free_bytes(s, &avail) < 0)
+	if (now < s->space_until &&
+	    s->last_avail >= reserve - STORE_RESERVE_BYTES + SPACE_PLENTY)
+		return 1;
+	if (free_bytes(s, &avail) < 0)
 		return 1;
 	s->low_space = 0;
-	if (avail >= SPACE_PLENTY)
-		s->space_until = now + SPACE_TRUST_NS;
-	if (avail >= STORE_RESERVE_BYTES)
+	s->last_avail = avail;
+	s->space_until = avail >= SPACE_PLENTY ? now + SPACE_TRUST_NS : 0;
+	if (avail >= reserve)
 		return 1;
+	if (avail >= STORE_RESERVE_BYTES) {
+		s->low_space = 1;
+		errno = ENOSPC;
+		return 0; /* below the transaction's own reserve: quietly */
+	}
 	if (s->jend > s->jsize) {
 		journal_release_room(s);
-		if (free_bytes(s, &avail) < 0 || avail >= STORE_RESERVE_BYTES)
+		if (free_bytes(s, &avail) < 0 || avail >= reserve)
 			return 1;
 	}
 	log_err("%s has less than %u KiB free: refusing changes", s->dir,
@@ -871,6 +886,26 @@ static int space_ok(struct store *s)
 	s->low_space = 1;
 	errno = ENOSPC;
 	return 0;
+}
+
+void store_txn_reserve(struct store *s, uint64_t bytes)
+{
+	if (s->in_txn)
+		s->txn_reserve = bytes;
+}
+
+int store_space_below(struct store *s, uint64_t bytes)
+{
+	uint64_t avail;
+	int64_t now = mono_ns();
+	if (now < s->space_until &&
+	    s->last_avail >= bytes + SPACE_PLENTY - STORE_RESERVE_BYTES)
+		return 0;
+	if (free_bytes(s, &avail) < 0)
+		return 0;
+	s->last_avail = avail;
+	s->space_until = avail >= SPACE_PLENTY ? now + SPACE_TRUST_NS : 0;
+	return avail < bytes;
 }
 
 int store_put(struct store *s, enum store_db db, const char *key,

@@ -91,6 +91,14 @@ uint64_t store_durable_gen(const struct store *s);
  * 0 when nothing failed. */
 uint64_t store_take_failure(struct store *s);
 
+/* The open transaction is refused (ENOSPC, store_low_space) while the file
+ * system has less than bytes free: the writes of unprivileged callers keep
+ * off a reserve that logins and administrators still have.  Reset by
+ * store_begin. */
+void store_txn_reserve(struct store *s, uint64_t bytes);
+/* 1 when the file system has less than bytes free. */
+int store_space_below(struct store *s, uint64_t bytes);
+
 /* 1 when the last change was refused because the disk is nearly full. */
 int store_low_space(const struct store *s);
 

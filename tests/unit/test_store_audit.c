@@ -552,11 +552,15 @@ static struct audit *open_audit(struct store *s)
 {
 	struct svca_config cfg;
 	char err[256];
+	char kpath[128];
 	config_defaults(&cfg);
 	cfg.syslog = 0;
+	snprintf(kpath, sizeof(kpath), "%s/audit.key", dir);
+	cfg.audit_key_file = strdup(kpath);
 	struct audit *a = audit_open(s, &cfg, err, sizeof(err));
 	config_free(&cfg);
-	assert_non_null(a);
+	if (!a)
+		fail_msg("audit_open: %s", err);
 	return a;
 }
 
@@ -888,6 +892,214 @@ static void deleted_record_detected(void **state)
 	store_close(s);
 }
 
+/* ---- the head's MAC: cutting off the newest records -------------------- */
+
+static void get_audit(struct store *s, const char *key, uint8_t **v, size_t *n)
+{
+	assert_int_equal(store_get(s, DB_AUDIT, key, v, n), 1);
+}
+
+/* What an attacker without the audit key does: deletes records from..last
+ * and rewrites the head to name record from-1 (its seq and its hash),
+ * keeping the rest of the old head (legacy: a head without the MAC). */
+static void cut_tail(struct store *s, uint64_t from, uint64_t last, int legacy)
+{
+	char key[40];
+	uint8_t *rec, *head;
+	size_t rl, hl;
+	snprintf(key, sizeof(key), "seq/%020llu", (unsigned long long)(from - 1));
+	get_audit(s, key, &rec, &rl);
+	get_audit(s, "head", &head, &hl);
+	assert_true(hl >= 40);
+	for (int i = 0; i < 8; i++)
+		head[i] = (uint8_t)((from - 1) >> (56 - 8 * i));
+	crypto_generichash(head + 8, 32, rec, rl, NULL, 0);
+	store_begin(s);
+	for (uint64_t q = from; q <= last; q++) {
+		snprintf(key, sizeof(key), "seq/%020llu", (unsigned long long)q);
+		assert_int_equal(store_del(s, DB_AUDIT, key), 0);
+	}
+	assert_int_equal(store_put(s, DB_AUDIT, "head", head, legacy ? 40 : hl), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_flush(s), 0);
+	free(rec);
+	free(head);
+}
+
+static void truncated_tail_with_rewritten_head_detected(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 7);
+	cut_tail(s, 5, 7, 0);
+	uint64_t checked, bad;
+	char msg[256];
+	assert_int_equal(audit_verify(a, &checked, &bad, msg, sizeof(msg)), -1);
+	assert_int_equal(bad, 5);
+	assert_non_null(strstr(msg, "records 5-7 are missing"));
+	audit_close(a);
+	store_close(s);
+}
+
+static void truncated_tail_with_legacy_head_detected(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 7);
+	cut_tail(s, 7, 7, 1);
+	uint64_t checked, bad;
+	char msg[256];
+	assert_int_equal(audit_verify(a, &checked, &bad, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "record 7 is missing"));
+	audit_close(a);
+	store_close(s);
+}
+
+/* The high-water mark gone too: the head's MAC still gives it away. */
+static void rewritten_head_without_high_water_detected(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 6);
+	cut_tail(s, 5, 6, 0);
+	store_begin(s);
+	assert_int_equal(store_del(s, DB_STATE, "audit/high"), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_flush(s), 0);
+	uint64_t checked, bad;
+	char msg[256];
+	assert_int_equal(audit_verify(a, &checked, &bad, msg, sizeof(msg)), -1);
+	assert_int_equal(bad, 4);
+	assert_non_null(strstr(msg, "without the audit key"));
+	audit_close(a);
+	store_close(s);
+}
+
+static uint64_t last_seq_event(struct store *s, struct audit *a, char *event, size_t len)
+{
+	struct svca_buf b;
+	struct svca_field f[8];
+	uint64_t seq = 0;
+	svca_buf_init(&b, 0);
+	assert_int_equal(audit_list(a, &b, NULL, NULL, 0, 1), 0);
+	assert_int_equal(svca_fields_collect(b.data, b.len, f, 8), 3);
+	assert_int_equal(svca_field_u64(&f[1], &seq), 0);
+	json_t *o = json_loadb((const char *)f[2].val, f[2].len, 0, NULL);
+	snprintf(event, len, "%s", json_string_value(json_object_get(o, "event")));
+	json_decref(o);
+	svca_buf_free(&b);
+	(void)s;
+	return seq;
+}
+
+/* After a restart on a cut trail: reported, and no seq issued twice. */
+static void restart_after_truncation_never_reuses_a_seq(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 7);
+	cut_tail(s, 5, 7, 0);
+	audit_close(a);
+	store_close(s);
+	s = open_store();
+	a = open_audit(s);
+	char event[64];
+	assert_int_equal(last_seq_event(s, a, event, sizeof(event)), 8);
+	assert_string_equal(event, "audit.tamper");
+	append_events(s, a, 1);
+	assert_int_equal(audit_head(a), 9);
+	uint64_t checked, bad;
+	char msg[256];
+	assert_int_equal(audit_verify(a, &checked, &bad, msg, sizeof(msg)), -1);
+	assert_int_equal(bad, 5);
+	assert_non_null(strstr(msg, "records 5-7 are missing"));
+	audit_close(a);
+	store_close(s);
+}
+
+/* A trail written before the MAC existed: MACed at the first start. */
+static void legacy_head_is_maced_at_first_start(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 3);
+	audit_close(a);
+	/* what the previous version left: a 40-byte head, no high-water mark,
+	 * no key file */
+	uint8_t *head;
+	size_t hl;
+	get_audit(s, "head", &head, &hl);
+	store_begin(s);
+	assert_int_equal(store_put(s, DB_AUDIT, "head", head, 40), 0);
+	assert_int_equal(store_del(s, DB_STATE, "audit/high"), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_flush(s), 0);
+	free(head);
+	char kpath[128];
+	snprintf(kpath, sizeof(kpath), "%s/audit.key", dir);
+	assert_int_equal(unlink(kpath), 0);
+	a = open_audit(s);
+	struct stat st;
+	assert_int_equal(stat(kpath, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	char event[64];
+	assert_int_equal(last_seq_event(s, a, event, sizeof(event)), 4);
+	assert_string_equal(event, "audit.mac");
+	uint64_t checked, bad;
+	char msg[256];
+	assert_int_equal(audit_verify(a, &checked, &bad, msg, sizeof(msg)), 0);
+	assert_int_equal(checked, 4);
+	audit_close(a);
+	store_close(s);
+}
+
+/* Another key (the key file replaced): the head no longer verifies. */
+static void replaced_audit_key_detected(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	append_events(s, a, 2);
+	audit_close(a);
+	char kpath[128];
+	snprintf(kpath, sizeof(kpath), "%s/audit.key", dir);
+	assert_int_equal(unlink(kpath), 0);
+	a = open_audit(s);
+	char event[64];
+	assert_int_equal(last_seq_event(s, a, event, sizeof(event)), 3);
+	assert_string_equal(event, "audit.tamper");
+	audit_close(a);
+	store_close(s);
+}
+
+static void damaged_audit_key_refused(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	char kpath[128], err[256];
+	snprintf(kpath, sizeof(kpath), "%s/audit.key", dir);
+	int fd = open(kpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "short", 5), 5);
+	close(fd);
+	struct svca_config cfg;
+	config_defaults(&cfg);
+	cfg.syslog = 0;
+	cfg.audit_key_file = strdup(kpath);
+	assert_null(audit_open(s, &cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "damaged"));
+	assert_int_equal(chmod(kpath, 0644), 0);
+	assert_null(audit_open(s, &cfg, err, sizeof(err)));
+	assert_non_null(strstr(err, "accessible by group or others"));
+	config_free(&cfg);
+	store_close(s);
+}
+
 static void list_filters(void **state)
 {
 	(void)state;
@@ -953,6 +1165,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(edited_record_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_last_record_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(deleted_record_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(truncated_tail_with_rewritten_head_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(truncated_tail_with_legacy_head_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(rewritten_head_without_high_water_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(restart_after_truncation_never_reuses_a_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(legacy_head_is_maced_at_first_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(replaced_audit_key_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(damaged_audit_key_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_filters, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
