@@ -304,6 +304,14 @@ void svca_iter_init(struct svca_iter *it, const uint8_t *body, size_t len);
 /* 1 = a field was returned, 0 = end of body, -1 = malformed body. */
 int svca_iter_next(struct svca_iter *it, struct svca_field *f);
 
+/* svca_fields_collect for a request: no tag may appear twice (which value
+ * would count is a guess; a request names each thing once).  The count,
+ * -1 when malformed or too many, SVCA_DUP_FIELD when a tag repeats (*dup
+ * gets it when dup is not NULL). */
+#define SVCA_DUP_FIELD (-2)
+int svca_request_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
+				size_t max, uint16_t *dup);
+
 /* Validates a whole body (kinds, lengths, string contents, field count). */
 int svca_body_validate(const uint8_t *body, size_t len, size_t max_fields);
 
