@@ -163,6 +163,18 @@ void svca_pam_mark_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,
 		SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s: marked as authenticated by svcacct", c->user);
 }
 
+void svca_pam_mark_settle(pam_handle_t *pamh)
+{
+	const void *data = NULL;
+
+	/* Auth ran in this process (su, sudo, login; not sshd's kbd-interactive
+	 * child, which never calls setcred): pam_set_data is enough, so the
+	 * mark need not reach environments of stacks without a session line. */
+	if (pam_get_data(pamh, SVCA_PAM_DATA_AUTHED, &data) == PAM_SUCCESS && data &&
+	    pam_getenv(pamh, SVCA_PAM_AUTH_ENV))
+		(void)pam_putenv(pamh, SVCA_PAM_AUTH_ENV);
+}
+
 /* 1 when the mark in the PAM environment was made by this module in this
  * process for this user, service and handle, less than MARK_MAX_AGE_MS ago. */
 static int mark_valid(pam_handle_t *pamh, const struct svca_pam_ctx *c, const char *v)

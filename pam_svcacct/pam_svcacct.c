@@ -235,6 +235,8 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 
 	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0)
 		rc = PAM_SERVICE_ERR;
+	else
+		svca_pam_mark_settle(pamh);
 	return rc;
 }
 

@@ -133,6 +133,9 @@ void svca_pam_tell(pam_handle_t *pamh, const struct svca_pam_opts *o, const char
  * transaction (pam_set_data and the PAM environment mark). */
 void svca_pam_mark_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,
 			  const struct svca_pam_ctx *c);
+/* pam_setcred: drops the environment mark when the auth of this process
+ * recorded itself with pam_set_data (the mark is for sshd's forked auth). */
+void svca_pam_mark_settle(pam_handle_t *pamh);
 /* 1 when this transaction's auth stage authenticated c->user (same
  * service) with a svcacct key or token; removes the environment mark. */
 int svca_pam_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,

@@ -315,6 +315,37 @@ pamt "$T_DEPLOY" svca-sess ci-deploy authenticate open_session close_session
 expect_run "session: auth with a session token, open + close -> PAM_SUCCESS" 0 "session has successfully been closed"
 if grep -q '^valid ci-deploy' "$TMPD/session.verify" 2>/dev/null; then ok "session: auth with a token: a fresh SVCACCT_TOKEN"; else not_ok "session: auth with a token: a fresh SVCACCT_TOKEN"; fi
 
+# the environment mark is for sshd's forked auth; pam_setcred in the
+# process that authenticated (su, sudo, login) drops it (pam_set_data does)
+cat >"$PRIV/show-mark.sh" <<EOF
+#!/bin/sh
+[ "\$PAM_TYPE" = open_session ] || exit 0
+printf '%s\n' "\${SVCACCT_PAM_AUTH:-}" >"$TMPD/session.mark-early"
+exit 0
+EOF
+chmod 0755 "$PRIV/show-mark.sh"
+pam_service svca-setcred <<EOF
+auth    required @MOD@ socket=@SOCK@
+session optional pam_exec.so $PRIV/show-mark.sh
+session required @MOD@ socket=@SOCK@
+session optional pam_exec.so $PRIV/show-env.sh
+EOF
+rm -f "$TMPD/session.mark-early" "$TMPD/session.token"
+pamt "$K_DEPLOY" svca-setcred ci-deploy authenticate open_session close_session
+if [ "$RC" = 0 ] && grep -q '^[0-9]*\.[0-9a-f]\{32\}$' "$TMPD/session.mark-early" 2>/dev/null && [ -n "$(cat "$TMPD/session.token")" ]; then
+	ok "auth without setcred: the auth mark waits in the PAM environment for the session stage"
+else
+	not_ok "auth without setcred: the auth mark waits in the PAM environment (exit $RC)"
+fi
+rm -f "$TMPD/session.mark-early" "$TMPD/session.token"
+pamt "$K_DEPLOY" svca-setcred ci-deploy authenticate setcred open_session close_session
+if [ "$RC" = 0 ] && [ -e "$TMPD/session.mark-early" ] && [ -z "$(cat "$TMPD/session.mark-early")" ]; then
+	ok "auth + setcred in one process: the auth mark is dropped from the PAM environment"
+else
+	not_ok "auth + setcred in one process: the auth mark is dropped from the PAM environment (exit $RC)"
+fi
+if grep -q '^valid ci-deploy' "$TMPD/session.verify" 2>/dev/null; then ok "... and the session still gets SVCACCT_TOKEN (pam_set_data)"; else not_ok "... and the session still gets SVCACCT_TOKEN (pam_set_data)"; fi
+
 # ---- session: a token only after auth with a svcacct credential (issue 14, #5) ----
 # sshd publickey and cron open a session without the module's auth: a
 # planted authorized_keys or crontab must not mint tokens after every key
