@@ -451,7 +451,8 @@ static void print_main_help(FILE *f)
 	      "SVCACCT_TRUST_UID (as --trust-uid).\n"
 	      "\n"
 	      "Exit status: 0 success, 1 refused or failed, 2 usage error,\n"
-	      "3 not authorized, 4 not found, 5 daemon unreachable.\n", f);
+	      "3 not authorized, 4 not found, 5 daemon unreachable (or not run by\n"
+	      "root or " CTL_DAEMON_USER ": see --trust-uid).\n", f);
 }
 
 static void print_noun_help(FILE *f, const char *noun)
