@@ -192,6 +192,7 @@ VISUDO         ?= $(firstword $(wildcard /usr/sbin/visudo /usr/bin/visudo /sbin/
 
 INSTALL_MAN      := $(wildcard man/*.[1-8])
 INSTALL_PAMD_EX  := $(wildcard etc/pam.d/*.svcacct-example)
+INSTALL_SSH_EX   := $(wildcard etc/ssh/*.svcacct-example)
 INSTALL_NSS_TOOL := $(wildcard tools/svcacct-nss-setup)
 INSTALL_NSS_EX   := $(wildcard etc/nsswitch.svcacct)
 
@@ -223,6 +224,10 @@ endif
 ifneq ($(INSTALL_PAMD_EX),)
 	install -d $(DESTDIR)$(DOCDIR)/examples/pam.d
 	install -m 0644 $(INSTALL_PAMD_EX) $(DESTDIR)$(DOCDIR)/examples/pam.d/
+endif
+ifneq ($(INSTALL_SSH_EX),)
+	install -d $(DESTDIR)$(DOCDIR)/examples/ssh
+	install -m 0644 $(INSTALL_SSH_EX) $(DESTDIR)$(DOCDIR)/examples/ssh/
 endif
 ifneq ($(NSS_SRC),)
 	install -d $(DESTDIR)$(LIBDIR)

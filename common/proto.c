@@ -249,6 +249,22 @@ int svca_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
 	return (int)n;
 }
 
+int svca_request_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
+				size_t max, uint16_t *dup)
+{
+	int n = svca_fields_collect(body, len, out, max);
+
+	/* At most SVCA_MAX_REQUEST_FIELDS (64) fields: pairwise is cheap. */
+	for (int i = 1; i < n; i++)
+		for (int j = 0; j < i; j++)
+			if (out[i].tag == out[j].tag) {
+				if (dup)
+					*dup = out[i].tag;
+				return SVCA_DUP_FIELD;
+			}
+	return n;
+}
+
 int svca_body_validate(const uint8_t *body, size_t len, size_t max_fields)
 {
 	struct svca_iter it;

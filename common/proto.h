@@ -150,6 +150,7 @@ enum svca_tag {
 	F_ACCT_ALLOWED = 63, /* U64: that decision (1 allow, 0 deny) */
 	F_ACCT_REASON = 64,  /* STR */
 	F_ACCT_MESSAGE = 65, /* STR: for the user */
+	F_NO_TOKEN = 72,     /* U64: 1 = PAM_SESSION_OPEN issues no token */
 };
 
 
@@ -222,8 +223,11 @@ enum svca_tag {
  *                    costs one durable write instead of two]; refused: SVCA_ERR_FAILED
  *                    F_REASON (locked_out / rate_limited / bad_secret ...)
  *                    F_MESSAGE; not a service account: SVCA_ERR_NOTFOUND
- *   PAM_SESSION_OPEN F_NAME F_SERVICE [F_RHOST] [F_TTY] [F_PID] (root only)
- *                    -> F_TOKEN F_EXPIRES_IN
+ *   PAM_SESSION_OPEN F_NAME F_SERVICE [F_RHOST] [F_TTY] [F_PID] [F_NO_TOKEN]
+ *                    (root only) -> F_TOKEN F_EXPIRES_IN; with F_NO_TOKEN = 1
+ *                    (the login did not authenticate with a svcacct key or
+ *                    token) -> nothing: session.open is audited with
+ *                    reason "no_token", no token is issued
  *   PAM_SESSION_CLOSE F_NAME F_SERVICE [F_TOKEN] [F_RHOST] [F_TTY] [F_PID]
  *                    (root only) -> -
  *
@@ -299,6 +303,14 @@ struct svca_iter {
 void svca_iter_init(struct svca_iter *it, const uint8_t *body, size_t len);
 /* 1 = a field was returned, 0 = end of body, -1 = malformed body. */
 int svca_iter_next(struct svca_iter *it, struct svca_field *f);
+
+/* svca_fields_collect for a request: no tag may appear twice (which value
+ * would count is a guess; a request names each thing once).  The count,
+ * -1 when malformed or too many, SVCA_DUP_FIELD when a tag repeats (*dup
+ * gets it when dup is not NULL). */
+#define SVCA_DUP_FIELD (-2)
+int svca_request_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
+				size_t max, uint16_t *dup);
 
 /* Validates a whole body (kinds, lengths, string contents, field count). */
 int svca_body_validate(const uint8_t *body, size_t len, size_t max_fields);

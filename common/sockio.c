@@ -8,6 +8,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,36 @@ static int check_socket_path(const char *path, uid_t trusted, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+int svca_user_uid(const char *name, int64_t *uid)
+{
+	struct passwd pw, *res = NULL;
+	char *buf = NULL;
+	size_t len = 1024;
+	int r, ret = -1;
+
+	for (;;) {
+		char *nb = realloc(buf, len);
+		if (!nb)
+			goto done;
+		buf = nb;
+		r = getpwnam_r(name, &pw, buf, len, &res);
+		if (r == ERANGE && len < 1024 * 1024) {
+			len *= 2;
+			continue;
+		}
+		break;
+	}
+	if (r == 0 && res) {
+		*uid = (int64_t)res->pw_uid;
+		ret = 0;
+	} else if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM) {
+		ret = 1; /* the "not found" answers getpwnam_r(3) lists */
+	}
+done:
+	free(buf);
+	return ret;
 }
 
 void svca_reply_free(struct svca_reply *rep)

@@ -39,6 +39,11 @@ struct svca_reply {
 	size_t len;
 };
 
+/* The uid of the user called name (getpwnam_r, growing its buffer up to
+ * 1 MiB).  0 with *uid set; 1 when no such user exists; -1 on an error
+ * (out of memory, a lookup failure). */
+int svca_user_uid(const char *name, int64_t *uid);
+
 /* Sends the frame in req and reads one reply.  On SVCA_CALL_OK the reply
  * is filled in.  err receives a message naming the socket and the cause. */
 enum svca_call_err svca_call(const struct svca_call_opts *o,

@@ -11,6 +11,8 @@
  *
  * Properties checked besides memory safety:
  *   - svca_fields_collect and svca_body_validate agree on every body;
+ *   - svca_request_fields_collect refuses exactly the bodies that repeat a
+ *     tag, naming the first repeat;
  *   - svca_iter returns the same fields as svca_fields_collect;
  *   - re-encoding the accepted fields with svca_put_* gives back the body
  *     byte for byte (the encoding is canonical);
@@ -74,6 +76,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FZ_ASSERT(r == 0 && k == (size_t)n);
+
+	/* What server.c's dispatch does: the same fields, unless a tag
+	 * repeats, which it names. */
+	struct svca_field rf[SVCA_MAX_REQUEST_FIELDS];
+	uint16_t dup = 0;
+	int rn = svca_request_fields_collect(body, h.length, rf, SVCA_MAX_REQUEST_FIELDS, &dup);
+	int repeats = 0;
+	for (int i = 1; i < n && !repeats; i++)
+		for (int j = 0; j < i; j++)
+			if (fields[i].tag == fields[j].tag) {
+				FZ_ASSERT(rn == SVCA_DUP_FIELD && dup == fields[i].tag);
+				repeats = 1;
+				break;
+			}
+	if (!repeats)
+		FZ_ASSERT(rn == n);
 
 	/* Canonical: the fields encode back to the same bytes. */
 	struct svca_buf re;

@@ -1,7 +1,5 @@
 /* pam_svcacct: module arguments and the daemon's identity. */
-#include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -114,37 +112,19 @@ static void trusted_cleanup(pam_handle_t *pamh, void *data, int error_status)
 
 static int64_t resolve_uid(pam_handle_t *pamh, const struct svca_pam_opts *o)
 {
-	struct passwd pw, *res = NULL;
-	char *buf = NULL;
-	size_t len = 1024;
 	int64_t uid = 0;
-	int r;
+	int r = svca_user_uid(o->daemon_user, &uid);
 
-	for (;;) {
-		char *nb = realloc(buf, len);
-		if (!nb) {
-			pam_syslog(pamh, LOG_ERR, "out of memory resolving daemon_user %s",
-				   o->daemon_user);
-			goto done;
-		}
-		buf = nb;
-		r = getpwnam_r(o->daemon_user, &pw, buf, len, &res);
-		if (r == ERANGE && len < 1024 * 1024) {
-			len *= 2;
-			continue;
-		}
-		break;
-	}
-	if (r == 0 && res) {
-		uid = (int64_t)res->pw_uid;
+	if (r == 0) {
 		SVCA_PAM_LOG_DEBUG(pamh, o, "trusting root and %s (uid %lld) to serve %s",
 				   o->daemon_user, (long long)uid, o->socket);
 	} else {
+		if (r < 0)
+			pam_syslog(pamh, LOG_ERR, "cannot resolve daemon_user %s", o->daemon_user);
 		SVCA_PAM_LOG_DEBUG(pamh, o, "daemon_user %s does not resolve; trusting root only",
 				   o->daemon_user);
+		uid = 0;
 	}
-done:
-	free(buf);
 	return uid;
 }
 

@@ -6,8 +6,10 @@
  *             svcacctd checks it against that account
  *   account   svcacctd says whether the account has the capability that
  *             the calling PAM service maps to on this host
- *   session   open: a fresh session token in SVCACCT_TOKEN; close: that
- *             token is revoked; both audited
+ *   session   open: a fresh session token in SVCACCT_TOKEN when the auth
+ *             stage of this transaction took a svcacct key or token
+ *             (authmark.c), else none; close: that token is revoked;
+ *             both audited
  *   password  refused: service accounts have API keys, not passwords
  *
  * Every call is one request on a fresh connection with its own deadline;
@@ -142,6 +144,7 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o,
 		pam_syslog(pamh, LOG_INFO, "auth: %s authenticated with %s (service %s%s%s)",
 			   c->user, kind, c->service, c->rhost[0] ? ", from " : "", c->rhost);
 		keep_decision(pamh, c, &a);
+		svca_pam_mark_authed(pamh, o, c);
 		rc = PAM_SUCCESS;
 	} else if (a.rep.status == SVCA_ERR_FAILED) {
 		if (!strcmp(reason, "locked_out") || !strcmp(reason, "rate_limited")) {
@@ -232,6 +235,8 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 
 	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0)
 		rc = PAM_SERVICE_ERR;
+	else
+		svca_pam_mark_settle(pamh);
 	return rc;
 }
 
@@ -331,45 +336,24 @@ done:
 	return ok;
 }
 
-PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
-				   const char **argv)
+/* The reply's token into SVCACCT_TOKEN, and kept for close. */
+static int export_token(pam_handle_t *pamh, const struct svca_pam_ctx *c,
+			const struct svca_field *f)
 {
-	struct svca_pam_opts o;
-	struct svca_pam_ctx c;
-	struct svca_pam_answer a;
-	struct svca_buf req;
-	const struct svca_field *f;
 	char *tok = NULL, *env = NULL;
 	int rc;
 
-	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0) {
-		rc = PAM_SERVICE_ERR;
-		goto out;
-	}
-	rc = svca_pam_get_ctx(pamh, &o, &c);
-	if (rc != PAM_SUCCESS)
-		goto done;
-	svca_pam_req_begin(&req, SVCA_CMD_PAM_SESSION_OPEN, &c, 1);
-	svca_put_u64(&req, F_PID, (uint64_t)getpid());
-	rc = svca_pam_call(pamh, &o, "session", &req, &a);
-	if (rc != PAM_SUCCESS)
-		goto done;
-	if (a.rep.status != SVCA_OK) {
-		rc = svca_pam_status_rc(pamh, "session open", c.user, &a, PAM_SESSION_ERR);
-		goto answered;
-	}
-	f = svca_pam_field(&a, F_TOKEN);
 	if (!token_text_ok(f)) {
 		pam_syslog(pamh, LOG_ERR, "session open: %s: reply without a usable token",
-			   c.user);
+			   c->user);
 		rc = PAM_SESSION_ERR;
-		goto answered;
+		goto done;
 	}
 	tok = malloc((size_t)f->len + 1);
 	env = malloc(sizeof(SVCA_PAM_TOKEN_ENV "=") + f->len);
 	if (!tok || !env) {
 		rc = PAM_BUF_ERR;
-		goto answered;
+		goto done;
 	}
 	memcpy(tok, f->val, f->len);
 	tok[f->len] = '\0';
@@ -378,23 +362,73 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 	rc = pam_putenv(pamh, env);
 	if (rc != PAM_SUCCESS) {
 		pam_syslog(pamh, LOG_ERR, "session open: pam_putenv: %s", pam_strerror(pamh, rc));
-		goto answered;
+		goto done;
 	}
 	/* Kept for close in this process; on success libpam owns tok. */
 	rc = pam_set_data(pamh, SVCA_PAM_DATA_TOKEN, tok, token_cleanup);
 	if (rc != PAM_SUCCESS) {
 		pam_syslog(pamh, LOG_ERR, "session open: pam_set_data: %s",
 			   pam_strerror(pamh, rc));
-		goto answered;
+		(void)pam_putenv(pamh, SVCA_PAM_TOKEN_ENV);
+		goto done;
 	}
 	tok = NULL;
 	pam_syslog(pamh, LOG_INFO, "session opened for %s (service %s%s%s); SVCACCT_TOKEN set",
-		   c.user, c.service, c.rhost[0] ? ", from " : "", c.rhost);
-answered:
-	svca_pam_answer_free(&a);
+		   c->user, c->service, c->rhost[0] ? ", from " : "", c->rhost);
 done:
 	wipe_free(tok);
 	wipe_free(env);
+	return rc;
+}
+
+/*
+ * A token only for a login that presented a svcacct key or token to this
+ * module's auth stage in this transaction.  Without one (sshd publickey,
+ * cron, su from root, another module's auth) the session is opened and
+ * audited, and no token is minted: revoking an account's keys and tokens
+ * ends its supply of tokens.
+ */
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
+				   const char **argv)
+{
+	struct svca_pam_opts o;
+	struct svca_pam_ctx c;
+	struct svca_pam_answer a;
+	struct svca_buf req;
+	int rc, authed;
+
+	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0) {
+		rc = PAM_SERVICE_ERR;
+		goto out;
+	}
+	rc = svca_pam_get_ctx(pamh, &o, &c);
+	if (rc != PAM_SUCCESS) {
+		(void)pam_putenv(pamh, SVCA_PAM_AUTH_ENV);
+		goto done;
+	}
+	authed = svca_pam_authed(pamh, &o, &c);
+	svca_pam_req_begin(&req, SVCA_CMD_PAM_SESSION_OPEN, &c, 1);
+	svca_put_u64(&req, F_PID, (uint64_t)getpid());
+	if (!authed)
+		svca_put_u64(&req, F_NO_TOKEN, 1);
+	rc = svca_pam_call(pamh, &o, "session", &req, &a);
+	if (rc != PAM_SUCCESS)
+		goto done;
+	if (a.rep.status != SVCA_OK) {
+		rc = svca_pam_status_rc(pamh, "session open", c.user, &a, PAM_SESSION_ERR);
+	} else if (authed) {
+		rc = export_token(pamh, &c, svca_pam_field(&a, F_TOKEN));
+	} else {
+		/* (a daemon that predates F_NO_TOKEN may still send one: unused,
+		 * it is wiped with the answer and expires) */
+		pam_syslog(pamh, LOG_INFO,
+			   "session opened for %s (service %s%s%s); no SVCACCT_TOKEN: "
+			   "this login did not authenticate with a svcacct key or token",
+			   c.user, c.service, c.rhost[0] ? ", from " : "", c.rhost);
+		rc = PAM_SUCCESS;
+	}
+	svca_pam_answer_free(&a);
+done:
 	rc = svca_pam_result(&o, rc);
 out:
 	return rc;

@@ -27,6 +27,11 @@
 #define SVCA_PAM_DATA_TOKEN "pam_svcacct_session_token"
 /* The account-stage decision the daemon made with a successful auth. */
 #define SVCA_PAM_DATA_ACCT "pam_svcacct_account_decision"
+/* Set by a successful auth with a svcacct key or token (authmark.c). */
+#define SVCA_PAM_DATA_AUTHED "pam_svcacct_authenticated"
+/* The same, for sshd's keyboard-interactive child: a MAC in the PAM
+ * environment (authmark.c), removed by the session stage. */
+#define SVCA_PAM_AUTH_ENV "SVCACCT_PAM_AUTH"
 /* The daemon_user's uid, resolved once per PAM transaction. */
 #define SVCA_PAM_DATA_TRUSTED "pam_svcacct_trusted_uid"
 #define SVCA_PAM_DAEMON_USER_MAX 64
@@ -122,6 +127,21 @@ int svca_pam_looks_like_jwt(const char *s, size_t n);
 /* Shows the reason for a refusal to the user (PAM_ERROR_MSG), also under
  * PAM_SILENT: the module says nothing else. */
 void svca_pam_tell(pam_handle_t *pamh, const struct svca_pam_opts *o, const char *msg);
+
+/* authmark.c */
+/* Records that c->user authenticated with a svcacct credential in this
+ * transaction (pam_set_data and the PAM environment mark). */
+void svca_pam_mark_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,
+			  const struct svca_pam_ctx *c);
+/* pam_setcred: drops the environment mark when the auth of this process
+ * recorded itself with pam_set_data (the mark is for sshd's forked auth). */
+void svca_pam_mark_settle(pam_handle_t *pamh);
+/* 1 when this transaction's auth stage authenticated c->user (same
+ * service) with a svcacct key or token; removes the environment mark. */
+int svca_pam_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,
+		    const struct svca_pam_ctx *c);
+/* SipHash-2-4 with a 16-byte key. */
+uint64_t svca_pam_siphash24(const uint8_t k[16], const uint8_t *in, size_t len);
 
 #define SVCA_PAM_LOG_DEBUG(pamh, o, ...)                        \
 	do {                                                     \

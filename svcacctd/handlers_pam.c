@@ -197,11 +197,12 @@ void cmd_pam_auth(struct request *r)
 
 static void audit_session(struct request *r, const struct pam_ctx *p,
 			  const struct account *a, const char *event, const char *jti,
-			  uint64_t pid)
+			  uint64_t pid, const char *reason)
 {
 	struct audit_event ev;
 	char detail[32];
 	req_event(&ev, r, event, "success");
+	ev.reason = reason;
 	ev.account = a->name;
 	ev.uid = a->uid;
 	ev.jti = jti;
@@ -228,6 +229,20 @@ void cmd_pam_session_open(struct request *r)
 		req_fail(r, SVCA_ERR_FAILED, "%s is disabled", a.name);
 		return;
 	}
+	/* The login took no svcacct credential (pam_svcacct says so): the
+	 * session is audited, no token is minted (issue 14, finding 5). */
+	uint64_t no_token = 0;
+	if (req_field(r, F_NO_TOKEN))
+		svca_field_u64(req_field(r, F_NO_TOKEN), &no_token);
+	if (no_token == 1) {
+		req_txn_begin(r);
+		audit_session(r, &p, &a, "session.open", NULL, pid, "no_token");
+		if (r->wrote) {
+			req_ok(r);
+			svca_frame_end(r->reply);
+		}
+		return;
+	}
 	if (token_issue(r->d, &a, "session", &tok) < 0) {
 		req_fail(r, SVCA_ERR_FAILED, "internal error issuing a token");
 		return;
@@ -247,7 +262,7 @@ void cmd_pam_session_open(struct request *r)
 		req_storage_error(r);
 		return;
 	}
-	audit_session(r, &p, &a, "session.open", tok.jti, pid);
+	audit_session(r, &p, &a, "session.open", tok.jti, pid, NULL);
 	if (!r->wrote) {
 		sodium_memzero(&tok, sizeof(tok));
 		return; /* req_finish replied */
@@ -301,7 +316,7 @@ void cmd_pam_session_close(struct request *r)
 		}
 		json_decref(claims);
 	}
-	audit_session(r, &p, &a, "session.close", jti[0] ? jti : NULL, pid);
+	audit_session(r, &p, &a, "session.close", jti[0] ? jti : NULL, pid, NULL);
 	if (!r->wrote)
 		return;
 	req_ok(r);

@@ -226,8 +226,14 @@ static void protocol_error(struct server *s, struct conn *c, enum svca_status st
 static void dispatch(struct server *s, struct conn *c)
 {
 	struct svca_field fields[SVCA_MAX_REQUEST_FIELDS];
-	int n = svca_fields_collect(c->body, c->h.length, fields,
-				    SVCA_MAX_REQUEST_FIELDS);
+	uint16_t dup = 0;
+	int n = svca_request_fields_collect(c->body, c->h.length, fields,
+					    SVCA_MAX_REQUEST_FIELDS, &dup);
+	if (n == SVCA_DUP_FIELD) {
+		protocol_error(s, c, SVCA_ERR_BADREQ,
+			       "malformed request: field %u is given twice", (unsigned)dup);
+		return;
+	}
 	if (n < 0) {
 		protocol_error(s, c, SVCA_ERR_BADREQ, "malformed request");
 		return;

@@ -75,6 +75,16 @@ chmod 0755 "$BUILD" "$DEMO" 2>/dev/null
 mkdir -m 0700 "$STATE" || die "cannot create $STATE"
 mkdir -m 0755 "$NSSD" || die "cannot create $NSSD"
 : >"$SYSLOG_LOG"
+# svcacctctl sends nothing to a daemon that runs as someone other than
+# root or _svcacct; run by a user, the demo daemon is that user's.
+TRUST_LINE=""
+TRUST_OPT=""
+if [ "$(id -u)" != 0 ]; then
+	export SVCACCT_TRUST_UID
+	SVCACCT_TRUST_UID=$(id -u)
+	TRUST_LINE=" SVCACCT_TRUST_UID=$SVCACCT_TRUST_UID"
+	TRUST_OPT=" --trust-uid $SVCACCT_TRUST_UID"
+fi
 
 ADMIN_LINE=""
 if [ "$(id -u)" != 0 ]; then
@@ -129,11 +139,11 @@ svcacctd in the foreground with $CONF
 (Ctrl-C stops it; audit lines sent to syslog land in $SYSLOG_LOG).
 
 From another terminal:
-  $CTL -s $SOCK account create ci-deploy --description "CI deploy bot"
-  $CTL -s $SOCK account list
-  $CTL -s $SOCK audit list
+  $CTL -s $SOCK$TRUST_OPT account create ci-deploy --description "CI deploy bot"
+  $CTL -s $SOCK$TRUST_OPT account list
+  $CTL -s $SOCK$TRUST_OPT audit list
 or set the socket once:
-  export SVCACCT_SOCKET=$SOCK PATH=$BUILD:\$PATH
+  export SVCACCT_SOCKET=$SOCK$TRUST_LINE PATH=$BUILD:\$PATH
   svcacctctl account list
 
 EOF

@@ -18,7 +18,8 @@
 
 #include "names.h"
 
-#define GLOBAL_SYNOPSIS "[-s SOCKET] [--json] [--timeout SECONDS] [--token-file FILE]"
+#define GLOBAL_SYNOPSIS                                                                  \
+	"[-s SOCKET] [--json] [--timeout SECONDS] [--token-file FILE] [--trust-uid UID]"
 
 /* ---- the command table ------------------------------------------------------ */
 
@@ -432,6 +433,11 @@ static void print_main_help(FILE *f)
 	      "                       token: a service account whose org role is admin\n"
 	      "                       or super-admin manages with its token); default:\n"
 	      "                       $SVCACCT_TOKEN when set.  --token-file wins.\n"
+	      "  --trust-uid UID      talk to a daemon running as UID (a test daemon run\n"
+	      "                       by yourself); default: $SVCACCT_TRUST_UID, else\n"
+	      "                       only root or the user " CTL_DAEMON_USER ".  The socket's\n"
+	      "                       owner and the server are checked before anything\n"
+	      "                       is sent (exit 5 when they are someone else)\n"
 	      "  -h, --help           this help; NOUN --help and NOUN VERB --help\n"
 	      "                       describe one command\n"
 	      "  --version            print the version\n"
@@ -441,10 +447,12 @@ static void print_main_help(FILE *f)
 		print_cmd_line(f, &commands[i]);
 	fputs("\n"
 	      "Environment: SVCACCT_SOCKET (the socket), SVCACCT_TOKEN (a session\n"
-	      "token acting as the caller), SVCACCT_API_KEY (the key of token create).\n"
+	      "token acting as the caller), SVCACCT_API_KEY (the key of token create),\n"
+	      "SVCACCT_TRUST_UID (as --trust-uid).\n"
 	      "\n"
 	      "Exit status: 0 success, 1 refused or failed, 2 usage error,\n"
-	      "3 not authorized, 4 not found, 5 daemon unreachable.\n", f);
+	      "3 not authorized, 4 not found, 5 daemon unreachable (or not run by\n"
+	      "root or " CTL_DAEMON_USER ": see --trust-uid).\n", f);
 }
 
 static void print_noun_help(FILE *f, const char *noun)
@@ -547,7 +555,7 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 		c->json = 1;
 		return 1;
 	}
-	int is_socket = 0, is_timeout = 0, is_token = 0;
+	int is_socket = 0, is_timeout = 0, is_token = 0, is_trust = 0;
 	if (match_long(a, "socket", &v)) {
 		is_socket = 1;
 	} else if (strncmp(a, "-s", 2) == 0) {
@@ -557,10 +565,15 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 		is_timeout = 1;
 	} else if (match_long(a, "token-file", &v)) {
 		is_token = 1;
+	} else if (match_long(a, "trust-uid", &v)) {
+		is_trust = 1;
 	} else {
 		return 0;
 	}
-	const char *name = is_socket ? "--socket" : is_timeout ? "--timeout" : "--token-file";
+	const char *name = is_socket    ? "--socket"
+			   : is_timeout ? "--timeout"
+			   : is_trust   ? "--trust-uid"
+					: "--token-file";
 	if (!v) {
 		if (*i + 1 >= argc) {
 			*rc = ctl_usage_error(c, "option '%s' needs a value", name);
@@ -571,6 +584,15 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 	if (is_timeout) {
 		*rc = parse_timeout(c, v);
 		return *rc ? -1 : 1;
+	}
+	if (is_trust) {
+		if (ctl_parse_uid(v, NULL) < 0) {
+			*rc = ctl_usage_error(c, "--trust-uid: '%s' is not a uid (0 to %u)",
+					      disp(v), CTL_UID_MAX);
+			return -1;
+		}
+		c->trust_uid = v;
+		return 1;
 	}
 	if (*v == '\0') {
 		*rc = ctl_usage_error(c, "%s: the path is empty", name);

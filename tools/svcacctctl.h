@@ -22,6 +22,8 @@
 #define CTL_VERSION "0.1.0"
 #define CTL_DEFAULT_SOCKET "/run/svcacct/svcacctd.sock"
 #define CTL_DEFAULT_TIMEOUT_MS 10000
+/* Who may serve the socket besides root (as pam_svcacct's daemon_user). */
+#define CTL_DAEMON_USER "_svcacct"
 
 /* Exit statuses (the contract); the reply statuses have the same values. */
 enum {
@@ -52,6 +54,9 @@ struct ctl {
 	/* --token-file FILE: a session token that acts as the caller ("admin by
 	 * token"); NULL = $SVCACCT_TOKEN, if set */
 	const char *token_file;
+	/* --trust-uid UID: a daemon running as UID (instead of the daemon
+	 * user _svcacct) may serve the socket; NULL = $SVCACCT_TRUST_UID */
+	const char *trust_uid;
 	const struct ctl_cmd *cmd; /* the command being run */
 };
 
@@ -65,7 +70,7 @@ struct ctl_opt {
 
 /*
  * Parses the arguments after "NOUN VERB": the options in opts (plus the
- * global --json, -s/--socket, --timeout and --token-file), and between min_pos and max_pos
+ * global --json, -s/--socket, --timeout, --token-file and --trust-uid), and between min_pos and max_pos
  * positional arguments (named by posnames, for messages) into pos.  Every
  * value is checked for control characters, invalid UTF-8 and length.
  * Returns 0, or CTL_EXIT_USAGE after printing the error.
@@ -82,6 +87,13 @@ int ctl_usage_error(const struct ctl *c, const char *fmt, ...);
 /* Prints "svcacctctl: MESSAGE" to stderr. */
 __attribute__((format(printf, 1, 2)))
 void ctl_err(const char *fmt, ...);
+
+/* The largest uid --trust-uid takes ((uid_t)-1 is no user). */
+#define CTL_UID_MAX 4294967294u
+
+/* Parses a uid: decimal digits only, 0..CTL_UID_MAX.  0 (and *uid when
+ * not NULL), or -1. */
+int ctl_parse_uid(const char *s, int64_t *uid);
 
 /* Usage error unless name is a valid account name. */
 int ctl_check_account_name(const struct ctl *c, const char *name);

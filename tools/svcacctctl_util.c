@@ -134,6 +134,52 @@ static int attach_auth_token(const struct ctl *c, struct svca_buf *b)
 	return 0;
 }
 
+int ctl_parse_uid(const char *s, int64_t *uid)
+{
+	uint64_t v = 0;
+
+	if (!*s || strlen(s) > 10)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v > CTL_UID_MAX)
+		return -1;
+	if (uid)
+		*uid = (int64_t)v;
+	return 0;
+}
+
+/*
+ * Who may serve the socket besides root: --trust-uid, else
+ * $SVCACCT_TRUST_UID, else the daemon user (root only when it does not
+ * exist or cannot be looked up), as pam_svcacct's daemon_user.  Keys and
+ * tokens go only to such a server (svca_call checks the socket's owner
+ * and directory, then SO_PEERCRED, before it sends a byte).  0, or an
+ * exit status after printing the error.
+ */
+static int trusted_uid(const struct ctl *c, int64_t *uid)
+{
+	const char *v = c->trust_uid; /* checked by the option parser */
+
+	if (!v) {
+		v = getenv("SVCACCT_TRUST_UID");
+		if (v && !*v)
+			v = NULL;
+	}
+	if (v) {
+		if (ctl_parse_uid(v, uid) == 0)
+			return 0;
+		ctl_err("$SVCACCT_TRUST_UID is not a uid (0 to %u)", CTL_UID_MAX);
+		return CTL_EXIT_USAGE;
+	}
+	if (svca_user_uid(CTL_DAEMON_USER, uid) != 0)
+		*uid = 0;
+	return 0;
+}
+
 int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 {
 	const char *path = socket_path(c);
@@ -141,11 +187,16 @@ int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 		.path = path,
 		.timeout_ms = c->timeout_ms,
 		.max_reply = 0,
-		.trusted_uid = -1,
+		.trusted_uid = 0,
 	};
 	char err[512] = "";
 
 	memset(rep, 0, sizeof(*rep));
+	int trc = trusted_uid(c, &o.trusted_uid);
+	if (trc) {
+		svca_buf_free(b);
+		return trc;
+	}
 	int arc = attach_auth_token(c, b);
 	if (arc) {
 		svca_buf_free(b);
@@ -164,6 +215,9 @@ int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 		fflush(stdout);
 		fputs(CTL_PROG ": ", stderr);
 		ctl_put_safe(stderr, err, strlen(err));
+		if (e == SVCA_CALL_PEER)
+			fprintf(stderr, "; nothing was sent (a daemon run by another user: "
+					"--trust-uid UID)");
 		fputc('\n', stderr);
 		return e == SVCA_CALL_NOMEM ? CTL_EXIT_FAILED : CTL_EXIT_UNREACHABLE;
 	}

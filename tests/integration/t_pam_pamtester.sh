@@ -15,7 +15,7 @@ start_daemon 'host_workspaces = [ "build-farm" ];' 'rate_limit_count = 1000;' \
 private_root
 debian_commons
 setup_hostws editor:ci-deploy viewer:ci-view admin:ci-admin editor:ci-other \
-	editor:ci-off editor:ci-lock
+	editor:ci-off editor:ci-lock editor:ci-rev
 
 # pamtester's messages (pam_strerror)
 E_AUTH="Authentication failure"
@@ -79,11 +79,24 @@ cat >"$PRIV/show-env.sh" <<EOF
 #!/bin/sh
 [ "\$PAM_TYPE" = open_session ] || exit 0
 printf '%s\n' "\${SVCACCT_TOKEN:-}" >"$TMPD/session.token"
+printf '%s\n' "\${SVCACCT_PAM_AUTH:-}" >"$TMPD/session.mark"
 printf '%s\n' "\${SVCACCT_TOKEN:-}" | "$PY" "$PAM_HELPER" token-verify "$SOCK" >"$TMPD/session.verify" 2>&1
 exit 0
 EOF
 chmod 0755 "$PRIV/show-env.sh"
+# the session after the module's own auth (a key or token typed in)
 pam_service svca-sess <<EOF
+auth    required @MOD@ socket=@SOCK@ debug
+session required @MOD@ socket=@SOCK@ debug
+session optional pam_exec.so $PRIV/show-env.sh
+EOF
+# ... with no auth stage (as cron), and with another module's auth
+pam_service svca-sess-only <<EOF
+session required @MOD@ socket=@SOCK@ debug
+session optional pam_exec.so $PRIV/show-env.sh
+EOF
+pam_service svca-sess-permit <<EOF
+auth    required pam_permit.so
 session required @MOD@ socket=@SOCK@ debug
 session optional pam_exec.so $PRIV/show-env.sh
 EOF
@@ -273,8 +286,8 @@ audit_has "account: rhost and tty reach the audit trail" \
 
 # ---- session ------------------------------------------------------------------------
 rm -f "$TMPD/session.token"
-pamt "" svca-sess ci-deploy open_session close_session
-expect_run "session: open + close -> PAM_SUCCESS" 0 "session has successfully been closed"
+pamt "$K_DEPLOY" svca-sess ci-deploy authenticate open_session close_session
+expect_run "session: auth with the key, open + close -> PAM_SUCCESS" 0 "session has successfully been closed"
 STOK=$(cat "$TMPD/session.token" 2>/dev/null)
 if [ -n "$STOK" ]; then ok "session: SVCACCT_TOKEN is in the session's PAM environment"; else not_ok "session: SVCACCT_TOKEN is in the session's PAM environment"; fi
 if grep -q '^valid ci-deploy' "$TMPD/session.verify" 2>/dev/null; then
@@ -296,6 +309,108 @@ run_in "" timeout 30 pamtester -E "SVCACCT_TOKEN=$T_ENV" svca-sess ci-deploy clo
 expect_run "session: close without open, token from pam_getenv -> PAM_SUCCESS" 0 "session has successfully been closed"
 if ! token_valid "$T_ENV"; then ok "session: that token is revoked"; else not_ok "session: that token is revoked"; fi
 check_devlog "session: the module says where the token came from" "token from environment"
+if [ "$(cat "$TMPD/session.mark" 2>/dev/null)" = "" ]; then ok "session: the auth mark is not in the session's environment"; else not_ok "session: the auth mark is not in the session's environment"; fi
+rm -f "$TMPD/session.token"
+pamt "$T_DEPLOY" svca-sess ci-deploy authenticate open_session close_session
+expect_run "session: auth with a session token, open + close -> PAM_SUCCESS" 0 "session has successfully been closed"
+if grep -q '^valid ci-deploy' "$TMPD/session.verify" 2>/dev/null; then ok "session: auth with a token: a fresh SVCACCT_TOKEN"; else not_ok "session: auth with a token: a fresh SVCACCT_TOKEN"; fi
+
+# the environment mark is for sshd's forked auth; pam_setcred in the
+# process that authenticated (su, sudo, login) drops it (pam_set_data does)
+cat >"$PRIV/show-mark.sh" <<EOF
+#!/bin/sh
+[ "\$PAM_TYPE" = open_session ] || exit 0
+printf '%s\n' "\${SVCACCT_PAM_AUTH:-}" >"$TMPD/session.mark-early"
+exit 0
+EOF
+chmod 0755 "$PRIV/show-mark.sh"
+pam_service svca-setcred <<EOF
+auth    required @MOD@ socket=@SOCK@
+session optional pam_exec.so $PRIV/show-mark.sh
+session required @MOD@ socket=@SOCK@
+session optional pam_exec.so $PRIV/show-env.sh
+EOF
+rm -f "$TMPD/session.mark-early" "$TMPD/session.token"
+pamt "$K_DEPLOY" svca-setcred ci-deploy authenticate open_session close_session
+if [ "$RC" = 0 ] && grep -q '^[0-9]*\.[0-9a-f]\{32\}$' "$TMPD/session.mark-early" 2>/dev/null && [ -n "$(cat "$TMPD/session.token")" ]; then
+	ok "auth without setcred: the auth mark waits in the PAM environment for the session stage"
+else
+	not_ok "auth without setcred: the auth mark waits in the PAM environment (exit $RC)"
+fi
+rm -f "$TMPD/session.mark-early" "$TMPD/session.token"
+pamt "$K_DEPLOY" svca-setcred ci-deploy authenticate setcred open_session close_session
+if [ "$RC" = 0 ] && [ -e "$TMPD/session.mark-early" ] && [ -z "$(cat "$TMPD/session.mark-early")" ]; then
+	ok "auth + setcred in one process: the auth mark is dropped from the PAM environment"
+else
+	not_ok "auth + setcred in one process: the auth mark is dropped from the PAM environment (exit $RC)"
+fi
+if grep -q '^valid ci-deploy' "$TMPD/session.verify" 2>/dev/null; then ok "... and the session still gets SVCACCT_TOKEN (pam_set_data)"; else not_ok "... and the session still gets SVCACCT_TOKEN (pam_set_data)"; fi
+
+# ---- session: a token only after auth with a svcacct credential (issue 14, #5) ----
+# sshd publickey and cron open a session without the module's auth: a
+# planted authorized_keys or crontab must not mint tokens after every key
+# and token of the account was revoked.
+no_token_session() { # DESC INPUT SERVICE USER OPS...
+	local desc=$1 n0 last
+	shift
+	rm -f "$TMPD/session.token" "$TMPD/session.mark"
+	n0=$(audit_json --event session.open | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+	pamt "$@"
+	expect_run "$desc: the session opens (PAM_SUCCESS)" 0 "session has successfully been"
+	if [ -e "$TMPD/session.token" ] && [ -z "$(cat "$TMPD/session.token")" ]; then
+		ok "$desc: no SVCACCT_TOKEN in the session"
+	else
+		not_ok "$desc: no SVCACCT_TOKEN in the session (got: $(head -c 20 "$TMPD/session.token" 2>/dev/null)...)"
+	fi
+	last=$(audit_json --event session.open | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+e = d[-1] if d else {}
+print(len(d), e.get("reason"), (e.get("subject") or {}).get("jti"))')
+	if [ "$last" = "$((n0 + 1)) no_token None" ]; then
+		ok "$desc: audited as session.open, reason no_token, no jti"
+	else
+		not_ok "$desc: audited as session.open, reason no_token (got: count reason jti = $last; before: $n0)"
+	fi
+}
+no_token_session "session without an auth stage (cron)" "" svca-sess-only ci-deploy open_session close_session
+check_devlog "session without auth: the module says why there is no token" \
+	"no SVCACCT_TOKEN: this login did not authenticate with a svcacct key or token"
+no_token_session "session after pam_permit's auth" "" svca-sess-permit ci-deploy authenticate open_session close_session
+# a forged mark in the PAM environment (pam_env user_readenv=1 reads
+# ~/.pam_environment) is not honoured, and is not passed on
+rm -f "$TMPD/session.token" "$TMPD/session.mark"
+run_in "" timeout 30 pamtester -E "SVCACCT_PAM_AUTH=1.00000000000000000000000000000000" \
+	svca-sess-only ci-deploy open_session
+if [ "$RC" = 0 ] && [ -e "$TMPD/session.token" ] && [ -z "$(cat "$TMPD/session.token")" ]; then
+	ok "a forged auth mark in the PAM environment: no token"
+else
+	not_ok "a forged auth mark in the PAM environment: no token (exit $RC)"
+fi
+if [ -e "$TMPD/session.mark" ] && [ -z "$(cat "$TMPD/session.mark")" ]; then ok "a forged auth mark: removed from the session's environment"; else not_ok "a forged auth mark: removed from the session's environment"; fi
+check_devlog "a forged auth mark is logged as not valid" "the auth mark in the PAM environment is not valid: ignored"
+# the finding: every key and token revoked, and the session stage still minted
+K_REV=$(key_create ci-rev) || bail "key create ci-rev"
+T_REV=$(token_create "$K_REV") || bail "token create ci-rev"
+pamt "$K_REV" svca-sess ci-rev authenticate open_session close_session
+expect_run "ci-rev logs in with its key: auth + session" 0 "session has successfully been closed"
+if grep -q '^valid ci-rev' "$TMPD/session.verify" 2>/dev/null; then ok "ci-rev: SVCACCT_TOKEN while its key is valid"; else not_ok "ci-rev: SVCACCT_TOKEN while its key is valid"; fi
+key_set ci-rev "$(key_id "$K_REV")" revoke || bail "key revoke ci-rev"
+$CTL token revoke --account ci-rev </dev/null >/dev/null || bail "token revoke --account ci-rev"
+if ! token_valid "$T_REV"; then ok "ci-rev: its token is revoked"; else not_ok "ci-rev: its token is revoked"; fi
+pamt "$K_REV" svca-sess ci-rev authenticate open_session
+expect_run "ci-rev, key revoked: auth refused" 1 "$E_AUTH"
+pamt "" sshd ci-rev acct_mgmt
+expect_run "ci-rev, key revoked: the account stage still allows (publickey, cron)" 0 "account management done"
+no_token_session "ci-rev, every key and token revoked, session without svcacct auth" "" \
+	svca-sess-only ci-rev open_session close_session
+pam_service cron <<EOF
+account required @MOD@ socket=@SOCK@
+session required @MOD@ socket=@SOCK@
+session optional pam_exec.so $PRIV/show-env.sh
+EOF
+no_token_session "ci-rev as cron (account + session)" "" cron ci-rev acct_mgmt open_session close_session
+
 pamt "" svca-req alice open_session
 expect_run "session: unknown user -> PAM_USER_UNKNOWN" 1 "User not known"
 pamt "" svca-ign alice open_session close_session

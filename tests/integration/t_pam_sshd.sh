@@ -28,7 +28,7 @@ if [ "${NSS_LINE##*:}" = /bin/bash ]; then ok "ci-deploy (editor: login) has the
 HOME_DEPLOY="$HOME_BASE/ci-deploy"
 nss_resolves ci-view "$(acct_uid ci-view)"
 make_local_user localbob 61500 'hunter2-local'
-install_example etc/pam.d/sshd.svcacct-example sshd
+install_example etc/pam.d/sshd.svcacct-example sshd " debug"
 # the home at the first login (libnss_svcacct(8), HOME DIRECTORIES)
 sed -i '/^@include common-session$/a session    optional     pam_mkhomedir.so skel=/etc/skel umask=0077' "$PRIV/pam.d/sshd"
 grep -q pam_mkhomedir "$PRIV/pam.d/sshd" || bail "pam_mkhomedir added to the sshd stack"
@@ -42,7 +42,8 @@ K_FORGED=$("$PY" "$PAM_HELPER" forge-key "$K_DEPLOY") || bail "forge-key"
 SD="$TMPD/sshd"
 mkdir -m 0700 "$SD"
 ssh-keygen -q -t ed25519 -N '' -f "$SD/ssh_host_ed25519_key" </dev/null || bail "ssh-keygen"
-PORT=$("$PY" -c '
+free_port() {
+	"$PY" -c '
 import random, socket
 for _ in range(200):
     p = random.randint(20000, 60000)
@@ -55,18 +56,23 @@ for _ in range(200):
         s.close()
     print(p)
     break
-')
-[ -n "$PORT" ] || bail "a free loopback port"
-cat >"$SD/sshd_config" <<EOF
-Port $PORT
+'
+}
+# sshd_conf FILE PORT PUBKEY: the private config; PUBKEY yes lets users
+# log in with keys from ~/.ssh/authorized_keys (as a stock sshd does).
+sshd_conf() {
+	local keys=none
+	[ "$3" = yes ] && keys=.ssh/authorized_keys
+	cat >"$1" <<EOF
+Port $2
 ListenAddress 127.0.0.1
 HostKey $SD/ssh_host_ed25519_key
-PidFile $SD/sshd.pid
+PidFile $1.pid
 UsePAM yes
 KbdInteractiveAuthentication yes
 PasswordAuthentication yes
-PubkeyAuthentication no
-AuthorizedKeysFile none
+PubkeyAuthentication $3
+AuthorizedKeysFile $keys
 PermitRootLogin no
 StrictModes no
 UseDNS no
@@ -76,37 +82,50 @@ MaxAuthTries 3
 LoginGraceTime 30
 LogLevel VERBOSE
 EOF
+}
+# start_sshd CONF PORT: sshd -D in the background, until it listens.
+start_sshd() {
+	local conf=$1 port=$2 up=0 pid
+	"$SSHD" -D -e -f "$conf" </dev/null >>"$SD/sshd.log" 2>&1 &
+	pid=$!
+	track_pid "$pid"
+	disown "$pid" 2>/dev/null
+	for _ in $(seq 100); do
+		if "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$port" 2>/dev/null; then
+			up=1
+			break
+		fi
+		sleep 0.05
+	done
+	[ "$up" = 1 ]
+}
+PORT=$(free_port)
+[ -n "$PORT" ] || bail "a free loopback port"
+sshd_conf "$SD/sshd_config" "$PORT" no
 check -d "sshd -t accepts the private config" "$SSHD" -t -f "$SD/sshd_config"
-"$SSHD" -D -e -f "$SD/sshd_config" </dev/null >>"$SD/sshd.log" 2>&1 &
-SSHD_PID=$!
-track_pid "$SSHD_PID"
-disown "$SSHD_PID" 2>/dev/null
-up=0
-for _ in $(seq 100); do
-	if "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$PORT" 2>/dev/null; then
-		up=1
-		break
-	fi
-	sleep 0.05
-done
-[ "$up" = 1 ] || { diag_file "$SD/sshd.log"; bail "sshd listens on 127.0.0.1:$PORT"; }
+start_sshd "$SD/sshd_config" "$PORT" || { diag_file "$SD/sshd.log"; bail "sshd listens on 127.0.0.1:$PORT"; }
 ok "sshd listens on 127.0.0.1:$PORT"
 
 SSH_OPTS=(-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 	-o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10
-	-o NumberOfPasswordPrompts=1 -o ServerAliveInterval=5 -p "$PORT")
+	-o NumberOfPasswordPrompts=1 -o ServerAliveInterval=5)
 
 # ssh_login METHOD SECRET USER CMD: sets RC OUT ERR MS.  METHOD is kbd
 # (keyboard-interactive: sshpass answers PAM's "API key or token:") or
-# password (ssh's own password prompt; sshd hands it to PAM).
+# password (ssh's own password prompt; sshd hands it to PAM) or pubkey
+# (SECRET is the private key file).  SSH_PORT: another sshd than $PORT.
 ssh_login() {
 	local method=$1 secret=$2 user=$3 cmd=$4
 	if [ "$method" = kbd ]; then
 		run_in "" env SSHPASS="$secret" timeout 40 sshpass -P "API key or token" -e \
-			ssh "${SSH_OPTS[@]}" -o PreferredAuthentications=keyboard-interactive "$user@127.0.0.1" "$cmd"
+			ssh "${SSH_OPTS[@]}" -p "${SSH_PORT:-$PORT}" -o PreferredAuthentications=keyboard-interactive "$user@127.0.0.1" "$cmd"
+	elif [ "$method" = pubkey ]; then
+		# SECRET: the private key file
+		run_in "" timeout 40 ssh "${SSH_OPTS[@]}" -p "${SSH_PORT:-$PORT}" -o BatchMode=yes -o IdentitiesOnly=yes \
+			-o PreferredAuthentications=publickey -i "$secret" "$user@127.0.0.1" "$cmd"
 	else
 		run_in "" env SSHPASS="$secret" timeout 40 sshpass -e \
-			ssh "${SSH_OPTS[@]}" -o PreferredAuthentications=password "$user@127.0.0.1" "$cmd"
+			ssh "${SSH_OPTS[@]}" -p "${SSH_PORT:-$PORT}" -o PreferredAuthentications=password "$user@127.0.0.1" "$cmd"
 	fi
 }
 
@@ -116,7 +135,7 @@ SESSION_OUT="$TMPD/ssh.session.out"
 # the session prints its token and lingers, so that the token can be
 # checked while the session is open
 ( env SSHPASS="$K_DEPLOY" timeout 40 sshpass -P "API key or token" -e \
-	ssh "${SSH_OPTS[@]}" -o PreferredAuthentications=keyboard-interactive \
+	ssh "${SSH_OPTS[@]}" -p "$PORT" -o PreferredAuthentications=keyboard-interactive \
 	"ci-deploy@127.0.0.1" 'id -u; echo "TOKEN=$SVCACCT_TOKEN"; echo "PWD=$(pwd)"; sleep 2; echo done' \
 	</dev/null >"$SESSION_OUT" 2>"$TMPD/ssh.session.err"
   echo "$?" >"$TMPD/ssh.session.rc" ) &
@@ -187,6 +206,60 @@ if [ "$(echo $jtis | wc -w)" = 1 ] && [ "$jtis" != "None " ]; then ok "audit: to
 
 ssh_login password "$K_DEPLOY" ci-deploy 'id -un'
 expect_run "password method (sshd passes the key to PAM) -> logged in as ci-deploy" 0 "ci-deploy"
+# sshd runs keyboard-interactive auth in a child of its monitor, which then
+# opens the session: the auth mark crossed over in the PAM environment.
+# The password method authenticates in the monitor itself (pam_set_data).
+check_devlog "kbd-interactive: the session stage honoured the auth mark from sshd's PAM child" \
+	"session: ci-deploy: the auth mark in the PAM environment is valid"
+check_devlog "password method: the session stage saw the auth in the same process" \
+	"session: ci-deploy: auth was by svcacct in this process"
+
+# ---- a key planted in ~/.ssh/authorized_keys (issue 14, finding 5) --------------------
+ssh-keygen -q -t ed25519 -N '' -f "$SD/client_key" </dev/null || bail "ssh-keygen (client key)"
+install -d -m 0700 -o "$UID_DEPLOY" -g "$UID_DEPLOY" "$HOME_DEPLOY/.ssh" &&
+	install -m 0600 -o "$UID_DEPLOY" -g "$UID_DEPLOY" "$SD/client_key.pub" "$HOME_DEPLOY/.ssh/authorized_keys" ||
+	bail "authorized_keys for ci-deploy"
+PORT_PK=$(free_port)
+sshd_conf "$SD/sshd_pubkey.conf" "$PORT_PK" yes
+start_sshd "$SD/sshd_pubkey.conf" "$PORT_PK" || { diag_file "$SD/sshd.log"; bail "sshd with publickey listens on $PORT_PK"; }
+SSH_PORT=$PORT_PK ssh_login pubkey "$SD/client_key" ci-deploy 'id -u; echo "TOKEN=${SVCACCT_TOKEN:-none}"'
+expect_run "sshd reading authorized_keys: a publickey login as ci-deploy gets a shell" 0 "$UID_DEPLOY"
+if [[ $OUT == *"TOKEN=none"* ]]; then
+	ok "... but no SVCACCT_TOKEN in it (the login presented no svcacct credential)"
+else
+	not_ok "... but no SVCACCT_TOKEN in it (got TOKEN=$(printf '%s' "$OUT" | sed -n 's/^TOKEN=\(.\{0,12\}\).*/\1/p')...)"
+fi
+audit_has "... its session.open is audited with reason no_token" \
+	'any(e["event"] == "session.open" and e.get("reason") == "no_token" and e["subject"].get("account") == "ci-deploy" and e.get("service") == "sshd" for e in d)'
+check_devlog "... and pam_svcacct says why (syslog)" \
+	"no SVCACCT_TOKEN: this login did not authenticate with a svcacct key or token"
+SSH_PORT=$PORT_PK ssh_login kbd "$K_DEPLOY" ci-deploy 'echo "TOKEN=${SVCACCT_TOKEN:-none}"'
+if [ "$RC" = 0 ] && [[ $OUT == *"TOKEN=ey"* ]]; then
+	ok "the same sshd, keyboard-interactive with the API key: SVCACCT_TOKEN is set"
+else
+	not_ok "the same sshd, keyboard-interactive with the API key: SVCACCT_TOKEN is set (exit $RC)"
+fi
+
+# ---- the shipped sshd example (etc/ssh/sshd_config.svcacct-example) ---------------------
+PORT_EX=$(free_port)
+sshd_conf "$SD/sshd_example.conf" "$PORT_EX" yes
+cat "$REPO_DIR/etc/ssh/sshd_config.svcacct-example" >>"$SD/sshd_example.conf"
+check -d "sshd -t accepts the shipped sshd example" "$SSHD" -t -f "$SD/sshd_example.conf"
+start_sshd "$SD/sshd_example.conf" "$PORT_EX" || { diag_file "$SD/sshd.log"; bail "sshd with the example listens on $PORT_EX"; }
+SSH_PORT=$PORT_EX ssh_login pubkey "$SD/client_key" ci-deploy 'id -u'
+if [ "$RC" != 0 ] && [[ $OUT != *"$UID_DEPLOY"* ]]; then
+	ok "shipped sshd example: the authorized_keys login of ci-deploy is refused (ssh exit $RC)"
+else
+	not_ok "shipped sshd example: the authorized_keys login of ci-deploy is refused (exit $RC, out: $OUT)"
+fi
+SSH_PORT=$PORT_EX ssh_login kbd "$K_DEPLOY" ci-deploy 'id -u; echo "TOKEN=${SVCACCT_TOKEN:-none}"'
+if [ "$RC" = 0 ] && [[ $OUT == *"$UID_DEPLOY"* && $OUT == *"TOKEN=ey"* ]]; then
+	ok "shipped sshd example: keyboard-interactive with the API key logs in, with SVCACCT_TOKEN"
+else
+	not_ok "shipped sshd example: keyboard-interactive with the API key logs in, with SVCACCT_TOKEN (exit $RC)"
+fi
+SSH_PORT=$PORT_EX ssh_login password 'hunter2-local' localbob 'id -un'
+expect_run "shipped sshd example: a local user is not affected (password)" 0 "localbob"
 
 # ---- refused ------------------------------------------------------------------------------
 ssh_login kbd "$K_FORGED" ci-deploy 'id -u'

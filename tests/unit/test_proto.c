@@ -572,6 +572,73 @@ static void test_buf_limit_exceeded(void **state)
 
 /* ---- accessors ------------------------------------------------------------- */
 
+/* A request that names a field twice is malformed (issue 14): the daemon
+ * used to take the first value.  Replies and records may repeat tags. */
+static void test_request_duplicate_field(void **state)
+{
+	(void)state;
+	struct svca_buf b;
+	struct svca_field fs[SVCA_MAX_REQUEST_FIELDS];
+	uint16_t dup = 0;
+
+	svca_buf_init(&b, 0);
+	svca_frame_begin(&b, SVCA_CMD_ACCOUNT_SHOW);
+	svca_put_str(&b, F_NAME, "ci-a");
+	svca_put_u64(&b, F_UID, 7);
+	svca_put_str(&b, F_NAME, "ci-b");
+	assert_int_equal(svca_frame_end(&b), 0);
+	assert_int_equal(svca_request_fields_collect(frame_body(&b), frame_body_len(&b), fs,
+						     SVCA_MAX_REQUEST_FIELDS, &dup),
+			 SVCA_DUP_FIELD);
+	assert_int_equal(dup, F_NAME);
+	/* the same tag with another kind is still the same field */
+	svca_buf_reset(&b);
+	svca_frame_begin(&b, SVCA_CMD_PAM_AUTH);
+	svca_put_bytes(&b, F_TOKEN, "x", 1);
+	svca_put_str(&b, F_TOKEN, "y");
+	assert_int_equal(svca_frame_end(&b), 0);
+	assert_int_equal(svca_request_fields_collect(frame_body(&b), frame_body_len(&b), fs,
+						     SVCA_MAX_REQUEST_FIELDS, NULL),
+			 SVCA_DUP_FIELD);
+	/* two marks are two fields too */
+	svca_buf_reset(&b);
+	svca_frame_begin(&b, SVCA_CMD_PING);
+	svca_put_mark(&b, F_ITEM);
+	svca_put_mark(&b, F_ITEM);
+	assert_int_equal(svca_frame_end(&b), 0);
+	assert_int_equal(svca_request_fields_collect(frame_body(&b), frame_body_len(&b), fs,
+						     SVCA_MAX_REQUEST_FIELDS, &dup),
+			 SVCA_DUP_FIELD);
+	assert_int_equal(dup, F_ITEM);
+	/* distinct tags: the count, as svca_fields_collect */
+	svca_buf_reset(&b);
+	svca_frame_begin(&b, SVCA_CMD_PAM_SESSION_OPEN);
+	svca_put_str(&b, F_NAME, "ci-a");
+	svca_put_str(&b, F_SERVICE, "sshd");
+	svca_put_u64(&b, F_PID, 42);
+	svca_put_u64(&b, F_NO_TOKEN, 1);
+	assert_int_equal(svca_frame_end(&b), 0);
+	assert_int_equal(svca_request_fields_collect(frame_body(&b), frame_body_len(&b), fs,
+						     SVCA_MAX_REQUEST_FIELDS, &dup),
+			 4);
+	/* empty body; malformed body stays -1; too many fields stays -1 */
+	assert_int_equal(svca_request_fields_collect(frame_body(&b), 0, fs, 4, NULL), 0);
+	assert_int_equal(svca_request_fields_collect(frame_body(&b), frame_body_len(&b) - 1, fs,
+						     SVCA_MAX_REQUEST_FIELDS, NULL),
+			 -1);
+	assert_int_equal(svca_request_fields_collect(frame_body(&b), frame_body_len(&b), fs, 3,
+						     NULL),
+			 -1);
+	/* a reply or record may still repeat a tag */
+	svca_buf_reset(&b);
+	svca_frame_begin(&b, SVCA_OK);
+	svca_put_str(&b, F_CAPABILITY, "login");
+	svca_put_str(&b, F_CAPABILITY, "sudo");
+	assert_int_equal(svca_frame_end(&b), 0);
+	assert_int_equal(svca_fields_collect(frame_body(&b), frame_body_len(&b), fs, 8), 2);
+	svca_buf_free(&b);
+}
+
 static void test_fields_find(void **state)
 {
 	(void)state;
@@ -661,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_field_count_cap),
 		cmocka_unit_test(test_buf_limit_exceeded),
 		cmocka_unit_test(test_fields_find),
+		cmocka_unit_test(test_request_duplicate_field),
 		cmocka_unit_test(test_field_str_too_small),
 		cmocka_unit_test(test_names_of_codes),
 	};
