@@ -76,15 +76,23 @@ printf '%s\n' "\${SVCACCT_TOKEN:-}" >"$TMPD/session.token"
 EOF
 chmod 0755 "$PRIV/grab-token.sh"
 pam_service svca-sess <<EOF
+auth    required @MOD@ socket=@SOCK@ timeout=10
 session required @MOD@ socket=@SOCK@ timeout=10
 session optional pam_exec.so $PRIV/grab-token.sh
 EOF
 
 # session_token NAME: a session token from the PAM session stage (no close:
-# it stays valid), on stdout
+# it stays valid), on stdout.  The session stage mints one only after this
+# module's auth stage accepted a key in the same transaction (issue 14,
+# finding 5): each account gets a key of its own for that.
+# The key lives in $TMPD/key.NAME: session_token runs in $(...) subshells.
 session_token() {
+	local kf=$TMPD/key.$1
+	if [ ! -s "$kf" ]; then
+		$CTL key create "$1" --label session-login 2>/dev/null | tail -n 1 >"$kf" || return 1
+	fi
 	rm -f "$TMPD/session.token"
-	timeout 30 pamtester svca-sess "$1" open_session </dev/null >/dev/null 2>&1
+	timeout 30 pamtester svca-sess "$1" authenticate open_session <"$kf" >/dev/null 2>&1
 	[ -s "$TMPD/session.token" ] && cat "$TMPD/session.token"
 }
 # claim TOKEN NAME: one claim of the token's payload
@@ -147,6 +155,8 @@ if [ "$G_A2" != "$G_B" ]; then ok "moving id-a's generation on never gives it id
 if [ "$(verify_rc "$T_B")" = 0 ]; then ok "before: id-b's session token verifies"; else not_ok "before: id-b's session token verifies ($(cat "$TMPD/verify.out"))"; fi
 check -d "account delete id-b" $CTL account delete id-b
 check -d "account update id-a --rename id-b" $CTL account update id-a --rename id-b
+# the keys go with the account: id-a's key is now the renamed id-b's
+mv "$TMPD/key.id-a" "$TMPD/key.id-b"
 if [ "$(acct_uid id-b)" = "$UID_A" ]; then ok "id-b is now the former id-a (uid $UID_A)"; else not_ok "id-b is now the former id-a (uid $UID_A; got $(acct_uid id-b))"; fi
 rc=$(verify_rc "$T_B")
 if [ "$rc" = 1 ] && grep -q unknown_account "$TMPD/verify.out"; then
@@ -218,6 +228,7 @@ setup_hostws editor:id-c
 UID_C=$(acct_uid id-c)
 T_C=$(session_token id-c) || bail "a session token for id-c"
 check -d "account delete id-c" $CTL account delete id-c
+rm -f "$TMPD/key.id-c" # its keys went with it
 check -d "account create id-c again" $CTL account create id-c
 setup_hostws editor:id-c
 if [ "$(acct_uid id-c)" = "$UID_C" ]; then ok "the re-created id-c has the same uid ($UID_C)"; else not_ok "the re-created id-c has the same uid ($UID_C; got $(acct_uid id-c))"; fi
