@@ -72,16 +72,6 @@ static uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
-void format_iso_ms(int64_t ms, char *dst, size_t len)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	snprintf(dst, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(ms % 1000));
-}
-
 /* The keyed BLAKE2b MACs of the head and of the high-water mark; the
  * labels keep one from being passed off as the other. */
 static void head_mac(const struct audit *a, uint64_t seq, const uint8_t *hash,

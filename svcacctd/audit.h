@@ -18,26 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon.h"
-
-struct audit_event {
-	const char *event;   /* "account.create", ... */
-	const char *outcome; /* "success" | "failure" | "denied" */
-	const struct actor *actor;
-	const struct peer *peer;
-	const char *account; /* subject */
-	uint32_t uid;        /* subject's uid, 0 = none */
-	const char *key_id;
-	const char *jti;
-	const char *team;
-	const char *workspace;
-	const char *service;
-	const char *rhost;
-	const char *tty;
-	const char *reason;
-	const char *detail;  /* free text, never a secret */
-	uint64_t suppressed; /* audit.coalesced: refusals not recorded one by one */
-};
+#include "audit_event.h"
+#include "config.h"
+#include "proto.h"
+#include "store.h"
 
 /* Loads (or creates) the audit key, reads the head and checks it: a head
  * from before the MAC gets one (event audit.mac); a head that fails its
@@ -76,8 +60,5 @@ int audit_list(struct audit *a, struct svca_buf *reply, const char *account,
  * msg say where. */
 int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq,
 		 char *msg, size_t msglen);
-
-/* Formats ms since the epoch as 2026-11-27T10:00:00.123Z. */
-void format_iso_ms(int64_t ms, char *dst, size_t len);
 
 #endif

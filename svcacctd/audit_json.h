@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "audit.h"
+#include "audit_event.h"
 
 /* A malloc'ed NUL-terminated string, or NULL when out of memory.  exe is
  * the caller's executable (NULL: unknown).  The text is byte for byte what
