@@ -37,22 +37,6 @@
 #define TOKEN_BUF 2048
 #endif
 
-/* http.c's other functions reach server.c, which calls these two from
- * svcacctd/main.c (not linked: it has main()).  Never called here. */
-void daemon_reload(struct daemon *d);
-void daemon_tick(struct daemon *d, int force);
-void daemon_reload(struct daemon *d)
-{
-	(void)d;
-	abort();
-}
-void daemon_tick(struct daemon *d, int force)
-{
-	(void)d;
-	(void)force;
-	abort();
-}
-
 static void run(const char *body, size_t outlen)
 {
 	char *out = malloc(outlen);

@@ -18,7 +18,20 @@ struct secrets;
 struct rl_table;
 struct refusals;
 
+struct daemon;
+
+/* What the lower layers call back into the top floor (daemon.c sets them
+ * up in daemon_init; lifecycle.h says what each does).  Through these,
+ * net/ and cmd/ never include the top. */
+struct daemon_ops {
+	int (*flush)(struct daemon *d);
+	void (*settled)(struct daemon *d, int ok, void (*release)(void *arg), void *arg);
+	void (*tick)(struct daemon *d, int force);
+	void (*reload)(struct daemon *d);
+};
+
 struct daemon {
+	const struct daemon_ops *ops;
 	struct svca_config cfg;
 	struct store *store;
 	struct audit *audit;
@@ -32,6 +45,8 @@ struct daemon {
 	struct rl_table *rl_lock; /* bad secrets per key id: lockout */
 	struct refusals *refusals; /* refusal records per caller (refusals.h) */
 	int nss_dirty;        /* the NSS snapshot must be rewritten */
+	int64_t tick_last;    /* daemon_tick: last run, last deny-list purge */
+	int64_t purge_last;
 };
 
 /* One request being handled. */
@@ -53,12 +68,6 @@ void daemon_resolve_groups(struct daemon *d);
 
 /* Fills actor from peer: privilege, user name. */
 void peer_to_actor(const struct daemon *d, const struct peer *p, struct actor *a);
-
-/* Periodic work (last-use flush, expiry, deny-list purge), from the loop. */
-void daemon_tick(struct daemon *d, int force);
-
-/* SIGHUP: re-reads the configuration file (main.c). */
-void daemon_reload(struct daemon *d);
 
 /* Dispatches one decoded request and writes the reply frame. */
 void handle_request(struct request *r);

@@ -530,8 +530,7 @@ void cmd_signing_key_rotate(struct request *r)
 	}
 	/* Flushed here, not with the batch: if the audit record cannot be
 	 * made durable the new key must not stay installed. */
-	int ok = store_flush(r->d->store) == 0;
-	audit_flushed(r->d->audit, ok);
+	int ok = r->d->ops->flush(r->d) == 0;
 	if (!ok) {
 		if (secrets_uninstall(r->d->secrets) < 0)
 			log_err("cannot undo a signing key rotation whose audit record failed");

@@ -159,8 +159,7 @@ static int run_command(struct http_front *h, struct MHD_Connection *c, uint16_t 
 	if (r.wrote) {
 		/* The answer depends on a change (token.issue audit): make
 		 * it durable before the client sees it. */
-		int ok = store_flush(h->d->store) == 0;
-		audit_flushed(h->d->audit, ok);
+		int ok = h->d->ops->flush(h->d) == 0;
 		if (!ok)
 			return -1;
 	}

@@ -373,6 +373,11 @@ static void release_replies(struct server *s)
 		s->ptail = &c->pnext;
 }
 
+static void release_waiting(void *arg)
+{
+	release_replies(arg);
+}
+
 /* A flush failed: the replies that saw the undone changes say so. */
 static void fail_replies(struct server *s, uint64_t failed_gen)
 {
@@ -413,15 +418,8 @@ static void after_flush(struct server *s, int ok)
 {
 	if (take_failure(s))
 		ok = 0;
-	if (!ok)
-		audit_flushed(s->d->audit, 0); /* forget the undone events first */
-	/* Replies that changed who resolves as what wait for the snapshot,
-	 * so getent sees an account as soon as `account create` returns. */
-	if (ok && s->d->nss_dirty)
-		nss_snapshot_write(s->d);
-	release_replies(s);
-	if (ok)
-		audit_flushed(s->d->audit, 1);
+	/* Audit lines, the NSS snapshot, the replies, syslog: daemon.c. */
+	s->d->ops->settled(s->d, ok, release_waiting, s);
 	s->settled_gen = store_durable_gen(s->d->store);
 }
 
@@ -593,14 +591,14 @@ int server_run(struct server *s)
 					on_writable(s, c);
 			}
 		}
-		daemon_tick(s->d, 0);
+		s->d->ops->tick(s->d, 0);
 		for (size_t i = 0; i < s->nwatch; i++)
 			s->watch[i].fn(s->watch[i].arg); /* their timeouts */
 		commit_batch(s);
 		if (s->reload) {
 			s->reload = 0;
 			drain(s);
-			daemon_reload(s->d);
+			s->d->ops->reload(s->d);
 		}
 	}
 	drain(s);
