@@ -89,6 +89,7 @@ $(BUILD)/libsvcacct-common.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/libsvcacctd.a: $(DAEMON_LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/svcacctd: $(BUILD)/obj/svcacctd/main.o $(BUILD)/libsvcacctd.a $(BUILD)/libsvcacct-common.a

@@ -24,7 +24,7 @@
 
 #include "daemon.h"
 #include "fuzz_util.h"
-#include "handlers.h"
+#include "request.h"
 #include "proto.h"
 
 static const uint16_t tags[] = {

@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
+#include "request.h"
 #include "refusals.h"
 #include "sockio.h"
 #include "tokens.h"

@@ -49,30 +49,4 @@ struct daemon {
 	int64_t purge_last;
 };
 
-/* One request being handled. */
-struct request {
-	struct daemon *d;
-	const struct peer *peer;
-	struct actor actor;
-	uint16_t cmd;
-	const struct svca_field *f;
-	size_t nf;
-	struct svca_buf *reply;
-	int wrote; /* the reply depends on the next flush */
-	size_t audit_mark;
-};
-
-/* Resolves admin_groups and super_admin_groups to gids (at start and on
- * reload).  Groups that do not exist are logged and ignored. */
-void daemon_resolve_groups(struct daemon *d);
-
-/* Fills actor from peer: privilege, user name. */
-void peer_to_actor(const struct daemon *d, const struct peer *p, struct actor *a);
-
-/* Dispatches one decoded request and writes the reply frame. */
-void handle_request(struct request *r);
-
-/* Maximum body size accepted for a command before reading it. */
-uint32_t request_size_limit(uint16_t cmd);
-
 #endif

@@ -7,41 +7,11 @@
 #include "accounts.h"
 #include "audit.h"
 #include "handlers.h"
+#include "request.h"
 #include "keys.h"
 #include "sockio.h"
 
 /* ---- accounts ----------------------------------------------------------------- */
-
-static const char name_rule[] =
-	"use lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters";
-
-int req_account_name(struct request *r, uint16_t tag, char name[static SVCA_NAME_MAX + 2])
-{
-	if (req_str(r, tag, name, SVCA_NAME_MAX + 2, 1, "account name") < 0)
-		return -1;
-	if (!svca_account_name_valid(name)) {
-		req_fail(r, SVCA_ERR_BADREQ, "invalid account name '%.40s': %s", name,
-		     name_rule);
-		return -1;
-	}
-	return 0;
-}
-
-/* Loads the named account or replies "not found". */
-int req_load_account(struct request *r, const char *name, struct account *a)
-{
-	int g = account_get(r->d->store, name, a);
-	if (g < 0) {
-		req_fail(r, SVCA_ERR_FAILED, "internal storage error reading account '%s'",
-		     name);
-		return -1;
-	}
-	if (g == 0) {
-		req_fail(r, SVCA_ERR_NOTFOUND, "account '%s' does not exist", name);
-		return -1;
-	}
-	return 0;
-}
 
 static int read_description(struct request *r, char *dst, int *given)
 {
@@ -192,8 +162,6 @@ static int by_name(const void *x, const void *y)
 void cmd_account_list(struct request *r)
 {
 	struct list_ctx c = { 0 };
-	if (req_require(r, PRIV_ADMIN, NULL) < 0)
-		return;
 	if (account_foreach(r->d->store, collect, &c) != 0 || c.oom) {
 		free(c.v);
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error listing accounts");
@@ -237,7 +205,7 @@ void cmd_account_update(struct request *r)
 	int given_desc, given_role, rename;
 	enum org_role role = ORG_MEMBER;
 
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 || req_account_name(r, F_NAME, name) < 0 ||
+	if (req_account_name(r, F_NAME, name) < 0 ||
 	    read_description(r, desc, &given_desc) < 0 ||
 	    read_org_role(r, &role, &given_role) < 0)
 		return;
@@ -303,13 +271,13 @@ void cmd_account_update(struct request *r)
 	svca_frame_end(r->reply);
 }
 
-void cmd_account_set_status(struct request *r, int disable)
+static void account_set_status(struct request *r, int disable)
 {
 	char name[SVCA_NAME_MAX + 2];
 	struct account a;
 	const char *event = disable ? "account.disable" : "account.enable";
 
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 || req_account_name(r, F_NAME, name) < 0 ||
+	if (req_account_name(r, F_NAME, name) < 0 ||
 	    req_load_account(r, name, &a) < 0)
 		return;
 	req_txn_begin(r);
@@ -332,6 +300,16 @@ void cmd_account_set_status(struct request *r, int disable)
 	req_ok(r);
 	account_to_reply(&a, r->reply);
 	svca_frame_end(r->reply);
+}
+
+void cmd_account_disable(struct request *r)
+{
+	account_set_status(r, 1);
+}
+
+void cmd_account_enable(struct request *r)
+{
+	account_set_status(r, 0);
 }
 
 /* A deleted account's keys are revoked (and audited): their records stay
@@ -369,11 +347,11 @@ void cmd_account_delete(struct request *r)
 	char name[SVCA_NAME_MAX + 2];
 	struct account a;
 
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 || req_account_name(r, F_NAME, name) < 0 ||
+	if (req_account_name(r, F_NAME, name) < 0 ||
 	    req_load_account(r, name, &a) < 0)
 		return;
 	req_txn_begin(r);
-	if (revoke_account_keys(r, &a) < 0 || rbac_remove_account_grants(r, a.uid) < 0 ||
+	if (revoke_account_keys(r, &a) < 0 || req_remove_account_grants(r, a.uid) < 0 ||
 	    account_del(r->d->store, &a) < 0) {
 		req_storage_error(r);
 		return;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "request.h"
 #include "keys.h"
 #include "log.h"
 #include "refusals.h"
@@ -203,10 +204,14 @@ void cmd_key_list(struct request *r)
 	svca_frame_end(r->reply);
 }
 
-/* disable (1), enable (0) or revoke (2) one key of an account. */
-void cmd_key_set_status(struct request *r, int what)
+/* Enables (KEY_ACTIVE), disables or revokes one key of an account. */
+static void key_set_status(struct request *r, enum key_status target)
 {
-	static const char *events[] = { "key.enable", "key.disable", "key.revoke" };
+	static const char *const events[] = {
+		[KEY_ACTIVE] = "key.enable",
+		[KEY_DISABLED] = "key.disable",
+		[KEY_REVOKED] = "key.revoke",
+	};
 	char name[SVCA_NAME_MAX + 2], keyid[SVCA_KEYID_LEN + 2];
 	struct account a;
 	struct apikey k;
@@ -230,7 +235,7 @@ void cmd_key_set_status(struct request *r, int what)
 		req_fail(r, SVCA_ERR_FAILED, "key '%s' is revoked; revocation is final", keyid);
 		return;
 	}
-	if (what == 0) {
+	if (target == KEY_ACTIVE) {
 		size_t active;
 		if (expired) {
 			req_fail(r, SVCA_ERR_FAILED, "key '%s' has expired; create a new key", keyid);
@@ -249,9 +254,8 @@ void cmd_key_set_status(struct request *r, int what)
 			}
 		}
 	}
-	enum key_status target = what == 0 ? KEY_ACTIVE : what == 1 ? KEY_DISABLED : KEY_REVOKED;
 	req_txn_begin(r);
-	if (k.status != target && !(what == 1 && expired)) {
+	if (k.status != target && !(target == KEY_DISABLED && expired)) {
 		k.status = target;
 		k.changed_at = now;
 		if (key_put(r->d->store, &k) < 0) {
@@ -260,7 +264,7 @@ void cmd_key_set_status(struct request *r, int what)
 		}
 	}
 	struct audit_event ev;
-	req_event(&ev, r, events[what], "success");
+	req_event(&ev, r, events[target], "success");
 	ev.account = a.name;
 	ev.uid = a.uid;
 	ev.key_id = k.key_id;
@@ -271,68 +275,22 @@ void cmd_key_set_status(struct request *r, int what)
 	svca_frame_end(r->reply);
 }
 
+void cmd_key_enable(struct request *r)
+{
+	key_set_status(r, KEY_ACTIVE);
+}
+
+void cmd_key_disable(struct request *r)
+{
+	key_set_status(r, KEY_DISABLED);
+}
+
+void cmd_key_revoke(struct request *r)
+{
+	key_set_status(r, KEY_REVOKED);
+}
+
 /* ---- token exchange ---------------------------------------------------------- */
-
-/* Copies a BYTES secret into a NUL-terminated buffer (wiped by caller). */
-static int read_secret(struct request *r, uint16_t tag, char *dst, size_t len)
-{
-	const struct svca_field *f = req_field(r, tag);
-	if (!f || f->kind != SVCA_K_BYTES || f->len >= len)
-		return -1;
-	memcpy(dst, f->val, f->len);
-	dst[f->len] = '\0';
-	if (strlen(dst) != f->len) {
-		sodium_memzero(dst, len);
-		return -1;
-	}
-	return 0;
-}
-
-int req_audit_cred(struct request *r, const struct cred *c, const char *event,
-		   const char *service, const char *rhost, const char *tty,
-		   const char *jti, const char *account)
-{
-	struct audit_event ev;
-	int ok = c->result == CRED_OK;
-	req_event(&ev, r, event, ok ? "success" : "denied");
-	ev.account = account ? account : (c->key.uid ? c->account.name : NULL);
-	ev.uid = ok ? c->account.uid : 0;
-	ev.key_id = c->key_id[0] ? c->key_id : NULL;
-	ev.jti = jti;
-	ev.service = service;
-	ev.rhost = rhost;
-	ev.tty = tty;
-	ev.reason = ok ? NULL : cred_reason(c->result);
-	return audit_append(r->d->audit, &ev);
-}
-
-/* Records a refused exchange (and a lockout when it engaged). */
-void req_cred_refused(struct request *r, const struct cred *c, int just_locked,
-		      const char *event, const char *service, const char *rhost,
-		      const char *tty, const char *account)
-{
-	if (!refusals_admit(r->d, r->peer, &r->actor, event, just_locked ? "key.lockout" : NULL))
-		return; /* counted: a flood from this caller (refusals.h) */
-	req_txn_begin(r);
-	int bad = req_audit_cred(r, c, event, service, rhost, tty, NULL, account) < 0;
-	if (!bad && just_locked) {
-		struct audit_event ev;
-		char detail[80];
-		req_event(&ev, r, "key.lockout", "denied");
-		ev.key_id = c->key_id;
-		snprintf(detail, sizeof(detail), "%d bad secrets; locked for %d s",
-			 r->d->cfg.lockout_threshold, r->d->cfg.lockout_seconds);
-		ev.detail = detail;
-		bad = audit_append(r->d->audit, &ev) < 0;
-	}
-	if (bad || store_commit(r->d->store) < 0) {
-		req_txn_abort(r);
-		if (store_low_space(r->d->store) && refusals_unprivileged(r->peer, &r->actor))
-			refusals_count(r->d, r->peer, &r->actor, event);
-	} else {
-		r->wrote = 1;
-	}
-}
 
 void cmd_token_create(struct request *r)
 {
@@ -341,7 +299,7 @@ void cmd_token_create(struct request *r)
 	struct issued tok;
 	int just_locked;
 
-	if (read_secret(r, F_KEY, key, sizeof(key)) < 0) {
+	if (req_secret(r, F_KEY, key, sizeof(key)) < 0) {
 		memset(&c, 0, sizeof(c));
 		c.result = CRED_MALFORMED;
 		req_cred_refused(r, &c, 0, "token.deny", NULL, NULL, NULL, NULL);
@@ -396,7 +354,7 @@ void cmd_token_verify(struct request *r)
 	char tok[TOKEN_MAX * 4];
 	json_t *claims = NULL;
 	struct account a;
-	if (read_secret(r, F_TOKEN, tok, sizeof(tok)) < 0) {
+	if (req_secret(r, F_TOKEN, tok, sizeof(tok)) < 0) {
 		req_fail(r, SVCA_ERR_BADREQ, "missing or oversized token");
 		return;
 	}
@@ -447,7 +405,7 @@ void cmd_token_revoke(struct request *r)
 		svca_frame_end(r->reply);
 		return;
 	}
-	if (read_secret(r, F_TOKEN, tok, sizeof(tok)) < 0) {
+	if (req_secret(r, F_TOKEN, tok, sizeof(tok)) < 0) {
 		req_fail(r, SVCA_ERR_BADREQ, "give a token or --account NAME");
 		return;
 	}
@@ -500,8 +458,6 @@ void cmd_jwks(struct request *r)
 void cmd_signing_key_rotate(struct request *r)
 {
 	char err[256];
-	if (req_require(r, PRIV_SUPER, NULL) < 0)
-		return;
 	/* The audit event (naming the new kid) goes into the transaction
 	 * first: a rotation that cannot be recorded does not happen. */
 	struct signing_key fresh;
@@ -545,29 +501,3 @@ void cmd_signing_key_rotate(struct request *r)
 	svca_frame_end(r->reply);
 }
 
-/* Admin by token: a service account with an admin org role acts with it. */
-int req_token_actor(struct request *r)
-{
-	char tok[TOKEN_MAX * 4];
-	json_t *claims = NULL;
-	struct account a;
-	if (!req_field(r, F_AUTH_TOKEN))
-		return 0;
-	if (read_secret(r, F_AUTH_TOKEN, tok, sizeof(tok)) < 0) {
-		req_fail(r, SVCA_ERR_NOTAUTH, "malformed session token");
-		return -1;
-	}
-	enum tok_result t = token_verify(r->d, tok, strlen(tok), &claims, &a);
-	sodium_memzero(tok, sizeof(tok));
-	json_decref(claims);
-	if (t != TOK_OK) {
-		r->actor.priv = PRIV_NONE;
-		req_audit_refusal(r, "admin.deny", "denied", NULL, tok_reason(t));
-		req_fail(r, SVCA_ERR_NOTAUTH, "session token refused: %s", tok_reason(t));
-		return -1;
-	}
-	snprintf(r->actor.account, sizeof(r->actor.account), "%s", a.name);
-	r->actor.priv = a.org_role == ORG_SUPER ? PRIV_SUPER
-			: a.org_role == ORG_ADMIN ? PRIV_ADMIN : PRIV_NONE;
-	return 0;
-}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "request.h"
 #include "keys.h"
 #include "rbac.h"
 #include "tokens.h"
@@ -68,8 +69,8 @@ static int audit_auth(struct request *r, const struct pam_ctx *p,
 	if (reason || (ad && !ad->wanted))
 		ad = NULL; /* no account-stage decision with this auth */
 	req_txn_begin(r);
-	if (ad && pam_decide(r, a, p->service, &ad->acc, &ad->reason, ad->msg,
-			  sizeof(ad->msg)) < 0) {
+	if (ad && access_decide(r->d->store, &r->d->cfg, a, p->service, &ad->acc,
+				&ad->reason, ad->msg, sizeof(ad->msg)) < 0) {
 		req_txn_abort(r);
 		return -1;
 	}
@@ -320,5 +321,57 @@ void cmd_pam_session_close(struct request *r)
 	if (!r->wrote)
 		return;
 	req_ok(r);
+	svca_frame_end(r->reply);
+}
+
+/* The account stage of PAM: may this account use this service here? */
+void cmd_pam_authorize(struct request *r)
+{
+	char name[SVCA_NAME_MAX + 2], service[64], rhost[256], tty[64];
+	struct account a;
+	struct access acc;
+	const char *reason = NULL;
+	char msg[200];
+
+	if (r->peer->uid != 0) {
+		req_fail(r, SVCA_ERR_NOTAUTH, "only root (a PAM stack) may ask for authorization");
+		return;
+	}
+	if (req_account_name(r, F_NAME, name) < 0 ||
+	    req_str(r, F_SERVICE, service, sizeof(service), 1, "service") < 0 ||
+	    req_str(r, F_RHOST, rhost, sizeof(rhost), 0, "rhost") < 0 ||
+	    req_str(r, F_TTY, tty, sizeof(tty), 0, "tty") < 0)
+		return;
+	int g = account_get(r->d->store, name, &a);
+	if (g < 0) {
+		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
+		return;
+	}
+	if (g == 0) {
+		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", name);
+		return;
+	}
+	if (access_decide(r->d->store, &r->d->cfg, &a, service, &acc, &reason, msg, sizeof(msg)) < 0) {
+		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
+		return;
+	}
+
+	struct audit_event ev;
+	req_txn_begin(r);
+	req_event(&ev, r, reason ? "auth.deny" : "auth.allow", reason ? "denied" : "success");
+	ev.account = a.name;
+	ev.uid = a.uid;
+	ev.service = service;
+	ev.rhost = rhost;
+	ev.tty = tty[0] ? tty : NULL;
+	ev.reason = reason;
+	ev.detail = "account";
+	if (req_finish(r, &ev) < 0)
+		return;
+	req_ok(r);
+	svca_put_u64(r->reply, F_ALLOWED, reason ? 0 : 1);
+	svca_put_str(r->reply, F_ROLE, role_name(acc.role));
+	svca_put_str(r->reply, F_REASON, reason ? reason : "allowed");
+	svca_put_str(r->reply, F_MESSAGE, msg);
 	svca_frame_end(r->reply);
 }

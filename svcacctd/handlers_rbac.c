@@ -1,11 +1,11 @@
-/* Teams, workspaces, grants, effective access and the PAM authorize
- * decision. */
+/* Teams, workspaces, grants and effective access. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
+#include "request.h"
 #include "rbac.h"
 
 static const char scope_rule[] =
@@ -32,34 +32,6 @@ static int force_given(const struct request *r)
 	return f && svca_field_u64(f, &v) == 0 && v == 1;
 }
 
-/* Audits and deletes one grant inside the open transaction. */
-static int remove_grant(struct request *r, const struct grant *g, const char *why)
-{
-	struct account a;
-	char name[SVCA_NAME_MAX + 1] = "";
-	int have = account_get_by_uid(r->d->store, g->uid, &a);
-	if (have < 0)
-		return -1;
-	if (have == 1) {
-		snprintf(name, sizeof(name), "%s", a.name);
-		/* outstanding tokens carry the removed grant */
-		if (account_next_gen(r->d->store, &a.gen) < 0 || account_put(r->d->store, &a) < 0)
-			return -1;
-	}
-	if (grant_del(r->d->store, g) < 0)
-		return -1;
-	struct audit_event ev;
-	req_event(&ev, r, "grant.remove", "success");
-	ev.account = name;
-	ev.uid = g->uid;
-	if (g->kind == SCOPE_WORKSPACE)
-		ev.workspace = g->scope;
-	else
-		ev.team = g->scope;
-	ev.reason = why;
-	return audit_append(r->d->audit, &ev);
-}
-
 /* Removes every grant on a scope (all accounts). */
 static int remove_scope_grants(struct request *r, enum scope_kind kind,
 			       const char *scope, const char *why, size_t *count)
@@ -71,7 +43,7 @@ static int remove_scope_grants(struct request *r, enum scope_kind kind,
 	int ret = 0;
 	for (size_t i = 0; i < n && ret == 0; i++)
 		if (gs[i].kind == kind && strcmp(gs[i].scope, scope) == 0) {
-			ret = remove_grant(r, &gs[i], why);
+			ret = req_remove_grant(r, &gs[i], why);
 			(*count)++;
 		}
 	free(gs);
@@ -94,19 +66,6 @@ static size_t count_scope_grants(struct request *r, enum scope_kind kind,
 	return c;
 }
 
-int rbac_remove_account_grants(struct request *r, uint32_t uid)
-{
-	struct grant *gs;
-	size_t n;
-	if (grant_of_account(r->d->store, uid, &gs, &n) < 0)
-		return -1;
-	int ret = 0;
-	for (size_t i = 0; i < n && ret == 0; i++)
-		ret = remove_grant(r, &gs[i], "account deleted");
-	free(gs);
-	return ret;
-}
-
 /* ---- teams ---------------------------------------------------------------- */
 
 static void team_reply(struct request *r, const struct team *t)
@@ -120,8 +79,7 @@ void cmd_team_create(struct request *r)
 {
 	struct team t;
 	memset(&t, 0, sizeof(t));
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 ||
-	    read_scope(r, F_TEAM, t.name, 1, "team") < 0)
+	if (read_scope(r, F_TEAM, t.name, 1, "team") < 0)
 		return;
 	int g = team_get(r->d->store, t.name, &(struct team){ 0 });
 	if (g < 0) {
@@ -153,8 +111,6 @@ void cmd_team_list(struct request *r)
 	struct team *ts;
 	struct workspace *ws;
 	size_t nt, nw;
-	if (req_require(r, PRIV_ADMIN, NULL) < 0)
-		return;
 	if (team_all(r->d->store, &ts, &nt) < 0) {
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
 		return;
@@ -199,8 +155,7 @@ void cmd_team_delete(struct request *r)
 	size_t nw, nmine = 0;
 	int err = 0;
 
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 ||
-	    read_scope(r, F_TEAM, name, 1, "team") < 0)
+	if (read_scope(r, F_TEAM, name, 1, "team") < 0)
 		return;
 	int g = team_get(r->d->store, name, &t);
 	if (g < 0) {
@@ -278,8 +233,7 @@ void cmd_workspace_create(struct request *r)
 	struct workspace w;
 	struct team t;
 	memset(&w, 0, sizeof(w));
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 ||
-	    read_scope(r, F_WORKSPACE, w.name, 1, "workspace") < 0 ||
+	if (read_scope(r, F_WORKSPACE, w.name, 1, "workspace") < 0 ||
 	    read_scope(r, F_TEAM, w.team, 1, "team") < 0)
 		return;
 	int g = team_get(r->d->store, w.team, &t);
@@ -322,8 +276,6 @@ void cmd_workspace_list(struct request *r)
 {
 	struct workspace *ws;
 	size_t n;
-	if (req_require(r, PRIV_ADMIN, NULL) < 0)
-		return;
 	if (workspace_all(r->d->store, &ws, &n) < 0) {
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
 		return;
@@ -342,8 +294,7 @@ void cmd_workspace_delete(struct request *r)
 	char name[SVCA_SCOPE_NAME_MAX + 2];
 	struct workspace w;
 	int err = 0;
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 ||
-	    read_scope(r, F_WORKSPACE, name, 1, "workspace") < 0)
+	if (read_scope(r, F_WORKSPACE, name, 1, "workspace") < 0)
 		return;
 	int g = workspace_get(r->d->store, name, &w);
 	if (g < 0) {
@@ -434,7 +385,7 @@ void cmd_grant_add(struct request *r)
 	struct grant g, old;
 	memset(&g, 0, sizeof(g));
 
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 || req_account_name(r, F_NAME, name) < 0 ||
+	if (req_account_name(r, F_NAME, name) < 0 ||
 	    read_grant_scope(r, &g) < 0 ||
 	    req_str(r, F_ROLE, role, sizeof(role), 1, "role") < 0)
 		return;
@@ -509,7 +460,7 @@ void cmd_grant_remove(struct request *r)
 	struct grant g, old;
 	memset(&g, 0, sizeof(g));
 
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 || req_account_name(r, F_NAME, name) < 0 ||
+	if (req_account_name(r, F_NAME, name) < 0 ||
 	    read_grant_scope(r, &g) < 0 || req_load_account(r, name, &a) < 0)
 		return;
 	int e = grant_get(r->d->store, a.uid, g.kind, g.scope, &old);
@@ -523,7 +474,7 @@ void cmd_grant_remove(struct request *r)
 		return;
 	}
 	req_txn_begin(r);
-	if (remove_grant(r, &old, NULL) < 0 || store_commit(r->d->store) < 0) {
+	if (req_remove_grant(r, &old, NULL) < 0 || store_commit(r->d->store) < 0) {
 		req_storage_error(r);
 		return;
 	}
@@ -599,79 +550,3 @@ void cmd_account_access(struct request *r)
 	svca_frame_end(r->reply);
 }
 
-int pam_decide(struct request *r, const struct account *a, const char *service,
-	       struct access *acc, const char **reason, char *msg, size_t msglen)
-{
-	if (access_compute(r->d->store, &r->d->cfg, a, acc) < 0)
-		return -1;
-	unsigned need = service_capability(&r->d->cfg, service);
-	*reason = NULL;
-	if (a->disabled) {
-		*reason = "account_disabled";
-		snprintf(msg, msglen, "%s is disabled", a->name);
-	} else if (!need) {
-		*reason = "unknown_service";
-		snprintf(msg, msglen, "%s may not log in through '%s' on this host", a->name,
-			 service);
-	} else if (!(acc->caps & need)) {
-		*reason = "no_capability";
-		snprintf(msg, msglen, "%s may not use %s on this host", a->name,
-			 need == CAP_SUDO ? "sudo" : service);
-	} else {
-		snprintf(msg, msglen, "%s may use %s on this host (role %s)", a->name,
-			 service, role_name(acc->role));
-	}
-	return 0;
-}
-
-/* The account stage of PAM: may this account use this service here? */
-void cmd_pam_authorize(struct request *r)
-{
-	char name[SVCA_NAME_MAX + 2], service[64], rhost[256], tty[64];
-	struct account a;
-	struct access acc;
-	const char *reason = NULL;
-	char msg[200];
-
-	if (r->peer->uid != 0) {
-		req_fail(r, SVCA_ERR_NOTAUTH, "only root (a PAM stack) may ask for authorization");
-		return;
-	}
-	if (req_account_name(r, F_NAME, name) < 0 ||
-	    req_str(r, F_SERVICE, service, sizeof(service), 1, "service") < 0 ||
-	    req_str(r, F_RHOST, rhost, sizeof(rhost), 0, "rhost") < 0 ||
-	    req_str(r, F_TTY, tty, sizeof(tty), 0, "tty") < 0)
-		return;
-	int g = account_get(r->d->store, name, &a);
-	if (g < 0) {
-		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
-		return;
-	}
-	if (g == 0) {
-		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", name);
-		return;
-	}
-	if (pam_decide(r, &a, service, &acc, &reason, msg, sizeof(msg)) < 0) {
-		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
-		return;
-	}
-
-	struct audit_event ev;
-	req_txn_begin(r);
-	req_event(&ev, r, reason ? "auth.deny" : "auth.allow", reason ? "denied" : "success");
-	ev.account = a.name;
-	ev.uid = a.uid;
-	ev.service = service;
-	ev.rhost = rhost;
-	ev.tty = tty[0] ? tty : NULL;
-	ev.reason = reason;
-	ev.detail = "account";
-	if (req_finish(r, &ev) < 0)
-		return;
-	req_ok(r);
-	svca_put_u64(r->reply, F_ALLOWED, reason ? 0 : 1);
-	svca_put_str(r->reply, F_ROLE, role_name(acc.role));
-	svca_put_str(r->reply, F_REASON, reason ? reason : "allowed");
-	svca_put_str(r->reply, F_MESSAGE, msg);
-	svca_frame_end(r->reply);
-}

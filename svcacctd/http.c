@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "dispatch.h"
 #include "log.h"
 #include "server.h"
 #include "sockio.h"

@@ -27,6 +27,7 @@
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
+#include "request.h"
 #include "ratelimit.h"
 #include "refusals.h"
 #include "secrets.h"

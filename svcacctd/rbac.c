@@ -417,3 +417,31 @@ int access_compute(struct store *s, const struct svca_config *cfg,
 	acc->caps = a->disabled ? 0 : cfg->role_caps[acc->role];
 	return 0;
 }
+
+/* The PAM access decision (account stage): may this account use this
+ * service on this host? */
+int access_decide(struct store *s, const struct svca_config *cfg, const struct account *a,
+		  const char *service, struct access *acc, const char **reason, char *msg,
+		  size_t msglen)
+{
+	if (access_compute(s, cfg, a, acc) < 0)
+		return -1;
+	unsigned need = service_capability(cfg, service);
+	*reason = NULL;
+	if (a->disabled) {
+		*reason = "account_disabled";
+		snprintf(msg, msglen, "%s is disabled", a->name);
+	} else if (!need) {
+		*reason = "unknown_service";
+		snprintf(msg, msglen, "%s may not log in through '%s' on this host", a->name,
+			 service);
+	} else if (!(acc->caps & need)) {
+		*reason = "no_capability";
+		snprintf(msg, msglen, "%s may not use %s on this host", a->name,
+			 need == CAP_SUDO ? "sudo" : service);
+	} else {
+		snprintf(msg, msglen, "%s may use %s on this host (role %s)", a->name,
+			 service, role_name(acc->role));
+	}
+	return 0;
+}

@@ -99,4 +99,12 @@ int access_compute(struct store *s, const struct svca_config *cfg,
 /* The capability a PAM service maps to, 0 when unmapped. */
 unsigned service_capability(const struct svca_config *cfg, const char *service);
 
+/* The account-stage decision for a (service account, PAM service): the
+ * account's access (role x workspaces x grants, teams included), then
+ * *reason NULL = allowed, else "account_disabled", "unknown_service" or
+ * "no_capability"; msg says it in words.  -1 storage error. */
+int access_decide(struct store *s, const struct svca_config *cfg, const struct account *a,
+		  const char *service, struct access *acc, const char **reason, char *msg,
+		  size_t msglen);
+
 #endif

@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "dispatch.h"
 #include "log.h"
 #include "nss_snapshot.h"
 #include "sockio.h"

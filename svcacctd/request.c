@@ -1,4 +1,6 @@
-/* Request dispatch and the management rules for service accounts. */
+/* The request helpers every handler uses (cmd/): the caller model, replies,
+ * fields, transactions with the audit trail, and the few steps that more
+ * than one handler file needs.  Includes no handler file. */
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -8,13 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <sodium.h>
+
 #include "accounts.h"
 #include "audit.h"
+#include "keys.h"
 #include "daemon.h"
-#include "handlers.h"
+#include "request.h"
 #include "log.h"
+#include "rbac.h"
 #include "refusals.h"
 #include "sockio.h"
+#include "tokens.h"
 
 /* ---- callers ---------------------------------------------------------------- */
 
@@ -297,115 +305,168 @@ void req_stamp(struct request *r, uint64_t *at, char *by, size_t bylen)
 	req_actor_label(&r->actor, by, bylen);
 }
 
-/* ---- audit ---------------------------------------------------------------------- */
+/* ---- account names ---------------------------------------------------------- */
 
-static void audit_list_cmd(struct request *r)
+static const char name_rule[] =
+	"use lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters";
+
+int req_account_name(struct request *r, uint16_t tag, char name[static SVCA_NAME_MAX + 2])
 {
-	char account[SVCA_NAME_MAX + 2], event[64];
-	uint64_t since = 0, limit = 0;
-
-	if (req_require(r, PRIV_ADMIN, NULL) < 0 ||
-	    req_str(r, F_ACCOUNT, account, sizeof(account), 0, "account") < 0 ||
-	    req_str(r, F_EVENT, event, sizeof(event), 0, "event") < 0)
-		return;
-	if ((req_field(r, F_SINCE) && svca_field_u64(req_field(r, F_SINCE), &since) < 0) ||
-	    (req_field(r, F_LIMIT) && svca_field_u64(req_field(r, F_LIMIT), &limit) < 0)) {
-		req_fail(r, SVCA_ERR_BADREQ, "malformed --since or --limit");
-		return;
+	if (req_str(r, tag, name, SVCA_NAME_MAX + 2, 1, "account name") < 0)
+		return -1;
+	if (!svca_account_name_valid(name)) {
+		req_fail(r, SVCA_ERR_BADREQ, "invalid account name '%.40s': %s", name,
+		     name_rule);
+		return -1;
 	}
-	req_ok(r);
-	if (audit_list(r->d->audit, r->reply, account, event, since, limit) < 0) {
-		req_fail(r, SVCA_ERR_FAILED, "internal storage error reading the audit trail");
-		return;
-	}
-	if (svca_frame_end(r->reply) < 0)
-		req_fail(r, SVCA_ERR_FAILED, "too many audit events to send: use --limit or --since");
+	return 0;
 }
 
-static void audit_verify_cmd(struct request *r)
+/* Loads the named account or replies "not found". */
+int req_load_account(struct request *r, const char *name, struct account *a)
 {
-	uint64_t checked, bad;
-	char msg[256];
-
-	if (req_require(r, PRIV_ADMIN, NULL) < 0)
-		return;
-	if (audit_verify(r->d->audit, &checked, &bad, msg, sizeof(msg)) < 0) {
-		svca_frame_begin(r->reply, SVCA_ERR_FAILED);
-		svca_put_u64(r->reply, F_SEQ, bad);
-		svca_put_str(r->reply, F_MESSAGE, msg);
-		svca_frame_end(r->reply);
-		return;
+	int g = account_get(r->d->store, name, a);
+	if (g < 0) {
+		req_fail(r, SVCA_ERR_FAILED, "internal storage error reading account '%s'",
+		     name);
+		return -1;
 	}
-	req_ok(r);
-	svca_put_u64(r->reply, F_TOTAL, checked);
-	svca_frame_end(r->reply);
+	if (g == 0) {
+		req_fail(r, SVCA_ERR_NOTFOUND, "account '%s' does not exist", name);
+		return -1;
+	}
+	return 0;
 }
 
-/* ---- dispatch ------------------------------------------------------------------- */
+/* ---- secrets and credentials --------------------------------------------------- */
 
-uint32_t request_size_limit(uint16_t cmd)
+/* Copies a BYTES secret into a NUL-terminated buffer (wiped by caller). */
+int req_secret(struct request *r, uint16_t tag, char *dst, size_t len)
 {
-	switch (cmd) {
-	case SVCA_CMD_PING:
-	case SVCA_CMD_TOKEN_CREATE:
-	case SVCA_CMD_TOKEN_VERIFY:
-	case SVCA_CMD_PAM_AUTH:
-	case SVCA_CMD_PAM_AUTHORIZE:
-	case SVCA_CMD_PAM_SESSION_OPEN:
-	case SVCA_CMD_PAM_SESSION_CLOSE:
-	case SVCA_CMD_JWKS:
-		return SVCA_MAX_UNAUTH_REQUEST;
-	default:
-		return SVCA_MAX_REQUEST;
+	const struct svca_field *f = req_field(r, tag);
+	if (!f || f->kind != SVCA_K_BYTES || f->len >= len)
+		return -1;
+	memcpy(dst, f->val, f->len);
+	dst[f->len] = '\0';
+	if (strlen(dst) != f->len) {
+		sodium_memzero(dst, len);
+		return -1;
+	}
+	return 0;
+}
+
+int req_audit_cred(struct request *r, const struct cred *c, const char *event,
+		   const char *service, const char *rhost, const char *tty,
+		   const char *jti, const char *account)
+{
+	struct audit_event ev;
+	int ok = c->result == CRED_OK;
+	req_event(&ev, r, event, ok ? "success" : "denied");
+	ev.account = account ? account : (c->key.uid ? c->account.name : NULL);
+	ev.uid = ok ? c->account.uid : 0;
+	ev.key_id = c->key_id[0] ? c->key_id : NULL;
+	ev.jti = jti;
+	ev.service = service;
+	ev.rhost = rhost;
+	ev.tty = tty;
+	ev.reason = ok ? NULL : cred_reason(c->result);
+	return audit_append(r->d->audit, &ev);
+}
+
+/* Records a refused exchange (and a lockout when it engaged). */
+void req_cred_refused(struct request *r, const struct cred *c, int just_locked,
+		      const char *event, const char *service, const char *rhost,
+		      const char *tty, const char *account)
+{
+	if (!refusals_admit(r->d, r->peer, &r->actor, event, just_locked ? "key.lockout" : NULL))
+		return; /* counted: a flood from this caller (refusals.h) */
+	req_txn_begin(r);
+	int bad = req_audit_cred(r, c, event, service, rhost, tty, NULL, account) < 0;
+	if (!bad && just_locked) {
+		struct audit_event ev;
+		char detail[80];
+		req_event(&ev, r, "key.lockout", "denied");
+		ev.key_id = c->key_id;
+		snprintf(detail, sizeof(detail), "%d bad secrets; locked for %d s",
+			 r->d->cfg.lockout_threshold, r->d->cfg.lockout_seconds);
+		ev.detail = detail;
+		bad = audit_append(r->d->audit, &ev) < 0;
+	}
+	if (bad || store_commit(r->d->store) < 0) {
+		req_txn_abort(r);
+		if (store_low_space(r->d->store) && refusals_unprivileged(r->peer, &r->actor))
+			refusals_count(r->d, r->peer, &r->actor, event);
+	} else {
+		r->wrote = 1;
 	}
 }
 
-void handle_request(struct request *r)
+/* Admin by token: a service account with an admin org role acts with it. */
+int req_token_actor(struct request *r)
 {
-	peer_to_actor(r->d, r->peer, &r->actor);
-	if (req_token_actor(r) < 0)
-		return;
-	switch (r->cmd) {
-	case SVCA_CMD_PING:
-		req_ok(r);
-		svca_frame_end(r->reply);
-		break;
-	case SVCA_CMD_ACCOUNT_CREATE: cmd_account_create(r); break;
-	case SVCA_CMD_ACCOUNT_LIST: cmd_account_list(r); break;
-	case SVCA_CMD_ACCOUNT_SHOW: cmd_account_show(r); break;
-	case SVCA_CMD_ACCOUNT_UPDATE: cmd_account_update(r); break;
-	case SVCA_CMD_ACCOUNT_DISABLE: cmd_account_set_status(r, 1); break;
-	case SVCA_CMD_ACCOUNT_ENABLE: cmd_account_set_status(r, 0); break;
-	case SVCA_CMD_ACCOUNT_DELETE: cmd_account_delete(r); break;
-	case SVCA_CMD_ACCOUNT_ACCESS: cmd_account_access(r); break;
-	case SVCA_CMD_TEAM_CREATE: cmd_team_create(r); break;
-	case SVCA_CMD_TEAM_LIST: cmd_team_list(r); break;
-	case SVCA_CMD_TEAM_DELETE: cmd_team_delete(r); break;
-	case SVCA_CMD_WORKSPACE_CREATE: cmd_workspace_create(r); break;
-	case SVCA_CMD_WORKSPACE_LIST: cmd_workspace_list(r); break;
-	case SVCA_CMD_WORKSPACE_DELETE: cmd_workspace_delete(r); break;
-	case SVCA_CMD_GRANT_ADD: cmd_grant_add(r); break;
-	case SVCA_CMD_GRANT_REMOVE: cmd_grant_remove(r); break;
-	case SVCA_CMD_GRANT_LIST: cmd_grant_list(r); break;
-	case SVCA_CMD_PAM_AUTHORIZE: cmd_pam_authorize(r); break;
-	case SVCA_CMD_KEY_CREATE: cmd_key_create(r); break;
-	case SVCA_CMD_KEY_LIST: cmd_key_list(r); break;
-	case SVCA_CMD_KEY_ENABLE: cmd_key_set_status(r, 0); break;
-	case SVCA_CMD_KEY_DISABLE: cmd_key_set_status(r, 1); break;
-	case SVCA_CMD_KEY_REVOKE: cmd_key_set_status(r, 2); break;
-	case SVCA_CMD_TOKEN_CREATE: cmd_token_create(r); break;
-	case SVCA_CMD_TOKEN_VERIFY: cmd_token_verify(r); break;
-	case SVCA_CMD_TOKEN_REVOKE: cmd_token_revoke(r); break;
-	case SVCA_CMD_JWKS: cmd_jwks(r); break;
-	case SVCA_CMD_SIGNING_KEY_ROTATE: cmd_signing_key_rotate(r); break;
-	case SVCA_CMD_PAM_AUTH: cmd_pam_auth(r); break;
-	case SVCA_CMD_PAM_SESSION_OPEN: cmd_pam_session_open(r); break;
-	case SVCA_CMD_PAM_SESSION_CLOSE: cmd_pam_session_close(r); break;
-	case SVCA_CMD_AUDIT_LIST: audit_list_cmd(r); break;
-	case SVCA_CMD_AUDIT_VERIFY: audit_verify_cmd(r); break;
-	default:
-		req_fail(r, SVCA_ERR_BADREQ, "unknown or unsupported command %u",
-		     (unsigned)r->cmd);
-		break;
+	char tok[TOKEN_MAX * 4];
+	json_t *claims = NULL;
+	struct account a;
+	if (!req_field(r, F_AUTH_TOKEN))
+		return 0;
+	if (req_secret(r, F_AUTH_TOKEN, tok, sizeof(tok)) < 0) {
+		req_fail(r, SVCA_ERR_NOTAUTH, "malformed session token");
+		return -1;
 	}
+	enum tok_result t = token_verify(r->d, tok, strlen(tok), &claims, &a);
+	sodium_memzero(tok, sizeof(tok));
+	json_decref(claims);
+	if (t != TOK_OK) {
+		r->actor.priv = PRIV_NONE;
+		req_audit_refusal(r, "admin.deny", "denied", NULL, tok_reason(t));
+		req_fail(r, SVCA_ERR_NOTAUTH, "session token refused: %s", tok_reason(t));
+		return -1;
+	}
+	snprintf(r->actor.account, sizeof(r->actor.account), "%s", a.name);
+	r->actor.priv = a.org_role == ORG_SUPER ? PRIV_SUPER
+			: a.org_role == ORG_ADMIN ? PRIV_ADMIN : PRIV_NONE;
+	return 0;
+}
+
+/* ---- grants ---------------------------------------------------------------- */
+
+/* Audits and deletes one grant inside the open transaction. */
+int req_remove_grant(struct request *r, const struct grant *g, const char *why)
+{
+	struct account a;
+	char name[SVCA_NAME_MAX + 1] = "";
+	int have = account_get_by_uid(r->d->store, g->uid, &a);
+	if (have < 0)
+		return -1;
+	if (have == 1) {
+		snprintf(name, sizeof(name), "%s", a.name);
+		/* outstanding tokens carry the removed grant */
+		if (account_next_gen(r->d->store, &a.gen) < 0 || account_put(r->d->store, &a) < 0)
+			return -1;
+	}
+	if (grant_del(r->d->store, g) < 0)
+		return -1;
+	struct audit_event ev;
+	req_event(&ev, r, "grant.remove", "success");
+	ev.account = name;
+	ev.uid = g->uid;
+	if (g->kind == SCOPE_WORKSPACE)
+		ev.workspace = g->scope;
+	else
+		ev.team = g->scope;
+	ev.reason = why;
+	return audit_append(r->d->audit, &ev);
+}
+
+int req_remove_account_grants(struct request *r, uint32_t uid)
+{
+	struct grant *gs;
+	size_t n;
+	if (grant_of_account(r->d->store, uid, &gs, &n) < 0)
+		return -1;
+	int ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++)
+		ret = req_remove_grant(r, &gs[i], "account deleted");
+	free(gs);
+	return ret;
 }
