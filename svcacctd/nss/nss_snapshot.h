@@ -2,7 +2,7 @@
  * The NSS snapshot: the passwd and group views of the service accounts,
  * written to nss_dir atomically (temporary file, fsync, rename) after every
  * change that affects them.  libnss_svcacct reads these files and never
- * talks to the daemon.  See nss_svcacct/snapshot_format.h for the format.
+ * talks to the daemon.  See common/snapshot_format.h for the format.
  */
 #ifndef SVCACCTD_NSS_SNAPSHOT_H
 #define SVCACCTD_NSS_SNAPSHOT_H

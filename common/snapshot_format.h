@@ -1,6 +1,6 @@
 /*
  * The NSS snapshot: svcacctd writes it, libnss_svcacct.so.2 reads it.
- * Shared by the writer (svcacctd/nss_format.c) and the reader
+ * Shared by the writer (common/nss_format.c) and the reader
  * (nss_svcacct/snapshot.c).  Format version 1.
  *
  * Files in nss_dir (directory mode 0755, files 0644, owned by the daemon):

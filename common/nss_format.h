@@ -1,6 +1,6 @@
 /*
  * Building and installing the NSS snapshot (format: see
- * nss_svcacct/snapshot_format.h).  libc only, no daemon state: svcacctd
+ * common/snapshot_format.h).  libc only, no daemon state: svcacctd
  * (nss_snapshot.c), the generator tools/nss-gen.c and the unit tests use
  * the same code.
  */
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../nss_svcacct/snapshot_format.h"
+#include "snapshot_format.h"
 
 /* One account as the snapshot shows it. */
 struct nss_entry {
