@@ -314,7 +314,8 @@ clean:
 #                      does the same under make check)
 #   make fuzz-seeds    rewrite the seed corpora with fuzz/seedgen.c (run it
 #                      after a change of a wire or record format)
-#   make lint          cppcheck and clang-tidy over common/ svcacctd/ tools/
+#   make lint          lint/layers.sh (the daemon's layer rule), then
+#                      cppcheck and clang-tidy over common/ svcacctd/ tools/
 #                      pam_svcacct/ nss_svcacct/ (LINT_JOBS=2 files at a time);
 #                      fails on any finding not listed, with its reason, in
 #                      lint/cppcheck-suppressions.txt or
@@ -343,7 +344,7 @@ FUZZ_LIBS    := $(DAEMON_LIBS) $(CTL_LIBS) -lpam
 FUZZ_BINS    := $(FUZZ_ALL:%=$(FUZZ_BUILD)/fuzz_%)
 
 .PHONY: fuzz fuzz-build fuzz-bins fuzz-replay fuzz-seeds fuzz-deps lint lint-deps \
-        lint-cppcheck lint-clang-tidy
+        lint-layers lint-cppcheck lint-clang-tidy
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -419,7 +420,12 @@ lint-deps:
 	fi
 
 lint: lint-deps
-	@$(MAKE) --no-print-directory -k lint-cppcheck lint-clang-tidy
+	@$(MAKE) --no-print-directory -k lint-layers lint-cppcheck lint-clang-tidy
+
+# The daemon's layer rule (svcacctd/LAYERS.md): no upward include, no cycle
+# between folders, no daemon source compiled by tools/ or the modules.
+lint-layers:
+	@lint/layers.sh
 
 # The reason for each suppression is in lint/cppcheck-suppressions.txt; the
 # jansson iteration macros are described to cppcheck in lint/jansson.cfg.
