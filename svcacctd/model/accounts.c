@@ -145,7 +145,12 @@ int account_get_by_uid(struct store *s, uint32_t uid, struct account *a)
 	return account_get(s, name, a);
 }
 
-void (*account_change_hook)(struct store *s, const struct account *a, int deleted);
+static void account_changed(struct store *s, const struct account *a, int deleted)
+{
+	const struct change_hooks *h = store_hooks(s);
+	if (h && h->account)
+		h->account(h->arg, s, a, deleted);
+}
 
 int account_put(struct store *s, const struct account *a)
 {
@@ -153,8 +158,7 @@ int account_put(struct store *s, const struct account *a)
 	struct svca_buf b;
 	int r;
 
-	if (account_change_hook)
-		account_change_hook(s, a, 0);
+	account_changed(s, a, 0);
 
 	svca_buf_init(&b, 65536);
 	if (account_encode(a, &b) < 0) {
@@ -174,8 +178,7 @@ int account_put(struct store *s, const struct account *a)
 int account_del(struct store *s, const struct account *a)
 {
 	char key[64], ukey[32];
-	if (account_change_hook)
-		account_change_hook(s, a, 1);
+	account_changed(s, a, 1);
 	acct_key(a->name, key, sizeof(key));
 	uid_key(a->uid, ukey, sizeof(ukey));
 	if (store_del(s, DB_STATE, key) < 0)

@@ -44,12 +44,22 @@ int account_get_by_uid(struct store *s, uint32_t uid, struct account *a);
 int account_put(struct store *s, const struct account *a);
 int account_del(struct store *s, const struct account *a);
 
-/* Told of every account_put (deleted 0) and account_del (deleted 1) before
- * the store is touched, whatever the outcome: the transaction may still be
- * undone, so a listener must re-read the store before trusting it.  NULL:
- * nobody listens.  Set by the NSS snapshot (nss_snapshot.c), which re-reads
- * just these accounts instead of walking the store after every change. */
-extern void (*account_change_hook)(struct store *s, const struct account *a, int deleted);
+/* Who is told of changes made through the model, hung on the store
+ * instance they concern (store_set_hooks; none by default).  account: every
+ * account_put (deleted 0) and account_del (deleted 1); grant: every
+ * grant_put and grant_del; scope: every team or workspace put or delete.
+ * Each is called before the store is touched, whatever the outcome: the
+ * transaction may still be undone, so a listener must re-read the store
+ * before trusting it.  Set by the NSS snapshot (nss_snapshot.c), which
+ * re-reads just these records instead of walking the store after every
+ * change.  A NULL member: nobody listens to that. */
+struct grant;
+struct change_hooks {
+	void (*account)(void *arg, struct store *s, const struct account *a, int deleted);
+	void (*grant)(void *arg, struct store *s, const struct grant *g, int deleted);
+	void (*scope)(void *arg, struct store *s);
+	void *arg;
+};
 
 /* A fresh generation from the store-wide counter (DB_STATE "meta/gen"),
  * written in the open transaction: above every generation any account ever

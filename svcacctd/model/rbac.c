@@ -42,8 +42,19 @@ static int get_rec(struct store *s, const char *key, uint8_t kind, struct rec *r
 	return 1;
 }
 
-void (*grant_change_hook)(struct store *s, const struct grant *g, int deleted);
-void (*scope_change_hook)(struct store *s);
+static void grant_changed(struct store *s, const struct grant *g, int deleted)
+{
+	const struct change_hooks *h = store_hooks(s);
+	if (h && h->grant)
+		h->grant(h->arg, s, g, deleted);
+}
+
+static void scope_changed(struct store *s)
+{
+	const struct change_hooks *h = store_hooks(s);
+	if (h && h->scope)
+		h->scope(h->arg, s);
+}
 
 /* ---- teams ------------------------------------------------------------------ */
 
@@ -74,8 +85,7 @@ int team_put(struct store *s, const struct team *t)
 {
 	char key[96];
 	struct svca_buf b;
-	if (scope_change_hook)
-		scope_change_hook(s);
+	scope_changed(s);
 	svca_buf_init(&b, 4096);
 	rec_begin(&b, REC_TEAM, RBAC_RECORD_VERSION);
 	svca_put_str(&b, F_TEAM, t->name);
@@ -88,8 +98,7 @@ int team_put(struct store *s, const struct team *t)
 int team_del(struct store *s, const char *name)
 {
 	char key[96];
-	if (scope_change_hook)
-		scope_change_hook(s);
+	scope_changed(s);
 	team_key(name, key, sizeof(key));
 	return store_del(s, DB_STATE, key);
 }
@@ -124,8 +133,7 @@ int workspace_put(struct store *s, const struct workspace *w)
 {
 	char key[96];
 	struct svca_buf b;
-	if (scope_change_hook)
-		scope_change_hook(s);
+	scope_changed(s);
 	svca_buf_init(&b, 4096);
 	rec_begin(&b, REC_WORKSPACE, RBAC_RECORD_VERSION);
 	svca_put_str(&b, F_WORKSPACE, w->name);
@@ -139,8 +147,7 @@ int workspace_put(struct store *s, const struct workspace *w)
 int workspace_del(struct store *s, const char *name)
 {
 	char key[96];
-	if (scope_change_hook)
-		scope_change_hook(s);
+	scope_changed(s);
 	ws_key(name, key, sizeof(key));
 	return store_del(s, DB_STATE, key);
 }
@@ -185,8 +192,7 @@ int grant_put(struct store *s, const struct grant *g)
 {
 	char key[128], kind[2] = { (char)g->kind, 0 };
 	struct svca_buf b;
-	if (grant_change_hook)
-		grant_change_hook(s, g, 0);
+	grant_changed(s, g, 0);
 	svca_buf_init(&b, 4096);
 	rec_begin(&b, REC_GRANT, RBAC_RECORD_VERSION);
 	svca_put_u64(&b, F_UID, g->uid);
@@ -209,8 +215,7 @@ int grant_put(struct store *s, const struct grant *g)
 int grant_del(struct store *s, const struct grant *g)
 {
 	char key[128], idx[32], item[SVCA_SCOPE_NAME_MAX + 3];
-	if (grant_change_hook)
-		grant_change_hook(s, g, 1);
+	grant_changed(s, g, 1);
 	grant_key(g->uid, g->kind, g->scope, key, sizeof(key));
 	snprintf(idx, sizeof(idx), "gidx/%" PRIu32, g->uid);
 	snprintf(item, sizeof(item), "%c/%s", (char)g->kind, g->scope);

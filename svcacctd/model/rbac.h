@@ -73,13 +73,8 @@ int grant_get(struct store *s, uint32_t uid, enum scope_kind kind,
 int grant_put(struct store *s, const struct grant *g);
 int grant_del(struct store *s, const struct grant *g);
 
-/* Told of every grant_put (deleted 0) and grant_del (deleted 1), and of
- * every team or workspace put or delete, before the store is touched and
- * whatever the outcome: the transaction may still be undone, so a listener
- * must re-read the store.  NULL: nobody listens.  Set by the NSS snapshot
- * (nss_snapshot.c). */
-extern void (*grant_change_hook)(struct store *s, const struct grant *g, int deleted);
-extern void (*scope_change_hook)(struct store *s);
+/* grant_put, grant_del and the team and workspace puts and deletes tell
+ * the store's struct change_hooks (accounts.h). */
 
 /* Calls fn for every readable grant (unordered) without collecting them;
  * fn returning non-zero stops the walk and is returned.  -1 on error. */

@@ -15,15 +15,15 @@
  *     many changes at once, a uid held twice, a read error or a record
  *     that cannot be decoded).
  *   - Between writes the record functions report which accounts and
- *     grants they are about to change (account_change_hook,
- *     grant_change_hook, scope_change_hook: accounts.c, rbac.c).  A change
+ *     grants they are about to change (struct change_hooks, hung on the
+ *     store: accounts.c, rbac.c).  A change
  *     that leaves the table's view as it is (a key's last use, a token
  *     generation) is not even noted.
  *   - The next write re-reads just those keys from the store and applies
  *     what it finds.  Nothing the hooks saw is trusted: a transaction that
  *     was aborted, or a batch whose flush failed and was undone, left the
  *     old values in the store, and the re-read finds them.  The writers
- *     (server.c, main.c) never call us while the store holds changes that
+ *     (server.c, daemon.c) never call us while the store holds changes that
  *     are not durable, so the table only ever shows committed state.
  *
  * tests/unit/test_nss_snapshot.c checks that the image equals one built
@@ -883,8 +883,9 @@ static void note_stale(void)
 	T.ntname = T.tname_cap = T.ntg = T.tg_cap = 0;
 }
 
-static void on_account(struct store *s, const struct account *a, int deleted)
+static void on_account(void *arg, struct store *s, const struct account *a, int deleted)
 {
+	(void)arg;
 	if (!T.built || T.stale || s != T.store)
 		return;
 	int64_t r = find_name(a->name);
@@ -907,8 +908,9 @@ static void on_account(struct store *s, const struct account *a, int deleted)
 	snprintf(T.tname[T.ntname++], sizeof(tname_t), "%s", a->name);
 }
 
-static void on_grant(struct store *s, const struct grant *g, int deleted)
+static void on_grant(void *arg, struct store *s, const struct grant *g, int deleted)
 {
+	(void)arg;
 	if (!T.built || T.stale || s != T.store || !g->uid)
 		return;
 	uint32_t sc = scope_find(g->scope);
@@ -923,17 +925,24 @@ static void on_grant(struct store *s, const struct grant *g, int deleted)
 	T.tg[T.ntg++] = (struct tgrant){ .uid = g->uid, .scope = sc, .kind = (uint8_t)g->kind };
 }
 
-static void on_scope(struct store *s)
+static void on_scope(void *arg, struct store *s)
 {
+	(void)arg;
 	if (T.built && s == T.store)
 		T.scopes_changed = 1;
 }
 
+/* The table listens to the changes of the store it was built from. */
+static const struct change_hooks table_hooks = {
+	.account = on_account,
+	.grant = on_grant,
+	.scope = on_scope,
+};
+
 static void hooks(int on)
 {
-	account_change_hook = on ? on_account : NULL;
-	grant_change_hook = on ? on_grant : NULL;
-	scope_change_hook = on ? on_scope : NULL;
+	if (T.store)
+		store_set_hooks(T.store, on ? &table_hooks : NULL);
 }
 
 /* What the store says now about one noted account. */

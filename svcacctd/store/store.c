@@ -49,6 +49,7 @@ struct undo {
 
 struct store {
 	char *dir;
+	const void *hooks; /* store_set_hooks */
 	GDBM_FILE db[DB_COUNT];
 	int jfd;
 	uint64_t jsize;       /* durable bytes in the journal: its logical end */
@@ -1299,4 +1300,14 @@ int store_flush(struct store *s)
 	if (s->blen && flush_inline(s) < 0)
 		r = -1;
 	return r;
+}
+
+void store_set_hooks(struct store *s, const void *hooks)
+{
+	s->hooks = hooks;
+}
+
+const void *store_hooks(const struct store *s)
+{
+	return s->hooks;
 }

@@ -33,6 +33,13 @@ struct store *store_open(const char *dir, char *err, size_t errlen);
 /* Flushes, checkpoints and marks a clean shutdown. */
 void store_close(struct store *s);
 
+/* One pointer the layers above hang on a store instance: the model's
+ * change hooks (struct change_hooks, model/accounts.h), set by whoever
+ * keeps a copy of the records in memory (the NSS snapshot).  NULL until
+ * set; the store never looks at it. */
+void store_set_hooks(struct store *s, const void *hooks);
+const void *store_hooks(const struct store *s);
+
 /* 1 found (*val malloc'ed, caller frees), 0 not found, -1 error. */
 int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val,
 	      size_t *vlen);
