@@ -27,20 +27,21 @@
 #include "daemon.h"
 #include "handlers.h"
 #include "rbac.h"
+#include "unit_util.h"
 
-static char dir[64];
-static struct daemon D;
+static struct unit_env E;
+static struct daemon *const D = &E.d;
 
 static void set_host_workspaces(int n, ...)
 {
 	va_list ap;
-	strlist_free(&D.cfg.host_workspaces);
-	D.cfg.host_workspaces.v = calloc((size_t)n + 1, sizeof(char *));
+	strlist_free(&D->cfg.host_workspaces);
+	D->cfg.host_workspaces.v = calloc((size_t)n + 1, sizeof(char *));
 	va_start(ap, n);
 	for (int i = 0; i < n; i++)
-		D.cfg.host_workspaces.v[i] = strdup(va_arg(ap, const char *));
+		D->cfg.host_workspaces.v[i] = strdup(va_arg(ap, const char *));
 	va_end(ap);
-	D.cfg.host_workspaces.n = (size_t)n;
+	D->cfg.host_workspaces.n = (size_t)n;
 }
 
 static void add_ws(const char *ws, const char *team)
@@ -52,10 +53,10 @@ static void add_ws(const char *ws, const char *team)
 	snprintf(t.name, sizeof(t.name), "%s", team);
 	snprintf(w.name, sizeof(w.name), "%s", ws);
 	snprintf(w.team, sizeof(w.team), "%s", team);
-	store_begin(D.store);
-	assert_int_equal(team_put(D.store, &t), 0);
-	assert_int_equal(workspace_put(D.store, &w), 0);
-	assert_int_equal(store_commit(D.store), 0);
+	store_begin(D->store);
+	assert_int_equal(team_put(D->store, &t), 0);
+	assert_int_equal(workspace_put(D->store, &w), 0);
+	assert_int_equal(store_commit(D->store), 0);
 }
 
 static void add_grant(uint32_t uid, enum scope_kind kind, const char *scope,
@@ -67,9 +68,9 @@ static void add_grant(uint32_t uid, enum scope_kind kind, const char *scope,
 	g.kind = kind;
 	snprintf(g.scope, sizeof(g.scope), "%s", scope);
 	g.role = role;
-	store_begin(D.store);
-	assert_int_equal(grant_put(D.store, &g), 0);
-	assert_int_equal(store_commit(D.store), 0);
+	store_begin(D->store);
+	assert_int_equal(grant_put(D->store, &g), 0);
+	assert_int_equal(store_commit(D->store), 0);
 }
 
 static struct account make_account(uint32_t uid, int disabled)
@@ -86,7 +87,7 @@ static struct access access_of(uint32_t uid, int disabled)
 {
 	struct account a = make_account(uid, disabled);
 	struct access acc;
-	assert_int_equal(access_compute(D.store, &D.cfg, &a, &acc), 0);
+	assert_int_equal(access_compute(D->store, &D->cfg, &a, &acc), 0);
 	return acc;
 }
 
@@ -100,7 +101,7 @@ static const char *decide(uint32_t uid, int disabled, const char *service)
 	struct request r;
 	const char *reason = "unset";
 	memset(&r, 0, sizeof(r));
-	r.d = &D;
+	r.d = D;
 	assert_int_equal(pam_decide(&r, &a, service, &acc, &reason, msg, sizeof(msg)), 0);
 	assert_non_null(strstr(msg, a.name));
 	return reason ? reason : "allowed";
@@ -111,14 +112,7 @@ static const char *decide(uint32_t uid, int disabled, const char *service)
 static int setup(void **state)
 {
 	(void)state;
-	char err[256];
-	strcpy(dir, "/tmp/svcacct-access-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	memset(&D, 0, sizeof(D));
-	D.store = store_open(dir, err, sizeof(err));
-	if (!D.store)
-		fail_msg("store_open: %s", err);
-	config_defaults(&D.cfg);
+	unit_env_open(&E, "access", 0);
 	add_ws("build-farm", "infra");
 	add_ws("ci", "infra");
 	add_ws("web", "apps");
@@ -131,11 +125,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	config_free(&D.cfg);
-	store_close(D.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return unit_env_close(&E);
 }
 
 static void no_grant_no_access(void **state)
@@ -279,16 +269,16 @@ static void role_caps_from_config(void **state)
 	add_grant(60001, SCOPE_WORKSPACE, "web", ROLE_VIEWER);
 	add_grant(60002, SCOPE_WORKSPACE, "web", ROLE_EDITOR);
 	add_grant(60003, SCOPE_WORKSPACE, "web", ROLE_ADMIN);
-	D.cfg.role_caps[ROLE_VIEWER] = CAP_LOGIN;
-	D.cfg.role_caps[ROLE_EDITOR] = CAP_LOGIN | CAP_SUDO;
-	D.cfg.role_caps[ROLE_ADMIN] = CAP_LOGIN;
+	D->cfg.role_caps[ROLE_VIEWER] = CAP_LOGIN;
+	D->cfg.role_caps[ROLE_EDITOR] = CAP_LOGIN | CAP_SUDO;
+	D->cfg.role_caps[ROLE_ADMIN] = CAP_LOGIN;
 	assert_int_equal(access_of(60001, 0).caps, CAP_LOGIN);
 	assert_int_equal(access_of(60002, 0).caps, CAP_LOGIN | CAP_SUDO);
 	assert_int_equal(access_of(60003, 0).caps, CAP_LOGIN);
 	assert_string_equal(decide(60001, 0, "sshd"), "allowed");
 	assert_string_equal(decide(60002, 0, "sudo"), "allowed");
 	assert_string_equal(decide(60003, 0, "sudo"), "no_capability");
-	D.cfg.role_caps[ROLE_NONE] = CAP_LOGIN; /* even "no role" can be given login */
+	D->cfg.role_caps[ROLE_NONE] = CAP_LOGIN; /* even "no role" can be given login */
 	assert_int_equal(access_of(60004, 0).caps, CAP_LOGIN);
 }
 
@@ -314,17 +304,17 @@ static void services_map_to_one_capability(void **state)
 	static const char *login[] = { "sshd", "login", "su", "su-l", "cron" };
 	static const char *none[] = { "ftp", "", "SSHD", "sshd ", "sudo-", "su-" };
 	for (size_t i = 0; i < sizeof(login) / sizeof(login[0]); i++)
-		assert_int_equal(service_capability(&D.cfg, login[i]), CAP_LOGIN);
-	assert_int_equal(service_capability(&D.cfg, "sudo"), CAP_SUDO);
-	assert_int_equal(service_capability(&D.cfg, "sudo-i"), CAP_SUDO);
+		assert_int_equal(service_capability(&D->cfg, login[i]), CAP_LOGIN);
+	assert_int_equal(service_capability(&D->cfg, "sudo"), CAP_SUDO);
+	assert_int_equal(service_capability(&D->cfg, "sudo-i"), CAP_SUDO);
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
-		assert_int_equal(service_capability(&D.cfg, none[i]), 0);
-	for (size_t i = 0; i < D.cfg.n_services; i++)
-		free(D.cfg.services[i].service);
-	D.cfg.services[0] = (struct service_map){ strdup("gitlab-runner"), CAP_LOGIN };
-	D.cfg.n_services = 1;
-	assert_int_equal(service_capability(&D.cfg, "gitlab-runner"), CAP_LOGIN);
-	assert_int_equal(service_capability(&D.cfg, "sshd"), 0);
+		assert_int_equal(service_capability(&D->cfg, none[i]), 0);
+	for (size_t i = 0; i < D->cfg.n_services; i++)
+		free(D->cfg.services[i].service);
+	D->cfg.services[0] = (struct service_map){ strdup("gitlab-runner"), CAP_LOGIN };
+	D->cfg.n_services = 1;
+	assert_int_equal(service_capability(&D->cfg, "gitlab-runner"), CAP_LOGIN);
+	assert_int_equal(service_capability(&D->cfg, "sshd"), 0);
 }
 
 /* The account stage: role x service.  A service mapped to nothing is

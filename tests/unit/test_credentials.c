@@ -33,61 +33,36 @@
 #include "ratelimit.h"
 #include "secrets.h"
 #include "sockio.h"
+#include "unit_util.h"
 
-static char dir[64];
-static struct daemon D;
-static struct secrets SEC;
+static struct unit_env E;
+static struct daemon *const D = &E.d;
 
 static int setup(void **state)
 {
 	(void)state;
-	char err[256], pep[128], sig[128];
-	strcpy(dir, "/tmp/svcacct-cred-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	memset(&D, 0, sizeof(D));
-	memset(&SEC, 0, sizeof(SEC));
-	D.store = store_open(dir, err, sizeof(err));
-	if (!D.store)
-		fail_msg("store_open: %s", err);
-	snprintf(pep, sizeof(pep), "%s/pepper", dir);
-	snprintf(sig, sizeof(sig), "%s/signing.keys", dir);
-	if (secrets_load(&SEC, pep, sig, err, sizeof(err)) < 0)
-		fail_msg("secrets_load: %s", err);
-	D.secrets = &SEC;
-	config_defaults(&D.cfg);
-	D.cfg.lockout_threshold = 3;
-	D.cfg.rate_limit_count = 100; /* each case lowers what it tests */
-	D.rl_key = rl_new(4096);
-	D.rl_uid = rl_new(4096);
-	D.rl_lock = rl_new(4096);
-	assert_true(D.rl_key && D.rl_uid && D.rl_lock);
+	unit_env_open(&E, "cred", 1);
+	D->cfg.lockout_threshold = 3;
+	D->cfg.rate_limit_count = 100; /* each case lowers what it tests */
+	D->rl_key = rl_new(4096);
+	D->rl_uid = rl_new(4096);
+	D->rl_lock = rl_new(4096);
+	assert_true(D->rl_key && D->rl_uid && D->rl_lock);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	rl_free(D.rl_key);
-	rl_free(D.rl_uid);
-	rl_free(D.rl_lock);
-	secrets_free(&SEC);
-	config_free(&D.cfg);
-	store_close(D.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	rl_free(D->rl_key);
+	rl_free(D->rl_uid);
+	rl_free(D->rl_lock);
+	return unit_env_close(&E);
 }
 
 static void put_account(const char *name, uint32_t uid, int disabled)
 {
-	struct account a;
-	memset(&a, 0, sizeof(a));
-	snprintf(a.name, sizeof(a.name), "%s", name);
-	a.uid = uid;
-	a.disabled = disabled;
-	store_begin(D.store);
-	assert_int_equal(account_put(D.store, &a), 0);
-	assert_int_equal(store_commit(D.store), 0);
+	unit_put_account(D->store, name, uid, disabled, 0);
 }
 
 /* A key text with this key id and secret bytes and a correct checksum. */
@@ -126,11 +101,11 @@ static void make_key(uint32_t uid, enum key_status st, uint64_t expires_at,
 	k.status = st;
 	k.expires_at = expires_at;
 	k.created_at = (uint64_t)svca_wall_ms();
-	key_hash(SEC.pepper, sec, k.hash);
-	store_begin(D.store);
-	assert_int_equal(key_put(D.store, &k), 0);
-	assert_int_equal(key_index_add(D.store, uid, k.key_id), 0);
-	assert_int_equal(store_commit(D.store), 0);
+	key_hash(E.sec.pepper, sec, k.hash);
+	store_begin(D->store);
+	assert_int_equal(key_put(D->store, &k), 0);
+	assert_int_equal(key_index_add(D->store, uid, k.key_id), 0);
+	assert_int_equal(store_commit(D->store), 0);
 }
 
 /* The same key id with another (well-formed) secret. */
@@ -157,7 +132,7 @@ static enum cred_result check(const char *key, uid_t uid, const char *service,
 			      const char *rhost, struct cred *c)
 {
 	struct peer p = peer_uid(uid);
-	cred_check_key(&D, key, strlen(key), &p, service, rhost, c, &just_locked);
+	cred_check_key(D, key, strlen(key), &p, service, rhost, c, &just_locked);
 	return c->result;
 }
 
@@ -205,7 +180,7 @@ static void refusals_by_kind(void **state)
 	const char *svc;
 	put_account("ci-deploy", 60001, 0);
 	make_key(60001, KEY_ACTIVE, 0, key, id);
-	D.cfg.lockout_threshold = 100;
+	D->cfg.lockout_threshold = 100;
 
 	wrong_secret(id, bad);
 	assert_int_equal(check(bad, 1000, NULL, NULL, &c), CRED_BAD_SECRET);
@@ -229,7 +204,7 @@ static void refusals_by_kind(void **state)
 	assert_int_equal(check(bad, 1000, NULL, NULL, &c), CRED_MALFORMED);
 	/* the length given, not the NUL, ends the key */
 	struct peer pe = peer_uid(1000);
-	cred_check_key(&D, key, SVCA_KEY_LEN - 1, &pe, NULL, NULL, &c, &just_locked);
+	cred_check_key(D, key, SVCA_KEY_LEN - 1, &pe, NULL, NULL, &c, &just_locked);
 	assert_int_equal(c.result, CRED_MALFORMED);
 
 	uint8_t sec[SVCA_SECRET_BYTES] = { 1, 2, 3 };
@@ -284,10 +259,10 @@ static void account_status(void **state)
 	put_account("ci-deploy", 60001, 0);
 	assert_int_equal(chk(key, 1000), CRED_OK);
 	struct account a;
-	assert_int_equal(account_get(D.store, "ci-deploy", &a), 1);
-	store_begin(D.store);
-	assert_int_equal(account_del(D.store, &a), 0);
-	assert_int_equal(store_commit(D.store), 0);
+	assert_int_equal(account_get(D->store, "ci-deploy", &a), 1);
+	store_begin(D->store);
+	assert_int_equal(account_del(D->store, &a), 0);
+	assert_int_equal(store_commit(D->store), 0);
 	assert_int_equal(chk(key, 1000), CRED_UNKNOWN_KEY);
 }
 
@@ -301,9 +276,9 @@ static void per_caller_rate_limit(void **state)
 	struct cred c;
 	put_account("ci-deploy", 60001, 0);
 	make_key(60001, KEY_ACTIVE, 0, key, id);
-	D.cfg.rate_limit_count = 3;
-	D.cfg.rate_limit_window = 60;
-	D.cfg.lockout_threshold = 100;
+	D->cfg.rate_limit_count = 3;
+	D->cfg.rate_limit_window = 60;
+	D->cfg.lockout_threshold = 100;
 	memcpy(bad, key, sizeof(bad));
 	bad[SVCA_KEY_LEN - 1] = bad[SVCA_KEY_LEN - 1] == 'a' ? 'b' : 'a';
 	for (int i = 0; i < 10; i++)
@@ -320,7 +295,7 @@ static void per_caller_rate_limit(void **state)
 	assert_int_equal(chk(key, 1001), CRED_OK);
 	struct peer p = peer_uid(1000);
 	snprintf(p.addr, sizeof(p.addr), "127.0.0.1");
-	cred_check_key(&D, key, strlen(key), &p, NULL, NULL, &c, &just_locked);
+	cred_check_key(D, key, strlen(key), &p, NULL, NULL, &c, &just_locked);
 	assert_int_equal(c.result, CRED_OK);
 }
 
@@ -333,9 +308,9 @@ static void pam_requests_skip_the_per_caller_limit(void **state)
 	struct cred c;
 	put_account("ci-deploy", 60001, 0);
 	make_key(60001, KEY_ACTIVE, 0, key, id);
-	D.cfg.rate_limit_count = 3;
-	D.cfg.rate_limit_window = 60;
-	D.cfg.lockout_threshold = 100;
+	D->cfg.rate_limit_count = 3;
+	D->cfg.rate_limit_window = 60;
+	D->cfg.lockout_threshold = 100;
 	uint8_t sec[SVCA_SECRET_BYTES] = { 9 };
 	forge_key("Unknown00Key", sec, bad);
 	for (int i = 0; i < 10; i++)
@@ -360,9 +335,9 @@ static void per_key_rate_limit(void **state)
 	put_account("ci-deploy", 60001, 0);
 	make_key(60001, KEY_ACTIVE, 0, k1, id1);
 	make_key(60001, KEY_ACTIVE, 0, k2, id2);
-	D.cfg.rate_limit_count = 3;
-	D.cfg.rate_limit_window = 60;
-	D.cfg.lockout_threshold = 100;
+	D->cfg.rate_limit_count = 3;
+	D->cfg.rate_limit_window = 60;
+	D->cfg.lockout_threshold = 100;
 	wrong_secret(id1, bad);
 	for (uid_t u = 2000; u < 2010; u++)
 		assert_int_equal(chk(bad, u), CRED_BAD_SECRET);
@@ -492,7 +467,7 @@ static void lockout_expires(void **state)
 	struct cred c;
 	put_account("ci-deploy", 60001, 0);
 	make_key(60001, KEY_ACTIVE, 0, key, id);
-	D.cfg.lockout_seconds = 1;
+	D->cfg.lockout_seconds = 1;
 	wrong_secret(id, bad);
 	for (int i = 0; i < 3; i++)
 		check(bad, 1000, NULL, NULL, &c);

@@ -29,67 +29,37 @@
 #include "secrets.h"
 #include "sockio.h"
 #include "tokens.h"
+#include "unit_util.h"
 
-static char dir[64];
-static struct daemon D;
-static struct secrets SEC;
+static struct unit_env E;
+static struct daemon *const D = &E.d;
 
 static int setup(void **state)
 {
 	(void)state;
-	char err[256], pep[128], sig[128];
-	strcpy(dir, "/tmp/svcacct-tok-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	memset(&D, 0, sizeof(D));
-	memset(&SEC, 0, sizeof(SEC));
-	D.store = store_open(dir, err, sizeof(err));
-	if (!D.store)
-		fail_msg("store_open: %s", err);
-	snprintf(pep, sizeof(pep), "%s/pepper", dir);
-	snprintf(sig, sizeof(sig), "%s/signing.keys", dir);
-	if (secrets_load(&SEC, pep, sig, err, sizeof(err)) < 0)
-		fail_msg("secrets_load: %s", err);
-	D.secrets = &SEC;
-	config_defaults(&D.cfg);
+	unit_env_open(&E, "tok", 1);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	secrets_free(&SEC);
-	config_free(&D.cfg);
-	store_close(D.store);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return unit_env_close(&E);
 }
 
 /* Writes (creates or replaces) an account; gen 0 takes a fresh one. */
 static struct account put_account(const char *name, uint32_t uid, int disabled, uint64_t gen)
 {
-	struct account a;
-	memset(&a, 0, sizeof(a));
-	snprintf(a.name, sizeof(a.name), "%s", name);
-	a.uid = uid;
-	a.disabled = disabled;
-	store_begin(D.store);
-	if (gen)
-		a.gen = gen;
-	else
-		assert_int_equal(account_next_gen(D.store, &a.gen), 0);
-	assert_int_equal(account_put(D.store, &a), 0);
-	assert_int_equal(store_commit(D.store), 0);
-	return a;
+	return unit_put_account(D->store, name, uid, disabled, gen);
 }
 
 static void del_account(const char *name)
 {
 	struct account a;
-	assert_int_equal(account_get(D.store, name, &a), 1);
-	store_begin(D.store);
-	assert_int_equal(account_del(D.store, &a), 0);
-	assert_int_equal(store_commit(D.store), 0);
+	assert_int_equal(account_get(D->store, name, &a), 1);
+	store_begin(D->store);
+	assert_int_equal(account_del(D->store, &a), 0);
+	assert_int_equal(store_commit(D->store), 0);
 }
 
 static void put_key(const char *key_id, uint32_t uid, enum key_status st)
@@ -99,14 +69,14 @@ static void put_key(const char *key_id, uint32_t uid, enum key_status st)
 	snprintf(k.key_id, sizeof(k.key_id), "%s", key_id);
 	k.uid = uid;
 	k.status = st;
-	store_begin(D.store);
-	assert_int_equal(key_put(D.store, &k), 0);
-	assert_int_equal(store_commit(D.store), 0);
+	store_begin(D->store);
+	assert_int_equal(key_put(D->store, &k), 0);
+	assert_int_equal(store_commit(D->store), 0);
 }
 
 static void issue(const struct account *a, const char *key_id, struct issued *t)
 {
-	assert_int_equal(token_issue(&D, a, key_id, t), 0);
+	assert_int_equal(token_issue(D, a, key_id, t), 0);
 	assert_true(strlen(t->token) <= TOKEN_MAX);
 }
 
@@ -114,7 +84,7 @@ static enum tok_result verify(const char *tok)
 {
 	json_t *claims = NULL;
 	struct account a;
-	enum tok_result r = token_verify(&D, tok, strlen(tok), &claims, &a);
+	enum tok_result r = token_verify(D, tok, strlen(tok), &claims, &a);
 	json_decref(claims);
 	return r;
 }
@@ -124,7 +94,7 @@ static json_t *claims_of(const char *tok)
 {
 	json_t *claims = NULL;
 	struct account a;
-	assert_int_equal(token_verify(&D, tok, strlen(tok), &claims, &a), TOK_OK);
+	assert_int_equal(token_verify(D, tok, strlen(tok), &claims, &a), TOK_OK);
 	assert_non_null(claims);
 	return claims;
 }
@@ -138,7 +108,7 @@ static void forge(const char *tok, const char *claim, json_t *value, char *out, 
 		json_object_set_new(c, claim, value);
 	else
 		json_object_del(c, claim);
-	const struct signing_key *sk = secrets_current(&SEC);
+	const struct signing_key *sk = secrets_current(&E.sec);
 	assert_non_null(sk);
 	assert_true(jwt_sign(c, sk->kid, sk->sk, out, outlen) > 0);
 	json_decref(c);
@@ -166,15 +136,15 @@ static void issue_then_verify(void **state)
 	g.kind = SCOPE_TEAM;
 	snprintf(g.scope, sizeof(g.scope), "infra");
 	g.role = ROLE_EDITOR;
-	store_begin(D.store);
-	assert_int_equal(team_put(D.store, &tm), 0);
-	assert_int_equal(workspace_put(D.store, &w), 0);
-	assert_int_equal(grant_put(D.store, &g), 0);
-	assert_int_equal(store_commit(D.store), 0);
-	D.cfg.host_workspaces.v = calloc(1, sizeof(char *));
-	D.cfg.host_workspaces.v[0] = strdup("build-farm");
-	D.cfg.host_workspaces.n = 1;
-	D.cfg.token_ttl = 600;
+	store_begin(D->store);
+	assert_int_equal(team_put(D->store, &tm), 0);
+	assert_int_equal(workspace_put(D->store, &w), 0);
+	assert_int_equal(grant_put(D->store, &g), 0);
+	assert_int_equal(store_commit(D->store), 0);
+	D->cfg.host_workspaces.v = calloc(1, sizeof(char *));
+	D->cfg.host_workspaces.v[0] = strdup("build-farm");
+	D->cfg.host_workspaces.n = 1;
+	D->cfg.token_ttl = 600;
 
 	struct account a = put_account("ci-deploy", 60001, 0, 0);
 	put_key("AAAAbbbbCCCC", 60001, KEY_ACTIVE);
@@ -186,7 +156,7 @@ static void issue_then_verify(void **state)
 	json_t *claims = NULL;
 	struct account got;
 	memset(&got, 0, sizeof(got));
-	assert_int_equal(token_verify(&D, t.token, strlen(t.token), &claims, &got), TOK_OK);
+	assert_int_equal(token_verify(D, t.token, strlen(t.token), &claims, &got), TOK_OK);
 	assert_string_equal(got.name, "ci-deploy");
 	assert_int_equal(got.uid, 60001);
 	assert_string_equal(json_string_value(json_object_get(claims, "iss")), TOKEN_ISSUER);
@@ -318,7 +288,7 @@ static void signature_and_shape(void **state)
 	assert_true(jwt_sign(c, kid, sk, f, sizeof(f)) > 0);
 	assert_int_equal(verify(f), TOK_BAD_SIGNATURE);
 	/* ... and under the daemon's kid */
-	assert_true(jwt_sign(c, secrets_current(&SEC)->kid, sk, f, sizeof(f)) > 0);
+	assert_true(jwt_sign(c, secrets_current(&E.sec)->kid, sk, f, sizeof(f)) > 0);
 	assert_int_equal(verify(f), TOK_BAD_SIGNATURE);
 	json_decref(c);
 	sodium_memzero(sk, sizeof(sk));
@@ -326,7 +296,7 @@ static void signature_and_shape(void **state)
 	assert_int_equal(verify("a.b.c"), TOK_MALFORMED);
 	json_t *claims = NULL;
 	struct account got;
-	assert_int_equal(token_verify(&D, t.token, len - 1, &claims, &got), TOK_MALFORMED);
+	assert_int_equal(token_verify(D, t.token, len - 1, &claims, &got), TOK_MALFORMED);
 	json_decref(claims);
 }
 
@@ -339,15 +309,15 @@ static void denied_jti_is_revoked(void **state)
 	struct account a = put_account("ci-deploy", 60001, 0, 0);
 	issue(&a, "session", &t1);
 	issue(&a, "session", &t2);
-	store_begin(D.store);
-	assert_int_equal(token_deny(&D, t1.jti, t1.expires_at / 1000), 0);
-	assert_int_equal(store_commit(D.store), 0);
+	store_begin(D->store);
+	assert_int_equal(token_deny(D, t1.jti, t1.expires_at / 1000), 0);
+	assert_int_equal(store_commit(D->store), 0);
 	assert_int_equal(verify(t1.token), TOK_REVOKED);
 	assert_int_equal(verify(t2.token), TOK_OK);
 	/* an aborted deny changes nothing */
-	store_begin(D.store);
-	assert_int_equal(token_deny(&D, t2.jti, t2.expires_at / 1000), 0);
-	store_abort(D.store);
+	store_begin(D->store);
+	assert_int_equal(token_deny(D, t2.jti, t2.expires_at / 1000), 0);
+	store_abort(D->store);
 	assert_int_equal(verify(t2.token), TOK_OK);
 }
 
@@ -440,16 +410,16 @@ static void key_status_governs_its_tokens(void **state)
 	assert_int_equal(verify(t.token), TOK_KEY_REVOKED);
 	put_key("KeyOne000001", 60001, KEY_REVOKED);
 	assert_int_equal(verify(t.token), TOK_KEY_REVOKED);
-	store_begin(D.store);
-	assert_int_equal(key_del(D.store, "KeyOne000001"), 0);
-	assert_int_equal(store_commit(D.store), 0);
+	store_begin(D->store);
+	assert_int_equal(key_del(D->store, "KeyOne000001"), 0);
+	assert_int_equal(store_commit(D->store), 0);
 	assert_int_equal(verify(t.token), TOK_KEY_REVOKED);
 	assert_int_equal(verify(s.token), TOK_OK);
 }
 
 static void add_grants(uint32_t uid, int n, int long_names)
 {
-	store_begin(D.store);
+	store_begin(D->store);
 	for (int i = 0; i < n; i++) {
 		struct grant g;
 		memset(&g, 0, sizeof(g));
@@ -461,9 +431,9 @@ static void add_grants(uint32_t uid, int n, int long_names)
 				 "workspace-with-a-very-long-name-for-the-size-test-%02d", i);
 		else
 			snprintf(g.scope, sizeof(g.scope), "w%d", i);
-		assert_int_equal(grant_put(D.store, &g), 0);
+		assert_int_equal(grant_put(D->store, &g), 0);
 	}
-	assert_int_equal(store_commit(D.store), 0);
+	assert_int_equal(store_commit(D->store), 0);
 }
 
 /* Many grants: the token stays under 512 bytes, grants are left out
@@ -507,7 +477,7 @@ static int deny_exists(const char *jti)
 	uint8_t *v;
 	size_t n;
 	snprintf(k, sizeof(k), "deny/%s", jti);
-	int g = store_get(D.store, DB_STATE, k, &v, &n);
+	int g = store_get(D->store, DB_STATE, k, &v, &n);
 	assert_true(g >= 0);
 	if (g == 1)
 		free(v);
@@ -519,16 +489,16 @@ static void tick_purges_expired_deny_entries(void **state)
 {
 	(void)state;
 	uint64_t now = (uint64_t)now_s();
-	store_begin(D.store);
-	assert_int_equal(token_deny(&D, "old-jti-1", now - 3600), 0);
-	assert_int_equal(token_deny(&D, "old-jti-2", now - 1), 0);
-	assert_int_equal(token_deny(&D, "live-jti", now + 600), 0);
-	assert_int_equal(store_commit(D.store), 0);
-	tokens_tick(&D);
+	store_begin(D->store);
+	assert_int_equal(token_deny(D, "old-jti-1", now - 3600), 0);
+	assert_int_equal(token_deny(D, "old-jti-2", now - 1), 0);
+	assert_int_equal(token_deny(D, "live-jti", now + 600), 0);
+	assert_int_equal(store_commit(D->store), 0);
+	tokens_tick(D);
 	assert_int_equal(deny_exists("old-jti-1"), 0);
 	assert_int_equal(deny_exists("old-jti-2"), 0);
 	assert_int_equal(deny_exists("live-jti"), 1);
-	tokens_tick(&D); /* nothing to do */
+	tokens_tick(D); /* nothing to do */
 	assert_int_equal(deny_exists("live-jti"), 1);
 }
 
@@ -541,10 +511,10 @@ static void rotation_keeps_older_tokens(void **state)
 	struct issued t1, t2;
 	struct account a = put_account("ci-deploy", 60001, 0, 0);
 	issue(&a, "session", &t1);
-	snprintf(kid, sizeof(kid), "%s", secrets_current(&SEC)->kid);
-	if (secrets_rotate(&SEC, err, sizeof(err)) < 0)
+	snprintf(kid, sizeof(kid), "%s", secrets_current(&E.sec)->kid);
+	if (secrets_rotate(&E.sec, err, sizeof(err)) < 0)
 		fail_msg("rotate: %s", err);
-	assert_string_not_equal(secrets_current(&SEC)->kid, kid);
+	assert_string_not_equal(secrets_current(&E.sec)->kid, kid);
 	issue(&a, "session", &t2);
 	assert_int_equal(verify(t1.token), TOK_OK);
 	assert_int_equal(verify(t2.token), TOK_OK);
