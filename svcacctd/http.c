@@ -35,13 +35,24 @@
 #define HTTP_MAX_BODY 4096
 #define HTTP_MEMORY_LIMIT (32 * 1024) /* per connection: headers + body */
 #define HTTP_MAX_CONNECTIONS 256
+/* Below the global limit (finding: 300 connections from loopback took
+ * every slot): one caller (all of loopback, one uid on http_socket)
+ * holds at most this many; the last HTTP_ROOT_RESERVE slots are for
+ * root on http_socket. */
+#define HTTP_MAX_PER_CALLER 32
+#define HTTP_ROOT_RESERVE 16
 #define HTTP_IDLE_TIMEOUT_S 10
 #define HTTP_DEADLINE_MS 10000
 #define MAX_TRACKED 1024
 
 struct tracked {
-	int fd;
+	int fd;           /* fd + 1; 0 = free slot */
 	int64_t deadline;
+	uint64_t seq;     /* accept order: lower = older */
+	uint64_t caller;  /* hash of the caller (http_caller_key or uid) */
+	int root;         /* uid 0 on http_socket: never evicted */
+	int busy;         /* a request is being read or answered */
+	int evicted;      /* shut down by the policy; MHD closes it soon */
 };
 
 struct http_front {
@@ -50,6 +61,9 @@ struct http_front {
 	int nmhd;
 	struct tracked conns[MAX_TRACKED];
 	int live; /* connections being served, over both daemons */
+	int evicted; /* of which shut down by the policy, not yet closed */
+	uint64_t next_seq;
+	int64_t last_cap_log;
 	int64_t started;
 };
 
@@ -109,6 +123,38 @@ static enum MHD_Result json_reply(struct MHD_Connection *c, unsigned status, jso
 	return r;
 }
 
+int http_caller_key(const struct sockaddr *sa, char *out, size_t outlen)
+{
+	uint8_t v4[4];
+	if (!sa || outlen < 64)
+		return -1;
+	if (sa->sa_family == AF_INET) {
+		memcpy(v4, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_LOOPBACK(a)) {
+			snprintf(out, outlen, "loopback");
+			return 0;
+		}
+		if (!IN6_IS_ADDR_V4MAPPED(a)) {
+			struct in6_addr net = *a;
+			char buf[INET6_ADDRSTRLEN];
+			memset(net.s6_addr + 8, 0, 8);
+			inet_ntop(AF_INET6, &net, buf, sizeof(buf));
+			snprintf(out, outlen, "%s/64", buf);
+			return 0;
+		}
+		memcpy(v4, a->s6_addr + 12, 4);
+	} else {
+		return -1;
+	}
+	if (v4[0] == 127)
+		snprintf(out, outlen, "loopback");
+	else
+		inet_ntop(AF_INET, v4, out, (socklen_t)outlen);
+	return 0;
+}
+
 /* The caller: SO_PEERCRED on the Unix socket, the address on TCP. */
 static void peer_of(struct MHD_Connection *c, struct peer *p)
 {
@@ -123,11 +169,13 @@ static void peer_of(struct MHD_Connection *c, struct peer *p)
 	if (sa && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 		inet_ntop(AF_INET, &in->sin_addr, p->addr, sizeof(p->addr));
+		http_caller_key(sa, p->caller, sizeof(p->caller));
 		return;
 	}
 	if (sa && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, p->addr, sizeof(p->addr));
+		http_caller_key(sa, p->caller, sizeof(p->caller));
 		return;
 	}
 	if (ci) {
@@ -139,6 +187,13 @@ static void peer_of(struct MHD_Connection *c, struct peer *p)
 			p->gid = cr.gid;
 		}
 	}
+}
+
+static struct tracked *tracked_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *si =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return si ? si->socket_context : NULL;
 }
 
 /* Runs one native command.  The reply frame's status and fields are
@@ -195,7 +250,14 @@ static uint64_t fu64(const struct svca_field *fs, size_t n, uint16_t tag)
 
 static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connection *c)
 {
-	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
+	const char *key = NULL;
+	size_t klen = 0;
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "x-api-key", strlen("x-api-key"),
+					  &key, &klen) != MHD_YES || !key)
+		key = NULL;
+	/* A NUL inside the value: refused whole (as a missing key, audited
+	 * the same way), never cut short to the part before it. */
+	int embedded_nul = key && strlen(key) != klen;
 	struct svca_buf req, out;
 	struct svca_field fs[32];
 	size_t nf = 0;
@@ -205,8 +267,8 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 	svca_frame_begin(&req, SVCA_CMD_TOKEN_CREATE);
 	/* A missing or absurd key still goes through the native command, so
 	 * that it is refused and audited (token.deny malformed) the same way. */
-	if (key && *key && strlen(key) <= 512)
-		svca_put_bytes(&req, F_KEY, key, strlen(key));
+	if (key && *key && !embedded_nul && klen <= 512)
+		svca_put_bytes(&req, F_KEY, key, klen);
 	enum MHD_Result ret;
 	if (svca_frame_end(&req) < 0) {
 		ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized", "invalid API key", 0, NULL);
@@ -228,7 +290,7 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 				      ra > 0 ? ra : 1, NULL);
 		} else {
 			ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
-				      key && *key ? "invalid API key"
+				      key && klen ? "invalid API key"
 						  : "send the API key in the x-api-key header",
 				      0, NULL);
 		}
@@ -386,6 +448,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!rs)
 			return MHD_NO;
 		*con_cls = rs;
+		struct tracked *t = tracked_of(c);
+		if (t)
+			t->busy = 1; /* not idle: never evicted */
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -435,8 +500,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
-	(void)c;
 	(void)toe;
+	struct tracked *t = tracked_of(c);
+	if (t)
+		t->busy = 0; /* idle again (keep-alive) */
 	struct req_state *rs = *con_cls;
 	if (rs) {
 		sodium_memzero(rs, sizeof(*rs));
@@ -445,42 +512,170 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Tracks each connection's absolute deadline. */
+/* ---- connection caps ----------------------------------------------------
+ *
+ * Every connection is tracked with its caller.  A caller over
+ * HTTP_MAX_PER_CALLER, or any caller when the front is full (the last
+ * HTTP_ROOT_RESERVE slots only for root on http_socket), makes room by
+ * shutting down the oldest idle connection (no request under way) of
+ * itself, or of the heaviest holder; the newcomer is refused only when
+ * none is idle.  A client that reopens what is dropped only churns its
+ * own share, and whoever comes next is still served. */
+
+static uint64_t hash_str(const char *v)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *v; v++)
+		h = (h ^ (uint8_t)*v) * 1099511628211ULL;
+	return h;
+}
+
+static void caller_of_fd(struct MHD_Connection *c, int fd, struct tracked *t)
+{
+	char key[64] = "";
+	const union MHD_ConnectionInfo *ai =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ai || !ai->client_addr || http_caller_key(ai->client_addr, key, sizeof(key)) < 0) {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+			snprintf(key, sizeof(key), "uid %u", (unsigned)cr.uid);
+			t->root = cr.uid == 0;
+		} else {
+			snprintf(key, sizeof(key), "unknown");
+		}
+	}
+	t->caller = hash_str(key);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The caller holding the most live non-root connections. */
+static uint64_t heaviest(const struct http_front *h)
+{
+	uint64_t v[MAX_TRACKED], best = 0;
+	size_t n = 0, best_n = 0;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		const struct tracked *t = &h->conns[i];
+		if (t->fd && !t->evicted && !t->root)
+			v[n++] = t->caller;
+	}
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && v[j] == v[i]; j++)
+			;
+		if (j - i > best_n) {
+			best_n = j - i;
+			best = v[i];
+		}
+	}
+	return best;
+}
+
+static struct tracked *oldest_idle(struct http_front *h, uint64_t caller,
+				   const struct tracked *except)
+{
+	struct tracked *best = NULL;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		struct tracked *t = &h->conns[i];
+		if (t->fd && t != except && !t->evicted && !t->busy && !t->root &&
+		    t->caller == caller && (!best || t->seq < best->seq))
+			best = t;
+	}
+	return best;
+}
+
+static void evict(struct http_front *h, struct tracked *t)
+{
+	shutdown(t->fd - 1, SHUT_RDWR); /* MHD sees it and closes */
+	t->evicted = 1;
+	h->evicted++;
+}
+
+/* Applies the caps to the newcomer t (already counted in live). */
+static void admit(struct http_front *h, struct tracked *t)
+{
+	int held = 0, nonroot = 0;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		const struct tracked *o = &h->conns[i];
+		if (!o->fd || o->evicted)
+			continue;
+		held += o->caller == t->caller;
+		nonroot += !o->root;
+	}
+	int active = h->live - h->evicted;
+	struct tracked *victim;
+	if (!t->root && held > HTTP_MAX_PER_CALLER)
+		victim = oldest_idle(h, t->caller, t);
+	else if (active > HTTP_MAX_CONNECTIONS ||
+		 (!t->root && nonroot > HTTP_MAX_CONNECTIONS - HTTP_ROOT_RESERVE))
+		victim = oldest_idle(h, heaviest(h), t);
+	else
+		return;
+	int64_t now = svca_now_ms();
+	if (now - h->last_cap_log > 10000) {
+		log_warn("http: connection limit reached (%d per caller, %d in all): %s",
+			 HTTP_MAX_PER_CALLER, HTTP_MAX_CONNECTIONS,
+			 victim ? "closing the oldest idle connection of the heaviest caller"
+				: "refusing a connection");
+		h->last_cap_log = now;
+	}
+	evict(h, victim ? victim : t);
+}
+
+/* Tracks each connection: its absolute deadline, its caller. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	struct http_front *h = cls;
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	(void)socket_ctx;
 	if (!ci)
 		return;
 	int fd = ci->connect_fd;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct tracked *t = *socket_ctx;
+		if (t && t->fd == fd + 1) {
+			h->evicted -= t->evicted;
+			memset(t, 0, sizeof(*t));
+			h->live--;
+		}
+		*socket_ctx = NULL;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
 	for (int i = 0; i < MAX_TRACKED; i++) {
 		struct tracked *t = &h->conns[i];
-		if (code == MHD_CONNECTION_NOTIFY_STARTED && t->fd == 0) {
-			t->fd = fd + 1; /* 0 = free slot */
+		if (t->fd == 0) {
+			memset(t, 0, sizeof(*t));
+			t->fd = fd + 1;
 			t->deadline = svca_now_ms() + HTTP_DEADLINE_MS;
+			t->seq = ++h->next_seq;
+			caller_of_fd(c, fd, t);
+			*socket_ctx = t;
 			h->live++;
-			return;
-		}
-		if (code == MHD_CONNECTION_NOTIFY_CLOSED && t->fd == fd + 1) {
-			t->fd = 0;
-			h->live--;
+			admit(h, t);
 			return;
 		}
 	}
+	shutdown(fd, SHUT_RDWR); /* untracked: no deadline, so not served */
 }
 
-/* Over the limit a new client is closed at once rather than left waiting
- * in the kernel's backlog. */
+/* New clients beyond what can be tracked are closed at once rather than
+ * left waiting in the kernel's backlog; the caps are applied when the
+ * connection starts (the caller of a Unix socket is known only then). */
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
 				     socklen_t len)
 {
 	struct http_front *h = cls;
 	(void)addr;
 	(void)len;
-	return h->live < HTTP_MAX_CONNECTIONS ? MHD_YES : MHD_NO;
+	return h->live < MAX_TRACKED - 1 ? MHD_YES : MHD_NO;
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
