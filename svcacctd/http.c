@@ -123,38 +123,6 @@ static enum MHD_Result json_reply(struct MHD_Connection *c, unsigned status, jso
 	return r;
 }
 
-int http_caller_key(const struct sockaddr *sa, char *out, size_t outlen)
-{
-	uint8_t v4[4];
-	if (!sa || outlen < 64)
-		return -1;
-	if (sa->sa_family == AF_INET) {
-		memcpy(v4, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_LOOPBACK(a)) {
-			snprintf(out, outlen, "loopback");
-			return 0;
-		}
-		if (!IN6_IS_ADDR_V4MAPPED(a)) {
-			struct in6_addr net = *a;
-			char buf[INET6_ADDRSTRLEN];
-			memset(net.s6_addr + 8, 0, 8);
-			inet_ntop(AF_INET6, &net, buf, sizeof(buf));
-			snprintf(out, outlen, "%s/64", buf);
-			return 0;
-		}
-		memcpy(v4, a->s6_addr + 12, 4);
-	} else {
-		return -1;
-	}
-	if (v4[0] == 127)
-		snprintf(out, outlen, "loopback");
-	else
-		inet_ntop(AF_INET, v4, out, (socklen_t)outlen);
-	return 0;
-}
-
 /* The caller: SO_PEERCRED on the Unix socket, the address on TCP. */
 static void peer_of(struct MHD_Connection *c, struct peer *p)
 {
