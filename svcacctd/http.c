@@ -216,7 +216,59 @@ static uint64_t fu64(const struct svca_field *fs, size_t n, uint16_t tag)
 	return v;
 }
 
-static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connection *c)
+/* MHD 0.9.75 ends a header value at a NUL and reports only the part
+ * before it (its length too): the bytes after the NUL are dropped
+ * silently, so "key\0junk" would pass as "key".  It parses in place: the
+ * value lies inside the request's header bytes, which begin at the method,
+ * and between the value's end and the next header line there may only be
+ * the line ending (CR LF or LF, zeroed by MHD; after the last header, the
+ * empty line too).  Anything more was hidden behind a NUL: 1.  A library
+ * that keeps values elsewhere is not second-guessed (0); one that reports
+ * the whole length is caught by the strlen() test. */
+struct line_after {
+	uintptr_t from, next;
+	int last;
+};
+
+static enum MHD_Result next_line(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	struct line_after *l = cls;
+	uintptr_t k = (uintptr_t)key;
+	(void)kind;
+	(void)value;
+	if (k >= l->from && k < l->next) {
+		l->next = k;
+		l->last = 0;
+	}
+	return MHD_YES;
+}
+
+static int hidden_after_nul(struct MHD_Connection *c, const char *start, const char *v,
+			    size_t vlen)
+{
+	if (strlen(v) != vlen)
+		return 1;
+	const union MHD_ConnectionInfo *hs =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (!hs || !start)
+		return 0;
+	uintptr_t s = (uintptr_t)start, e = s + hs->header_size, a = (uintptr_t)v + vlen;
+	if ((uintptr_t)v < s || a >= e)
+		return 0; /* not parsed in place: nothing to see */
+	struct line_after l = { .from = a, .next = e, .last = 1 };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, next_line, &l);
+	size_t gap = (size_t)(l.next - a);
+	if (gap > (l.last ? 4u : 2u))
+		return 1;
+	for (size_t i = 0; i < gap; i++)
+		if (v[vlen + i] != '\0')
+			return 1;
+	return 0;
+}
+
+static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connection *c,
+				      const char *method)
 {
 	const char *key = NULL;
 	size_t klen = 0;
@@ -225,7 +277,7 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 		key = NULL;
 	/* A NUL inside the value: refused whole (as a missing key, audited
 	 * the same way), never cut short to the part before it. */
-	int embedded_nul = key && strlen(key) != klen;
+	int embedded_nul = key && hidden_after_nul(c, method, key, klen);
 	struct svca_buf req, out;
 	struct svca_field fs[32];
 	size_t nf = 0;
@@ -441,7 +493,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (rs->too_large)
 			return problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
 				       "the request body is too large", 0, NULL);
-		return token_exchange(h, c);
+		return token_exchange(h, c, method);
 	}
 	if (!strcmp(url, "/.well-known/jwks.json")) {
 		if (!get)
