@@ -792,18 +792,18 @@ int server_socket_dir_ok(const char *dir, char *err, size_t errlen)
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
 		snprintf(err, errlen,
 			 "socket directory %s is owned by uid %u, not by root or the daemon's "
-			 "uid %u: another user could take the socket's name; use a directory "
-			 "owned by root with mode 0755, like /run/svcacct",
+			 "uid %u: another user could take the socket's name or replace the "
+			 "socket; put it in a directory only root can write, like /run/svcacct",
 			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
 		return -1;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(err, errlen,
 			 "socket directory %s is writable by %s (mode %04o): another user could "
-			 "take the socket's name; use a directory only root can write, like "
-			 "/run/svcacct (chmod 0755 %s)",
+			 "take the socket's name or replace the socket; put it in a directory "
+			 "only root can write, like /run/svcacct",
 			 dir, st.st_mode & S_IWOTH ? "others" : "its group",
-			 (unsigned)(st.st_mode & 07777), dir);
+			 (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;
