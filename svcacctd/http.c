@@ -39,7 +39,7 @@
  * every slot): one caller (all of loopback, one uid on http_socket)
  * holds at most this many; the last HTTP_ROOT_RESERVE slots are for
  * root on http_socket. */
-#define HTTP_MAX_PER_CALLER 32
+#define HTTP_MAX_PER_CALLER 64
 #define HTTP_ROOT_RESERVE 16
 #define HTTP_IDLE_TIMEOUT_S 10
 #define HTTP_DEADLINE_MS 10000
@@ -596,17 +596,31 @@ static uint64_t heaviest(const struct http_front *h)
 	return best;
 }
 
+/* A connection whose request is waiting in the kernel, not yet read by
+ * MHD, is not idle: the caller's legitimate client must not lose its
+ * connection to the same caller's hog in the meantime. */
+static int has_sent(struct tracked *t)
+{
+	char b;
+	if (recv(t->fd - 1, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		t->busy = 1; /* on_completed clears it with the request */
+	return t->busy;
+}
+
 static struct tracked *oldest_idle(struct http_front *h, uint64_t caller,
 				   const struct tracked *except)
 {
-	struct tracked *best = NULL;
-	for (int i = 0; i < MAX_TRACKED; i++) {
-		struct tracked *t = &h->conns[i];
-		if (t->fd && t != except && !t->evicted && !t->busy && !t->root &&
-		    t->caller == caller && (!best || t->seq < best->seq))
-			best = t;
+	for (;;) {
+		struct tracked *best = NULL;
+		for (int i = 0; i < MAX_TRACKED; i++) {
+			struct tracked *t = &h->conns[i];
+			if (t->fd && t != except && !t->evicted && !t->busy && !t->root &&
+			    t->caller == caller && (!best || t->seq < best->seq))
+				best = t;
+		}
+		if (!best || !has_sent(best))
+			return best;
 	}
-	return best;
 }
 
 static void evict(struct http_front *h, struct tracked *t)
