@@ -584,6 +584,8 @@ static uint64_t heaviest(const struct http_front *h)
 		if (t->fd && !t->evicted && !t->root)
 			v[n++] = t->caller;
 	}
+	if (n == 0)
+		return 0;
 	qsort(v, n, sizeof(v[0]), cmp_u64);
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i; j < n && v[j] == v[i]; j++)

@@ -35,7 +35,7 @@ mkdir -m 1777 "$HD"
 # hog NAME AS TARGET N [ARGS...]: starts conns.py hold as AS (a setpriv
 # prefix, or "") and waits until it has tried its N connections.
 hog() {
-	local name=$1 as=$2 target=$3 n=$4 i
+	local name=$1 as=$2 target=$3 n=$4
 	shift 4
 	rm -f "$HD/$name.ready" "$HD/$name.stop"
 	# shellcheck disable=SC2086 # as: a command prefix
@@ -43,7 +43,7 @@ hog() {
 		--stop "$HD/$name.stop" "$@" >"$TMPD/$name.out" 2>"$TMPD/$name.err" </dev/null &
 	HOG_PID=$!
 	track_pid "$HOG_PID"
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		[ -f "$HD/$name.ready" ] && break
 		kill -0 "$HOG_PID" 2>/dev/null || break
 		sleep 0.05
@@ -108,7 +108,7 @@ served_rounds
 [ "$OTHER_OK" = "$ROUNDS" ] &&
 	ok "nobody holding all it can: $ROUNDS/$ROUNDS requests of another uid (4242) answered within $LIMIT_S s" ||
 	not_ok "nobody holding all it can: $OTHER_OK/$ROUNDS requests of another uid (4242) answered within $LIMIT_S s"
-held=$(ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -c 'socket:')
+held=$(find "/proc/$DAEMON_PID/fd" -lname 'socket:*' 2>/dev/null | wc -l)
 diag "the daemon holds $held sockets while nobody hogs"
 if [ "$held" -le 100 ]; then
 	ok "nobody's connections are capped (the daemon holds $held sockets, max_clients_per_uid 64)"
