@@ -51,7 +51,6 @@ struct tracked {
 	uint64_t seq;     /* accept order: lower = older */
 	uint64_t caller;  /* hash of the caller (http_caller_key or uid) */
 	int root;         /* uid 0 on http_socket: never evicted */
-	int busy;         /* a request is being read or answered */
 	int evicted;      /* shut down by the policy; MHD closes it soon */
 };
 
@@ -155,13 +154,6 @@ static void peer_of(struct MHD_Connection *c, struct peer *p)
 			p->gid = cr.gid;
 		}
 	}
-}
-
-static struct tracked *tracked_of(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *si =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	return si ? si->socket_context : NULL;
 }
 
 /* Runs one native command.  The reply frame's status and fields are
@@ -468,9 +460,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!rs)
 			return MHD_NO;
 		*con_cls = rs;
-		struct tracked *t = tracked_of(c);
-		if (t)
-			t->busy = 1; /* not idle: never evicted */
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -520,10 +509,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
+	(void)c;
 	(void)toe;
-	struct tracked *t = tracked_of(c);
-	if (t)
-		t->busy = 0; /* idle again (keep-alive) */
 	struct req_state *rs = *con_cls;
 	if (rs) {
 		sodium_memzero(rs, sizeof(*rs));
@@ -537,9 +524,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
  * Every connection is tracked with its caller.  A caller over
  * HTTP_MAX_PER_CALLER, or any caller when the front is full (the last
  * HTTP_ROOT_RESERVE slots only for root on http_socket), makes room by
- * shutting down the oldest idle connection (no request under way) of
- * itself, or of the heaviest holder; the newcomer is refused only when
- * none is idle.  A client that reopens what is dropped only churns its
+ * shutting down the oldest connection of itself, or of the heaviest
+ * holder (evictable() says which may go); the newcomer is refused only
+ * when none may.  A client that reopens what is dropped only churns its
  * own share, and whoever comes next is still served. */
 
 static uint64_t hash_str(const char *v)
@@ -598,30 +585,34 @@ static uint64_t heaviest(const struct http_front *h)
 	return best;
 }
 
-/* A connection whose request is waiting in the kernel, not yet read by
- * MHD, is not idle: the caller's legitimate client must not lose its
- * connection to the same caller's hog in the meantime. */
-static int has_sent(struct tracked *t)
+/* May t make room?  Not while a request it sent waits in the kernel, not
+ * yet read by MHD: the caller's legitimate client must not lose its
+ * connection to the same caller's hog in the meantime.  Anything MHD has
+ * read is answered within the same loop iteration (bodies are small), so
+ * no other state protects a connection: a hog cannot pin its slots by
+ * sending a partial request. */
+static int evictable(const struct tracked *t)
 {
 	char b;
-	if (recv(t->fd - 1, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
-		t->busy = 1; /* on_completed clears it with the request */
-	return t->busy;
+	return recv(t->fd - 1, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
 }
 
-static struct tracked *oldest_idle(struct http_front *h, uint64_t caller,
+static struct tracked *oldest_evictable(struct http_front *h, uint64_t caller,
 				   const struct tracked *except)
 {
+	uint64_t after = 0; /* skip those already found not evictable */
 	for (;;) {
 		struct tracked *best = NULL;
 		for (int i = 0; i < MAX_TRACKED; i++) {
 			struct tracked *t = &h->conns[i];
-			if (t->fd && t != except && !t->evicted && !t->busy && !t->root &&
-			    t->caller == caller && (!best || t->seq < best->seq))
+			if (t->fd && t != except && !t->evicted && !t->root &&
+			    t->caller == caller && t->seq > after &&
+			    (!best || t->seq < best->seq))
 				best = t;
 		}
-		if (!best || !has_sent(best))
+		if (!best || evictable(best))
 			return best;
+		after = best->seq;
 	}
 }
 
@@ -646,17 +637,17 @@ static void admit(struct http_front *h, struct tracked *t)
 	int active = h->live - h->evicted;
 	struct tracked *victim;
 	if (!t->root && held > HTTP_MAX_PER_CALLER)
-		victim = oldest_idle(h, t->caller, t);
+		victim = oldest_evictable(h, t->caller, t);
 	else if (active > HTTP_MAX_CONNECTIONS ||
 		 (!t->root && nonroot > HTTP_MAX_CONNECTIONS - HTTP_ROOT_RESERVE))
-		victim = oldest_idle(h, heaviest(h), t);
+		victim = oldest_evictable(h, heaviest(h), t);
 	else
 		return;
 	int64_t now = svca_now_ms();
 	if (now - h->last_cap_log > 10000) {
 		log_warn("http: connection limit reached (%d per caller, %d in all): %s",
 			 HTTP_MAX_PER_CALLER, HTTP_MAX_CONNECTIONS,
-			 victim ? "closing the oldest idle connection of the heaviest caller"
+			 victim ? "closing the oldest connection of the caller or of the heaviest caller"
 				: "refusing a connection");
 		h->last_cap_log = now;
 	}

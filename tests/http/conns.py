@@ -20,12 +20,14 @@ Each target is a Unix socket path or HOST:PORT (loopback TCP).
       (T: seconds from the start to the last close seen).  Closes all.
 
   conns.py hold TARGET N [--hold S] [--ready FILE] [--stop FILE]
-             [--bind-rotate]
+             [--bind-rotate] [--partial]
       A connection hog: keeps up to N connections open that send nothing,
       and reopens every one the server closes, as fast as it can, until
       --stop FILE exists or --hold seconds (default 30) pass.  Touches
       --ready FILE once it has tried N connections.  --bind-rotate (TCP):
       each connection from another source address 127.0.0.2, .3, ...
+      --partial: each connection sends a POST's headers announcing a body
+      it never sends (a request "in progress" forever).
       Prints {"opened": total connects, "closed_by_server": K,
       "connect_failed": F, "open_at_end": R} at the end.
 """
@@ -147,7 +149,11 @@ def raise_nofile(n):
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def hog(target, n, holds, ready, stop, rotate):
+PARTIAL = (b"POST /service-account-tokens HTTP/1.1\r\nHost: localhost\r\n"
+           b"Content-Length: 100\r\n\r\n")
+
+
+def hog(target, n, holds, ready, stop, rotate, partial=False):
     raise_nofile(n + 64)
     ep = select.epoll()
     socks = {}
@@ -165,6 +171,8 @@ def hog(target, n, holds, ready, stop, rotate):
                 s.connect((host, int(port)))
             else:
                 s = connect(target, timeout=0.5)
+            if partial:
+                s.sendall(PARTIAL)
         except OSError:
             stats["connect_failed"] += 1
             return False
@@ -231,7 +239,10 @@ def main(argv):
         rotate = "--bind-rotate" in args
         if rotate:
             args.remove("--bind-rotate")
-        return hog(args[1], int(args[2]), holds, ready, stop, rotate)
+        partial = "--partial" in args
+        if partial:
+            args.remove("--partial")
+        return hog(args[1], int(args[2]), holds, ready, stop, rotate, partial)
     sys.stderr.write(__doc__)
     return 2
 

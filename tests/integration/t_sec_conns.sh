@@ -10,7 +10,8 @@
 #   - nobody holds 300 TCP connections to the HTTP front from loopback
 #     (reopening the dropped ones, from rotating source addresses): an
 #     exchange over TCP, from loopback too, is still served (the oldest
-#     idle connection of the caller makes room; one retry allowed);
+#     connection of the caller makes room; one retry allowed); also when
+#     each of them has sent the headers of a request it never finishes;
 #   - small caps (max_clients 64, max_clients_per_uid 8,
 #     root_reserved_clients 16) with six uids holding all they can: root
 #     and a seventh uid are still served;
@@ -129,25 +130,31 @@ hog http "setpriv --reuid=65534 --regid=65534 --clear-groups --" "127.0.0.1:$POR
 # sent nothing yet can be the oldest idle one of that caller when the hog
 # opens 64 more; so a client whose connection is closed before it could
 # send tries once more (see the notes of issue 14).
-good=0 retried=0
-for r in 1 2 3 4; do
-	xchg_tcp "tcp$r"
-	if [ "$HCODE" = 000 ]; then
-		retried=$((retried + 1))
-		diag "exchange $r over TCP: closed before an answer (after $HTIME s); once more"
+tcp_rounds() { # DESC
+	local good=0 retried=0 r
+	for r in 1 2 3 4; do
 		xchg_tcp "tcp$r"
-	fi
-	if [ "$HCODE" = 200 ] && awk "BEGIN { exit !($HTIME < $LIMIT_S) }"; then
-		good=$((good + 1))
-	else
-		diag "exchange $r over TCP: status $HCODE after $HTIME s"
-	fi
-	sleep 0.3
-done
-[ "$good" = 4 ] &&
-	ok "300 TCP connections held from loopback: 4/4 exchanges over TCP from loopback served (200) within $LIMIT_S s ($retried retried)" ||
-	not_ok "300 TCP connections held from loopback: $good/4 exchanges over TCP from loopback served (200) within $LIMIT_S s"
+		if [ "$HCODE" = 000 ]; then
+			retried=$((retried + 1))
+			diag "exchange $r over TCP: closed before an answer (after $HTIME s); once more"
+			xchg_tcp "tcp$r"
+		fi
+		if [ "$HCODE" = 200 ] && awk "BEGIN { exit !($HTIME < $LIMIT_S) }"; then
+			good=$((good + 1))
+		else
+			diag "exchange $r over TCP: status $HCODE after $HTIME s"
+		fi
+		sleep 0.3
+	done
+	[ "$good" = 4 ] &&
+		ok "$1: 4/4 exchanges over TCP from loopback served (200) within $LIMIT_S s ($retried retried)" ||
+		not_ok "$1: $good/4 exchanges over TCP from loopback served (200) within $LIMIT_S s"
+}
+tcp_rounds "300 TCP connections held from loopback"
 unhog http
+hog http2 "setpriv --reuid=65534 --regid=65534 --clear-groups --" "127.0.0.1:$PORT" 300 --bind-rotate --partial
+tcp_rounds "300 TCP connections from loopback, each with a request that never ends"
+unhog http2
 daemon_alive || bail "the daemon is alive after the HTTP hog"
 
 # ---- small caps, many uids -----------------------------------------------------
