@@ -598,7 +598,7 @@ static int evictable(const struct tracked *t)
 }
 
 static struct tracked *oldest_evictable(struct http_front *h, uint64_t caller,
-				   const struct tracked *except)
+					const struct tracked *except)
 {
 	uint64_t after = 0; /* skip those already found not evictable */
 	for (;;) {
