@@ -37,7 +37,7 @@
  *              more row, "API key, no NSS (lookup first)", runs in the same
  *              rounds with "passwd: files" / "group: files" (a host without
  *              NSS configured): pam_svcacct then asks the daemon first.
- *   nss        getpwnam/getpwuid: BUILD/nss-bench (tools/nss-bench.c) run
+ *   nss        getpwnam/getpwuid: BUILD/nss-bench (bench/nss-bench.c) run
  *              as a subprocess, module vs glibc "files", 10 and --big
  *              entries
  *   mgmt       --mgmt accounts with one API key each, 1 client (its own
@@ -1773,7 +1773,7 @@ static void pam_run(struct daemon *d, const char *dirname_, const char *key,
 	munmap(sh, sizeof(*sh));
 }
 
-/* ---- NSS: tools/nss-bench as a subprocess ------------------------------------------------ */
+/* ---- NSS: bench/nss-bench as a subprocess ------------------------------------------------ */
 
 struct nss_fig {
 	char backend[24];
