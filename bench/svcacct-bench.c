@@ -1992,9 +1992,422 @@ static void machine(char *dst, size_t len)
 		 model, u.release, fs, tmp_root);
 }
 
-/* ---- main -------------------------------------------------------------------------------- */
+/* ---- one run: the state the benchmarks share --------------------------------------------- */
+
+/* What one run builds up step by step and the report reads: the main
+ * daemon (d-main), whose store grows from a handful of accounts by --mgmt
+ * and then to --big, the keys the exchange uses, the PAM account's
+ * credentials, and the figures that are not rows of the table. */
+struct run {
+	struct daemon seq;              /* d-seq: the 1-client management run */
+	struct daemon main;             /* d-main: everything else */
+	char (*xkeys)[KEYBUF];          /* one key for each of Z.small accounts */
+	char pamkey[KEYBUF], pamtok[TOKBUF];
+	unsigned long have;             /* accounts in d-main */
+	char lbl_small[24], lbl_mgmt[24]; /* the accounts column before and after mgmt */
+	double pam_p50[2][PV_N];        /* p50 per PAM variant, us: [0] before mgmt, [1] after; NAN: not measured */
+	struct grow_result g;           /* the memory benchmark */
+	unsigned long reached;          /* accounts in d-main after it */
+	struct calib cal;
+	char mach[512];
+	double total;                   /* seconds */
+};
 
 static struct daemon *all_daemons[3];
+
+/* d-main with the team, the host workspace, Z.small accounts with a key
+ * each and the PAM account (granted editor on the host workspace) with a
+ * key and a token: what every benchmark starts from. */
+static void run_setup(struct run *r)
+{
+	char msg[300];
+	daemon_init(&r->main, "d-main");
+	all_daemons[1] = &r->main;
+	daemon_start(&r->main);
+	setup_org();
+	r->xkeys = make_keyed("bx", Z.small);
+	if (account_create(PAM_ACCOUNT, msg, sizeof(msg)) < 0 ||
+	    simple(SVCA_CMD_GRANT_ADD, msg, sizeof(msg), F_NAME, PAM_ACCOUNT, F_WORKSPACE, HOST_WS,
+		   F_ROLE, "editor", 0) < 0 ||
+	    key_create(PAM_ACCOUNT, r->pamkey, msg, sizeof(msg)) < 0 ||
+	    token_create(r->pamkey, r->pamtok, sizeof(r->pamtok), msg, sizeof(msg)) < 0)
+		die("setting up the PAM account: %s", msg);
+	sfmt(r->lbl_small, sizeof(r->lbl_small), "%lu", Z.small + 1);
+	r->have = Z.small + 1;
+	sfmt(r->lbl_mgmt, sizeof(r->lbl_mgmt), "%lu", r->have);
+}
+
+/* ---- the benchmarks ------------------------------------------------------------------------ */
+
+static void exchange_at(struct run *r, const char *accounts_label)
+{
+	static const int levels[3] = { 1, 8, 64 };
+	note("-- token exchange, %s accounts", accounts_label);
+	for (int i = 0; i < 3; i++)
+		xchg_run(&r->main, r->xkeys, Z.small, levels[i], Z.xdur, accounts_label);
+}
+
+static void bench_exchange_small(struct run *r)
+{
+	exchange_at(r, r->lbl_small);
+}
+
+static void bench_exchange_mgmt(struct run *r)
+{
+	exchange_at(r, r->lbl_mgmt);
+}
+
+static void bench_pam_small(struct run *r)
+{
+	note("-- PAM, %s accounts", r->lbl_small);
+	pam_run(&r->main, "pam-small", r->pamkey, r->pamtok, r->lbl_small, r->pam_p50[0]);
+}
+
+static void bench_pam_mgmt(struct run *r)
+{
+	char msg[300], tok2[TOKBUF];
+	note("-- PAM, %s accounts", r->lbl_mgmt);
+	if (token_create(r->pamkey, tok2, sizeof(tok2), msg, sizeof(msg)) < 0)
+		die("token for PAM: %s", msg);
+	pam_run(&r->main, "pam-big", r->pamkey, tok2, r->lbl_mgmt, r->pam_p50[1]);
+	explicit_bzero(tok2, sizeof(tok2));
+}
+
+/* Sequential on its own fresh daemon, then 8 clients on d-main (whose
+ * store keeps the accounts), then ACCOUNT_LIST there. */
+static void bench_mgmt(struct run *r)
+{
+	note("-- management: %lu accounts with a key each, 1 client (fresh daemon)", Z.mgmt);
+	daemon_init(&r->seq, "d-seq");
+	all_daemons[0] = &r->seq;
+	daemon_start(&r->seq);
+	mgmt_run(&r->seq, "bm", Z.mgmt, 1, 0, Z.seq_budget);
+	daemon_stop(&r->seq);
+	cur = &r->main;
+
+	note("-- management: %lu accounts with a key each, 8 clients", Z.mgmt);
+	r->have += mgmt_run(&r->main, "bc", Z.mgmt, 8, r->have, Z.conc_budget);
+	sfmt(r->lbl_mgmt, sizeof(r->lbl_mgmt), "%lu", r->have);
+	list_run(&r->main, Z.list_reps, r->lbl_mgmt, r->have);
+}
+
+static void bench_nss(struct run *r)
+{
+	(void)r;
+	note("-- NSS: %s/nss-bench -n %s", build_dir, Z.nss_counts);
+	nss_run();
+}
+
+/* d-main grown to Z.big accounts, ACCOUNT_LIST there, and its RSS again
+ * after a restart with that state. */
+static void bench_memory(struct run *r)
+{
+	char msg[300], lbl_big[24];
+	note("-- growing the daemon to %lu accounts (budget %.0f s)", Z.big, Z.grow_budget);
+	grow_run(&r->main, r->have, Z.big, Z.grow_budget, &r->g);
+	r->reached = r->have + r->g.created;
+	sfmt(lbl_big, sizeof(lbl_big), "%lu", r->reached);
+	list_run(&r->main, smoke ? 1 : 2, lbl_big, r->reached);
+	if (!r->g.complete)
+		note("grow budget spent: %lu accounts after %.0f s; %lu more would take about "
+		     "%.0f s (cost per account %.2f ms + %.5f ms per account held)",
+		     r->reached, r->g.secs, Z.big - r->reached, r->g.rest_secs, r->g.a * 1e3,
+		     r->g.b * 1e3);
+	/* RSS right after a restart with that state */
+	daemon_stop(&r->main);
+	daemon_start(&r->main);
+	/* one exchange and one list, so the daemon has served requests */
+	token_create(r->xkeys[0], NULL, 0, msg, sizeof(msg));
+	r->g.rss_restart = daemon_rss(&r->main);
+	daemon_mem(&r->main, &r->g.anon_restart, &r->g.file_restart);
+	note("daemon RSS after a restart with %lu accounts: %.1f MiB", r->reached, r->g.rss_restart);
+}
+
+/* The benchmarks in the order they run, on d-main unless said otherwise.
+ * --only selects by name (a benchmark runs when its phase and every phase
+ * of `after` are selected); --smoke runs all of them with the SMOKE sizes.
+ * exchange and pam run twice: with a handful of accounts, and again once
+ * mgmt has added its accounts to the store. */
+struct benchmark {
+	const char *name;     /* its word for --only */
+	unsigned phase;       /* the PH_ bit that word selects */
+	unsigned after;       /* PH_ bits it needs as well: benchmarks that built its store */
+	int root;             /* needs root: PAM requests, mount namespaces */
+	const char *skipped;  /* note when selected but not root; NULL: silent */
+	const char *measures;
+	void (*run)(struct run *);
+};
+
+static const struct benchmark benchmarks[] = {
+	{ "exchange", PH_EXCHANGE, 0, 0, NULL,
+	  "TOKEN_CREATE (API key -> session token), 1, 8 and 64 clients, a handful of accounts",
+	  bench_exchange_small },
+	{ "pam", PH_PAM, 0, 1, "PAM: skipped (needs root: svcacctd answers PAM requests from root only)",
+	  "a PAM transaction in-process: pam_permit, pam_svcacct (key, token, key without NSS), "
+	  "pam_unix+yescrypt; a handful of accounts",
+	  bench_pam_small },
+	{ "mgmt", PH_MGMT, 0, 0, NULL,
+	  "--mgmt accounts with a key each, 1 client (fresh daemon d-seq) and 8 clients; ACCOUNT_LIST",
+	  bench_mgmt },
+	{ "exchange", PH_EXCHANGE, PH_MGMT, 0, NULL,
+	  "the exchange again with mgmt's accounts in the store", bench_exchange_mgmt },
+	{ "pam", PH_PAM, PH_MGMT, 1, NULL,
+	  "PAM again with mgmt's accounts in the store", bench_pam_mgmt },
+	{ "nss", PH_NSS, 0, 1, "NSS: skipped (nss-bench needs root for its mount namespace)",
+	  "getpwnam/getpwuid, libnss_svcacct vs glibc files (BUILD/nss-bench, no daemon)",
+	  bench_nss },
+	{ "memory", PH_MEMORY, 0, 0, NULL,
+	  "d-main grown to --big accounts (256 clients) in --grow-budget s: RSS, then after a restart",
+	  bench_memory },
+};
+#define NBENCH (sizeof(benchmarks) / sizeof(benchmarks[0]))
+
+/* ---- the report ------------------------------------------------------------------------------- */
+
+static void target(FILE *out, int met, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void target(FILE *out, int met, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(out, "- %s: ", met < 0 ? "n/a " : met ? "MET " : "MISSED");
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fprintf(out, "\n");
+}
+
+static void sec_head(FILE *out, const struct run *r)
+{
+	fprintf(out, "\nsvcacct-bench%s on %s; total %.0f s\n", smoke ? " --smoke" : "", r->mach,
+		r->total);
+	fprintf(out, "Calibration: 600-byte append + fdatasync in %s: p50 %.0f us, p99 %.0f us; "
+		     "Ed25519 sign %.1f us, verify %.1f us (libsodium); "
+		     "durable round trip (connect, request, server writes 600 bytes + "
+		     "fdatasync, reply) p50 %.0f us, p99 %.0f us with the client "
+		     "sleeping in read(), p50 %.0f us with the client polling.\n"
+		     "Columns: daemon CPU/op = the daemon's user+system CPU time per "
+		     "operation; others = CPUs kept busy by processes other than this "
+		     "benchmark and its daemon during the measurement (of %ld).\n\n",
+		tmp_root, r->cal.fsync_p50_us, r->cal.fsync_p99_us, r->cal.sign_us, r->cal.verify_us,
+		r->cal.rtt_p50_us, r->cal.rtt_p99_us, r->cal.rtt_poll_p50_us,
+		sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static void sec_table(FILE *out, const struct run *r)
+{
+	(void)r;
+	fputs(TABLE_HEAD, out);
+	for (size_t i = 0; i < nrows; i++) {
+		char line[512];
+		fmt_row(&rows[i], line, sizeof(line));
+		fprintf(out, "%s\n", line);
+	}
+}
+
+static void sec_settings(FILE *out, const struct run *r)
+{
+	(void)r;
+	fprintf(out, "\nDaemon settings: the defaults (journal fdatasync before each reply "
+		     "that depends on a change, group commit, audit database + syslog "
+		     "lines, NSS snapshot), except rate_limit_count = 100000 and "
+		     "rate_limit_window = 1 so the per-key and per-caller limits do not "
+		     "throttle (1000000 is above the config maximum of 100000). "
+		     "Audit lines received by the syslog sink: %lu.\n",
+		atomic_load(&sink_lines));
+}
+
+static void sec_pam_setup(FILE *out, const struct run *r)
+{
+	if (!isnan(r->pam_p50[0][PV_PERMIT]) || !isnan(r->pam_p50[1][PV_PERMIT]))
+		fprintf(out, "\nPAM setup: as on an installed host, in a child's private mount "
+			     "namespace (the host's files are untouched): copies of /etc/pam.d, "
+			     "/etc/passwd and /etc/shadow; NSS configured: /etc/nsswitch.conf "
+			     "is the host's with \"passwd: files svcacct\" and \"group: files "
+			     "svcacct\", the build's libnss_svcacct.so.2 is loaded, and the "
+			     "daemon's nss_dir is at " NSS_DIR_INSTALLED " (snapshot and "
+			     "\"range\" link), so pam_svcacct recognises the service account "
+			     "through NSS and prompts without asking svcacctd first (checked: "
+			     "getpwnam(\"" PAM_ACCOUNT "\") resolves through the module). The "
+			     "\"no NSS (lookup first)\" row runs in the same rounds with "
+			     "\"passwd: files\" and \"group: files\", a host without NSS "
+			     "configured (the bench's only setting before): pam_svcacct asks "
+			     "svcacctd whether the name is a service account before prompting.\n");
+}
+
+static void sec_memory(FILE *out, const struct run *r)
+{
+	const struct grow_result *g = &r->g;
+	if (!(phases & PH_MEMORY))
+		return;
+	if (!g->complete)
+		fprintf(out, "\nMemory: the grow budget (%.0f s, %d clients) ran out at "
+			     "%lu accounts; the cost per account grew as %.2f ms + %.5f ms "
+			     "per account held, so reaching %lu would take about %.0f s more.",
+			Z.grow_budget, GROW_CLIENTS, r->reached, g->a * 1e3, g->b * 1e3, Z.big,
+			g->rest_secs);
+	else
+		fprintf(out, "\nMemory: %lu accounts created in %.0f s (%d clients).",
+			r->reached, g->secs, GROW_CLIENTS);
+	fprintf(out, " Daemon VmRSS with %lu accounts: %.1f MiB after creating them "
+		     "(RssAnon %.1f + RssFile %.1f), %.1f MiB after a restart "
+		     "(RssAnon %.1f + RssFile %.1f; RssFile is the program and its "
+		     "libraries: GDBM files are read without mmap).\n",
+		r->reached, g->rss, g->anon, g->file, g->rss_restart, g->anon_restart,
+		g->file_restart);
+}
+
+static void sec_notes(FILE *out, const struct run *r)
+{
+	(void)r;
+	if (report_notes[0])
+		fprintf(out, "\n%s", report_notes);
+}
+
+static void sec_pam_ratios(FILE *out, const struct run *r)
+{
+	for (int s = 0; s < 2; s++) {
+		const double *p = r->pam_p50[s];
+		if (isnan(p[PV_PERMIT]))
+			continue;
+		fprintf(out, "\nPAM (%s accounts, NSS as installed), p50: pam_permit %.3f ms; "
+			     "pam_svcacct key %.3f ms (+%.3f ms, %.1fx floor); token %.3f ms "
+			     "(+%.3f ms, %.1fx floor); pam_unix yescrypt %.3f ms (%.1fx floor; "
+			     "%.1fx the key path, %.1fx the token path). For information, without "
+			     "NSS (lookup first): key %.3f ms (+%.3f ms, %.1fx floor; %.3f ms more "
+			     "than with NSS).\n",
+			s ? r->lbl_mgmt : r->lbl_small, p[PV_PERMIT] / 1000, p[PV_KEY] / 1000,
+			(p[PV_KEY] - p[PV_PERMIT]) / 1000, p[PV_KEY] / p[PV_PERMIT],
+			p[PV_TOKEN] / 1000, (p[PV_TOKEN] - p[PV_PERMIT]) / 1000,
+			p[PV_TOKEN] / p[PV_PERMIT], p[PV_UNIX] / 1000, p[PV_UNIX] / p[PV_PERMIT],
+			p[PV_UNIX] / p[PV_KEY], p[PV_UNIX] / p[PV_TOKEN], p[PV_KEY_NONSS] / 1000,
+			(p[PV_KEY_NONSS] - p[PV_PERMIT]) / 1000, p[PV_KEY_NONSS] / p[PV_PERMIT],
+			(p[PV_KEY_NONSS] - p[PV_KEY]) / 1000);
+	}
+}
+
+/* What bounds the exchange: CPU per request on both sides. */
+static void sec_exchange_cpu(FILE *out, const struct run *r)
+{
+	(void)r;
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *x = &rows[i];
+		if (strncmp(x->what, "exchange:", 9) || isnan(x->cpu_op) || isnan(x->client_op))
+			continue;
+		double tot = x->cpu_op + x->client_op;
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		fprintf(out, "%sExchange, %d client(s), %s accounts: %.0f/s; CPU per exchange: daemon "
+			     "%.0f us + clients %.0f us = %.0f us, so at most %.0f/s on %ld idle CPUs "
+			     "and %.0f/s for the single-threaded daemon on one; others kept %.2f "
+			     "CPUs busy.\n",
+			i && !strncmp(rows[i - 1].what, "exchange:", 9) ? "" : "\n",
+			x->clients, x->accounts, x->ops_s, x->cpu_op, x->client_op, tot,
+			(double)ncpu * 1e6 / tot, ncpu, 1e6 / x->cpu_op, x->others);
+	}
+}
+
+static void sec_targets(FILE *out, const struct run *r)
+{
+	(void)r;
+	fprintf(out, "\nTargets%s:\n", smoke ? " (smoke sizes: not meaningful)" : "");
+}
+
+static void target_pam(FILE *out, const struct run *r)
+{
+	for (int s = 0; s < 2; s++) {
+		const double *p = r->pam_p50[s];
+		const char *lb = s ? r->lbl_mgmt : r->lbl_small;
+		if (isnan(p[PV_PERMIT])) {
+			target(out, -1, "PAM (%s accounts): not measured", lb);
+			continue;
+		}
+		for (int v = PV_KEY; v <= PV_TOKEN; v++) {
+			double add = (p[v] - p[PV_PERMIT]) / 1000;
+			target(out, add <= 0.5, "PAM %s (%s accounts) adds %.3f ms at p50 over pam_permit (<= 0.5 ms)",
+			       v == PV_KEY ? "key" : "token", lb, add);
+			target(out, p[PV_UNIX] / p[v] >= 25,
+			       "PAM %s (%s accounts) %.1fx faster than pam_unix+yescrypt (>= 25x)",
+			       v == PV_KEY ? "key" : "token", lb, p[PV_UNIX] / p[v]);
+		}
+		fprintf(out, "- info  : PAM key without NSS, lookup first (%s accounts): adds "
+			     "%.3f ms at p50 over pam_permit, %.1fx faster than "
+			     "pam_unix+yescrypt (for comparison; the targets use NSS as "
+			     "installed)\n", lb, (p[PV_KEY_NONSS] - p[PV_PERMIT]) / 1000,
+			p[PV_UNIX] / p[PV_KEY_NONSS]);
+		fprintf(out, "- info  : one durable round trip alone (calibration: request, "
+			     "600-byte write + fdatasync, reply) takes %.3f ms at p50 here "
+			     "(%.3f ms when the client polls instead of sleeping): a login "
+			     "with one durable audit write cannot add less\n",
+			r->cal.rtt_p50_us / 1000, r->cal.rtt_poll_p50_us / 1000);
+	}
+}
+
+static void target_exchange(FILE *out, const struct run *r)
+{
+	const char *lbls[2] = { r->lbl_small, r->lbl_mgmt };
+	for (int s = 0; s < 2; s++) {
+		if (s == 1 && !strcmp(lbls[0], lbls[1]))
+			break;
+		const struct row *x8 = find_row("exchange: TOKEN_CREATE (key -> token)", lbls[s], 8);
+		if (x8)
+			target(out, x8->ops_s >= 10000 && x8->p99 < 2000,
+			       "exchange, 8 clients, %s accounts: %.0f/s (>= 10000), p99 %.2f ms (< 2 ms)",
+			       lbls[s], x8->ops_s, x8->p99 / 1000);
+	}
+}
+
+static void target_nss(FILE *out, const struct run *r)
+{
+	(void)r;
+	if (!nnssf) {
+		target(out, -1, "NSS: not measured");
+		return;
+	}
+	const char *counts = Z.nss_counts;
+	unsigned long small_n = strtoul(counts, NULL, 10);
+	unsigned long big_n = strtoul(strrchr(counts, ',') ? strrchr(counts, ',') + 1 : counts,
+				      NULL, 10);
+	const char *lk[2] = { "getpwnam", "getpwuid" };
+	for (int i = 0; i < 2; i++) {
+		const struct nss_fig *s = nss_find("svcacct", small_n, lk[i]);
+		const struct nss_fig *b = nss_find("svcacct", big_n, lk[i]);
+		const struct nss_fig *f = nss_find("files", big_n, lk[i]);
+		if (!s || !b || !f) {
+			target(out, -1, "NSS %s: figures missing", lk[i]);
+			continue;
+		}
+		target(out, b->p50_ns <= 2 * s->p50_ns,
+		       "NSS %s p50 at %lu accounts %.1f us vs %.1f us at %lu (<= 2x: %.2fx)",
+		       lk[i], big_n, b->p50_ns / 1000, s->p50_ns / 1000, small_n,
+		       b->p50_ns / s->p50_ns);
+		target(out, b->p50_ns < f->p50_ns,
+		       "NSS %s at %lu: module %.1f us vs glibc files %.1f us (faster)", lk[i],
+		       big_n, b->p50_ns / 1000, f->p50_ns / 1000);
+	}
+}
+
+static void target_memory(FILE *out, const struct run *r)
+{
+	const struct grow_result *g = &r->g;
+	if (!(phases & PH_MEMORY))
+		target(out, -1, "daemon RSS: not measured");
+	else if (g->complete)
+		target(out, g->rss < 32 && (isnan(g->rss_restart) || g->rss_restart < 32),
+		       "daemon RSS with %lu accounts %.1f MiB (restart: %.1f MiB) (< 32 MiB)",
+		       r->reached, g->rss, g->rss_restart);
+	else
+		target(out, g->rss >= 32 || g->rss_restart >= 32 ? 0 : -1,
+		       "daemon RSS with %lu accounts: %lu reached in the budget, RSS there "
+		       "%.1f MiB (restart: %.1f MiB) (< 32 MiB)", Z.big, r->reached, g->rss,
+		       g->rss_restart);
+}
+
+/* The report, section by section, to stdout and --markdown FILE. */
+static void (*const report[])(FILE *, const struct run *) = {
+	sec_head, sec_table, sec_settings, sec_pam_setup, sec_memory, sec_notes,
+	sec_pam_ratios, sec_exchange_cpu,
+	sec_targets, target_pam, target_exchange, target_nss, target_memory,
+};
+
+/* ---- main ------------------------------------------------------------------------------------ */
 
 static void on_signal(int sig)
 {
@@ -2014,18 +2427,7 @@ static void usage(void)
 	exit(2);
 }
 
-static void target(FILE *out, int met, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void target(FILE *out, int met, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(out, "- %s: ", met < 0 ? "n/a " : met ? "MET " : "MISSED");
-	va_start(ap, fmt);
-	vfprintf(out, fmt, ap);
-	va_end(ap);
-	fprintf(out, "\n");
-}
-
-int main(int argc, char **argv)
+static void options(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -2057,11 +2459,9 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--only") && v) {
 			phases = 0;
-			phases |= strstr(v, "exchange") ? PH_EXCHANGE : 0;
-			phases |= strstr(v, "pam") ? PH_PAM : 0;
-			phases |= strstr(v, "mgmt") ? PH_MGMT : 0;
-			phases |= strstr(v, "nss") ? PH_NSS : 0;
-			phases |= strstr(v, "memory") ? PH_MEMORY : 0;
+			for (size_t k = 0; k < NBENCH; k++)
+				if (strstr(v, benchmarks[k].name))
+					phases |= benchmarks[k].phase;
 			if (!phases)
 				usage();
 			i++;
@@ -2071,6 +2471,12 @@ int main(int argc, char **argv)
 	}
 	if (Z.mgmt < 1 || Z.big < 1 || Z.xdur <= 0 || Z.small < 1)
 		usage();
+}
+
+int main(int argc, char **argv)
+{
+	static struct run run;
+	options(argc, argv);
 
 	char self[PATH_MAX];
 	if (!realpath("/proc/self/exe", self))
@@ -2091,307 +2497,48 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
-	char mach[512];
-	machine(mach, sizeof(mach));
-	struct calib cal;
-	calibrate(&cal);
-	note("svcacct-bench%s: machine: %s", smoke ? " --smoke" : "", mach);
+	machine(run.mach, sizeof(run.mach));
+	calibrate(&run.cal);
+	note("svcacct-bench%s: machine: %s", smoke ? " --smoke" : "", run.mach);
 	note("work dir %s; daemons: %s/svcacctd with durable defaults", work, build_dir);
 	note("config: rate_limit_count = 100000; rate_limit_window = 1 (the per-key and per-caller "
 	     "limits would otherwise allow 10 per 10 s; 1000000 is above the config maximum)");
 	uint64_t t_start = now_ns();
-	struct daemon d1, d2;
-	double pam_small[PV_N], pam_big[PV_N];
-	for (int v = 0; v < PV_N; v++)
-		pam_small[v] = pam_big[v] = NAN;
-	char lbl_small[24], lbl_mgmt[24];
+	for (int s = 0; s < 2; s++)
+		for (int v = 0; v < PV_N; v++)
+			run.pam_p50[s][v] = NAN;
+	run.g.rss_restart = NAN;
 
-	/* 1. a fresh daemon with a handful of accounts: exchange and PAM */
-	daemon_init(&d2, "d-main");
-	all_daemons[1] = &d2;
-	daemon_start(&d2);
-	setup_org();
-	char (*xkeys)[KEYBUF] = make_keyed("bx", Z.small);
-	char msg[300], pamkey[KEYBUF] = "", pamtok[TOKBUF] = "";
-	if (account_create(PAM_ACCOUNT, msg, sizeof(msg)) < 0 ||
-	    simple(SVCA_CMD_GRANT_ADD, msg, sizeof(msg), F_NAME, PAM_ACCOUNT, F_WORKSPACE, HOST_WS,
-		   F_ROLE, "editor", 0) < 0 ||
-	    key_create(PAM_ACCOUNT, pamkey, msg, sizeof(msg)) < 0 ||
-	    token_create(pamkey, pamtok, sizeof(pamtok), msg, sizeof(msg)) < 0)
-		die("setting up the PAM account: %s", msg);
-	sfmt(lbl_small, sizeof(lbl_small), "%lu", Z.small + 1);
-	int levels[3] = { 1, 8, 64 };
-	if (phases & PH_EXCHANGE) {
-		note("-- token exchange, %s accounts", lbl_small);
-		for (int i = 0; i < 3; i++)
-			xchg_run(&d2, xkeys, Z.small, levels[i], Z.xdur, lbl_small);
+	run_setup(&run);
+	for (size_t k = 0; k < NBENCH; k++) {
+		const struct benchmark *b = &benchmarks[k];
+		unsigned want = b->phase | b->after;
+		if ((phases & want) != want)
+			continue;
+		if (b->root && !is_root) {
+			if (b->skipped)
+				note("%s", b->skipped);
+			continue;
+		}
+		b->run(&run);
 	}
-	if ((phases & PH_PAM) && is_root) {
-		note("-- PAM, %s accounts", lbl_small);
-		pam_run(&d2, "pam-small", pamkey, pamtok, lbl_small, pam_small);
-	} else if (phases & PH_PAM) {
-		note("PAM: skipped (needs root: svcacctd answers PAM requests from root only)");
-	}
-
-	unsigned long have = Z.small + 1;
-	if (phases & PH_MGMT) {
-		/* 2. management: sequential on its own fresh daemon */
-		note("-- management: %lu accounts with a key each, 1 client (fresh daemon)", Z.mgmt);
-		daemon_init(&d1, "d-seq");
-		all_daemons[0] = &d1;
-		daemon_start(&d1);
-		mgmt_run(&d1, "bm", Z.mgmt, 1, 0, Z.seq_budget);
-		daemon_stop(&d1);
-		cur = &d2;
-
-		/* 3. management with 8 clients on the main daemon, then list */
-		note("-- management: %lu accounts with a key each, 8 clients", Z.mgmt);
-		have += mgmt_run(&d2, "bc", Z.mgmt, 8, have, Z.conc_budget);
-		sfmt(lbl_mgmt, sizeof(lbl_mgmt), "%lu", have);
-		list_run(&d2, Z.list_reps, lbl_mgmt, have);
-	} else {
-		sfmt(lbl_mgmt, sizeof(lbl_mgmt), "%lu", have);
-	}
-
-	/* 4. exchange and PAM again with that many accounts in the store */
-	if ((phases & PH_MGMT) && (phases & PH_EXCHANGE)) {
-		note("-- token exchange, %s accounts", lbl_mgmt);
-		for (int i = 0; i < 3; i++)
-			xchg_run(&d2, xkeys, Z.small, levels[i], Z.xdur, lbl_mgmt);
-	}
-	if ((phases & PH_MGMT) && (phases & PH_PAM) && is_root) {
-		note("-- PAM, %s accounts", lbl_mgmt);
-		char tok2[TOKBUF];
-		if (token_create(pamkey, tok2, sizeof(tok2), msg, sizeof(msg)) < 0)
-			die("token for PAM: %s", msg);
-		pam_run(&d2, "pam-big", pamkey, tok2, lbl_mgmt, pam_big);
-		explicit_bzero(tok2, sizeof(tok2));
-	}
-
-	/* 5. NSS */
-	if ((phases & PH_NSS) && is_root) {
-		note("-- NSS: %s/nss-bench -n %s", build_dir, Z.nss_counts);
-		nss_run();
-	} else if (phases & PH_NSS) {
-		note("NSS: skipped (nss-bench needs root for its mount namespace)");
-	}
-
-	/* 6. memory with Z.big accounts */
-	if (phases & PH_MEMORY)
-		note("-- growing the daemon to %lu accounts (budget %.0f s)", Z.big, Z.grow_budget);
-	struct grow_result g;
-	memset(&g, 0, sizeof(g));
-	if (phases & PH_MEMORY)
-		grow_run(&d2, have, Z.big, Z.grow_budget, &g);
-	unsigned long reached = have + g.created;
-	if (!(phases & PH_MEMORY)) {
-		g.rss_restart = NAN;
-	} else {
-		char lbl_big[24];
-		sfmt(lbl_big, sizeof(lbl_big), "%lu", reached);
-		list_run(&d2, smoke ? 1 : 2, lbl_big, reached);
-		if (!g.complete)
-			note("grow budget spent: %lu accounts after %.0f s; %lu more would take about "
-			     "%.0f s (cost per account %.2f ms + %.5f ms per account held)",
-			     reached, g.secs, Z.big - reached, g.rest_secs, g.a * 1e3, g.b * 1e3);
-		/* RSS right after a restart with that state */
-		daemon_stop(&d2);
-		daemon_start(&d2);
-		/* one exchange and one list, so the daemon has served requests */
-		token_create(xkeys[0], NULL, 0, msg, sizeof(msg));
-		g.rss_restart = daemon_rss(&d2);
-		daemon_mem(&d2, &g.anon_restart, &g.file_restart);
-		note("daemon RSS after a restart with %lu accounts: %.1f MiB", reached, g.rss_restart);
-	}
-	int stop_bad = daemon_stop(&d2);
+	int stop_bad = daemon_stop(&run.main);
 	sink_stop_join();
-	double total = (double)(now_ns() - t_start) / 1e9;
+	run.total = (double)(now_ns() - t_start) / 1e9;
 
-	/* ---- the report ---- */
 	FILE *outs[2] = { stdout, NULL };
 	if (markdown_path && !(outs[1] = fopen(markdown_path, "we")))
 		die("%s: %s", markdown_path, strerror(errno));
-	for (int o = 0; o < 2; o++) {
-		FILE *out = outs[o];
-		if (!out)
-			continue;
-		fprintf(out, "\nsvcacct-bench%s on %s; total %.0f s\n", smoke ? " --smoke" : "", mach,
-			total);
-		fprintf(out, "Calibration: 600-byte append + fdatasync in %s: p50 %.0f us, p99 %.0f us; "
-			     "Ed25519 sign %.1f us, verify %.1f us (libsodium); "
-			     "durable round trip (connect, request, server writes 600 bytes + "
-			     "fdatasync, reply) p50 %.0f us, p99 %.0f us with the client "
-			     "sleeping in read(), p50 %.0f us with the client polling.\n"
-			     "Columns: daemon CPU/op = the daemon's user+system CPU time per "
-			     "operation; others = CPUs kept busy by processes other than this "
-			     "benchmark and its daemon during the measurement (of %ld).\n\n",
-			tmp_root, cal.fsync_p50_us, cal.fsync_p99_us, cal.sign_us, cal.verify_us,
-			cal.rtt_p50_us, cal.rtt_p99_us, cal.rtt_poll_p50_us,
-			sysconf(_SC_NPROCESSORS_ONLN));
-		fputs(TABLE_HEAD, out);
-		for (size_t i = 0; i < nrows; i++) {
-			char line[512];
-			fmt_row(&rows[i], line, sizeof(line));
-			fprintf(out, "%s\n", line);
-		}
-		fprintf(out, "\nDaemon settings: the defaults (journal fdatasync before each reply "
-			     "that depends on a change, group commit, audit database + syslog "
-			     "lines, NSS snapshot), except rate_limit_count = 100000 and "
-			     "rate_limit_window = 1 so the per-key and per-caller limits do not "
-			     "throttle (1000000 is above the config maximum of 100000). "
-			     "Audit lines received by the syslog sink: %lu.\n",
-			atomic_load(&sink_lines));
-		if (!isnan(pam_small[PV_PERMIT]) || !isnan(pam_big[PV_PERMIT]))
-			fprintf(out, "\nPAM setup: as on an installed host, in a child's private mount "
-				     "namespace (the host's files are untouched): copies of /etc/pam.d, "
-				     "/etc/passwd and /etc/shadow; NSS configured: /etc/nsswitch.conf "
-				     "is the host's with \"passwd: files svcacct\" and \"group: files "
-				     "svcacct\", the build's libnss_svcacct.so.2 is loaded, and the "
-				     "daemon's nss_dir is at " NSS_DIR_INSTALLED " (snapshot and "
-				     "\"range\" link), so pam_svcacct recognises the service account "
-				     "through NSS and prompts without asking svcacctd first (checked: "
-				     "getpwnam(\"" PAM_ACCOUNT "\") resolves through the module). The "
-				     "\"no NSS (lookup first)\" row runs in the same rounds with "
-				     "\"passwd: files\" and \"group: files\", a host without NSS "
-				     "configured (the bench's only setting before): pam_svcacct asks "
-				     "svcacctd whether the name is a service account before prompting.\n");
-		if (phases & PH_MEMORY) {
-			if (!g.complete)
-				fprintf(out, "\nMemory: the grow budget (%.0f s, %d clients) ran out at "
-					     "%lu accounts; the cost per account grew as %.2f ms + %.5f ms "
-					     "per account held, so reaching %lu would take about %.0f s more.",
-					Z.grow_budget, GROW_CLIENTS, reached, g.a * 1e3, g.b * 1e3, Z.big,
-					g.rest_secs);
-			else
-				fprintf(out, "\nMemory: %lu accounts created in %.0f s (%d clients).",
-					reached, g.secs, GROW_CLIENTS);
-			fprintf(out, " Daemon VmRSS with %lu accounts: %.1f MiB after creating them "
-				     "(RssAnon %.1f + RssFile %.1f), %.1f MiB after a restart "
-				     "(RssAnon %.1f + RssFile %.1f; RssFile is the program and its "
-				     "libraries: GDBM files are read without mmap).\n",
-				reached, g.rss, g.anon, g.file, g.rss_restart, g.anon_restart,
-				g.file_restart);
-		}
-		if (report_notes[0])
-			fprintf(out, "\n%s", report_notes);
-
-		/* PAM ratios */
-		for (int s = 0; s < 2; s++) {
-			double *p = s ? pam_big : pam_small;
-			if (isnan(p[PV_PERMIT]))
-				continue;
-			fprintf(out, "\nPAM (%s accounts, NSS as installed), p50: pam_permit %.3f ms; "
-				     "pam_svcacct key %.3f ms (+%.3f ms, %.1fx floor); token %.3f ms "
-				     "(+%.3f ms, %.1fx floor); pam_unix yescrypt %.3f ms (%.1fx floor; "
-				     "%.1fx the key path, %.1fx the token path). For information, without "
-				     "NSS (lookup first): key %.3f ms (+%.3f ms, %.1fx floor; %.3f ms more "
-				     "than with NSS).\n",
-				s ? lbl_mgmt : lbl_small, p[PV_PERMIT] / 1000, p[PV_KEY] / 1000,
-				(p[PV_KEY] - p[PV_PERMIT]) / 1000, p[PV_KEY] / p[PV_PERMIT],
-				p[PV_TOKEN] / 1000, (p[PV_TOKEN] - p[PV_PERMIT]) / 1000,
-				p[PV_TOKEN] / p[PV_PERMIT], p[PV_UNIX] / 1000, p[PV_UNIX] / p[PV_PERMIT],
-				p[PV_UNIX] / p[PV_KEY], p[PV_UNIX] / p[PV_TOKEN], p[PV_KEY_NONSS] / 1000,
-				(p[PV_KEY_NONSS] - p[PV_PERMIT]) / 1000, p[PV_KEY_NONSS] / p[PV_PERMIT],
-				(p[PV_KEY_NONSS] - p[PV_KEY]) / 1000);
-		}
-
-		/* what bounds the exchange: CPU per request on both sides */
-		for (size_t i = 0; i < nrows; i++) {
-			const struct row *x = &rows[i];
-			if (strncmp(x->what, "exchange:", 9) || isnan(x->cpu_op) || isnan(x->client_op))
-				continue;
-			double tot = x->cpu_op + x->client_op;
-			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-			fprintf(out, "%sExchange, %d client(s), %s accounts: %.0f/s; CPU per exchange: daemon "
-				     "%.0f us + clients %.0f us = %.0f us, so at most %.0f/s on %ld idle CPUs "
-				     "and %.0f/s for the single-threaded daemon on one; others kept %.2f "
-				     "CPUs busy.\n",
-				i && !strncmp(rows[i - 1].what, "exchange:", 9) ? "" : "\n",
-				x->clients, x->accounts, x->ops_s, x->cpu_op, x->client_op, tot,
-				(double)ncpu * 1e6 / tot, ncpu, 1e6 / x->cpu_op, x->others);
-		}
-
-		fprintf(out, "\nTargets%s:\n", smoke ? " (smoke sizes: not meaningful)" : "");
-		for (int s = 0; s < 2; s++) {
-			double *p = s ? pam_big : pam_small;
-			const char *lb = s ? lbl_mgmt : lbl_small;
-			if (isnan(p[PV_PERMIT])) {
-				target(out, -1, "PAM (%s accounts): not measured", lb);
-				continue;
-			}
-			for (int v = PV_KEY; v <= PV_TOKEN; v++) {
-				double add = (p[v] - p[PV_PERMIT]) / 1000;
-				target(out, add <= 0.5, "PAM %s (%s accounts) adds %.3f ms at p50 over pam_permit (<= 0.5 ms)",
-				       v == PV_KEY ? "key" : "token", lb, add);
-				target(out, p[PV_UNIX] / p[v] >= 25,
-				       "PAM %s (%s accounts) %.1fx faster than pam_unix+yescrypt (>= 25x)",
-				       v == PV_KEY ? "key" : "token", lb, p[PV_UNIX] / p[v]);
-			}
-			fprintf(out, "- info  : PAM key without NSS, lookup first (%s accounts): adds "
-				     "%.3f ms at p50 over pam_permit, %.1fx faster than "
-				     "pam_unix+yescrypt (for comparison; the targets use NSS as "
-				     "installed)\n", lb, (p[PV_KEY_NONSS] - p[PV_PERMIT]) / 1000,
-				p[PV_UNIX] / p[PV_KEY_NONSS]);
-			fprintf(out, "- info  : one durable round trip alone (calibration: request, "
-				     "600-byte write + fdatasync, reply) takes %.3f ms at p50 here "
-				     "(%.3f ms when the client polls instead of sleeping): a login "
-				     "with one durable audit write cannot add less\n",
-				cal.rtt_p50_us / 1000, cal.rtt_poll_p50_us / 1000);
-		}
-		const char *lbls[2] = { lbl_small, lbl_mgmt };
-		for (int s = 0; s < 2; s++) {
-			if (s == 1 && !strcmp(lbls[0], lbls[1]))
-				break;
-			const struct row *x8 = find_row("exchange: TOKEN_CREATE (key -> token)", lbls[s], 8);
-			if (x8)
-				target(out, x8->ops_s >= 10000 && x8->p99 < 2000,
-				       "exchange, 8 clients, %s accounts: %.0f/s (>= 10000), p99 %.2f ms (< 2 ms)",
-				       lbls[s], x8->ops_s, x8->p99 / 1000);
-		}
-		if (nnssf) {
-			const char *counts = Z.nss_counts;
-			unsigned long small_n = strtoul(counts, NULL, 10);
-			unsigned long big_n = strtoul(strrchr(counts, ',') ? strrchr(counts, ',') + 1 : counts,
-						      NULL, 10);
-			const char *lk[2] = { "getpwnam", "getpwuid" };
-			for (int i = 0; i < 2; i++) {
-				const struct nss_fig *s = nss_find("svcacct", small_n, lk[i]);
-				const struct nss_fig *b = nss_find("svcacct", big_n, lk[i]);
-				const struct nss_fig *f = nss_find("files", big_n, lk[i]);
-				if (!s || !b || !f) {
-					target(out, -1, "NSS %s: figures missing", lk[i]);
-					continue;
-				}
-				target(out, b->p50_ns <= 2 * s->p50_ns,
-				       "NSS %s p50 at %lu accounts %.1f us vs %.1f us at %lu (<= 2x: %.2fx)",
-				       lk[i], big_n, b->p50_ns / 1000, s->p50_ns / 1000, small_n,
-				       b->p50_ns / s->p50_ns);
-				target(out, b->p50_ns < f->p50_ns,
-				       "NSS %s at %lu: module %.1f us vs glibc files %.1f us (faster)", lk[i],
-				       big_n, b->p50_ns / 1000, f->p50_ns / 1000);
-			}
-		} else {
-			target(out, -1, "NSS: not measured");
-		}
-		if (!(phases & PH_MEMORY))
-			target(out, -1, "daemon RSS: not measured");
-		else if (g.complete)
-			target(out, g.rss < 32 && (isnan(g.rss_restart) || g.rss_restart < 32),
-			       "daemon RSS with %lu accounts %.1f MiB (restart: %.1f MiB) (< 32 MiB)",
-			       reached, g.rss, g.rss_restart);
-		else
-			target(out, g.rss >= 32 || g.rss_restart >= 32 ? 0 : -1,
-			       "daemon RSS with %lu accounts: %lu reached in the budget, RSS there "
-			       "%.1f MiB (restart: %.1f MiB) (< 32 MiB)", Z.big, reached, g.rss,
-			       g.rss_restart);
-	}
+	for (int o = 0; o < 2; o++)
+		for (size_t k = 0; outs[o] && k < sizeof(report) / sizeof(report[0]); k++)
+			report[k](outs[o], &run);
 	if (outs[1])
 		fclose(outs[1]);
 
-	explicit_bzero(xkeys, Z.small * KEYBUF);
-	free(xkeys);
-	explicit_bzero(pamkey, sizeof(pamkey));
-	explicit_bzero(pamtok, sizeof(pamtok));
+	explicit_bzero(run.xkeys, Z.small * KEYBUF);
+	free(run.xkeys);
+	explicit_bzero(run.pamkey, sizeof(run.pamkey));
+	explicit_bzero(run.pamtok, sizeof(run.pamtok));
 	if (keep)
 		note("kept %s", work);
 	else
