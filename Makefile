@@ -109,14 +109,16 @@ $(BUILD)/nss-gen: bench/nss-gen.c svcacctd/nss_format.c
 $(BUILD)/nss-bench: bench/nss-bench.c svcacctd/nss_format.c
 	$(CC) $(CFLAGS) -Isvcacctd $(LDFLAGS) -o $@ $^
 
-# ---- svcacct-bench (bench/svcacct-bench.c) ---------------------------------
+# ---- svcacct-bench (bench/svcacct-bench/) ----------------------------------
 # Throughput, latency and memory against a private daemon it starts itself.
 # Built by `make`; `make bench` runs the full measurement (as root, about
 # 2-3 minutes; BENCH_ARGS= adds options); `make check` only runs
 # tests/integration/t_bench_smoke.sh (svcacct-bench --smoke).  The NSS
 # figures come from nss-bench, run as a subprocess: built alongside.
+BENCH_SRC := $(wildcard bench/svcacct-bench/*.c)
+BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 all: $(BUILD)/svcacct-bench
-$(BUILD)/svcacct-bench: bench/svcacct-bench.c $(BUILD)/libsvcacct-common.a | $(BUILD)/nss-bench
+$(BUILD)/svcacct-bench: $(BENCH_OBJ) $(BUILD)/libsvcacct-common.a | $(BUILD)/nss-bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpam -lcrypt -lsodium -lpthread -lm
 .PHONY: bench
 bench:
@@ -380,8 +382,8 @@ fuzz-seeds: fuzz-deps
 	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/seedgen fuzz/corpus
 
 # ---- lint ----
-LINT_SRC   := $(wildcard common/*.c svcacctd/*.c tools/svcacctctl/*.c bench/*.c pam_svcacct/*.c \
-                        nss_svcacct/*.c)
+LINT_SRC   := $(wildcard common/*.c svcacctd/*.c tools/svcacctctl/*.c bench/*.c \
+                        bench/svcacct-bench/*.c pam_svcacct/*.c nss_svcacct/*.c)
 CPPCHECK   ?= cppcheck
 CLANG_TIDY ?= clang-tidy
 LINT_JOBS  ?= 2

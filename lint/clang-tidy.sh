@@ -19,7 +19,7 @@ if [ $# -gt 0 ]; then
 	files=("$@")
 else
 	mapfile -t files < <(ls common/*.c svcacctd/*.c tools/svcacctctl/*.c bench/*.c \
-		pam_svcacct/*.c nss_svcacct/*.c 2>/dev/null)
+		bench/svcacct-bench/*.c pam_svcacct/*.c nss_svcacct/*.c 2>/dev/null)
 fi
 command -v "$TIDY" >/dev/null || { echo "lint: $TIDY not found (make lint-deps)" >&2; exit 1; }
 
