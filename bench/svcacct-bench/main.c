@@ -228,26 +228,27 @@ struct benchmark {
 };
 
 static const struct benchmark benchmarks[] = {
-	{ "exchange", PH_EXCHANGE, 0, 0, NULL,
-	  "TOKEN_CREATE (API key -> session token), 1, 8 and 64 clients, a handful of accounts",
-	  bench_exchange_small },
-	{ "pam", PH_PAM, 0, 1, "PAM: skipped (needs root: svcacctd answers PAM requests from root only)",
-	  "a PAM transaction in-process: pam_permit, pam_svcacct (key, token, key without NSS), "
-	  "pam_unix+yescrypt; a handful of accounts",
-	  bench_pam_small },
-	{ "mgmt", PH_MGMT, 0, 0, NULL,
-	  "--mgmt accounts with a key each, 1 client (fresh daemon d-seq) and 8 clients; ACCOUNT_LIST",
-	  bench_mgmt },
-	{ "exchange", PH_EXCHANGE, PH_MGMT, 0, NULL,
-	  "the exchange again with mgmt's accounts in the store", bench_exchange_mgmt },
-	{ "pam", PH_PAM, PH_MGMT, 1, NULL,
-	  "PAM again with mgmt's accounts in the store", bench_pam_mgmt },
-	{ "nss", PH_NSS, 0, 1, "NSS: skipped (nss-bench needs root for its mount namespace)",
-	  "getpwnam/getpwuid, libnss_svcacct vs glibc files (BUILD/nss-bench, no daemon)",
-	  bench_nss },
-	{ "memory", PH_MEMORY, 0, 0, NULL,
-	  "d-main grown to --big accounts (256 clients) in --grow-budget s: RSS, then after a restart",
-	  bench_memory },
+	{ .name = "exchange", .phase = PH_EXCHANGE, .run = bench_exchange_small,
+	  .measures = "TOKEN_CREATE (API key -> session token), 1, 8 and 64 clients, "
+		      "a handful of accounts" },
+	{ .name = "pam", .phase = PH_PAM, .run = bench_pam_small, .root = 1,
+	  .skipped = "PAM: skipped (needs root: svcacctd answers PAM requests from root only)",
+	  .measures = "a PAM transaction in-process: pam_permit, pam_svcacct (key, token, key "
+		      "without NSS), pam_unix+yescrypt; a handful of accounts" },
+	{ .name = "mgmt", .phase = PH_MGMT, .run = bench_mgmt,
+	  .measures = "--mgmt accounts with a key each, 1 client (fresh daemon d-seq) and 8 "
+		      "clients; ACCOUNT_LIST" },
+	{ .name = "exchange", .phase = PH_EXCHANGE, .after = PH_MGMT, .run = bench_exchange_mgmt,
+	  .measures = "the exchange again with mgmt's accounts in the store" },
+	{ .name = "pam", .phase = PH_PAM, .after = PH_MGMT, .run = bench_pam_mgmt, .root = 1,
+	  .measures = "PAM again with mgmt's accounts in the store" },
+	{ .name = "nss", .phase = PH_NSS, .run = bench_nss, .root = 1,
+	  .skipped = "NSS: skipped (nss-bench needs root for its mount namespace)",
+	  .measures = "getpwnam/getpwuid, libnss_svcacct vs glibc files (BUILD/nss-bench, "
+		      "no daemon)" },
+	{ .name = "memory", .phase = PH_MEMORY, .run = bench_memory,
+	  .measures = "d-main grown to --big accounts (256 clients) in --grow-budget s: RSS, "
+		      "then after a restart" },
 };
 #define NBENCH (sizeof(benchmarks) / sizeof(benchmarks[0]))
 

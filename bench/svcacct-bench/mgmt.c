@@ -17,6 +17,8 @@ struct progress {
 	size_t k;
 };
 
+static struct progress prog; /* one monitored phase at a time */
+
 /* Polls every 200 ms until *done reaches want or the budget is spent (then
  * sets *stop and waits for the workers' last requests).  Reports every 10%.
  * base: accounts the daemon held before.  1 when complete. */
@@ -127,10 +129,8 @@ static void *mgmt_main(void *arg)
 }
 
 /* Creates n accounts (prefix%05lu) with a key each using `clients` threads;
- * adds three rows (pair, ACCOUNT_CREATE, KEY_CREATE).  Returns seconds. */
-static struct progress prog; /* one monitored phase at a time */
-
-/* Returns the number of accounts created (< n when the budget ran out). */
+ * adds three rows (pair, ACCOUNT_CREATE, KEY_CREATE).  Returns the number
+ * of accounts created (< n when the budget ran out). */
 unsigned long mgmt_run(struct daemon *d, const char *prefix, unsigned long n, int clients,
 			      unsigned long base, double budget)
 {
