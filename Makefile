@@ -59,7 +59,7 @@ LAYER_INC_top   := $(LAYER_INC_net) -Isvcacctd
 layer_inc = $(if $(filter svcacctd/%,$(1)),$(or $(LAYER_INC_$(word 2,$(subst /, ,$(1)))),$(LAYER_INC_top)))
 
 DAEMON_SRC := $(wildcard svcacctd/*.c $(DAEMON_LAYERS:%=svcacctd/%/*.c))
-CTL_SRC    := $(wildcard tools/svcacctctl*.c)
+CTL_SRC    := $(wildcard tools/svcacctctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
@@ -128,19 +128,21 @@ unit-tests: $(UNIT_BIN)
 
 # NSS snapshot generator and lookup benchmark (no daemon needed).
 # The snapshot format's writer is common/nss_format.c: no daemon source.
-$(BUILD)/nss-gen: tools/nss-gen.c common/nss_format.c
+$(BUILD)/nss-gen: bench/nss-gen.c common/nss_format.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
-$(BUILD)/nss-bench: tools/nss-bench.c common/nss_format.c
+$(BUILD)/nss-bench: bench/nss-bench.c common/nss_format.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
-# ---- svcacct-bench (tools/svcacct-bench.c) ---------------------------------
+# ---- svcacct-bench (bench/svcacct-bench/) ----------------------------------
 # Throughput, latency and memory against a private daemon it starts itself.
 # Built by `make`; `make bench` runs the full measurement (as root, about
 # 2-3 minutes; BENCH_ARGS= adds options); `make check` only runs
 # tests/integration/t_bench_smoke.sh (svcacct-bench --smoke).  The NSS
 # figures come from nss-bench, run as a subprocess: built alongside.
+BENCH_SRC := $(wildcard bench/svcacct-bench/*.c)
+BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 all: $(BUILD)/svcacct-bench
-$(BUILD)/svcacct-bench: tools/svcacct-bench.c $(BUILD)/libsvcacct-common.a | $(BUILD)/nss-bench
+$(BUILD)/svcacct-bench: $(BENCH_OBJ) $(BUILD)/libsvcacct-common.a | $(BUILD)/nss-bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpam -lcrypt -lsodium -lpthread -lm
 .PHONY: bench
 bench:
@@ -149,7 +151,7 @@ bench:
 
 # ---- svcacctd-faults: the daemon with fault injection (tests only) ---------
 # The daemon's sources again, with -DSVCA_FAULT_INJECTION, into
-# $(BUILD)/obj-faults/: its hook points (svcacctd/fault.h) fail on request
+# $(BUILD)/obj-faults/: its hook points (svcacctd/base/fault.h) fail on request
 # (SVCACCTD_FAULTS, SVCACCTD_FAULTS_FILE).  Only the failure tests use it
 # (tests/integration/t_faults.sh); install and the packages ship
 # $(BUILD)/svcacctd, in which every hook is the constant 0.
@@ -316,7 +318,7 @@ clean:
 #                      after a change of a wire or record format)
 #   make lint          lint/layers.sh (the daemon's layer rule), then
 #                      cppcheck and clang-tidy over common/ svcacctd/ tools/
-#                      pam_svcacct/ nss_svcacct/ (LINT_JOBS=2 files at a time);
+#                      bench/ pam_svcacct/ nss_svcacct/ (LINT_JOBS=2 files at a time);
 #                      fails on any finding not listed, with its reason, in
 #                      lint/cppcheck-suppressions.txt or
 #                      lint/clang-tidy-baseline.txt
@@ -333,7 +335,7 @@ FUZZ_ALL     := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
-                -Icommon $(LAYER_INC_top) -Inss_svcacct -Ipam_svcacct -Itools -Ifuzz
+                -Icommon $(LAYER_INC_top) -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl -Ifuzz
 # Everything a target may call: the common library, the daemon without
 # main(), the NSS snapshot reader and the PAM module's client helpers.  A
 # target links only the archive members it needs.
@@ -405,7 +407,8 @@ fuzz-seeds: fuzz-deps
 	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/seedgen fuzz/corpus
 
 # ---- lint ----
-LINT_SRC   := $(wildcard common/*.c $(DAEMON_SRC) tools/*.c pam_svcacct/*.c nss_svcacct/*.c)
+LINT_SRC   := $(wildcard common/*.c $(DAEMON_SRC) tools/svcacctctl/*.c bench/*.c \
+                        bench/svcacct-bench/*.c pam_svcacct/*.c nss_svcacct/*.c)
 CPPCHECK   ?= cppcheck
 CLANG_TIDY ?= clang-tidy
 LINT_JOBS  ?= 2
@@ -434,7 +437,7 @@ lint-cppcheck:
 	    --inline-suppr --suppressions-list=lint/cppcheck-suppressions.txt --std=c11 \
 	    --platform=unix64 --library=posix --library=lint/jansson.cfg \
 	    -D_GNU_SOURCE -D__linux__ -D__x86_64__ \
-	    -Icommon $(LAYER_INC_top) -Inss_svcacct -Ipam_svcacct -Itools $(LINT_SRC)
+	    -Icommon $(LAYER_INC_top) -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl $(LINT_SRC)
 
 # Checks and the reason for each exclusion: .clang-tidy; known findings:
 # lint/clang-tidy-baseline.txt.

@@ -18,7 +18,7 @@
  * protocol) picks the client: 0 = pam_svcacct (max_reply 64 KiB), 1 =
  * svcacctctl (SVCA_MAX_REPLY).
  */
-#include "../tools/svcacctctl_util.c"
+#include "../tools/svcacctctl/svcacctctl_util.c"
 
 #include "fuzz_util.h"
 #include "pam_svcacct.h"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # lint/clang-tidy.sh [FILE...]: clang-tidy with the checks of .clang-tidy
-# over the C sources (default: common/ svcacctd/ tools/ pam_svcacct/
-# nss_svcacct/), LINT_JOBS (2) files at a time.  `make lint-clang-tidy`.
+# over the C sources (default: common/ svcacctd/ tools/svcacctctl/ bench/
+# pam_svcacct/ nss_svcacct/), LINT_JOBS (2) files at a time.  `make lint-clang-tidy`.
 #
 # Every finding fails, unless an entry of lint/clang-tidy-baseline.txt
 # matches it (same file, same check, the entry's text in the message).  An
@@ -16,13 +16,13 @@ JOBS=${LINT_JOBS:-2}
 # Every daemon layer's folder (svcacctd/LAYERS.md): clang-tidy reads one
 # file at a time; the layer rule itself is lint/layers.sh's.
 LAYER_INC="-Isvcacctd/base -Isvcacctd/store -Isvcacctd/model -Isvcacctd/nss -Isvcacctd/cmd -Isvcacctd/net -Isvcacctd"
-export LINT_CFLAGS="-std=c11 -D_GNU_SOURCE -Icommon $LAYER_INC -Inss_svcacct -Ipam_svcacct -Itools"
+export LINT_CFLAGS="-std=c11 -D_GNU_SOURCE -Icommon $LAYER_INC -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl"
 
 if [ $# -gt 0 ]; then
 	files=("$@")
 else
-	mapfile -t files < <(ls common/*.c svcacctd/*.c svcacctd/*/*.c tools/*.c pam_svcacct/*.c \
-		nss_svcacct/*.c 2>/dev/null)
+	mapfile -t files < <(ls common/*.c svcacctd/*.c svcacctd/*/*.c tools/svcacctctl/*.c bench/*.c \
+		bench/svcacct-bench/*.c pam_svcacct/*.c nss_svcacct/*.c 2>/dev/null)
 fi
 command -v "$TIDY" >/dev/null || { echo "lint: $TIDY not found (make lint-deps)" >&2; exit 1; }
 

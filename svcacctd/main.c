@@ -132,6 +132,11 @@ static int make_socket(const char *path)
 		log_err("socket directory %s is unusable: %s", d, strerror(errno));
 		return -1;
 	}
+	char why[400];
+	if (server_socket_dir_ok(d, why, sizeof(why)) < 0) {
+		log_err("%s", why);
+		return -1;
+	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			log_err("%s exists and is not a socket; refusing to replace it", path);

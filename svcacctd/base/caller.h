@@ -24,6 +24,9 @@ struct peer {
 	gid_t groups[PEER_MAX_GROUPS];
 	size_t ngroups;
 	char addr[64]; /* TCP peers (HTTP front): the address; "" on Unix */
+	/* TCP peers: who counts as one caller for rate limits and lockouts
+	 * (all of loopback, one IPv6 /64; http_caller_key); "" on Unix. */
+	char caller[64];
 };
 
 /* The identity an audit record names as the actor. */

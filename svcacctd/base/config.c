@@ -127,6 +127,8 @@ void config_defaults(struct svca_config *c)
 	c->client_timeout_ms = 2000;
 	c->audit_timeout_ms = 1000;
 	c->max_clients = 1024;
+	c->max_clients_per_uid = 64;
+	c->root_reserved_clients = 64;
 	c->rate_limit_count = 10;
 	c->rate_limit_window = 10;
 	c->lockout_threshold = 5;
@@ -431,6 +433,10 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 	else if (!strcmp(k, "client_timeout_ms")) set_intv(x, s, 100, 60000, &c->client_timeout_ms);
 	else if (!strcmp(k, "audit_timeout_ms")) set_intv(x, s, 10, 60000, &c->audit_timeout_ms);
 	else if (!strcmp(k, "max_clients")) set_intv(x, s, 8, 65536, &c->max_clients);
+	else if (!strcmp(k, "max_clients_per_uid"))
+		set_intv(x, s, 1, 65536, &c->max_clients_per_uid);
+	else if (!strcmp(k, "root_reserved_clients"))
+		set_intv(x, s, 0, 32768, &c->root_reserved_clients);
 	else if (!strcmp(k, "rate_limit_count")) set_intv(x, s, 1, 100000, &c->rate_limit_count);
 	else if (!strcmp(k, "rate_limit_window")) set_intv(x, s, 1, 3600, &c->rate_limit_window);
 	else if (!strcmp(k, "lockout_threshold")) set_intv(x, s, 1, 1000, &c->lockout_threshold);
@@ -448,6 +454,21 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 	else if (!strcmp(k, "roles")) set_roles(x, s, c);
 	else
 		err_at(x, s, "unknown setting '%s'", k);
+}
+
+/* Set explicitly, the caps must fit max_clients; the defaults shrink with
+ * a small max_clients instead (server.c: server_caps). */
+static void check_client_caps(struct ctx *x, config_t *cf, const struct svca_config *c)
+{
+	config_setting_t *r = config_lookup(cf, "root_reserved_clients");
+	config_setting_t *u = config_lookup(cf, "max_clients_per_uid");
+	if (r && c->root_reserved_clients > c->max_clients / 2)
+		err_at(x, r, "root_reserved_clients (%d) must be at most half of max_clients (%d)",
+		       c->root_reserved_clients, c->max_clients);
+	else if (u && c->max_clients_per_uid > c->max_clients - c->root_reserved_clients)
+		err_at(x, u, "max_clients_per_uid (%d) must be at most max_clients minus "
+			     "root_reserved_clients (%d)",
+		       c->max_clients_per_uid, c->max_clients - c->root_reserved_clients);
 }
 
 int config_load(const char *path, struct svca_config *out, config_err_fn fn,
@@ -514,6 +535,7 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn,
 		snprintf(buf, sizeof(buf), "%s/audit.key", out->state_dir);
 		out->audit_key_file = xstrdup(buf);
 	}
+	check_client_caps(&x, &cf, out);
 	if (out->default_key_days > out->max_key_days)
 		err_at(&x, config_lookup(&cf, "default_key_days"),
 		       "default_key_days is above max_key_days");

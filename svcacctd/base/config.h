@@ -63,6 +63,8 @@ struct svca_config {
 	int client_timeout_ms;
 	int audit_timeout_ms;
 	int max_clients;
+	int max_clients_per_uid;   /* native socket: connections of one uid */
+	int root_reserved_clients; /* slots only uid 0 may take */
 	int rate_limit_count;
 	int rate_limit_window;
 	int lockout_threshold;

@@ -271,13 +271,14 @@ static void note_use(const struct apikey *k, const struct peer *peer,
 }
 
 /* A short, fixed-size name for "who is asking": the uid on the Unix
- * socket, the address on TCP, plus the remote host a PAM stack reports. */
+ * socket, the caller on TCP (all loopback addresses are one caller),
+ * plus the remote host a PAM stack reports. */
 static void caller_id(const struct peer *peer, const char *rhost, char out[17])
 {
 	char who[400];
 	uint8_t h[8];
-	snprintf(who, sizeof(who), "%s|%u|%s", peer->addr, (unsigned)peer->uid,
-		 rhost ? rhost : "");
+	snprintf(who, sizeof(who), "%s|%u|%s", peer->caller[0] ? peer->caller : peer->addr,
+		 (unsigned)peer->uid, rhost ? rhost : "");
 	crypto_generichash(h, sizeof(h), (const uint8_t *)who, strlen(who), NULL, 0);
 	sodium_bin2hex(out, 17, h, sizeof(h));
 }

@@ -1,7 +1,6 @@
 /* Refusals per caller and window: recorded up to a burst, then counted. */
 #include "refusals.h"
 
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,23 +39,14 @@ struct refusals {
 };
 
 /* The identity that a flood cannot multiply: the uid on a Unix socket,
- * else the address, with all of loopback as one caller (every address of
- * 127.0.0.0/8 reaches a loopback listener). */
+ * else the caller the HTTP front derived from the address (http_caller_key:
+ * all of loopback is one caller, an IPv6 /64 is one). */
 static void caller_key(const struct peer *p, char *key, size_t len)
 {
-	if (!p->addr[0]) {
+	if (!p->addr[0])
 		snprintf(key, len, "uid %u", (unsigned)p->uid);
-		return;
-	}
-	struct in_addr v4;
-	struct in6_addr v6;
-	int loop = 0;
-	if (inet_pton(AF_INET, p->addr, &v4) == 1)
-		loop = (ntohl(v4.s_addr) >> 24) == 127;
-	else if (inet_pton(AF_INET6, p->addr, &v6) == 1)
-		loop = IN6_IS_ADDR_LOOPBACK(&v6) ||
-		       (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
-	snprintf(key, len, "addr %s", loop ? "loopback" : p->addr);
+	else
+		snprintf(key, len, "addr %s", p->caller[0] ? p->caller : p->addr);
 }
 
 int refusals_unprivileged(const struct peer *p, const struct actor *a)

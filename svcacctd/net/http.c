@@ -36,13 +36,23 @@
 #define HTTP_MAX_BODY 4096
 #define HTTP_MEMORY_LIMIT (32 * 1024) /* per connection: headers + body */
 #define HTTP_MAX_CONNECTIONS 256
+/* Below the global limit (finding: 300 connections from loopback took
+ * every slot): one caller (all of loopback, one uid on http_socket)
+ * holds at most this many; the last HTTP_ROOT_RESERVE slots are for
+ * root on http_socket. */
+#define HTTP_MAX_PER_CALLER 64
+#define HTTP_ROOT_RESERVE 16
 #define HTTP_IDLE_TIMEOUT_S 10
 #define HTTP_DEADLINE_MS 10000
 #define MAX_TRACKED 1024
 
 struct tracked {
-	int fd;
+	int fd;           /* fd + 1; 0 = free slot */
 	int64_t deadline;
+	uint64_t seq;     /* accept order: lower = older */
+	uint64_t caller;  /* hash of the caller (http_caller_key or uid) */
+	int root;         /* uid 0 on http_socket: never evicted */
+	int evicted;      /* shut down by the policy; MHD closes it soon */
 };
 
 struct http_front {
@@ -51,6 +61,9 @@ struct http_front {
 	int nmhd;
 	struct tracked conns[MAX_TRACKED];
 	int live; /* connections being served, over both daemons */
+	int evicted; /* of which shut down by the policy, not yet closed */
+	uint64_t next_seq;
+	int64_t last_cap_log;
 	int64_t started;
 };
 
@@ -124,11 +137,13 @@ static void peer_of(struct MHD_Connection *c, struct peer *p)
 	if (sa && sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
 		inet_ntop(AF_INET, &in->sin_addr, p->addr, sizeof(p->addr));
+		http_caller_key(sa, p->caller, sizeof(p->caller));
 		return;
 	}
 	if (sa && sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, p->addr, sizeof(p->addr));
+		http_caller_key(sa, p->caller, sizeof(p->caller));
 		return;
 	}
 	if (ci) {
@@ -193,9 +208,68 @@ static uint64_t fu64(const struct svca_field *fs, size_t n, uint16_t tag)
 	return v;
 }
 
-static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connection *c)
+/* MHD 0.9.75 ends a header value at a NUL and reports only the part
+ * before it (its length too): the bytes after the NUL are dropped
+ * silently, so "key\0junk" would pass as "key".  It parses in place: the
+ * value lies inside the request's header bytes, which begin at the method,
+ * and between the value's end and the next header line there may only be
+ * the line ending (CR LF or LF, zeroed by MHD; after the last header, the
+ * empty line too).  Anything more was hidden behind a NUL: 1.  A library
+ * that keeps values elsewhere is not second-guessed (0); one that reports
+ * the whole length is caught by the strlen() test. */
+struct line_after {
+	uintptr_t from, next;
+	int last;
+};
+
+static enum MHD_Result next_line(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
 {
-	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
+	struct line_after *l = cls;
+	uintptr_t k = (uintptr_t)key;
+	(void)kind;
+	(void)value;
+	if (k >= l->from && k < l->next) {
+		l->next = k;
+		l->last = 0;
+	}
+	return MHD_YES;
+}
+
+static int hidden_after_nul(struct MHD_Connection *c, const char *start, const char *v,
+			    size_t vlen)
+{
+	if (strlen(v) != vlen)
+		return 1;
+	const union MHD_ConnectionInfo *hs =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (!hs || !start)
+		return 0;
+	uintptr_t s = (uintptr_t)start, e = s + hs->header_size, a = (uintptr_t)v + vlen;
+	if ((uintptr_t)v < s || a >= e)
+		return 0; /* not parsed in place: nothing to see */
+	struct line_after l = { .from = a, .next = e, .last = 1 };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, next_line, &l);
+	size_t gap = (size_t)(l.next - a);
+	if (gap > (l.last ? 4u : 2u))
+		return 1;
+	for (size_t i = 0; i < gap; i++)
+		if (v[vlen + i] != '\0')
+			return 1;
+	return 0;
+}
+
+static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connection *c,
+				      const char *method)
+{
+	const char *key = NULL;
+	size_t klen = 0;
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "x-api-key", strlen("x-api-key"),
+					  &key, &klen) != MHD_YES || !key)
+		key = NULL;
+	/* A NUL inside the value: refused whole (as a missing key, audited
+	 * the same way), never cut short to the part before it. */
+	int embedded_nul = key && hidden_after_nul(c, method, key, klen);
 	struct svca_buf req, out;
 	struct svca_field fs[32];
 	size_t nf = 0;
@@ -205,8 +279,8 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 	svca_frame_begin(&req, SVCA_CMD_TOKEN_CREATE);
 	/* A missing or absurd key still goes through the native command, so
 	 * that it is refused and audited (token.deny malformed) the same way. */
-	if (key && *key && strlen(key) <= 512)
-		svca_put_bytes(&req, F_KEY, key, strlen(key));
+	if (key && *key && !embedded_nul && klen <= 512)
+		svca_put_bytes(&req, F_KEY, key, klen);
 	enum MHD_Result ret;
 	if (svca_frame_end(&req) < 0) {
 		ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized", "invalid API key", 0, NULL);
@@ -228,7 +302,7 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 				      ra > 0 ? ra : 1, NULL);
 		} else {
 			ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
-				      key && *key ? "invalid API key"
+				      key && klen ? "invalid API key"
 						  : "send the API key in the x-api-key header",
 				      0, NULL);
 		}
@@ -408,7 +482,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (rs->too_large)
 			return problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
 				       "the request body is too large", 0, NULL);
-		return token_exchange(h, c);
+		return token_exchange(h, c, method);
 	}
 	if (!strcmp(url, "/.well-known/jwks.json")) {
 		if (!get)
@@ -445,42 +519,190 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Tracks each connection's absolute deadline. */
+/* ---- connection caps ----------------------------------------------------
+ *
+ * Every connection is tracked with its caller.  A caller over
+ * HTTP_MAX_PER_CALLER, or any caller when the front is full (the last
+ * HTTP_ROOT_RESERVE slots only for root on http_socket), makes room by
+ * shutting down the oldest connection of itself, or of the heaviest
+ * holder (evictable() says which may go); the newcomer is refused only
+ * when none may.  A client that reopens what is dropped only churns its
+ * own share, and whoever comes next is still served. */
+
+static uint64_t hash_str(const char *v)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *v; v++)
+		h = (h ^ (uint8_t)*v) * 1099511628211ULL;
+	return h;
+}
+
+static void caller_of_fd(struct MHD_Connection *c, int fd, struct tracked *t)
+{
+	char key[64] = "";
+	const union MHD_ConnectionInfo *ai =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ai || !ai->client_addr || http_caller_key(ai->client_addr, key, sizeof(key)) < 0) {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+			snprintf(key, sizeof(key), "uid %u", (unsigned)cr.uid);
+			t->root = cr.uid == 0;
+		} else {
+			snprintf(key, sizeof(key), "unknown");
+		}
+	}
+	t->caller = hash_str(key);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The caller holding the most live non-root connections. */
+static uint64_t heaviest(const struct http_front *h)
+{
+	uint64_t v[MAX_TRACKED], best = 0;
+	size_t n = 0, best_n = 0;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		const struct tracked *t = &h->conns[i];
+		if (t->fd && !t->evicted && !t->root)
+			v[n++] = t->caller;
+	}
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && v[j] == v[i]; j++)
+			;
+		if (j - i > best_n) {
+			best_n = j - i;
+			best = v[i];
+		}
+	}
+	return best;
+}
+
+/* May t make room?  Not while a request it sent waits in the kernel, not
+ * yet read by MHD: the caller's legitimate client must not lose its
+ * connection to the same caller's hog in the meantime.  Anything MHD has
+ * read is answered within the same loop iteration (bodies are small), so
+ * no other state protects a connection: a hog cannot pin its slots by
+ * sending a partial request. */
+static int evictable(const struct tracked *t)
+{
+	char b;
+	return recv(t->fd - 1, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
+static struct tracked *oldest_evictable(struct http_front *h, uint64_t caller,
+					const struct tracked *except)
+{
+	uint64_t after = 0; /* skip those already found not evictable */
+	for (;;) {
+		struct tracked *best = NULL;
+		for (int i = 0; i < MAX_TRACKED; i++) {
+			struct tracked *t = &h->conns[i];
+			if (t->fd && t != except && !t->evicted && !t->root &&
+			    t->caller == caller && t->seq > after &&
+			    (!best || t->seq < best->seq))
+				best = t;
+		}
+		if (!best || evictable(best))
+			return best;
+		after = best->seq;
+	}
+}
+
+static void evict(struct http_front *h, struct tracked *t)
+{
+	shutdown(t->fd - 1, SHUT_RDWR); /* MHD sees it and closes */
+	t->evicted = 1;
+	h->evicted++;
+}
+
+/* Applies the caps to the newcomer t (already counted in live). */
+static void admit(struct http_front *h, struct tracked *t)
+{
+	int held = 0, nonroot = 0;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		const struct tracked *o = &h->conns[i];
+		if (!o->fd || o->evicted)
+			continue;
+		held += o->caller == t->caller;
+		nonroot += !o->root;
+	}
+	int active = h->live - h->evicted;
+	struct tracked *victim;
+	if (!t->root && held > HTTP_MAX_PER_CALLER)
+		victim = oldest_evictable(h, t->caller, t);
+	else if (active > HTTP_MAX_CONNECTIONS ||
+		 (!t->root && nonroot > HTTP_MAX_CONNECTIONS - HTTP_ROOT_RESERVE))
+		victim = oldest_evictable(h, heaviest(h), t);
+	else
+		return;
+	int64_t now = svca_now_ms();
+	if (now - h->last_cap_log > 10000) {
+		log_warn("http: connection limit reached (%d per caller, %d in all): %s",
+			 HTTP_MAX_PER_CALLER, HTTP_MAX_CONNECTIONS,
+			 victim ? "closing the oldest connection of the caller or of the heaviest caller"
+				: "refusing a connection");
+		h->last_cap_log = now;
+	}
+	evict(h, victim ? victim : t);
+}
+
+/* Tracks each connection: its absolute deadline, its caller. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	struct http_front *h = cls;
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	(void)socket_ctx;
 	if (!ci)
 		return;
 	int fd = ci->connect_fd;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct tracked *t = *socket_ctx;
+		if (t && t->fd == fd + 1) {
+			h->evicted -= t->evicted;
+			memset(t, 0, sizeof(*t));
+			h->live--;
+		}
+		*socket_ctx = NULL;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
 	for (int i = 0; i < MAX_TRACKED; i++) {
 		struct tracked *t = &h->conns[i];
-		if (code == MHD_CONNECTION_NOTIFY_STARTED && t->fd == 0) {
-			t->fd = fd + 1; /* 0 = free slot */
+		if (t->fd == 0) {
+			memset(t, 0, sizeof(*t));
+			t->fd = fd + 1;
 			t->deadline = svca_now_ms() + HTTP_DEADLINE_MS;
+			t->seq = ++h->next_seq;
+			caller_of_fd(c, fd, t);
+			*socket_ctx = t;
 			h->live++;
-			return;
-		}
-		if (code == MHD_CONNECTION_NOTIFY_CLOSED && t->fd == fd + 1) {
-			t->fd = 0;
-			h->live--;
+			admit(h, t);
 			return;
 		}
 	}
+	shutdown(fd, SHUT_RDWR); /* untracked: no deadline, so not served */
 }
 
-/* Over the limit a new client is closed at once rather than left waiting
- * in the kernel's backlog. */
+/* New clients beyond what can be tracked are closed at once rather than
+ * left waiting in the kernel's backlog; the caps are applied when the
+ * connection starts (the caller of a Unix socket is known only then). */
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
 				     socklen_t len)
 {
 	struct http_front *h = cls;
 	(void)addr;
 	(void)len;
-	return h->live < HTTP_MAX_CONNECTIONS ? MHD_YES : MHD_NO;
+	return h->live < MAX_TRACKED - 1 ? MHD_YES : MHD_NO;
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)

@@ -23,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -33,7 +34,9 @@
 #include "nss_snapshot.h"
 #include "sockio.h"
 
-enum conn_state { C_READ, C_WAIT_FLUSH, C_WRITE };
+/* C_GONE: evicted; freed at the end of the loop iteration, because an
+ * event already taken from epoll_wait may still point at it. */
+enum conn_state { C_READ, C_WAIT_FLUSH, C_WRITE, C_GONE };
 
 struct conn {
 	int fd;
@@ -49,6 +52,7 @@ struct conn {
 	uint64_t need_gen; /* reply waits until this store batch is durable */
 	int disarmed;      /* out of the epoll set while it waits */
 	int close_after;  /* protocol error: close once the reply is out */
+	uint64_t seq;     /* accept order: lower = older */
 	struct conn *prev, *next;
 	struct conn *pnext; /* waiting for the flush */
 };
@@ -67,6 +71,10 @@ struct server {
 	int ep, lfd, sfd;
 	struct conn *conns;
 	size_t nconns;
+	size_t nroot;        /* connections of uid 0 */
+	uint64_t next_seq;
+	struct conn *gone;   /* evicted, freed after this iteration's events */
+	int64_t last_cap_log;
 	struct conn *pending, **ptail;
 	int stop;
 	int reload;  /* SIGHUP: reload once the batch is committed */
@@ -80,7 +88,7 @@ struct server {
 
 static char listen_tag, signal_tag, flush_tag;
 
-static void conn_free(struct server *s, struct conn *c)
+static void conn_close(struct server *s, struct conn *c)
 {
 	/* close() also drops the epoll registration: the daemon never
 	 * duplicates a client descriptor (SOCK_CLOEXEC, no fork after start),
@@ -98,6 +106,13 @@ static void conn_free(struct server *s, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
+	if (c->peer.uid == 0)
+		s->nroot--;
+}
+
+static void conn_free(struct server *s, struct conn *c)
+{
+	conn_close(s, c);
 	free(c);
 }
 
@@ -125,6 +140,149 @@ static void read_peer(int fd, struct peer *p)
 		p->ngroups = glen / sizeof(gid_t);
 	/* ERANGE: more than PEER_MAX_GROUPS groups.  Using none of them
 	 * can only lower the caller's privilege, never raise it. */
+}
+
+/* ---- admission: per-uid caps, a reserve for root, eviction ----------------
+ *
+ * One local user must not be able to take every slot (DESIGN.md section 5):
+ * a uid other than 0 holds at most max_clients_per_uid connections, and the
+ * other uids together never take the last root_reserved_clients slots, so
+ * PAM (root) and root's svcacctctl always get in.  Over a limit the oldest
+ * idle connection (still waiting for its request) of the uid over its cap,
+ * or of the heaviest non-root holder, is closed to make room: a client that
+ * reopens what the daemon drops only churns its own share.  Root is never
+ * evicted: a root-only flood is refused as before. */
+
+static size_t uid_count(const struct server *s, uid_t uid)
+{
+	size_t n = 0;
+	for (const struct conn *c = s->conns; c; c = c->next)
+		n += c->peer.uid == uid;
+	return n;
+}
+
+static struct conn *oldest_idle(struct server *s, uid_t uid)
+{
+	struct conn *best = NULL;
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->peer.uid == uid && c->state == C_READ && (!best || c->seq < best->seq))
+			best = c;
+	return best;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+	uid_t x = *(const uid_t *)a, y = *(const uid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The non-root uid with the most connections; 0 when there is none. */
+static uid_t heaviest_nonroot(const struct server *s)
+{
+	size_t n = 0, best_n = 0;
+	uid_t best = 0;
+	uid_t *v = malloc((s->nconns + 1) * sizeof(*v));
+	if (!v)
+		return 0;
+	for (const struct conn *c = s->conns; c; c = c->next)
+		if (c->peer.uid != 0)
+			v[n++] = c->peer.uid;
+	qsort(v, n, sizeof(*v), cmp_uid);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && v[j] == v[i]; j++)
+			;
+		if (j - i > best_n) {
+			best_n = j - i;
+			best = v[i];
+		}
+	}
+	free(v);
+	return best;
+}
+
+/* Closes c now; its memory lives until the loop iteration ends. */
+static void evict(struct server *s, struct conn *c)
+{
+	conn_close(s, c);
+	c->state = C_GONE;
+	c->next = s->gone;
+	s->gone = c;
+}
+
+static void free_gone(struct server *s)
+{
+	while (s->gone) {
+		struct conn *c = s->gone;
+		s->gone = c->next;
+		free(c);
+	}
+}
+
+__attribute__((format(printf, 2, 3)))
+static void log_limited(int64_t *last, const char *fmt, ...)
+{
+	int64_t now = svca_now_ms();
+	if (now - *last <= 10000)
+		return;
+	*last = now;
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warn("%s", msg);
+}
+
+/* The caps in effect: the reserve is at most half of max_clients, a
+ * uid's cap at most what non-root callers may take together. */
+static void server_caps(const struct svca_config *cfg, size_t *max, size_t *reserve,
+		 size_t *per_uid)
+{
+	*max = (size_t)cfg->max_clients;
+	*reserve = (size_t)cfg->root_reserved_clients;
+	if (*reserve > *max / 2)
+		*reserve = *max / 2;
+	*per_uid = (size_t)cfg->max_clients_per_uid;
+	if (*per_uid > *max - *reserve)
+		*per_uid = *max - *reserve;
+}
+
+/* 1: a connection of uid may be added (a victim may have been closed for
+ * it); 0: refuse it. */
+static int admit(struct server *s, uid_t uid)
+{
+	size_t max, reserve, per_uid;
+	server_caps(&s->d->cfg, &max, &reserve, &per_uid);
+	struct conn *victim;
+	if (uid != 0 && uid_count(s, uid) >= per_uid) {
+		victim = oldest_idle(s, uid);
+		if (victim)
+			log_limited(&s->last_cap_log,
+				    "uid %u holds max_clients_per_uid (%zu) connections: "
+				    "closing its oldest idle one", (unsigned)uid, per_uid);
+		else
+			log_limited(&s->last_cap_log,
+				    "uid %u holds max_clients_per_uid (%zu) connections: "
+				    "refusing more", (unsigned)uid, per_uid);
+	} else if (s->nconns >= max || (uid != 0 && s->nconns - s->nroot >= max - reserve)) {
+		uid_t heavy = heaviest_nonroot(s);
+		victim = heavy ? oldest_idle(s, heavy) : NULL;
+		if (victim)
+			log_limited(&s->last_busy_log,
+				    "max_clients (%d) reached: closing the oldest idle "
+				    "connection of uid %u (the heaviest holder)",
+				    s->d->cfg.max_clients, (unsigned)heavy);
+		else
+			log_limited(&s->last_busy_log,
+				    "max_clients (%d) reached: refusing connections",
+				    s->d->cfg.max_clients);
+	} else {
+		return 1;
+	}
+	if (!victim)
+		return 0;
+	evict(s, victim);
+	return 1;
 }
 
 static void on_readable(struct server *s, struct conn *c);
@@ -157,13 +315,9 @@ static void do_accept(struct server *s)
 			}
 			return;
 		}
-		if (s->nconns >= (size_t)s->d->cfg.max_clients) {
-			int64_t now = svca_now_ms();
-			if (now - s->last_busy_log > 10000) {
-				log_warn("max_clients (%d) reached: refusing connections",
-					 s->d->cfg.max_clients);
-				s->last_busy_log = now;
-			}
+		struct peer peer;
+		read_peer(fd, &peer);
+		if (!admit(s, peer.uid)) {
 			close(fd);
 			continue;
 		}
@@ -173,10 +327,11 @@ static void do_accept(struct server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->peer = peer;
+		c->seq = ++s->next_seq;
 		c->state = C_READ;
 		c->deadline = svca_now_ms() + s->d->cfg.client_timeout_ms;
 		svca_buf_init(&c->out, 0);
-		read_peer(fd, &c->peer);
 		struct epoll_event e = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = c };
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
 			close(fd);
@@ -189,6 +344,8 @@ static void do_accept(struct server *s)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		if (c->peer.uid == 0)
+			s->nroot++;
 		/* A client sends its request right after connecting: it is
 		 * usually there already, so read it now instead of after
 		 * another epoll_wait (EAGAIN leaves it to the event). */
@@ -592,6 +749,7 @@ int server_run(struct server *s)
 					on_writable(s, c);
 			}
 		}
+		free_gone(s);
 		s->d->ops->tick(s->d, 0);
 		for (size_t i = 0; i < s->nwatch; i++)
 			s->watch[i].fn(s->watch[i].arg); /* their timeouts */
@@ -612,8 +770,46 @@ void server_free(struct server *s)
 		return;
 	while (s->conns)
 		conn_free(s, s->conns);
+	free_gone(s);
 	if (s->spare >= 0)
 		close(s->spare);
 	close(s->ep);
 	free(s);
+}
+
+/* The directory of a listening socket must be one only root or the
+ * daemon's user can write to: in a directory others may write (even a
+ * sticky one like /tmp) another user could bind the name first and keep
+ * the daemon from starting, or later swap the socket for an impostor.
+ * pam_svcacct refuses such a socket anyway (common/sockio.c). */
+int server_socket_dir_ok(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		snprintf(err, errlen, "socket directory %s is unusable: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "socket directory %s is not a directory", dir);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "socket directory %s is owned by uid %u, not by root or the daemon's "
+			 "uid %u: another user could take the socket's name or replace the "
+			 "socket; put it in a directory only root can write, like /run/svcacct",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen,
+			 "socket directory %s is writable by %s (mode %04o): another user could "
+			 "take the socket's name or replace the socket; put it in a directory "
+			 "only root can write, like /run/svcacct",
+			 dir, st.st_mode & S_IWOTH ? "others" : "its group",
+			 (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
 }

@@ -22,4 +22,9 @@ typedef int (*server_timeout_fn)(void *arg);
 int server_watch(struct server *s, int fd, server_fd_fn fn, server_timeout_fn timeout,
 		 void *arg);
 
+/* 0 when dir may hold the daemon's listening sockets: a directory owned
+ * by root or the daemon's euid that neither its group nor others may
+ * write.  Otherwise -1 and a message for the administrator in err. */
+int server_socket_dir_ok(const char *dir, char *err, size_t errlen);
+
 #endif

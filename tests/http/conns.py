@@ -18,6 +18,18 @@ Each target is a Unix socket path or HOST:PORT (loopback TCP).
       until --stop FILE exists or --hold seconds (default 20) pass, and
       prints {"phase": "end", "closed": K2, "open": R, "last_close": T}
       (T: seconds from the start to the last close seen).  Closes all.
+
+  conns.py hold TARGET N [--hold S] [--ready FILE] [--stop FILE]
+             [--bind-rotate] [--partial]
+      A connection hog: keeps up to N connections open that send nothing,
+      and reopens every one the server closes, as fast as it can, until
+      --stop FILE exists or --hold seconds (default 30) pass.  Touches
+      --ready FILE once it has tried N connections.  --bind-rotate (TCP):
+      each connection from another source address 127.0.0.2, .3, ...
+      --partial: each connection sends a POST's headers announcing a body
+      it never sends (a request "in progress" forever).
+      Prints {"opened": total connects, "closed_by_server": K,
+      "connect_failed": F, "open_at_end": R} at the end.
 """
 import json
 import os
@@ -129,6 +141,76 @@ def idle(target, n, early, hold, ready, stop):
     return 0
 
 
+def raise_nofile(n):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        want = n if hard == resource.RLIM_INFINITY or hard >= n else hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+PARTIAL = (b"POST /service-account-tokens HTTP/1.1\r\nHost: localhost\r\n"
+           b"Content-Length: 100\r\n\r\n")
+
+
+def hog(target, n, holds, ready, stop, rotate, partial=False):
+    raise_nofile(n + 64)
+    ep = select.epoll()
+    socks = {}
+    stats = {"opened": 0, "closed_by_server": 0, "connect_failed": 0}
+    src = [0]
+
+    def open_one():
+        try:
+            if rotate:
+                src[0] = src[0] % 250 + 1
+                host, port = target.rsplit(":", 1)
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.settimeout(0.5)
+                s.bind(("127.0.%d.%d" % (src[0] // 250, src[0] % 250 + 2), 0))
+                s.connect((host, int(port)))
+            else:
+                s = connect(target, timeout=0.5)
+            if partial:
+                s.sendall(PARTIAL)
+        except OSError:
+            stats["connect_failed"] += 1
+            return False
+        s.setblocking(False)
+        socks[s.fileno()] = s
+        ep.register(s.fileno(), select.EPOLLIN | select.EPOLLRDHUP)
+        stats["opened"] += 1
+        return True
+
+    t0 = time.monotonic()
+    for _ in range(n):
+        open_one()
+    if ready:
+        open(ready, "w").close()
+    while time.monotonic() - t0 < holds:
+        if stop and os.path.exists(stop):
+            break
+        for fd, _ in ep.poll(0.05):
+            s = socks.pop(fd, None)
+            if s is None:
+                continue
+            ep.unregister(fd)
+            s.close()
+            stats["closed_by_server"] += 1
+        # reopen what was closed (or never opened), as a hog would
+        tries = 0
+        while len(socks) < n and tries < 200:
+            tries += 1
+            if not open_one():
+                time.sleep(0.01)
+                break
+    stats["open_at_end"] = len(socks)
+    for s in socks.values():
+        s.close()
+    print(json.dumps(stats), flush=True)
+    return 0
+
+
 def opt(args, name, default, conv=str):
     if name in args:
         i = args.index(name)
@@ -150,6 +232,17 @@ def main(argv):
         ready = opt(args, "--ready", None)
         stop = opt(args, "--stop", None)
         return idle(args[1], int(args[2]), early, hold, ready, stop)
+    if len(args) >= 3 and args[0] == "hold":
+        holds = opt(args, "--hold", 30.0, float)
+        ready = opt(args, "--ready", None)
+        stop = opt(args, "--stop", None)
+        rotate = "--bind-rotate" in args
+        if rotate:
+            args.remove("--bind-rotate")
+        partial = "--partial" in args
+        if partial:
+            args.remove("--partial")
+        return hog(args[1], int(args[2]), holds, ready, stop, rotate, partial)
     sys.stderr.write(__doc__)
     return 2
 

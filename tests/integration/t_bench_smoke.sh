@@ -1,5 +1,5 @@
 #!/bin/bash
-# svcacct-bench --smoke: the benchmark tool (tools/svcacct-bench.c, run in
+# svcacct-bench --smoke: the benchmark tool (bench/svcacct-bench/, run in
 # full by `make bench`) works end to end with tiny counts: it starts its own
 # daemon, prints the result table, and every figure in it is sane (ops/s
 # > 0, latencies present).  Performance targets are not checked here:

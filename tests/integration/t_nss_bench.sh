@@ -1,5 +1,5 @@
 #!/bin/bash
-# Lookup latency does not grow with the number of accounts: tools/nss-bench
+# Lookup latency does not grow with the number of accounts: bench/nss-bench
 # (getpwnam/getpwuid through glibc) with 10 and 100,000 accounts, next to
 # glibc's "files" with the same number of passwd lines.  The table is
 # printed as "#" lines.  NSS_BENCH_COUNTS / NSS_BENCH_OPS change the run.
@@ -11,10 +11,10 @@ T=$(mktemp -d /tmp/svcacct-nss-bench.XXXXXX) || bail "mktemp"
 TMPD=$T
 SO=$SVCACCT_BUILD/libnss_svcacct.so.2
 [ -f "$SO" ] || bail "module built: $SO"
-if ! cc -O2 -D_GNU_SOURCE -I"$REPO_DIR/common" -o "$T/nss-bench" "$REPO_DIR/tools/nss-bench.c" \
+if ! cc -O2 -D_GNU_SOURCE -I"$REPO_DIR/common" -o "$T/nss-bench" "$REPO_DIR/bench/nss-bench.c" \
 	"$REPO_DIR/common/nss_format.c" 2>"$T/cc.log"; then
 	diag_file "$T/cc.log"
-	bail "compile tools/nss-bench.c"
+	bail "compile bench/nss-bench.c"
 fi
 if "$T/nss-bench" -m "$SO" -n "$COUNTS" -o "$OPS" -T 2 -d "$T" >"$T/table" 2>"$T/err"; then
 	ok "nss-bench ran (entries: $COUNTS)"

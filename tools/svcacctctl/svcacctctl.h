@@ -2,7 +2,7 @@
  * svcacctctl: the admin CLI of svcacctd.  Shared declarations of the
  * command table, the argument parser, reply decoding and output helpers.
  *
- * Adding a noun: write tools/svcacctctl_NOUN.c with one handler per verb
+ * Adding a noun: write tools/svcacctctl/svcacctctl_NOUN.c with one handler per verb
  * (int ctl_NOUN_VERB(struct ctl *, int, char **)), declare them below and
  * add rows to the command table in svcacctctl.c.
  */

@@ -9,7 +9,7 @@
  * Accounts PREFIX000001 ... get uids UID_MIN, UID_MIN+1, ...; every EVERY-th
  * one holds sudo (0: none), every other one has the login capability.
  * -P also writes the same accounts as passwd(5) lines (for comparing with
- * glibc's "files").  Build: cc -O2 -Isvcacctd -o nss-gen tools/nss-gen.c
+ * glibc's "files").  Build: cc -O2 -Isvcacctd -o nss-gen bench/nss-gen.c
  * svcacctd/nss_format.c
  */
 #include <errno.h>
