@@ -932,7 +932,10 @@ static void on_scope(void *arg, struct store *s)
 		T.scopes_changed = 1;
 }
 
-/* The table listens to the changes of the store it was built from. */
+/* The table listens to the changes of the store it was built from.  The
+ * hooks stay on that store when the table is dropped (the store may be
+ * closed by then): each of them returns at once unless a table built from
+ * that very store is in memory. */
 static const struct change_hooks table_hooks = {
 	.account = on_account,
 	.grant = on_grant,
@@ -941,8 +944,8 @@ static const struct change_hooks table_hooks = {
 
 static void hooks(int on)
 {
-	if (T.store)
-		store_set_hooks(T.store, on ? &table_hooks : NULL);
+	if (on && T.store)
+		store_set_hooks(T.store, &table_hooks);
 }
 
 /* What the store says now about one noted account. */
