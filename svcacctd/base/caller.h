@@ -4,6 +4,7 @@
 #define SVCACCTD_CALLER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Management privilege of a caller (DESIGN.md section 3). */
@@ -35,6 +36,20 @@ struct actor {
 	char user[64];    /* local user name of uid, or "uid N" */
 	char account[33]; /* service account acting by token, else "" */
 	enum privilege priv;
+};
+
+/* The caller's user name labels the actor in audit records; the last
+ * answers of getpwuid_r are kept for a few seconds (cmd/request.c).  A
+ * member of struct daemon. */
+#define CALLER_NAME_SLOTS 16
+
+struct caller_names {
+	struct {
+		uid_t uid;
+		int64_t at; /* 0 = empty */
+		char name[64];
+	} slot[CALLER_NAME_SLOTS];
+	unsigned next;
 };
 
 #endif

@@ -26,7 +26,7 @@ static void key_reply(struct request *r, const char *account, const struct apike
 	uint32_t puid, ppid;
 	const char *psvc;
 	/* Uses not yet written to disk are still the latest. */
-	if (keys_pending_use(k->key_id, &pat, &puid, &ppid, &psvc) && pat > at) {
+	if (keys_pending_use(r->d, k->key_id, &pat, &puid, &ppid, &psvc) && pat > at) {
 		at = pat;
 		uid = puid;
 		pid = ppid;

@@ -96,23 +96,15 @@ static int in_groups(const struct peer *p, const gid_t *gids, size_t n)
  * trip to another NSS source: ~15 us here, ~100 us for a uid that "files"
  * does not know), paid by every token exchange and PAM call for the same
  * few callers: the last answers are kept for a few seconds. */
-#define USER_CACHE_SLOTS 16
 #define USER_CACHE_MS 5000
 
-static struct {
-	uid_t uid;
-	int64_t at; /* 0 = empty */
-	char name[64];
-} user_cache[USER_CACHE_SLOTS];
-static unsigned user_cache_next;
-
-static void user_name(uid_t uid, char *dst, size_t len)
+static void user_name(struct caller_names *c, uid_t uid, char *dst, size_t len)
 {
 	int64_t now = svca_now_ms();
-	for (size_t i = 0; i < USER_CACHE_SLOTS; i++)
-		if (user_cache[i].at && user_cache[i].uid == uid &&
-		    now - user_cache[i].at < USER_CACHE_MS) {
-			snprintf(dst, len, "%s", user_cache[i].name);
+	for (size_t i = 0; i < CALLER_NAME_SLOTS; i++)
+		if (c->slot[i].at && c->slot[i].uid == uid &&
+		    now - c->slot[i].at < USER_CACHE_MS) {
+			snprintf(dst, len, "%s", c->slot[i].name);
 			return;
 		}
 	struct passwd pw, *res = NULL;
@@ -121,13 +113,13 @@ static void user_name(uid_t uid, char *dst, size_t len)
 		snprintf(dst, len, "%s", res->pw_name);
 	else
 		snprintf(dst, len, "uid %u", (unsigned)uid);
-	unsigned slot = user_cache_next++ % USER_CACHE_SLOTS;
-	user_cache[slot].uid = uid;
-	user_cache[slot].at = now;
-	snprintf(user_cache[slot].name, sizeof(user_cache[slot].name), "%s", dst);
+	unsigned slot = c->next++ % CALLER_NAME_SLOTS;
+	c->slot[slot].uid = uid;
+	c->slot[slot].at = now;
+	snprintf(c->slot[slot].name, sizeof(c->slot[slot].name), "%s", dst);
 }
 
-void peer_to_actor(const struct daemon *d, const struct peer *p, struct actor *a)
+void peer_to_actor(struct daemon *d, const struct peer *p, struct actor *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->uid = p->uid;
@@ -139,7 +131,7 @@ void peer_to_actor(const struct daemon *d, const struct peer *p, struct actor *a
 		snprintf(a->user, sizeof(a->user), "http %.50s", p->addr);
 		return;
 	}
-	user_name(p->uid, a->user, sizeof(a->user));
+	user_name(&d->names, p->uid, a->user, sizeof(a->user));
 }
 
 void req_actor_label(const struct actor *a, char *dst, size_t len)

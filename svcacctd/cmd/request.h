@@ -26,7 +26,7 @@ struct request {
  * and on reload; groups that do not exist are logged and ignored), and
  * fills actor from peer (privilege, user name). */
 void daemon_resolve_groups(struct daemon *d);
-void peer_to_actor(const struct daemon *d, const struct peer *p, struct actor *a);
+void peer_to_actor(struct daemon *d, const struct peer *p, struct actor *a);
 
 /* Replies. */
 void req_fail(struct request *r, enum svca_status st, const char *fmt, ...)

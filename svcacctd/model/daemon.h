@@ -8,6 +8,7 @@
 
 #include "caller.h"
 #include "config.h"
+#include "lastuse.h"
 #include "proto.h"
 #include "store.h"
 
@@ -47,6 +48,8 @@ struct daemon {
 	int nss_dirty;        /* the NSS snapshot must be rewritten */
 	int64_t tick_last;    /* daemon_tick: last run, last deny-list purge */
 	int64_t purge_last;
+	struct lastuse_queue lastuse; /* key last-use times not written yet (keys.c) */
+	struct caller_names names;    /* callers' user names (cmd/request.c) */
 };
 
 #endif

@@ -21,18 +21,6 @@ enum { REC_KEY = 'K' };
 
 /* Last use is kept in memory and written at most once a minute. */
 #define LASTUSE_FLUSH_MS 60000
-#define LASTUSE_MAX 4096
-
-struct lastuse {
-	char key_id[SVCA_KEYID_LEN + 1];
-	uint64_t at;
-	uint32_t uid, pid;
-	char service[32];
-};
-
-static struct lastuse pending[LASTUSE_MAX];
-static size_t npending;
-static int64_t last_flush;
 
 const char *key_status_name(enum key_status s)
 {
@@ -250,17 +238,18 @@ const char *cred_reason(enum cred_result r)
 	return "unknown";
 }
 
-static void note_use(const struct apikey *k, const struct peer *peer,
-		     const char *service, uint64_t now)
+static void note_use(struct lastuse_queue *q, const struct apikey *k,
+		     const struct peer *peer, const char *service, uint64_t now)
 {
+	struct lastuse *pending = q->pending;
 	size_t i;
-	for (i = 0; i < npending; i++)
+	for (i = 0; i < q->n; i++)
 		if (strcmp(pending[i].key_id, k->key_id) == 0)
 			break;
-	if (i == npending) {
-		if (npending == LASTUSE_MAX)
+	if (i == q->n) {
+		if (q->n == LASTUSE_MAX)
 			return; /* full until the next flush; it comes soon */
-		npending++;
+		q->n++;
 		memcpy(pending[i].key_id, k->key_id, sizeof(pending[i].key_id));
 	}
 	pending[i].at = now;
@@ -375,7 +364,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 	}
 	if (c->result == CRED_OK) {
 		rl_clear(d->rl_lock, lockkey);
-		note_use(&c->key, peer, service, (uint64_t)now);
+		note_use(&d->lastuse, &c->key, peer, service, (uint64_t)now);
 	}
 out:
 	sodium_memzero(secret, sizeof(secret));
@@ -415,11 +404,13 @@ static void expire_keys(struct daemon *d, uint64_t now)
 void keys_tick(struct daemon *d, int force)
 {
 	int64_t now = svca_wall_ms();
-	if (!force && now - last_flush < LASTUSE_FLUSH_MS && npending < LASTUSE_MAX)
+	struct lastuse_queue *q = &d->lastuse;
+	const struct lastuse *pending = q->pending;
+	if (!force && now - q->last_flush < LASTUSE_FLUSH_MS && q->n < LASTUSE_MAX)
 		return;
-	last_flush = now;
+	q->last_flush = now;
 	store_begin(d->store);
-	for (size_t i = 0; i < npending; i++) {
+	for (size_t i = 0; i < q->n; i++) {
 		struct apikey k;
 		if (key_get(d->store, pending[i].key_id, &k) != 1)
 			continue;
@@ -439,15 +430,16 @@ void keys_tick(struct daemon *d, int force)
 		store_abort(d->store);
 		return;
 	}
-	npending = 0;
+	q->n = 0;
 	expire_keys(d, (uint64_t)now);
 }
 
 /* For listings: the last use that is not written yet. */
-int keys_pending_use(const char *key_id, uint64_t *at, uint32_t *uid, uint32_t *pid,
-		     const char **service)
+int keys_pending_use(const struct daemon *d, const char *key_id, uint64_t *at, uint32_t *uid,
+		     uint32_t *pid, const char **service)
 {
-	for (size_t i = 0; i < npending; i++)
+	const struct lastuse *pending = d->lastuse.pending;
+	for (size_t i = 0; i < d->lastuse.n; i++)
 		if (strcmp(pending[i].key_id, key_id) == 0) {
 			*at = pending[i].at;
 			*uid = pending[i].uid;

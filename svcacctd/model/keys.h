@@ -88,7 +88,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 void keys_tick(struct daemon *d, int force);
 
 /* The newest use of a key not yet written to disk, for listings. */
-int keys_pending_use(const char *key_id, uint64_t *at, uint32_t *uid, uint32_t *pid,
-		     const char **service);
+int keys_pending_use(const struct daemon *d, const char *key_id, uint64_t *at, uint32_t *uid,
+		     uint32_t *pid, const char **service);
 
 #endif
