@@ -221,6 +221,39 @@ static void clock_step_back_grants_no_new_budget(void **state)
 	assert_true(rl_locked(T, "l:b", T0 - 3000) > 0);
 }
 
+/* Finding R2: a running lock is never evicted while any other entry of
+ * its probe sequence can go, whatever a flood of failures or hits does
+ * (a table of 8: every key shares the one probe sequence).  Only when all
+ * 8 entries are running locks does a new key take the one ending first. */
+static void running_lock_is_never_evicted_first(void **state)
+{
+	(void)state;
+	struct rl_table *t = rl_new(8);
+	assert_non_null(t);
+	char k[32];
+	assert_int_equal(rl_fail(t, "l:victim", T0, 1, 60000, 60000), 1);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(k, sizeof(k), "l:flood-%d", i);
+		assert_int_equal(rl_fail(t, k, T0 + 1 + i, 3, 60000, 60000), 0);
+		snprintf(k, sizeof(k), "c:flood-%d", i);
+		assert_int_equal(rl_hit(t, k, T0 + 1 + i, 3, 60000), 0);
+	}
+	assert_int_equal(rl_locked(t, "l:victim", T0 + 2000), 58);
+	/* 7 more locks, each ending later: all 8 slots hold running locks */
+	for (int i = 0; i < 7; i++) {
+		snprintf(k, sizeof(k), "l:lock-%d", i);
+		assert_int_equal(rl_fail(t, k, T0 + 3000 + i, 1, 60000, 60000), 1);
+	}
+	assert_int_equal(rl_locked(t, "l:victim", T0 + 4000), 56);
+	assert_int_equal(rl_fail(t, "l:new", T0 + 5000, 3, 60000, 60000), 0);
+	assert_int_equal(rl_locked(t, "l:victim", T0 + 5000), 0); /* ended first: gone */
+	for (int i = 0; i < 7; i++) {
+		snprintf(k, sizeof(k), "l:lock-%d", i);
+		assert_true(rl_locked(t, k, T0 + 5000) > 0);
+	}
+	rl_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +269,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(flood_keeps_the_active_key, setup, teardown),
 		cmocka_unit_test(free_null),
 		cmocka_unit_test_setup_teardown(clock_step_back_grants_no_new_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(running_lock_is_never_evicted_first, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
