@@ -471,6 +471,56 @@ static void size_stays_under_512_bytes(void **state)
 	json_decref(c);
 }
 
+/* How many grants a token accounts for: the ones it lists plus
+ * grants_omitted. */
+static json_int_t grants_counted(const char *tok)
+{
+	json_t *c = claims_of(tok);
+	json_int_t n = (json_int_t)json_array_size(json_object_get(c, "grants")) +
+		       json_integer_value(json_object_get(c, "grants_omitted"));
+	json_decref(c);
+	return n;
+}
+
+/* Finding T1: an account with a name of 32 characters (the maximum) and
+ * a grant gets a token.  Not even an empty grants list fits next to
+ * grants_omitted there, so the list is left out and grants_omitted counts
+ * every grant.  Then the largest values of the other claims: a uid near
+ * UINT32_MAX, org_role super-admin, many long grants. */
+static void t1_long_name_with_a_grant_gets_a_token(void **state)
+{
+	(void)state;
+	struct issued t;
+	struct account a = put_account("ci-deploy-bot-with-a-long-name01", 60001, 0, 0);
+	put_key("Key000000001", 60001, KEY_ACTIVE);
+	store_begin(D->store);
+	struct grant g;
+	memset(&g, 0, sizeof(g));
+	g.uid = 60001;
+	g.kind = SCOPE_WORKSPACE;
+	g.role = ROLE_ADMIN;
+	snprintf(g.scope, sizeof(g.scope), "w0");
+	assert_int_equal(grant_put(D->store, &g), 0);
+	assert_int_equal(store_commit(D->store), 0);
+	issue(&a, "Key000000001", &t); /* was -1 */
+	assert_int_equal(grants_counted(t.token), 1);
+	issue(&a, "session", &t);
+	assert_int_equal(grants_counted(t.token), 1);
+
+	struct account b = put_account("ci-deploy-bot-with-a-long-name02", 4294967294u, 0, 0);
+	b.org_role = ORG_SUPER;
+	store_begin(D->store);
+	assert_int_equal(account_put(D->store, &b), 0);
+	assert_int_equal(store_commit(D->store), 0);
+	put_key("Key000000002", 4294967294u, KEY_ACTIVE);
+	add_grants(4294967294u, 40, 1);
+	issue(&b, "Key000000002", &t);
+	json_t *c = claims_of(t.token);
+	assert_string_equal(json_string_value(json_object_get(c, "org_role")), "super-admin");
+	assert_string_equal(json_string_value(json_object_get(c, "role")), "none");
+	json_decref(c);
+}
+
 static int deny_exists(const char *jti)
 {
 	char k[96];
@@ -537,6 +587,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(uid_claim_must_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(key_status_governs_its_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(size_stays_under_512_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(t1_long_name_with_a_grant_gets_a_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(tick_purges_expired_deny_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(rotation_keeps_older_tokens, setup, teardown),
 	};
