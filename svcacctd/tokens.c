@@ -47,7 +47,8 @@ static int sign_fitting(json_t *c, const struct signing_key *sk, struct issued *
 {
 	char buf[JWT_MAX_LEN + 1];
 	json_t *arr = json_object_get(c, "grants");
-	size_t omitted = 0;
+	/* add_grants may already have left some out (past the first 16) */
+	json_int_t omitted = json_integer_value(json_object_get(c, "grants_omitted"));
 	for (;;) {
 		int n = jwt_sign(c, sk->kid, sk->sk, buf, sizeof(buf));
 		if (n > 0 && (size_t)n <= TOKEN_MAX) {
@@ -57,7 +58,7 @@ static int sign_fitting(json_t *c, const struct signing_key *sk, struct issued *
 		}
 		if (arr && json_array_size(arr) > 0) {
 			json_array_remove(arr, json_array_size(arr) - 1);
-			json_object_set_new(c, "grants_omitted", json_integer((json_int_t)++omitted));
+			json_object_set_new(c, "grants_omitted", json_integer(++omitted));
 		} else if (arr) {
 			json_object_del(c, "grants"); /* frees arr */
 			arr = NULL;

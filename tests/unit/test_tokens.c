@@ -438,8 +438,8 @@ static void add_grants(uint32_t uid, int n, int long_names)
 
 /* Many grants: the token stays under 512 bytes, grants are left out
  * (grants_omitted says so), and the other claims all stay.  (The exact
- * count in grants_omitted, and long account names, are not asserted
- * here: see /work/notes/unit.md, findings T1 and T2.) */
+ * count in grants_omitted, and long account names: t2_... and t1_...
+ * below.) */
 static void size_stays_under_512_bytes(void **state)
 {
 	(void)state;
@@ -521,6 +521,28 @@ static void t1_long_name_with_a_grant_gets_a_token(void **state)
 	json_decref(c);
 }
 
+/* Finding T2: grants_omitted counts every grant left out, both the ones
+ * past the first 16 and the ones dropped for size. */
+static void t2_grants_omitted_counts_all_left_out(void **state)
+{
+	(void)state;
+	struct issued t;
+	struct account a = put_account("ci-deploy", 60001, 0, 0);
+	add_grants(60001, 23, 0);
+	issue(&a, "session", &t);
+	json_t *c = claims_of(t.token);
+	size_t kept = json_array_size(json_object_get(c, "grants"));
+	json_int_t omitted = json_integer_value(json_object_get(c, "grants_omitted"));
+	json_decref(c);
+	assert_true(kept < 16);
+	assert_int_equal((json_int_t)kept + omitted, 23); /* was 1 + 15 */
+
+	struct account b = put_account("b", 60002, 0, 0);
+	add_grants(60002, 40, 1);
+	issue(&b, "session", &t);
+	assert_int_equal(grants_counted(t.token), 40);
+}
+
 static int deny_exists(const char *jti)
 {
 	char k[96];
@@ -588,6 +610,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(key_status_governs_its_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(size_stays_under_512_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(t1_long_name_with_a_grant_gets_a_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(t2_grants_omitted_counts_all_left_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(tick_purges_expired_deny_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(rotation_keeps_older_tokens, setup, teardown),
 	};
