@@ -154,6 +154,13 @@ int rl_fail(struct rl_table *t, const char *key, int64_t now_ms, int threshold,
 void rl_clear(struct rl_table *t, const char *key)
 {
 	struct rl_entry *e = slot(t, key, 0, 0);
-	if (e && e->locked_until == 0)
+	if (!e)
+		return;
+	/* Forget the failures, but keep locked_until: a running lock stays,
+	 * and an entry that was once locked must still be cleared (testing
+	 * locked_until == 0 skipped it for good after its first lock). */
+	if (e->locked_until == 0)
 		memset(e, 0, sizeof(*e));
+	else
+		e->count = 0;
 }

@@ -254,6 +254,27 @@ static void running_lock_is_never_evicted_first(void **state)
 	rl_free(t);
 }
 
+/* Finding R1: once a lockout has expired, a success (rl_clear) still
+ * forgets the failures: rl_clear used to skip every entry that had ever
+ * been locked, so the next lock came with fewer than threshold failures
+ * since the last success. */
+static void r1_clear_after_an_expired_lock(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rl_fail(T, "l:x", T0 + i, 3, 1000, 1000), i == 2);
+	assert_int_equal(rl_locked(T, "l:x", T0 + 1500), 0); /* lock over */
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1500, 3, 1000, 1000), 0);
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1600, 3, 1000, 1000), 0);
+	rl_clear(T, "l:x"); /* a success */
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1700, 3, 1000, 1000), 0); /* was 1 */
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1800, 3, 1000, 1000), 0);
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1900, 3, 1000, 1000), 1);
+	/* and a running lock still survives rl_clear */
+	rl_clear(T, "l:x");
+	assert_int_equal(rl_locked(T, "l:x", T0 + 1950), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +291,7 @@ int main(void)
 		cmocka_unit_test(free_null),
 		cmocka_unit_test_setup_teardown(clock_step_back_grants_no_new_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(running_lock_is_never_evicted_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(r1_clear_after_an_expired_lock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
