@@ -102,6 +102,7 @@ static struct rl_entry *slot(struct rl_table *t, const char *key, int64_t now, i
 		return NULL;
 	memset(victim, 0, sizeof(*victim));
 	strncpy(victim->key, key, RL_KEY_MAX - 1);
+	victim->window_start = now; /* not 0: monotonic time starts at boot */
 	return victim;
 }
 
@@ -116,6 +117,8 @@ int rl_hit(struct rl_table *t, const char *key, int64_t now_ms, int limit,
 {
 	struct rl_entry *e = slot(t, key, now_ms, 1);
 	e->last_seen = now_ms;
+	if (now_ms < e->window_start) /* time went back: same count, no longer wait */
+		e->window_start = now_ms;
 	if (now_ms - e->window_start >= window_ms) {
 		e->window_start = now_ms;
 		e->count = 0;
@@ -139,6 +142,8 @@ int rl_fail(struct rl_table *t, const char *key, int64_t now_ms, int threshold,
 {
 	struct rl_entry *e = slot(t, key, now_ms, 1);
 	e->last_seen = now_ms;
+	if (now_ms < e->window_start) /* time went back: same count, no longer wait */
+		e->window_start = now_ms;
 	if (now_ms - e->window_start >= window_ms) {
 		e->window_start = now_ms;
 		e->count = 0;

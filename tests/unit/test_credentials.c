@@ -11,7 +11,7 @@
  *   then the key's status and expiry and the account's status.
  *
  * A private store in a temp dir, secrets generated there, the daemon's
- * rate-limit tables; no socket.  The check reads the wall clock, so the
+ * rate-limit tables; no socket.  The check reads the real clocks, so the
  * one expiry case sleeps about a second (lockout_seconds = 1).
  */
 #include <setjmp.h>
@@ -558,6 +558,43 @@ static void r2_lockout_survives_other_failures(void **state)
 	assert_int_equal(check(key, 0, "sshd", rhost, &c), CRED_LOCKED_OUT);
 }
 
+/* Finding R3: the rate-limit and lockout tables run on the monotonic
+ * clock (svca_now_ms), so a step of the wall clock neither lengthens nor
+ * ends a lockout or a window.  Read back on that clock, the lock has at
+ * most lockout_seconds left and the per-caller and per-key windows at
+ * most rate_limit_window (wall-clock deadlines read as decades here). */
+static void r3_tables_use_the_monotonic_clock(void **state)
+{
+	(void)state;
+	char key[SVCA_KEY_LEN + 1], id[SVCA_KEYID_LEN + 1], bad[SVCA_KEY_LEN + 1];
+	char caller[17], k[80];
+	struct cred c;
+	put_account("ci-deploy", 60001, 0);
+	make_key(60001, KEY_ACTIVE, 0, key, id);
+	D->cfg.rate_limit_count = 4;
+	D->cfg.rate_limit_window = 60;
+	wrong_secret(id, bad);
+	for (int i = 0; i < 3; i++)
+		check(bad, 1000, NULL, NULL, &c);
+	assert_int_equal(c.result, CRED_LOCKED_OUT);
+	assert_int_equal(chk(key, 1001), CRED_OK); /* spends the key's budget */
+	caller_of("", 1000, "", caller);
+	snprintf(k, sizeof(k), "l:%s:%s", caller, id);
+	int left = rl_locked(D->rl_lock, k, svca_now_ms());
+	print_message("lock: %d s left on the monotonic clock\n", left);
+	assert_true(left >= 1 && left <= D->cfg.lockout_seconds);
+	snprintf(k, sizeof(k), "c:%s", caller);
+	int wait = rl_hit(D->rl_uid, k, svca_now_ms(), 4, 60000); /* the 4th: allowed */
+	assert_int_equal(wait, 0);
+	wait = rl_hit(D->rl_uid, k, svca_now_ms(), 4, 60000);
+	assert_true(wait >= 1 && wait <= 60);
+	snprintf(k, sizeof(k), "k:%s", id);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rl_hit(D->rl_key, k, svca_now_ms(), 4, 60000), 0);
+	wait = rl_hit(D->rl_key, k, svca_now_ms(), 4, 60000);
+	assert_true(wait >= 1 && wait <= 60);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -576,6 +613,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(success_resets_the_failure_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(lockout_expires, setup, teardown),
 		cmocka_unit_test_setup_teardown(r2_lockout_survives_other_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(r3_tables_use_the_monotonic_clock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
