@@ -278,7 +278,11 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 {
 	char secret[SVCA_SECRET_LEN + 1], rlkey[RL_KEY_MAX], lockkey[RL_KEY_MAX];
 	char caller[17];
+	/* Key expiry and last use are wall-clock times; the rate-limit and
+	 * lockout tables run on the monotonic clock, so a step of the wall
+	 * clock neither lengthens nor ends a window or a lockout. */
 	int64_t now = svca_wall_ms();
+	int64_t mono = svca_now_ms();
 	const struct svca_config *cfg = &d->cfg;
 	int64_t window = (int64_t)cfg->rate_limit_window * 1000;
 	int wait;
@@ -304,7 +308,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 	caller_id(peer, rhost, caller);
 	snprintf(rlkey, sizeof(rlkey), "c:%s", caller);
 	if (!service &&
-	    (wait = rl_hit(d->rl_uid, rlkey, now, cfg->rate_limit_count, window)) > 0) {
+	    (wait = rl_hit(d->rl_uid, rlkey, mono, cfg->rate_limit_count, window)) > 0) {
 		c->result = CRED_RATE_LIMITED;
 		c->retry_after = wait;
 		goto out;
@@ -313,7 +317,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 	 * same as known ones: nobody can lock out another caller's key, and
 	 * a lockout says nothing about whether a key id exists. */
 	snprintf(lockkey, sizeof(lockkey), "l:%s:%s", caller, c->key_id);
-	if ((wait = rl_locked(d->rl_lock, lockkey, now)) > 0) {
+	if ((wait = rl_locked(d->rl_lock, lockkey, mono)) > 0) {
 		c->result = CRED_LOCKED_OUT;
 		c->retry_after = wait;
 		goto out;
@@ -331,7 +335,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 	if (!secret_ok) {
 		c->result = g == 0 ? CRED_UNKNOWN_KEY : CRED_BAD_SECRET;
 		int64_t lock_ms = (int64_t)cfg->lockout_seconds * 1000;
-		if (rl_fail(d->rl_lock, lockkey, now, cfg->lockout_threshold, lock_ms, lock_ms)) {
+		if (rl_fail(d->rl_lock, lockkey, mono, cfg->lockout_threshold, lock_ms, lock_ms)) {
 			*just_locked = 1;
 			c->result = CRED_LOCKED_OUT;
 			c->retry_after = cfg->lockout_seconds;
@@ -341,7 +345,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 	/* The key's own budget: only its holder (right secret) spends it,
 	 * so a leaked key cannot be used faster than this either. */
 	snprintf(rlkey, sizeof(rlkey), "k:%s", c->key_id);
-	if ((wait = rl_hit(d->rl_key, rlkey, now, cfg->rate_limit_count, window)) > 0) {
+	if ((wait = rl_hit(d->rl_key, rlkey, mono, cfg->rate_limit_count, window)) > 0) {
 		c->result = CRED_RATE_LIMITED;
 		c->retry_after = wait;
 		goto out;

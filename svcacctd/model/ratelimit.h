@@ -1,7 +1,9 @@
 /*
  * Bounded in-memory counters for rate limits and lockouts.  A fixed-size
- * table: when it is full the stalest entry is reused, so memory stays
- * bounded whatever a flood of distinct keys does.
+ * table: when it is full the stalest entry is reused (a running lock
+ * only when nothing else can go), so memory stays bounded whatever a
+ * flood of distinct keys does.  now_ms is the monotonic clock
+ * (svca_now_ms): a step of the wall clock must not move a deadline.
  */
 #ifndef SVCACCTD_RATELIMIT_H
 #define SVCACCTD_RATELIMIT_H

@@ -378,17 +378,31 @@ unsigned service_capability(const struct svca_config *cfg, const char *service)
 	return 0;
 }
 
+/* The role counts every (grant, host workspace) pair, as the NSS snapshot
+ * does (nss_snapshot.c caps_of, flags_of); only the list of sources, which
+ * is for display, is capped at MAX_SOURCES.  Once it is full, a pair with a
+ * higher role takes the place of one with the lowest, so the list always
+ * shows where the role comes from.  (The role was once raised after the
+ * capacity check: past 64 pairs it stopped rising, and PAM refused what
+ * the sudo group in NSS allowed.) */
 static void add_source(struct access *acc, const struct grant *g, const char *ws)
 {
-	if (acc->nsrc == MAX_SOURCES)
-		return;
-	struct access_source *src = &acc->src[acc->nsrc++];
+	if (g->role > acc->role)
+		acc->role = g->role;
+	struct access_source *src = NULL;
+	if (acc->nsrc < MAX_SOURCES) {
+		src = &acc->src[acc->nsrc++];
+	} else {
+		for (size_t i = 0; i < MAX_SOURCES; i++)
+			if (acc->src[i].role < g->role && (!src || acc->src[i].role < src->role))
+				src = &acc->src[i];
+		if (!src)
+			return;
+	}
 	src->kind = g->kind;
 	src->role = g->role;
 	snprintf(src->scope, sizeof(src->scope), "%s", g->scope);
 	snprintf(src->workspace, sizeof(src->workspace), "%s", ws);
-	if (g->role > acc->role)
-		acc->role = g->role;
 }
 
 int access_compute(struct store *s, const struct svca_config *cfg,

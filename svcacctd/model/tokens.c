@@ -38,12 +38,17 @@ const char *tok_reason(enum tok_result r)
 
 /* Signs claims into out; while the token is over TOKEN_MAX, drops grants
  * from the end and counts them in grants_omitted (the host role claim
- * always stays). */
+ * always stays).  With a long name (sub) not even an empty list fits next
+ * to grants_omitted: then the grants claim goes, and grants_omitted alone
+ * says how many grants there are; as a last resort grants_omitted goes
+ * too (no grants claim at all: none listed, not "none held").  Only when
+ * the other claims alone are over TOKEN_MAX is there no token. */
 static int sign_fitting(json_t *c, const struct signing_key *sk, struct issued *out)
 {
 	char buf[JWT_MAX_LEN + 1];
 	json_t *arr = json_object_get(c, "grants");
-	size_t omitted = 0;
+	/* add_grants may already have left some out (past the first 16) */
+	json_int_t omitted = json_integer_value(json_object_get(c, "grants_omitted"));
 	for (;;) {
 		int n = jwt_sign(c, sk->kid, sk->sk, buf, sizeof(buf));
 		if (n > 0 && (size_t)n <= TOKEN_MAX) {
@@ -51,10 +56,17 @@ static int sign_fitting(json_t *c, const struct signing_key *sk, struct issued *
 			sodium_memzero(buf, sizeof(buf));
 			return 0;
 		}
-		if (!arr || json_array_size(arr) == 0)
+		if (arr && json_array_size(arr) > 0) {
+			json_array_remove(arr, json_array_size(arr) - 1);
+			json_object_set_new(c, "grants_omitted", json_integer(++omitted));
+		} else if (arr) {
+			json_object_del(c, "grants"); /* frees arr */
+			arr = NULL;
+		} else if (json_object_get(c, "grants_omitted")) {
+			json_object_del(c, "grants_omitted");
+		} else {
 			break;
-		json_array_remove(arr, json_array_size(arr) - 1);
-		json_object_set_new(c, "grants_omitted", json_integer((json_int_t)++omitted));
+		}
 	}
 	sodium_memzero(buf, sizeof(buf));
 	return -1;

@@ -245,6 +245,21 @@ else
 fi
 check_exit 2 -d "token verify with an empty stdin exits 2" $CTL token verify
 
+# A name of 32 characters (the maximum) with a grant: the grants list does
+# not fit next to grants_omitted, so it is left out, never the token.
+LONG=ci-deploy-bot-with-a-long-name01
+check $CTL team create tok-team
+check $CTL workspace create w0 --team tok-team
+check $CTL account create "$LONG"
+check $CTL grant add "$LONG" --workspace w0 --role admin
+key_create "$LONG" || bail "key create $LONG"
+if xchg 0 "$KEY" && [[ $OUT =~ $JWT_RE ]] && [ "${#OUT}" -le 512 ] &&
+	[ "$(jwt_part "$OUT" payload | json_eval '"%s %d" % (d["sub"], len(d.get("grants", [])) + d.get("grants_omitted", 0))')" = "$LONG 1" ]; then
+	ok "a 32-character account with a grant gets a token (${#OUT} bytes, its grant counted)"
+else
+	not_ok "a 32-character account with a grant gets a token (exit $RC: ${OUT:0:80} $ERR)"
+fi
+
 # ==============================================================================
 diag "revoke"
 

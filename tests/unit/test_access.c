@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "nss_caps.h"
 #include "rbac.h"
 #include "unit_util.h"
 
@@ -343,6 +344,55 @@ static void pam_decision_matrix(void **state)
 	}
 }
 
+/* Finding A1: the role keeps rising past MAX_SOURCES (64) (grant, host
+ * workspace) pairs, and PAM (access_compute, access_decide) agrees with the
+ * NSS snapshot (nss_snapshot_caps, the sudo group).  A host in 70
+ * workspaces of team infra: a viewer grant on infra gives 70 sources
+ * before the admin grant on ws-69 is reached.  The source list stays
+ * capped at MAX_SOURCES, the role and caps are over all of them, and the
+ * list keeps a source for the role. */
+static void a1_role_keeps_rising_past_64_sources(void **state)
+{
+	(void)state;
+	enum { NWS = 70 };
+	char name[32];
+	strlist_free(&D->cfg.host_workspaces);
+	D->cfg.host_workspaces.v = calloc(NWS + 1, sizeof(char *));
+	assert_non_null(D->cfg.host_workspaces.v);
+	for (int i = 0; i < NWS; i++) {
+		snprintf(name, sizeof(name), "ws-%02d", i);
+		add_ws(name, "infra");
+		D->cfg.host_workspaces.v[i] = strdup(name);
+	}
+	D->cfg.host_workspaces.n = NWS;
+	add_grant(60001, SCOPE_TEAM, "infra", ROLE_VIEWER);
+	add_grant(60001, SCOPE_WORKSPACE, "ws-69", ROLE_ADMIN);
+	struct access acc = access_of(60001, 0);
+	uint32_t uid = 60001;
+	int dis = 0;
+	unsigned caps = 0;
+	assert_int_equal(nss_snapshot_caps(D->store, &D->cfg, &uid, &dis, 1, &caps), 0);
+	print_message("access_compute: role %d caps %u; nss_snapshot_caps: %u\n", acc.role,
+		      acc.caps, caps);
+	assert_int_equal(acc.role, ROLE_ADMIN); /* was viewer */
+	assert_int_equal(acc.caps, CAP_LOGIN | CAP_SUDO);
+	assert_int_equal(acc.caps, caps);
+	assert_int_equal(acc.nsrc, MAX_SOURCES);
+	int shown = 0; /* the list shows where admin comes from */
+	for (size_t i = 0; i < acc.nsrc; i++)
+		if (acc.src[i].role == ROLE_ADMIN && acc.src[i].kind == SCOPE_WORKSPACE &&
+		    strcmp(acc.src[i].workspace, "ws-69") == 0)
+			shown++;
+	assert_int_equal(shown, 1);
+	assert_string_equal(decide(60001, 0, "sudo"), "allowed");
+	/* the other way round: the admin source first, viewer ones after */
+	add_grant(60002, SCOPE_TEAM, "infra", ROLE_ADMIN);
+	add_grant(60002, SCOPE_WORKSPACE, "ws-00", ROLE_VIEWER);
+	acc = access_of(60002, 0);
+	assert_int_equal(acc.role, ROLE_ADMIN);
+	assert_int_equal(acc.nsrc, MAX_SOURCES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +406,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(disabled_account_gets_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(services_map_to_one_capability, setup, teardown),
 		cmocka_unit_test_setup_teardown(pam_decision_matrix, setup, teardown),
+		cmocka_unit_test_setup_teardown(a1_role_keeps_rising_past_64_sources, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,7 @@
  *   then the key's status and expiry and the account's status.
  *
  * A private store in a temp dir, secrets generated there, the daemon's
- * rate-limit tables; no socket.  The check reads the wall clock, so the
+ * rate-limit tables; no socket.  The check reads the real clocks, so the
  * one expiry case sleeps about a second (lockout_seconds = 1).
  */
 #include <setjmp.h>
@@ -480,6 +480,121 @@ static void lockout_expires(void **state)
 	assert_int_equal(c.retry_after, 0);
 }
 
+/* Finding R2: the caller a lockout is about cannot lift it.  The table
+ * once used an unkeyed FNV-1a and evicted the stalest of 8 probe slots,
+ * and rl_locked did not refresh the lock's last_seen: key ids chosen
+ * offline so that their lock entries probe the locked slot evicted the
+ * lock after ~8 failures.  PAM over sshd, where no per-caller budget
+ * stands in the way; the daemon's table size (65536). */
+static uint32_t fnv(const char *s)
+{
+	uint32_t h = 2166136261u;
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+static void caller_of(const char *addr, unsigned uid, const char *rhost, char out[17])
+{
+	char who[400];
+	uint8_t h[8];
+	snprintf(who, sizeof(who), "%s|%u|%s", addr, uid, rhost);
+	crypto_generichash(h, sizeof(h), (const uint8_t *)who, strlen(who), NULL, 0);
+	sodium_bin2hex(out, 17, h, sizeof(h));
+}
+
+static void r2_lockout_survives_other_failures(void **state)
+{
+	(void)state;
+	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	char key[SVCA_KEY_LEN + 1], id[SVCA_KEYID_LEN + 1], bad[SVCA_KEY_LEN + 1];
+	char caller[17], lk[80];
+	struct cred c;
+	const char *rhost = "203.0.113.5";
+	rl_free(D->rl_lock);
+	D->rl_lock = rl_new(65536); /* the size main.c uses */
+	assert_non_null(D->rl_lock);
+	put_account("ci-deploy", 60001, 0);
+	make_key(60001, KEY_ACTIVE, 0, key, id);
+	wrong_secret(id, bad);
+	for (int i = 0; i < 5; i++)
+		check(bad, 0, "sshd", rhost, &c);
+	assert_int_equal(c.result, CRED_LOCKED_OUT);
+
+	/* offline: key ids whose lock entries probe the locked slot */
+	caller_of("", 0, rhost, caller);
+	snprintf(lk, sizeof(lk), "l:%s:%s", caller, id);
+	uint32_t slot = (fnv(lk) + 7) % 65536; /* empty table: the last probe */
+	int sent = 0, lifted = 0;
+	uint64_t n = 0;
+	while (sent < 40 && !lifted) {
+		char cand[SVCA_KEYID_LEN + 1];
+		uint64_t x = n++;
+		for (int i = 0; i < SVCA_KEYID_LEN; i++) {
+			cand[i] = b62[x % 62];
+			x /= 62;
+		}
+		cand[SVCA_KEYID_LEN] = '\0';
+		snprintf(lk, sizeof(lk), "l:%s:%s", caller, cand);
+		uint32_t h = fnv(lk) % 65536;
+		if ((slot - h) % 65536 > 7)
+			continue;
+		wrong_secret(cand, bad);
+		check(bad, 0, "sshd", rhost, &c);
+		sent++;
+		lifted = check(key, 0, "sshd", rhost, &c) == CRED_OK;
+	}
+	print_message("lockout lifted: %s after %d failures with crafted key ids\n",
+		      lifted ? "yes" : "no", sent);
+	assert_false(lifted);
+
+	/* nor does a flood of failures with distinct key ids */
+	for (int i = 0; i < 2000; i++) {
+		char cand[24]; /* 12 characters: i < 10^7 */
+		snprintf(cand, sizeof(cand), "Flood%07d", i);
+		wrong_secret(cand, bad);
+		check(bad, 0, "sshd", rhost, &c);
+	}
+	assert_int_equal(check(key, 0, "sshd", rhost, &c), CRED_LOCKED_OUT);
+}
+
+/* Finding R3: the rate-limit and lockout tables run on the monotonic
+ * clock (svca_now_ms), so a step of the wall clock neither lengthens nor
+ * ends a lockout or a window.  Read back on that clock, the lock has at
+ * most lockout_seconds left and the per-caller and per-key windows at
+ * most rate_limit_window (wall-clock deadlines read as decades here). */
+static void r3_tables_use_the_monotonic_clock(void **state)
+{
+	(void)state;
+	char key[SVCA_KEY_LEN + 1], id[SVCA_KEYID_LEN + 1], bad[SVCA_KEY_LEN + 1];
+	char caller[17], k[80];
+	struct cred c;
+	put_account("ci-deploy", 60001, 0);
+	make_key(60001, KEY_ACTIVE, 0, key, id);
+	D->cfg.rate_limit_count = 4;
+	D->cfg.rate_limit_window = 60;
+	wrong_secret(id, bad);
+	for (int i = 0; i < 3; i++)
+		check(bad, 1000, NULL, NULL, &c);
+	assert_int_equal(c.result, CRED_LOCKED_OUT);
+	assert_int_equal(chk(key, 1001), CRED_OK); /* spends the key's budget */
+	caller_of("", 1000, "", caller);
+	snprintf(k, sizeof(k), "l:%s:%s", caller, id);
+	int left = rl_locked(D->rl_lock, k, svca_now_ms());
+	print_message("lock: %d s left on the monotonic clock\n", left);
+	assert_true(left >= 1 && left <= D->cfg.lockout_seconds);
+	snprintf(k, sizeof(k), "c:%s", caller);
+	int wait = rl_hit(D->rl_uid, k, svca_now_ms(), 4, 60000); /* the 4th: allowed */
+	assert_int_equal(wait, 0);
+	wait = rl_hit(D->rl_uid, k, svca_now_ms(), 4, 60000);
+	assert_true(wait >= 1 && wait <= 60);
+	snprintf(k, sizeof(k), "k:%s", id);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rl_hit(D->rl_key, k, svca_now_ms(), 4, 60000), 0);
+	wait = rl_hit(D->rl_key, k, svca_now_ms(), 4, 60000);
+	assert_true(wait >= 1 && wait <= 60);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -497,6 +612,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unknown_key_id_locks_like_a_known_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(success_resets_the_failure_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(lockout_expires, setup, teardown),
+		cmocka_unit_test_setup_teardown(r2_lockout_survives_other_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(r3_tables_use_the_monotonic_clock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 
 #include "ratelimit.h"
 
-#define T0 1700000000000LL /* a realistic wall clock, in ms */
+#define T0 1700000000000LL /* any clock, in ms (the daemon: monotonic) */
 
 static struct rl_table *T;
 
@@ -221,6 +221,91 @@ static void clock_step_back_grants_no_new_budget(void **state)
 	assert_true(rl_locked(T, "l:b", T0 - 3000) > 0);
 }
 
+/* Finding R2: a running lock is never evicted while any other entry of
+ * its probe sequence can go, whatever a flood of failures or hits does
+ * (a table of 8: every key shares the one probe sequence).  Only when all
+ * 8 entries are running locks does a new key take the one ending first. */
+static void running_lock_is_never_evicted_first(void **state)
+{
+	(void)state;
+	struct rl_table *t = rl_new(8);
+	assert_non_null(t);
+	char k[32];
+	assert_int_equal(rl_fail(t, "l:victim", T0, 1, 60000, 60000), 1);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(k, sizeof(k), "l:flood-%d", i);
+		assert_int_equal(rl_fail(t, k, T0 + 1 + i, 3, 60000, 60000), 0);
+		snprintf(k, sizeof(k), "c:flood-%d", i);
+		assert_int_equal(rl_hit(t, k, T0 + 1 + i, 3, 60000), 0);
+	}
+	assert_int_equal(rl_locked(t, "l:victim", T0 + 2000), 58);
+	/* 7 more locks, each ending later: all 8 slots hold running locks */
+	for (int i = 0; i < 7; i++) {
+		snprintf(k, sizeof(k), "l:lock-%d", i);
+		assert_int_equal(rl_fail(t, k, T0 + 3000 + i, 1, 60000, 60000), 1);
+	}
+	assert_int_equal(rl_locked(t, "l:victim", T0 + 4000), 56);
+	assert_int_equal(rl_fail(t, "l:new", T0 + 5000, 3, 60000, 60000), 0);
+	assert_int_equal(rl_locked(t, "l:victim", T0 + 5000), 0); /* ended first: gone */
+	for (int i = 0; i < 7; i++) {
+		snprintf(k, sizeof(k), "l:lock-%d", i);
+		assert_true(rl_locked(t, k, T0 + 5000) > 0);
+	}
+	rl_free(t);
+}
+
+/* Finding R1: once a lockout has expired, a success (rl_clear) still
+ * forgets the failures: rl_clear used to skip every entry that had ever
+ * been locked, so the next lock came with fewer than threshold failures
+ * since the last success. */
+static void r1_clear_after_an_expired_lock(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rl_fail(T, "l:x", T0 + i, 3, 1000, 1000), i == 2);
+	assert_int_equal(rl_locked(T, "l:x", T0 + 1500), 0); /* lock over */
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1500, 3, 1000, 1000), 0);
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1600, 3, 1000, 1000), 0);
+	rl_clear(T, "l:x"); /* a success */
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1700, 3, 1000, 1000), 0); /* was 1 */
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1800, 3, 1000, 1000), 0);
+	assert_int_equal(rl_fail(T, "l:x", T0 + 1900, 3, 1000, 1000), 1);
+	/* and a running lock still survives rl_clear */
+	rl_clear(T, "l:x");
+	assert_int_equal(rl_locked(T, "l:x", T0 + 1950), 1);
+}
+
+/* Finding R3: a time before the window's start (the wall clock stepped
+ * back an hour, if a caller ever passes one) keeps the count but never
+ * makes Retry-After longer than the window; the daemon passes the
+ * monotonic clock (test_credentials r3_tables_use_the_monotonic_clock). */
+static void r3_clock_step_back_keeps_retry_within_the_window(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(rl_hit(T, "c:x", T0, 10, 10000), 0);
+	int retry = rl_hit(T, "c:x", T0 - 3600000, 10, 10000);
+	print_message("Retry-After after a 1 h step back: %d s (window 10 s)\n", retry);
+	assert_true(retry >= 1 && retry <= 10); /* was 3610 */
+	/* the window restarted at the earlier time: a fresh budget 10 s on */
+	assert_true(rl_hit(T, "c:x", T0 - 3600000 + 9999, 10, 10000) > 0);
+	assert_int_equal(rl_hit(T, "c:x", T0 - 3600000 + 10000, 10, 10000), 0);
+}
+
+/* A new entry's window starts at its first event, whatever the clock
+ * reads: on the monotonic clock "now" may be less than a window after
+ * boot (a zeroed window_start ended the first window early). */
+static void first_window_starts_at_the_first_hit(void **state)
+{
+	(void)state;
+	assert_int_equal(rl_hit(T, "c:boot", 5000, 1, 60000), 0);
+	assert_int_equal(rl_hit(T, "c:boot", 60000, 1, 60000), 5);
+	assert_int_equal(rl_hit(T, "c:boot", 65000, 1, 60000), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(rl_fail(T, "l:boot", 1000 + i, 3, 300000, 300000), 0);
+	assert_int_equal(rl_fail(T, "l:boot", 299000, 3, 300000, 300000), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -236,6 +321,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(flood_keeps_the_active_key, setup, teardown),
 		cmocka_unit_test(free_null),
 		cmocka_unit_test_setup_teardown(clock_step_back_grants_no_new_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(running_lock_is_never_evicted_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(r1_clear_after_an_expired_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(r3_clock_step_back_keeps_retry_within_the_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(first_window_starts_at_the_first_hit, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

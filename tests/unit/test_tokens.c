@@ -438,8 +438,8 @@ static void add_grants(uint32_t uid, int n, int long_names)
 
 /* Many grants: the token stays under 512 bytes, grants are left out
  * (grants_omitted says so), and the other claims all stay.  (The exact
- * count in grants_omitted, and long account names, are not asserted
- * here: see /work/notes/unit.md, findings T1 and T2.) */
+ * count in grants_omitted, and long account names: t2_... and t1_...
+ * below.) */
 static void size_stays_under_512_bytes(void **state)
 {
 	(void)state;
@@ -469,6 +469,78 @@ static void size_stays_under_512_bytes(void **state)
 	assert_int_equal(json_array_size(json_object_get(c, "grants")), 2);
 	assert_null(json_object_get(c, "grants_omitted"));
 	json_decref(c);
+}
+
+/* How many grants a token accounts for: the ones it lists plus
+ * grants_omitted. */
+static json_int_t grants_counted(const char *tok)
+{
+	json_t *c = claims_of(tok);
+	json_int_t n = (json_int_t)json_array_size(json_object_get(c, "grants")) +
+		       json_integer_value(json_object_get(c, "grants_omitted"));
+	json_decref(c);
+	return n;
+}
+
+/* Finding T1: an account with a name of 32 characters (the maximum) and
+ * a grant gets a token.  Not even an empty grants list fits next to
+ * grants_omitted there, so the list is left out and grants_omitted counts
+ * every grant.  Then the largest values of the other claims: a uid near
+ * UINT32_MAX, org_role super-admin, many long grants. */
+static void t1_long_name_with_a_grant_gets_a_token(void **state)
+{
+	(void)state;
+	struct issued t;
+	struct account a = put_account("ci-deploy-bot-with-a-long-name01", 60001, 0, 0);
+	put_key("Key000000001", 60001, KEY_ACTIVE);
+	store_begin(D->store);
+	struct grant g;
+	memset(&g, 0, sizeof(g));
+	g.uid = 60001;
+	g.kind = SCOPE_WORKSPACE;
+	g.role = ROLE_ADMIN;
+	snprintf(g.scope, sizeof(g.scope), "w0");
+	assert_int_equal(grant_put(D->store, &g), 0);
+	assert_int_equal(store_commit(D->store), 0);
+	issue(&a, "Key000000001", &t); /* was -1 */
+	assert_int_equal(grants_counted(t.token), 1);
+	issue(&a, "session", &t);
+	assert_int_equal(grants_counted(t.token), 1);
+
+	struct account b = put_account("ci-deploy-bot-with-a-long-name02", 4294967294u, 0, 0);
+	b.org_role = ORG_SUPER;
+	store_begin(D->store);
+	assert_int_equal(account_put(D->store, &b), 0);
+	assert_int_equal(store_commit(D->store), 0);
+	put_key("Key000000002", 4294967294u, KEY_ACTIVE);
+	add_grants(4294967294u, 40, 1);
+	issue(&b, "Key000000002", &t);
+	json_t *c = claims_of(t.token);
+	assert_string_equal(json_string_value(json_object_get(c, "org_role")), "super-admin");
+	assert_string_equal(json_string_value(json_object_get(c, "role")), "none");
+	json_decref(c);
+}
+
+/* Finding T2: grants_omitted counts every grant left out, both the ones
+ * past the first 16 and the ones dropped for size. */
+static void t2_grants_omitted_counts_all_left_out(void **state)
+{
+	(void)state;
+	struct issued t;
+	struct account a = put_account("ci-deploy", 60001, 0, 0);
+	add_grants(60001, 23, 0);
+	issue(&a, "session", &t);
+	json_t *c = claims_of(t.token);
+	size_t kept = json_array_size(json_object_get(c, "grants"));
+	json_int_t omitted = json_integer_value(json_object_get(c, "grants_omitted"));
+	json_decref(c);
+	assert_true(kept < 16);
+	assert_int_equal((json_int_t)kept + omitted, 23); /* was 1 + 15 */
+
+	struct account b = put_account("b", 60002, 0, 0);
+	add_grants(60002, 40, 1);
+	issue(&b, "session", &t);
+	assert_int_equal(grants_counted(t.token), 40);
 }
 
 static int deny_exists(const char *jti)
@@ -537,6 +609,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(uid_claim_must_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(key_status_governs_its_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(size_stays_under_512_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(t1_long_name_with_a_grant_gets_a_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(t2_grants_omitted_counts_all_left_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(tick_purges_expired_deny_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(rotation_keeps_older_tokens, setup, teardown),
 	};
