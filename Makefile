@@ -37,16 +37,38 @@ endif
 DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd
 CTL_LIBS    := -ljansson
 
-COMMON_SRC := common/proto.c common/sockio.c common/names.c common/keyfmt.c
-DAEMON_SRC := $(wildcard svcacctd/*.c)
+COMMON_SRC := common/proto.c common/sockio.c common/names.c common/keyfmt.c \
+              common/nss_format.c
+
+# ---- the daemon's layers (svcacctd/LAYERS.md) ------------------------------
+# Low to high: common < base < store < model < nss < cmd < net < top
+# (svcacctd/main.c, daemon.c).  A layer includes only itself, the layers
+# below it and common/: each folder is compiled with only those -I paths,
+# so an include in the wrong direction does not compile; lint/layers.sh
+# (make lint-layers) checks the headers too.
+DAEMON_LAYERS   := base store model nss cmd net
+LAYER_INC_base  := -Isvcacctd/base
+LAYER_INC_store := $(LAYER_INC_base) -Isvcacctd/store
+LAYER_INC_model := $(LAYER_INC_store) -Isvcacctd/model
+LAYER_INC_nss   := $(LAYER_INC_model) -Isvcacctd/nss
+LAYER_INC_cmd   := $(LAYER_INC_nss) -Isvcacctd/cmd
+LAYER_INC_net   := $(LAYER_INC_cmd) -Isvcacctd/net
+LAYER_INC_top   := $(LAYER_INC_net) -Isvcacctd
+# The -I paths of a source: its layer's for svcacctd/<layer>/*.c, the
+# top's for svcacctd/*.c, none for other folders (common/, tools/, modules).
+layer_inc = $(if $(filter svcacctd/%,$(1)),$(or $(LAYER_INC_$(word 2,$(subst /, ,$(1)))),$(LAYER_INC_top)))
+
+DAEMON_SRC := $(wildcard svcacctd/*.c $(DAEMON_LAYERS:%=svcacctd/%/*.c))
 CTL_SRC    := $(wildcard tools/svcacctctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj/%.o)
 CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
-# The daemon's objects minus main(), so unit tests can link them.
-DAEMON_LIB_OBJ := $(filter-out $(BUILD)/obj/svcacctd/main.o,$(DAEMON_OBJ))
+# The daemon's objects minus the top floor (main(), daemon.c), so unit
+# tests can link them.
+DAEMON_TOP_OBJ := $(BUILD)/obj/svcacctd/main.o $(BUILD)/obj/svcacctd/daemon.o
+DAEMON_LIB_OBJ := $(filter-out $(DAEMON_TOP_OBJ),$(DAEMON_OBJ))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 # The PAM and NSS modules are loaded into other programs (sshd, sudo,
@@ -70,7 +92,7 @@ all: $(PROGS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(call layer_inc,$<) -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj-mod/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -89,9 +111,10 @@ $(BUILD)/libsvcacct-common.a: $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/libsvcacctd.a: $(DAEMON_LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/svcacctd: $(BUILD)/obj/svcacctd/main.o $(BUILD)/libsvcacctd.a $(BUILD)/libsvcacct-common.a
+$(BUILD)/svcacctd: $(DAEMON_TOP_OBJ) $(BUILD)/libsvcacctd.a $(BUILD)/libsvcacct-common.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 $(BUILD)/svcacctctl: $(CTL_OBJ) $(BUILD)/libsvcacct-common.a
@@ -99,15 +122,16 @@ $(BUILD)/svcacctctl: $(CTL_OBJ) $(BUILD)/libsvcacct-common.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsvcacctd.a $(BUILD)/libsvcacct-common.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isvcacctd $(LDFLAGS) -o $@ $^ -lcmocka $(DAEMON_LIBS)
+	$(CC) $(CFLAGS) $(LAYER_INC_top) $(LDFLAGS) -o $@ $^ -lcmocka $(DAEMON_LIBS)
 
 unit-tests: $(UNIT_BIN)
 
 # NSS snapshot generator and lookup benchmark (no daemon needed).
-$(BUILD)/nss-gen: bench/nss-gen.c svcacctd/nss_format.c
-	$(CC) $(CFLAGS) -Isvcacctd $(LDFLAGS) -o $@ $^
-$(BUILD)/nss-bench: bench/nss-bench.c svcacctd/nss_format.c
-	$(CC) $(CFLAGS) -Isvcacctd $(LDFLAGS) -o $@ $^
+# The snapshot format's writer is common/nss_format.c: no daemon source.
+$(BUILD)/nss-gen: bench/nss-gen.c common/nss_format.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+$(BUILD)/nss-bench: bench/nss-bench.c common/nss_format.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # ---- svcacct-bench (bench/svcacct-bench/) ----------------------------------
 # Throughput, latency and memory against a private daemon it starts itself.
@@ -127,7 +151,7 @@ bench:
 
 # ---- svcacctd-faults: the daemon with fault injection (tests only) ---------
 # The daemon's sources again, with -DSVCA_FAULT_INJECTION, into
-# $(BUILD)/obj-faults/: its hook points (svcacctd/fault.h) fail on request
+# $(BUILD)/obj-faults/: its hook points (svcacctd/base/fault.h) fail on request
 # (SVCACCTD_FAULTS, SVCACCTD_FAULTS_FILE).  Only the failure tests use it
 # (tests/integration/t_faults.sh); install and the packages ship
 # $(BUILD)/svcacctd, in which every hook is the constant 0.
@@ -135,7 +159,7 @@ FAULTS_OBJ := $(DAEMON_SRC:%.c=$(BUILD)/obj-faults/%.o)
 all: $(BUILD)/svcacctd-faults
 $(BUILD)/obj-faults/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DSVCA_FAULT_INJECTION -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(call layer_inc,$<) -DSVCA_FAULT_INJECTION -MMD -MP -c -o $@ $<
 $(BUILD)/svcacctd-faults: $(FAULTS_OBJ) $(BUILD)/libsvcacct-common.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
@@ -292,7 +316,8 @@ clean:
 #                      does the same under make check)
 #   make fuzz-seeds    rewrite the seed corpora with fuzz/seedgen.c (run it
 #                      after a change of a wire or record format)
-#   make lint          cppcheck and clang-tidy over common/ svcacctd/ tools/
+#   make lint          lint/layers.sh (the daemon's layer rule), then
+#                      cppcheck and clang-tidy over common/ svcacctd/ tools/
 #                      bench/ pam_svcacct/ nss_svcacct/ (LINT_JOBS=2 files at a time);
 #                      fails on any finding not listed, with its reason, in
 #                      lint/cppcheck-suppressions.txt or
@@ -310,18 +335,18 @@ FUZZ_ALL     := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
-                -Icommon -Isvcacctd -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl -Ifuzz
+                -Icommon $(LAYER_INC_top) -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl -Ifuzz
 # Everything a target may call: the common library, the daemon without
 # main(), the NSS snapshot reader and the PAM module's client helpers.  A
 # target links only the archive members it needs.
-FUZZ_LIB_SRC := $(COMMON_SRC) $(filter-out svcacctd/main.c,$(DAEMON_SRC)) \
+FUZZ_LIB_SRC := $(COMMON_SRC) $(filter-out svcacctd/main.c svcacctd/daemon.c,$(DAEMON_SRC)) \
                 nss_svcacct/snapshot.c pam_svcacct/client.c pam_svcacct/options.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_LIBS    := $(DAEMON_LIBS) $(CTL_LIBS) -lpam
 FUZZ_BINS    := $(FUZZ_ALL:%=$(FUZZ_BUILD)/fuzz_%)
 
 .PHONY: fuzz fuzz-build fuzz-bins fuzz-replay fuzz-seeds fuzz-deps lint lint-deps \
-        lint-cppcheck lint-clang-tidy
+        lint-layers lint-cppcheck lint-clang-tidy
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -339,7 +364,7 @@ $(FUZZ_BUILD)/seedgen: fuzz/seedgen.c $(FUZZ_BUILD)/libfuzzdeps.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -MF $@.d \
 	    -MT $@ -o $@ $< $(FUZZ_BUILD)/libfuzzdeps.a $(FUZZ_LIBS)
 
--include $(wildcard $(FUZZ_BUILD)/*.d $(FUZZ_BUILD)/obj/*/*.d)
+-include $(wildcard $(FUZZ_BUILD)/*.d $(FUZZ_BUILD)/obj/*/*.d $(FUZZ_BUILD)/obj/*/*/*.d)
 
 fuzz-deps:
 	@missing=$$(for p in clang libclang-rt-dev llvm; do \
@@ -382,7 +407,7 @@ fuzz-seeds: fuzz-deps
 	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/seedgen fuzz/corpus
 
 # ---- lint ----
-LINT_SRC   := $(wildcard common/*.c svcacctd/*.c tools/svcacctctl/*.c bench/*.c \
+LINT_SRC   := $(wildcard common/*.c $(DAEMON_SRC) tools/svcacctctl/*.c bench/*.c \
                         bench/svcacct-bench/*.c pam_svcacct/*.c nss_svcacct/*.c)
 CPPCHECK   ?= cppcheck
 CLANG_TIDY ?= clang-tidy
@@ -398,7 +423,12 @@ lint-deps:
 	fi
 
 lint: lint-deps
-	@$(MAKE) --no-print-directory -k lint-cppcheck lint-clang-tidy
+	@$(MAKE) --no-print-directory -k lint-layers lint-cppcheck lint-clang-tidy
+
+# The daemon's layer rule (svcacctd/LAYERS.md): no upward include, no cycle
+# between folders, no daemon source compiled by tools/ or the modules.
+lint-layers:
+	@lint/layers.sh
 
 # The reason for each suppression is in lint/cppcheck-suppressions.txt; the
 # jansson iteration macros are described to cppcheck in lint/jansson.cfg.
@@ -407,7 +437,7 @@ lint-cppcheck:
 	    --inline-suppr --suppressions-list=lint/cppcheck-suppressions.txt --std=c11 \
 	    --platform=unix64 --library=posix --library=lint/jansson.cfg \
 	    -D_GNU_SOURCE -D__linux__ -D__x86_64__ \
-	    -Icommon -Isvcacctd -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl $(LINT_SRC)
+	    -Icommon $(LAYER_INC_top) -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl $(LINT_SRC)
 
 # Checks and the reason for each exclusion: .clang-tidy; known findings:
 # lint/clang-tidy-baseline.txt.

@@ -1,5 +1,5 @@
 /*
- * The configuration parser: config_load (svcacctd/config.c, on libconfig)
+ * The configuration parser: config_load (svcacctd/base/config.c, on libconfig)
  * on arbitrary file contents, then config_free.  svcacctd runs this at
  * start, on `svcacctd -t` and on every SIGHUP.
  *

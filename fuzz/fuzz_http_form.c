@@ -1,5 +1,5 @@
 /*
- * The HTTP front's own parsing of request bytes (svcacctd/http.c): the
+ * The HTTP front's own parsing of request bytes (svcacctd/net/http.c): the
  * application/x-www-form-urlencoded body of POST /token/introspect
  * ("token=..."), decoded by form_token before the token reaches
  * jwt_verify (fuzzed in fuzz_jwt.c).  Everything else a peer sends on the
@@ -7,10 +7,10 @@
  * libmicrohttpd, which is not ours to fuzz here; the x-api-key header
  * value goes to svca_key_parse (fuzz_keyfmt.c).
  *
- * form_token is static.  Once svcacctd/http_parse.h exists (form_token
+ * form_token is static.  Once svcacctd/net/http_parse.h exists (form_token
  * exported as http_form_token, see fuzz/README.md), this target calls it
  * through that header and links http.o; until then it compiles the real
- * svcacctd/http.c into this file (the code under test, not a copy).
+ * svcacctd/net/http.c into this file (the code under test, not a copy).
  *
  * Input: the request body as MHD hands it to on_request: at most
  * HTTP_MAX_BODY (4096) bytes, NUL-terminated by introspect().
@@ -23,7 +23,7 @@
 #include "http_parse.h"
 #define FORM_TOKEN http_form_token
 #else
-#include "../svcacctd/http.c"
+#include "../svcacctd/net/http.c"
 #define FORM_TOKEN form_token
 #endif
 
@@ -36,22 +36,6 @@
 #ifndef TOKEN_BUF
 #define TOKEN_BUF 2048
 #endif
-
-/* http.c's other functions reach server.c, which calls these two from
- * svcacctd/main.c (not linked: it has main()).  Never called here. */
-void daemon_reload(struct daemon *d);
-void daemon_tick(struct daemon *d, int force);
-void daemon_reload(struct daemon *d)
-{
-	(void)d;
-	abort();
-}
-void daemon_tick(struct daemon *d, int force)
-{
-	(void)d;
-	(void)force;
-	abort();
-}
 
 static void run(const char *body, size_t outlen)
 {

@@ -1,5 +1,5 @@
 /*
- * Session token verification (svcacctd/jwt.c): jwt_verify with a key
+ * Session token verification (svcacctd/base/jwt.c): jwt_verify with a key
  * lookup that knows one fixed key, and the strict base64url codec.  A
  * token comes from anyone who can reach the socket, the HTTP front
  * (introspection, admin-by-token) or a PAM conversation.

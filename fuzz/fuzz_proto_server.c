@@ -1,6 +1,6 @@
 /*
  * The daemon's side of the native protocol (common/proto.c), as
- * svcacctd/server.c runs it on every request: svca_header_parse, the size
+ * svcacctd/net/server.c runs it on every request: svca_header_parse, the size
  * cap of the command (request_size_limit), svca_fields_collect into
  * SVCA_MAX_REQUEST_FIELDS fields, and then the handlers' field readers
  * (req_str, req_account_name, svca_field_u64).
@@ -24,7 +24,7 @@
 
 #include "daemon.h"
 #include "fuzz_util.h"
-#include "handlers.h"
+#include "request.h"
 #include "proto.h"
 
 static const uint16_t tags[] = {

@@ -1,6 +1,6 @@
 /*
  * The decoders of records at rest (DB_STATE in state_dir): the generic
- * record parser rec_parse / rec_str / rec_u64 (svcacctd/record.c) and the
+ * record parser rec_parse / rec_str / rec_u64 (svcacctd/store/record.c) and the
  * typed decoders on top of it: account_decode (accounts.c), key_decode
  * (keys.c), team_decode, ws_decode, grant_decode (rbac.c).  The daemon
  * runs them on whatever the database holds: a restored backup, a damaged
@@ -23,8 +23,8 @@
  * key id, a known status), and for accounts decode(encode(decode(x))) ==
  * decode(x).
  */
-#include "../svcacctd/keys.c"
-#include "../svcacctd/rbac.c"
+#include "../svcacctd/model/keys.c"
+#include "../svcacctd/model/rbac.c"
 
 #include "fuzz_util.h"
 

@@ -13,12 +13,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 export TIDY=${CLANG_TIDY:-clang-tidy}
 JOBS=${LINT_JOBS:-2}
-export LINT_CFLAGS="-std=c11 -D_GNU_SOURCE -Icommon -Isvcacctd -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl"
+# Every daemon layer's folder (svcacctd/LAYERS.md): clang-tidy reads one
+# file at a time; the layer rule itself is lint/layers.sh's.
+LAYER_INC="-Isvcacctd/base -Isvcacctd/store -Isvcacctd/model -Isvcacctd/nss -Isvcacctd/cmd -Isvcacctd/net -Isvcacctd"
+export LINT_CFLAGS="-std=c11 -D_GNU_SOURCE -Icommon $LAYER_INC -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl"
 
 if [ $# -gt 0 ]; then
 	files=("$@")
 else
-	mapfile -t files < <(ls common/*.c svcacctd/*.c tools/svcacctctl/*.c bench/*.c \
+	mapfile -t files < <(ls common/*.c svcacctd/*.c svcacctd/*/*.c tools/svcacctctl/*.c bench/*.c \
 		bench/svcacct-bench/*.c pam_svcacct/*.c nss_svcacct/*.c 2>/dev/null)
 fi
 command -v "$TIDY" >/dev/null || { echo "lint: $TIDY not found (make lint-deps)" >&2; exit 1; }

@@ -40,7 +40,7 @@
 #define SVCA_PAM_MAX_REPLY (64u * 1024u)
 #define SVCA_PAM_MAX_FIELDS 48
 
-/* Sizes the daemon accepts (svcacctd/handlers_pam.c), NUL included. */
+/* Sizes the daemon accepts (svcacctd/cmd/handlers_pam.c), NUL included. */
 #define SVCA_PAM_SERVICE_MAX 64
 #define SVCA_PAM_RHOST_MAX 256
 #define SVCA_PAM_TTY_MAX 64

@@ -22,10 +22,12 @@
 
 #include "audit.h"
 #include "daemon.h"
+#include "lifecycle.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
+#include "request.h"
 #include "ratelimit.h"
 #include "refusals.h"
 #include "secrets.h"
@@ -49,12 +51,6 @@ static void print_err(void *ctx, const char *msg)
 {
 	(void)ctx;
 	fprintf(stderr, "%s\n", msg);
-}
-
-static void log_cfg_err(void *ctx, const char *msg)
-{
-	(void)ctx;
-	log_err("%s", msg);
 }
 
 /* The state directory must be ours and closed to others. */
@@ -173,87 +169,6 @@ static int make_socket(const char *path)
 	return fd;
 }
 
-static int audit_daemon_event(struct daemon *d, const char *event,
-			      const char *detail)
-{
-	struct actor a = { .uid = geteuid(), .priv = PRIV_SUPER };
-	snprintf(a.user, sizeof(a.user), "svcacctd");
-	struct audit_event ev = { .event = event, .outcome = "success", .actor = &a,
-				  .detail = detail };
-	size_t mark = audit_mark(d->audit);
-	store_begin(d->store);
-	if (audit_append(d->audit, &ev) < 0 || store_commit(d->store) < 0) {
-		store_abort(d->store);
-		audit_rollback(d->audit, mark);
-		return -1;
-	}
-	int ok = store_flush(d->store) == 0;
-	audit_flushed(d->audit, ok);
-	return ok ? 0 : -1;
-}
-
-static struct daemon *the_daemon;
-
-#define TICK_MS 5000
-#define DENYLIST_PURGE_MS (10 * 60 * 1000)
-
-void daemon_tick(struct daemon *d, int force)
-{
-	static int64_t last, last_purge;
-	int64_t now = svca_now_ms();
-	if (!force && now - last < TICK_MS)
-		return;
-	last = now;
-	keys_tick(d, force);
-	refusals_tick(d, force); /* force: every count before daemon.stop */
-	/* A failed snapshot write is retried, but never from changes that
-	 * are not durable yet (the batch is flushed after the tick). */
-	if (d->nss_dirty && !store_dirty(d->store) && !store_flush_busy(d->store))
-		nss_snapshot_write(d);
-	if (force || now - last_purge >= DENYLIST_PURGE_MS) {
-		last_purge = now;
-		tokens_tick(d);
-	}
-}
-
-void daemon_reload(struct daemon *d)
-{
-	struct svca_config nc;
-	if (config_load(d->cfg.path, &nc, log_cfg_err, NULL) != 0) {
-		log_err("reload: %s has errors; keeping the running configuration",
-			d->cfg.path);
-		config_free(&nc);
-		return;
-	}
-	if (strcmp(nc.socket, d->cfg.socket) || strcmp(nc.state_dir, d->cfg.state_dir))
-		log_warn("reload: socket, state_dir, http_socket, http_listen and the secret "
-			 "files change at the next restart");
-	/* Keep what the daemon is bound to and has loaded. */
-	free(nc.socket);
-	nc.socket = strdup(d->cfg.socket);
-	free(nc.state_dir);
-	nc.state_dir = strdup(d->cfg.state_dir);
-	free(nc.http_socket);
-	nc.http_socket = d->cfg.http_socket ? strdup(d->cfg.http_socket) : NULL;
-	free(nc.http_listen);
-	nc.http_listen = d->cfg.http_listen ? strdup(d->cfg.http_listen) : NULL;
-	if (!nc.socket || !nc.state_dir || (d->cfg.http_socket && !nc.http_socket) ||
-	    (d->cfg.http_listen && !nc.http_listen)) {
-		log_err("reload: out of memory");
-		config_free(&nc);
-		return;
-	}
-	config_free(&d->cfg);
-	d->cfg = nc;
-	daemon_resolve_groups(d);
-	audit_configure(d->audit, &d->cfg);
-	d->nss_dirty = 1; /* host_workspaces, shells, home_base may have changed */
-	nss_snapshot_forget(); /* SIGHUP also resyncs the snapshot with the store */
-	nss_snapshot_write(d);
-	audit_daemon_event(d, "daemon.reload", NULL);
-	log_info("configuration reloaded from %s", d->cfg.path);
-}
-
 static int daemonize(void)
 {
 	pid_t pid = fork();
@@ -314,7 +229,7 @@ int main(int argc, char **argv)
 	}
 
 	static struct daemon d;
-	the_daemon = &d;
+	daemon_init(&d);
 	if (config_load(cfgpath, &d.cfg, print_err, NULL) != 0) {
 		if (!test_only)
 			fprintf(stderr, "svcacctd: not starting: fix %s\n", cfgpath);
@@ -384,7 +299,7 @@ int main(int argc, char **argv)
 	if (d.cfg.http_socket && (hfd = make_socket(d.cfg.http_socket)) < 0)
 		goto out;
 
-	if (audit_daemon_event(&d, "daemon.start", VERSION) < 0) {
+	if (daemon_event(&d, "daemon.start", VERSION) < 0) {
 		log_err("cannot write the daemon.start audit event; not starting");
 		goto out;
 	}
@@ -429,12 +344,12 @@ int main(int argc, char **argv)
 	daemon_tick(&d, 1); /* last-use times reach the disk */
 	char detail[32];
 	snprintf(detail, sizeof(detail), "signal %d", sig);
-	if (audit_daemon_event(&d, "daemon.stop", sig > 0 ? detail : "error") < 0)
+	if (daemon_event(&d, "daemon.stop", sig > 0 ? detail : "error") < 0)
 		log_err("cannot write the daemon.stop audit event");
 	log_info("stopping (%s)", sig > 0 ? strsignal(sig) : "error");
 	ret = sig > 0 ? 0 : 1;
 out:
-	if (started && audit_daemon_event(&d, "daemon.stop", "start failed") < 0)
+	if (started && daemon_event(&d, "daemon.stop", "start failed") < 0)
 		log_err("cannot write the daemon.stop audit event");
 	http_stop(http);
 	if (hfd >= 0) {

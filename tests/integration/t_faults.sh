@@ -1,6 +1,6 @@
 #!/bin/bash
 # Fault injection (DESIGN.md sections 6 and 7) with svcacctd-faults: the
-# daemon built with -DSVCA_FAULT_INJECTION (svcacctd/fault.h), whose hook
+# daemon built with -DSVCA_FAULT_INJECTION (svcacctd/base/fault.h), whose hook
 # points fail when armed through SVCACCTD_FAULTS_FILE.
 #
 # A change that meets a failing journal write, fsync, GDBM store or

@@ -11,8 +11,8 @@ T=$(mktemp -d /tmp/svcacct-nss-bench.XXXXXX) || bail "mktemp"
 TMPD=$T
 SO=$SVCACCT_BUILD/libnss_svcacct.so.2
 [ -f "$SO" ] || bail "module built: $SO"
-if ! cc -O2 -D_GNU_SOURCE -I"$REPO_DIR/svcacctd" -o "$T/nss-bench" "$REPO_DIR/bench/nss-bench.c" \
-	"$REPO_DIR/svcacctd/nss_format.c" 2>"$T/cc.log"; then
+if ! cc -O2 -D_GNU_SOURCE -I"$REPO_DIR/common" -o "$T/nss-bench" "$REPO_DIR/bench/nss-bench.c" \
+	"$REPO_DIR/common/nss_format.c" 2>"$T/cc.log"; then
 	diag_file "$T/cc.log"
 	bail "compile bench/nss-bench.c"
 fi

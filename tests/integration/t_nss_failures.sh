@@ -9,7 +9,7 @@
 #     store) and a kill -9 + restart write the very same snapshot, byte
 #     for byte but for the serial: the incremental view never drifted;
 #   - a reload that changes host_workspaces recomputes sudo_group.
-# Uses svcacctd-faults (svcacctd/fault.h).
+# Uses svcacctd-faults (svcacctd/base/fault.h).
 . "$(dirname "$0")/../nss/nss_lib.sh"
 nss_enter_namespace "$@"
 . "$(dirname "$0")/../lib.sh"

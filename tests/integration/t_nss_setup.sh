@@ -100,8 +100,8 @@ NSSD=$T/nss
 SVCACCT_BUILD_DIR=$SVCACCT_BUILD
 mkdir -p "$T/lib" "$T/bin"
 cp "$SVCACCT_BUILD_DIR/libnss_svcacct.so.2" "$T/lib/" || bail "module built"
-cc -O2 -D_GNU_SOURCE -I"$REPO_DIR/svcacctd" -o "$T/bin/nss-gen" "$REPO_DIR/bench/nss-gen.c" \
-	"$REPO_DIR/svcacctd/nss_format.c" || bail "compile bench/nss-gen.c"
+cc -O2 -D_GNU_SOURCE -I"$REPO_DIR/common" -o "$T/bin/nss-gen" "$REPO_DIR/bench/nss-gen.c" \
+	"$REPO_DIR/common/nss_format.c" || bail "compile bench/nss-gen.c"
 check -d "nss-gen writes a snapshot of 50 accounts" "$T/bin/nss-gen" -n 50 -p gen "$NSSD"
 grep -v '^#' "$REPO_DIR/etc/nsswitch.svcacct" >"$T/snippet"
 check_out "etc/nsswitch.svcacct has the two lines" "passwd: files svcacct group: files svcacct" \

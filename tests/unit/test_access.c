@@ -1,8 +1,8 @@
 /*
  * The access decision (DESIGN.md section 3) at the model level, without
- * the socket: access_compute (svcacctd/rbac.c) turns an account's grants
+ * the socket: access_compute (svcacctd/model/rbac.c) turns an account's grants
  * and this host's workspaces into a role and capabilities, and
- * pam_decide (handlers_rbac.c) adds the PAM service's capability.
+ * access_decide (svcacctd/model/rbac.c) adds the PAM service's capability.
  *
  *   - a workspace grant counts on that workspace, a team grant in every
  *     workspace of the team that is on this host;
@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "handlers.h"
 #include "nss_caps.h"
 #include "rbac.h"
 #include "unit_util.h"
@@ -92,18 +91,16 @@ static struct access access_of(uint32_t uid, int disabled)
 	return acc;
 }
 
-/* pam_decide's reason ("allowed" for NULL).  The one place that knows how
- * the decision reaches the daemon's state (today a struct request). */
+/* access_decide's reason ("allowed" for NULL).  The one place that knows
+ * how the decision reaches the daemon's state (the store and the config). */
 static const char *decide(uint32_t uid, int disabled, const char *service)
 {
 	static char msg[200];
 	struct account a = make_account(uid, disabled);
 	struct access acc;
-	struct request r;
 	const char *reason = "unset";
-	memset(&r, 0, sizeof(r));
-	r.d = D;
-	assert_int_equal(pam_decide(&r, &a, service, &acc, &reason, msg, sizeof(msg)), 0);
+	assert_int_equal(access_decide(D->store, &D->cfg, &a, service, &acc, &reason, msg,
+				       sizeof(msg)), 0);
 	assert_non_null(strstr(msg, a.name));
 	return reason ? reason : "allowed";
 }
@@ -348,7 +345,7 @@ static void pam_decision_matrix(void **state)
 }
 
 /* Finding A1: the role keeps rising past MAX_SOURCES (64) (grant, host
- * workspace) pairs, and PAM (access_compute, pam_decide) agrees with the
+ * workspace) pairs, and PAM (access_compute, access_decide) agrees with the
  * NSS snapshot (nss_snapshot_caps, the sudo group).  A host in 70
  * workspaces of team infra: a viewer grant on infra gives 70 sources
  * before the admin grant on ws-69 is reached.  The source list stays

@@ -1,5 +1,5 @@
 /*
- * The credential check shared by every front end (svcacctd/keys.c:
+ * The credential check shared by every front end (svcacctd/model/keys.c:
  * cred_check_key) against DESIGN.md section 4 and SECURITY.md 4.2:
  *
  *   C1  a bad checksum is refused before any lookup (and costs nothing);
@@ -160,7 +160,7 @@ static void right_key_is_accepted(void **state)
 	uint64_t at;
 	uint32_t uid, pid;
 	const char *svc;
-	assert_int_equal(keys_pending_use(id, &at, &uid, &pid, &svc), 1);
+	assert_int_equal(keys_pending_use(&E.d, id, &at, &uid, &pid, &svc), 1);
 	assert_int_equal(uid, 1000);
 	assert_int_equal(pid, 4242);
 	assert_string_equal(svc, "sshd");
@@ -185,7 +185,7 @@ static void refusals_by_kind(void **state)
 	wrong_secret(id, bad);
 	assert_int_equal(check(bad, 1000, NULL, NULL, &c), CRED_BAD_SECRET);
 	assert_string_equal(c.key_id, id);
-	assert_int_equal(keys_pending_use(id, &at, &u, &p, &svc), 0);
+	assert_int_equal(keys_pending_use(&E.d, id, &at, &u, &p, &svc), 0);
 
 	memcpy(bad, key, sizeof(bad));
 	bad[SVCA_KEY_LEN - 1] = bad[SVCA_KEY_LEN - 1] == 'a' ? 'b' : 'a';
@@ -211,7 +211,7 @@ static void refusals_by_kind(void **state)
 	forge_key("Unknown00Key", sec, bad);
 	assert_int_equal(check(bad, 1000, NULL, NULL, &c), CRED_UNKNOWN_KEY);
 	assert_string_equal(c.key_id, "Unknown00Key");
-	assert_int_equal(keys_pending_use(id, &at, &u, &p, &svc), 0);
+	assert_int_equal(keys_pending_use(&E.d, id, &at, &u, &p, &svc), 0);
 	assert_int_equal(check(key, 1000, NULL, NULL, &c), CRED_OK);
 }
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for http_caller_key (svcacctd/http.c): who a TCP client of
+ * Unit tests for http_caller_key (svcacctd/net/http.c): who a TCP client of
  * the HTTP front counts as for rate limits, lockouts and connection caps.
  * Every loopback source is one caller (any local user can bind any of
  * 127.0.0.0/8); an IPv6 address counts as its /64.

@@ -1,5 +1,5 @@
 /*
- * The per-account index lists (svcacctd/idlist.c, "kidx/<uid>" and
+ * The per-account index lists (svcacctd/store/idlist.c, "kidx/<uid>" and
  * "gidx/<uid>"): an absent list is empty, add is idempotent and keeps the
  * order, del removes only what is there and deletes the record with the
  * last item, a full list refuses more, the loader keeps, skips or fails

@@ -1,5 +1,5 @@
 /*
- * Unit tests for session token signing and verification (svcacctd/jwt.c):
+ * Unit tests for session token signing and verification (svcacctd/base/jwt.c):
  * compact JWS, Ed25519 (RFC 8037), strict base64url, kid and JWK.
  */
 #include <setjmp.h>

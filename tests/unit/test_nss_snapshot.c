@@ -1,4 +1,4 @@
-/* The NSS snapshot: the writer (svcacctd/nss_format.c, nss_snapshot.c) and
+/* The NSS snapshot: the writer (common/nss_format.c, nss_snapshot.c) and
  * the module's reader (nss_svcacct/snapshot.c, included here) agree; the
  * reader refuses damaged images without reading out of bounds; the bulk
  * capability computation agrees with access_compute(); the daemon's

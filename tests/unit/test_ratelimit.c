@@ -1,5 +1,5 @@
 /*
- * The bounded rate-limit and lockout table (svcacctd/ratelimit.c): fixed
+ * The bounded rate-limit and lockout table (svcacctd/model/ratelimit.c): fixed
  * windows that start at the first event, Retry-After in whole seconds
  * rounded up and never 0, lockouts that engage at the threshold and end
  * at their deadline, a table whose memory stays bounded (the stalest

@@ -1,5 +1,5 @@
 /*
- * Session tokens (svcacctd/tokens.c) without the socket: token_issue
+ * Session tokens (svcacctd/model/tokens.c) without the socket: token_issue
  * signs what DESIGN.md section 4 lists, under 512 bytes; token_verify
  * refuses a token at once when what it was issued for is gone
  * (SECURITY.md C5): expiry and nbf (30 s leeway), iss/aud, the jti

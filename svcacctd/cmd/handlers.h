@@ -1,0 +1,44 @@
+/* The command handlers, one file per noun (handlers_accounts.c,
+ * handlers_keys.c, handlers_rbac.c, handlers_pam.c, handlers_audit.c).
+ * Only the command table (dispatch.c) calls them. */
+#ifndef SVCACCTD_HANDLERS_H
+#define SVCACCTD_HANDLERS_H
+
+struct request;
+
+void cmd_ping(struct request *r);
+void cmd_account_create(struct request *r);
+void cmd_account_list(struct request *r);
+void cmd_account_show(struct request *r);
+void cmd_account_update(struct request *r);
+void cmd_account_disable(struct request *r);
+void cmd_account_enable(struct request *r);
+void cmd_account_delete(struct request *r);
+void cmd_account_access(struct request *r);
+void cmd_team_create(struct request *r);
+void cmd_team_list(struct request *r);
+void cmd_team_delete(struct request *r);
+void cmd_workspace_create(struct request *r);
+void cmd_workspace_list(struct request *r);
+void cmd_workspace_delete(struct request *r);
+void cmd_grant_add(struct request *r);
+void cmd_grant_remove(struct request *r);
+void cmd_grant_list(struct request *r);
+void cmd_pam_authorize(struct request *r);
+void cmd_key_create(struct request *r);
+void cmd_key_list(struct request *r);
+void cmd_key_enable(struct request *r);
+void cmd_key_disable(struct request *r);
+void cmd_key_revoke(struct request *r);
+void cmd_token_create(struct request *r);
+void cmd_token_verify(struct request *r);
+void cmd_token_revoke(struct request *r);
+void cmd_jwks(struct request *r);
+void cmd_signing_key_rotate(struct request *r);
+void cmd_pam_auth(struct request *r);
+void cmd_pam_session_open(struct request *r);
+void cmd_pam_session_close(struct request *r);
+void cmd_audit_list(struct request *r);
+void cmd_audit_verify(struct request *r);
+
+#endif

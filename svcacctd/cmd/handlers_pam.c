@@ -1,0 +1,377 @@
+/* Requests from pam_svcacct: authenticate with a key or a token, and
+ * audit session open/close with a fresh session token.  Root only: these
+ * come from PAM stacks (sshd, sudo, su, login, cron), never from users. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "request.h"
+#include "keys.h"
+#include "rbac.h"
+#include "tokens.h"
+
+struct pam_ctx {
+	char name[SVCA_NAME_MAX + 2];
+	char service[64];
+	char rhost[256];
+	char tty[64];
+};
+
+static int read_pam(struct request *r, struct pam_ctx *p)
+{
+	if (r->peer->uid != 0) {
+		req_fail(r, SVCA_ERR_NOTAUTH, "only root (a PAM stack) may do this");
+		return -1;
+	}
+	if (req_account_name(r, F_NAME, p->name) < 0 ||
+	    req_str(r, F_SERVICE, p->service, sizeof(p->service), 1, "service") < 0 ||
+	    req_str(r, F_RHOST, p->rhost, sizeof(p->rhost), 0, "rhost") < 0 ||
+	    req_str(r, F_TTY, p->tty, sizeof(p->tty), 0, "tty") < 0)
+		return -1;
+	return 0;
+}
+
+static const char *nz(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+/* With F_AUTHORIZE, a successful auth also records the account-stage
+ * decision in the same transaction (one durable write per login). */
+struct acct_decision {
+	int wanted, done;
+	const char *reason;
+	struct access acc;
+	char msg[200];
+};
+
+/* An auth.allow / auth.deny event about account a, from this PAM call. */
+static void pam_event(struct audit_event *ev, struct request *r, const struct pam_ctx *p,
+		      const struct account *a, const char *reason, const char *detail)
+{
+	req_event(ev, r, reason ? "auth.deny" : "auth.allow", reason ? "denied" : "success");
+	ev->account = a->name;
+	ev->uid = a->uid;
+	ev->service = p->service;
+	ev->rhost = nz(p->rhost);
+	ev->tty = nz(p->tty);
+	ev->reason = reason;
+	ev->detail = detail;
+}
+
+static int audit_auth(struct request *r, const struct pam_ctx *p,
+		       const struct account *a, const char *reason, const char *key_id,
+		       const char *jti, struct acct_decision *ad)
+{
+	struct audit_event ev, acct;
+	if (reason || (ad && !ad->wanted))
+		ad = NULL; /* no account-stage decision with this auth */
+	req_txn_begin(r);
+	if (ad && access_decide(r->d->store, &r->d->cfg, a, p->service, &ad->acc,
+				&ad->reason, ad->msg, sizeof(ad->msg)) < 0) {
+		req_txn_abort(r);
+		return -1;
+	}
+	/* auth first in the trail, as two separate calls would have it */
+	pam_event(&ev, r, p, a, reason, "auth");
+	ev.key_id = key_id;
+	ev.jti = jti;
+	if (ad)
+		pam_event(&acct, r, p, a, ad->reason, "account");
+	if (audit_append(r->d->audit, &ev) < 0 ||
+	    (ad && audit_append(r->d->audit, &acct) < 0) ||
+	    store_commit(r->d->store) < 0) {
+		req_txn_abort(r);
+		return -1;
+	}
+	if (ad)
+		ad->done = 1;
+	r->wrote = 1;
+	return 0;
+}
+
+static void deny(struct request *r, const char *reason, const char *msg, int retry)
+{
+	svca_frame_begin(r->reply, SVCA_ERR_FAILED);
+	svca_put_str(r->reply, F_REASON, reason);
+	svca_put_str(r->reply, F_MESSAGE, msg);
+	if (retry)
+		svca_put_u64(r->reply, F_RETRY_AFTER, (uint64_t)retry);
+	svca_frame_end(r->reply);
+}
+
+void cmd_pam_auth(struct request *r)
+{
+	struct pam_ctx p;
+	struct account a;
+	char secret[TOKEN_MAX * 4];
+	struct acct_decision ad;
+	uint64_t want = 0;
+
+	if (read_pam(r, &p) < 0)
+		return;
+	memset(&ad, 0, sizeof(ad));
+	ad.wanted = req_field(r, F_AUTHORIZE) &&
+		    svca_field_u64(req_field(r, F_AUTHORIZE), &want) == 0 && want == 1;
+	int g = account_get(r->d->store, p.name, &a);
+	if (g < 0) {
+		req_fail(r, SVCA_ERR_UNAVAIL, "internal storage error");
+		return;
+	}
+	if (g == 0) {
+		/* Not ours: the stack falls through to pam_unix.  Not audited,
+		 * or every local login would be. */
+		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", p.name);
+		return;
+	}
+	int is_key = req_field(r, F_KEY) != NULL;
+	const struct svca_field *f = req_field(r, is_key ? F_KEY : F_TOKEN);
+	if (!f || f->kind != SVCA_K_BYTES || f->len >= sizeof(secret) || f->len == 0) {
+		audit_auth(r, &p, &a, "malformed", NULL, NULL, NULL);
+		deny(r, "malformed", "authentication failed", 0);
+		return;
+	}
+	memcpy(secret, f->val, f->len);
+	secret[f->len] = '\0';
+
+	if (is_key) {
+		struct cred c;
+		int just_locked;
+		cred_check_key(r->d, secret, f->len, r->peer, p.service, p.rhost, &c, &just_locked);
+		sodium_memzero(secret, sizeof(secret));
+		if (c.result == CRED_OK && c.account.uid != a.uid) {
+			/* A valid key of another account proves nothing here. */
+			audit_auth(r, &p, &a, "wrong_account", c.key_id, NULL, NULL);
+			deny(r, "wrong_account", "authentication failed", 0);
+			return;
+		}
+		if (c.result != CRED_OK) {
+			if (just_locked)
+				req_cred_refused(r, &c, 1, "auth.deny", p.service, nz(p.rhost),
+						 nz(p.tty), a.name);
+			else
+				audit_auth(r, &p, &a, cred_reason(c.result),
+					   c.key_id[0] ? c.key_id : NULL, NULL, NULL);
+			int limited = c.result == CRED_LOCKED_OUT || c.result == CRED_RATE_LIMITED;
+			deny(r, cred_reason(c.result),
+			     limited ? "too many attempts; try again later" : "authentication failed",
+			     limited ? c.retry_after : 0);
+			return;
+		}
+		if (audit_auth(r, &p, &a, NULL, c.key_id, NULL, &ad) < 0) {
+			req_fail(r, SVCA_ERR_UNAVAIL, "the authentication cannot be recorded");
+			return;
+		}
+	} else {
+		json_t *claims = NULL;
+		struct account ta;
+		enum tok_result t = token_verify(r->d, secret, f->len, &claims, &ta);
+		sodium_memzero(secret, sizeof(secret));
+		const char *jti = json_string_value(json_object_get(claims, "jti"));
+		char jbuf[72] = "";
+		if (jti)
+			snprintf(jbuf, sizeof(jbuf), "%s", jti);
+		json_decref(claims);
+		const char *reason = t != TOK_OK ? tok_reason(t)
+				     : ta.uid != a.uid ? "wrong_account" : NULL;
+		if (audit_auth(r, &p, &a, reason, NULL, jbuf[0] ? jbuf : NULL, &ad) < 0 && !reason) {
+			req_fail(r, SVCA_ERR_UNAVAIL, "the authentication cannot be recorded");
+			return;
+		}
+		if (reason) {
+			deny(r, reason, "authentication failed", 0);
+			return;
+		}
+	}
+	req_ok(r);
+	svca_put_str(r->reply, F_REASON, "ok");
+	if (ad.done) {
+		svca_put_u64(r->reply, F_ACCT_ALLOWED, ad.reason ? 0 : 1);
+		svca_put_str(r->reply, F_ROLE, role_name(ad.acc.role));
+		svca_put_str(r->reply, F_ACCT_REASON, ad.reason ? ad.reason : "allowed");
+		svca_put_str(r->reply, F_ACCT_MESSAGE, ad.msg);
+	}
+	svca_frame_end(r->reply);
+}
+
+static void audit_session(struct request *r, const struct pam_ctx *p,
+			  const struct account *a, const char *event, const char *jti,
+			  uint64_t pid, const char *reason)
+{
+	struct audit_event ev;
+	char detail[32];
+	req_event(&ev, r, event, "success");
+	ev.reason = reason;
+	ev.account = a->name;
+	ev.uid = a->uid;
+	ev.jti = jti;
+	ev.service = p->service;
+	ev.rhost = nz(p->rhost);
+	ev.tty = nz(p->tty);
+	snprintf(detail, sizeof(detail), "pid %llu", (unsigned long long)pid);
+	ev.detail = detail;
+	req_finish(r, &ev);
+}
+
+void cmd_pam_session_open(struct request *r)
+{
+	struct pam_ctx p;
+	struct account a;
+	struct issued tok;
+	uint64_t pid = 0;
+
+	if (read_pam(r, &p) < 0 || req_load_account(r, p.name, &a) < 0)
+		return;
+	if (req_field(r, F_PID))
+		svca_field_u64(req_field(r, F_PID), &pid);
+	if (a.disabled) {
+		req_fail(r, SVCA_ERR_FAILED, "%s is disabled", a.name);
+		return;
+	}
+	/* The login took no svcacct credential (pam_svcacct says so): the
+	 * session is audited, no token is minted (issue 14, finding 5). */
+	uint64_t no_token = 0;
+	if (req_field(r, F_NO_TOKEN))
+		svca_field_u64(req_field(r, F_NO_TOKEN), &no_token);
+	if (no_token == 1) {
+		req_txn_begin(r);
+		audit_session(r, &p, &a, "session.open", NULL, pid, "no_token");
+		if (r->wrote) {
+			req_ok(r);
+			svca_frame_end(r->reply);
+		}
+		return;
+	}
+	if (token_issue(r->d, &a, "session", &tok) < 0) {
+		req_fail(r, SVCA_ERR_FAILED, "internal error issuing a token");
+		return;
+	}
+	req_txn_begin(r);
+	struct audit_event ev;
+	req_event(&ev, r, "token.issue", "success");
+	ev.account = a.name;
+	ev.uid = a.uid;
+	ev.jti = tok.jti;
+	ev.service = p.service;
+	ev.rhost = nz(p.rhost);
+	ev.tty = nz(p.tty);
+	ev.detail = "session";
+	if (audit_append(r->d->audit, &ev) < 0) {
+		sodium_memzero(&tok, sizeof(tok));
+		req_storage_error(r);
+		return;
+	}
+	audit_session(r, &p, &a, "session.open", tok.jti, pid, NULL);
+	if (!r->wrote) {
+		sodium_memzero(&tok, sizeof(tok));
+		return; /* req_finish replied */
+	}
+	req_ok(r);
+	svca_put_bytes(r->reply, F_TOKEN, tok.token, strlen(tok.token));
+	svca_put_u64(r->reply, F_EXPIRES_IN, (uint64_t)tok.ttl);
+	svca_frame_end(r->reply);
+	sodium_memzero(&tok, sizeof(tok));
+}
+
+void cmd_pam_session_close(struct request *r)
+{
+	struct pam_ctx p;
+	struct account a;
+	char tok[TOKEN_MAX * 4];
+	char jti[72] = "";
+	uint64_t pid = 0;
+
+	if (read_pam(r, &p) < 0 || req_load_account(r, p.name, &a) < 0)
+		return;
+	if (req_field(r, F_PID))
+		svca_field_u64(req_field(r, F_PID), &pid);
+	req_txn_begin(r);
+	const struct svca_field *f = req_field(r, F_TOKEN);
+	if (f && f->kind == SVCA_K_BYTES && f->len < sizeof(tok)) {
+		json_t *claims = NULL;
+		struct account ta;
+		memcpy(tok, f->val, f->len);
+		tok[f->len] = '\0';
+		enum tok_result t = token_verify(r->d, tok, f->len, &claims, &ta);
+		sodium_memzero(tok, sizeof(tok));
+		const char *j = json_string_value(json_object_get(claims, "jti"));
+		if (t == TOK_OK && j && ta.uid == a.uid) {
+			snprintf(jti, sizeof(jti), "%s", j);
+			json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+			struct audit_event ev;
+			req_event(&ev, r, "token.revoke", "success");
+			ev.account = a.name;
+			ev.uid = a.uid;
+			ev.jti = jti;
+			ev.service = p.service;
+			ev.rhost = nz(p.rhost);
+			ev.detail = "session closed";
+			if (token_deny(r->d, jti, (uint64_t)exp) < 0 ||
+			    audit_append(r->d->audit, &ev) < 0) {
+				json_decref(claims);
+				req_storage_error(r);
+				return;
+			}
+		}
+		json_decref(claims);
+	}
+	audit_session(r, &p, &a, "session.close", jti[0] ? jti : NULL, pid, NULL);
+	if (!r->wrote)
+		return;
+	req_ok(r);
+	svca_frame_end(r->reply);
+}
+
+/* The account stage of PAM: may this account use this service here? */
+void cmd_pam_authorize(struct request *r)
+{
+	char name[SVCA_NAME_MAX + 2], service[64], rhost[256], tty[64];
+	struct account a;
+	struct access acc;
+	const char *reason = NULL;
+	char msg[200];
+
+	if (r->peer->uid != 0) {
+		req_fail(r, SVCA_ERR_NOTAUTH, "only root (a PAM stack) may ask for authorization");
+		return;
+	}
+	if (req_account_name(r, F_NAME, name) < 0 ||
+	    req_str(r, F_SERVICE, service, sizeof(service), 1, "service") < 0 ||
+	    req_str(r, F_RHOST, rhost, sizeof(rhost), 0, "rhost") < 0 ||
+	    req_str(r, F_TTY, tty, sizeof(tty), 0, "tty") < 0)
+		return;
+	int g = account_get(r->d->store, name, &a);
+	if (g < 0) {
+		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
+		return;
+	}
+	if (g == 0) {
+		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", name);
+		return;
+	}
+	if (access_decide(r->d->store, &r->d->cfg, &a, service, &acc, &reason, msg, sizeof(msg)) < 0) {
+		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
+		return;
+	}
+
+	struct audit_event ev;
+	req_txn_begin(r);
+	req_event(&ev, r, reason ? "auth.deny" : "auth.allow", reason ? "denied" : "success");
+	ev.account = a.name;
+	ev.uid = a.uid;
+	ev.service = service;
+	ev.rhost = rhost;
+	ev.tty = tty[0] ? tty : NULL;
+	ev.reason = reason;
+	ev.detail = "account";
+	if (req_finish(r, &ev) < 0)
+		return;
+	req_ok(r);
+	svca_put_u64(r->reply, F_ALLOWED, reason ? 0 : 1);
+	svca_put_str(r->reply, F_ROLE, role_name(acc.role));
+	svca_put_str(r->reply, F_REASON, reason ? reason : "allowed");
+	svca_put_str(r->reply, F_MESSAGE, msg);
+	svca_frame_end(r->reply);
+}

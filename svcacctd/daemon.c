@@ -1,0 +1,143 @@
+/* svcacctd's top floor (daemon.c): what owns the daemon's life after
+ * start-up (main.c): the tick, reload, daemon audit events and the one
+ * path by which a batch of changes becomes durable.  The layers below
+ * reach these through d->ops (daemon.h), never by including this. */
+#include "lifecycle.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "keys.h"
+#include "log.h"
+#include "nss_snapshot.h"
+#include "request.h"
+#include "refusals.h"
+#include "sockio.h"
+#include "tokens.h"
+
+/* ---- durability ---------------------------------------------------------- */
+
+/* A batch of changes became durable (ok) or was undone (!ok).  In this
+ * order: undone audit lines are forgotten; the NSS snapshot is rewritten
+ * (getent sees an account as soon as `account create` returns); the
+ * replies that waited for the batch go out (release, when given); the
+ * syslog copies of the audit events (the durable copy is in the audit
+ * database) only after them. */
+void daemon_settled(struct daemon *d, int ok, void (*release)(void *arg), void *arg)
+{
+	if (!ok)
+		audit_flushed(d->audit, 0); /* forget the undone events first */
+	if (ok && d->nss_dirty)
+		nss_snapshot_write(d);
+	if (release)
+		release(arg);
+	if (ok)
+		audit_flushed(d->audit, 1);
+}
+
+/* Makes the open batch durable now (a reply that cannot wait for the
+ * loop's group commit).  0 ok, -1 the write failed and was undone. */
+int daemon_flush(struct daemon *d)
+{
+	int ok = store_flush(d->store) == 0;
+	daemon_settled(d, ok, NULL, NULL);
+	return ok ? 0 : -1;
+}
+
+static const struct daemon_ops ops = {
+	.flush = daemon_flush,
+	.settled = daemon_settled,
+	.tick = daemon_tick,
+	.reload = daemon_reload,
+};
+
+void daemon_init(struct daemon *d)
+{
+	d->ops = &ops;
+}
+
+/* ---- daemon events, tick and reload -------------------------------------- */
+
+static void log_cfg_err(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_err("%s", msg);
+}
+
+int daemon_event(struct daemon *d, const char *event, const char *detail)
+{
+	struct actor a = { .uid = geteuid(), .priv = PRIV_SUPER };
+	snprintf(a.user, sizeof(a.user), "svcacctd");
+	struct audit_event ev = { .event = event, .outcome = "success", .actor = &a,
+				  .detail = detail };
+	size_t mark = audit_mark(d->audit);
+	store_begin(d->store);
+	if (audit_append(d->audit, &ev) < 0 || store_commit(d->store) < 0) {
+		store_abort(d->store);
+		audit_rollback(d->audit, mark);
+		return -1;
+	}
+	return daemon_flush(d);
+}
+
+#define TICK_MS 5000
+#define DENYLIST_PURGE_MS (10 * 60 * 1000)
+
+void daemon_tick(struct daemon *d, int force)
+{
+	int64_t now = svca_now_ms();
+	if (!force && now - d->tick_last < TICK_MS)
+		return;
+	d->tick_last = now;
+	keys_tick(d, force);
+	refusals_tick(d, force); /* force: every count before daemon.stop */
+	/* A failed snapshot write is retried, but never from changes that
+	 * are not durable yet (the batch is flushed after the tick). */
+	if (d->nss_dirty && !store_dirty(d->store) && !store_flush_busy(d->store))
+		nss_snapshot_write(d);
+	if (force || now - d->purge_last >= DENYLIST_PURGE_MS) {
+		d->purge_last = now;
+		tokens_tick(d);
+	}
+}
+
+void daemon_reload(struct daemon *d)
+{
+	struct svca_config nc;
+	if (config_load(d->cfg.path, &nc, log_cfg_err, NULL) != 0) {
+		log_err("reload: %s has errors; keeping the running configuration",
+			d->cfg.path);
+		config_free(&nc);
+		return;
+	}
+	if (strcmp(nc.socket, d->cfg.socket) || strcmp(nc.state_dir, d->cfg.state_dir))
+		log_warn("reload: socket, state_dir, http_socket, http_listen and the secret "
+			 "files change at the next restart");
+	/* Keep what the daemon is bound to and has loaded. */
+	free(nc.socket);
+	nc.socket = strdup(d->cfg.socket);
+	free(nc.state_dir);
+	nc.state_dir = strdup(d->cfg.state_dir);
+	free(nc.http_socket);
+	nc.http_socket = d->cfg.http_socket ? strdup(d->cfg.http_socket) : NULL;
+	free(nc.http_listen);
+	nc.http_listen = d->cfg.http_listen ? strdup(d->cfg.http_listen) : NULL;
+	if (!nc.socket || !nc.state_dir || (d->cfg.http_socket && !nc.http_socket) ||
+	    (d->cfg.http_listen && !nc.http_listen)) {
+		log_err("reload: out of memory");
+		config_free(&nc);
+		return;
+	}
+	config_free(&d->cfg);
+	d->cfg = nc;
+	daemon_resolve_groups(d);
+	audit_configure(d->audit, &d->cfg);
+	d->nss_dirty = 1; /* host_workspaces, shells, home_base may have changed */
+	nss_snapshot_forget(); /* SIGHUP also resyncs the snapshot with the store */
+	nss_snapshot_write(d);
+	daemon_event(d, "daemon.reload", NULL);
+	log_info("configuration reloaded from %s", d->cfg.path);
+}
+

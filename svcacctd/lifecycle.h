@@ -1,0 +1,30 @@
+/* The top floor (daemon.c): start-up helpers, the tick, reload and the one
+ * "a batch became durable" path.  Included by main.c and daemon.c only;
+ * lower layers call these through struct daemon's ops (daemon.h). */
+#ifndef SVCACCTD_LIFECYCLE_H
+#define SVCACCTD_LIFECYCLE_H
+
+#include "daemon.h"
+
+/* Sets d->ops to the functions below. */
+void daemon_init(struct daemon *d);
+
+/* A batch became durable (ok) or was undone: audit lines, NSS snapshot,
+ * then release(arg) (the waiting replies), then syslog.  release may be
+ * NULL. */
+void daemon_settled(struct daemon *d, int ok, void (*release)(void *arg), void *arg);
+
+/* store_flush + daemon_settled: 0 durable, -1 failed (undone). */
+int daemon_flush(struct daemon *d);
+
+/* Records a daemon event (daemon.start, daemon.reload, daemon.stop) in its
+ * own transaction and makes it durable.  0 ok, -1 failed. */
+int daemon_event(struct daemon *d, const char *event, const char *detail);
+
+/* Periodic work (last-use flush, expiry, deny-list purge), from the loop. */
+void daemon_tick(struct daemon *d, int force);
+
+/* SIGHUP: re-reads the configuration file. */
+void daemon_reload(struct daemon *d);
+
+#endif

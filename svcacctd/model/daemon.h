@@ -1,0 +1,55 @@
+/* The daemon's shared state and the caller model. */
+#ifndef SVCACCTD_DAEMON_H
+#define SVCACCTD_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "caller.h"
+#include "config.h"
+#include "lastuse.h"
+#include "proto.h"
+#include "store.h"
+
+#define SVCACCTD_VERSION "0.1.0"
+
+struct audit;
+struct secrets;
+struct rl_table;
+struct refusals;
+
+struct daemon;
+
+/* What the lower layers call back into the top floor (daemon.c sets them
+ * up in daemon_init; lifecycle.h says what each does).  Through these,
+ * net/ and cmd/ never include the top. */
+struct daemon_ops {
+	int (*flush)(struct daemon *d);
+	void (*settled)(struct daemon *d, int ok, void (*release)(void *arg), void *arg);
+	void (*tick)(struct daemon *d, int force);
+	void (*reload)(struct daemon *d);
+};
+
+struct daemon {
+	const struct daemon_ops *ops;
+	struct svca_config cfg;
+	struct store *store;
+	struct audit *audit;
+	gid_t *admin_gids;
+	size_t n_admin_gids;
+	gid_t *super_gids;
+	size_t n_super_gids;
+	struct secrets *secrets;
+	struct rl_table *rl_key;  /* token exchanges per key id */
+	struct rl_table *rl_uid;  /* token exchanges per calling uid */
+	struct rl_table *rl_lock; /* bad secrets per key id: lockout */
+	struct refusals *refusals; /* refusal records per caller (refusals.h) */
+	int nss_dirty;        /* the NSS snapshot must be rewritten */
+	int64_t tick_last;    /* daemon_tick: last run, last deny-list purge */
+	int64_t purge_last;
+	struct lastuse_queue lastuse; /* key last-use times not written yet (keys.c) */
+	struct caller_names names;    /* callers' user names (cmd/request.c) */
+};
+
+#endif

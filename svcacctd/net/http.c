@@ -1,0 +1,836 @@
+/*
+ * The HTTP front: HTTP/1.1 + JSON on http_socket (a Unix socket, like
+ * Docker's API) and, when configured, on a loopback TCP address.
+ *
+ * It is an adapter: every endpoint builds a native request and runs the
+ * same command handler the Unix-socket protocol uses, then turns the reply
+ * frame into an HTTP response.  One implementation of every rule.
+ *
+ * libmicrohttpd runs inside the daemon's own loop (external epoll mode),
+ * so the single-threaded store is never touched concurrently.  Besides
+ * MHD's idle timeout, every connection has an absolute deadline: a client
+ * that trickles its request is shut down when the deadline passes.
+ */
+#include "http.h"
+#include "http_parse.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "dispatch.h"
+#include "log.h"
+#include "server.h"
+#include "sockio.h"
+#include "tokens.h"
+
+#define HTTP_MAX_BODY 4096
+#define HTTP_MEMORY_LIMIT (32 * 1024) /* per connection: headers + body */
+#define HTTP_MAX_CONNECTIONS 256
+/* Below the global limit (finding: 300 connections from loopback took
+ * every slot): one caller (all of loopback, one uid on http_socket)
+ * holds at most this many; the last HTTP_ROOT_RESERVE slots are for
+ * root on http_socket. */
+#define HTTP_MAX_PER_CALLER 64
+#define HTTP_ROOT_RESERVE 16
+#define HTTP_IDLE_TIMEOUT_S 10
+#define HTTP_DEADLINE_MS 10000
+#define MAX_TRACKED 1024
+
+struct tracked {
+	int fd;           /* fd + 1; 0 = free slot */
+	int64_t deadline;
+	uint64_t seq;     /* accept order: lower = older */
+	uint64_t caller;  /* hash of the caller (http_caller_key or uid) */
+	int root;         /* uid 0 on http_socket: never evicted */
+	int evicted;      /* shut down by the policy; MHD closes it soon */
+};
+
+struct http_front {
+	struct daemon *d;
+	struct MHD_Daemon *mhd[2];
+	int nmhd;
+	struct tracked conns[MAX_TRACKED];
+	int live; /* connections being served, over both daemons */
+	int evicted; /* of which shut down by the policy, not yet closed */
+	uint64_t next_seq;
+	int64_t last_cap_log;
+	int64_t started;
+};
+
+/* Per-request state (MHD's con_cls). */
+struct req_state {
+	char body[HTTP_MAX_BODY + 1];
+	size_t len;
+	int too_large;
+};
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
+			       const char *ctype, const char *body, int retry_after,
+			       const char *allow)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", ctype);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (retry_after > 0) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%d", retry_after);
+		MHD_add_response_header(r, "Retry-After", ra);
+	}
+	if (allow)
+		MHD_add_response_header(r, "Allow", allow);
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* RFC 9457 problem details.  detail never echoes the request. */
+static enum MHD_Result problem(struct MHD_Connection *c, unsigned status,
+			       const char *title, const char *detail, int retry_after,
+			       const char *allow)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "type", json_string("about:blank"));
+	json_object_set_new(o, "title", json_string(title));
+	json_object_set_new(o, "status", json_integer(status));
+	json_object_set_new(o, "detail", json_string(detail));
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	enum MHD_Result r = respond(c, status, "application/problem+json", s ? s : "{}",
+				    retry_after, allow);
+	free(s);
+	return r;
+}
+
+static enum MHD_Result json_reply(struct MHD_Connection *c, unsigned status, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	enum MHD_Result r = respond(c, status, "application/json", s ? s : "{}", 0, NULL);
+	free(s);
+	return r;
+}
+
+/* The caller: SO_PEERCRED on the Unix socket, the address on TCP. */
+static void peer_of(struct MHD_Connection *c, struct peer *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->uid = (uid_t)-1;
+	p->gid = (gid_t)-1;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ai =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ai ? ai->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, p->addr, sizeof(p->addr));
+		http_caller_key(sa, p->caller, sizeof(p->caller));
+		return;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, p->addr, sizeof(p->addr));
+		http_caller_key(sa, p->caller, sizeof(p->caller));
+		return;
+	}
+	if (ci) {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		if (getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+			p->pid = cr.pid;
+			p->uid = cr.uid;
+			p->gid = cr.gid;
+		}
+	}
+}
+
+/* Runs one native command.  The reply frame's status and fields are
+ * returned through *st and fs/nf (pointing into out). */
+static int run_command(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
+		       struct svca_buf *req, struct svca_buf *out, uint16_t *st,
+		       struct svca_field *fs, size_t *nf)
+{
+	struct svca_field in[8];
+	struct peer p;
+	peer_of(c, &p);
+	int n = svca_fields_collect(req->data + SVCA_HDR_LEN, req->len - SVCA_HDR_LEN, in, 8);
+	if (n < 0)
+		return -1;
+	struct request r = { .d = h->d, .peer = &p, .cmd = cmd, .f = in, .nf = (size_t)n,
+			     .reply = out };
+	handle_request(&r);
+	if (r.wrote) {
+		/* The answer depends on a change (token.issue audit): make
+		 * it durable before the client sees it. */
+		int ok = h->d->ops->flush(h->d) == 0;
+		if (!ok)
+			return -1;
+	}
+	struct svca_header hd;
+	if (out->failed || out->len < SVCA_HDR_LEN || svca_header_parse(out->data, &hd) < 0)
+		return -1;
+	*st = hd.type;
+	int m = svca_fields_collect(out->data + SVCA_HDR_LEN, out->len - SVCA_HDR_LEN, fs, 32);
+	if (m < 0)
+		return -1;
+	*nf = (size_t)m;
+	return 0;
+}
+
+static const char *fstr(const struct svca_field *fs, size_t n, uint16_t tag, char *buf,
+			size_t len)
+{
+	const struct svca_field *f = svca_fields_find(fs, n, tag);
+	if (!f || f->len >= len)
+		return NULL;
+	memcpy(buf, f->val, f->len);
+	buf[f->len] = '\0';
+	return buf;
+}
+
+static uint64_t fu64(const struct svca_field *fs, size_t n, uint16_t tag)
+{
+	uint64_t v = 0;
+	svca_field_u64(svca_fields_find(fs, n, tag), &v);
+	return v;
+}
+
+/* MHD 0.9.75 ends a header value at a NUL and reports only the part
+ * before it (its length too): the bytes after the NUL are dropped
+ * silently, so "key\0junk" would pass as "key".  It parses in place: the
+ * value lies inside the request's header bytes, which begin at the method,
+ * and between the value's end and the next header line there may only be
+ * the line ending (CR LF or LF, zeroed by MHD; after the last header, the
+ * empty line too).  Anything more was hidden behind a NUL: 1.  A library
+ * that keeps values elsewhere is not second-guessed (0); one that reports
+ * the whole length is caught by the strlen() test. */
+struct line_after {
+	uintptr_t from, next;
+	int last;
+};
+
+static enum MHD_Result next_line(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	struct line_after *l = cls;
+	uintptr_t k = (uintptr_t)key;
+	(void)kind;
+	(void)value;
+	if (k >= l->from && k < l->next) {
+		l->next = k;
+		l->last = 0;
+	}
+	return MHD_YES;
+}
+
+static int hidden_after_nul(struct MHD_Connection *c, const char *start, const char *v,
+			    size_t vlen)
+{
+	if (strlen(v) != vlen)
+		return 1;
+	const union MHD_ConnectionInfo *hs =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (!hs || !start)
+		return 0;
+	uintptr_t s = (uintptr_t)start, e = s + hs->header_size, a = (uintptr_t)v + vlen;
+	if ((uintptr_t)v < s || a >= e)
+		return 0; /* not parsed in place: nothing to see */
+	struct line_after l = { .from = a, .next = e, .last = 1 };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, next_line, &l);
+	size_t gap = (size_t)(l.next - a);
+	if (gap > (l.last ? 4u : 2u))
+		return 1;
+	for (size_t i = 0; i < gap; i++)
+		if (v[vlen + i] != '\0')
+			return 1;
+	return 0;
+}
+
+static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connection *c,
+				      const char *method)
+{
+	const char *key = NULL;
+	size_t klen = 0;
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "x-api-key", strlen("x-api-key"),
+					  &key, &klen) != MHD_YES || !key)
+		key = NULL;
+	/* A NUL inside the value: refused whole (as a missing key, audited
+	 * the same way), never cut short to the part before it. */
+	int embedded_nul = key && hidden_after_nul(c, method, key, klen);
+	struct svca_buf req, out;
+	struct svca_field fs[32];
+	size_t nf = 0;
+	uint16_t st = 0;
+	svca_buf_init(&req, SVCA_MAX_UNAUTH_REQUEST);
+	svca_buf_init(&out, 0);
+	svca_frame_begin(&req, SVCA_CMD_TOKEN_CREATE);
+	/* A missing or absurd key still goes through the native command, so
+	 * that it is refused and audited (token.deny malformed) the same way. */
+	if (key && *key && !embedded_nul && klen <= 512)
+		svca_put_bytes(&req, F_KEY, key, klen);
+	enum MHD_Result ret;
+	if (svca_frame_end(&req) < 0) {
+		ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized", "invalid API key", 0, NULL);
+		goto out;
+	}
+	if (run_command(h, c, SVCA_CMD_TOKEN_CREATE, &req, &out, &st, fs, &nf) < 0) {
+		ret = problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+			      "the request could not be completed", 0, NULL);
+		goto out;
+	}
+	char reason[32] = "", tok[TOKEN_BUF], kid[32];
+	if (st != SVCA_OK) {
+		fstr(fs, nf, F_REASON, reason, sizeof(reason));
+		if (!strcmp(reason, "rate_limited") || !strcmp(reason, "locked_out")) {
+			int ra = (int)fu64(fs, nf, F_RETRY_AFTER);
+			char detail[64];
+			snprintf(detail, sizeof(detail), "rate limited, retry in %d s", ra);
+			ret = problem(c, MHD_HTTP_TOO_MANY_REQUESTS, "Too Many Requests", detail,
+				      ra > 0 ? ra : 1, NULL);
+		} else {
+			ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
+				      key && klen ? "invalid API key"
+						  : "send the API key in the x-api-key header",
+				      0, NULL);
+		}
+		goto out;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "access_token",
+			    json_string(fstr(fs, nf, F_TOKEN, tok, sizeof(tok)) ?: ""));
+	json_object_set_new(o, "token_type", json_string("Bearer"));
+	json_object_set_new(o, "expires_in", json_integer((json_int_t)fu64(fs, nf, F_EXPIRES_IN)));
+	json_object_set_new(o, "key_id", json_string(fstr(fs, nf, F_KEY_ID, kid, sizeof(kid)) ?: ""));
+	sodium_memzero(tok, sizeof(tok));
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	ret = respond(c, MHD_HTTP_OK, "application/json", s ? s : "{}", 0, NULL);
+	if (s) {
+		sodium_memzero(s, strlen(s));
+		free(s);
+	}
+out:
+	svca_buf_free(&req);
+	svca_buf_free(&out);
+	return ret;
+}
+
+static enum MHD_Result jwks(struct http_front *h, struct MHD_Connection *c)
+{
+	char *s = tokens_jwks(h->d);
+	if (!s)
+		return problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+			       "out of memory", 0, NULL);
+	enum MHD_Result r = respond(c, MHD_HTTP_OK, "application/json", s, 0, NULL);
+	free(s);
+	return r;
+}
+
+/* Decodes application/x-www-form-urlencoded "token=..." (RFC 7662). */
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int http_form_token(const char *body, char *out, size_t outlen)
+{
+	const char *p = body;
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		size_t len = amp ? (size_t)(amp - p) : strlen(p);
+		if (len > 6 && !strncmp(p, "token=", 6)) {
+			size_t o = 0;
+			for (size_t i = 6; i < len; i++) {
+				char ch = p[i];
+				if (ch == '+')
+					ch = ' ';
+				else if (ch == '%') {
+					int hi = i + 2 < len ? hexval(p[i + 1]) : -1;
+					int lo = i + 2 < len ? hexval(p[i + 2]) : -1;
+					if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+						return -1; /* malformed, or a NUL */
+					ch = (char)(hi << 4 | lo);
+					i += 2;
+				}
+				if (o + 1 >= outlen)
+					return -2; /* too long to be one of ours */
+				out[o++] = ch;
+			}
+			out[o] = '\0';
+			return 0;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return -1;
+}
+
+static enum MHD_Result introspect(struct http_front *h, struct MHD_Connection *c,
+				  struct req_state *rs)
+{
+	char tok[TOKEN_BUF];
+	if (rs->too_large)
+		return problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
+			       "the request body is too large", 0, NULL);
+	rs->body[rs->len] = '\0';
+	int ft = http_form_token(rs->body, tok, sizeof(tok));
+	if (ft == -2) {
+		sodium_memzero(rs->body, sizeof(rs->body));
+		json_t *o = json_object();
+		json_object_set_new(o, "active", json_false());
+		return json_reply(c, MHD_HTTP_OK, o);
+	}
+	if (ft < 0) {
+		sodium_memzero(rs->body, sizeof(rs->body));
+		return problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request",
+			       "send a form body: token=<session token>", 0, NULL);
+	}
+	sodium_memzero(rs->body, sizeof(rs->body));
+	struct svca_buf req, out;
+	struct svca_field fs[32];
+	size_t nf = 0;
+	uint16_t st = 0;
+	svca_buf_init(&req, SVCA_MAX_UNAUTH_REQUEST);
+	svca_buf_init(&out, 0);
+	svca_frame_begin(&req, SVCA_CMD_TOKEN_VERIFY);
+	svca_put_bytes(&req, F_TOKEN, tok, strlen(tok));
+	sodium_memzero(tok, sizeof(tok));
+	enum MHD_Result ret;
+	json_t *o = NULL;
+	if (svca_frame_end(&req) == 0 &&
+	    run_command(h, c, SVCA_CMD_TOKEN_VERIFY, &req, &out, &st, fs, &nf) == 0 &&
+	    st == SVCA_OK) {
+		const struct svca_field *j = svca_fields_find(fs, nf, F_JSON);
+		o = j ? json_loadb((const char *)j->val, j->len, 0, NULL) : NULL;
+	}
+	if (o && json_is_object(o)) {
+		json_object_set_new(o, "active", json_true());
+		json_object_set_new(o, "token_type", json_string("Bearer"));
+		ret = json_reply(c, MHD_HTTP_OK, o);
+	} else {
+		json_decref(o);
+		o = json_object();
+		json_object_set_new(o, "active", json_false());
+		ret = json_reply(c, MHD_HTTP_OK, o);
+	}
+	svca_buf_free(&req);
+	svca_buf_free(&out);
+	return ret;
+}
+
+static enum MHD_Result healthz(struct http_front *h, struct MHD_Connection *c)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "status", json_string("ok"));
+	json_object_set_new(o, "version", json_string(SVCACCTD_VERSION));
+	json_object_set_new(o, "uptime_s",
+			    json_integer((json_int_t)((svca_now_ms() - h->started) / 1000)));
+	json_object_set_new(o, "audit_head", json_integer((json_int_t)audit_head(h->d->audit)));
+	return json_reply(c, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct http_front *h = cls;
+	struct req_state *rs = *con_cls;
+	(void)version;
+
+	if (!rs) { /* headers are in: set up, wait for the body */
+		rs = calloc(1, sizeof(*rs));
+		if (!rs)
+			return MHD_NO;
+		*con_cls = rs;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (rs->len + *upload_size > HTTP_MAX_BODY)
+			rs->too_large = 1;
+		else {
+			memcpy(rs->body + rs->len, upload, *upload_size);
+			rs->len += *upload_size;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+
+	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	int post = !strcmp(method, "POST");
+	if (!strcmp(url, "/service-account-tokens")) {
+		if (!post)
+			return problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed",
+				       "use POST", 0, "POST");
+		if (rs->too_large)
+			return problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
+				       "the request body is too large", 0, NULL);
+		return token_exchange(h, c, method);
+	}
+	if (!strcmp(url, "/.well-known/jwks.json")) {
+		if (!get)
+			return problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed",
+				       "use GET", 0, "GET, HEAD");
+		return jwks(h, c);
+	}
+	if (!strcmp(url, "/token/introspect")) {
+		if (!post)
+			return problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed",
+				       "use POST", 0, "POST");
+		return introspect(h, c, rs);
+	}
+	if (!strcmp(url, "/healthz")) {
+		if (!get)
+			return problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed",
+				       "use GET", 0, "GET, HEAD");
+		return healthz(h, c);
+	}
+	return problem(c, MHD_HTTP_NOT_FOUND, "Not Found", "no such endpoint", 0, NULL);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	struct req_state *rs = *con_cls;
+	if (rs) {
+		sodium_memzero(rs, sizeof(*rs));
+		free(rs);
+	}
+	*con_cls = NULL;
+}
+
+/* ---- connection caps ----------------------------------------------------
+ *
+ * Every connection is tracked with its caller.  A caller over
+ * HTTP_MAX_PER_CALLER, or any caller when the front is full (the last
+ * HTTP_ROOT_RESERVE slots only for root on http_socket), makes room by
+ * shutting down the oldest connection of itself, or of the heaviest
+ * holder (evictable() says which may go); the newcomer is refused only
+ * when none may.  A client that reopens what is dropped only churns its
+ * own share, and whoever comes next is still served. */
+
+static uint64_t hash_str(const char *v)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *v; v++)
+		h = (h ^ (uint8_t)*v) * 1099511628211ULL;
+	return h;
+}
+
+static void caller_of_fd(struct MHD_Connection *c, int fd, struct tracked *t)
+{
+	char key[64] = "";
+	const union MHD_ConnectionInfo *ai =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ai || !ai->client_addr || http_caller_key(ai->client_addr, key, sizeof(key)) < 0) {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+			snprintf(key, sizeof(key), "uid %u", (unsigned)cr.uid);
+			t->root = cr.uid == 0;
+		} else {
+			snprintf(key, sizeof(key), "unknown");
+		}
+	}
+	t->caller = hash_str(key);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The caller holding the most live non-root connections. */
+static uint64_t heaviest(const struct http_front *h)
+{
+	uint64_t v[MAX_TRACKED], best = 0;
+	size_t n = 0, best_n = 0;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		const struct tracked *t = &h->conns[i];
+		if (t->fd && !t->evicted && !t->root)
+			v[n++] = t->caller;
+	}
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && v[j] == v[i]; j++)
+			;
+		if (j - i > best_n) {
+			best_n = j - i;
+			best = v[i];
+		}
+	}
+	return best;
+}
+
+/* May t make room?  Not while a request it sent waits in the kernel, not
+ * yet read by MHD: the caller's legitimate client must not lose its
+ * connection to the same caller's hog in the meantime.  Anything MHD has
+ * read is answered within the same loop iteration (bodies are small), so
+ * no other state protects a connection: a hog cannot pin its slots by
+ * sending a partial request. */
+static int evictable(const struct tracked *t)
+{
+	char b;
+	return recv(t->fd - 1, &b, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
+static struct tracked *oldest_evictable(struct http_front *h, uint64_t caller,
+					const struct tracked *except)
+{
+	uint64_t after = 0; /* skip those already found not evictable */
+	for (;;) {
+		struct tracked *best = NULL;
+		for (int i = 0; i < MAX_TRACKED; i++) {
+			struct tracked *t = &h->conns[i];
+			if (t->fd && t != except && !t->evicted && !t->root &&
+			    t->caller == caller && t->seq > after &&
+			    (!best || t->seq < best->seq))
+				best = t;
+		}
+		if (!best || evictable(best))
+			return best;
+		after = best->seq;
+	}
+}
+
+static void evict(struct http_front *h, struct tracked *t)
+{
+	shutdown(t->fd - 1, SHUT_RDWR); /* MHD sees it and closes */
+	t->evicted = 1;
+	h->evicted++;
+}
+
+/* Applies the caps to the newcomer t (already counted in live). */
+static void admit(struct http_front *h, struct tracked *t)
+{
+	int held = 0, nonroot = 0;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		const struct tracked *o = &h->conns[i];
+		if (!o->fd || o->evicted)
+			continue;
+		held += o->caller == t->caller;
+		nonroot += !o->root;
+	}
+	int active = h->live - h->evicted;
+	struct tracked *victim;
+	if (!t->root && held > HTTP_MAX_PER_CALLER)
+		victim = oldest_evictable(h, t->caller, t);
+	else if (active > HTTP_MAX_CONNECTIONS ||
+		 (!t->root && nonroot > HTTP_MAX_CONNECTIONS - HTTP_ROOT_RESERVE))
+		victim = oldest_evictable(h, heaviest(h), t);
+	else
+		return;
+	int64_t now = svca_now_ms();
+	if (now - h->last_cap_log > 10000) {
+		log_warn("http: connection limit reached (%d per caller, %d in all): %s",
+			 HTTP_MAX_PER_CALLER, HTTP_MAX_CONNECTIONS,
+			 victim ? "closing the oldest connection of the caller or of the heaviest caller"
+				: "refusing a connection");
+		h->last_cap_log = now;
+	}
+	evict(h, victim ? victim : t);
+}
+
+/* Tracks each connection: its absolute deadline, its caller. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_front *h = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return;
+	int fd = ci->connect_fd;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		struct tracked *t = *socket_ctx;
+		if (t && t->fd == fd + 1) {
+			h->evicted -= t->evicted;
+			memset(t, 0, sizeof(*t));
+			h->live--;
+		}
+		*socket_ctx = NULL;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		struct tracked *t = &h->conns[i];
+		if (t->fd == 0) {
+			memset(t, 0, sizeof(*t));
+			t->fd = fd + 1;
+			t->deadline = svca_now_ms() + HTTP_DEADLINE_MS;
+			t->seq = ++h->next_seq;
+			caller_of_fd(c, fd, t);
+			*socket_ctx = t;
+			h->live++;
+			admit(h, t);
+			return;
+		}
+	}
+	shutdown(fd, SHUT_RDWR); /* untracked: no deadline, so not served */
+}
+
+/* New clients beyond what can be tracked are closed at once rather than
+ * left waiting in the kernel's backlog; the caps are applied when the
+ * connection starts (the caller of a Unix socket is known only then). */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
+				     socklen_t len)
+{
+	struct http_front *h = cls;
+	(void)addr;
+	(void)len;
+	return h->live < MAX_TRACKED - 1 ? MHD_YES : MHD_NO;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warn("http: %s", msg);
+}
+
+static void on_ready(void *arg)
+{
+	struct http_front *h = arg;
+	int64_t now = svca_now_ms();
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		struct tracked *t = &h->conns[i];
+		if (t->fd && t->deadline <= now) {
+			/* Past its deadline (a slow-loris client): MHD sees
+			 * the shutdown and closes the connection. */
+			shutdown(t->fd - 1, SHUT_RDWR);
+			t->deadline = now + 60000;
+		}
+	}
+	for (int i = 0; i < h->nmhd; i++) {
+		/* Run while MHD has work due now (buffered data it has not
+		 * processed yet), a bounded number of times. */
+		for (int n = 0; n < 16; n++) {
+			MHD_UNSIGNED_LONG_LONG ms = 1;
+			MHD_run(h->mhd[i]);
+			if (MHD_get_timeout(h->mhd[i], &ms) != MHD_YES || ms > 0)
+				break;
+		}
+	}
+}
+
+static int next_timeout(void *arg)
+{
+	struct http_front *h = arg;
+	int best = -1;
+	for (int i = 0; i < h->nmhd; i++) {
+		MHD_UNSIGNED_LONG_LONG ms;
+		if (MHD_get_timeout(h->mhd[i], &ms) == MHD_YES) {
+			int v = ms > 5000 ? 5000 : (int)ms;
+			if (best < 0 || v < best)
+				best = v;
+		}
+	}
+	return best;
+}
+
+static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd,
+				    const struct sockaddr *addr)
+{
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUPPRESS_DATE_NO_CLOCK;
+	if (addr && addr->sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_CONNECTION_LIMIT, 2 * HTTP_MAX_CONNECTIONS, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL },
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_MEMORY_LIMIT, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h },
+		{ lfd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
+		  lfd >= 0 ? lfd : 0, lfd >= 0 ? NULL : (void *)addr },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	return MHD_start_daemon(flags, 0, accept_policy, h, on_request, h,
+				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h, MHD_OPTION_ARRAY,
+				opts, MHD_OPTION_END);
+}
+
+struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
+			      char *err, size_t errlen)
+{
+	struct http_front *h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->d = d;
+	h->started = svca_now_ms();
+	if (unix_fd >= 0) {
+		h->mhd[h->nmhd] = start_mhd(h, unix_fd, NULL);
+		if (!h->mhd[h->nmhd]) {
+			snprintf(err, errlen, "cannot start the HTTP front on %s", d->cfg.http_socket);
+			goto fail;
+		}
+		h->nmhd++;
+	}
+	if (d->cfg.http_listen) {
+		struct sockaddr_storage ss;
+		if (config_parse_listen(d->cfg.http_listen, &ss) < 0) {
+			snprintf(err, errlen,
+				 "http_listen '%s' must be a loopback address and port, like 127.0.0.1:8080",
+				 d->cfg.http_listen);
+			goto fail;
+		}
+		h->mhd[h->nmhd] = start_mhd(h, -1, (struct sockaddr *)&ss);
+		if (!h->mhd[h->nmhd]) {
+			snprintf(err, errlen, "cannot listen on %s: %s", d->cfg.http_listen,
+				 strerror(errno));
+			goto fail;
+		}
+		h->nmhd++;
+	}
+	for (int i = 0; i < h->nmhd; i++) {
+		const union MHD_DaemonInfo *di =
+			MHD_get_daemon_info(h->mhd[i], MHD_DAEMON_INFO_EPOLL_FD);
+		if (!di || server_watch(srv, di->epoll_fd, on_ready, next_timeout, h) < 0) {
+			snprintf(err, errlen, "cannot add the HTTP front to the event loop");
+			goto fail;
+		}
+	}
+	return h;
+fail:
+	http_stop(h);
+	return NULL;
+}
+
+void http_stop(struct http_front *h)
+{
+	if (!h)
+		return;
+	for (int i = 0; i < h->nmhd; i++)
+		MHD_stop_daemon(h->mhd[i]);
+	free(h);
+}

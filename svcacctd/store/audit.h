@@ -1,0 +1,64 @@
+/*
+ * The audit trail: every event is a JSON object, stored in the audit
+ * database inside the same transaction as the change it describes, and sent
+ * to syslog (LOG_AUTHPRIV, ident svcacctd) once that transaction is durable.
+ *
+ * Records are hash-chained: record N is  version:u8 prev:32 json  where prev
+ * is the BLAKE2b-256 of record N-1's bytes; "head" holds the last seq, the
+ * hash of the last record and a keyed BLAKE2b MAC of both (key: the
+ * root-only audit_key_file), so the head cannot be rewritten to cut off the
+ * newest records without the daemon's key.  The highest seq ever issued is
+ * kept (MACed) in state.db too: a head rolled back to an older copy is
+ * caught, and no seq is issued twice.  audit_verify walks the chain and
+ * checks both.
+ */
+#ifndef SVCACCTD_AUDIT_H
+#define SVCACCTD_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit_event.h"
+#include "config.h"
+#include "proto.h"
+#include "store.h"
+
+/* Loads (or creates) the audit key, reads the head and checks it: a head
+ * from before the MAC gets one (event audit.mac); a head that fails its
+ * checks is logged and recorded (audit.tamper), and the chain goes on
+ * after the highest seq ever issued. */
+struct audit *audit_open(struct store *s, const struct svca_config *cfg,
+			 char *err, size_t errlen);
+void audit_close(struct audit *a);
+/* Points the syslog sink at the (reloaded) configuration. */
+void audit_configure(struct audit *a, const struct svca_config *cfg);
+
+/* Appends an event inside the caller's open store transaction.
+ * 0 ok, -1 failed (the caller aborts the transaction). */
+int audit_append(struct audit *a, const struct audit_event *ev);
+
+/* The newest event's seq. */
+uint64_t audit_head(const struct audit *a);
+
+/* Marks the start of a transaction; audit_rollback(a, mark) forgets the
+ * events appended since (the transaction was aborted). */
+size_t audit_mark(const struct audit *a);
+void audit_rollback(struct audit *a, size_t mark);
+
+/* After a store flush (synchronous or finished in the background): sends
+ * the pending lines whose batch is now durable to syslog (bounded by
+ * audit_timeout_ms); !ok also drops the rest (they were undone) and
+ * re-reads the chain head. */
+void audit_flushed(struct audit *a, int ok);
+
+/* Lists events oldest first into the reply (F_ITEM F_SEQ F_JSON).
+ * limit keeps the newest N matches (0 = all). */
+int audit_list(struct audit *a, struct svca_buf *reply, const char *account,
+	       const char *event, uint64_t since_ms, uint64_t limit);
+
+/* Walks the chain.  0 intact (*checked = records), -1 broken: *bad_seq and
+ * msg say where. */
+int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq,
+		 char *msg, size_t msglen);
+
+#endif
