@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # svcacct: system service accounts for Linux hosts.
 #
 #   make            build everything into $(BUILD)/
@@ -325,7 +326,7 @@ clean:
 # make check replays the corpora, so it needs clang and the libFuzzer
 # runtime: they are added to the packages `make deps` installs.
 DEB_DEPS      += clang libclang-rt-dev llvm
-LINT_DEB_DEPS := cppcheck clang-tidy
+LINT_DEB_DEPS := cppcheck clang-tidy clang-format
 
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build/fuzz
@@ -346,7 +347,7 @@ FUZZ_LIBS    := $(DAEMON_LIBS) $(CTL_LIBS) -lpam
 FUZZ_BINS    := $(FUZZ_ALL:%=$(FUZZ_BUILD)/fuzz_%)
 
 .PHONY: fuzz fuzz-build fuzz-bins fuzz-replay fuzz-seeds fuzz-deps lint lint-deps \
-        lint-layers lint-cppcheck lint-clang-tidy
+        lint-layers lint-spdx format format-check lint-cppcheck lint-clang-tidy
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -411,6 +412,7 @@ LINT_SRC   := $(wildcard common/*.c $(DAEMON_SRC) tools/svcacctctl/*.c bench/*.c
                         bench/svcacct-bench/*.c pam_svcacct/*.c nss_svcacct/*.c)
 CPPCHECK   ?= cppcheck
 CLANG_TIDY ?= clang-tidy
+CLANG_FORMAT ?= clang-format
 LINT_JOBS  ?= 2
 
 lint-deps:
@@ -423,7 +425,20 @@ lint-deps:
 	fi
 
 lint: lint-deps
-	@$(MAKE) --no-print-directory -k lint-layers lint-cppcheck lint-clang-tidy
+	@$(MAKE) --no-print-directory -k lint-layers lint-spdx format-check lint-cppcheck lint-clang-tidy
+
+# Every source file names its licence (LICENSE says which part has which);
+# lint/spdx.sh --add writes the line into new files.
+lint-spdx:
+	@lint/spdx.sh
+
+# The C style is .clang-format: `make format` applies it, `make
+# format-check` (part of lint) fails on any difference.
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+format:
+	@$(CLANG_FORMAT) -i $(FORMAT_SRC)
+format-check:
+	@$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRC) && echo "format: every C file follows .clang-format"
 
 # The daemon's layer rule (svcacctd/LAYERS.md): no upward include, no cycle
 # between folders, no daemon source compiled by tools/ or the modules.

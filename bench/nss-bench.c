@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nss-bench: getpwnam/getpwuid latency of libnss_svcacct.so.2 next to
  * glibc's "files" with the same number of entries.  Root only: each

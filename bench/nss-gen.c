@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nss-gen: writes an NSS snapshot of N synthetic service accounts with the
  * daemon's own writer (svcacctd/nss_format.c), without a daemon, for

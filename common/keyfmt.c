@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* API key text format: see keyfmt.h.  libc only. */
 #include "keyfmt.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Validation of the names users type: accounts, teams, workspaces. */
 #ifndef SVCACCT_NAMES_H
 #define SVCACCT_NAMES_H

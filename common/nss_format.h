@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Building and installing the NSS snapshot (format: see
  * common/snapshot_format.h).  libc only, no daemon state: svcacctd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Native protocol encoder and decoder; see proto.h for the wire format. */
 #include "proto.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * svcacct native protocol: one request, one reply, one connection.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The NSS snapshot: svcacctd writes it, libnss_svcacct.so.2 reads it.
  * Shared by the writer (common/nss_format.c) and the reader

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Client side of the native protocol: non-blocking connect, one absolute
  * deadline, MSG_NOSIGNAL, close-on-exec, and an optional check of who is
  * listening before a secret is sent. */

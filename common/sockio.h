@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Defensive socket I/O with one absolute monotonic deadline per request. */
 #ifndef SVCACCT_SOCKIO_H
 #define SVCACCT_SOCKIO_H

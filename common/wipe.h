@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Wiping memory that held a secret, in code that may not link libsodium
  * (the PAM and NSS modules link libc only).  explicit_bzero is not
  * removed by the optimiser, like sodium_memzero. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The configuration parser: config_load (svcacctd/base/config.c, on libconfig)
  * on arbitrary file contents, then config_free.  svcacctd runs this at

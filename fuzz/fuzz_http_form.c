@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The HTTP front's own parsing of request bytes (svcacctd/net/http.c): the
  * application/x-www-form-urlencoded body of POST /token/introspect

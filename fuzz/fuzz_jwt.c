@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Session token verification (svcacctd/base/jwt.c): jwt_verify with a key
  * lookup that knows one fixed key, and the strict base64url codec.  A

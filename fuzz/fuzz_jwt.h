@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The fixed Ed25519 key of fuzz_jwt.c and of the token seeds that
  * seedgen.c signs with it (so the seed tokens verify and the fuzzer starts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * API key text and the other authtok / name checks that run on what a
  * user types (common/keyfmt.c, common/names.c, and the PAM module's

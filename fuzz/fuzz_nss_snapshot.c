@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The NSS snapshot reader (nss_svcacct/snapshot.c), which
  * libnss_svcacct.so.2 runs inside every process that resolves a user

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The clients' side of the native protocol: what svcacctctl and
  * pam_svcacct do with the bytes of a reply.

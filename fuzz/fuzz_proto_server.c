@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The daemon's side of the native protocol (common/proto.c), as
  * svcacctd/net/server.c runs it on every request: svca_header_parse, the size

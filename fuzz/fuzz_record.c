@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The decoders of records at rest (DB_STATE in state_dir): the generic
  * record parser rec_parse / rec_str / rec_u64 (svcacctd/store/record.c) and the

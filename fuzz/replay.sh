@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # fuzz/replay.sh FUZZ_BUILD [TARGET...]: runs every file of
 # fuzz/corpus/<target>/ and fuzz/crashes/<target>/ once through the built
 # libFuzzer target FUZZ_BUILD/fuzz_<target> (ASan+UBSan), without fuzzing.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * seedgen: writes the seed corpora fuzz/corpus/<target>/ with the
  * project's own encoders, so every seed is what the real code produces:

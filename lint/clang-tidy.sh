@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # lint/clang-tidy.sh [FILE...]: clang-tidy with the checks of .clang-tidy
 # over the C sources (default: common/ svcacctd/ tools/svcacctctl/ bench/
 # pam_svcacct/ nss_svcacct/), LINT_JOBS (2) files at a time.  `make lint-clang-tidy`.

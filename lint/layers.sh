@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # lint/layers.sh [-v]: the daemon's layer rule (svcacctd/LAYERS.md), read
 # from the sources.  `make lint-layers`, part of `make lint`.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libnss_svcacct.so.2: passwd, group and initgroups for svcacct service
  * accounts, from the snapshot svcacctd writes to nss_dir.  Never talks to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Validating and searching an NSS snapshot image (see snapshot_format.h). */
 #include "snapshot.h"
 

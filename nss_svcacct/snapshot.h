@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reading an NSS snapshot held in memory (a read-only mapping of
  * svcacct.snap).  Pure functions: no file access, no global state, so the

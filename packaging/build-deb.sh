@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # packaging/build-deb.sh OUTDIR: builds the Debian binary packages
 # (svcacct, libpam-svcacct, libnss-svcacct) with dpkg-buildpackage -us -uc -b
 # in a temporary copy of the working tree, copies the .deb files and the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # packaging/build-rpm.sh OUTDIR: builds the RPMs (svcacct, svcacct-pam,
 # svcacct-nss) with rpmbuild -bb from packaging/rpm/svcacct.spec and a
 # source tarball made from the working tree (tracked and untracked files,

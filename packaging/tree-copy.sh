@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # packaging/tree-copy.sh DEST: copies the working tree's source into DEST:
 # every tracked file and every untracked one that .gitignore does not
 # exclude (build outputs stay out), as they are on disk now.  Without git

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pam_svcacct: "this PAM transaction authenticated with a svcacct key or
  * token".  The session stage mints SVCACCT_TOKEN only then (issue 14,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pam_svcacct: requests to svcacctd and what their answers mean for PAM. */
 #include <errno.h>
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pam_svcacct: module arguments and the daemon's identity. */
 #include <limits.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pam_svcacct: PAM module for svcacct service accounts (DESIGN.md sections
  * 2, 5 and 8; man/pam_svcacct.8).

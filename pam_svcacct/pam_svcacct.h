@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pam_svcacct: internal interface between the module's files.  Nothing
  * here is exported: pam_svcacct.map keeps every symbol but pam_sm_* local.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacctd's top floor (daemon.c): what owns the daemon's life after
  * start-up (main.c): the tick, reload, daemon audit events and the one
  * path by which a batch of changes becomes durable.  The layers below

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The top floor (daemon.c): start-up helpers, the tick, reload and the one
  * "a batch became durable" path.  Included by main.c and daemon.c only;
  * lower layers call these through struct daemon's ops (daemon.h). */

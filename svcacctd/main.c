@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacctd: start-up, checks that refuse to run in an unsafe place,
  * signal handling and shutdown. */
 #include <errno.h>

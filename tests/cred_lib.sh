@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # tests/cred_lib.sh: helpers for the API key and session token tests
 # (t_keys, t_tokens, t_rotation, t_secrets), sourced after tests/lib.sh.

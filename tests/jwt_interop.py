@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Interoperability of svcacctd's session tokens with an ordinary JWT library.
 
     jwt_interop.py JWKS_FILE TOKEN_FILE [TOKEN_FILE...]

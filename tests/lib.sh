@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # tests/lib.sh: sourced by tests/integration/t_*.sh.
 #

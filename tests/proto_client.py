@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A small client for svcacctd's native protocol (common/proto.h), for tests.
 
 Frame: a 16-byte header, then a body of typed, length-prefixed fields; all

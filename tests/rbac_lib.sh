@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tests/rbac_lib.sh: helpers for the RBAC integration tests, sourced after
 # tests/lib.sh.
 #

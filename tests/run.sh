@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tests/run.sh BUILD_DIR [BUILD_DIR...]: the test runner behind `make check`.
 #
 # For each build directory: every unit test binary BUILD/tests/test_*

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tools/demo.sh BUILD_DIR [--run]: a private svcacctd under BUILD_DIR/demo/.
 #
 #   make demo   ->  tools/demo.sh build         walk through the product

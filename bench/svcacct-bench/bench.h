@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * svcacct-bench: what its files share (see main.c for what it measures).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacct-bench: calibration of this machine (fdatasync, Ed25519, a durable round trip). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * svcacct-bench: the private svcacctd instances (BUILD/svcacctd -f -c CONF
  * with the durable defaults), the syslog sink their audit lines go to, and

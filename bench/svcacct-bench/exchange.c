@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacct-bench "exchange": TOKEN_CREATE (API key -> session token) from N client threads. */
 #include <errno.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * svcacct-bench: throughput, latency and memory of svcacct on this machine.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * svcacct-bench "mgmt" and "memory": accounts with one key each from 1 and 8
  * clients, ACCOUNT_LIST, and the daemon grown to --big accounts; each with

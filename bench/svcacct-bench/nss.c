@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacct-bench "nss": getpwnam/getpwuid figures from BUILD/nss-bench, run as a subprocess. */
 #include <errno.h>
 #include <fcntl.h>

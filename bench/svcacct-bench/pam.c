@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * svcacct-bench "pam": pam_start/pam_authenticate/pam_acct_mgmt/pam_end
  * in-process (pam_permit, pam_svcacct with a key and a token, with and

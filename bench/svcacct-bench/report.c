@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacct-bench: the result table, and the report printed after the run. */
 #include <math.h>
 #include <stdarg.h>

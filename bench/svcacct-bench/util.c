@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacct-bench: small helpers, latency samples, CPU accounting, the machine. */
 #include <errno.h>
 #include <fcntl.h>

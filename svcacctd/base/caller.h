@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Who calls: the caller model shared by the audit trail, the rules and the
  * request handlers (plain data, no daemon state). */
 #ifndef SVCACCTD_CALLER_H

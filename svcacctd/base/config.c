@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Loading and checking svcacctd.conf.  Every problem is reported as
  * "file:line: message" so that `svcacctd -t` points at the line. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacctd.conf: libconfig syntax; unknown settings are errors. */
 #ifndef SVCACCTD_CONFIG_H
 #define SVCACCTD_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Fault injection for the test binary svcacctd-faults; see fault.h. */
 #include "fault.h"
 

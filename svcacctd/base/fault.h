@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Fault injection, for the failure tests only (tests/integration/t_faults.sh).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Session tokens: compact JWS, Ed25519 (RFC 8037).  See jwt.h. */
 #include "jwt.h"
 

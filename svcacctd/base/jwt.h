@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Session tokens: compact JWS with Ed25519 (alg "EdDSA", RFC 8037).
  *

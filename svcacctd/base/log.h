@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The daemon's own diagnostics (not the audit trail): stderr in the
  * foreground, syslog (LOG_DAEMON) otherwise.  Never pass a secret here. */
 #ifndef SVCACCTD_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Pepper and token-signing keys: generated once, root-only, mlocked. */
 #include "secrets.h"
 

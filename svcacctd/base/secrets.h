@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The daemon's own secrets, each in a root-only file beside (not inside)
  * the database, generated on first start:

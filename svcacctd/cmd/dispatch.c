@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The command table and the dispatcher: the one place that maps a command
  * to its handler, its callers and its size limit. */
 #include "dispatch.h"

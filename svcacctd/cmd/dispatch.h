@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The command table: every command the daemon answers, its handler, who
  * may call it, how large its request may be and whether it changes state.
  * Adding a command touches common/proto.h, the table (dispatch.c) and the

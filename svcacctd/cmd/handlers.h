@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The command handlers, one file per noun (handlers_accounts.c,
  * handlers_keys.c, handlers_rbac.c, handlers_pam.c, handlers_audit.c).
  * Only the command table (dispatch.c) calls them. */

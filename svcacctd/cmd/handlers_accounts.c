@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Service account management commands. */
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Audit trail commands: list and verify (admin; the command table checks). */
 #include <stdio.h>
 

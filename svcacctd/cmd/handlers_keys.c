@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* API keys and session tokens: create once, list, disable, enable, revoke,
  * exchange, verify, revoke tokens, JWKS and signing-key rotation. */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Requests from pam_svcacct: authenticate with a key or a token, and
  * audit session open/close with a fresh session token.  Root only: these
  * come from PAM stacks (sshd, sudo, su, login, cron), never from users. */

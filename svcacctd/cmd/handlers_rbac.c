@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Teams, workspaces, grants and effective access. */
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The request helpers every handler uses (cmd/): the caller model, replies,
  * fields, transactions with the audit trail, and the few steps that more
  * than one handler file needs.  Includes no handler file. */

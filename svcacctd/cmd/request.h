@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Helpers shared by the request handlers (handlers_*.c): one request
  * being handled, replies, fields, transactions with the audit trail, and
  * the steps more than one handler file needs.  request.c includes no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Service account records and uid allocation. */
 #include "accounts.h"
 

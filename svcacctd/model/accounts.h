@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Service account records (DB_STATE keys "acct/<name>" and "uid/<uid>"). */
 #ifndef SVCACCTD_ACCOUNTS_H
 #define SVCACCTD_ACCOUNTS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The daemon's shared state and the caller model. */
 #ifndef SVCACCTD_DAEMON_H
 #define SVCACCTD_DAEMON_H

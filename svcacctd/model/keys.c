@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* API key records, the key check shared by every front end, and the
  * batched last-used bookkeeping. */
 #include "keys.h"

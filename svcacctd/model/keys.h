@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* API key records (DB_STATE "key/<key_id>") and the credential checks
  * shared by every front end (native protocol, PAM, HTTP). */
 #ifndef SVCACCTD_KEYS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* API key last-use times kept in memory between writes (keys.c): one slot
  * per key used since the last write, written by keys_tick at most once a
  * minute.  A member of struct daemon (daemon.h). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Bounded in-memory counters for rate limits and lockouts.  A fixed-size
  * table: when it is full the stalest entry is reused (a running lock

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Teams, workspaces, grants and the effective access they give. */
 #include "rbac.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Organization structure and effective access (DESIGN.md section 3).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Refusals per caller and window: recorded up to a burst, then counted. */
 #include "refusals.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Refusal records under a flood.  Every refusal (admin.deny, token.deny,
  * ...) used to be its own durable audit write and syslog line, so any

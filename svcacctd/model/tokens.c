@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Issuing and verifying session tokens. */
 #include "tokens.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Session tokens: EdDSA JWTs (RFC 8037) issued for an active account, with
  * claims iss, sub, uid, aud, iat, nbf, exp, jti, key_id, org_role, role,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The HTTP front: HTTP/1.1 + JSON on http_socket (a Unix socket, like
  * Docker's API) and, when configured, on a loopback TCP address.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The HTTP front (http_socket, optional loopback http_listen). */
 #ifndef SVCACCTD_HTTP_H
 #define SVCACCTD_HTTP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Who a TCP client of the HTTP front counts as (http_parse.h): apart from
  * http.c so that unit tests link it without the event loop.

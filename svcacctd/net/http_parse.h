@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Parsers of the HTTP front that need no connection (fuzzed by
  * fuzz/fuzz_http_form.c). */
 #ifndef SVCACCTD_HTTP_PARSE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The event loop: one thread, epoll, non-blocking sockets, one request per
  * connection.  Every connection has an absolute deadline, so a client that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The connection loop of svcacctd. */
 #ifndef SVCACCTD_SERVER_H
 #define SVCACCTD_SERVER_H

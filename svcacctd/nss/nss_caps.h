@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Capabilities of many accounts at once, for the NSS snapshot. */
 #ifndef SVCACCTD_NSS_CAPS_H
 #define SVCACCTD_NSS_CAPS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The daemon side of the NSS snapshot: knows the accounts and who holds
  * sudo on this host, writes the image (format: nss_format.c) and installs

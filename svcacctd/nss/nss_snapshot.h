@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The NSS snapshot: the passwd and group views of the service accounts,
  * written to nss_dir atomically (temporary file, fsync, rename) after every

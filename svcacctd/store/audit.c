@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Audit trail: hash-chained records in GDBM, JSON lines to syslog. */
 #include "audit.h"
 #include "audit_json.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The audit trail: every event is a JSON object, stored in the audit
  * database inside the same transaction as the change it describes, and sent

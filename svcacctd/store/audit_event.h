@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* One audit event as the rules describe it, and the time format of the
  * records: shared by the trail (audit.c) and its JSON text (audit_json.c),
  * so that audit.c -> audit_json.c is the only edge between them. */

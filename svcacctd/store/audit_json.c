@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Audit events as JSON, written directly: building a jansson object and
  * dumping it was 14% of the daemon's CPU per token exchange (one event per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The JSON text of an audit event (the record's body and the syslog line). */
 #ifndef SVCACCTD_AUDIT_JSON_H
 #define SVCACCTD_AUDIT_JSON_H

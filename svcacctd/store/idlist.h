@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Small per-account indexes in DB_STATE ("kidx/<uid>" -> key ids,
  * "gidx/<uid>" -> grant scopes): newline-separated items, so finding an

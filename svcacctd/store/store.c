@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* GDBM behind a redo journal; see store.h for the design. */
 #include "store.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The store: the one narrow interface every rule above it uses (get, put,
  * delete, iterate, commit), so a shared backend can replace GDBM later.

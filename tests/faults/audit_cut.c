@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * audit_cut DB FROM: what someone with write access to audit.db but
  * without the daemon's audit key does to hide the newest records: deletes

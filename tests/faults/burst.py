@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """tests/faults/burst.py SOCKET PREFIX N: N account creates (PREFIX-1 ..
 PREFIX-N) sent at once, so that the daemon handles several of them in one
 group commit: all N connections are opened first, then every frame is

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A flood of refused token exchanges over the HTTP front's TCP listener
 (tests/integration/t_sec_flood.sh), from rotating loopback sources.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """tests/faults/overload.py SOCKET PHASE [ARGS...]: abusive clients of the
 native socket for tests/integration/t_overload.sh.  Each phase prints
 "ok - ..." / "not ok - ..." lines and a last line "# threw: ...; got

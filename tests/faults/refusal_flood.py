@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A flood of refused requests from one process (tests/integration/t_sec_flood.sh).
 
     refusal_flood.py TESTS_DIR SOCKET COUNT [SECONDS]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """tests/faults/same_iteration.py SOCKET DAEMON_PID FAULTS_FILE SPEC NAME MODE:
 puts an `account create NAME` into one iteration of the daemon's event
 loop together with something else, with the fault SPEC (e.g.

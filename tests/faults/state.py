@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """tests/faults/state.py SOCKET [--last-use]: everything a refused change
 must leave alone, as one canonical JSON document on stdout:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Raw connection helpers for the HTTP front's load tests (t_http_load.sh).
 
 Each target is a Unix socket path or HOST:PORT (loopback TCP).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """forge_key.py KEY_A KEY_B: prints an API key that is well formed and
 correctly checksummed but pairs KEY_A's key id with KEY_B's secret, so the
 daemon finds the key id and refuses the secret (reason bad_secret).

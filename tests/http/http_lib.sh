@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # tests/http/http_lib.sh: helpers for the HTTP front's tests
 # (tests/integration/t_http*.sh).  Source it after tests/lib.sh.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Deleting an account ends its credentials for good, even when the same name
 # and uid come back: its keys are revoked (audited, kept as tombstones) and
 # its tokens never match the new account.

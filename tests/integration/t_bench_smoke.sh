@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # svcacct-bench --smoke: the benchmark tool (bench/svcacct-bench/, run in
 # full by `make bench`) works end to end with tiny counts: it starts its own
 # daemon, prints the result table, and every figure in it is sane (ops/s

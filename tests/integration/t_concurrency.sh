@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 64 svcacctctl clients create 64 accounts at once: every request succeeds,
 # every account gets its own uid in [uid_min, uid_max], and the audit chain
 # stays intact.

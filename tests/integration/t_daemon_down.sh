@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # svcacctctl when the daemon is down, gone, stale or frozen: exit 5
 # ("daemon unreachable", DESIGN.md section 8), never success and never
 # "not found", with a message that names the socket.

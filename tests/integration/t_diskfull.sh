@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Disk full (DESIGN.md sections 6 and 7): the state directory is a 2 MiB
 # tmpfs (private mount namespace), filled up to ENOSPC by a filler file.
 # Then the daemon refuses every change with a clear error (exit 1) and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Fault injection (DESIGN.md sections 6 and 7) with svcacctd-faults: the
 # daemon built with -DSVCA_FAULT_INJECTION (svcacctd/base/fault.h), whose hook
 # points fail when armed through SVCACCTD_FAULTS_FILE.

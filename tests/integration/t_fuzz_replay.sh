@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The fuzz corpora as regression tests: builds the libFuzzer targets of
 # fuzz/ (clang, ASan+UBSan; `make fuzz-build`, into build/fuzz whatever
 # SVCACCT_BUILD is) and runs every file of fuzz/corpus/<target>/ and of

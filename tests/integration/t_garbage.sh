@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Hostile and broken clients on the native socket (DESIGN.md section 5):
 # each one gets an error reply or is closed, within GARBAGE_DEADLINE
 # seconds, while 10 idle connections are held open, and meanwhile a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The HTTP front (DESIGN.md section 8): every endpoint and every error
 # status through `curl --unix-socket`, problem+json errors that never echo
 # the key, rate limiting (429 + Retry-After), introspection, JWKS and the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Load on the HTTP front: 50 concurrent curl exchanges (rate limit raised,
 # then the default limit: every answer is a 200 or a clean 429), a
 # slow-loris client that neither blocks another client nor outlives the

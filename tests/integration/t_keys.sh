@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # API keys (DESIGN.md sections 3, 4 and 8): the key format, shown once,
 # only a keyed hash at rest (and the pepper beside the database), expiry
 # (default 90 days, at most 366, "never" only where the config allows it),

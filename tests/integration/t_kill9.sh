@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Durability under SIGKILL (DESIGN.md section 6): a change that svcacctctl
 # acknowledged (exit 0) survives a kill -9 of the daemon at any instant,
 # with its audit event, and the daemon opens its state cleanly afterwards.

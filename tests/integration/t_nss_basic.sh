@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # libnss_svcacct.so.2 end to end: svcacctd writes the snapshot after every
 # change that affects passwd/group (create, rename, delete, disable/enable,
 # grants, reload), atomically and world-readable; getent, id and the

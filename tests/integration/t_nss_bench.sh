@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Lookup latency does not grow with the number of accounts: bench/nss-bench
 # (getpwnam/getpwuid through glibc) with 10 and 100,000 accounts, next to
 # glibc's "files" with the same number of passwd lines.  The table is

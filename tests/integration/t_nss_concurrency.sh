@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # 8 threads x 10,000 lookups through glibc while svcacctd keeps replacing
 # the snapshot (accounts created and deleted, descriptions changed, sudo
 # granted and removed): no error, no torn or mixed read, and the churning

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The NSS snapshot through failures (issue 9: the daemon keeps the
 # snapshot's view in memory and updates it change by change):
 #   - a change whose journal write or fsync fails is refused and never

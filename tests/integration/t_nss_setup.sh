@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tools/svcacct-nss-setup on copies of nsswitch.conf: enable adds svcacct to
 # passwd/group/initgroups inside marked blocks, disable restores the file
 # byte for byte, both idempotent; odd files (no final newline, trailing

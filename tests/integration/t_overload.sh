@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Overload and abuse on the native socket (DESIGN.md section 5), bounded in
 # count and time (tests/faults/overload.py; t_garbage.sh has the malformed
 # frames, t_http_load.sh the HTTP front):

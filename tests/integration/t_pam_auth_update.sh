@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The pam-auth-update profile etc/pam-configs/svcacct (Debian/Ubuntu): in
 # a private mount namespace, pam-auth-update --enable svcacct writes the
 # common-* files from the stock templates, and the stacks they make behave

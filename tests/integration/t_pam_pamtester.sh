@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # pam_svcacct.so driven by pamtester (DESIGN.md sections 2, 5 and 8): every
 # return code of every PAM type, against a real svcacctd, a stopped one, a
 # hung one and impostors; the options; the shipped example stacks; the

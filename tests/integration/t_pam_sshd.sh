@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # A real sshd (loopback, a private sshd_config) with the shipped example
 # stack etc/pam.d/sshd.svcacct-example: a service account logs in with its
 # API key (keyboard-interactive and password) and runs a command; its

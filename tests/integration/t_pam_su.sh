@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Real su (util-linux): an unprivileged user (nobody) runs
 # `su - ci-deploy -c id` and types the account's API key; su's login
 # shell runs as the account, with SVCACCT_TOKEN from pam_svcacct's

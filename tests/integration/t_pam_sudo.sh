@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Real sudo with the shipped example stack etc/pam.d/sudo.svcacct-example
 # and a test sudoers: a service account with role admin on the host runs
 # `sudo -S -k id -u` as itself with its session token (or key) on stdin

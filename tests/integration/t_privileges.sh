@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Privileges and process hygiene (DESIGN.md sections 4 and 6):
 #   - the configuration file: svcacctd -t, a start and a reload refuse one
 #     that group or others may write, or that belongs to a user other than

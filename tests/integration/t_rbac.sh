@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Teams, workspaces and grants (DESIGN.md sections 3 and 8): every refusal
 # path and rule of the management plane, the cascades of team / workspace /
 # account deletion, renames, who may do what (non-admin, admin group, Super

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The PAM authorize decision (DESIGN.md section 3) as a matrix: grants x
 # host workspaces x PAM services, one table line per cell.  The decision is
 # asked over the native protocol (tests/proto_client.py, as root); a few

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # SIGHUP reloads the configuration: host_workspaces, roles and services take
 # effect for the next decision; a configuration with errors is refused, the
 # daemon keeps running with the old one and says why.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Rotation without downtime (DESIGN.md sections 1, 3 and 4), the way an
 # admin does it (see svcacctctl(1), EXAMPLES):
 #   1. key A is in service;

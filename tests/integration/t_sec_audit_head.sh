@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The audit chain's head cannot be rewritten without the daemon's audit key
 # (issue 14, finding 9).  With the daemon stopped, the newest records are
 # deleted from audit.db and the head rewritten to name the last record left

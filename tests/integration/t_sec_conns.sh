@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Connection exhaustion (issue 14, finding 4): one local user must not be
 # able to take every connection slot.
 #   - nobody holds as many native-socket connections as it can (1,100,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # svcacctctl checks who listens on its socket before it sends anything
 # (issue 14, finding 6): the socket file must be owned by root or the daemon
 # user (_svcacct), in a directory nobody else can swap it in, and the server

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # A flood of refusals from an unprivileged caller (issue 14, finding 3).
 # Every refusal (token.deny for a malformed key, admin.deny) used to be its
 # own durable audit write and syslog line: `nobody` could fill the state

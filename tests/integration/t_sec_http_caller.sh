@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Who a caller of the HTTP front is (issue 14, finding 7), and a NUL in
 # the API key header:
 #   - every loopback source is one caller: exchanges from rotating source

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Who a token and a group name stand for (issue 14, findings 1-3):
 #   1. a session token names its account immutably (uid claim, generations
 #      unique across accounts): after "delete B, rename A to B" B's old

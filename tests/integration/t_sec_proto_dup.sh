@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # A request that gives a field twice is malformed (issue 14): svcacctd used
 # to take the first value and ignore the rest.  Now it answers "bad
 # request" naming the field, before any handler runs: nothing changes and

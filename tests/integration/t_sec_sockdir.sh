@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Socket directories (issue 14, finding 8): svcacctd refuses to put its
 # sockets (socket, http_socket) in a directory that others than root or
 # its own user may write to, such as a sticky world-writable one like

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Secrets hygiene (DESIGN.md section 4): after a session of key creations,
 # exchanges (good and refused), verifies, revokes and admin-by-token
 # requests, no API key (nor its secret part) and no session token (nor its

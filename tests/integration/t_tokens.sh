@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Session tokens (DESIGN.md sections 3, 4, 7 and 8): where token create
 # takes the key from (never argv), every refusal with its own token.deny
 # reason behind the one generic message, the rate limit (per uid and per key

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # What a reply promises holds while the daemon writes batches in the
 # background (pipelined group commit): with token exchanges over the native
 # protocol and the HTTP front keeping batches in flight (the HTTP front makes

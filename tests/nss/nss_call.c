@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nss_call: calls libnss_svcacct.so.2's entry points directly (dlopen), to
  * check the exact NSS status and errno, without glibc's switch in between.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nss_erange: buffer-too-small handling through glibc.  For USER (getpwnam_r,
  * getpwuid_r) and GROUP (getgrnam_r, getgrgid_r), every buffer size from 1

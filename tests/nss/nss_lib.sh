@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # tests/nss/nss_lib.sh: helpers for the NSS integration tests
 # (tests/integration/t_nss_*.sh).

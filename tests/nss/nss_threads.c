@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nss_threads: concurrent lookups through glibc while the snapshot is being
  * replaced.  Each thread resolves the stable accounts NAME... by name, by

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tests/package/in_root.sh PAYLOAD METHOD: the body of the package test.
 #
 # Runs as root INSIDE a throwaway root prepared by test_deb.sh (a debootstrap

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tests/package/test_deb.sh [OUTDIR]: builds the Debian packages
 # (packaging/build-deb.sh, into OUTDIR, default build/packages) and runs
 # tests/package/in_root.sh against them in a throwaway root, never on the

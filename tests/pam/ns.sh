@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # tests/pam/ns.sh: sourced first (before tests/lib.sh) by the PAM tests.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # tests/pam/pamlib.sh: helpers for the PAM end-to-end tests, sourced after
 # tests/pam/ns.sh (private mount namespace) and tests/lib.sh.

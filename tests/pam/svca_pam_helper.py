@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for the PAM tests (tests/integration/t_pam_*.sh).
 
 Credentials over the native protocol, for as long as svcacctctl has no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The access decision (DESIGN.md section 3) at the model level, without
  * the socket: access_compute (svcacctd/model/rbac.c) turns an account's grants

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* audit_event_json() against jansson: the records must read exactly as
  * the jansson rendering the daemon used before (same keys, order, escapes,
  * and the same fields left out when their text is not UTF-8). */

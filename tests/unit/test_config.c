@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Config parsing: defaults, contract keys, and file:line errors. */
 #include <setjmp.h>
 #include <stdarg.h>

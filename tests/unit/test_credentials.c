@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The credential check shared by every front end (svcacctd/model/keys.c:
  * cred_check_key) against DESIGN.md section 4 and SECURITY.md 4.2:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Token generations (accounts.c: account_next_gen, account_gen_upgrade)
  * and the host group file lookup behind the privileged groups
  * (host_group_gid): a generation is never shared by two accounts nor

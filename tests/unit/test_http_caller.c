@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for http_caller_key (svcacctd/net/http.c): who a TCP client of
  * the HTTP front counts as for rate limits, lockouts and connection caps.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The per-account index lists (svcacctd/store/idlist.c, "kidx/<uid>" and
  * "gidx/<uid>"): an absent list is empty, add is idempotent and keeps the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for session token signing and verification (svcacctd/base/jwt.c):
  * compact JWS, Ed25519 (RFC 8037), strict base64url, kid and JWK.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The NSS snapshot: the writer (common/nss_format.c, nss_snapshot.c) and
  * the module's reader (nss_svcacct/snapshot.c, included here) agree; the
  * reader refuses damaged images without reading out of bounds; the bulk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The bounded rate-limit and lockout table (svcacctd/model/ratelimit.c): fixed
  * windows that start at the first event, Retry-After in whole seconds

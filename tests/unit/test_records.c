@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Versioned records: the account codec round-trips, rejects damage, and
  * accepts records written by an older version. */
 #include <setjmp.h>

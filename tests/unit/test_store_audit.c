@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The store's transactions, journal recovery and failure undo, and the
  * audit hash chain's tamper detection. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Session tokens (svcacctd/model/tokens.c) without the socket: token_issue
  * signs what DESIGN.md section 4 lists, under 512 bytes; token_verify

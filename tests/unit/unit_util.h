@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A private daemon state for the decision-module tests (test_access.c,
  * test_credentials.c, test_tokens.c): a store in a fresh temp dir, the

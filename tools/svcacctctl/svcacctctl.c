@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * svcacctctl: the admin CLI of svcacctd.
  *

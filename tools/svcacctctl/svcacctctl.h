@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * svcacctctl: the admin CLI of svcacctd.  Shared declarations of the
  * command table, the argument parser, reply decoding and output helpers.

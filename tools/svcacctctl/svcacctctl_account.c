@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacctctl account: create, list, show, update, disable, enable, delete. */
 #include "svcacctctl.h"
 

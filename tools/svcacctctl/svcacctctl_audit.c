@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacctctl audit: list and verify. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* open_memstream */

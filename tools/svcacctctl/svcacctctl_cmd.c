@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Command bodies shared by several nouns (they parse arguments, so they
  * live apart from the reply and output helpers in svcacctctl_util.c). */
 #include "svcacctctl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacctctl grant: add, remove, list. */
 #include "svcacctctl.h"
 

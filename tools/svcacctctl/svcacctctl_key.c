@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacctctl key: create, list, disable, enable, revoke.
  *
  * An API key is a secret: it appears once, in the reply to key create, and

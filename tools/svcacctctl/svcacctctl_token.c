@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* svcacctctl token: create, verify, revoke; jwks; signing-key rotate.
  *
  * API keys and session tokens are secrets.  A key is never taken from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * svcacctctl: talking to the daemon, decoding replies generically, and the
  * text, time and JSON helpers the commands share.
