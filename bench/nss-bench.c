@@ -130,12 +130,14 @@ static int measure(const char *backend, unsigned long n, unsigned long ops, doub
 			snprintf(name, sizeof(name), PREFIX "%06lu", n - 1);
 			uint64_t t0 = now_ns();
 			if (!getpwnam(name)) {
-				fprintf(stderr, "nss-bench: %s: %s does not resolve\n", backend, name);
+				fprintf(stderr, "nss-bench: %s: %s does not resolve\n", backend,
+					name);
 				return 1;
 			}
 			if (op == 0 && w == 0) {
 				uint64_t t = now_ns() - t0;
-				printf("%-14s %8lu  %-9s %7d %11" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+				printf("%-14s %8lu  %-9s %7d %11" PRIu64 " %10" PRIu64 " %10" PRIu64
+				       "\n",
 				       backend, n, "first", 1, t, t, t);
 			}
 		}
@@ -187,15 +189,17 @@ static int run(const char *dir, const char *module, const char *backend, unsigne
 		die("fork");
 	if (pid == 0) {
 		char path[PATH_MAX], lib[1100], nss[1100], arg_n[32], arg_o[32], arg_t[32];
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 			fprintf(stderr, "nss-bench: private mount namespace: %s (run as root)\n",
 				strerror(errno));
 			_exit(1);
 		}
 		snprintf(path, sizeof(path), "%s/nsswitch.%s", dir, backend);
 		write_file(path, !strcmp(backend, "files") ? "passwd: files\ngroup: files\n"
-			   : !strcmp(backend, "svcacct") ? "passwd: svcacct\ngroup: svcacct\n"
-							 : "passwd: files svcacct\ngroup: files svcacct\n");
+				 : !strcmp(backend, "svcacct")
+					 ? "passwd: svcacct\ngroup: svcacct\n"
+					 : "passwd: files svcacct\ngroup: files svcacct\n");
 		bind(path, "/etc/nsswitch.conf");
 		if (!strcmp(backend, "files")) {
 			snprintf(path, sizeof(path), "%s/passwd", dir);
@@ -243,8 +247,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!module || optind != argc || !ops || strlen(tmp) > 900) {
-usage:
-		fprintf(stderr, "usage: nss-bench -m MODULE [-n 10,100000] [-o OPS] [-T SECONDS] [-d TMPDIR]\n");
+	usage:
+		fprintf(stderr, "usage: nss-bench -m MODULE [-n 10,100000] [-o OPS] [-T SECONDS] "
+				"[-d TMPDIR]\n");
 		return 2;
 	}
 	char mod[PATH_MAX];

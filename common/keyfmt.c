@@ -40,8 +40,7 @@ static inline uint32_t b62_value(char ch, uint32_t *valid)
 	return dig * (c - '0') + up * (c - 'A' + 10) + lo * (c - 'a' + 36);
 }
 
-int svca_base62_encode(const uint8_t *in, size_t inlen, char *out,
-		       size_t outlen)
+int svca_base62_encode(const uint8_t *in, size_t inlen, char *out, size_t outlen)
 {
 	uint8_t num[B62_MAX_BYTES];
 	uint32_t rest = 0;
@@ -71,8 +70,7 @@ int svca_base62_encode(const uint8_t *in, size_t inlen, char *out,
 	return 0;
 }
 
-int svca_base62_decode(const char *in, size_t inlen, uint8_t *out,
-		       size_t outlen)
+int svca_base62_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
 {
 	uint32_t bad = 0, overflow = 0;
 
@@ -120,16 +118,14 @@ uint32_t svca_crc32(const void *p, size_t n)
 static void check_chars(const char *key, char check[SVCA_CHECK_LEN + 1])
 {
 	uint32_t crc = svca_crc32(key, CHECKED);
-	uint8_t be[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16),
-			 (uint8_t)(crc >> 8), (uint8_t)crc};
+	uint8_t be[4] = { (uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
+			  (uint8_t)crc };
 	/* 62^6 > 2^32: cannot fail. */
 	(void)svca_base62_encode(be, sizeof be, check, SVCA_CHECK_LEN);
 }
 
-int svca_key_format(svca_rand_fn rng, void *ctx,
-		    const uint8_t secret[SVCA_SECRET_BYTES],
-		    char out[SVCA_KEY_LEN + 1],
-		    char keyid_out[SVCA_KEYID_LEN + 1])
+int svca_key_format(svca_rand_fn rng, void *ctx, const uint8_t secret[SVCA_SECRET_BYTES],
+		    char out[SVCA_KEY_LEN + 1], char keyid_out[SVCA_KEYID_LEN + 1])
 {
 	uint8_t pool[32];
 	char check[SVCA_CHECK_LEN + 1];
@@ -150,8 +146,7 @@ int svca_key_format(svca_rand_fn rng, void *ctx,
 	svca_wipe(pool, sizeof pool);
 	out[SEP_AT] = '_';
 	/* 62^43 > 2^256: cannot fail. */
-	if (svca_base62_encode(secret, SVCA_SECRET_BYTES, out + SECRET_AT,
-			       SVCA_SECRET_LEN) != 0)
+	if (svca_base62_encode(secret, SVCA_SECRET_BYTES, out + SECRET_AT, SVCA_SECRET_LEN) != 0)
 		return -1;
 	check_chars(out, check);
 	memcpy(out + CHECKED, check, SVCA_CHECK_LEN);
@@ -165,13 +160,11 @@ int svca_key_format(svca_rand_fn rng, void *ctx,
 
 int svca_looks_like_key(const char *s, size_t len)
 {
-	return s && len == SVCA_KEY_LEN &&
-	       memcmp(s, SVCA_KEY_PREFIX, SVCA_KEY_PREFIX_LEN) == 0 &&
+	return s && len == SVCA_KEY_LEN && memcmp(s, SVCA_KEY_PREFIX, SVCA_KEY_PREFIX_LEN) == 0 &&
 	       s[SEP_AT] == '_';
 }
 
-enum svca_key_parse svca_key_parse(const char *s, size_t len,
-				   char keyid[SVCA_KEYID_LEN + 1],
+enum svca_key_parse svca_key_parse(const char *s, size_t len, char keyid[SVCA_KEYID_LEN + 1],
 				   char secret[SVCA_SECRET_LEN + 1])
 {
 	enum svca_key_parse r;

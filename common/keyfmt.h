@@ -28,9 +28,8 @@
 #define SVCA_SECRET_LEN 43
 #define SVCA_SECRET_BYTES 32
 #define SVCA_CHECK_LEN 6
-#define SVCA_KEY_LEN                                                      \
-	(SVCA_KEY_PREFIX_LEN + SVCA_KEYID_LEN + 1 + SVCA_SECRET_LEN + \
-	 SVCA_CHECK_LEN) /* 67 */
+#define SVCA_KEY_LEN \
+	(SVCA_KEY_PREFIX_LEN + SVCA_KEYID_LEN + 1 + SVCA_SECRET_LEN + SVCA_CHECK_LEN) /* 67 */
 
 /* Fills buf with n uniformly random bytes (the daemon passes a wrapper
  * around randombytes_buf).  Must not fail. */
@@ -44,10 +43,8 @@ typedef void (*svca_rand_fn)(void *ctx, void *buf, size_t n);
  * keyid_out (may be NULL).  Returns 0, or -1 on a NULL argument.
  * out holds the secret: the caller wipes it.
  */
-int svca_key_format(svca_rand_fn rng, void *ctx,
-		    const uint8_t secret[SVCA_SECRET_BYTES],
-		    char out[SVCA_KEY_LEN + 1],
-		    char keyid_out[SVCA_KEYID_LEN + 1]);
+int svca_key_format(svca_rand_fn rng, void *ctx, const uint8_t secret[SVCA_SECRET_BYTES],
+		    char out[SVCA_KEY_LEN + 1], char keyid_out[SVCA_KEYID_LEN + 1]);
 
 enum svca_key_parse {
 	SVCA_KEY_OK = 0,
@@ -64,8 +61,7 @@ enum svca_key_parse {
  * other result both are zeroed (when not NULL).  The secret characters
  * are checked without early exit.  secret holds the secret: wipe it.
  */
-enum svca_key_parse svca_key_parse(const char *s, size_t len,
-				   char keyid[SVCA_KEYID_LEN + 1],
+enum svca_key_parse svca_key_parse(const char *s, size_t len, char keyid[SVCA_KEYID_LEN + 1],
 				   char secret[SVCA_SECRET_LEN + 1]);
 
 /* 1 when s[0..len) has a key's length and prefix (a PAM authtok may be a
@@ -84,9 +80,7 @@ uint32_t svca_crc32(const void *p, size_t n);
  * outside the alphabet or a value >= 256^outlen.  Both run in time that
  * depends only on the lengths, not on the data.
  */
-int svca_base62_encode(const uint8_t *in, size_t inlen, char *out,
-		       size_t outlen);
-int svca_base62_decode(const char *in, size_t inlen, uint8_t *out,
-		       size_t outlen);
+int svca_base62_encode(const uint8_t *in, size_t inlen, char *out, size_t outlen);
+int svca_base62_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
 
 #endif

@@ -12,8 +12,7 @@ int svca_account_name_valid(const char *name)
 		return 0;
 	for (size_t i = 1; i < n; i++) {
 		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-		      c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
 			return 0;
 	}
 	return 1;

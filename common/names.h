@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#define SVCA_NAME_MAX 32    /* POSIX user name: ^[a-z_][a-z0-9_-]{0,31}$ */
+#define SVCA_NAME_MAX 32 /* POSIX user name: ^[a-z_][a-z0-9_-]{0,31}$ */
 #define SVCA_SCOPE_NAME_MAX 64
 
 /* 1 when name is a valid service account (POSIX user) name. */

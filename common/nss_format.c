@@ -150,9 +150,8 @@ int nss_params_ok(const struct nss_params *p)
 {
 	return p->uid_min >= SVCA_SNAP_MIN_ID && p->uid_min <= p->uid_max &&
 	       p->uid_max != UINT32_MAX && p->sudo_gid >= SVCA_SNAP_MIN_ID &&
-	       p->sudo_gid != UINT32_MAX && path_ok(p->home_base) &&
-	       path_ok(p->login_shell) && path_ok(p->nologin_shell) &&
-	       name_ok(p->sudo_group);
+	       p->sudo_gid != UINT32_MAX && path_ok(p->home_base) && path_ok(p->login_shell) &&
+	       path_ok(p->nologin_shell) && name_ok(p->sudo_group);
 }
 
 const char *nss_entry_refused(const struct nss_params *p, const char *name, uint32_t uid)
@@ -170,8 +169,8 @@ const char *nss_entry_refused(const struct nss_params *p, const char *name, uint
 
 size_t nss_snap_header_strings(const struct nss_params *p)
 {
-	return strlen(p->home_base) + 1 + strlen(p->login_shell) + 1 +
-	       strlen(p->nologin_shell) + 1 + strlen(p->sudo_group) + 1;
+	return strlen(p->home_base) + 1 + strlen(p->login_shell) + 1 + strlen(p->nologin_shell) +
+	       1 + strlen(p->sudo_group) + 1;
 }
 
 static struct svca_snap_str hstr(const char *s, size_t *off)
@@ -181,8 +180,8 @@ static struct svca_snap_str hstr(const char *s, size_t *off)
 	return r;
 }
 
-int nss_snap_header(const struct nss_params *p, size_t n, size_t nsudo,
-		    size_t rec_str_bytes, struct svca_snap_header *h)
+int nss_snap_header(const struct nss_params *p, size_t n, size_t nsudo, size_t rec_str_bytes,
+		    struct svca_snap_header *h)
 {
 	memset(h, 0, sizeof(*h));
 	if (!nss_params_ok(p)) {
@@ -245,8 +244,8 @@ void nss_snap_header_strings_put(const struct nss_params *p, uint8_t *dst)
 	}
 }
 
-int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n,
-		   nss_skip_fn skip, void *ctx, uint8_t **img, size_t *len)
+int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n, nss_skip_fn skip,
+		   void *ctx, uint8_t **img, size_t *len)
 {
 	*img = NULL;
 	*len = 0;
@@ -348,8 +347,8 @@ done:
 
 /* ---- installing ------------------------------------------------------------------ */
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
+						      ...)
 {
 	int saved = errno;
 	va_list ap;
@@ -389,13 +388,13 @@ static void remove_stale_tmp(int dfd)
 	struct dirent *de;
 	while ((de = readdir(d)))
 		if (!strncmp(de->d_name, "." SVCA_SNAP_FILE ".", sizeof(SVCA_SNAP_FILE) + 1) ||
-		    !strncmp(de->d_name, "." SVCA_SNAP_RANGE_LINK ".", sizeof(SVCA_SNAP_RANGE_LINK) + 1))
+		    !strncmp(de->d_name, "." SVCA_SNAP_RANGE_LINK ".",
+			     sizeof(SVCA_SNAP_RANGE_LINK) + 1))
 			unlinkat(dfd, de->d_name, 0);
 	closedir(d);
 }
 
-static int update_range_link(int dfd, const struct svca_snap_header *h, char *err,
-			     size_t errlen)
+static int update_range_link(int dfd, const struct svca_snap_header *h, char *err, size_t errlen)
 {
 	char want[96], have[96], tmp[64];
 	snprintf(want, sizeof(want), SVCA_SNAP_RANGE_PREFIX "%" PRIu32 ":%" PRIu32 ":%" PRIu32,
@@ -430,8 +429,7 @@ static int emit_buf(void *ctx, int fd)
 	return write_all(fd, b->img, b->len);
 }
 
-int nss_snap_install(const char *dir, const uint8_t *img, size_t len, char *err,
-		     size_t errlen)
+int nss_snap_install(const char *dir, const uint8_t *img, size_t len, char *err, size_t errlen)
 {
 	struct svca_snap_header h;
 	if (len < sizeof(h))
@@ -441,8 +439,8 @@ int nss_snap_install(const char *dir, const uint8_t *img, size_t len, char *err,
 	return nss_snap_install_emit(dir, &h, emit_buf, &b, err, errlen);
 }
 
-int nss_snap_install_emit(const char *dir, const struct svca_snap_header *hp,
-			  nss_emit_fn emit, void *ctx, char *err, size_t errlen)
+int nss_snap_install_emit(const char *dir, const struct svca_snap_header *hp, nss_emit_fn emit,
+			  void *ctx, char *err, size_t errlen)
 {
 	const struct svca_snap_header h = *hp;
 	struct stat st;

@@ -65,8 +65,8 @@ void nss_snap_header_strings_put(const struct nss_params *p, uint8_t *dst);
  * strings: every field, the layout (sections in the order of
  * snapshot_format.h, each 8-aligned, zero padding between them) and the
  * serial.  0 ok; -1 with errno (EINVAL: bad params, EFBIG: too large). */
-int nss_snap_header(const struct nss_params *p, size_t n, size_t nsudo,
-		    size_t rec_str_bytes, struct svca_snap_header *h);
+int nss_snap_header(const struct nss_params *p, size_t n, size_t nsudo, size_t rec_str_bytes,
+		    struct svca_snap_header *h);
 
 /* Builds a snapshot image of entries (reordered in place).  Entries that
  * would break the format's rules (bad name, uid outside the range, uid ==
@@ -81,8 +81,7 @@ int nss_snap_build(const struct nss_params *p, struct nss_entry *entries, size_t
  * the image's range.  Creates dir (mode 0755) when it is missing and
  * refuses a dir writable by group or others.  0 ok; -1 with a message in
  * err. */
-int nss_snap_install(const char *dir, const uint8_t *img, size_t len, char *err,
-		     size_t errlen);
+int nss_snap_install(const char *dir, const uint8_t *img, size_t len, char *err, size_t errlen);
 
 /* Writes a whole image (file_size bytes) to fd: 0 ok, -1 with errno. */
 typedef int (*nss_emit_fn)(void *ctx, int fd);
@@ -90,7 +89,7 @@ typedef int (*nss_emit_fn)(void *ctx, int fd);
 /* nss_snap_install for an image that emit writes straight into the
  * temporary file, so no copy of the whole image is ever held in memory.
  * h is its header (for the range link). */
-int nss_snap_install_emit(const char *dir, const struct svca_snap_header *h,
-			  nss_emit_fn emit, void *ctx, char *err, size_t errlen);
+int nss_snap_install_emit(const char *dir, const struct svca_snap_header *h, nss_emit_fn emit,
+			  void *ctx, char *err, size_t errlen);
 
 #endif

@@ -28,8 +28,7 @@ static uint16_t get_be16(const uint8_t *p)
 
 static uint32_t get_be32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-	       (uint32_t)p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
 void svca_buf_init(struct svca_buf *b, size_t limit)
@@ -111,8 +110,7 @@ int svca_frame_end(struct svca_buf *b)
 	return 0;
 }
 
-static void put_field(struct svca_buf *b, uint16_t tag, uint8_t kind,
-		      const void *v, size_t n)
+static void put_field(struct svca_buf *b, uint16_t tag, uint8_t kind, const void *v, size_t n)
 {
 	if (n > UINT32_MAX) {
 		b->failed = 1;
@@ -214,14 +212,12 @@ int svca_iter_next(struct svca_iter *it, struct svca_field *f)
 		if (f->len != 8)
 			goto bad;
 		break;
-	case SVCA_K_BYTES:
-		break;
+	case SVCA_K_BYTES: break;
 	case SVCA_K_MARK:
 		if (f->len != 0)
 			goto bad;
 		break;
-	default:
-		goto bad;
+	default: goto bad;
 	}
 	it->p += SVCA_FIELD_HDR_LEN + f->len;
 	it->left -= SVCA_FIELD_HDR_LEN + f->len;
@@ -231,8 +227,7 @@ bad:
 	return -1;
 }
 
-int svca_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
-			size_t max)
+int svca_fields_collect(const uint8_t *body, size_t len, struct svca_field *out, size_t max)
 {
 	struct svca_iter it;
 	struct svca_field f;
@@ -250,8 +245,8 @@ int svca_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
 	return (int)n;
 }
 
-int svca_request_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
-				size_t max, uint16_t *dup)
+int svca_request_fields_collect(const uint8_t *body, size_t len, struct svca_field *out, size_t max,
+				uint16_t *dup)
 {
 	int n = svca_fields_collect(body, len, out, max);
 
@@ -280,8 +275,7 @@ int svca_body_validate(const uint8_t *body, size_t len, size_t max_fields)
 	return r < 0 ? -1 : 0;
 }
 
-const struct svca_field *svca_fields_find(const struct svca_field *fs, size_t n,
-					  uint16_t tag)
+const struct svca_field *svca_fields_find(const struct svca_field *fs, size_t n, uint16_t tag)
 {
 	for (size_t i = 0; i < n; i++)
 		if (fs[i].tag == tag)

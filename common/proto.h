@@ -89,29 +89,29 @@ enum svca_cmd {
 /* Reply status.  Values equal svcacctctl's exit statuses. */
 enum svca_status {
 	SVCA_OK = 0,
-	SVCA_ERR_FAILED = 1,    /* refused or failed; F_MESSAGE says why */
-	SVCA_ERR_BADREQ = 2,    /* malformed or invalid request (usage) */
-	SVCA_ERR_NOTAUTH = 3,   /* caller may not do this */
-	SVCA_ERR_NOTFOUND = 4,  /* no such account / key / ... */
-	SVCA_ERR_UNAVAIL = 5,   /* daemon cannot serve this now */
+	SVCA_ERR_FAILED = 1,   /* refused or failed; F_MESSAGE says why */
+	SVCA_ERR_BADREQ = 2,   /* malformed or invalid request (usage) */
+	SVCA_ERR_NOTAUTH = 3,  /* caller may not do this */
+	SVCA_ERR_NOTFOUND = 4, /* no such account / key / ... */
+	SVCA_ERR_UNAVAIL = 5,  /* daemon cannot serve this now */
 };
 
 /* Field tags.  Numbers are part of the wire format. */
 enum svca_tag {
-	F_ITEM = 1,        /* MARK: starts a list item */
-	F_MESSAGE = 2,     /* STR: error text */
-	F_NAME = 3,        /* STR: account name */
-	F_NEW_NAME = 4,    /* STR: rename target */
-	F_DESCRIPTION = 5, /* STR */
-	F_ORG_ROLE = 6,    /* STR: member | admin | super-admin */
-	F_STATUS = 7,      /* STR: active | disabled | revoked ... */
-	F_UID = 8,         /* U64 */
-	F_CREATED_AT = 9,  /* U64: ms since the epoch, UTC */
-	F_CREATED_BY = 10, /* STR: actor */
-	F_UPDATED_AT = 11, /* U64 */
-	F_UPDATED_BY = 12, /* STR */
+	F_ITEM = 1,           /* MARK: starts a list item */
+	F_MESSAGE = 2,        /* STR: error text */
+	F_NAME = 3,           /* STR: account name */
+	F_NEW_NAME = 4,       /* STR: rename target */
+	F_DESCRIPTION = 5,    /* STR */
+	F_ORG_ROLE = 6,       /* STR: member | admin | super-admin */
+	F_STATUS = 7,         /* STR: active | disabled | revoked ... */
+	F_UID = 8,            /* U64 */
+	F_CREATED_AT = 9,     /* U64: ms since the epoch, UTC */
+	F_CREATED_BY = 10,    /* STR: actor */
+	F_UPDATED_AT = 11,    /* U64 */
+	F_UPDATED_BY = 12,    /* STR */
 	F_LAST_ACTIVITY = 13, /* U64, 0 = never */
-	F_FORCE = 14,      /* U64: 1 = --force */
+	F_FORCE = 14,         /* U64: 1 = --force */
 
 	F_TEAM = 20,       /* STR */
 	F_WORKSPACE = 21,  /* STR */
@@ -120,40 +120,39 @@ enum svca_tag {
 	F_SOURCE = 24,     /* STR, repeated: where a role came from */
 	F_SERVICE = 25,    /* STR: PAM service */
 
-	F_KEY_ID = 30,     /* STR: public key id */
-	F_KEY = 31,        /* BYTES: an API key (secret) */
-	F_TOKEN = 32,      /* BYTES: a session token (secret) */
-	F_LABEL = 33,      /* STR */
-	F_EXPIRES_AT = 34, /* U64, 0 = never */
+	F_KEY_ID = 30,       /* STR: public key id */
+	F_KEY = 31,          /* BYTES: an API key (secret) */
+	F_TOKEN = 32,        /* BYTES: a session token (secret) */
+	F_LABEL = 33,        /* STR */
+	F_EXPIRES_AT = 34,   /* U64, 0 = never */
 	F_LAST_USED_AT = 35, /* U64, 0 = never */
 	F_EXPIRES_DAYS = 36, /* U64, 0 = never */
-	F_EXPIRES_IN = 37, /* U64: seconds */
-	F_JSON = 38,       /* STR: a JSON document */
-	F_RHOST = 39,      /* STR */
-	F_TTY = 40,        /* STR */
-	F_PID = 41,        /* U64 */
-	F_REASON = 42,     /* STR */
-	F_ALLOWED = 43,    /* U64: 1 allow, 0 deny */
+	F_EXPIRES_IN = 37,   /* U64: seconds */
+	F_JSON = 38,         /* STR: a JSON document */
+	F_RHOST = 39,        /* STR */
+	F_TTY = 40,          /* STR */
+	F_PID = 41,          /* U64 */
+	F_REASON = 42,       /* STR */
+	F_ALLOWED = 43,      /* U64: 1 allow, 0 deny */
 
-	F_ACCOUNT = 50,    /* STR: filter for audit list */
-	F_EVENT = 51,      /* STR: filter / event type */
-	F_SINCE = 52,      /* U64: ms since the epoch */
-	F_LIMIT = 53,      /* U64 */
-	F_SEQ = 54,        /* U64 */
-	F_TOTAL = 55,      /* U64 */
-	F_ON_HOST = 56,    /* U64: 1 = a workspace of this host */
-	F_AUTH_TOKEN = 57, /* BYTES: a session token acting as the caller */
-	F_RETRY_AFTER = 58, /* U64: seconds */
-	F_LAST_USED_UID = 59, /* U64 */
-	F_LAST_USED_PID = 60, /* U64 */
+	F_ACCOUNT = 50,           /* STR: filter for audit list */
+	F_EVENT = 51,             /* STR: filter / event type */
+	F_SINCE = 52,             /* U64: ms since the epoch */
+	F_LIMIT = 53,             /* U64 */
+	F_SEQ = 54,               /* U64 */
+	F_TOTAL = 55,             /* U64 */
+	F_ON_HOST = 56,           /* U64: 1 = a workspace of this host */
+	F_AUTH_TOKEN = 57,        /* BYTES: a session token acting as the caller */
+	F_RETRY_AFTER = 58,       /* U64: seconds */
+	F_LAST_USED_UID = 59,     /* U64 */
+	F_LAST_USED_PID = 60,     /* U64 */
 	F_LAST_USED_SERVICE = 61, /* STR */
-	F_AUTHORIZE = 62,  /* U64: 1 = PAM_AUTH also decides the account stage */
-	F_ACCT_ALLOWED = 63, /* U64: that decision (1 allow, 0 deny) */
-	F_ACCT_REASON = 64,  /* STR */
-	F_ACCT_MESSAGE = 65, /* STR: for the user */
-	F_NO_TOKEN = 72,     /* U64: 1 = PAM_SESSION_OPEN issues no token */
+	F_AUTHORIZE = 62,         /* U64: 1 = PAM_AUTH also decides the account stage */
+	F_ACCT_ALLOWED = 63,      /* U64: that decision (1 allow, 0 deny) */
+	F_ACCT_REASON = 64,       /* STR */
+	F_ACCT_MESSAGE = 65,      /* STR: for the user */
+	F_NO_TOKEN = 72,          /* U64: 1 = PAM_SESSION_OPEN issues no token */
 };
-
 
 /*
  * Command reference (request fields -> reply fields on SVCA_OK).
@@ -310,19 +309,17 @@ int svca_iter_next(struct svca_iter *it, struct svca_field *f);
  * -1 when malformed or too many, SVCA_DUP_FIELD when a tag repeats (*dup
  * gets it when dup is not NULL). */
 #define SVCA_DUP_FIELD (-2)
-int svca_request_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
-				size_t max, uint16_t *dup);
+int svca_request_fields_collect(const uint8_t *body, size_t len, struct svca_field *out, size_t max,
+				uint16_t *dup);
 
 /* Validates a whole body (kinds, lengths, string contents, field count). */
 int svca_body_validate(const uint8_t *body, size_t len, size_t max_fields);
 
 /* Finds the first field with this tag.  NULL when absent. */
-const struct svca_field *svca_fields_find(const struct svca_field *fs, size_t n,
-					  uint16_t tag);
+const struct svca_field *svca_fields_find(const struct svca_field *fs, size_t n, uint16_t tag);
 
 /* Collects up to max fields.  Returns the count or -1 when malformed/too many. */
-int svca_fields_collect(const uint8_t *body, size_t len, struct svca_field *out,
-			size_t max);
+int svca_fields_collect(const uint8_t *body, size_t len, struct svca_field *out, size_t max);
 
 /* Copies a STR field into dst as a C string.  -1 when it does not fit or
  * the field is not a STR. */

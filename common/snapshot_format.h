@@ -102,7 +102,7 @@ struct svca_snap_header {
 	uint32_t header_size; /* sizeof(struct svca_snap_header) */
 	uint32_t flags;       /* 0 */
 	uint64_t file_size;
-	uint64_t serial;      /* CLOCK_REALTIME ns of the write; informational */
+	uint64_t serial; /* CLOCK_REALTIME ns of the write; informational */
 	uint32_t uid_min, uid_max;
 	uint32_t sudo_gid;
 	uint32_t n_records;

@@ -102,8 +102,8 @@ int svca_write_full(int fd, const void *buf, size_t n, int64_t deadline)
 	return 0;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
+							 ...)
 {
 	if (!err || !errlen)
 		return;
@@ -115,20 +115,17 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 
 /* The socket must be a socket owned by root or the daemon's user, in a
  * directory that others cannot write to (so nobody can swap it). */
-static int check_socket_path(const char *path, uid_t trusted, char *err,
-			     size_t errlen)
+static int check_socket_path(const char *path, uid_t trusted, char *err, size_t errlen)
 {
 	struct stat st;
 	char dir[PATH_MAX];
 
 	if (lstat(path, &st) < 0) {
-		seterr(err, errlen, "daemon not reachable at %s: %s", path,
-		       strerror(errno));
+		seterr(err, errlen, "daemon not reachable at %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode) || (st.st_uid != 0 && st.st_uid != trusted)) {
-		seterr(err, errlen,
-		       "refusing %s: not a socket owned by root or the daemon's user",
+		seterr(err, errlen, "refusing %s: not a socket owned by root or the daemon's user",
 		       path);
 		return -1;
 	}
@@ -139,7 +136,8 @@ static int check_socket_path(const char *path, uid_t trusted, char *err,
 	if (stat(d, &st) < 0 || (st.st_mode & S_IWOTH && !(st.st_mode & S_ISVTX)) ||
 	    (st.st_uid != 0 && st.st_uid != trusted)) {
 		seterr(err, errlen,
-		       "refusing %s: its directory %s is writable by others or has an untrusted owner",
+		       "refusing %s: its directory %s is writable by others or has an untrusted "
+		       "owner",
 		       path, d);
 		return -1;
 	}
@@ -186,9 +184,8 @@ void svca_reply_free(struct svca_reply *rep)
 	rep->len = 0;
 }
 
-enum svca_call_err svca_call(const struct svca_call_opts *o,
-			     const struct svca_buf *req, struct svca_reply *rep,
-			     char *err, size_t errlen)
+enum svca_call_err svca_call(const struct svca_call_opts *o, const struct svca_buf *req,
+			     struct svca_reply *rep, char *err, size_t errlen)
 {
 	int64_t deadline = svca_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : 5000);
 	size_t max_reply = o->max_reply ? o->max_reply : SVCA_MAX_REPLY;
@@ -226,14 +223,12 @@ enum svca_call_err svca_call(const struct svca_call_opts *o,
 			int soerr = 0;
 			socklen_t sl = sizeof(soerr);
 			if (wait_fd(fd, POLLOUT, deadline) < 0 ||
-			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 ||
-			    soerr != 0) {
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
 				if (soerr)
 					errno = soerr;
-				seterr(err, errlen, "daemon not reachable at %s: %s",
-				       o->path, strerror(errno));
-				ret = errno == ETIMEDOUT ? SVCA_CALL_TIMEOUT
-							 : SVCA_CALL_CONNECT;
+				seterr(err, errlen, "daemon not reachable at %s: %s", o->path,
+				       strerror(errno));
+				ret = errno == ETIMEDOUT ? SVCA_CALL_TIMEOUT : SVCA_CALL_CONNECT;
 				goto out;
 			}
 		} else {
@@ -250,7 +245,8 @@ enum svca_call_err svca_call(const struct svca_call_opts *o,
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
 		    (cr.uid != 0 && cr.uid != (uid_t)o->trusted_uid)) {
 			seterr(err, errlen,
-			       "refusing %s: the server is not running as root or the daemon's user",
+			       "refusing %s: the server is not running as root or the daemon's "
+			       "user",
 			       o->path);
 			ret = SVCA_CALL_PEER;
 			goto out;

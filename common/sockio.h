@@ -25,9 +25,9 @@ enum svca_call_err {
 };
 
 struct svca_call_opts {
-	const char *path;   /* socket path */
-	int timeout_ms;     /* whole call, connect to last reply byte */
-	size_t max_reply;   /* 0 = SVCA_MAX_REPLY */
+	const char *path; /* socket path */
+	int timeout_ms;   /* whole call, connect to last reply byte */
+	size_t max_reply; /* 0 = SVCA_MAX_REPLY */
 	/* When set, the socket file and the server process must be owned by
 	 * uid 0 or by this uid (the daemon's user), and the socket's
 	 * directory must not be writable by others.  -1 = no check. */
@@ -47,9 +47,8 @@ int svca_user_uid(const char *name, int64_t *uid);
 
 /* Sends the frame in req and reads one reply.  On SVCA_CALL_OK the reply
  * is filled in.  err receives a message naming the socket and the cause. */
-enum svca_call_err svca_call(const struct svca_call_opts *o,
-			     const struct svca_buf *req, struct svca_reply *rep,
-			     char *err, size_t errlen);
+enum svca_call_err svca_call(const struct svca_call_opts *o, const struct svca_buf *req,
+			     struct svca_reply *rep, char *err, size_t errlen);
 void svca_reply_free(struct svca_reply *rep);
 
 /* Reads or writes exactly n bytes before deadline (monotonic ms).

@@ -87,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_ASSERT(c.services[i].service != NULL);
 			FZ_ASSERT(cap_name(c.services[i].cap) != NULL);
 			for (size_t j = 0; j < i; j++)
-				FZ_ASSERT(strcmp(c.services[i].service, c.services[j].service) != 0);
+				FZ_ASSERT(strcmp(c.services[i].service, c.services[j].service) !=
+					  0);
 		}
 		for (int r = ROLE_NONE; r <= ROLE_ADMIN; r++)
 			FZ_ASSERT((c.role_caps[r] & ~(unsigned)(CAP_LOGIN | CAP_SUDO)) == 0);

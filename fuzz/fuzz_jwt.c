@@ -176,15 +176,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(t);
 		break;
 	}
-	case 1:
-		sign_raw(p, n);
-		break;
-	case 2:
-		sign_claims(p, n);
-		break;
-	case 3:
-		b64(p, n);
-		break;
+	case 1: sign_raw(p, n); break;
+	case 2: sign_claims(p, n); break;
+	case 3: b64(p, n); break;
 	}
 	return 0;
 }

@@ -64,10 +64,10 @@ static void ctl_side(uint8_t *body, size_t len, uint16_t status)
 		total += rep.items[i].n + 1; /* + the F_ITEM mark */
 	FZ_ASSERT(total == rep.nfields);
 
-	static const uint16_t tags[] = { F_MESSAGE, F_NAME, F_DESCRIPTION, F_STATUS,
-					 F_KEY_ID, F_LABEL, F_JSON, F_CAPABILITY };
-	static const uint16_t nums[] = { F_UID, F_CREATED_AT, F_EXPIRES_AT, F_SEQ,
-					 F_TOTAL, F_RETRY_AFTER };
+	static const uint16_t tags[] = { F_MESSAGE, F_NAME,  F_DESCRIPTION, F_STATUS,
+					 F_KEY_ID,  F_LABEL, F_JSON,        F_CAPABILITY };
+	static const uint16_t nums[] = { F_UID, F_CREATED_AT, F_EXPIRES_AT,
+					 F_SEQ, F_TOTAL,      F_RETRY_AFTER };
 	for (size_t i = 0; i <= rep.nitems; i++) {
 		const struct ctl_item *it = i == 0 ? &rep.top : &rep.items[i - 1];
 		for (size_t t = 0; t < sizeof(tags) / sizeof(tags[0]); t++) {

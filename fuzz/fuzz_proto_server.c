@@ -29,8 +29,9 @@
 #include "proto.h"
 
 static const uint16_t tags[] = {
-	F_NAME, F_NEW_NAME, F_DESCRIPTION, F_ORG_ROLE, F_TEAM, F_WORKSPACE, F_ROLE,
-	F_SERVICE, F_KEY_ID, F_LABEL, F_RHOST, F_TTY, F_ACCOUNT, F_EVENT, F_REASON,
+	F_NAME,      F_NEW_NAME, F_DESCRIPTION, F_ORG_ROLE, F_TEAM,
+	F_WORKSPACE, F_ROLE,     F_SERVICE,     F_KEY_ID,   F_LABEL,
+	F_RHOST,     F_TTY,      F_ACCOUNT,     F_EVENT,    F_REASON,
 };
 
 static void check_str(const char *s, size_t n)
@@ -102,21 +103,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct svca_field *x = &fields[i];
 		uint64_t u;
 		switch (x->kind) {
-		case SVCA_K_STR:
-			svca_put_strn(&re, x->tag, (const char *)x->val, x->len);
-			break;
+		case SVCA_K_STR: svca_put_strn(&re, x->tag, (const char *)x->val, x->len); break;
 		case SVCA_K_U64:
 			FZ_ASSERT(svca_field_u64(x, &u) == 0);
 			svca_put_u64(&re, x->tag, u);
 			break;
-		case SVCA_K_BYTES:
-			svca_put_bytes(&re, x->tag, x->val, x->len);
-			break;
-		case SVCA_K_MARK:
-			svca_put_mark(&re, x->tag);
-			break;
-		default:
-			FZ_ASSERT(!"svca_fields_collect accepted an unknown kind");
+		case SVCA_K_BYTES: svca_put_bytes(&re, x->tag, x->val, x->len); break;
+		case SVCA_K_MARK: svca_put_mark(&re, x->tag); break;
+		default: FZ_ASSERT(!"svca_fields_collect accepted an unknown kind");
 		}
 	}
 	FZ_ASSERT(svca_frame_end(&re) == 0);

@@ -35,8 +35,7 @@ static void account(const uint8_t *p, size_t n)
 	if (account_decode(p, n, &a) != 0)
 		return;
 	FZ_ASSERT(svca_account_name_valid(a.name) && a.uid != 0);
-	FZ_ASSERT(a.org_role == ORG_MEMBER || a.org_role == ORG_ADMIN ||
-		  a.org_role == ORG_SUPER);
+	FZ_ASSERT(a.org_role == ORG_MEMBER || a.org_role == ORG_ADMIN || a.org_role == ORG_SUPER);
 	struct svca_buf buf;
 	svca_buf_init(&buf, 0);
 	FZ_ASSERT(account_encode(&a, &buf) == 0);
@@ -46,8 +45,8 @@ static void account(const uint8_t *p, size_t n)
 	svca_frame_begin(&buf, SVCA_OK);
 	account_to_reply(&a, &buf);
 	FZ_ASSERT(svca_frame_end(&buf) == 0);
-	FZ_ASSERT(svca_body_validate(buf.data + SVCA_HDR_LEN, buf.len - SVCA_HDR_LEN,
-				     SIZE_MAX) == 0);
+	FZ_ASSERT(svca_body_validate(buf.data + SVCA_HDR_LEN, buf.len - SVCA_HDR_LEN, SIZE_MAX) ==
+		  0);
 	svca_buf_free(&buf);
 }
 

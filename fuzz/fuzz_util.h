@@ -42,13 +42,13 @@ static inline char *fz_strdup(const uint8_t *p, size_t n)
 
 /* A property the code promises does not hold: report and abort, so
  * libFuzzer keeps the input as a crash. */
-#define FZ_ASSERT(cond)                                                        \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: property violated: %s\n",      \
-				__FILE__, __LINE__, #cond);                    \
-			abort();                                               \
-		}                                                              \
+#define FZ_ASSERT(cond)                                                                       \
+	do {                                                                                  \
+		if (!(cond)) {                                                                \
+			fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, \
+				#cond);                                                       \
+			abort();                                                              \
+		}                                                                             \
 	} while (0)
 
 #endif

@@ -239,8 +239,9 @@ static void seeds_proto_client(const char *token)
 	svca_frame_begin(&b, SVCA_OK);
 	svca_put_mark(&b, F_ITEM);
 	svca_put_u64(&b, F_SEQ, 7);
-	svca_put_str(&b, F_JSON, "{\"seq\":7,\"ts\":\"2026-09-21T10:00:00.123Z\","
-				 "\"event\":\"token.issue\",\"outcome\":\"success\"}");
+	svca_put_str(&b, F_JSON,
+		     "{\"seq\":7,\"ts\":\"2026-09-21T10:00:00.123Z\","
+		     "\"event\":\"token.issue\",\"outcome\":\"success\"}");
 	put_reply("ctl_audit_list", &b, 1);
 
 	svca_buf_init(&b, 0);
@@ -315,11 +316,13 @@ static void seeds_config(void)
 		"admin_groups = [ \"svcacct-admin\", \"wheel\" ];\n"
 		"super_admin_groups = [ \"root\" ];\n"
 		"services = { login = [ \"sshd\", \"login\" ]; sudo = [ \"sudo\" ]; };\n"
-		"roles = { viewer = [ ]; editor = [ \"login\" ]; admin = [ \"login\", \"sudo\" ]; };\n"
+		"roles = { viewer = [ ]; editor = [ \"login\" ]; admin = [ \"login\", \"sudo\" ]; "
+		"};\n"
 		"sudo_group = \"svcacct-sudo\";\nsyslog = false;\n");
 	put_str(T, "errors.conf",
 		"socket = \"relative/path\";\nuid_min = 10; uid_max = 5;\n"
-		"token_ttl = \"long\";\nservices = { fly = [ \"x\" ]; login = [ \"a\", \"a\" ]; };\n"
+		"token_ttl = \"long\";\nservices = { fly = [ \"x\" ]; login = [ \"a\", \"a\" ]; "
+		"};\n"
 		"roles = { owner = [ \"login\" ]; editor = [ \"teleport\" ]; };\n"
 		"admin_groups = [ \"Bad Group\", 7 ];\nunknown_setting = 1;\n");
 	put_str(T, "syntax_error.conf", "socket = \"/run/x\"\nstate_dir = ;\n");
@@ -343,8 +346,8 @@ static void seeds_keyfmt(const char *key, const char *token)
 	{
 		size_t checked = SVCA_KEY_LEN - SVCA_CHECK_LEN;
 		uint32_t crc = svca_crc32(big, checked);
-		uint8_t be[4] = { (uint8_t)(crc >> 24), (uint8_t)(crc >> 16),
-				  (uint8_t)(crc >> 8), (uint8_t)crc };
+		uint8_t be[4] = { (uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
+				  (uint8_t)crc };
 		char check[SVCA_CHECK_LEN + 1];
 		svca_base62_encode(be, sizeof(be), check, SVCA_CHECK_LEN);
 		memcpy(big + checked, check, SVCA_CHECK_LEN);
@@ -368,15 +371,14 @@ static void put_mode(const char *target, const char *name, int mode, const void 
 	free(b);
 }
 
-static const char *CLAIMS =
-	"{\"iss\":\"svcacctd\",\"sub\":\"ci-deploy\",\"aud\":\"svcacct\","
-	"\"iat\":1790000000,\"nbf\":1790000000,\"exp\":1790000900,"
-	"\"jti\":\"q2Vx1cJY0bE2m8pTa3kWZg\",\"key_id\":\"AbCdEfGh1234\","
-	"\"org_role\":\"admin\",\"role\":\"editor\",\"gen\":3,"
-	"\"grants\":[\"w:build-farm:editor\",\"t:infra:viewer\"]}";
+static const char *CLAIMS = "{\"iss\":\"svcacctd\",\"sub\":\"ci-deploy\",\"aud\":\"svcacct\","
+			    "\"iat\":1790000000,\"nbf\":1790000000,\"exp\":1790000900,"
+			    "\"jti\":\"q2Vx1cJY0bE2m8pTa3kWZg\",\"key_id\":\"AbCdEfGh1234\","
+			    "\"org_role\":\"admin\",\"role\":\"editor\",\"gen\":3,"
+			    "\"grants\":[\"w:build-farm:editor\",\"t:infra:viewer\"]}";
 
-static void make_token(const struct fz_key *k, const char *claims_text, const char *kid,
-		       char *out, size_t outlen)
+static void make_token(const struct fz_key *k, const char *claims_text, const char *kid, char *out,
+		       size_t outlen)
 {
 	json_t *c = json_loads(claims_text, 0, NULL);
 	if (!c || jwt_sign(c, kid, k->sk, out, outlen) < 0)
@@ -389,8 +391,8 @@ static void seeds_jwt(const struct fz_key *k, const char *token)
 	const char *T = "jwt";
 	char tok[JWT_MAX_LEN + 1];
 	put_mode(T, "verify_token", 0, token, strlen(token));
-	make_token(k, "{\"sub\":\"x\",\"a\":[1,2.5,null,true],\"o\":{\"k\":\"\\u00e9\"}}",
-		   k->kid, tok, sizeof(tok));
+	make_token(k, "{\"sub\":\"x\",\"a\":[1,2.5,null,true],\"o\":{\"k\":\"\\u00e9\"}}", k->kid,
+		   tok, sizeof(tok));
 	put_mode(T, "verify_token_nested", 0, tok, strlen(tok));
 	make_token(k, CLAIMS, "unknown-kid", tok, sizeof(tok));
 	put_mode(T, "verify_unknown_kid", 0, tok, strlen(tok));
@@ -399,7 +401,8 @@ static void seeds_jwt(const struct fz_key *k, const char *token)
 	put_mode(T, "verify_alg_none", 0, none, strlen(none));
 
 	char hp[2048];
-	int n = snprintf(hp, sizeof(hp), "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"%s\"}", k->kid);
+	int n = snprintf(hp, sizeof(hp), "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
+			 k->kid);
 	hp[n] = '\0';
 	memcpy(hp + n + 1, CLAIMS, strlen(CLAIMS));
 	put_mode(T, "signed_header_payload", 1, hp, (size_t)n + 1 + strlen(CLAIMS));
@@ -428,8 +431,8 @@ static int dump_rec(void *arg, const char *key, size_t klen, const uint8_t *val,
 		name[i] = (key[i] == '/' || key[i] == '.') ? '_' : key[i];
 	name[i] = '\0';
 	/* only the typed records the fuzz target decodes */
-	if (vlen && (val[0] == 'A' || val[0] == 'K' || val[0] == 'T' || val[0] == 'W' ||
-		     val[0] == 'G')) {
+	if (vlen &&
+	    (val[0] == 'A' || val[0] == 'K' || val[0] == 'T' || val[0] == 'W' || val[0] == 'G')) {
 		put_file("record", name, val, vlen);
 		d->n++;
 	}
@@ -469,13 +472,21 @@ static void seeds_record(void)
 	k2.expires_at = 0;
 	k2.changed_at = 1790000600000ull;
 	struct team t = { .name = "infra", .created_at = 1790000000000ull, .created_by = "root" };
-	struct workspace w = { .name = "build-farm", .team = "infra",
-			       .created_at = 1790000000000ull, .created_by = "root" };
-	struct grant g1 = { .uid = 60001, .kind = SCOPE_WORKSPACE, .scope = "build-farm",
-			    .role = ROLE_EDITOR, .created_at = 1790000000000ull,
+	struct workspace w = { .name = "build-farm",
+			       .team = "infra",
+			       .created_at = 1790000000000ull,
+			       .created_by = "root" };
+	struct grant g1 = { .uid = 60001,
+			    .kind = SCOPE_WORKSPACE,
+			    .scope = "build-farm",
+			    .role = ROLE_EDITOR,
+			    .created_at = 1790000000000ull,
 			    .created_by = "root" };
-	struct grant g2 = { .uid = 60002, .kind = SCOPE_TEAM, .scope = "infra",
-			    .role = ROLE_ADMIN, .created_at = 1790000000000ull,
+	struct grant g2 = { .uid = 60002,
+			    .kind = SCOPE_TEAM,
+			    .scope = "infra",
+			    .role = ROLE_ADMIN,
+			    .created_at = 1790000000000ull,
 			    .created_by = "alice" };
 
 	store_begin(s);
@@ -501,9 +512,11 @@ static void seeds_record(void)
 static void seeds_nss(void)
 {
 	const char *T = "nss_snapshot";
-	struct nss_params p = { .uid_min = 60000, .uid_max = 60999,
+	struct nss_params p = { .uid_min = 60000,
+				.uid_max = 60999,
 				.sudo_gid = nss_sudo_gid(60000, 60999),
-				.home_base = "/var/lib/svcacct/home", .login_shell = "/bin/bash",
+				.home_base = "/var/lib/svcacct/home",
+				.login_shell = "/bin/bash",
 				.nologin_shell = "/usr/sbin/nologin",
 				.sudo_group = "svcacct-sudo" };
 	struct nss_entry e[] = {
@@ -516,7 +529,8 @@ static void seeds_nss(void)
 	uint8_t *img;
 	size_t len;
 	/* serial is the write time (informational): fixed, so seeds do not churn */
-#define FIX_SERIAL(img) (((struct svca_snap_header *)(void *)(img))->serial = 1790000000000000000ull)
+#define FIX_SERIAL(img) \
+	(((struct svca_snap_header *)(void *)(img))->serial = 1790000000000000000ull)
 	if (nss_snap_build(&p, e, sizeof(e) / sizeof(e[0]), NULL, NULL, &img, &len) < 0)
 		die("nss_snap_build: %s", strerror(errno));
 	FIX_SERIAL(img);

@@ -46,7 +46,8 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-enum nss_status _nss_svcacct_getpwnam_r(const char *, struct passwd *, char *, size_t, int *) EXPORT;
+enum nss_status _nss_svcacct_getpwnam_r(const char *, struct passwd *, char *, size_t,
+					int *) EXPORT;
 enum nss_status _nss_svcacct_getpwuid_r(uid_t, struct passwd *, char *, size_t, int *) EXPORT;
 enum nss_status _nss_svcacct_setpwent(int) EXPORT;
 enum nss_status _nss_svcacct_getpwent_r(struct passwd *, char *, size_t, int *) EXPORT;
@@ -56,8 +57,8 @@ enum nss_status _nss_svcacct_getgrgid_r(gid_t, struct group *, char *, size_t, i
 enum nss_status _nss_svcacct_setgrent(int) EXPORT;
 enum nss_status _nss_svcacct_getgrent_r(struct group *, char *, size_t, int *) EXPORT;
 enum nss_status _nss_svcacct_endgrent(void) EXPORT;
-enum nss_status _nss_svcacct_initgroups_dyn(const char *, gid_t, long int *, long int *,
-					    gid_t **, long int, int *) EXPORT;
+enum nss_status _nss_svcacct_initgroups_dyn(const char *, gid_t, long int *, long int *, gid_t **,
+					    long int, int *) EXPORT;
 
 /* ---- the mapping ------------------------------------------------------------------ */
 
@@ -88,8 +89,14 @@ static struct {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void atfork_prepare(void) { pthread_mutex_lock(&lock); }
-static void atfork_release(void) { pthread_mutex_unlock(&lock); }
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+static void atfork_release(void)
+{
+	pthread_mutex_unlock(&lock);
+}
 
 __attribute__((constructor)) static void svcacct_nss_init(void)
 {
@@ -312,8 +319,8 @@ enum nss_status _nss_svcacct_getpwnam_r(const char *name, struct passwd *pw, cha
 	return filled(snap_fill_passwd(&C.s, r, pw, buf, buflen), errnop);
 }
 
-enum nss_status _nss_svcacct_getpwuid_r(uid_t uid, struct passwd *pw, char *buf,
-					size_t buflen, int *errnop)
+enum nss_status _nss_svcacct_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen,
+					int *errnop)
 {
 	enum nss_status st = begin((uint64_t)uid, errnop);
 	if (st != NSS_STATUS_SUCCESS)
@@ -340,8 +347,7 @@ enum nss_status _nss_svcacct_endpwent(void)
 
 /* The cursor is a uid, not an index: a snapshot replaced between two
  * calls continues where the last one stopped. */
-enum nss_status _nss_svcacct_getpwent_r(struct passwd *pw, char *buf, size_t buflen,
-					int *errnop)
+enum nss_status _nss_svcacct_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
 {
 	enum nss_status st = begin(ANY_ID, errnop);
 	if (st != NSS_STATUS_SUCCESS)
@@ -378,8 +384,8 @@ enum nss_status _nss_svcacct_getgrnam_r(const char *name, struct group *gr, char
 	return filled(snap_fill_group(&C.s, r, gr, buf, buflen), errnop);
 }
 
-enum nss_status _nss_svcacct_getgrgid_r(gid_t gid, struct group *gr, char *buf,
-					size_t buflen, int *errnop)
+enum nss_status _nss_svcacct_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
+					int *errnop)
 {
 	enum nss_status st = begin((uint64_t)gid, errnop);
 	if (st != NSS_STATUS_SUCCESS)
@@ -408,8 +414,7 @@ enum nss_status _nss_svcacct_endgrent(void)
 }
 
 /* The sudo group first, then the private groups by gid. */
-enum nss_status _nss_svcacct_getgrent_r(struct group *gr, char *buf, size_t buflen,
-					int *errnop)
+enum nss_status _nss_svcacct_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
 {
 	enum nss_status st = begin(ANY_ID, errnop);
 	if (st != NSS_STATUS_SUCCESS)

@@ -47,8 +47,7 @@ static int text_ok(const char *p, size_t len)
 static int path_ok(const struct snap *s, struct svca_snap_str r)
 {
 	const char *p = str_ref(s, r);
-	return p && r.len > 0 && r.len <= SVCA_SNAP_PATH_MAX && p[0] == '/' &&
-	       text_ok(p, r.len);
+	return p && r.len > 0 && r.len <= SVCA_SNAP_PATH_MAX && p[0] == '/' && text_ok(p, r.len);
 }
 
 /* count elements of elsize at off lie inside the file, after the header */
@@ -80,9 +79,8 @@ int snap_open(struct snap *s, const void *base, size_t size)
 	    h->byte_order != SVCA_SNAP_BYTE_ORDER || h->version != SVCA_SNAP_VERSION ||
 	    h->header_size != sizeof(*h) || h->flags != 0 || h->file_size != size)
 		return -1;
-	if (h->uid_min < SVCA_SNAP_MIN_ID || h->uid_min > h->uid_max ||
-	    h->uid_max == UINT32_MAX || h->sudo_gid < SVCA_SNAP_MIN_ID ||
-	    h->sudo_gid == UINT32_MAX)
+	if (h->uid_min < SVCA_SNAP_MIN_ID || h->uid_min > h->uid_max || h->uid_max == UINT32_MAX ||
+	    h->sudo_gid < SVCA_SNAP_MIN_ID || h->sudo_gid == UINT32_MAX)
 		return -1;
 	if (!section_ok(s, h->rec_off, h->n_records, sizeof(struct svca_snap_rec)) ||
 	    !section_ok(s, h->name_idx_off, h->n_records, sizeof(uint32_t)) ||
@@ -256,12 +254,13 @@ static char **put_ptrs(struct out *o, size_t n)
 
 #define STR(s, ref) ((s)->str + (ref).off), ((size_t)(ref).len)
 
-int snap_fill_passwd(const struct snap *s, const struct svca_snap_rec *r,
-		     struct passwd *pw, char *buf, size_t buflen)
+int snap_fill_passwd(const struct snap *s, const struct svca_snap_rec *r, struct passwd *pw,
+		     char *buf, size_t buflen)
 {
 	struct out o = { buf, buflen };
 	const struct svca_snap_header *h = s->h;
-	struct svca_snap_str shell = (r->flags & SVCA_SNAP_LOGIN) ? h->login_shell : h->nologin_shell;
+	struct svca_snap_str shell =
+		(r->flags & SVCA_SNAP_LOGIN) ? h->login_shell : h->nologin_shell;
 	char *name = put(&o, STR(s, r->name), "", 0);
 	char *pass = put(&o, "*", 1, "", 0);
 	char *gecos = put(&o, STR(s, r->gecos), "", 0);
@@ -298,8 +297,8 @@ int snap_fill_passwd(const struct snap *s, const struct svca_snap_rec *r,
 	return 0;
 }
 
-int snap_fill_group(const struct snap *s, const struct svca_snap_rec *r,
-		    struct group *gr, char *buf, size_t buflen)
+int snap_fill_group(const struct snap *s, const struct svca_snap_rec *r, struct group *gr,
+		    char *buf, size_t buflen)
 {
 	struct out o = { buf, buflen };
 	char **mem = put_ptrs(&o, 0);
@@ -364,8 +363,8 @@ int snap_parse_range(const char *t, uint32_t *min, uint32_t *max, uint32_t *sudo
 	if (strncmp(t, SVCA_SNAP_RANGE_PREFIX, plen) != 0)
 		return -1;
 	t += plen;
-	if (!(t = parse_u32(t, min)) || *t++ != ':' || !(t = parse_u32(t, max)) ||
-	    *t++ != ':' || !(t = parse_u32(t, sudo_gid)) || *t != '\0')
+	if (!(t = parse_u32(t, min)) || *t++ != ':' || !(t = parse_u32(t, max)) || *t++ != ':' ||
+	    !(t = parse_u32(t, sudo_gid)) || *t != '\0')
 		return -1;
 	if (*min < SVCA_SNAP_MIN_ID || *min > *max || *max == UINT32_MAX)
 		return -1;

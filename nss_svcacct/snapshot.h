@@ -48,17 +48,15 @@ int snap_is_sudo_group(const struct snap *s, const char *name);
 
 /* Fill the caller's structures, strings in buf.  0 ok, ERANGE when buf
  * is too small, EIO (sudo group) when a member record is damaged. */
-int snap_fill_passwd(const struct snap *s, const struct svca_snap_rec *r,
-		     struct passwd *pw, char *buf, size_t buflen);
-int snap_fill_group(const struct snap *s, const struct svca_snap_rec *r,
-		    struct group *gr, char *buf, size_t buflen);
-int snap_fill_sudo_group(const struct snap *s, struct group *gr, char *buf,
-			 size_t buflen);
+int snap_fill_passwd(const struct snap *s, const struct svca_snap_rec *r, struct passwd *pw,
+		     char *buf, size_t buflen);
+int snap_fill_group(const struct snap *s, const struct svca_snap_rec *r, struct group *gr,
+		    char *buf, size_t buflen);
+int snap_fill_sudo_group(const struct snap *s, struct group *gr, char *buf, size_t buflen);
 
 /* Parses a range link target ("svcacct-range-v1:MIN:MAX:SUDO_GID").
  * 0 ok, -1 malformed. */
-int snap_parse_range(const char *target, uint32_t *min, uint32_t *max,
-		     uint32_t *sudo_gid);
+int snap_parse_range(const char *target, uint32_t *min, uint32_t *max, uint32_t *sudo_gid);
 
 /* 1 when name could be a service account name (or the sudo group). */
 int snap_name_plausible(const char *name);

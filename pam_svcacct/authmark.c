@@ -42,8 +42,8 @@ static int mark_key_ok;
 __attribute__((constructor)) static void mark_key_init(void)
 {
 	/* Never block a process that merely loads the module. */
-	mark_key_ok = getrandom(mark_key, sizeof(mark_key), GRND_NONBLOCK) ==
-		      (ssize_t)sizeof(mark_key);
+	mark_key_ok =
+		getrandom(mark_key, sizeof(mark_key), GRND_NONBLOCK) == (ssize_t)sizeof(mark_key);
 }
 
 __attribute__((destructor)) static void mark_key_wipe(void)
@@ -61,12 +61,22 @@ static uint64_t le64(const uint8_t *p)
 }
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                               \
-	do {                                                                   \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);      \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                         \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                         \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);      \
+#define SIPROUND                   \
+	do {                       \
+		v0 += v1;          \
+		v1 = ROTL(v1, 13); \
+		v1 ^= v0;          \
+		v0 = ROTL(v0, 32); \
+		v2 += v3;          \
+		v3 = ROTL(v3, 16); \
+		v3 ^= v2;          \
+		v0 += v3;          \
+		v3 = ROTL(v3, 21); \
+		v3 ^= v0;          \
+		v2 += v1;          \
+		v1 = ROTL(v1, 17); \
+		v1 ^= v2;          \
+		v2 = ROTL(v2, 32); \
 	} while (0)
 
 /* SipHash-2-4 (Aumasson, Bernstein), 128-bit key, 64-bit output. */
@@ -101,8 +111,8 @@ uint64_t svca_pam_siphash24(const uint8_t k[16], const uint8_t *in, size_t len)
 
 /* "T.MAC": T the monotonic ms of the auth, MAC 32 hex digits over T, the
  * user, the service and the handle.  -1 without a key or on overflow. */
-static int mark_text(pam_handle_t *pamh, const struct svca_pam_ctx *c, uint64_t t,
-		     char *out, size_t outlen)
+static int mark_text(pam_handle_t *pamh, const struct svca_pam_ctx *c, uint64_t t, char *out,
+		     size_t outlen)
 {
 	uint8_t msg[32 + SVCA_NAME_MAX + SVCA_PAM_SERVICE_MAX + 8];
 	uintptr_t h = (uintptr_t)pamh;
@@ -161,7 +171,8 @@ void svca_pam_mark_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,
 	memcpy(env, SVCA_PAM_AUTH_ENV "=", pre);
 	if (mark_text(pamh, c, (uint64_t)svca_now_ms(), env + pre, sizeof(env) - pre) == 0 &&
 	    pam_putenv(pamh, env) == PAM_SUCCESS)
-		SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s: marked as authenticated by svcacct", c->user);
+		SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s: marked as authenticated by svcacct",
+				   c->user);
 }
 
 void svca_pam_mark_settle(pam_handle_t *pamh)
@@ -195,15 +206,13 @@ static int mark_valid(pam_handle_t *pamh, const struct svca_pam_ctx *c, const ch
 	for (size_t i = 0; want[i]; i++)
 		diff |= (unsigned char)(want[i] ^ v[i]);
 	int64_t now = svca_now_ms();
-	ok = diff == 0 && now >= 0 && (uint64_t)now >= t &&
-	     (uint64_t)now - t <= MARK_MAX_AGE_MS;
+	ok = diff == 0 && now >= 0 && (uint64_t)now >= t && (uint64_t)now - t <= MARK_MAX_AGE_MS;
 done:
 	svca_wipe(want, sizeof(want));
 	return ok;
 }
 
-int svca_pam_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,
-		    const struct svca_pam_ctx *c)
+int svca_pam_authed(pam_handle_t *pamh, const struct svca_pam_opts *o, const struct svca_pam_ctx *c)
 {
 	const void *data = NULL;
 	const char *v = pam_getenv(pamh, SVCA_PAM_AUTH_ENV);
@@ -218,8 +227,9 @@ int svca_pam_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,
 	if (v) {
 		if (!authed) {
 			authed = mark_valid(pamh, c, v);
-			SVCA_PAM_LOG_DEBUG(pamh, o, "session: %s: the auth mark in the PAM environment is %s",
-					   c->user, authed ? "valid" : "not valid: ignored");
+			SVCA_PAM_LOG_DEBUG(
+				pamh, o, "session: %s: the auth mark in the PAM environment is %s",
+				c->user, authed ? "valid" : "not valid: ignored");
 		}
 		/* Never into the session's environment. */
 		(void)pam_putenv(pamh, SVCA_PAM_AUTH_ENV);

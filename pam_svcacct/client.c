@@ -32,8 +32,7 @@ static void copy_printable(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
-int svca_pam_get_ctx(pam_handle_t *pamh, const struct svca_pam_opts *o,
-		     struct svca_pam_ctx *c)
+int svca_pam_get_ctx(pam_handle_t *pamh, const struct svca_pam_opts *o, struct svca_pam_ctx *c)
 {
 	const void *service = NULL, *rhost = NULL, *tty = NULL;
 	const char *user = NULL;
@@ -99,8 +98,9 @@ int svca_pam_call(pam_handle_t *pamh, const struct svca_pam_opts *o, const char 
 	if (geteuid() != 0) {
 		/* svcacctd answers PAM requests from root only (SO_PEERCRED):
 		 * do not even ask (that would be audited as admin.deny). */
-		pam_syslog(pamh, LOG_ERR, "%s: running as uid %u, not root: svcacctd will not answer",
-			   what, (unsigned)geteuid());
+		pam_syslog(pamh, LOG_ERR,
+			   "%s: running as uid %u, not root: svcacctd will not answer", what,
+			   (unsigned)geteuid());
 		goto done;
 	}
 	if (svca_frame_end(req) < 0) {
@@ -114,8 +114,7 @@ int svca_pam_call(pam_handle_t *pamh, const struct svca_pam_opts *o, const char 
 	co.trusted_uid = svca_pam_trusted_uid(pamh, o);
 
 	switch (svca_call(&co, req, &a->rep, err, sizeof(err))) {
-	case SVCA_CALL_OK:
-		break;
+	case SVCA_CALL_OK: break;
 	case SVCA_CALL_NOMEM:
 		pam_syslog(pamh, LOG_ERR, "%s: %s", what, err);
 		rc = PAM_BUF_ERR;
@@ -123,9 +122,7 @@ int svca_pam_call(pam_handle_t *pamh, const struct svca_pam_opts *o, const char 
 	case SVCA_CALL_PEER:
 		pam_syslog(pamh, LOG_ERR, "%s: %s; nothing was sent", what, err);
 		goto done;
-	default:
-		pam_syslog(pamh, LOG_ERR, "%s: %s", what, err);
-		goto done;
+	default: pam_syslog(pamh, LOG_ERR, "%s: %s", what, err); goto done;
 	}
 	n = svca_fields_collect(a->rep.body, a->rep.len, a->f, SVCA_PAM_MAX_FIELDS);
 	if (n < 0) {
@@ -152,8 +149,7 @@ const struct svca_field *svca_pam_field(const struct svca_pam_answer *a, uint16_
 	return svca_fields_find(a->f, a->nf, tag);
 }
 
-void svca_pam_field_text(const struct svca_pam_answer *a, uint16_t tag, char *dst,
-			 size_t len)
+void svca_pam_field_text(const struct svca_pam_answer *a, uint16_t tag, char *dst, size_t len)
 {
 	const struct svca_field *f = svca_pam_field(a, tag);
 	size_t i = 0;
@@ -174,9 +170,7 @@ int svca_pam_status_rc(pam_handle_t *pamh, const char *what, const char *user,
 
 	svca_pam_field_text(a, F_MESSAGE, msg, sizeof(msg));
 	switch (a->rep.status) {
-	case SVCA_ERR_NOTFOUND:
-		rc = PAM_USER_UNKNOWN;
-		break;
+	case SVCA_ERR_NOTFOUND: rc = PAM_USER_UNKNOWN; break;
 	case SVCA_ERR_FAILED:
 		pam_syslog(pamh, LOG_NOTICE, "%s: %s: refused by svcacctd: %s", what, user, msg);
 		rc = fail_rc;
@@ -206,8 +200,7 @@ int svca_pam_status_rc(pam_handle_t *pamh, const char *what, const char *user,
 	return rc;
 }
 
-int svca_pam_lookup(pam_handle_t *pamh, const struct svca_pam_opts *o,
-		    const struct svca_pam_ctx *c)
+int svca_pam_lookup(pam_handle_t *pamh, const struct svca_pam_opts *o, const struct svca_pam_ctx *c)
 {
 	struct svca_pam_answer a;
 	struct svca_buf req;
@@ -222,7 +215,7 @@ int svca_pam_lookup(pam_handle_t *pamh, const struct svca_pam_opts *o,
 	else
 		rc = svca_pam_status_rc(pamh, "lookup", c->user, &a, PAM_AUTHINFO_UNAVAIL);
 	SVCA_PAM_LOG_DEBUG(pamh, o, "lookup: %s is %s", c->user,
-			   rc == PAM_SUCCESS ? "a service account"
+			   rc == PAM_SUCCESS        ? "a service account"
 			   : rc == PAM_USER_UNKNOWN ? "not a service account"
 						    : "of unknown kind (daemon error)");
 	svca_pam_answer_free(&a);
@@ -315,15 +308,16 @@ int svca_pam_nss_svcacct(pam_handle_t *pamh, const struct svca_pam_opts *o,
 
 	if (!o->nss_dir || nss_range(pamh, o, &min, &max) < 0)
 		goto done;
-	if (getpwnam_r(c->user, &pw, buf, sizeof(buf), &res) != 0 || !res ||
-	    res->pw_uid < min || res->pw_uid > max || strcmp(res->pw_name, c->user) != 0)
+	if (getpwnam_r(c->user, &pw, buf, sizeof(buf), &res) != 0 || !res || res->pw_uid < min ||
+	    res->pw_uid > max || strcmp(res->pw_name, c->user) != 0)
 		goto done;
 	if (in_etc_passwd(c->user))
 		goto done;
 	yes = 1;
-	SVCA_PAM_LOG_DEBUG(pamh, o,
-			   "lookup: %s is a service account per NSS (uid %u in %u-%u); not asking svcacctd",
-			   c->user, (unsigned)res->pw_uid, (unsigned)min, (unsigned)max);
+	SVCA_PAM_LOG_DEBUG(
+		pamh, o,
+		"lookup: %s is a service account per NSS (uid %u in %u-%u); not asking svcacctd",
+		c->user, (unsigned)res->pw_uid, (unsigned)min, (unsigned)max);
 done:
 	return yes;
 }

@@ -59,7 +59,8 @@ int svca_pam_parse_opts(pam_handle_t *pamh, int flags, int argc, const char **ar
 		} else if (!strncmp(a, "socket=", 7)) {
 			if (a[7] != '/' || strlen(a + 7) >= 108) {
 				pam_syslog(pamh, LOG_ERR,
-					   "option '%s': the socket must be an absolute path of at most 107 bytes",
+					   "option '%s': the socket must be an absolute path of at "
+					   "most 107 bytes",
 					   a);
 				bad = 1;
 			} else {
@@ -69,7 +70,8 @@ int svca_pam_parse_opts(pam_handle_t *pamh, int flags, int argc, const char **ar
 			int t = parse_int(a + 8, 1, SVCA_PAM_MAX_TIMEOUT);
 			if (t < 0) {
 				pam_syslog(pamh, LOG_ERR,
-					   "option '%s': timeout must be a whole number of seconds from 1 to %d",
+					   "option '%s': timeout must be a whole number of seconds "
+					   "from 1 to %d",
 					   a, SVCA_PAM_MAX_TIMEOUT);
 				bad = 1;
 			} else {
@@ -77,7 +79,8 @@ int svca_pam_parse_opts(pam_handle_t *pamh, int flags, int argc, const char **ar
 			}
 		} else if (!strncmp(a, "daemon_user=", 12)) {
 			if (!a[12] || strlen(a + 12) > SVCA_PAM_DAEMON_USER_MAX) {
-				pam_syslog(pamh, LOG_ERR, "option '%s': empty or overlong user name", a);
+				pam_syslog(pamh, LOG_ERR,
+					   "option '%s': empty or overlong user name", a);
 				bad = 1;
 			} else {
 				o->daemon_user = a + 12;

@@ -32,8 +32,7 @@
 #include "pam_svcacct.h"
 #include "wipe.h"
 
-#define PASSWORD_MSG                                                                  \
-	"service account credentials are API keys: use 'svcacctctl key create/revoke'"
+#define PASSWORD_MSG "service account credentials are API keys: use 'svcacctctl key create/revoke'"
 
 static void wipe_free(char *s)
 {
@@ -55,8 +54,7 @@ static int trimmed_copy(const char *item, char **out, size_t *outlen)
 		s++;
 		n--;
 	}
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
-		     s[n - 1] == '\n'))
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
 		n--;
 	*out = malloc(n + 1);
 	if (!*out)
@@ -113,8 +111,8 @@ static void keep_decision(pam_handle_t *pamh, const struct svca_pam_ctx *c,
 		free(d);
 }
 
-static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o,
-		   const struct svca_pam_ctx *c, const char *tok, size_t len)
+static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o, const struct svca_pam_ctx *c,
+		   const char *tok, size_t len)
 {
 	struct svca_pam_answer a;
 	struct svca_buf req;
@@ -134,8 +132,7 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o,
 		svca_put_bytes(&req, F_TOKEN, "", 0);
 		kind = len ? "neither a key nor a token (not sent)" : "an empty authtok";
 	}
-	SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s presents %s (service %s)", c->user, kind,
-			   c->service);
+	SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s presents %s (service %s)", c->user, kind, c->service);
 	rc = svca_pam_call(pamh, o, "auth", &req, &a);
 	if (rc != PAM_SUCCESS)
 		goto done;
@@ -169,8 +166,7 @@ done:
 	return rc;
 }
 
-PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
-				   const char **argv)
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct svca_pam_opts o;
 	struct svca_pam_ctx c;
@@ -204,8 +200,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 		}
 		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", SVCA_PAM_PROMPT);
 		if (rc != PAM_SUCCESS || !resp) {
-			pam_syslog(pamh, LOG_NOTICE, "auth: %s: no answer to the prompt (%s)", c.user,
-				   pam_strerror(pamh, rc));
+			pam_syslog(pamh, LOG_NOTICE, "auth: %s: no answer to the prompt (%s)",
+				   c.user, pam_strerror(pamh, rc));
 			rc = rc == PAM_SUCCESS ? PAM_CONV_ERR : rc;
 			goto done;
 		}
@@ -263,7 +259,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		const struct acct_decision *d = kept;
 		int same = !strcmp(d->user, c.user) && !strcmp(d->service, c.service);
 		if (same)
-			SVCA_PAM_LOG_DEBUG(pamh, &o, "account: %s: decision made with auth", c.user);
+			SVCA_PAM_LOG_DEBUG(pamh, &o, "account: %s: decision made with auth",
+					   c.user);
 		if (same && d->allowed) {
 			pam_syslog(pamh, LOG_INFO, "account: %s may use %s (role %s)", c.user,
 				   c.service, d->role[0] ? d->role : "?");
@@ -291,8 +288,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		rc = svca_pam_status_rc(pamh, "account", c.user, &a, PAM_PERM_DENIED);
 		if (rc == PAM_PERM_DENIED)
 			svca_pam_tell(pamh, &o, msg);
-	} else if (svca_field_u64(svca_pam_field(&a, F_ALLOWED), &allowed) < 0 ||
-		   allowed > 1) {
+	} else if (svca_field_u64(svca_pam_field(&a, F_ALLOWED), &allowed) < 0 || allowed > 1) {
 		pam_syslog(pamh, LOG_ERR, "account: %s: reply without a valid decision", c.user);
 		rc = PAM_SERVICE_ERR;
 	} else if (allowed == 1) {
@@ -368,8 +364,7 @@ static int export_token(pam_handle_t *pamh, const struct svca_pam_ctx *c,
 	/* Kept for close in this process; on success libpam owns tok. */
 	rc = pam_set_data(pamh, SVCA_PAM_DATA_TOKEN, tok, token_cleanup);
 	if (rc != PAM_SUCCESS) {
-		pam_syslog(pamh, LOG_ERR, "session open: pam_set_data: %s",
-			   pam_strerror(pamh, rc));
+		pam_syslog(pamh, LOG_ERR, "session open: pam_set_data: %s", pam_strerror(pamh, rc));
 		(void)pam_putenv(pamh, SVCA_PAM_TOKEN_ENV);
 		goto done;
 	}
@@ -389,8 +384,7 @@ done:
  * audited, and no token is minted: revoking an account's keys and tokens
  * ends its supply of tokens.
  */
-PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
-				   const char **argv)
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct svca_pam_opts o;
 	struct svca_pam_ctx c;
@@ -435,8 +429,7 @@ out:
 	return rc;
 }
 
-PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
-				    const char **argv)
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct svca_pam_opts o;
 	struct svca_pam_ctx c;
@@ -506,8 +499,8 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	rc = svca_pam_lookup(pamh, &o, &c);
 	if (rc != PAM_SUCCESS)
 		goto done;
-	pam_syslog(pamh, LOG_NOTICE, "password: %s is a service account; refusing (%s)",
-		   c.user, ((unsigned)flags & PAM_PRELIM_CHECK) ? "prelim check" : "update");
+	pam_syslog(pamh, LOG_NOTICE, "password: %s is a service account; refusing (%s)", c.user,
+		   ((unsigned)flags & PAM_PRELIM_CHECK) ? "prelim check" : "update");
 	svca_pam_tell(pamh, &o, PASSWORD_MSG);
 	rc = PAM_AUTHTOK_ERR;
 done:

@@ -87,8 +87,7 @@ int svca_pam_result(const struct svca_pam_opts *o, int rc);
 /* client.c */
 /* Fills c from PAM_USER, PAM_SERVICE, PAM_RHOST and PAM_TTY.  A user name
  * that no service account can have gives PAM_USER_UNKNOWN. */
-int svca_pam_get_ctx(pam_handle_t *pamh, const struct svca_pam_opts *o,
-		     struct svca_pam_ctx *c);
+int svca_pam_get_ctx(pam_handle_t *pamh, const struct svca_pam_opts *o, struct svca_pam_ctx *c);
 /* Starts a request for cmd with F_NAME (and F_SERVICE F_RHOST F_TTY when
  * with_ctx). */
 void svca_pam_req_begin(struct svca_buf *b, uint16_t cmd, const struct svca_pam_ctx *c,
@@ -101,8 +100,7 @@ int svca_pam_call(pam_handle_t *pamh, const struct svca_pam_opts *o, const char 
 void svca_pam_answer_free(struct svca_pam_answer *a);
 const struct svca_field *svca_pam_field(const struct svca_pam_answer *a, uint16_t tag);
 /* Copies a STR field, control characters replaced; "" when absent. */
-void svca_pam_field_text(const struct svca_pam_answer *a, uint16_t tag, char *dst,
-			 size_t len);
+void svca_pam_field_text(const struct svca_pam_answer *a, uint16_t tag, char *dst, size_t len);
 /* The PAM result for a status other than SVCA_OK that every command shares
  * (NOTFOUND -> PAM_USER_UNKNOWN, NOTAUTH/UNAVAIL -> PAM_AUTHINFO_UNAVAIL,
  * BADREQ and unknown statuses -> PAM_SERVICE_ERR); FAILED -> fail_rc.
@@ -144,9 +142,9 @@ int svca_pam_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,
 /* SipHash-2-4 with a 16-byte key. */
 uint64_t svca_pam_siphash24(const uint8_t k[16], const uint8_t *in, size_t len);
 
-#define SVCA_PAM_LOG_DEBUG(pamh, o, ...)                        \
-	do {                                                     \
-		if ((o)->debug)                                  \
+#define SVCA_PAM_LOG_DEBUG(pamh, o, ...)                            \
+	do {                                                        \
+		if ((o)->debug)                                     \
 			pam_syslog((pamh), LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 

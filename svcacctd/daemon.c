@@ -71,8 +71,9 @@ int daemon_event(struct daemon *d, const char *event, const char *detail)
 {
 	struct actor a = { .uid = geteuid(), .priv = PRIV_SUPER };
 	snprintf(a.user, sizeof(a.user), "svcacctd");
-	struct audit_event ev = { .event = event, .outcome = "success", .actor = &a,
-				  .detail = detail };
+	struct audit_event ev = {
+		.event = event, .outcome = "success", .actor = &a, .detail = detail
+	};
 	size_t mark = audit_mark(d->audit);
 	store_begin(d->store);
 	if (audit_append(d->audit, &ev) < 0 || store_commit(d->store) < 0) {
@@ -108,8 +109,7 @@ void daemon_reload(struct daemon *d)
 {
 	struct svca_config nc;
 	if (config_load(d->cfg.path, &nc, log_cfg_err, NULL) != 0) {
-		log_err("reload: %s has errors; keeping the running configuration",
-			d->cfg.path);
+		log_err("reload: %s has errors; keeping the running configuration", d->cfg.path);
 		config_free(&nc);
 		return;
 	}
@@ -135,10 +135,9 @@ void daemon_reload(struct daemon *d)
 	d->cfg = nc;
 	daemon_resolve_groups(d);
 	audit_configure(d->audit, &d->cfg);
-	d->nss_dirty = 1; /* host_workspaces, shells, home_base may have changed */
+	d->nss_dirty = 1;      /* host_workspaces, shells, home_base may have changed */
 	nss_snapshot_forget(); /* SIGHUP also resyncs the snapshot with the store */
 	nss_snapshot_write(d);
 	daemon_event(d, "daemon.reload", NULL);
 	log_info("configuration reloaded from %s", d->cfg.path);
 }
-

@@ -40,12 +40,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: svcacctd [-c FILE] [-f] [-t] [-V]\n"
-		"  -c FILE  configuration file (default " SVCA_DEFAULT_CONFIG ")\n"
-		"  -f       stay in the foreground, log to stderr\n"
-		"  -t       check the configuration and exit\n"
-		"  -V       print the version and exit\n");
+	fprintf(f, "usage: svcacctd [-c FILE] [-f] [-t] [-V]\n"
+		   "  -c FILE  configuration file (default " SVCA_DEFAULT_CONFIG ")\n"
+		   "  -f       stay in the foreground, log to stderr\n"
+		   "  -t       check the configuration and exit\n"
+		   "  -V       print the version and exit\n");
 }
 
 static void print_err(void *ctx, const char *msg)
@@ -72,13 +71,14 @@ static int check_state_dir(const char *dir)
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		log_err("state_dir %s is owned by uid %u, not by the daemon's uid %u",
-			dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		log_err("state_dir %s is owned by uid %u, not by the daemon's uid %u", dir,
+			(unsigned)st.st_uid, (unsigned)geteuid());
 		return -1;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		log_err("state_dir %s is writable by group or others (mode %04o); "
-			"run: chmod 711 %s", dir, (unsigned)(st.st_mode & 07777), dir);
+			"run: chmod 711 %s",
+			dir, (unsigned)(st.st_mode & 07777), dir);
 		return -1;
 	}
 	if (access(dir, W_OK) < 0) {
@@ -102,8 +102,8 @@ static int take_lock(const char *dir)
 		ssize_t n = read(fd, pid, sizeof(pid) - 1);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
-		log_err("another svcacctd (pid %s) is running with state_dir %s",
-			*pid ? pid : "?", dir);
+		log_err("another svcacctd (pid %s) is running with state_dir %s", *pid ? pid : "?",
+			dir);
 		close(fd);
 		return -1;
 	}
@@ -279,10 +279,11 @@ int main(int argc, char **argv)
 	}
 	if (regen > 0)
 		log_info("gave %d accounts a fresh token generation; tokens issued "
-			 "before this version are refused", regen);
+			 "before this version are refused",
+			 regen);
 	static struct secrets secrets;
-	if (secrets_load(&secrets, d.cfg.pepper_file, d.cfg.signing_key_file, err,
-			 sizeof(err)) < 0) {
+	if (secrets_load(&secrets, d.cfg.pepper_file, d.cfg.signing_key_file, err, sizeof(err)) <
+	    0) {
 		log_err("%s", err);
 		goto out;
 	}
@@ -341,7 +342,7 @@ int main(int argc, char **argv)
 	}
 
 	int sig = server_run(srv);
-	started = 0; /* daemon.stop is written below */
+	started = 0;        /* daemon.stop is written below */
 	daemon_tick(&d, 1); /* last-use times reach the disk */
 	char detail[32];
 	snprintf(detail, sizeof(detail), "signal %d", sig);

@@ -50,17 +50,17 @@
 /* ---- options and sizes (main.c) -------------------------------------------- */
 
 struct sizes {
-	unsigned long mgmt;       /* accounts (+1 key each) per management run */
-	unsigned long small;      /* accounts with keys for the small exchange */
-	double xdur;              /* seconds per exchange measurement */
-	unsigned long list_reps;  /* ACCOUNT_LIST repetitions */
-	unsigned pam_rounds;      /* PAM: interleaved rounds */
-	unsigned pam_fast;        /* iterations per round: permit, key, token */
-	unsigned pam_unix;        /* iterations per round: pam_unix */
-	double seq_budget;        /* seconds for the 1-client management run */
-	double conc_budget;       /* seconds for the 8-client management run */
-	unsigned long big;        /* accounts for the memory figure */
-	double grow_budget;       /* seconds allowed to grow to big */
+	unsigned long mgmt;      /* accounts (+1 key each) per management run */
+	unsigned long small;     /* accounts with keys for the small exchange */
+	double xdur;             /* seconds per exchange measurement */
+	unsigned long list_reps; /* ACCOUNT_LIST repetitions */
+	unsigned pam_rounds;     /* PAM: interleaved rounds */
+	unsigned pam_fast;       /* iterations per round: permit, key, token */
+	unsigned pam_unix;       /* iterations per round: pam_unix */
+	double seq_budget;       /* seconds for the 1-client management run */
+	double conc_budget;      /* seconds for the 8-client management run */
+	unsigned long big;       /* accounts for the memory figure */
+	double grow_budget;      /* seconds allowed to grow to big */
 	const char *nss_counts;
 	const char *nss_ops;
 	const char *nss_T;
@@ -69,21 +69,18 @@ struct sizes {
 /* The --only phases: one bit per benchmark name of main.c's table. */
 enum { PH_EXCHANGE = 1, PH_PAM = 2, PH_MGMT = 4, PH_NSS = 8, PH_MEMORY = 16, PH_ALL = 31 };
 
-extern struct sizes Z;         /* the sizes of this run (--smoke: SMOKE) */
-extern unsigned phases;        /* PH_ bits selected by --only */
+extern struct sizes Z;  /* the sizes of this run (--smoke: SMOKE) */
+extern unsigned phases; /* PH_ bits selected by --only */
 extern int smoke, is_root;
 extern pthread_attr_t small_stack; /* client threads need little stack */
 extern char build_dir[PATH_MAX], tmp_root[PATH_MAX], work[PATH_MAX];
 
 /* ---- small helpers, latency samples, CPU accounting (util.c) ---------------- */
 
-__attribute__((format(printf, 1, 2), noreturn))
-void die(const char *fmt, ...);
-__attribute__((format(printf, 1, 2)))
-void note(const char *fmt, ...);
+__attribute__((format(printf, 1, 2), noreturn)) void die(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void note(const char *fmt, ...);
 /* snprintf that may truncate (paths are bounded: -d is at most 200 bytes). */
-__attribute__((format(printf, 3, 4)))
-void sfmt(char *dst, size_t len, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void sfmt(char *dst, size_t len, const char *fmt, ...);
 
 static inline uint64_t now_ns(void)
 {
@@ -127,23 +124,22 @@ struct row {
 	char accounts[16];
 	int clients;
 	unsigned long ops;
-	double ops_s;           /* NAN: not applicable */
-	double p50, p99, p999;  /* us; NAN: not available */
-	double rss_mib;         /* NAN: not applicable */
-	double cpu_op;          /* daemon CPU us per operation; NAN: n/a */
-	double others;          /* CPUs busy with other processes; NAN: n/a */
-	double client_op;       /* this program's CPU us per operation; NAN: n/a */
+	double ops_s;          /* NAN: not applicable */
+	double p50, p99, p999; /* us; NAN: not available */
+	double rss_mib;        /* NAN: not applicable */
+	double cpu_op;         /* daemon CPU us per operation; NAN: n/a */
+	double others;         /* CPUs busy with other processes; NAN: n/a */
+	double client_op;      /* this program's CPU us per operation; NAN: n/a */
 	unsigned long errors;
 };
 
 extern struct row rows[64];
 extern size_t nrows;
-struct row *add_row(const char *what, const char *accounts, int clients,
-		    unsigned long ops, double secs, struct lat *l, double rss);
+struct row *add_row(const char *what, const char *accounts, int clients, unsigned long ops,
+		    double secs, struct lat *l, double rss);
 void emit(const struct row *r);
 /* A line for the report, below the table. */
-__attribute__((format(printf, 1, 2)))
-void addnote(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void addnote(const char *fmt, ...);
 
 /* ---- the daemons and requests (daemon.c) ------------------------------------ */
 
@@ -188,8 +184,8 @@ void calibrate(struct calib *c);
 
 /* ---- the measurements (exchange.c, mgmt.c, pam.c, nss.c) -------------------- */
 
-void xchg_run(struct daemon *d, char (*keys)[KEYBUF], size_t nkeys, int clients,
-	      double dur, const char *accounts_label);
+void xchg_run(struct daemon *d, char (*keys)[KEYBUF], size_t nkeys, int clients, double dur,
+	      const char *accounts_label);
 
 unsigned long mgmt_run(struct daemon *d, const char *prefix, unsigned long n, int clients,
 		       unsigned long base, double budget);
@@ -213,8 +209,8 @@ void grow_run(struct daemon *d, unsigned long have, unsigned long total, double 
  * PV_KEY_NONSS with "passwd: files" / "group: files" (pam_svcacct then asks
  * svcacctd whether the name is a service account before prompting). */
 enum { PV_PERMIT, PV_KEY, PV_TOKEN, PV_KEY_NONSS, PV_UNIX, PV_N };
-void pam_run(struct daemon *d, const char *dirname_, const char *key,
-	     const char *token, const char *accounts_label, double *p50_out);
+void pam_run(struct daemon *d, const char *dirname_, const char *key, const char *token,
+	     const char *accounts_label, double *p50_out);
 
 struct nss_fig {
 	char backend[24];
@@ -235,18 +231,20 @@ const struct nss_fig *nss_find(const char *backend, unsigned long entries, const
  * and then to --big, the keys the exchange uses, the PAM account's
  * credentials, and the figures that are not rows of the table. */
 struct run {
-	struct daemon seq;              /* d-seq: the 1-client management run */
-	struct daemon main;             /* d-main: everything else */
-	char (*xkeys)[KEYBUF];          /* one key for each of Z.small accounts */
+	struct daemon seq;     /* d-seq: the 1-client management run */
+	struct daemon main;    /* d-main: everything else */
+	char (*xkeys)[KEYBUF]; /* one key for each of Z.small accounts */
 	char pamkey[KEYBUF], pamtok[TOKBUF];
-	unsigned long have;             /* accounts in d-main */
+	unsigned long have;               /* accounts in d-main */
 	char lbl_small[24], lbl_mgmt[24]; /* the accounts column before and after mgmt */
-	double pam_p50[2][PV_N];        /* p50 per PAM variant, us: [0] before mgmt, [1] after; NAN: not measured */
-	struct grow_result g;           /* the memory benchmark */
-	unsigned long reached;          /* accounts in d-main after it */
+	double pam_p50
+		[2]
+		[PV_N]; /* p50 per PAM variant, us: [0] before mgmt, [1] after; NAN: not measured */
+	struct grow_result g;  /* the memory benchmark */
+	unsigned long reached; /* accounts in d-main after it */
 	struct calib cal;
 	char mach[512];
-	double total;                   /* seconds */
+	double total; /* seconds */
 };
 
 void report_write(FILE *out, const struct run *r);

@@ -105,7 +105,8 @@ void calibrate(struct calib *c)
 		die("%s: %s", path, strerror(errno));
 	for (int i = 0; i < n; i++) {
 		uint64_t t0 = now_ns();
-		if (pwrite(fd, buf, sizeof(buf), (off_t)i * (off_t)sizeof(buf)) != (ssize_t)sizeof(buf) ||
+		if (pwrite(fd, buf, sizeof(buf), (off_t)i * (off_t)sizeof(buf)) !=
+			    (ssize_t)sizeof(buf) ||
 		    fdatasync(fd) < 0)
 			die("%s: %s", path, strerror(errno));
 		lat_add(&l, now_ns() - t0);

@@ -76,24 +76,25 @@ static void write_config(struct daemon *d)
 {
 	char conf[PATH_MAX + 64], text[4096];
 	sfmt(text, sizeof(text),
-		 "# svcacct-bench: a private daemon.  Everything not set here is the\n"
-		 "# built-in default (durable journal, audit database, syslog, snapshot).\n"
-		 "socket = \"%s/svcacctd.sock\";\n"
-		 "state_dir = \"%s/state\";\n"
-		 "nss_dir = \"%s/nss\";\n"
-		 "uid_min = %u;\n"
-		 "uid_max = %u;\n"
-		 "host_workspaces = [ \"" HOST_WS "\" ];\n"
-		 "services = {\n"
-		 "\tlogin = [ \"" PAM_SERVICE_SVCA "\", \"sshd\", \"login\", \"su\", \"su-l\", \"cron\" ];\n"
-		 "\tsudo = [ \"sudo\", \"sudo-i\" ];\n"
-		 "};\n"
-		 "syslog = true;\n"
-		 "syslog_socket = \"%s\";\n"
-		 "# rate limits out of the way (the maximum count the config accepts)\n"
-		 "rate_limit_count = 100000;\n"
-		 "rate_limit_window = 1;\n",
-		 d->dir, d->dir, d->dir, UID_MIN, UID_MAX, sink_path);
+	     "# svcacct-bench: a private daemon.  Everything not set here is the\n"
+	     "# built-in default (durable journal, audit database, syslog, snapshot).\n"
+	     "socket = \"%s/svcacctd.sock\";\n"
+	     "state_dir = \"%s/state\";\n"
+	     "nss_dir = \"%s/nss\";\n"
+	     "uid_min = %u;\n"
+	     "uid_max = %u;\n"
+	     "host_workspaces = [ \"" HOST_WS "\" ];\n"
+	     "services = {\n"
+	     "\tlogin = [ \"" PAM_SERVICE_SVCA
+	     "\", \"sshd\", \"login\", \"su\", \"su-l\", \"cron\" ];\n"
+	     "\tsudo = [ \"sudo\", \"sudo-i\" ];\n"
+	     "};\n"
+	     "syslog = true;\n"
+	     "syslog_socket = \"%s\";\n"
+	     "# rate limits out of the way (the maximum count the config accepts)\n"
+	     "rate_limit_count = 100000;\n"
+	     "rate_limit_window = 1;\n",
+	     d->dir, d->dir, d->dir, UID_MIN, UID_MAX, sink_path);
 	sfmt(conf, sizeof(conf), "%s/svcacctd.conf", d->dir);
 	write_text(conf, 0644, text);
 }
@@ -206,7 +207,8 @@ int daemon_stop(struct daemon *d)
 	}
 	d->pid = 0;
 	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-		note("svcacctd exited with status %d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		note("svcacctd exited with status %d",
+		     WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 		show_log_tail(d);
 		return -1;
 	}
@@ -253,7 +255,8 @@ void daemon_mem(const struct daemon *d, double *anon, double *file)
  * (>= 0) or -1 when the call itself failed; msg gets the reason. */
 int call(struct svca_buf *b, struct svca_reply *rep, char *msg, size_t msglen)
 {
-	struct svca_call_opts o = { .path = cur->sock, .timeout_ms = CALL_TIMEOUT_MS,
+	struct svca_call_opts o = { .path = cur->sock,
+				    .timeout_ms = CALL_TIMEOUT_MS,
 				    .trusted_uid = -1 };
 	char err[300] = "";
 	if (svca_frame_end(b) < 0) {
@@ -273,7 +276,7 @@ int call(struct svca_buf *b, struct svca_reply *rep, char *msg, size_t msglen)
 		while (svca_iter_next(&it, &f) == 1)
 			if (f.tag == F_MESSAGE && f.kind == SVCA_K_STR)
 				sfmt(msg, msglen, "%s: %.*s", svca_status_name(rep->status),
-					 (int)f.len, (const char *)f.val);
+				     (int)f.len, (const char *)f.val);
 	}
 	return rep->status;
 }
@@ -375,7 +378,7 @@ void setup_org(void)
 /* Accounts name0..name(n-1) with one key each, sequentially (setup). */
 char (*make_keyed(const char *prefix, unsigned long n))[KEYBUF]
 {
-	char (*keys)[KEYBUF] = xcalloc(n, KEYBUF);
+	char(*keys)[KEYBUF] = xcalloc(n, KEYBUF);
 	char name[40], msg[300];
 	for (unsigned long i = 0; i < n; i++) {
 		sfmt(name, sizeof(name), "%s%05lu", prefix, i);

@@ -41,8 +41,8 @@ static void *xchg_main(void *arg)
 	return NULL;
 }
 
-void xchg_run(struct daemon *d, char (*keys)[KEYBUF], size_t nkeys, int clients,
-		     double dur, const char *accounts_label)
+void xchg_run(struct daemon *d, char (*keys)[KEYBUF], size_t nkeys, int clients, double dur,
+	      const char *accounts_label)
 {
 	struct xctx x = { .keys = keys, .nkeys = nkeys };
 	struct xworker *w = xcalloc((size_t)clients, sizeof(*w));
@@ -54,8 +54,7 @@ void xchg_run(struct daemon *d, char (*keys)[KEYBUF], size_t nkeys, int clients,
 		if (pthread_create(&w[i].th, &small_stack, xchg_main, &w[i]) != 0)
 			die("pthread_create");
 	}
-	struct timespec ts = { .tv_sec = (time_t)dur,
-			       .tv_nsec = (long)((dur - floor(dur)) * 1e9) };
+	struct timespec ts = { .tv_sec = (time_t)dur, .tv_nsec = (long)((dur - floor(dur)) * 1e9) };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 	atomic_store(&x.stop, 1);

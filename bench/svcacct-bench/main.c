@@ -81,17 +81,37 @@
 /* ---- options and sizes --------------------------------------------------- */
 
 struct sizes Z = {
-	.mgmt = 10000, .small = 64, .xdur = 4.0, .list_reps = 5, .pam_rounds = 10,
-	.pam_fast = 150, .pam_unix = 6, .seq_budget = 120, .conc_budget = 150,
-	.big = 100000, .grow_budget = 240,
-	.nss_counts = "10,100000", .nss_ops = "20000", .nss_T = "2",
+	.mgmt = 10000,
+	.small = 64,
+	.xdur = 4.0,
+	.list_reps = 5,
+	.pam_rounds = 10,
+	.pam_fast = 150,
+	.pam_unix = 6,
+	.seq_budget = 120,
+	.conc_budget = 150,
+	.big = 100000,
+	.grow_budget = 240,
+	.nss_counts = "10,100000",
+	.nss_ops = "20000",
+	.nss_T = "2",
 };
 
 static const struct sizes SMOKE = {
-	.mgmt = 40, .small = 8, .xdur = 0.3, .list_reps = 2, .pam_rounds = 2,
-	.pam_fast = 10, .pam_unix = 1, .seq_budget = 8, .conc_budget = 8,
-	.big = 300, .grow_budget = 8,
-	.nss_counts = "10,1000", .nss_ops = "2000", .nss_T = "0.5",
+	.mgmt = 40,
+	.small = 8,
+	.xdur = 0.3,
+	.list_reps = 2,
+	.pam_rounds = 2,
+	.pam_fast = 10,
+	.pam_unix = 1,
+	.seq_budget = 8,
+	.conc_budget = 8,
+	.big = 300,
+	.grow_budget = 8,
+	.nss_counts = "10,1000",
+	.nss_ops = "2000",
+	.nss_T = "0.5",
 };
 
 unsigned phases = PH_ALL;
@@ -210,7 +230,8 @@ static void bench_memory(struct run *r)
 	token_create(r->xkeys[0], NULL, 0, msg, sizeof(msg));
 	r->g.rss_restart = daemon_rss(&r->main);
 	daemon_mem(&r->main, &r->g.anon_restart, &r->g.file_restart);
-	note("daemon RSS after a restart with %lu accounts: %.1f MiB", r->reached, r->g.rss_restart);
+	note("daemon RSS after a restart with %lu accounts: %.1f MiB", r->reached,
+	     r->g.rss_restart);
 }
 
 /* The benchmarks in the order they run, on d-main unless said otherwise.
@@ -219,35 +240,54 @@ static void bench_memory(struct run *r)
  * exchange and pam run twice: with a handful of accounts, and again once
  * mgmt has added its accounts to the store. */
 struct benchmark {
-	const char *name;     /* its word for --only */
-	unsigned phase;       /* the PH_ bit that word selects */
-	unsigned after;       /* PH_ bits it needs as well: benchmarks that built its store */
-	int root;             /* needs root: PAM requests, mount namespaces */
-	const char *skipped;  /* note when selected but not root; NULL: silent */
+	const char *name;    /* its word for --only */
+	unsigned phase;      /* the PH_ bit that word selects */
+	unsigned after;      /* PH_ bits it needs as well: benchmarks that built its store */
+	int root;            /* needs root: PAM requests, mount namespaces */
+	const char *skipped; /* note when selected but not root; NULL: silent */
 	const char *measures;
 	void (*run)(struct run *);
 };
 
 static const struct benchmark benchmarks[] = {
-	{ .name = "exchange", .phase = PH_EXCHANGE, .run = bench_exchange_small,
+	{ .name = "exchange",
+	  .phase = PH_EXCHANGE,
+	  .run = bench_exchange_small,
 	  .measures = "TOKEN_CREATE (API key -> session token), 1, 8 and 64 clients, "
 		      "a handful of accounts" },
-	{ .name = "pam", .phase = PH_PAM, .run = bench_pam_small, .root = 1,
+	{ .name = "pam",
+	  .phase = PH_PAM,
+	  .run = bench_pam_small,
+	  .root = 1,
 	  .skipped = "PAM: skipped (needs root: svcacctd answers PAM requests from root only)",
 	  .measures = "a PAM transaction in-process: pam_permit, pam_svcacct (key, token, key "
 		      "without NSS), pam_unix+yescrypt; a handful of accounts" },
-	{ .name = "mgmt", .phase = PH_MGMT, .run = bench_mgmt,
+	{ .name = "mgmt",
+	  .phase = PH_MGMT,
+	  .run = bench_mgmt,
 	  .measures = "--mgmt accounts with a key each, 1 client (fresh daemon d-seq) and 8 "
 		      "clients; ACCOUNT_LIST" },
-	{ .name = "exchange", .phase = PH_EXCHANGE, .after = PH_MGMT, .run = bench_exchange_mgmt,
+	{ .name = "exchange",
+	  .phase = PH_EXCHANGE,
+	  .after = PH_MGMT,
+	  .run = bench_exchange_mgmt,
 	  .measures = "the exchange again with mgmt's accounts in the store" },
-	{ .name = "pam", .phase = PH_PAM, .after = PH_MGMT, .run = bench_pam_mgmt, .root = 1,
+	{ .name = "pam",
+	  .phase = PH_PAM,
+	  .after = PH_MGMT,
+	  .run = bench_pam_mgmt,
+	  .root = 1,
 	  .measures = "PAM again with mgmt's accounts in the store" },
-	{ .name = "nss", .phase = PH_NSS, .run = bench_nss, .root = 1,
+	{ .name = "nss",
+	  .phase = PH_NSS,
+	  .run = bench_nss,
+	  .root = 1,
 	  .skipped = "NSS: skipped (nss-bench needs root for its mount namespace)",
 	  .measures = "getpwnam/getpwuid, libnss_svcacct vs glibc files (BUILD/nss-bench, "
 		      "no daemon)" },
-	{ .name = "memory", .phase = PH_MEMORY, .run = bench_memory,
+	{ .name = "memory",
+	  .phase = PH_MEMORY,
+	  .run = bench_memory,
 	  .measures = "d-main grown to --big accounts (256 clients) in --grow-budget s: RSS, "
 		      "then after a restart" },
 };

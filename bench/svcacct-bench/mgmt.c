@@ -133,7 +133,7 @@ static void *mgmt_main(void *arg)
  * adds three rows (pair, ACCOUNT_CREATE, KEY_CREATE).  Returns the number
  * of accounts created (< n when the budget ran out). */
 unsigned long mgmt_run(struct daemon *d, const char *prefix, unsigned long n, int clients,
-			      unsigned long base, double budget)
+		       unsigned long base, double budget)
 {
 	struct mworker *w = xcalloc((size_t)clients, sizeof(*w));
 	atomic_ulong next = 0, done = 0;
@@ -182,12 +182,14 @@ unsigned long mgmt_run(struct daemon *d, const char *prefix, unsigned long n, in
 	emit(add_row("  of which ACCOUNT_CREATE", accounts_label, clients, acct.n, 0, &acct, NAN));
 	emit(add_row("  of which KEY_CREATE", accounts_label, clients, key.n, 0, &key, NAN));
 	if (complete) {
-		addnote("Management, %d client(s): %lu accounts with one key each in %.1f s.", clients,
-			n, secs);
+		addnote("Management, %d client(s): %lu accounts with one key each in %.1f s.",
+			clients, n, secs);
 	} else {
 		double a, b;
-		double rest = extrapolate(&prog, (double)(base + pair.n), (double)(base + n), &a, &b);
-		addnote("Management, %d client(s): the %.0f s budget ran out after %lu of %lu accounts "
+		double rest =
+			extrapolate(&prog, (double)(base + pair.n), (double)(base + n), &a, &b);
+		addnote("Management, %d client(s): the %.0f s budget ran out after %lu of %lu "
+			"accounts "
 			"with one key each; the cost per account grew as %.2f ms + %.4f ms per "
 			"account already held, so all %lu would take about %.0f s (%.0f s more).",
 			clients, budget, pair.n, n, a * 1e3, b * 1e3, n, secs + rest, rest);
@@ -202,7 +204,7 @@ unsigned long mgmt_run(struct daemon *d, const char *prefix, unsigned long n, in
 }
 
 void list_run(struct daemon *d, unsigned long reps, const char *accounts_label,
-		     unsigned long expect)
+	      unsigned long expect)
 {
 	struct lat l = { 0 };
 	unsigned long errors = 0, items = 0;
@@ -237,8 +239,8 @@ void list_run(struct daemon *d, unsigned long reps, const char *accounts_label,
 		svca_buf_free(&b);
 	}
 	double secs = (double)(now_ns() - t0) / 1e9;
-	struct row *r = add_row("mgmt: ACCOUNT_LIST", accounts_label, 1, l.n, secs, &l,
-				daemon_rss(d));
+	struct row *r =
+		add_row("mgmt: ACCOUNT_LIST", accounts_label, 1, l.n, secs, &l, daemon_rss(d));
 	r->errors = errors;
 	cpu_end(&cm, l.n, &r->cpu_op, &r->others);
 	if (items < expect) {
@@ -288,7 +290,7 @@ static void *grow_main(void *arg)
 /* Adds ACCOUNT_CREATEs (GROW_CLIENTS clients, no keys) until `total`
  * accounts exist or the budget is spent. */
 void grow_run(struct daemon *d, unsigned long have, unsigned long total, double budget,
-		     struct grow_result *g)
+	      struct grow_result *g)
 {
 	struct gworker *w = xcalloc(GROW_CLIENTS, sizeof(*w));
 	atomic_ulong next = 0, done = 0;
@@ -323,7 +325,8 @@ void grow_run(struct daemon *d, unsigned long have, unsigned long total, double 
 	g->rss = daemon_rss(d);
 	daemon_mem(d, &g->anon, &g->file);
 	if (!g->complete)
-		g->rest_secs = extrapolate(&prog, (double)(have + all.n), (double)total, &g->a, &g->b);
+		g->rest_secs =
+			extrapolate(&prog, (double)(have + all.n), (double)total, &g->a, &g->b);
 	char what[64], acc[24];
 	sfmt(what, sizeof(what), "mgmt: ACCOUNT_CREATE, growing to %lu", total);
 	sfmt(acc, sizeof(acc), "%lu->%lu", have, have + all.n);

@@ -30,8 +30,8 @@ void nss_run(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(pfd[1], 1);
-		execl(exe, exe, "-m", mod, "-n", Z.nss_counts, "-o", Z.nss_ops, "-T", Z.nss_T,
-		      "-d", work, (char *)NULL);
+		execl(exe, exe, "-m", mod, "-n", Z.nss_counts, "-o", Z.nss_ops, "-T", Z.nss_T, "-d",
+		      work, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -50,16 +50,17 @@ void nss_run(void)
 	int st;
 	waitpid(pid, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		note("NSS: nss-bench exited with status %d", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		note("NSS: nss-bench exited with status %d",
+		     WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	double others;
 	cpu_end(&cm, 0, NULL, &others);
 	for (size_t i = 0; i < nnssf; i++) {
 		const struct nss_fig *g = &nssf[i];
 		char what[64], acc[16];
 		sfmt(what, sizeof(what), "nss: %s via %s", g->lookup,
-			 !strcmp(g->backend, "svcacct") ? "libnss_svcacct"
-			 : !strcmp(g->backend, "files") ? "glibc files"
-							: g->backend);
+		     !strcmp(g->backend, "svcacct") ? "libnss_svcacct"
+		     : !strcmp(g->backend, "files") ? "glibc files"
+						    : g->backend);
 		sfmt(acc, sizeof(acc), "%lu", g->entries);
 		struct row *r = add_row(what, acc, 1, g->ops, 0, NULL, NAN);
 		r->ops_s = g->mean_ns > 0 ? 1e9 / g->mean_ns : NAN;
@@ -70,8 +71,7 @@ void nss_run(void)
 	}
 }
 
-const struct nss_fig *nss_find(const char *backend, unsigned long entries,
-				      const char *lookup)
+const struct nss_fig *nss_find(const char *backend, unsigned long entries, const char *lookup)
 {
 	for (size_t i = 0; i < nnssf; i++)
 		if (!strcmp(nssf[i].backend, backend) && nssf[i].entries == entries &&

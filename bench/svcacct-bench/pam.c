@@ -27,10 +27,8 @@
 #include "bench.h"
 
 static const char *const pv_name[PV_N] = {
-	"pam: pam_permit (floor)",
-	"pam: pam_svcacct, API key",
-	"pam: pam_svcacct, session token",
-	"pam: pam_svcacct, API key, no NSS (lookup first)",
+	"pam: pam_permit (floor)",          "pam: pam_svcacct, API key",
+	"pam: pam_svcacct, session token",  "pam: pam_svcacct, API key, no NSS (lookup first)",
 	"pam: pam_unix, yescrypt password",
 };
 
@@ -52,8 +50,7 @@ struct conv_data {
 	const char *secret;
 };
 
-static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp,
-		   void *appdata)
+static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *appdata)
 {
 	const struct conv_data *cd = appdata;
 	if (n <= 0 || n > PAM_MAX_NUM_MSG)
@@ -62,7 +59,8 @@ static int conv_fn(int n, const struct pam_message **msg, struct pam_response **
 	if (!r)
 		return PAM_BUF_ERR;
 	for (int i = 0; i < n; i++) {
-		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON) {
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		    msg[i]->msg_style == PAM_PROMPT_ECHO_ON) {
 			r[i].resp = strdup(cd->secret);
 			if (!r[i].resp) {
 				for (int j = 0; j < i; j++)
@@ -94,10 +92,9 @@ static int pam_once(const char *service, const char *user, const char *secret, c
 	rc = pam_authenticate(h, 0);
 	if (rc != PAM_SUCCESS)
 		sfmt(err, errlen, "pam_authenticate(%s, %s): %s", service, user,
-			 pam_strerror(h, rc));
+		     pam_strerror(h, rc));
 	else if ((rc = pam_acct_mgmt(h, 0)) != PAM_SUCCESS)
-		sfmt(err, errlen, "pam_acct_mgmt(%s, %s): %s", service, user,
-			 pam_strerror(h, rc));
+		sfmt(err, errlen, "pam_acct_mgmt(%s, %s): %s", service, user, pam_strerror(h, rc));
 	pam_end(h, rc);
 	return rc;
 }
@@ -106,7 +103,7 @@ static void bind_over(const char *src, const char *dst, struct pam_shared *sh)
 {
 	if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
 		sfmt(sh->setup_err, sizeof(sh->setup_err), "bind %s on %s: %s", src, dst,
-			 strerror(errno));
+		     strerror(errno));
 		_exit(1);
 	}
 }
@@ -118,8 +115,9 @@ static void nsswitch_write(const char *path, const char *sources)
 	char *host = read_text("/etc/nsswitch.conf");
 	size_t cap = (host ? strlen(host) : 0) + 512, len = 0;
 	char *out = xcalloc(cap, 1);
-	len += (size_t)snprintf(out, cap, "# svcacct-bench: the host's nsswitch.conf with these\n"
-					  "passwd:         %s\ngroup:          %s\n",
+	len += (size_t)snprintf(out, cap,
+				"# svcacct-bench: the host's nsswitch.conf with these\n"
+				"passwd:         %s\ngroup:          %s\n",
 				sources, sources);
 	for (char *line = host, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
@@ -151,10 +149,10 @@ static void pam_prepare(const char *dir, const char *sock)
 
 	sfmt(p, sizeof(p), "%s/" PAM_SERVICE_SVCA, pamd);
 	sfmt(text, sizeof(text),
-		 "# svcacct-bench: a service account logs in with a key or a token\n"
-		 "auth     required  %s/pam_svcacct.so socket=%s\n"
-		 "account  required  %s/pam_svcacct.so socket=%s\n",
-		 build_dir, sock, build_dir, sock);
+	     "# svcacct-bench: a service account logs in with a key or a token\n"
+	     "auth     required  %s/pam_svcacct.so socket=%s\n"
+	     "account  required  %s/pam_svcacct.so socket=%s\n",
+	     build_dir, sock, build_dir, sock);
 	write_text(p, 0644, text);
 	sfmt(p, sizeof(p), "%s/" PAM_SERVICE_UNIX, pamd);
 	write_text(p, 0644,
@@ -167,8 +165,9 @@ static void pam_prepare(const char *dir, const char *sock)
 		   "auth     required  pam_permit.so\n"
 		   "account  required  pam_permit.so\n");
 	sfmt(p, sizeof(p), "%s/other", pamd);
-	write_text(p, 0644, "auth required pam_deny.so\naccount required pam_deny.so\n"
-			    "password required pam_deny.so\nsession required pam_deny.so\n");
+	write_text(p, 0644,
+		   "auth required pam_deny.so\naccount required pam_deny.so\n"
+		   "password required pam_deny.so\nsession required pam_deny.so\n");
 	sfmt(p, sizeof(p), "%s/nsswitch.nss", dir);
 	nsswitch_write(p, "files svcacct");
 	sfmt(p, sizeof(p), "%s/nsswitch.files", dir);
@@ -188,13 +187,15 @@ static void pam_prepare(const char *dir, const char *sock)
 	char *pw2 = xcalloc(plen, 1), *sh2 = xcalloc(slen, 1);
 	/* _svcacct: the daemon's user as the packages create it (sysusers.d);
 	 * pam_svcacct resolves it on every call (daemon_user=) */
-	sfmt(pw2, plen, "%s%s" UNIX_USER ":x:59998:59998:svcacct-bench:/nonexistent:/usr/sbin/nologin\n"
-		       "%s",
+	sfmt(pw2, plen,
+	     "%s%s" UNIX_USER ":x:59998:59998:svcacct-bench:/nonexistent:/usr/sbin/nologin\n"
+	     "%s",
 	     pw, (pw[0] && pw[strlen(pw) - 1] != '\n') ? "\n" : "",
 	     strstr(pw, "\n_svcacct:") || !strncmp(pw, "_svcacct:", 9)
-		     ? "" : "_svcacct:x:59997:59997:svcacct daemon:/nonexistent:/usr/sbin/nologin\n");
+		     ? ""
+		     : "_svcacct:x:59997:59997:svcacct daemon:/nonexistent:/usr/sbin/nologin\n");
 	sfmt(sh2, slen, "%s%s" UNIX_USER ":%s:19000:0:99999:7:::\n", sh ? sh : "",
-		 (sh && sh[0] && sh[strlen(sh) - 1] != '\n') ? "\n" : "", hash);
+	     (sh && sh[0] && sh[strlen(sh) - 1] != '\n') ? "\n" : "", hash);
 	sfmt(p, sizeof(p), "%s/passwd", dir);
 	write_text(p, 0644, pw2);
 	sfmt(p, sizeof(p), "%s/shadow", dir);
@@ -207,8 +208,8 @@ static void pam_prepare(const char *dir, const char *sock)
 	free(sh2);
 }
 
-__attribute__((noreturn, format(printf, 2, 3)))
-static void child_fail(struct pam_shared *sh, const char *fmt, ...)
+__attribute__((noreturn, format(printf, 2, 3))) static void child_fail(struct pam_shared *sh,
+								       const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -234,7 +235,7 @@ static void varlib_replace(const char *nss_dir, struct pam_shared *sh)
 	if (!dp)
 		child_fail(sh, "opendir %s: %s", NSS_PARENT, strerror(errno));
 	size_t n = 0, cap = 64;
-	char (*names)[256] = xcalloc(cap, sizeof(*names));
+	char(*names)[256] = xcalloc(cap, sizeof(*names));
 	for (struct dirent *e; (e = readdir(dp));) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
 		    !strcmp(e->d_name, "svcacct"))
@@ -312,8 +313,10 @@ static void nss_switch(const char *dir, int on, struct pam_shared *sh)
 	}
 	struct passwd *pw = getpwnam(PAM_ACCOUNT);
 	if (!!pw != on)
-		child_fail(sh, "getpwnam(%s) %s with NSS %s: the nsswitch.conf switch did not "
-			   "take effect", PAM_ACCOUNT, pw ? "resolves" : "fails", on ? "on" : "off");
+		child_fail(sh,
+			   "getpwnam(%s) %s with NSS %s: the nsswitch.conf switch did not "
+			   "take effect",
+			   PAM_ACCOUNT, pw ? "resolves" : "fails", on ? "on" : "off");
 }
 
 /* In the child: a private mount namespace set up like an installed host,
@@ -334,14 +337,14 @@ static void nss_switch(const char *dir, int on, struct pam_shared *sh)
  * uid in the daemon's range with exactly this copy of the module loaded,
  * so the figures cannot silently come from a host without NSS (or from an
  * installed module, or nscd). */
-__attribute__((noreturn))
-static void pam_child(const char *dir, const char *nss_dir, const char *key, const char *token,
-		      struct pam_shared *sh)
+__attribute__((noreturn)) static void pam_child(const char *dir, const char *nss_dir,
+						const char *key, const char *token,
+						struct pam_shared *sh)
 {
 	char p[PATH_MAX + 32];
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		sfmt(sh->setup_err, sizeof(sh->setup_err), "private mount namespace: %s",
-			 strerror(errno));
+		     strerror(errno));
 		_exit(1);
 	}
 	sfmt(p, sizeof(p), "%s/pam.d", dir);
@@ -370,7 +373,8 @@ static void pam_child(const char *dir, const char *nss_dir, const char *key, con
 	range[rl > 0 ? rl : 0] = '\0';
 	if (!pw || pw->pw_uid < UID_MIN || pw->pw_uid > UID_MAX || objs.n != 1 || objs.other ||
 	    strncmp(range, "svcacct-range-v1:", 17) != 0)
-		child_fail(sh, "NSS as installed did not work in the PAM child: getpwnam(%s) "
+		child_fail(sh,
+			   "NSS as installed did not work in the PAM child: getpwnam(%s) "
 			   "gives uid %ld (want %u-%u, via libnss_svcacct; -1: not found); %d "
 			   "libnss_svcacct.so.2 loaded%s (want 1: %s); %s/range = \"%s\"",
 			   PAM_ACCOUNT, pw ? (long)pw->pw_uid : -1L, UID_MIN, UID_MAX, objs.n,
@@ -388,7 +392,8 @@ static void pam_child(const char *dir, const char *nss_dir, const char *key, con
 		if (v == PV_KEY_NONSS)
 			nss_switch(dir, 0, sh);
 		for (int i = 0; i < 3; i++)
-			if (pam_once(service[v], user[v], secret[v], err, sizeof(err)) != PAM_SUCCESS)
+			if (pam_once(service[v], user[v], secret[v], err, sizeof(err)) !=
+			    PAM_SUCCESS)
 				child_fail(sh, "%s: %s", pv_name[v], err);
 		if (v == PV_KEY_NONSS)
 			nss_switch(dir, 1, sh);
@@ -419,15 +424,15 @@ static void pam_child(const char *dir, const char *nss_dir, const char *key, con
 	_exit(0);
 }
 
-void pam_run(struct daemon *d, const char *dirname_, const char *key,
-		    const char *token, const char *accounts_label, double *p50_out)
+void pam_run(struct daemon *d, const char *dirname_, const char *key, const char *token,
+	     const char *accounts_label, double *p50_out)
 {
 	char dir[PATH_MAX + 32], nss_dir[PATH_MAX + 16];
 	sfmt(dir, sizeof(dir), "%s/%s", work, dirname_);
 	sfmt(nss_dir, sizeof(nss_dir), "%s/nss", d->dir);
 	pam_prepare(dir, d->sock);
-	struct pam_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct pam_shared *sh =
+		mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
 	memset(sh, 0, sizeof(*sh));
@@ -453,9 +458,9 @@ void pam_run(struct daemon *d, const char *dirname_, const char *key,
 	for (int v = 0; v < PV_N; v++) {
 		struct lat l = { .v = sh->lat[v], .n = sh->n[v], .cap = sh->n[v] };
 		int daemon_involved = v == PV_KEY || v == PV_TOKEN || v == PV_KEY_NONSS;
-		struct row *r = add_row(pv_name[v], daemon_involved ? accounts_label : "-", 1, l.n,
-					(double)sh->secs_ns[v] / 1e9, &l,
-					daemon_involved ? rss : NAN);
+		struct row *r =
+			add_row(pv_name[v], daemon_involved ? accounts_label : "-", 1, l.n,
+				(double)sh->secs_ns[v] / 1e9, &l, daemon_involved ? rss : NAN);
 		r->errors = sh->fail[v];
 		r->others = others;
 		if (daemon_involved && l.n)

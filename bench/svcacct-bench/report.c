@@ -50,16 +50,19 @@ static void fmt_row(const struct row *r, char *dst, size_t len)
 		sfmt(what, sizeof(what), "%s (%lu ERRORS)", r->what, r->errors);
 	else
 		sfmt(what, sizeof(what), "%s", r->what);
-	sfmt(dst, len, "| %-48s | %8s | %7s | %8lu | %8s | %10s | %10s | %10s | %13s | %10s | %6s |",
-	     what, r->accounts, cl, r->ops, ops_s, a, b, c, cpu, rss, oth);
+	sfmt(dst, len,
+	     "| %-48s | %8s | %7s | %8lu | %8s | %10s | %10s | %10s | %13s | %10s | %6s |", what,
+	     r->accounts, cl, r->ops, ops_s, a, b, c, cpu, rss, oth);
 }
 
 static const char TABLE_HEAD[] =
-	"| benchmark                                        | accounts | clients |      ops |    ops/s |        p50 |        p99 |      p99.9 | daemon CPU/op | daemon RSS | others |\n"
-	"|--------------------------------------------------|---------:|--------:|---------:|---------:|-----------:|-----------:|-----------:|--------------:|-----------:|-------:|\n";
+	"| benchmark                                        | accounts | clients |      ops |    "
+	"ops/s |        p50 |        p99 |      p99.9 | daemon CPU/op | daemon RSS | others |\n"
+	"|--------------------------------------------------|---------:|--------:|---------:|------"
+	"---:|-----------:|-----------:|-----------:|--------------:|-----------:|-------:|\n";
 
-struct row *add_row(const char *what, const char *accounts, int clients,
-			   unsigned long ops, double secs, struct lat *l, double rss)
+struct row *add_row(const char *what, const char *accounts, int clients, unsigned long ops,
+		    double secs, struct lat *l, double rss)
 {
 	if (nrows == sizeof(rows) / sizeof(rows[0]))
 		die("too many rows");
@@ -92,7 +95,8 @@ void emit(const struct row *r)
 static const struct row *find_row(const char *what, const char *accounts, int clients)
 {
 	for (size_t i = 0; i < nrows; i++)
-		if (!strcmp(rows[i].what, what) && (!accounts || !strcmp(rows[i].accounts, accounts)) &&
+		if (!strcmp(rows[i].what, what) &&
+		    (!accounts || !strcmp(rows[i].accounts, accounts)) &&
 		    (clients < 0 || rows[i].clients == clients))
 			return &rows[i];
 	return NULL;
@@ -101,8 +105,7 @@ static const struct row *find_row(const char *what, const char *accounts, int cl
 /* Lines for the report, below the table (addnote). */
 static char report_notes[8192];
 
-__attribute__((format(printf, 1, 2)))
-void addnote(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) void addnote(const char *fmt, ...)
 {
 	size_t l = strlen(report_notes);
 	va_list ap;
@@ -133,16 +136,17 @@ static void sec_head(FILE *out, const struct run *r)
 {
 	fprintf(out, "\nsvcacct-bench%s on %s; total %.0f s\n", smoke ? " --smoke" : "", r->mach,
 		r->total);
-	fprintf(out, "Calibration: 600-byte append + fdatasync in %s: p50 %.0f us, p99 %.0f us; "
-		     "Ed25519 sign %.1f us, verify %.1f us (libsodium); "
-		     "durable round trip (connect, request, server writes 600 bytes + "
-		     "fdatasync, reply) p50 %.0f us, p99 %.0f us with the client "
-		     "sleeping in read(), p50 %.0f us with the client polling.\n"
-		     "Columns: daemon CPU/op = the daemon's user+system CPU time per "
-		     "operation; others = CPUs kept busy by processes other than this "
-		     "benchmark and its daemon during the measurement (of %ld).\n\n",
-		tmp_root, r->cal.fsync_p50_us, r->cal.fsync_p99_us, r->cal.sign_us, r->cal.verify_us,
-		r->cal.rtt_p50_us, r->cal.rtt_p99_us, r->cal.rtt_poll_p50_us,
+	fprintf(out,
+		"Calibration: 600-byte append + fdatasync in %s: p50 %.0f us, p99 %.0f us; "
+		"Ed25519 sign %.1f us, verify %.1f us (libsodium); "
+		"durable round trip (connect, request, server writes 600 bytes + "
+		"fdatasync, reply) p50 %.0f us, p99 %.0f us with the client "
+		"sleeping in read(), p50 %.0f us with the client polling.\n"
+		"Columns: daemon CPU/op = the daemon's user+system CPU time per "
+		"operation; others = CPUs kept busy by processes other than this "
+		"benchmark and its daemon during the measurement (of %ld).\n\n",
+		tmp_root, r->cal.fsync_p50_us, r->cal.fsync_p99_us, r->cal.sign_us,
+		r->cal.verify_us, r->cal.rtt_p50_us, r->cal.rtt_p99_us, r->cal.rtt_poll_p50_us,
 		sysconf(_SC_NPROCESSORS_ONLN));
 }
 
@@ -160,12 +164,13 @@ static void sec_table(FILE *out, const struct run *r)
 static void sec_settings(FILE *out, const struct run *r)
 {
 	(void)r;
-	fprintf(out, "\nDaemon settings: the defaults (journal fdatasync before each reply "
-		     "that depends on a change, group commit, audit database + syslog "
-		     "lines, NSS snapshot), except rate_limit_count = 100000 and "
-		     "rate_limit_window = 1 so the per-key and per-caller limits do not "
-		     "throttle (1000000 is above the config maximum of 100000). "
-		     "Audit lines received by the syslog sink: %lu.\n",
+	fprintf(out,
+		"\nDaemon settings: the defaults (journal fdatasync before each reply "
+		"that depends on a change, group commit, audit database + syslog "
+		"lines, NSS snapshot), except rate_limit_count = 100000 and "
+		"rate_limit_window = 1 so the per-key and per-caller limits do not "
+		"throttle (1000000 is above the config maximum of 100000). "
+		"Audit lines received by the syslog sink: %lu.\n",
 		atomic_load(&sink_lines));
 }
 
@@ -193,18 +198,20 @@ static void sec_memory(FILE *out, const struct run *r)
 	if (!(phases & PH_MEMORY))
 		return;
 	if (!g->complete)
-		fprintf(out, "\nMemory: the grow budget (%.0f s, %d clients) ran out at "
-			     "%lu accounts; the cost per account grew as %.2f ms + %.5f ms "
-			     "per account held, so reaching %lu would take about %.0f s more.",
+		fprintf(out,
+			"\nMemory: the grow budget (%.0f s, %d clients) ran out at "
+			"%lu accounts; the cost per account grew as %.2f ms + %.5f ms "
+			"per account held, so reaching %lu would take about %.0f s more.",
 			Z.grow_budget, GROW_CLIENTS, r->reached, g->a * 1e3, g->b * 1e3, Z.big,
 			g->rest_secs);
 	else
-		fprintf(out, "\nMemory: %lu accounts created in %.0f s (%d clients).",
-			r->reached, g->secs, GROW_CLIENTS);
-	fprintf(out, " Daemon VmRSS with %lu accounts: %.1f MiB after creating them "
-		     "(RssAnon %.1f + RssFile %.1f), %.1f MiB after a restart "
-		     "(RssAnon %.1f + RssFile %.1f; RssFile is the program and its "
-		     "libraries: GDBM files are read without mmap).\n",
+		fprintf(out, "\nMemory: %lu accounts created in %.0f s (%d clients).", r->reached,
+			g->secs, GROW_CLIENTS);
+	fprintf(out,
+		" Daemon VmRSS with %lu accounts: %.1f MiB after creating them "
+		"(RssAnon %.1f + RssFile %.1f), %.1f MiB after a restart "
+		"(RssAnon %.1f + RssFile %.1f; RssFile is the program and its "
+		"libraries: GDBM files are read without mmap).\n",
 		r->reached, g->rss, g->anon, g->file, g->rss_restart, g->anon_restart,
 		g->file_restart);
 }
@@ -222,12 +229,13 @@ static void sec_pam_ratios(FILE *out, const struct run *r)
 		const double *p = r->pam_p50[s];
 		if (isnan(p[PV_PERMIT]))
 			continue;
-		fprintf(out, "\nPAM (%s accounts, NSS as installed), p50: pam_permit %.3f ms; "
-			     "pam_svcacct key %.3f ms (+%.3f ms, %.1fx floor); token %.3f ms "
-			     "(+%.3f ms, %.1fx floor); pam_unix yescrypt %.3f ms (%.1fx floor; "
-			     "%.1fx the key path, %.1fx the token path). For information, without "
-			     "NSS (lookup first): key %.3f ms (+%.3f ms, %.1fx floor; %.3f ms more "
-			     "than with NSS).\n",
+		fprintf(out,
+			"\nPAM (%s accounts, NSS as installed), p50: pam_permit %.3f ms; "
+			"pam_svcacct key %.3f ms (+%.3f ms, %.1fx floor); token %.3f ms "
+			"(+%.3f ms, %.1fx floor); pam_unix yescrypt %.3f ms (%.1fx floor; "
+			"%.1fx the key path, %.1fx the token path). For information, without "
+			"NSS (lookup first): key %.3f ms (+%.3f ms, %.1fx floor; %.3f ms more "
+			"than with NSS).\n",
 			s ? r->lbl_mgmt : r->lbl_small, p[PV_PERMIT] / 1000, p[PV_KEY] / 1000,
 			(p[PV_KEY] - p[PV_PERMIT]) / 1000, p[PV_KEY] / p[PV_PERMIT],
 			p[PV_TOKEN] / 1000, (p[PV_TOKEN] - p[PV_PERMIT]) / 1000,
@@ -248,12 +256,13 @@ static void sec_exchange_cpu(FILE *out, const struct run *r)
 			continue;
 		double tot = x->cpu_op + x->client_op;
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		fprintf(out, "%sExchange, %d client(s), %s accounts: %.0f/s; CPU per exchange: daemon "
-			     "%.0f us + clients %.0f us = %.0f us, so at most %.0f/s on %ld idle CPUs "
-			     "and %.0f/s for the single-threaded daemon on one; others kept %.2f "
-			     "CPUs busy.\n",
-			i && !strncmp(rows[i - 1].what, "exchange:", 9) ? "" : "\n",
-			x->clients, x->accounts, x->ops_s, x->cpu_op, x->client_op, tot,
+		fprintf(out,
+			"%sExchange, %d client(s), %s accounts: %.0f/s; CPU per exchange: daemon "
+			"%.0f us + clients %.0f us = %.0f us, so at most %.0f/s on %ld idle CPUs "
+			"and %.0f/s for the single-threaded daemon on one; others kept %.2f "
+			"CPUs busy.\n",
+			i && !strncmp(rows[i - 1].what, "exchange:", 9) ? "" : "\n", x->clients,
+			x->accounts, x->ops_s, x->cpu_op, x->client_op, tot,
 			(double)ncpu * 1e6 / tot, ncpu, 1e6 / x->cpu_op, x->others);
 	}
 }
@@ -275,21 +284,25 @@ static void target_pam(FILE *out, const struct run *r)
 		}
 		for (int v = PV_KEY; v <= PV_TOKEN; v++) {
 			double add = (p[v] - p[PV_PERMIT]) / 1000;
-			target(out, add <= 0.5, "PAM %s (%s accounts) adds %.3f ms at p50 over pam_permit (<= 0.5 ms)",
+			target(out, add <= 0.5,
+			       "PAM %s (%s accounts) adds %.3f ms at p50 over pam_permit (<= 0.5 "
+			       "ms)",
 			       v == PV_KEY ? "key" : "token", lb, add);
 			target(out, p[PV_UNIX] / p[v] >= 25,
 			       "PAM %s (%s accounts) %.1fx faster than pam_unix+yescrypt (>= 25x)",
 			       v == PV_KEY ? "key" : "token", lb, p[PV_UNIX] / p[v]);
 		}
-		fprintf(out, "- info  : PAM key without NSS, lookup first (%s accounts): adds "
-			     "%.3f ms at p50 over pam_permit, %.1fx faster than "
-			     "pam_unix+yescrypt (for comparison; the targets use NSS as "
-			     "installed)\n", lb, (p[PV_KEY_NONSS] - p[PV_PERMIT]) / 1000,
-			p[PV_UNIX] / p[PV_KEY_NONSS]);
-		fprintf(out, "- info  : one durable round trip alone (calibration: request, "
-			     "600-byte write + fdatasync, reply) takes %.3f ms at p50 here "
-			     "(%.3f ms when the client polls instead of sleeping): a login "
-			     "with one durable audit write cannot add less\n",
+		fprintf(out,
+			"- info  : PAM key without NSS, lookup first (%s accounts): adds "
+			"%.3f ms at p50 over pam_permit, %.1fx faster than "
+			"pam_unix+yescrypt (for comparison; the targets use NSS as "
+			"installed)\n",
+			lb, (p[PV_KEY_NONSS] - p[PV_PERMIT]) / 1000, p[PV_UNIX] / p[PV_KEY_NONSS]);
+		fprintf(out,
+			"- info  : one durable round trip alone (calibration: request, "
+			"600-byte write + fdatasync, reply) takes %.3f ms at p50 here "
+			"(%.3f ms when the client polls instead of sleeping): a login "
+			"with one durable audit write cannot add less\n",
 			r->cal.rtt_p50_us / 1000, r->cal.rtt_poll_p50_us / 1000);
 	}
 }
@@ -300,10 +313,12 @@ static void target_exchange(FILE *out, const struct run *r)
 	for (int s = 0; s < 2; s++) {
 		if (s == 1 && !strcmp(lbls[0], lbls[1]))
 			break;
-		const struct row *x8 = find_row("exchange: TOKEN_CREATE (key -> token)", lbls[s], 8);
+		const struct row *x8 =
+			find_row("exchange: TOKEN_CREATE (key -> token)", lbls[s], 8);
 		if (x8)
 			target(out, x8->ops_s >= 10000 && x8->p99 < 2000,
-			       "exchange, 8 clients, %s accounts: %.0f/s (>= 10000), p99 %.2f ms (< 2 ms)",
+			       "exchange, 8 clients, %s accounts: %.0f/s (>= 10000), p99 %.2f ms "
+			       "(< 2 ms)",
 			       lbls[s], x8->ops_s, x8->p99 / 1000);
 	}
 }
@@ -317,8 +332,8 @@ static void target_nss(FILE *out, const struct run *r)
 	}
 	const char *counts = Z.nss_counts;
 	unsigned long small_n = strtoul(counts, NULL, 10);
-	unsigned long big_n = strtoul(strrchr(counts, ',') ? strrchr(counts, ',') + 1 : counts,
-				      NULL, 10);
+	unsigned long big_n =
+		strtoul(strrchr(counts, ',') ? strrchr(counts, ',') + 1 : counts, NULL, 10);
 	const char *lk[2] = { "getpwnam", "getpwuid" };
 	for (int i = 0; i < 2; i++) {
 		const struct nss_fig *s = nss_find("svcacct", small_n, lk[i]);
@@ -329,9 +344,8 @@ static void target_nss(FILE *out, const struct run *r)
 			continue;
 		}
 		target(out, b->p50_ns <= 2 * s->p50_ns,
-		       "NSS %s p50 at %lu accounts %.1f us vs %.1f us at %lu (<= 2x: %.2fx)",
-		       lk[i], big_n, b->p50_ns / 1000, s->p50_ns / 1000, small_n,
-		       b->p50_ns / s->p50_ns);
+		       "NSS %s p50 at %lu accounts %.1f us vs %.1f us at %lu (<= 2x: %.2fx)", lk[i],
+		       big_n, b->p50_ns / 1000, s->p50_ns / 1000, small_n, b->p50_ns / s->p50_ns);
 		target(out, b->p50_ns < f->p50_ns,
 		       "NSS %s at %lu: module %.1f us vs glibc files %.1f us (faster)", lk[i],
 		       big_n, b->p50_ns / 1000, f->p50_ns / 1000);
@@ -350,15 +364,15 @@ static void target_memory(FILE *out, const struct run *r)
 	else
 		target(out, g->rss >= 32 || g->rss_restart >= 32 ? 0 : -1,
 		       "daemon RSS with %lu accounts: %lu reached in the budget, RSS there "
-		       "%.1f MiB (restart: %.1f MiB) (< 32 MiB)", Z.big, r->reached, g->rss,
-		       g->rss_restart);
+		       "%.1f MiB (restart: %.1f MiB) (< 32 MiB)",
+		       Z.big, r->reached, g->rss, g->rss_restart);
 }
 
 /* The sections of the report, in the order they are printed. */
 static void (*const report[])(FILE *, const struct run *) = {
-	sec_head, sec_table, sec_settings, sec_pam_setup, sec_memory, sec_notes,
-	sec_pam_ratios, sec_exchange_cpu,
-	sec_targets, target_pam, target_exchange, target_nss, target_memory,
+	sec_head,        sec_table,      sec_settings,     sec_pam_setup, sec_memory,
+	sec_notes,       sec_pam_ratios, sec_exchange_cpu, sec_targets,   target_pam,
+	target_exchange, target_nss,     target_memory,
 };
 
 /* The report, section by section, to stdout and --markdown FILE. */

@@ -15,8 +15,7 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-__attribute__((format(printf, 1, 2), noreturn))
-void die(const char *fmt, ...)
+__attribute__((format(printf, 1, 2), noreturn)) void die(const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "svcacct-bench: ");
@@ -27,8 +26,7 @@ void die(const char *fmt, ...)
 	exit(1);
 }
 
-__attribute__((format(printf, 1, 2)))
-void note(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) void note(const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "# ");
@@ -38,8 +36,7 @@ void note(const char *fmt, ...)
 	fprintf(stderr, "\n");
 }
 
-__attribute__((format(printf, 3, 4)))
-void sfmt(char *dst, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) void sfmt(char *dst, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -178,8 +175,8 @@ static uint64_t machine_busy(void)
 	FILE *f = fopen("/proc/stat", "re");
 	if (!f)
 		return 0;
-	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-		       &v[3], &v[4], &v[5], &v[6], &v[7]);
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		       &v[4], &v[5], &v[6], &v[7]);
 	fclose(f);
 	if (n < 8)
 		return 0;
@@ -254,6 +251,6 @@ void machine(char *dst, size_t len)
 		fclose(f);
 	struct utsname u;
 	uname(&u);
-	sfmt(dst, len, "%ld CPU(s), %s, Linux %s, %s on %s", sysconf(_SC_NPROCESSORS_ONLN),
-		 model, u.release, fs, tmp_root);
+	sfmt(dst, len, "%ld CPU(s), %s, Linux %s, %s on %s", sysconf(_SC_NPROCESSORS_ONLN), model,
+	     u.release, fs, tmp_root);
 }

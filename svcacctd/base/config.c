@@ -22,8 +22,8 @@ struct ctx {
 	int errors;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void err_at(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void err_at(struct ctx *c, const config_setting_t *s,
+							 const char *fmt, ...)
 {
 	char msg[512], line[600];
 	va_list ap;
@@ -209,8 +209,7 @@ static void set_string(struct ctx *x, config_setting_t *s, char **dst)
 	*dst = xstrdup(v);
 }
 
-static void set_int(struct ctx *x, config_setting_t *s, long long lo,
-		    long long hi, long long *out)
+static void set_int(struct ctx *x, config_setting_t *s, long long lo, long long hi, long long *out)
 {
 	int t = config_setting_type(s);
 	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
@@ -219,15 +218,14 @@ static void set_int(struct ctx *x, config_setting_t *s, long long lo,
 	}
 	long long v = config_setting_get_int64(s);
 	if (v < lo || v > hi) {
-		err_at(x, s, "'%s' must be between %lld and %lld, not %lld",
-		       config_setting_name(s), lo, hi, v);
+		err_at(x, s, "'%s' must be between %lld and %lld, not %lld", config_setting_name(s),
+		       lo, hi, v);
 		return;
 	}
 	*out = v;
 }
 
-static void set_intv(struct ctx *x, config_setting_t *s, long long lo,
-		     long long hi, int *out)
+static void set_intv(struct ctx *x, config_setting_t *s, long long lo, long long hi, int *out)
 {
 	long long v = *out;
 	set_int(x, s, lo, hi, &v);
@@ -250,8 +248,8 @@ static int group_name_valid(const char *s)
 	return svca_account_name_valid(s);
 }
 
-static void set_list(struct ctx *x, config_setting_t *s, struct strlist *out,
-		     name_check ok, const char *what)
+static void set_list(struct ctx *x, config_setting_t *s, struct strlist *out, name_check ok,
+		     const char *what)
 {
 	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
 		err_at(x, s, "'%s' must be a list of strings, like [ \"a\", \"b\" ]",
@@ -268,8 +266,7 @@ static void set_list(struct ctx *x, config_setting_t *s, struct strlist *out,
 			continue;
 		}
 		if (ok && !ok(v)) {
-			err_at(x, e, "'%s': invalid %s name '%s'", config_setting_name(s),
-			       what, v);
+			err_at(x, e, "'%s': invalid %s name '%s'", config_setting_name(s), what, v);
 			continue;
 		}
 		strlist_add(out, v);
@@ -312,8 +309,7 @@ static void set_services(struct ctx *x, config_setting_t *s, struct svca_config 
 			if (!nv)
 				abort();
 			c->services = nv;
-			c->services[c->n_services++] =
-				(struct service_map){ xstrdup(l.v[j]), cap };
+			c->services[c->n_services++] = (struct service_map){ xstrdup(l.v[j]), cap };
 		}
 		strlist_free(&l);
 	}
@@ -390,24 +386,35 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 	const char *k = config_setting_name(s);
 	long long v;
 
-	if (!strcmp(k, "socket")) set_path(x, s, &c->socket);
-	else if (!strcmp(k, "http_socket")) set_path(x, s, &c->http_socket);
+	if (!strcmp(k, "socket"))
+		set_path(x, s, &c->socket);
+	else if (!strcmp(k, "http_socket"))
+		set_path(x, s, &c->http_socket);
 	else if (!strcmp(k, "http_listen")) {
 		struct sockaddr_storage ss;
 		set_string(x, s, &c->http_listen);
 		if (c->http_listen && config_parse_listen(c->http_listen, &ss) < 0)
-			err_at(x, s, "'http_listen' must be a loopback address and port, like "
-				     "\"127.0.0.1:8080\" or \"[::1]:8080\"");
-	}
-	else if (!strcmp(k, "state_dir")) set_path(x, s, &c->state_dir);
-	else if (!strcmp(k, "nss_dir")) set_path(x, s, &c->nss_dir);
-	else if (!strcmp(k, "home_base")) set_path(x, s, &c->home_base);
-	else if (!strcmp(k, "login_shell")) set_path(x, s, &c->login_shell);
-	else if (!strcmp(k, "nologin_shell")) set_path(x, s, &c->nologin_shell);
-	else if (!strcmp(k, "syslog_socket")) set_path(x, s, &c->syslog_socket);
-	else if (!strcmp(k, "pepper_file")) set_path(x, s, &c->pepper_file);
-	else if (!strcmp(k, "signing_key_file")) set_path(x, s, &c->signing_key_file);
-	else if (!strcmp(k, "audit_key_file")) set_path(x, s, &c->audit_key_file);
+			err_at(x, s,
+			       "'http_listen' must be a loopback address and port, like "
+			       "\"127.0.0.1:8080\" or \"[::1]:8080\"");
+	} else if (!strcmp(k, "state_dir"))
+		set_path(x, s, &c->state_dir);
+	else if (!strcmp(k, "nss_dir"))
+		set_path(x, s, &c->nss_dir);
+	else if (!strcmp(k, "home_base"))
+		set_path(x, s, &c->home_base);
+	else if (!strcmp(k, "login_shell"))
+		set_path(x, s, &c->login_shell);
+	else if (!strcmp(k, "nologin_shell"))
+		set_path(x, s, &c->nologin_shell);
+	else if (!strcmp(k, "syslog_socket"))
+		set_path(x, s, &c->syslog_socket);
+	else if (!strcmp(k, "pepper_file"))
+		set_path(x, s, &c->pepper_file);
+	else if (!strcmp(k, "signing_key_file"))
+		set_path(x, s, &c->signing_key_file);
+	else if (!strcmp(k, "audit_key_file"))
+		set_path(x, s, &c->audit_key_file);
 	else if (!strcmp(k, "sudo_group")) {
 		set_string(x, s, &c->sudo_group);
 		if (c->sudo_group && !svca_account_name_valid(c->sudo_group))
@@ -424,35 +431,52 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		v = c->uid_max;
 		set_int(x, s, 1000, 4294967294LL, &v);
 		c->uid_max = (uint32_t)v;
-	}
-	else if (!strcmp(k, "token_ttl")) set_intv(x, s, 60, 3600, &c->token_ttl);
-	else if (!strcmp(k, "max_active_keys")) set_intv(x, s, 1, 100, &c->max_active_keys);
-	else if (!strcmp(k, "default_key_days")) set_intv(x, s, 1, 366, &c->default_key_days);
-	else if (!strcmp(k, "max_key_days")) set_intv(x, s, 1, 366, &c->max_key_days);
-	else if (!strcmp(k, "allow_nonexpiring_keys")) set_bool(x, s, &c->allow_nonexpiring_keys);
-	else if (!strcmp(k, "syslog")) set_bool(x, s, &c->syslog);
-	else if (!strcmp(k, "client_timeout_ms")) set_intv(x, s, 100, 60000, &c->client_timeout_ms);
-	else if (!strcmp(k, "audit_timeout_ms")) set_intv(x, s, 10, 60000, &c->audit_timeout_ms);
-	else if (!strcmp(k, "max_clients")) set_intv(x, s, 8, 65536, &c->max_clients);
+	} else if (!strcmp(k, "token_ttl"))
+		set_intv(x, s, 60, 3600, &c->token_ttl);
+	else if (!strcmp(k, "max_active_keys"))
+		set_intv(x, s, 1, 100, &c->max_active_keys);
+	else if (!strcmp(k, "default_key_days"))
+		set_intv(x, s, 1, 366, &c->default_key_days);
+	else if (!strcmp(k, "max_key_days"))
+		set_intv(x, s, 1, 366, &c->max_key_days);
+	else if (!strcmp(k, "allow_nonexpiring_keys"))
+		set_bool(x, s, &c->allow_nonexpiring_keys);
+	else if (!strcmp(k, "syslog"))
+		set_bool(x, s, &c->syslog);
+	else if (!strcmp(k, "client_timeout_ms"))
+		set_intv(x, s, 100, 60000, &c->client_timeout_ms);
+	else if (!strcmp(k, "audit_timeout_ms"))
+		set_intv(x, s, 10, 60000, &c->audit_timeout_ms);
+	else if (!strcmp(k, "max_clients"))
+		set_intv(x, s, 8, 65536, &c->max_clients);
 	else if (!strcmp(k, "max_clients_per_uid"))
 		set_intv(x, s, 1, 65536, &c->max_clients_per_uid);
 	else if (!strcmp(k, "root_reserved_clients"))
 		set_intv(x, s, 0, 32768, &c->root_reserved_clients);
-	else if (!strcmp(k, "rate_limit_count")) set_intv(x, s, 1, 100000, &c->rate_limit_count);
-	else if (!strcmp(k, "rate_limit_window")) set_intv(x, s, 1, 3600, &c->rate_limit_window);
-	else if (!strcmp(k, "lockout_threshold")) set_intv(x, s, 1, 1000, &c->lockout_threshold);
-	else if (!strcmp(k, "lockout_seconds")) set_intv(x, s, 1, 86400, &c->lockout_seconds);
-	else if (!strcmp(k, "audit_refusal_burst")) set_intv(x, s, 1, 1000000, &c->audit_refusal_burst);
-	else if (!strcmp(k, "audit_refusal_window")) set_intv(x, s, 1, 3600, &c->audit_refusal_window);
-	else if (!strcmp(k, "state_reserve_mb")) set_intv(x, s, 1, 1048576, &c->state_reserve_mb);
+	else if (!strcmp(k, "rate_limit_count"))
+		set_intv(x, s, 1, 100000, &c->rate_limit_count);
+	else if (!strcmp(k, "rate_limit_window"))
+		set_intv(x, s, 1, 3600, &c->rate_limit_window);
+	else if (!strcmp(k, "lockout_threshold"))
+		set_intv(x, s, 1, 1000, &c->lockout_threshold);
+	else if (!strcmp(k, "lockout_seconds"))
+		set_intv(x, s, 1, 86400, &c->lockout_seconds);
+	else if (!strcmp(k, "audit_refusal_burst"))
+		set_intv(x, s, 1, 1000000, &c->audit_refusal_burst);
+	else if (!strcmp(k, "audit_refusal_window"))
+		set_intv(x, s, 1, 3600, &c->audit_refusal_window);
+	else if (!strcmp(k, "state_reserve_mb"))
+		set_intv(x, s, 1, 1048576, &c->state_reserve_mb);
 	else if (!strcmp(k, "host_workspaces"))
 		set_list(x, s, &c->host_workspaces, svca_scope_name_valid, "workspace");
 	else if (!strcmp(k, "admin_groups"))
 		set_list(x, s, &c->admin_groups, group_name_valid, "group");
 	else if (!strcmp(k, "super_admin_groups"))
 		set_list(x, s, &c->super_admin_groups, group_name_valid, "group");
-	else if (!strcmp(k, "services")) set_services(x, s, c);
-	else if (!strcmp(k, "roles")) set_roles(x, s, c);
+	else if (!strcmp(k, "services"))
+		set_services(x, s, c);
+	else if (!strcmp(k, "roles"))
+		set_roles(x, s, c);
 	else
 		err_at(x, s, "unknown setting '%s'", k);
 }
@@ -467,13 +491,13 @@ static void check_client_caps(struct ctx *x, config_t *cf, const struct svca_con
 		err_at(x, r, "root_reserved_clients (%d) must be at most half of max_clients (%d)",
 		       c->root_reserved_clients, c->max_clients);
 	else if (u && c->max_clients_per_uid > c->max_clients - c->root_reserved_clients)
-		err_at(x, u, "max_clients_per_uid (%d) must be at most max_clients minus "
-			     "root_reserved_clients (%d)",
+		err_at(x, u,
+		       "max_clients_per_uid (%d) must be at most max_clients minus "
+		       "root_reserved_clients (%d)",
 		       c->max_clients_per_uid, c->max_clients - c->root_reserved_clients);
 }
 
-int config_load(const char *path, struct svca_config *out, config_err_fn fn,
-		void *arg)
+int config_load(const char *path, struct svca_config *out, config_err_fn fn, void *arg)
 {
 	struct ctx x = { .file = path, .fn = fn, .arg = arg };
 	config_t cf;
@@ -491,8 +515,10 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn,
 			err_at(&x, NULL, "writable by its group (mode %04o); run chmod 644 %s",
 			       (unsigned)(st.st_mode & 07777), path);
 		if (st.st_uid != 0 && st.st_uid != geteuid())
-			err_at(&x, NULL, "owned by uid %u, not by root or the daemon's uid %u; "
-			       "run chown root %s", (unsigned)st.st_uid, (unsigned)geteuid(), path);
+			err_at(&x, NULL,
+			       "owned by uid %u, not by root or the daemon's uid %u; "
+			       "run chown root %s",
+			       (unsigned)st.st_uid, (unsigned)geteuid(), path);
 		if (x.errors)
 			return x.errors;
 	}
@@ -518,8 +544,8 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn,
 
 	/* uid_max itself is the gid of sudo_group: accounts get the rest. */
 	if (out->uid_min >= out->uid_max)
-		err_at(&x, config_lookup(&cf, "uid_max"),
-		       "uid_max (%u) must be above uid_min (%u)", out->uid_max, out->uid_min);
+		err_at(&x, config_lookup(&cf, "uid_max"), "uid_max (%u) must be above uid_min (%u)",
+		       out->uid_max, out->uid_min);
 	/* Secrets live beside the database unless placed elsewhere.  The
 	 * NSS snapshot does not follow state_dir: libnss_svcacct looks in
 	 * the directory it was built for (default /var/lib/svcacct/nss). */

@@ -32,7 +32,6 @@ void strlist_free(struct strlist *l);
 /* 1 when s is one of l's strings. */
 int strlist_has(const struct strlist *l, const char *s);
 
-
 struct service_map {
 	char *service;
 	unsigned cap; /* one CAP_* bit */
@@ -41,17 +40,17 @@ struct service_map {
 struct svca_config {
 	char *path;
 	char *socket;
-	char *http_socket;   /* NULL = no HTTP front */
-	char *http_listen;   /* NULL = no TCP */
+	char *http_socket; /* NULL = no HTTP front */
+	char *http_listen; /* NULL = no TCP */
 	char *state_dir;
 	char *nss_dir;
 	char *home_base;
 	char *login_shell;
 	char *nologin_shell;
 	char *sudo_group;
-	char *daemon_user;   /* pam_svcacct's daemon_user: no account may have it */
-	char *syslog_socket; /* where audit lines go; default /dev/log */
-	char *pepper_file;   /* default <state_dir>/pepper */
+	char *daemon_user;      /* pam_svcacct's daemon_user: no account may have it */
+	char *syslog_socket;    /* where audit lines go; default /dev/log */
+	char *pepper_file;      /* default <state_dir>/pepper */
 	char *signing_key_file; /* default <state_dir>/signing.keys */
 	char *audit_key_file;   /* default <state_dir>/audit.key */
 	uint32_t uid_min, uid_max;
@@ -84,8 +83,7 @@ struct svca_config {
 /* Errors are reported one per line as "file:line: message" to the
  * callback.  Returns the number of errors (0 = config usable). */
 typedef void (*config_err_fn)(void *ctx, const char *msg);
-int config_load(const char *path, struct svca_config *out, config_err_fn err,
-		void *ctx);
+int config_load(const char *path, struct svca_config *out, config_err_fn err, void *ctx);
 void config_free(struct svca_config *c);
 
 /* Defaults only (no file), for tools and tests. */

@@ -78,8 +78,7 @@ static void reload_file(const char *path)
 		return;
 	}
 	if (file_seen && st.st_ino == file_st.st_ino && st.st_dev == file_st.st_dev &&
-	    st.st_size == file_st.st_size &&
-	    st.st_mtim.tv_sec == file_st.st_mtim.tv_sec &&
+	    st.st_size == file_st.st_size && st.st_mtim.tv_sec == file_st.st_mtim.tv_sec &&
 	    st.st_mtim.tv_nsec == file_st.st_mtim.tv_nsec &&
 	    st.st_ctim.tv_sec == file_st.st_ctim.tv_sec &&
 	    st.st_ctim.tv_nsec == file_st.st_ctim.tv_nsec)

@@ -24,8 +24,7 @@ int jwt_b64url_encode(const void *in, size_t inlen, char *out, size_t outlen)
 	return (int)need;
 }
 
-int jwt_b64url_decode(const char *in, size_t inlen, uint8_t *out,
-		      size_t outcap, size_t *outlen_ret)
+int jwt_b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap, size_t *outlen_ret)
 {
 	size_t n = 0;
 
@@ -38,25 +37,23 @@ int jwt_b64url_decode(const char *in, size_t inlen, uint8_t *out,
 	 * first. */
 	for (size_t i = 0; i < inlen; i++) {
 		char c = in[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
 			return -1;
 	}
 	/* No ignore set and no end pointer: every character must be consumed,
 	 * so '=' or anything outside the alphabet fails.  libsodium also
 	 * rejects non-zero unused trailing bits and a dangling sixth bit
 	 * group (length 1 mod 4). */
-	if (sodium_base642bin(out, outcap, in, inlen, NULL, &n, NULL,
-			      B64_VARIANT) != 0)
+	if (sodium_base642bin(out, outcap, in, inlen, NULL, &n, NULL, B64_VARIANT) != 0)
 		return -1;
 	if (outlen_ret)
 		*outlen_ret = n;
 	return 0;
 }
 
-int jwt_sign(const json_t *claims, const char *kid,
-	     const uint8_t sk[crypto_sign_SECRETKEYBYTES], char *out,
-	     size_t outlen)
+int jwt_sign(const json_t *claims, const char *kid, const uint8_t sk[crypto_sign_SECRETKEYBYTES],
+	     char *out, size_t outlen)
 {
 	json_t *header = NULL;
 	char *htxt = NULL, *ptxt = NULL;
@@ -67,8 +64,7 @@ int jwt_sign(const json_t *claims, const char *kid,
 	if (!json_is_object(claims) || !kid || !sk || !out)
 		return -1;
 	/* jansson keeps insertion order (2.8 and later). */
-	header = json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "typ", "JWT",
-			   "kid", kid);
+	header = json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "typ", "JWT", "kid", kid);
 	if (!header)
 		goto out;
 	htxt = json_dumps(header, JSON_COMPACT);
@@ -93,8 +89,7 @@ int jwt_sign(const json_t *claims, const char *kid,
 		goto out;
 	/* sk is never copied here, and libsodium wipes its own key-derived
 	 * intermediates, so there is no key material of ours to wipe. */
-	if (crypto_sign_detached(sig, NULL, (const unsigned char *)out,
-				 h64 + 1 + p64, sk) != 0)
+	if (crypto_sign_detached(sig, NULL, (const unsigned char *)out, h64 + 1 + p64, sk) != 0)
 		goto out;
 	out[h64 + 1 + p64] = '.';
 	if (jwt_b64url_encode(sig, sizeof sig, out + h64 + 1 + p64 + 1,
@@ -128,8 +123,8 @@ static json_t *decode_object(const char *b64, size_t len)
 	return j;
 }
 
-enum jwt_err jwt_verify(const char *token, size_t len, jwt_key_lookup lookup,
-			void *ctx, json_t **claims_out)
+enum jwt_err jwt_verify(const char *token, size_t len, jwt_key_lookup lookup, void *ctx,
+			json_t **claims_out)
 {
 	const char *d1, *d2, *sig64;
 	size_t hl, pl, sl, siglen;
@@ -168,8 +163,7 @@ enum jwt_err jwt_verify(const char *token, size_t len, jwt_key_lookup lookup,
 	kid = json_object_get(header, "kid");
 	if (!json_is_string(kid) || json_object_get(header, "crit"))
 		goto out;
-	if (jwt_b64url_decode(sig64, sl, sig, sizeof sig, &siglen) != 0 ||
-	    siglen != sizeof sig)
+	if (jwt_b64url_decode(sig64, sl, sig, sizeof sig, &siglen) != 0 || siglen != sizeof sig)
 		goto out;
 	if (lookup(ctx, json_string_value(kid), pk) != 0) {
 		r = JWT_UNKNOWN_KID;
@@ -199,16 +193,11 @@ out:
 const char *jwt_err_str(enum jwt_err e)
 {
 	switch (e) {
-	case JWT_OK:
-		return "ok";
-	case JWT_MALFORMED:
-		return "malformed";
-	case JWT_BAD_ALG:
-		return "bad alg";
-	case JWT_UNKNOWN_KID:
-		return "unknown kid";
-	case JWT_BAD_SIGNATURE:
-		return "bad signature";
+	case JWT_OK: return "ok";
+	case JWT_MALFORMED: return "malformed";
+	case JWT_BAD_ALG: return "bad alg";
+	case JWT_UNKNOWN_KID: return "unknown kid";
+	case JWT_BAD_SIGNATURE: return "bad signature";
 	}
 	return "unknown error";
 }
@@ -219,8 +208,7 @@ int jwt_kid_of(const uint8_t pk[crypto_sign_PUBLICKEYBYTES], char kid[16])
 
 	if (!pk || !kid)
 		return -1;
-	if (crypto_generichash(h, sizeof h, pk, crypto_sign_PUBLICKEYBYTES, NULL,
-			       0) != 0)
+	if (crypto_generichash(h, sizeof h, pk, crypto_sign_PUBLICKEYBYTES, NULL, 0) != 0)
 		return -1;
 	return jwt_b64url_encode(h, 8, kid, 16) == JWT_KID_LEN ? 0 : -1;
 }
@@ -233,7 +221,6 @@ json_t *jwt_jwk(const char *kid, const uint8_t pk[crypto_sign_PUBLICKEYBYTES])
 		return NULL;
 	if (jwt_b64url_encode(pk, crypto_sign_PUBLICKEYBYTES, x, sizeof x) < 0)
 		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "OKP", "crv",
-			 "Ed25519", "x", x, "kid", kid, "use", "sig", "alg",
-			 "EdDSA");
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "OKP", "crv", "Ed25519", "x", x,
+			 "kid", kid, "use", "sig", "alg", "EdDSA");
 }

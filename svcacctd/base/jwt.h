@@ -36,8 +36,8 @@
  * the decoded length in *outlen_ret, or -1.
  */
 int jwt_b64url_encode(const void *in, size_t inlen, char *out, size_t outlen);
-int jwt_b64url_decode(const char *in, size_t inlen, uint8_t *out,
-		      size_t outcap, size_t *outlen_ret);
+int jwt_b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap,
+		      size_t *outlen_ret);
 
 /*
  * Signs claims (a JSON object) with the Ed25519 secret key sk (libsodium's
@@ -45,14 +45,12 @@ int jwt_b64url_decode(const char *in, size_t inlen, uint8_t *out,
  * and returns its length, or -1 (claims not an object, kid NULL, JSON
  * encoding failed, or out too small).
  */
-int jwt_sign(const json_t *claims, const char *kid,
-	     const uint8_t sk[crypto_sign_SECRETKEYBYTES], char *out,
-	     size_t outlen);
+int jwt_sign(const json_t *claims, const char *kid, const uint8_t sk[crypto_sign_SECRETKEYBYTES],
+	     char *out, size_t outlen);
 
 /* Looks up the public key of kid; returns 0 and fills pk when known,
  * anything else when not. */
-typedef int (*jwt_key_lookup)(void *ctx, const char *kid,
-			      uint8_t pk[crypto_sign_PUBLICKEYBYTES]);
+typedef int (*jwt_key_lookup)(void *ctx, const char *kid, uint8_t pk[crypto_sign_PUBLICKEYBYTES]);
 
 enum jwt_err {
 	JWT_OK = 0,
@@ -77,16 +75,15 @@ enum jwt_err {
  * On JWT_OK and claims_out != NULL, *claims_out is a new reference to the
  * payload object (the caller json_decref()s it); otherwise it is NULL.
  */
-enum jwt_err jwt_verify(const char *token, size_t len, jwt_key_lookup lookup,
-			void *ctx, json_t **claims_out);
+enum jwt_err jwt_verify(const char *token, size_t len, jwt_key_lookup lookup, void *ctx,
+			json_t **claims_out);
 
 /* Text name of an error, for logs ("ok", "malformed", ...). */
 const char *jwt_err_str(enum jwt_err e);
 
 /* kid of a public key: base64url of the first 8 bytes of BLAKE2b-256(pk),
  * 11 characters and a NUL.  Returns 0, or -1. */
-int jwt_kid_of(const uint8_t pk[crypto_sign_PUBLICKEYBYTES],
-	       char kid[16]);
+int jwt_kid_of(const uint8_t pk[crypto_sign_PUBLICKEYBYTES], char kid[16]);
 
 /* The public JWK of pk, for a JWKS document:
  * {"kty":"OKP","crv":"Ed25519","x":b64url(pk),"kid":kid,"use":"sig",

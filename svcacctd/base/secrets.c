@@ -18,8 +18,7 @@
 #include "log.h"
 #include "sockio.h"
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t n, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -45,8 +44,8 @@ int secret_file_ok(const char *path, char *err, size_t errlen)
 	}
 	if (st.st_mode & 077) {
 		seterr(err, errlen,
-		       "%s is accessible by group or others (mode %04o); run: chmod 600 %s",
-		       path, (unsigned)(st.st_mode & 07777), path);
+		       "%s is accessible by group or others (mode %04o); run: chmod 600 %s", path,
+		       (unsigned)(st.st_mode & 07777), path);
 		return -1;
 	}
 	return 0;
@@ -202,8 +201,8 @@ static int parse_key_line(char *line, struct signing_key *k)
 	if (!k->sk)
 		return -1;
 	size_t bl = 0;
-	int r = sodium_base642bin(k->sk, crypto_sign_SECRETKEYBYTES, b64, strlen(b64), NULL,
-				  &bl, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	int r = sodium_base642bin(k->sk, crypto_sign_SECRETKEYBYTES, b64, strlen(b64), NULL, &bl,
+				  NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(b64, sizeof(b64));
 	if (r < 0 || bl != crypto_sign_SECRETKEYBYTES)
 		return -1;
@@ -261,8 +260,8 @@ static int load_keys(struct secrets *s, char *err, size_t errlen)
 	return 0;
 }
 
-int secrets_load(struct secrets *s, const char *pepper_path, const char *signing_path,
-		 char *err, size_t errlen)
+int secrets_load(struct secrets *s, const char *pepper_path, const char *signing_path, char *err,
+		 size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
 	s->signing_path = strdup(signing_path);
@@ -315,8 +314,7 @@ const struct signing_key *secrets_current(const struct secrets *s)
 	return NULL;
 }
 
-const struct signing_key *secrets_find(const struct secrets *s, const char *kid,
-				       int64_t now_ms)
+const struct signing_key *secrets_find(const struct secrets *s, const char *kid, int64_t now_ms)
 {
 	for (size_t i = 0; i < s->nkeys; i++) {
 		const struct signing_key *k = &s->keys[i];

@@ -44,15 +44,14 @@ struct secrets {
 
 /* Loads or creates both files.  Refuses files that others can read or
  * write, or that another user owns. */
-int secrets_load(struct secrets *s, const char *pepper_path,
-		 const char *signing_path, char *err, size_t errlen);
+int secrets_load(struct secrets *s, const char *pepper_path, const char *signing_path, char *err,
+		 size_t errlen);
 void secrets_free(struct secrets *s);
 
 /* The key new tokens are signed with. */
 const struct signing_key *secrets_current(const struct secrets *s);
 /* A key that may verify tokens (current or retired within grace). */
-const struct signing_key *secrets_find(const struct secrets *s, const char *kid,
-				       int64_t now_ms);
+const struct signing_key *secrets_find(const struct secrets *s, const char *kid, int64_t now_ms);
 /* Generates a new current key, retires the old one, rewrites the file. */
 int secrets_rotate(struct secrets *s, char *err, size_t errlen);
 /* The same in two steps, so the new kid can be audited before the key is
@@ -68,8 +67,7 @@ int secrets_uninstall(struct secrets *s);
 /* Loads or creates the audit key file (AUDIT_KEY_LEN bytes, 0600, checked
  * like the pepper).  Returns a sodium_malloc'ed key (sodium_free it), or
  * NULL with err set.  *created: 1 when the file was generated now. */
-uint8_t *secrets_load_audit_key(const char *path, int *created, char *err,
-				size_t errlen);
+uint8_t *secrets_load_audit_key(const char *path, int *created, char *err, size_t errlen);
 
 /* Checks a secret file: regular, owned by us, mode without group/other
  * bits.  Used for the config file's siblings too. */

@@ -82,8 +82,7 @@ void handle_request(struct request *r)
 		return;
 	const struct command *c = command_find(r->cmd);
 	if (!c) {
-		req_fail(r, SVCA_ERR_BADREQ, "unknown or unsupported command %u",
-			 (unsigned)r->cmd);
+		req_fail(r, SVCA_ERR_BADREQ, "unknown or unsupported command %u", (unsigned)r->cmd);
 		return;
 	}
 	if ((c->caller == CALLER_ADMIN && req_require(r, PRIV_ADMIN, NULL) < 0) ||

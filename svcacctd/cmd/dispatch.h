@@ -24,11 +24,11 @@ enum cmd_caller {
 };
 
 struct command {
-	uint16_t cmd;                       /* enum svca_cmd */
+	uint16_t cmd; /* enum svca_cmd */
 	void (*handler)(struct request *r);
 	enum cmd_caller caller;
-	uint32_t max_request;               /* body size accepted before reading it */
-	int writes;                         /* changes state beyond audit refusals */
+	uint32_t max_request; /* body size accepted before reading it */
+	int writes;           /* changes state beyond audit refusals */
 };
 
 /* The table entry of a command, or NULL for an unknown one. */

@@ -31,8 +31,8 @@ static int read_org_role(struct request *r, enum org_role *role, int *given)
 		return -1;
 	*given = g;
 	if (g && org_role_parse(buf, role) < 0) {
-		req_fail(r, SVCA_ERR_BADREQ, "invalid role '%.31s': use member, admin or super-admin",
-		     buf);
+		req_fail(r, SVCA_ERR_BADREQ,
+			 "invalid role '%.31s': use member, admin or super-admin", buf);
 		return -1;
 	}
 	/* Only Super Admins give or take the admin and super-admin roles. */
@@ -55,16 +55,14 @@ static int name_available(struct request *r, const char *name, const char *event
 	const char *key = config_reserved_name(&r->d->cfg, name);
 	if (key) {
 		req_audit_refusal(r, event, "failure", name, "name_reserved");
-		req_fail(r, SVCA_ERR_FAILED,
-			 "'%s' is named in %s of %s; choose another name", name, key,
-			 r->d->cfg.path ? r->d->cfg.path : "svcacctd.conf");
+		req_fail(r, SVCA_ERR_FAILED, "'%s' is named in %s of %s; choose another name", name,
+			 key, r->d->cfg.path ? r->d->cfg.path : "svcacctd.conf");
 		return -1;
 	}
 	if (host_name_taken(name)) {
 		req_audit_refusal(r, event, "failure", name, "name_exists_on_host");
 		req_fail(r, SVCA_ERR_FAILED,
-		     "'%s' is already a user or group on this host; choose another name",
-		     name);
+			 "'%s' is already a user or group on this host; choose another name", name);
 		return -1;
 	}
 	return 0;
@@ -92,8 +90,7 @@ void cmd_account_create(struct request *r)
 
 	req_txn_begin(r);
 	/* uid_max is reserved: it is the gid of sudo_group. */
-	int u = account_alloc_uid(r->d->store, r->d->cfg.uid_min, r->d->cfg.uid_max - 1,
-				  &a.uid);
+	int u = account_alloc_uid(r->d->store, r->d->cfg.uid_min, r->d->cfg.uid_max - 1, &a.uid);
 	if (u < 0) {
 		req_storage_error(r);
 		return;
@@ -102,9 +99,9 @@ void cmd_account_create(struct request *r)
 		req_txn_abort(r);
 		req_audit_refusal(r, "account.create", "failure", a.name, "uid_range_exhausted");
 		req_fail(r, SVCA_ERR_FAILED,
-		     "no free uid left in the range %" PRIu32 "-%" PRIu32
-		     " (uid_min/uid_max in %s; uid_max is the sudo group's gid)",
-		     r->d->cfg.uid_min, r->d->cfg.uid_max - 1, r->d->cfg.path);
+			 "no free uid left in the range %" PRIu32 "-%" PRIu32
+			 " (uid_min/uid_max in %s; uid_max is the sudo group's gid)",
+			 r->d->cfg.uid_min, r->d->cfg.uid_max - 1, r->d->cfg.path);
 		return;
 	}
 	a.org_role = role;
@@ -156,8 +153,7 @@ static int collect(void *arg, const struct account *a)
 
 static int by_name(const void *x, const void *y)
 {
-	return strcmp(((const struct account *)x)->name,
-		      ((const struct account *)y)->name);
+	return strcmp(((const struct account *)x)->name, ((const struct account *)y)->name);
 }
 
 void cmd_account_list(struct request *r)
@@ -206,21 +202,20 @@ void cmd_account_update(struct request *r)
 	int given_desc, given_role, rename;
 	enum org_role role = ORG_MEMBER;
 
-	if (req_account_name(r, F_NAME, name) < 0 ||
-	    read_description(r, desc, &given_desc) < 0 ||
+	if (req_account_name(r, F_NAME, name) < 0 || read_description(r, desc, &given_desc) < 0 ||
 	    read_org_role(r, &role, &given_role) < 0)
 		return;
 	rename = req_field(r, F_NEW_NAME) != NULL;
 	if (rename && req_account_name(r, F_NEW_NAME, newname) < 0)
 		return;
 	if (!rename && !given_desc && !given_role) {
-		req_fail(r, SVCA_ERR_BADREQ, "nothing to update: give --rename, --description or --role");
+		req_fail(r, SVCA_ERR_BADREQ,
+			 "nothing to update: give --rename, --description or --role");
 		return;
 	}
 	if (req_load_account(r, name, &a) < 0)
 		return;
-	if (given_role && role != a.org_role &&
-	    (role != ORG_MEMBER || a.org_role != ORG_MEMBER) &&
+	if (given_role && role != a.org_role && (role != ORG_MEMBER || a.org_role != ORG_MEMBER) &&
 	    req_require(r, PRIV_SUPER, name) < 0)
 		return;
 	if (rename && strcmp(newname, name) != 0 &&
@@ -236,8 +231,7 @@ void cmd_account_update(struct request *r)
 			req_storage_error(r);
 			return;
 		}
-		dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "renamed from %s; ",
-				       name);
+		dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "renamed from %s; ", name);
 		memcpy(a.name, newname, strlen(newname) + 1); /* validated: fits */
 		bump = 1; /* tokens name the account by its old name */
 	}
@@ -278,8 +272,7 @@ static void account_set_status(struct request *r, int disable)
 	struct account a;
 	const char *event = disable ? "account.disable" : "account.enable";
 
-	if (req_account_name(r, F_NAME, name) < 0 ||
-	    req_load_account(r, name, &a) < 0)
+	if (req_account_name(r, F_NAME, name) < 0 || req_load_account(r, name, &a) < 0)
 		return;
 	req_txn_begin(r);
 	if (a.disabled != disable) {
@@ -335,7 +328,8 @@ static int revoke_account_keys(struct request *r, const struct account *a)
 		ev.uid = a->uid;
 		ev.key_id = ks[i].key_id;
 		ev.reason = "account deleted";
-		ret = key_put(r->d->store, &ks[i]) < 0 || audit_append(r->d->audit, &ev) < 0 ? -1 : 0;
+		ret = key_put(r->d->store, &ks[i]) < 0 || audit_append(r->d->audit, &ev) < 0 ? -1
+											     : 0;
 	}
 	free(ks);
 	if (ret == 0 && key_index_drop(r->d->store, a->uid) < 0)
@@ -348,8 +342,7 @@ void cmd_account_delete(struct request *r)
 	char name[SVCA_NAME_MAX + 2];
 	struct account a;
 
-	if (req_account_name(r, F_NAME, name) < 0 ||
-	    req_load_account(r, name, &a) < 0)
+	if (req_account_name(r, F_NAME, name) < 0 || req_load_account(r, name, &a) < 0)
 		return;
 	req_txn_begin(r);
 	if (revoke_account_keys(r, &a) < 0 || req_remove_account_grants(r, a.uid) < 0 ||

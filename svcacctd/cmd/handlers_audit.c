@@ -26,7 +26,8 @@ void cmd_audit_list(struct request *r)
 		return;
 	}
 	if (svca_frame_end(r->reply) < 0)
-		req_fail(r, SVCA_ERR_FAILED, "too many audit events to send: use --limit or --since");
+		req_fail(r, SVCA_ERR_FAILED,
+			 "too many audit events to send: use --limit or --since");
 }
 
 void cmd_audit_verify(struct request *r)

@@ -97,7 +97,8 @@ void cmd_key_create(struct request *r)
 	if (days == 0 && !r->d->cfg.allow_nonexpiring_keys) {
 		req_fail(r, SVCA_ERR_FAILED,
 			 "keys that never expire are not allowed here "
-			 "(allow_nonexpiring_keys = false in %s)", r->d->cfg.path);
+			 "(allow_nonexpiring_keys = false in %s)",
+			 r->d->cfg.path);
 		return;
 	}
 	if (days > (uint64_t)r->d->cfg.max_key_days) {
@@ -239,7 +240,8 @@ static void key_set_status(struct request *r, enum key_status target)
 	if (target == KEY_ACTIVE) {
 		size_t active;
 		if (expired) {
-			req_fail(r, SVCA_ERR_FAILED, "key '%s' has expired; create a new key", keyid);
+			req_fail(r, SVCA_ERR_FAILED, "key '%s' has expired; create a new key",
+				 keyid);
 			return;
 		}
 		if (k.status == KEY_DISABLED) {
@@ -250,7 +252,8 @@ static void key_set_status(struct request *r, enum key_status target)
 			if (active >= (size_t)r->d->cfg.max_active_keys) {
 				req_fail(r, SVCA_ERR_FAILED,
 					 "account '%s' already has %zu active key(s), the limit "
-					 "(max_active_keys)", name, active);
+					 "(max_active_keys)",
+					 name, active);
 				return;
 			}
 		}
@@ -314,7 +317,8 @@ void cmd_token_create(struct request *r)
 		svca_frame_begin(r->reply, SVCA_ERR_FAILED);
 		svca_put_str(r->reply, F_REASON,
 			     c.result == CRED_RATE_LIMITED || c.result == CRED_LOCKED_OUT
-				     ? cred_reason(c.result) : "invalid_key");
+				     ? cred_reason(c.result)
+				     : "invalid_key");
 		if (c.result == CRED_RATE_LIMITED || c.result == CRED_LOCKED_OUT) {
 			char msg[80];
 			snprintf(msg, sizeof(msg), "rate limited, retry in %d s", c.retry_after);
@@ -501,4 +505,3 @@ void cmd_signing_key_rotate(struct request *r)
 	svca_put_str(r->reply, F_KEY_ID, k->kid);
 	svca_frame_end(r->reply);
 }
-

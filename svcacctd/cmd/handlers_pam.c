@@ -62,16 +62,16 @@ static void pam_event(struct audit_event *ev, struct request *r, const struct pa
 	ev->detail = detail;
 }
 
-static int audit_auth(struct request *r, const struct pam_ctx *p,
-		       const struct account *a, const char *reason, const char *key_id,
-		       const char *jti, struct acct_decision *ad)
+static int audit_auth(struct request *r, const struct pam_ctx *p, const struct account *a,
+		      const char *reason, const char *key_id, const char *jti,
+		      struct acct_decision *ad)
 {
 	struct audit_event ev, acct;
 	if (reason || (ad && !ad->wanted))
 		ad = NULL; /* no account-stage decision with this auth */
 	req_txn_begin(r);
-	if (ad && access_decide(r->d->store, &r->d->cfg, a, p->service, &ad->acc,
-				&ad->reason, ad->msg, sizeof(ad->msg)) < 0) {
+	if (ad && access_decide(r->d->store, &r->d->cfg, a, p->service, &ad->acc, &ad->reason,
+				ad->msg, sizeof(ad->msg)) < 0) {
 		req_txn_abort(r);
 		return -1;
 	}
@@ -81,8 +81,7 @@ static int audit_auth(struct request *r, const struct pam_ctx *p,
 	ev.jti = jti;
 	if (ad)
 		pam_event(&acct, r, p, a, ad->reason, "account");
-	if (audit_append(r->d->audit, &ev) < 0 ||
-	    (ad && audit_append(r->d->audit, &acct) < 0) ||
+	if (audit_append(r->d->audit, &ev) < 0 || (ad && audit_append(r->d->audit, &acct) < 0) ||
 	    store_commit(r->d->store) < 0) {
 		req_txn_abort(r);
 		return -1;
@@ -157,7 +156,8 @@ void cmd_pam_auth(struct request *r)
 					   c.key_id[0] ? c.key_id : NULL, NULL, NULL);
 			int limited = c.result == CRED_LOCKED_OUT || c.result == CRED_RATE_LIMITED;
 			deny(r, cred_reason(c.result),
-			     limited ? "too many attempts; try again later" : "authentication failed",
+			     limited ? "too many attempts; try again later"
+				     : "authentication failed",
 			     limited ? c.retry_after : 0);
 			return;
 		}
@@ -175,9 +175,11 @@ void cmd_pam_auth(struct request *r)
 		if (jti)
 			snprintf(jbuf, sizeof(jbuf), "%s", jti);
 		json_decref(claims);
-		const char *reason = t != TOK_OK ? tok_reason(t)
-				     : ta.uid != a.uid ? "wrong_account" : NULL;
-		if (audit_auth(r, &p, &a, reason, NULL, jbuf[0] ? jbuf : NULL, &ad) < 0 && !reason) {
+		const char *reason = t != TOK_OK       ? tok_reason(t)
+				     : ta.uid != a.uid ? "wrong_account"
+						       : NULL;
+		if (audit_auth(r, &p, &a, reason, NULL, jbuf[0] ? jbuf : NULL, &ad) < 0 &&
+		    !reason) {
 			req_fail(r, SVCA_ERR_UNAVAIL, "the authentication cannot be recorded");
 			return;
 		}
@@ -197,9 +199,8 @@ void cmd_pam_auth(struct request *r)
 	svca_frame_end(r->reply);
 }
 
-static void audit_session(struct request *r, const struct pam_ctx *p,
-			  const struct account *a, const char *event, const char *jti,
-			  uint64_t pid, const char *reason)
+static void audit_session(struct request *r, const struct pam_ctx *p, const struct account *a,
+			  const char *event, const char *jti, uint64_t pid, const char *reason)
 {
 	struct audit_event ev;
 	char detail[32];
@@ -352,7 +353,8 @@ void cmd_pam_authorize(struct request *r)
 		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", name);
 		return;
 	}
-	if (access_decide(r->d->store, &r->d->cfg, &a, service, &acc, &reason, msg, sizeof(msg)) < 0) {
+	if (access_decide(r->d->store, &r->d->cfg, &a, service, &acc, &reason, msg, sizeof(msg)) <
+	    0) {
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
 		return;
 	}

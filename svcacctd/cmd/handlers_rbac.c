@@ -9,18 +9,16 @@
 #include "request.h"
 #include "rbac.h"
 
-static const char scope_rule[] =
-	"use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 characters";
+static const char scope_rule[] = "use lowercase letters, digits, '.', '_' and '-', starting with a "
+				 "letter or digit, at most 64 characters";
 
-static int read_scope(struct request *r, uint16_t tag, char *dst, int required,
-		      const char *what)
+static int read_scope(struct request *r, uint16_t tag, char *dst, int required, const char *what)
 {
 	int g = req_str(r, tag, dst, SVCA_SCOPE_NAME_MAX + 2, required, what);
 	if (g <= 0)
 		return g;
 	if (!svca_scope_name_valid(dst)) {
-		req_fail(r, SVCA_ERR_BADREQ, "invalid %s name '%.64s': %s", what, dst,
-			 scope_rule);
+		req_fail(r, SVCA_ERR_BADREQ, "invalid %s name '%.64s': %s", what, dst, scope_rule);
 		return -1;
 	}
 	return 1;
@@ -34,8 +32,8 @@ static int force_given(const struct request *r)
 }
 
 /* Removes every grant on a scope (all accounts). */
-static int remove_scope_grants(struct request *r, enum scope_kind kind,
-			       const char *scope, const char *why, size_t *count)
+static int remove_scope_grants(struct request *r, enum scope_kind kind, const char *scope,
+			       const char *why, size_t *count)
 {
 	struct grant *gs;
 	size_t n;
@@ -51,8 +49,8 @@ static int remove_scope_grants(struct request *r, enum scope_kind kind,
 	return ret;
 }
 
-static size_t count_scope_grants(struct request *r, enum scope_kind kind,
-				 const char *scope, int *err)
+static size_t count_scope_grants(struct request *r, enum scope_kind kind, const char *scope,
+				 int *err)
 {
 	struct grant *gs;
 	size_t n, c = 0;
@@ -135,8 +133,7 @@ void cmd_team_list(struct request *r)
 	svca_frame_end(r->reply);
 }
 
-static int delete_workspace(struct request *r, const char *name, const char *team,
-			    size_t *grants)
+static int delete_workspace(struct request *r, const char *name, const char *team, size_t *grants)
 {
 	if (remove_scope_grants(r, SCOPE_WORKSPACE, name, "workspace deleted", grants) < 0 ||
 	    workspace_del(r->d->store, name) < 0)
@@ -244,8 +241,8 @@ void cmd_workspace_create(struct request *r)
 	}
 	if (g == 0) {
 		req_fail(r, SVCA_ERR_NOTFOUND,
-			 "team '%s' does not exist; create it first with: team create %s",
-			 w.team, w.team);
+			 "team '%s' does not exist; create it first with: team create %s", w.team,
+			 w.team);
 		return;
 	}
 	g = workspace_get(r->d->store, w.name, &(struct workspace){ 0 });
@@ -386,8 +383,7 @@ void cmd_grant_add(struct request *r)
 	struct grant g, old;
 	memset(&g, 0, sizeof(g));
 
-	if (req_account_name(r, F_NAME, name) < 0 ||
-	    read_grant_scope(r, &g) < 0 ||
+	if (req_account_name(r, F_NAME, name) < 0 || read_grant_scope(r, &g) < 0 ||
 	    req_str(r, F_ROLE, role, sizeof(role), 1, "role") < 0)
 		return;
 	if (role_parse(role, &g.role) < 0) {
@@ -412,8 +408,9 @@ void cmd_grant_add(struct request *r)
 		}
 		free(gs);
 		if (n >= MAX_GRANTS_PER_ACCOUNT) {
-			req_fail(r, SVCA_ERR_FAILED, "account '%s' already has %d grants (the limit)",
-				 name, MAX_GRANTS_PER_ACCOUNT);
+			req_fail(r, SVCA_ERR_FAILED,
+				 "account '%s' already has %d grants (the limit)", name,
+				 MAX_GRANTS_PER_ACCOUNT);
 			return;
 		}
 	}
@@ -427,8 +424,8 @@ void cmd_grant_add(struct request *r)
 	/* outstanding tokens carry the old grants */
 	int regen = e == 1 && old.role != g.role;
 	if (grant_put(r->d->store, &g) < 0 ||
-	    (regen && (account_next_gen(r->d->store, &a.gen) < 0 ||
-		       account_put(r->d->store, &a) < 0))) {
+	    (regen &&
+	     (account_next_gen(r->d->store, &a.gen) < 0 || account_put(r->d->store, &a) < 0))) {
 		req_storage_error(r);
 		return;
 	}
@@ -461,8 +458,8 @@ void cmd_grant_remove(struct request *r)
 	struct grant g, old;
 	memset(&g, 0, sizeof(g));
 
-	if (req_account_name(r, F_NAME, name) < 0 ||
-	    read_grant_scope(r, &g) < 0 || req_load_account(r, name, &a) < 0)
+	if (req_account_name(r, F_NAME, name) < 0 || read_grant_scope(r, &g) < 0 ||
+	    req_load_account(r, name, &a) < 0)
 		return;
 	int e = grant_get(r->d->store, a.uid, g.kind, g.scope, &old);
 	if (e < 0) {
@@ -550,4 +547,3 @@ void cmd_account_access(struct request *r)
 	}
 	svca_frame_end(r->reply);
 }
-

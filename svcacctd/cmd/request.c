@@ -32,8 +32,8 @@
  * group (gid = uid), and an account named like a configured group must
  * never become that group.  For the same reason a gid inside the service
  * accounts' range [uid_min, uid_max] is ignored, wherever it comes from. */
-static void resolve(const struct daemon *d, const char *setting,
-		    const struct strlist *names, gid_t **out, size_t *n)
+static void resolve(const struct daemon *d, const char *setting, const struct strlist *names,
+		    gid_t **out, size_t *n)
 {
 	free(*out);
 	*out = calloc(names->n ? names->n : 1, sizeof(gid_t));
@@ -103,8 +103,7 @@ static void user_name(struct caller_names *c, uid_t uid, char *dst, size_t len)
 {
 	int64_t now = svca_now_ms();
 	for (size_t i = 0; i < CALLER_NAME_SLOTS; i++)
-		if (c->slot[i].at && c->slot[i].uid == uid &&
-		    now - c->slot[i].at < USER_CACHE_MS) {
+		if (c->slot[i].at && c->slot[i].uid == uid && now - c->slot[i].at < USER_CACHE_MS) {
 			snprintf(dst, len, "%s", c->slot[i].name);
 			return;
 		}
@@ -145,8 +144,8 @@ void req_actor_label(const struct actor *a, char *dst, size_t len)
 
 /* ---- replies ---------------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4)))
-void req_fail(struct request *r, enum svca_status st, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) void req_fail(struct request *r, enum svca_status st,
+						    const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -169,8 +168,7 @@ const struct svca_field *req_field(const struct request *r, uint16_t tag)
 	return svca_fields_find(r->f, r->nf, tag);
 }
 
-int req_str(struct request *r, uint16_t tag, char *dst, size_t len,
-		   int required, const char *what)
+int req_str(struct request *r, uint16_t tag, char *dst, size_t len, int required, const char *what)
 {
 	const struct svca_field *f = req_field(r, tag);
 	if (!f) {
@@ -183,7 +181,7 @@ int req_str(struct request *r, uint16_t tag, char *dst, size_t len,
 	}
 	if (svca_field_str(f, dst, len) < 0) {
 		req_fail(r, SVCA_ERR_BADREQ, "%s is too long (at most %zu characters)", what,
-		     len - 1);
+			 len - 1);
 		return -1;
 	}
 	return 1;
@@ -208,8 +206,7 @@ void req_txn_abort(struct request *r)
 
 /* ---- audit helpers ------------------------------------------------------------ */
 
-void req_event(struct audit_event *ev, struct request *r, const char *event,
-		       const char *outcome)
+void req_event(struct audit_event *ev, struct request *r, const char *event, const char *outcome)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->event = event;
@@ -221,7 +218,7 @@ void req_event(struct audit_event *ev, struct request *r, const char *event,
 /* Records a refusal or failure in its own transaction, or counts it
  * (a flood of refusals from one caller, or too little space: refusals.h). */
 void req_audit_refusal(struct request *r, const char *event, const char *outcome,
-			  const char *account, const char *reason)
+		       const char *account, const char *reason)
 {
 	struct audit_event ev;
 	if (!refusals_admit(r->d, r->peer, &r->actor, event, NULL))
@@ -252,8 +249,8 @@ int req_require(struct request *r, enum privilege need, const char *account)
 		 need == PRIV_SUPER ? "super-admin" : "admin");
 	req_audit_refusal(r, "admin.deny", "denied", account, reason);
 	req_fail(r, SVCA_ERR_NOTAUTH, "permission denied: %s needs %s rights (you are %s)",
-	     cmd ? cmd : "this command",
-	     need == PRIV_SUPER ? "super-admin" : "admin", r->actor.user);
+		 cmd ? cmd : "this command", need == PRIV_SUPER ? "super-admin" : "admin",
+		 r->actor.user);
 	return -1;
 }
 
@@ -264,9 +261,10 @@ int req_finish(struct request *r, struct audit_event *ev)
 	if (audit_append(r->d->audit, ev) < 0 || store_commit(r->d->store) < 0) {
 		req_txn_abort(r);
 		if (store_low_space(r->d->store))
-			req_fail(r, SVCA_ERR_FAILED,
-				 "%s failed: no space left for the state in %s; nothing was changed",
-				 ev->event, r->d->cfg.state_dir);
+			req_fail(
+				r, SVCA_ERR_FAILED,
+				"%s failed: no space left for the state in %s; nothing was changed",
+				ev->event, r->d->cfg.state_dir);
 		else
 			req_fail(r, SVCA_ERR_FAILED, "%s failed: the change could not be recorded",
 				 ev->event);
@@ -300,16 +298,15 @@ void req_stamp(struct request *r, uint64_t *at, char *by, size_t bylen)
 
 /* ---- account names ---------------------------------------------------------- */
 
-static const char name_rule[] =
-	"use lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters";
+static const char name_rule[] = "use lowercase letters, digits, '_' and '-', starting with a "
+				"letter or '_', at most 32 characters";
 
 int req_account_name(struct request *r, uint16_t tag, char name[static SVCA_NAME_MAX + 2])
 {
 	if (req_str(r, tag, name, SVCA_NAME_MAX + 2, 1, "account name") < 0)
 		return -1;
 	if (!svca_account_name_valid(name)) {
-		req_fail(r, SVCA_ERR_BADREQ, "invalid account name '%.40s': %s", name,
-		     name_rule);
+		req_fail(r, SVCA_ERR_BADREQ, "invalid account name '%.40s': %s", name, name_rule);
 		return -1;
 	}
 	return 0;
@@ -320,8 +317,7 @@ int req_load_account(struct request *r, const char *name, struct account *a)
 {
 	int g = account_get(r->d->store, name, a);
 	if (g < 0) {
-		req_fail(r, SVCA_ERR_FAILED, "internal storage error reading account '%s'",
-		     name);
+		req_fail(r, SVCA_ERR_FAILED, "internal storage error reading account '%s'", name);
 		return -1;
 	}
 	if (g == 0) {
@@ -348,9 +344,8 @@ int req_secret(struct request *r, uint16_t tag, char *dst, size_t len)
 	return 0;
 }
 
-int req_audit_cred(struct request *r, const struct cred *c, const char *event,
-		   const char *service, const char *rhost, const char *tty,
-		   const char *jti, const char *account)
+int req_audit_cred(struct request *r, const struct cred *c, const char *event, const char *service,
+		   const char *rhost, const char *tty, const char *jti, const char *account)
 {
 	struct audit_event ev;
 	int ok = c->result == CRED_OK;
@@ -367,9 +362,8 @@ int req_audit_cred(struct request *r, const struct cred *c, const char *event,
 }
 
 /* Records a refused exchange (and a lockout when it engaged). */
-void req_cred_refused(struct request *r, const struct cred *c, int just_locked,
-		      const char *event, const char *service, const char *rhost,
-		      const char *tty, const char *account)
+void req_cred_refused(struct request *r, const struct cred *c, int just_locked, const char *event,
+		      const char *service, const char *rhost, const char *tty, const char *account)
 {
 	if (!refusals_admit(r->d, r->peer, &r->actor, event, just_locked ? "key.lockout" : NULL))
 		return; /* counted: a flood from this caller (refusals.h) */
@@ -416,8 +410,9 @@ int req_token_actor(struct request *r)
 		return -1;
 	}
 	snprintf(r->actor.account, sizeof(r->actor.account), "%s", a.name);
-	r->actor.priv = a.org_role == ORG_SUPER ? PRIV_SUPER
-			: a.org_role == ORG_ADMIN ? PRIV_ADMIN : PRIV_NONE;
+	r->actor.priv = a.org_role == ORG_SUPER   ? PRIV_SUPER
+			: a.org_role == ORG_ADMIN ? PRIV_ADMIN
+						  : PRIV_NONE;
 	return 0;
 }
 

@@ -36,8 +36,7 @@ void req_ok(struct request *r);
 
 /* Request fields: req_str returns 1 given, 0 absent, -1 invalid (replied). */
 const struct svca_field *req_field(const struct request *r, uint16_t tag);
-int req_str(struct request *r, uint16_t tag, char *dst, size_t len, int required,
-	    const char *what);
+int req_str(struct request *r, uint16_t tag, char *dst, size_t len, int required, const char *what);
 /* name: SVCA_NAME_MAX + 2 bytes (one more than a valid name needs, to see
  * that it is too long); the compiler warns about a smaller buffer. */
 int req_account_name(struct request *r, uint16_t tag, char name[static SVCA_NAME_MAX + 2]);
@@ -46,8 +45,7 @@ int req_load_account(struct request *r, const char *name, struct account *a);
 /* Transactions with the audit trail. */
 void req_txn_begin(struct request *r);
 void req_txn_abort(struct request *r);
-void req_event(struct audit_event *ev, struct request *r, const char *event,
-	       const char *outcome);
+void req_event(struct audit_event *ev, struct request *r, const char *event, const char *outcome);
 void req_audit_refusal(struct request *r, const char *event, const char *outcome,
 		       const char *account, const char *reason);
 /* 0 when the caller has `need`; else audits admin.deny and replies 3. */
@@ -63,12 +61,10 @@ void req_actor_label(const struct actor *a, char *dst, size_t len);
 int req_token_actor(struct request *r);
 
 struct cred;
-int req_audit_cred(struct request *r, const struct cred *c, const char *event,
-		   const char *service, const char *rhost, const char *tty,
-		   const char *jti, const char *account);
-void req_cred_refused(struct request *r, const struct cred *c, int just_locked,
-		      const char *event, const char *service, const char *rhost,
-		      const char *tty, const char *account);
+int req_audit_cred(struct request *r, const struct cred *c, const char *event, const char *service,
+		   const char *rhost, const char *tty, const char *jti, const char *account);
+void req_cred_refused(struct request *r, const struct cred *c, int just_locked, const char *event,
+		      const char *service, const char *rhost, const char *tty, const char *account);
 
 /* A BYTES secret into a NUL-terminated buffer (the caller wipes it).
  * 0 ok, -1 absent or malformed. */

@@ -76,8 +76,7 @@ int account_decode(const uint8_t *data, size_t len, struct account *a)
 	char buf[32];
 
 	memset(a, 0, sizeof(*a));
-	if (rec_parse(data, len, REC_ACCOUNT, &r) < 0 ||
-	    r.version > ACCOUNT_RECORD_VERSION)
+	if (rec_parse(data, len, REC_ACCOUNT, &r) < 0 || r.version > ACCOUNT_RECORD_VERSION)
 		return -1;
 	rec_str(&r, F_NAME, a->name, sizeof(a->name));
 	uint64_t uid = rec_u64(&r, F_UID);
@@ -170,8 +169,7 @@ int account_put(struct store *s, const struct account *a)
 	uid_key(a->uid, ukey, sizeof(ukey));
 	r = store_put(s, DB_STATE, key, b.data, b.len);
 	if (r == 0)
-		r = store_put(s, DB_STATE, ukey, (const uint8_t *)a->name,
-			      strlen(a->name));
+		r = store_put(s, DB_STATE, ukey, (const uint8_t *)a->name, strlen(a->name));
 	svca_buf_free(&b);
 	return r;
 }
@@ -271,16 +269,16 @@ static int collect_name(void *arg, const struct account *a)
  * the undo memory however large the store is. */
 #define GEN_UPGRADE_CHUNK 512
 
-static int upgrade_chunk(struct store *s, const struct name_list *l, size_t from,
-			 size_t to, int last)
+static int upgrade_chunk(struct store *s, const struct name_list *l, size_t from, size_t to,
+			 int last)
 {
 	store_begin(s);
 	int ret = 0;
 	for (size_t i = from; i < to && ret == 0; i++) {
 		struct account a;
 		int g = account_get(s, l->v[i], &a);
-		if (g < 0 || (g == 1 && (account_next_gen(s, &a.gen) < 0 ||
-					 account_put(s, &a) < 0)))
+		if (g < 0 ||
+		    (g == 1 && (account_next_gen(s, &a.gen) < 0 || account_put(s, &a) < 0)))
 			ret = -1;
 	}
 	uint64_t gen;
@@ -461,8 +459,8 @@ int account_alloc_uid(struct store *s, uint32_t min, uint32_t max, uint32_t *uid
 		return 1;
 	uint32_t next = *uid == max ? min : *uid + 1;
 	int len = snprintf(buf, sizeof(buf), "%" PRIu32, next);
-	return store_put(s, DB_STATE, UID_CURSOR_KEY, (const uint8_t *)buf,
-			 (size_t)len) < 0 ? -1 : 0;
+	return store_put(s, DB_STATE, UID_CURSOR_KEY, (const uint8_t *)buf, (size_t)len) < 0 ? -1
+											     : 0;
 }
 
 void account_to_reply(const struct account *a, struct svca_buf *b)
@@ -484,8 +482,7 @@ struct foreach_ctx {
 	void *arg;
 };
 
-static int foreach_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
-		      size_t vlen)
+static int foreach_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct foreach_ctx *c = arg;
 	struct account a;

@@ -42,12 +42,12 @@ struct daemon {
 	gid_t *super_gids;
 	size_t n_super_gids;
 	struct secrets *secrets;
-	struct rl_table *rl_key;  /* token exchanges per key id */
-	struct rl_table *rl_uid;  /* token exchanges per calling uid */
-	struct rl_table *rl_lock; /* bad secrets per key id: lockout */
+	struct rl_table *rl_key;   /* token exchanges per key id */
+	struct rl_table *rl_uid;   /* token exchanges per calling uid */
+	struct rl_table *rl_lock;  /* bad secrets per key id: lockout */
 	struct refusals *refusals; /* refusal records per caller (refusals.h) */
-	int nss_dirty;        /* the NSS snapshot must be rewritten */
-	int64_t tick_last;    /* daemon_tick: last run, last deny-list purge */
+	int nss_dirty;             /* the NSS snapshot must be rewritten */
+	int64_t tick_last;         /* daemon_tick: last run, last deny-list purge */
 	int64_t purge_last;
 	struct lastuse_queue lastuse; /* key last-use times not written yet (keys.c) */
 	struct caller_names names;    /* callers' user names (cmd/request.c) */

@@ -131,8 +131,7 @@ struct kvec {
 	int err;
 };
 
-static int kvec_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
-		   size_t vlen)
+static int kvec_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct kvec *x = arg;
 	struct apikey k;
@@ -216,8 +215,8 @@ int key_all(struct store *s, struct apikey **out, size_t *n)
 
 void key_hash(const uint8_t *pepper, const char *secret, uint8_t out[KEY_HASH_LEN])
 {
-	crypto_generichash(out, KEY_HASH_LEN, (const uint8_t *)secret, strlen(secret),
-			   pepper, PEPPER_LEN);
+	crypto_generichash(out, KEY_HASH_LEN, (const uint8_t *)secret, strlen(secret), pepper,
+			   PEPPER_LEN);
 }
 
 const char *cred_reason(enum cred_result r)
@@ -239,8 +238,8 @@ const char *cred_reason(enum cred_result r)
 	return "unknown";
 }
 
-static void note_use(struct lastuse_queue *q, const struct apikey *k,
-		     const struct peer *peer, const char *service, uint64_t now)
+static void note_use(struct lastuse_queue *q, const struct apikey *k, const struct peer *peer,
+		     const char *service, uint64_t now)
 {
 	struct lastuse *pending = q->pending;
 	size_t i;
@@ -256,8 +255,7 @@ static void note_use(struct lastuse_queue *q, const struct apikey *k,
 	pending[i].at = now;
 	pending[i].uid = (uint32_t)peer->uid;
 	pending[i].pid = (uint32_t)peer->pid;
-	snprintf(pending[i].service, sizeof(pending[i].service), "%s",
-		 service ? service : "");
+	snprintf(pending[i].service, sizeof(pending[i].service), "%s", service ? service : "");
 }
 
 /* A short, fixed-size name for "who is asking": the uid on the Unix
@@ -273,9 +271,8 @@ static void caller_id(const struct peer *peer, const char *rhost, char out[17])
 	sodium_bin2hex(out, 17, h, sizeof(h));
 }
 
-void cred_check_key(struct daemon *d, const char *key, size_t len,
-		    const struct peer *peer, const char *service, const char *rhost,
-		    struct cred *c, int *just_locked)
+void cred_check_key(struct daemon *d, const char *key, size_t len, const struct peer *peer,
+		    const char *service, const char *rhost, struct cred *c, int *just_locked)
 {
 	char secret[SVCA_SECRET_LEN + 1], rlkey[RL_KEY_MAX], lockkey[RL_KEY_MAX];
 	char caller[17];
@@ -291,11 +288,8 @@ void cred_check_key(struct daemon *d, const char *key, size_t len,
 	memset(c, 0, sizeof(*c));
 	*just_locked = 0;
 	switch (svca_key_parse(key, len, c->key_id, secret)) {
-	case SVCA_KEY_OK:
-		break;
-	case SVCA_KEY_BAD_CHECKSUM:
-		c->result = CRED_BAD_CHECKSUM;
-		goto out;
+	case SVCA_KEY_OK: break;
+	case SVCA_KEY_BAD_CHECKSUM: c->result = CRED_BAD_CHECKSUM; goto out;
 	default:
 		c->key_id[0] = '\0';
 		c->result = CRED_MALFORMED;
@@ -390,9 +384,12 @@ static void expire_keys(struct daemon *d, uint64_t now)
 		int have = account_get_by_uid(d->store, k->uid, &a) == 1;
 		struct actor act = { .uid = geteuid(), .priv = PRIV_SUPER };
 		snprintf(act.user, sizeof(act.user), "svcacctd");
-		struct audit_event ev = { .event = "key.expire", .outcome = "success",
-					  .actor = &act, .account = have ? a.name : NULL,
-					  .uid = k->uid, .key_id = k->key_id };
+		struct audit_event ev = { .event = "key.expire",
+					  .outcome = "success",
+					  .actor = &act,
+					  .account = have ? a.name : NULL,
+					  .uid = k->uid,
+					  .key_id = k->key_id };
 		size_t mark = audit_mark(d->audit);
 		k->status = KEY_EXPIRED;
 		k->changed_at = now;

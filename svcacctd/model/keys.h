@@ -69,7 +69,7 @@ struct cred {
 	enum cred_result result;
 	struct apikey key;
 	struct account account;
-	int retry_after; /* seconds, for RATE_LIMITED / LOCKED_OUT */
+	int retry_after;                 /* seconds, for RATE_LIMITED / LOCKED_OUT */
 	char key_id[SVCA_KEYID_LEN + 1]; /* as presented, "" when malformed */
 };
 
@@ -79,9 +79,8 @@ struct cred {
  * account status.  Records last-use in memory on success and counts bad
  * secrets toward the lockout (audited as key.lockout by the caller when
  * it engages: c->result == CRED_LOCKED_OUT && *just_locked). */
-void cred_check_key(struct daemon *d, const char *key, size_t len,
-		    const struct peer *peer, const char *service, const char *rhost,
-		    struct cred *c, int *just_locked);
+void cred_check_key(struct daemon *d, const char *key, size_t len, const struct peer *peer,
+		    const char *service, const char *rhost, struct cred *c, int *just_locked);
 
 /* Writes buffered last-use times to the store (in its own transaction) and
  * marks keys past their expiry as expired (audited key.expire).  Called

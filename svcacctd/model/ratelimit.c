@@ -113,8 +113,7 @@ static int secs_until(int64_t when, int64_t now)
 	return s < 1 ? 1 : (int)s;
 }
 
-int rl_hit(struct rl_table *t, const char *key, int64_t now_ms, int limit,
-	   int64_t window_ms)
+int rl_hit(struct rl_table *t, const char *key, int64_t now_ms, int limit, int64_t window_ms)
 {
 	struct rl_entry *e = slot(t, key, now_ms, 1);
 	e->last_seen = now_ms;
@@ -138,8 +137,8 @@ int rl_locked(struct rl_table *t, const char *key, int64_t now_ms)
 	return secs_until(e->locked_until, now_ms);
 }
 
-int rl_fail(struct rl_table *t, const char *key, int64_t now_ms, int threshold,
-	    int64_t window_ms, int64_t lock_ms)
+int rl_fail(struct rl_table *t, const char *key, int64_t now_ms, int threshold, int64_t window_ms,
+	    int64_t lock_ms)
 {
 	struct rl_entry *e = slot(t, key, now_ms, 1);
 	e->last_seen = now_ms;

@@ -20,15 +20,14 @@ void rl_free(struct rl_table *t);
 
 /* Counts one event for key in a fixed window.  Returns 0 when allowed,
  * else the seconds until the window ends. */
-int rl_hit(struct rl_table *t, const char *key, int64_t now_ms, int limit,
-	   int64_t window_ms);
+int rl_hit(struct rl_table *t, const char *key, int64_t now_ms, int limit, int64_t window_ms);
 
 /* Lockouts: rl_locked returns the seconds left (0 = not locked).
  * rl_fail counts a failure; it returns 1 when this failure locks the key.
  * rl_clear forgets the key's failures. */
 int rl_locked(struct rl_table *t, const char *key, int64_t now_ms);
-int rl_fail(struct rl_table *t, const char *key, int64_t now_ms, int threshold,
-	    int64_t window_ms, int64_t lock_ms);
+int rl_fail(struct rl_table *t, const char *key, int64_t now_ms, int threshold, int64_t window_ms,
+	    int64_t lock_ms);
 void rl_clear(struct rl_table *t, const char *key);
 
 #endif

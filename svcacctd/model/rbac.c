@@ -12,11 +12,16 @@
 
 enum { REC_TEAM = 'T', REC_WORKSPACE = 'W', REC_GRANT = 'G' };
 
-static void team_key(const char *n, char *k, size_t l) { snprintf(k, l, "team/%s", n); }
-static void ws_key(const char *n, char *k, size_t l) { snprintf(k, l, "ws/%s", n); }
+static void team_key(const char *n, char *k, size_t l)
+{
+	snprintf(k, l, "team/%s", n);
+}
+static void ws_key(const char *n, char *k, size_t l)
+{
+	snprintf(k, l, "ws/%s", n);
+}
 
-static void grant_key(uint32_t uid, enum scope_kind kind, const char *scope, char *k,
-		      size_t l)
+static void grant_key(uint32_t uid, enum scope_kind kind, const char *scope, char *k, size_t l)
 {
 	snprintf(k, l, "grant/%" PRIu32 "/%c/%s", uid, (char)kind, scope);
 }
@@ -29,8 +34,7 @@ static int put_rec(struct store *s, const char *key, struct svca_buf *b)
 	return r;
 }
 
-static int get_rec(struct store *s, const char *key, uint8_t kind, struct rec *r,
-		   uint8_t **raw)
+static int get_rec(struct store *s, const char *key, uint8_t kind, struct rec *r, uint8_t **raw)
 {
 	size_t n;
 	int g = store_get(s, DB_STATE, key, raw, &n);
@@ -166,16 +170,15 @@ static int grant_decode(const struct rec *r, struct grant *g)
 	g->created_at = rec_u64(r, F_CREATED_AT);
 	rec_str(r, F_CREATED_BY, g->created_by, sizeof(g->created_by));
 	if (uid == 0 || uid > UINT32_MAX || role_parse(role, &g->role) < 0 ||
-	    !svca_scope_name_valid(g->scope) || (kind[0] != 'w' && kind[0] != 't') ||
-	    kind[1])
+	    !svca_scope_name_valid(g->scope) || (kind[0] != 'w' && kind[0] != 't') || kind[1])
 		return -1;
 	g->uid = (uint32_t)uid;
 	g->kind = (enum scope_kind)kind[0];
 	return 0;
 }
 
-int grant_get(struct store *s, uint32_t uid, enum scope_kind kind,
-	      const char *scope, struct grant *g)
+int grant_get(struct store *s, uint32_t uid, enum scope_kind kind, const char *scope,
+	      struct grant *g)
 {
 	char key[128];
 	struct rec r;
@@ -235,8 +238,7 @@ struct vec {
 	int err;
 };
 
-static int vec_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
-		  size_t vlen)
+static int vec_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct vec *x = arg;
 	struct rec r;
@@ -259,9 +261,18 @@ static int vec_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
 	return 0;
 }
 
-static int dec_team(const struct rec *r, void *o) { return team_decode(r, o); }
-static int dec_ws(const struct rec *r, void *o) { return ws_decode(r, o); }
-static int dec_grant(const struct rec *r, void *o) { return grant_decode(r, o); }
+static int dec_team(const struct rec *r, void *o)
+{
+	return team_decode(r, o);
+}
+static int dec_ws(const struct rec *r, void *o)
+{
+	return ws_decode(r, o);
+}
+static int dec_grant(const struct rec *r, void *o)
+{
+	return grant_decode(r, o);
+}
 
 static int collect(struct store *s, const char *prefix, uint8_t kind, size_t size,
 		   int (*decode)(const struct rec *, void *), void **out, size_t *n)
@@ -284,8 +295,7 @@ static int by_team(const void *a, const void *b)
 
 static int by_ws(const void *a, const void *b)
 {
-	return strcmp(((const struct workspace *)a)->name,
-		      ((const struct workspace *)b)->name);
+	return strcmp(((const struct workspace *)a)->name, ((const struct workspace *)b)->name);
 }
 
 static int by_grant(const void *a, const void *b)
@@ -303,8 +313,7 @@ struct grant_each {
 	void *arg;
 };
 
-static int grant_each_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
-			 size_t vlen)
+static int grant_each_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct grant_each *x = arg;
 	struct rec r;
@@ -406,8 +415,8 @@ static void add_source(struct access *acc, const struct grant *g, const char *ws
 	snprintf(src->workspace, sizeof(src->workspace), "%s", ws);
 }
 
-int access_compute(struct store *s, const struct svca_config *cfg,
-		   const struct account *a, struct access *acc)
+int access_compute(struct store *s, const struct svca_config *cfg, const struct account *a,
+		   struct access *acc)
 {
 	struct grant *gs;
 	size_t ng;
@@ -460,8 +469,8 @@ int access_decide(struct store *s, const struct svca_config *cfg, const struct a
 		snprintf(msg, msglen, "%s may not use %s on this host", a->name,
 			 need == CAP_SUDO ? "sudo" : service);
 	} else {
-		snprintf(msg, msglen, "%s may use %s on this host (role %s)", a->name,
-			 service, role_name(acc->role));
+		snprintf(msg, msglen, "%s may use %s on this host (role %s)", a->name, service,
+			 role_name(acc->role));
 	}
 	return 0;
 }

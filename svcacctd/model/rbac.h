@@ -69,8 +69,8 @@ int team_del(struct store *s, const char *name);
 int workspace_get(struct store *s, const char *name, struct workspace *w);
 int workspace_put(struct store *s, const struct workspace *w);
 int workspace_del(struct store *s, const char *name);
-int grant_get(struct store *s, uint32_t uid, enum scope_kind kind,
-	      const char *scope, struct grant *g);
+int grant_get(struct store *s, uint32_t uid, enum scope_kind kind, const char *scope,
+	      struct grant *g);
 int grant_put(struct store *s, const struct grant *g);
 int grant_del(struct store *s, const struct grant *g);
 
@@ -89,8 +89,8 @@ int grant_all(struct store *s, struct grant **out, size_t *n);
 int grant_of_account(struct store *s, uint32_t uid, struct grant **out, size_t *n);
 
 /* Effective access of an account on this host.  0 ok, -1 storage error. */
-int access_compute(struct store *s, const struct svca_config *cfg,
-		   const struct account *a, struct access *out);
+int access_compute(struct store *s, const struct svca_config *cfg, const struct account *a,
+		   struct access *out);
 
 /* The capability a PAM service maps to, 0 when unmapped. */
 unsigned service_capability(const struct svca_config *cfg, const char *service);

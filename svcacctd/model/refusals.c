@@ -14,7 +14,7 @@
 /* Callers tracked at once; a flood comes from few (a uid, an address).
  * When the table is full, the stalest caller's counts go to "others". */
 #define REF_CALLERS 256
-#define REF_NAMES 4     /* events counted by name; more go to "other" */
+#define REF_NAMES 4 /* events counted by name; more go to "other" */
 #define REF_NAME_LEN 24
 
 struct tally {
@@ -24,14 +24,14 @@ struct tally {
 };
 
 struct caller {
-	char key[80];        /* "" = free slot */
-	struct actor who;    /* names the caller in the summary */
-	int64_t win_start;   /* monotonic ms */
+	char key[80];      /* "" = free slot */
+	struct actor who;  /* names the caller in the summary */
+	int64_t win_start; /* monotonic ms */
 	int64_t last_seen;
-	uint32_t written;    /* recorded one by one in this window */
+	uint32_t written; /* recorded one by one in this window */
 	char names[REF_NAMES][REF_NAME_LEN];
-	struct tally cur;    /* counted in the open window */
-	struct tally pend;   /* counted in closed windows, not written yet */
+	struct tally cur;  /* counted in the open window */
+	struct tally pend; /* counted in closed windows, not written yet */
 };
 
 struct refusals {
@@ -62,7 +62,8 @@ static struct refusals *table(struct daemon *d)
 	if (!d->refusals) {
 		d->refusals = calloc(1, sizeof(*d->refusals));
 		if (d->refusals) {
-			snprintf(d->refusals->others.key, sizeof(d->refusals->others.key), "others");
+			snprintf(d->refusals->others.key, sizeof(d->refusals->others.key),
+				 "others");
 			d->refusals->others.who.uid = (uid_t)-1;
 			snprintf(d->refusals->others.who.user, sizeof(d->refusals->others.who.user),
 				 "other callers");
@@ -119,8 +120,7 @@ static void close_window(struct caller *c, int64_t now)
 
 /* The caller's entry: found, a free one, else the stalest (its counts go
  * to "others"). */
-static struct caller *find(struct refusals *t, const char *key, const struct actor *a,
-			   int64_t now)
+static struct caller *find(struct refusals *t, const char *key, const struct actor *a, int64_t now)
 {
 	struct caller *victim = NULL;
 	for (size_t i = 0; i < REF_CALLERS; i++) {
@@ -168,8 +168,8 @@ int refusals_low_space(struct daemon *d)
 	return store_space_below(d->store, (uint64_t)d->cfg.state_reserve_mb << 20);
 }
 
-int refusals_admit(struct daemon *d, const struct peer *p, const struct actor *a,
-		   const char *event, const char *also)
+int refusals_admit(struct daemon *d, const struct peer *p, const struct actor *a, const char *event,
+		   const char *also)
 {
 	if (!p->addr[0] && p->uid == 0)
 		return 1; /* root, PAM: never coalesced */
@@ -206,9 +206,8 @@ static int append_summary(struct daemon *d, struct caller *c)
 	for (int i = 0; i <= REF_NAMES && n < sizeof(detail); i++) {
 		if (!t->by[i])
 			continue;
-		int w = snprintf(detail + n, sizeof(detail) - n, "%s%s x%" PRIu64,
-				 n ? ", " : "", i < REF_NAMES ? c->names[i] : "other",
-				 t->by[i]);
+		int w = snprintf(detail + n, sizeof(detail) - n, "%s%s x%" PRIu64, n ? ", " : "",
+				 i < REF_NAMES ? c->names[i] : "other", t->by[i]);
 		if (w < 0)
 			break;
 		n += (size_t)w;
@@ -217,9 +216,12 @@ static int append_summary(struct daemon *d, struct caller *c)
 	format_iso_ms(t->last_ms, to, sizeof(to));
 	if (n < sizeof(detail))
 		snprintf(detail + n, sizeof(detail) - n, " between %s and %s", from, to);
-	struct audit_event ev = { .event = "audit.coalesced", .outcome = "denied",
-				  .actor = &c->who, .reason = "refusal_flood",
-				  .detail = detail, .suppressed = t->total };
+	struct audit_event ev = { .event = "audit.coalesced",
+				  .outcome = "denied",
+				  .actor = &c->who,
+				  .reason = "refusal_flood",
+				  .detail = detail,
+				  .suppressed = t->total };
 	return audit_append(d->audit, &ev);
 }
 
@@ -259,8 +261,8 @@ void refusals_tick(struct daemon *d, int force)
 		/* The last chance (shutdown): the counts go to the daemon log. */
 		for (size_t i = 0; i < ndue; i++)
 			log_err("cannot record the coalesced refusals: %s (%s): %" PRIu64
-				" refusals not recorded", due[i]->key, due[i]->who.user,
-				due[i]->pend.total);
+				" refusals not recorded",
+				due[i]->key, due[i]->who.user, due[i]->pend.total);
 		return;
 	}
 	for (size_t i = 0; i < ndue; i++)

@@ -28,8 +28,8 @@
 /* A refusal of event (and, when also is not NULL, a second event that goes
  * with it, e.g. key.lockout) caused by peer/actor: 1 record it now, 0 it
  * was counted instead. */
-int refusals_admit(struct daemon *d, const struct peer *p, const struct actor *a,
-		   const char *event, const char *also);
+int refusals_admit(struct daemon *d, const struct peer *p, const struct actor *a, const char *event,
+		   const char *also);
 /* Counts a refusal whose record could not be written (no space). */
 void refusals_count(struct daemon *d, const struct peer *p, const struct actor *a,
 		    const char *event);

@@ -92,8 +92,7 @@ static void add_grants(struct daemon *d, const struct account *a, json_t *claims
 	free(gs);
 }
 
-int token_issue(struct daemon *d, const struct account *a, const char *key_id,
-		struct issued *out)
+int token_issue(struct daemon *d, const struct account *a, const char *key_id, struct issued *out)
 {
 	const struct signing_key *sk = secrets_current(d->secrets);
 	uint8_t rnd[16];
@@ -140,18 +139,15 @@ static void deny_key(const char *jti, char *key, size_t len)
 	snprintf(key, len, "deny/%s", jti);
 }
 
-enum tok_result token_verify(struct daemon *d, const char *tok, size_t len,
-			     json_t **claims, struct account *a)
+enum tok_result token_verify(struct daemon *d, const char *tok, size_t len, json_t **claims,
+			     struct account *a)
 {
 	*claims = NULL;
 	switch (jwt_verify(tok, len, lookup, d, claims)) {
-	case JWT_OK:
-		break;
+	case JWT_OK: break;
 	case JWT_BAD_SIGNATURE:
-	case JWT_UNKNOWN_KID:
-		return TOK_BAD_SIGNATURE;
-	default:
-		return TOK_MALFORMED;
+	case JWT_UNKNOWN_KID: return TOK_BAD_SIGNATURE;
+	default: return TOK_MALFORMED;
 	}
 	json_t *c = *claims;
 	const char *iss = json_string_value(json_object_get(c, "iss"));
@@ -224,8 +220,7 @@ struct purge {
 	int64_t now;
 };
 
-static int purge_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
-		    size_t vlen)
+static int purge_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct purge *p = arg;
 	char buf[24];

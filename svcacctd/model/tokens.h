@@ -52,15 +52,14 @@ struct issued {
 
 /* Signs a token for account a.  key_id names the API key it came from
  * ("session" for PAM session tokens).  0 ok, -1 error. */
-int token_issue(struct daemon *d, const struct account *a, const char *key_id,
-		struct issued *out);
+int token_issue(struct daemon *d, const struct account *a, const char *key_id, struct issued *out);
 
 /* Full verification: signature with a known key, iss, aud, nbf/exp,
  * deny-list, account (name and uid), status and generation.  On TOK_OK
  * *claims holds the claims (caller json_decref's) and *a the account.  For
  * other results *claims may still be set when the signature was good. */
-enum tok_result token_verify(struct daemon *d, const char *tok, size_t len,
-			     json_t **claims, struct account *a);
+enum tok_result token_verify(struct daemon *d, const char *tok, size_t len, json_t **claims,
+			     struct account *a);
 
 /* Puts jti on the deny-list until exp (s since the epoch), in the open
  * transaction. */

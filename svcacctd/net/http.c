@@ -48,12 +48,12 @@
 #define MAX_TRACKED 1024
 
 struct tracked {
-	int fd;           /* fd + 1; 0 = free slot */
+	int fd; /* fd + 1; 0 = free slot */
 	int64_t deadline;
-	uint64_t seq;     /* accept order: lower = older */
-	uint64_t caller;  /* hash of the caller (http_caller_key or uid) */
-	int root;         /* uid 0 on http_socket: never evicted */
-	int evicted;      /* shut down by the policy; MHD closes it soon */
+	uint64_t seq;    /* accept order: lower = older */
+	uint64_t caller; /* hash of the caller (http_caller_key or uid) */
+	int root;        /* uid 0 on http_socket: never evicted */
+	int evicted;     /* shut down by the policy; MHD closes it soon */
 };
 
 struct http_front {
@@ -61,7 +61,7 @@ struct http_front {
 	struct MHD_Daemon *mhd[2];
 	int nmhd;
 	struct tracked conns[MAX_TRACKED];
-	int live; /* connections being served, over both daemons */
+	int live;    /* connections being served, over both daemons */
 	int evicted; /* of which shut down by the policy, not yet closed */
 	uint64_t next_seq;
 	int64_t last_cap_log;
@@ -75,12 +75,11 @@ struct req_state {
 	int too_large;
 };
 
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
-			       const char *ctype, const char *body, int retry_after,
-			       const char *allow)
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
+			       const char *body, int retry_after, const char *allow)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", ctype);
@@ -98,9 +97,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status,
 }
 
 /* RFC 9457 problem details.  detail never echoes the request. */
-static enum MHD_Result problem(struct MHD_Connection *c, unsigned status,
-			       const char *title, const char *detail, int retry_after,
-			       const char *allow)
+static enum MHD_Result problem(struct MHD_Connection *c, unsigned status, const char *title,
+			       const char *detail, int retry_after, const char *allow)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "type", json_string("about:blank"));
@@ -109,8 +107,8 @@ static enum MHD_Result problem(struct MHD_Connection *c, unsigned status,
 	json_object_set_new(o, "detail", json_string(detail));
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	enum MHD_Result r = respond(c, status, "application/problem+json", s ? s : "{}",
-				    retry_after, allow);
+	enum MHD_Result r =
+		respond(c, status, "application/problem+json", s ? s : "{}", retry_after, allow);
 	free(s);
 	return r;
 }
@@ -170,8 +168,9 @@ static int run_command(struct http_front *h, struct MHD_Connection *c, uint16_t 
 	int n = svca_fields_collect(req->data + SVCA_HDR_LEN, req->len - SVCA_HDR_LEN, in, 8);
 	if (n < 0)
 		return -1;
-	struct request r = { .d = h->d, .peer = &p, .cmd = cmd, .f = in, .nf = (size_t)n,
-			     .reply = out };
+	struct request r = {
+		.d = h->d, .peer = &p, .cmd = cmd, .f = in, .nf = (size_t)n, .reply = out
+	};
 	handle_request(&r);
 	if (r.wrote) {
 		/* The answer depends on a change (token.issue audit): make
@@ -191,8 +190,7 @@ static int run_command(struct http_front *h, struct MHD_Connection *c, uint16_t 
 	return 0;
 }
 
-static const char *fstr(const struct svca_field *fs, size_t n, uint16_t tag, char *buf,
-			size_t len)
+static const char *fstr(const struct svca_field *fs, size_t n, uint16_t tag, char *buf, size_t len)
 {
 	const struct svca_field *f = svca_fields_find(fs, n, tag);
 	if (!f || f->len >= len)
@@ -237,8 +235,7 @@ static enum MHD_Result next_line(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
-static int hidden_after_nul(struct MHD_Connection *c, const char *start, const char *v,
-			    size_t vlen)
+static int hidden_after_nul(struct MHD_Connection *c, const char *start, const char *v, size_t vlen)
 {
 	if (strlen(v) != vlen)
 		return 1;
@@ -266,7 +263,8 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 	const char *key = NULL;
 	size_t klen = 0;
 	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "x-api-key", strlen("x-api-key"),
-					  &key, &klen) != MHD_YES || !key)
+					  &key, &klen) != MHD_YES ||
+	    !key)
 		key = NULL;
 	/* A NUL inside the value: refused whole (as a missing key, audited
 	 * the same way), never cut short to the part before it. */
@@ -314,7 +312,8 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 			    json_string(fstr(fs, nf, F_TOKEN, tok, sizeof(tok)) ?: ""));
 	json_object_set_new(o, "token_type", json_string("Bearer"));
 	json_object_set_new(o, "expires_in", json_integer((json_int_t)fu64(fs, nf, F_EXPIRES_IN)));
-	json_object_set_new(o, "key_id", json_string(fstr(fs, nf, F_KEY_ID, kid, sizeof(kid)) ?: ""));
+	json_object_set_new(o, "key_id",
+			    json_string(fstr(fs, nf, F_KEY_ID, kid, sizeof(kid)) ?: ""));
 	sodium_memzero(tok, sizeof(tok));
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -449,8 +448,8 @@ static enum MHD_Result healthz(struct http_front *h, struct MHD_Connection *c)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload, size_t *upload_size, void **con_cls)
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
 {
 	struct http_front *h = cls;
 	struct req_state *rs = *con_cls;
@@ -607,8 +606,7 @@ static struct tracked *oldest_evictable(struct http_front *h, uint64_t caller,
 		for (int i = 0; i < MAX_TRACKED; i++) {
 			struct tracked *t = &h->conns[i];
 			if (t->fd && t != except && !t->evicted && !t->root &&
-			    t->caller == caller && t->seq > after &&
-			    (!best || t->seq < best->seq))
+			    t->caller == caller && t->seq > after && (!best || t->seq < best->seq))
 				best = t;
 		}
 		if (!best || evictable(best))
@@ -648,7 +646,8 @@ static void admit(struct http_front *h, struct tracked *t)
 	if (now - h->last_cap_log > 10000) {
 		log_warn("http: connection limit reached (%d per caller, %d in all): %s",
 			 HTTP_MAX_PER_CALLER, HTTP_MAX_CONNECTIONS,
-			 victim ? "closing the oldest connection of the caller or of the heaviest caller"
+			 victim ? "closing the oldest connection of the caller or of the heaviest "
+				  "caller"
 				: "refusing a connection");
 		h->last_cap_log = now;
 	}
@@ -697,8 +696,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 /* New clients beyond what can be tracked are closed at once rather than
  * left waiting in the kernel's backlog; the caps are applied when the
  * connection starts (the caller of a Unix socket is known only then). */
-static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
-				     socklen_t len)
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
 {
 	struct http_front *h = cls;
 	(void)addr;
@@ -706,8 +704,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr,
 	return h->live < MAX_TRACKED - 1 ? MHD_YES : MHD_NO;
 }
 
-static void log_mhd(void *cls, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+static void log_mhd(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
@@ -758,8 +755,7 @@ static int next_timeout(void *arg)
 	return best;
 }
 
-static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd,
-				    const struct sockaddr *addr)
+static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd, const struct sockaddr *addr)
 {
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUPPRESS_DATE_NO_CLOCK;
 	if (addr && addr->sa_family == AF_INET6)
@@ -770,17 +766,17 @@ static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd,
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_MEMORY_LIMIT, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h },
 		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h },
-		{ lfd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
-		  lfd >= 0 ? lfd : 0, lfd >= 0 ? NULL : (void *)addr },
+		{ lfd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR, lfd >= 0 ? lfd : 0,
+		  lfd >= 0 ? NULL : (void *)addr },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	return MHD_start_daemon(flags, 0, accept_policy, h, on_request, h,
-				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h, MHD_OPTION_ARRAY,
-				opts, MHD_OPTION_END);
+				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h, MHD_OPTION_ARRAY, opts,
+				MHD_OPTION_END);
 }
 
-struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
-			      char *err, size_t errlen)
+struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd, char *err,
+			      size_t errlen)
 {
 	struct http_front *h = calloc(1, sizeof(*h));
 	if (!h) {
@@ -792,7 +788,8 @@ struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
 	if (unix_fd >= 0) {
 		h->mhd[h->nmhd] = start_mhd(h, unix_fd, NULL);
 		if (!h->mhd[h->nmhd]) {
-			snprintf(err, errlen, "cannot start the HTTP front on %s", d->cfg.http_socket);
+			snprintf(err, errlen, "cannot start the HTTP front on %s",
+				 d->cfg.http_socket);
 			goto fail;
 		}
 		h->nmhd++;
@@ -801,7 +798,8 @@ struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
 		struct sockaddr_storage ss;
 		if (config_parse_listen(d->cfg.http_listen, &ss) < 0) {
 			snprintf(err, errlen,
-				 "http_listen '%s' must be a loopback address and port, like 127.0.0.1:8080",
+				 "http_listen '%s' must be a loopback address and port, like "
+				 "127.0.0.1:8080",
 				 d->cfg.http_listen);
 			goto fail;
 		}

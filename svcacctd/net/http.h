@@ -14,8 +14,8 @@ struct http_front;
 
 /* unix_fd: the bound, listening http_socket (or -1).  TCP comes from
  * cfg.http_listen.  NULL with err set on failure. */
-struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
-			      char *err, size_t errlen);
+struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd, char *err,
+			      size_t errlen);
 void http_stop(struct http_front *h);
 
 #endif

@@ -20,7 +20,8 @@ int http_caller_key(const struct sockaddr *sa, char *out, size_t outlen)
 	if (sa->sa_family == AF_INET) {
 		memcpy(v4, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
 	} else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		const struct in6_addr *a =
+			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
 		if (IN6_IS_ADDR_LOOPBACK(a)) {
 			snprintf(out, outlen, "loopback");
 			return 0;

@@ -44,7 +44,7 @@ struct conn {
 	enum conn_state state;
 	struct peer peer;
 	uint8_t hdr[SVCA_HDR_LEN];
-	size_t got;       /* bytes of header + body received */
+	size_t got; /* bytes of header + body received */
 	struct svca_header h;
 	uint8_t *body;
 	struct svca_buf out;
@@ -52,8 +52,8 @@ struct conn {
 	int64_t deadline;
 	uint64_t need_gen; /* reply waits until this store batch is durable */
 	int disarmed;      /* out of the epoll set while it waits */
-	int close_after;  /* protocol error: close once the reply is out */
-	uint64_t seq;     /* accept order: lower = older */
+	int close_after;   /* protocol error: close once the reply is out */
+	uint64_t seq;      /* accept order: lower = older */
 	struct conn *prev, *next;
 	struct conn *pnext; /* waiting for the flush */
 };
@@ -72,14 +72,14 @@ struct server {
 	int ep, lfd, sfd;
 	struct conn *conns;
 	size_t nconns;
-	size_t nroot;        /* connections of uid 0 */
+	size_t nroot; /* connections of uid 0 */
 	uint64_t next_seq;
-	struct conn *gone;   /* evicted, freed after this iteration's events */
+	struct conn *gone; /* evicted, freed after this iteration's events */
 	int64_t last_cap_log;
 	struct conn *pending, **ptail;
 	int stop;
-	int reload;  /* SIGHUP: reload once the batch is committed */
-	int spare;   /* a reserved fd: on EMFILE, freed to refuse a client */
+	int reload; /* SIGHUP: reload once the batch is committed */
+	int spare;  /* a reserved fd: on EMFILE, freed to refuse a client */
 	int64_t last_busy_log;
 	int64_t last_emfile_log;
 	uint64_t settled_gen;  /* durable generation after_flush last saw */
@@ -219,8 +219,7 @@ static void free_gone(struct server *s)
 	}
 }
 
-__attribute__((format(printf, 2, 3)))
-static void log_limited(int64_t *last, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void log_limited(int64_t *last, const char *fmt, ...)
 {
 	int64_t now = svca_now_ms();
 	if (now - *last <= 10000)
@@ -237,7 +236,7 @@ static void log_limited(int64_t *last, const char *fmt, ...)
 /* The caps in effect: the reserve is at most half of max_clients, a
  * uid's cap at most what non-root callers may take together. */
 static void server_caps(const struct svca_config *cfg, size_t *max, size_t *reserve,
-		 size_t *per_uid)
+			size_t *per_uid)
 {
 	*max = (size_t)cfg->max_clients;
 	*reserve = (size_t)cfg->root_reserved_clients;
@@ -260,11 +259,13 @@ static int admit(struct server *s, uid_t uid)
 		if (victim)
 			log_limited(&s->last_cap_log,
 				    "uid %u holds max_clients_per_uid (%zu) connections: "
-				    "closing its oldest idle one", (unsigned)uid, per_uid);
+				    "closing its oldest idle one",
+				    (unsigned)uid, per_uid);
 		else
 			log_limited(&s->last_cap_log,
 				    "uid %u holds max_clients_per_uid (%zu) connections: "
-				    "refusing more", (unsigned)uid, per_uid);
+				    "refusing more",
+				    (unsigned)uid, per_uid);
 	} else if (s->nconns >= max || (uid != 0 && s->nconns - s->nroot >= max - reserve)) {
 		uid_t heavy = heaviest_nonroot(s);
 		victim = heavy ? oldest_idle(s, heavy) : NULL;
@@ -366,9 +367,9 @@ static void queue_reply(struct server *s, struct conn *c)
 }
 
 /* Replies to a broken frame and closes; never touches state. */
-__attribute__((format(printf, 4, 5)))
-static void protocol_error(struct server *s, struct conn *c, enum svca_status st,
-			   const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void protocol_error(struct server *s, struct conn *c,
+								 enum svca_status st,
+								 const char *fmt, ...)
 {
 	char msg[200];
 	va_list ap;
@@ -386,11 +387,11 @@ static void dispatch(struct server *s, struct conn *c)
 {
 	struct svca_field fields[SVCA_MAX_REQUEST_FIELDS];
 	uint16_t dup = 0;
-	int n = svca_request_fields_collect(c->body, c->h.length, fields,
-					    SVCA_MAX_REQUEST_FIELDS, &dup);
+	int n = svca_request_fields_collect(c->body, c->h.length, fields, SVCA_MAX_REQUEST_FIELDS,
+					    &dup);
 	if (n == SVCA_DUP_FIELD) {
-		protocol_error(s, c, SVCA_ERR_BADREQ,
-			       "malformed request: field %u is given twice", (unsigned)dup);
+		protocol_error(s, c, SVCA_ERR_BADREQ, "malformed request: field %u is given twice",
+			       (unsigned)dup);
 		return;
 	}
 	if (n < 0) {
@@ -459,7 +460,8 @@ static void on_readable(struct server *s, struct conn *c)
 			if (svca_header_parse(c->hdr, &c->h) < 0) {
 				if (c->h.magic == SVCA_MAGIC)
 					protocol_error(s, c, SVCA_ERR_BADREQ,
-						       "unsupported protocol version %u (this daemon speaks %u)",
+						       "unsupported protocol version %u (this "
+						       "daemon speaks %u)",
 						       (unsigned)c->h.version, SVCA_PROTO_VERSION);
 				else
 					protocol_error(s, c, SVCA_ERR_BADREQ,
@@ -547,7 +549,8 @@ static void fail_replies(struct server *s, uint64_t failed_gen)
 		svca_buf_reset(&c->out);
 		svca_frame_begin(&c->out, SVCA_ERR_FAILED);
 		svca_put_str(&c->out, F_MESSAGE,
-			     "the change could not be saved (the journal write failed); nothing was changed");
+			     "the change could not be saved (the journal write failed); nothing "
+			     "was changed");
 		svca_frame_end(&c->out);
 		c->need_gen = 0;
 	}
@@ -692,8 +695,7 @@ struct server *server_new(struct daemon *d, int lfd, int sfd)
 	return s;
 }
 
-int server_watch(struct server *s, int fd, server_fd_fn fn, server_timeout_fn timeout,
-		 void *arg)
+int server_watch(struct server *s, int fd, server_fd_fn fn, server_timeout_fn timeout, void *arg)
 {
 	if (s->nwatch == SERVER_MAX_WATCH)
 		return -1;
@@ -787,8 +789,7 @@ int server_socket_dir_ok(const char *dir, char *err, size_t errlen)
 {
 	struct stat st;
 	if (stat(dir, &st) < 0) {
-		snprintf(err, errlen, "socket directory %s is unusable: %s", dir,
-			 strerror(errno));
+		snprintf(err, errlen, "socket directory %s is unusable: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {

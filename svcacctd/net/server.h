@@ -20,8 +20,7 @@ void server_free(struct server *s);
 typedef void (*server_fd_fn)(void *arg);
 /* timeout (may be NULL): ms until fn must run again, -1 = no need. */
 typedef int (*server_timeout_fn)(void *arg);
-int server_watch(struct server *s, int fd, server_fd_fn fn, server_timeout_fn timeout,
-		 void *arg);
+int server_watch(struct server *s, int fd, server_fd_fn fn, server_timeout_fn timeout, void *arg);
 
 /* 0 when dir may hold the daemon's listening sockets: a directory owned
  * by root or the daemon's euid that neither its group nor others may

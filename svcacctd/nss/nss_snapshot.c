@@ -60,8 +60,8 @@ struct host_ws {
 	char team[SVCA_SCOPE_NAME_MAX + 1];
 };
 
-static unsigned caps_of(const struct svca_config *cfg, const struct host_ws *hw,
-			size_t nhw, const struct grant *g, size_t ng, uint32_t uid, int disabled)
+static unsigned caps_of(const struct svca_config *cfg, const struct host_ws *hw, size_t nhw,
+			const struct grant *g, size_t ng, uint32_t uid, int disabled)
 {
 	if (disabled)
 		return 0;
@@ -84,8 +84,8 @@ static unsigned caps_of(const struct svca_config *cfg, const struct host_ws *hw,
 	return cfg->role_caps[role];
 }
 
-int nss_snapshot_caps(struct store *s, const struct svca_config *cfg,
-		      const uint32_t *uids, const int *disabled, size_t n, unsigned *caps)
+int nss_snapshot_caps(struct store *s, const struct svca_config *cfg, const uint32_t *uids,
+		      const int *disabled, size_t n, unsigned *caps)
 {
 	struct host_ws *hw = calloc(cfg->host_workspaces.n + 1, sizeof(*hw));
 	struct grant *g = NULL;
@@ -114,7 +114,6 @@ out:
 	free(hw);
 	return ret;
 }
-
 
 /* ---- the in-memory table --------------------------------------------------------- */
 
@@ -169,17 +168,17 @@ static struct table {
 
 	struct row *rows; /* by uid, strictly ascending: the image's records */
 	size_t n, cap;
-	uint32_t *nidx;   /* row numbers by name: the image's name index */
+	uint32_t *nidx; /* row numbers by name: the image's name index */
 	size_t nidx_cap;
 	char *arena;
 	size_t alen, acap, garbage;
 
-	struct gslot *g;  /* open addressing, linear probing */
+	struct gslot *g; /* open addressing, linear probing */
 	size_t gcap, gn;
 
-	char **scopes;    /* scope id i is scopes[i - 1] */
+	char **scopes; /* scope id i is scopes[i - 1] */
 	size_t nscopes, scopes_cap;
-	uint32_t *shash;  /* scope ids, open addressing by name */
+	uint32_t *shash; /* scope ids, open addressing by name */
 	size_t shcap;
 
 	struct hostws *hw;
@@ -763,8 +762,11 @@ static int load_account(void *arg, const struct account *a)
 	int64_t off = arena_add(a->name, nlen, gecos, glen);
 	if (off < 0 || reserve((void **)&T.rows, &T.cap, T.n + 1, sizeof(*T.rows)) < 0)
 		return 1;
-	T.rows[T.n++] = (struct row){ .uid = a->uid, .str = (uint32_t)off, .nlen = (uint8_t)nlen,
-				      .glen = (uint8_t)glen, .flags = flags_of(a->uid, a->disabled) };
+	T.rows[T.n++] = (struct row){ .uid = a->uid,
+				      .str = (uint32_t)off,
+				      .nlen = (uint8_t)nlen,
+				      .glen = (uint8_t)glen,
+				      .flags = flags_of(a->uid, a->disabled) };
 	return 0;
 }
 
@@ -800,11 +802,13 @@ static int table_build(struct daemon *d)
 		goto oom;
 	if (!nss_params_ok(&T.p)) {
 		log_err("nss snapshot: cannot build it: %s (check uid_min, uid_max, home_base, "
-			"login_shell, nologin_shell and sudo_group)", strerror(EINVAL));
+			"login_shell, nologin_shell and sudo_group)",
+			strerror(EINVAL));
 		goto fail;
 	}
 	if (read_host_ws(d->store, &T.hw, &T.nhw) < 0) {
-		log_err("nss snapshot: cannot read the host workspaces; the snapshot stays as it was");
+		log_err("nss snapshot: cannot read the host workspaces; the snapshot stays as it "
+			"was");
 		goto fail;
 	}
 	int r = grant_foreach(d->store, load_grant, NULL);
@@ -860,9 +864,11 @@ static int table_build(struct daemon *d)
 	hooks(1);
 	builds++;
 	log_info("nss snapshot: %zu accounts and %zu grants read from the store (in memory: "
-		 "%zu KiB)", T.n, T.gn,
+		 "%zu KiB)",
+		 T.n, T.gn,
 		 (T.cap * sizeof(*T.rows) + T.nidx_cap * sizeof(*T.nidx) + T.acap +
-		  T.gcap * sizeof(*T.g)) / 1024);
+		  T.gcap * sizeof(*T.g)) /
+			 1024);
 	return 0;
 oom:
 	log_err("nss snapshot: out of memory; the snapshot stays as it was");
@@ -1029,7 +1035,8 @@ static int table_refresh(struct store *s)
 	for (size_t i = 0; i < T.ntg; i++) {
 		if (groles[i] < 0)
 			grant_unset(T.tg[i].uid, T.tg[i].kind, T.tg[i].scope);
-		else if (grant_set(T.tg[i].uid, T.tg[i].kind, T.tg[i].scope, (uint8_t)groles[i]) < 0)
+		else if (grant_set(T.tg[i].uid, T.tg[i].kind, T.tg[i].scope, (uint8_t)groles[i]) <
+			 0)
 			goto out;
 	}
 	int all = 0;
@@ -1081,8 +1088,11 @@ static int table_refresh(struct store *s)
 		/* .str: the update for now; strings are added in uid order
 		 * below, so that new accounts above every uid keep the arena
 		 * in record order */
-		ins[k++] = (struct row){ .uid = u[i].uid, .str = (uint32_t)i, .nlen = (uint8_t)nlen,
-					 .glen = (uint8_t)glen, .flags = flags };
+		ins[k++] = (struct row){ .uid = u[i].uid,
+					 .str = (uint32_t)i,
+					 .nlen = (uint8_t)nlen,
+					 .glen = (uint8_t)glen,
+					 .flags = flags };
 	}
 	/* an account left out for sharing a uid or name may be next in line */
 	if (ndead && T.dups)
@@ -1102,8 +1112,8 @@ static int table_refresh(struct store *s)
 	 * account's own row was recomputed above (after the grants) */
 	if (all) {
 		for (size_t i = 0; i < T.n; i++)
-			T.rows[i].flags = flags_of(T.rows[i].uid,
-						   T.rows[i].flags & SVCA_SNAP_DISABLED);
+			T.rows[i].flags =
+				flags_of(T.rows[i].uid, T.rows[i].flags & SVCA_SNAP_DISABLED);
 	} else {
 		for (size_t i = 0; i < T.ntg; i++) {
 			int64_t r = find_uid(T.tg[i].uid);
@@ -1206,8 +1216,8 @@ static int out_pad(struct out *o, uint64_t off)
 
 struct emit_ctx {
 	const struct svca_snap_header *h;
-	size_t hs;       /* bytes of header strings */
-	size_t strbytes; /* bytes of record strings */
+	size_t hs;           /* bytes of header strings */
+	size_t strbytes;     /* bytes of record strings */
 	const uint8_t *sudo; /* bitmap of the rows in sudo_group; NULL: none */
 };
 
@@ -1348,7 +1358,8 @@ void nss_snapshot_write(struct daemon *d)
 	if (nss_snap_header(&T.p, T.n, nsudo, strbytes, &h) < 0) {
 		log_err("nss snapshot: cannot build it: %s%s", strerror(errno),
 			errno == EINVAL ? " (check uid_min, uid_max, home_base, login_shell, "
-					  "nologin_shell and sudo_group)" : "");
+					  "nologin_shell and sudo_group)"
+					: "");
 		free(sudo);
 		return;
 	}

@@ -38,17 +38,17 @@
 
 struct audit {
 	struct store *store;
-	uint8_t *key;            /* the head MAC key (sodium_malloc'ed) */
-	uint64_t seq;            /* last seq issued (durable or pending) */
-	uint8_t hash[HASH_LEN];  /* hash of the head's record */
+	uint8_t *key;           /* the head MAC key (sodium_malloc'ed) */
+	uint64_t seq;           /* last seq issued (durable or pending) */
+	uint8_t hash[HASH_LEN]; /* hash of the head's record */
 	struct pending_line {
 		char *text;
-		uint64_t gen;    /* the store batch the event belongs to */
-	} *pending;              /* syslog lines waiting for their batch */
+		uint64_t gen; /* the store batch the event belongs to */
+	} * pending;          /* syslog lines waiting for their batch */
 	size_t npending;
 	int syslog_on;
 	char *syslog_path;
-	int syslog_fd;           /* connected datagram socket, or -1 */
+	int syslog_fd; /* connected datagram socket, or -1 */
 	int timeout_ms;
 	unsigned long dropped;
 	int64_t last_warn;
@@ -75,8 +75,7 @@ static uint64_t rd64(const uint8_t *p)
 
 /* The keyed BLAKE2b MACs of the head and of the high-water mark; the
  * labels keep one from being passed off as the other. */
-static void head_mac(const struct audit *a, uint64_t seq, const uint8_t *hash,
-		     uint8_t *mac)
+static void head_mac(const struct audit *a, uint64_t seq, const uint8_t *hash, uint8_t *mac)
 {
 	uint8_t in[16 + 8 + HASH_LEN];
 	memcpy(in, "svcacct-head-v1", 16);
@@ -168,39 +167,48 @@ static int put_heads(struct audit *a, uint64_t seq, const uint8_t *hash)
 static const char *head_problem(const struct head_state *h, char *buf, size_t len)
 {
 	if (h->high_present && !h->high_ok && h->present && !h->legacy && !h->mac_ok)
-		snprintf(buf, len, "neither the audit chain head nor the high-water mark "
+		snprintf(buf, len,
+			 "neither the audit chain head nor the high-water mark "
 			 "verifies with the audit key: audit_key_file was replaced or lost, "
 			 "or both were rewritten");
 	else if (h->high_present && !h->high_ok)
-		snprintf(buf, len, "the audit high-water mark in state.db was altered "
+		snprintf(buf, len,
+			 "the audit high-water mark in state.db was altered "
 			 "(its MAC does not verify)");
 	else if (h->high_present && h->high > h->seq && h->high == h->seq + 1)
-		snprintf(buf, len, "audit record %" PRIu64 " is missing: the trail was cut "
-			 "after record %" PRIu64 " and its head rewritten", h->high, h->seq);
+		snprintf(buf, len,
+			 "audit record %" PRIu64 " is missing: the trail was cut "
+			 "after record %" PRIu64 " and its head rewritten",
+			 h->high, h->seq);
 	else if (h->high_present && h->high > h->seq)
-		snprintf(buf, len, "audit records %" PRIu64 "-%" PRIu64 " are missing: the "
+		snprintf(buf, len,
+			 "audit records %" PRIu64 "-%" PRIu64 " are missing: the "
 			 "trail was cut after record %" PRIu64 " and its head rewritten",
 			 h->seq + 1, h->high, h->seq);
 	else if (h->present && h->legacy)
-		snprintf(buf, len, "the audit chain head (record %" PRIu64 ") has no MAC: it "
-			 "was rewritten without the audit key", h->seq);
+		snprintf(buf, len,
+			 "the audit chain head (record %" PRIu64 ") has no MAC: it "
+			 "was rewritten without the audit key",
+			 h->seq);
 	else if (h->present && !h->mac_ok)
-		snprintf(buf, len, "the audit chain head (record %" PRIu64 ") was rewritten "
+		snprintf(buf, len,
+			 "the audit chain head (record %" PRIu64 ") was rewritten "
 			 "without the audit key (its MAC does not verify); records after it "
-			 "may have been cut off", h->seq);
+			 "may have been cut off",
+			 h->seq);
 	else
 		return NULL;
 	return buf;
 }
 
 /* An audit.* event from the daemon itself, made durable at once. */
-static int self_event(struct audit *a, const char *event, const char *outcome,
-		      const char *detail)
+static int self_event(struct audit *a, const char *event, const char *outcome, const char *detail)
 {
 	struct actor act = { .uid = geteuid(), .priv = PRIV_SUPER };
 	snprintf(act.user, sizeof(act.user), "svcacctd");
-	struct audit_event ev = { .event = event, .outcome = outcome, .actor = &act,
-				  .detail = detail };
+	struct audit_event ev = {
+		.event = event, .outcome = outcome, .actor = &act, .detail = detail
+	};
 	size_t mark = audit_mark(a);
 	store_begin(a->store);
 	if (audit_append(a, &ev) < 0 || store_commit(a->store) < 0) {
@@ -230,8 +238,8 @@ static int check_head_at_start(struct audit *a, char *err, size_t errlen)
 	}
 	if (h.present && h.legacy && !h.high_present) {
 		char detail[96];
-		snprintf(detail, sizeof(detail), "the chain head is MACed from record %" PRIu64
-			 " on", h.seq);
+		snprintf(detail, sizeof(detail),
+			 "the chain head is MACed from record %" PRIu64 " on", h.seq);
 		store_begin(a->store);
 		if (put_heads(a, h.seq, h.hash) < 0 || store_commit(a->store) < 0 ||
 		    store_flush(a->store) < 0) {
@@ -252,10 +260,13 @@ static int check_head_at_start(struct audit *a, char *err, size_t errlen)
 	    !(!h.present && h.high_present)) /* an empty chain that once had records */
 		return 0;
 	if (!h.present)
-		snprintf(msg, sizeof(msg), "audit records 1-%" PRIu64 " are missing: the "
-			 "trail was emptied", h.high);
+		snprintf(msg, sizeof(msg),
+			 "audit records 1-%" PRIu64 " are missing: the "
+			 "trail was emptied",
+			 h.high);
 	log_err("audit trail tampering detected: %s; new records continue from seq %" PRIu64
-		" (see svcacctctl audit verify)", msg, a->seq + 1);
+		" (see svcacctctl audit verify)",
+		msg, a->seq + 1);
 	if (self_event(a, "audit.tamper", "failure", msg) < 0) {
 		snprintf(err, errlen, "cannot write the audit.tamper event");
 		return -1;
@@ -274,8 +285,7 @@ void audit_configure(struct audit *a, const struct svca_config *cfg)
 	a->timeout_ms = cfg->audit_timeout_ms;
 }
 
-struct audit *audit_open(struct store *s, const struct svca_config *cfg, char *err,
-			 size_t errlen)
+struct audit *audit_open(struct store *s, const struct svca_config *cfg, char *err, size_t errlen)
 {
 	struct audit *a = calloc(1, sizeof(*a));
 	if (!a) {
@@ -366,10 +376,9 @@ int audit_append(struct audit *a, const struct audit_event *ev)
 	int64_t ts = svca_wall_ms();
 	uint64_t seq = a->seq + 1;
 	char exe[256];
-	char *js = audit_event_json(ev, seq, ts,
-				    ev->peer && ev->peer->pid
-					    ? exe_of(ev->peer->pid, exe, sizeof(exe))
-					    : NULL);
+	char *js = audit_event_json(
+		ev, seq, ts,
+		ev->peer && ev->peer->pid ? exe_of(ev->peer->pid, exe, sizeof(exe)) : NULL);
 	if (!js)
 		return -1;
 
@@ -406,7 +415,8 @@ int audit_append(struct audit *a, const struct audit_event *ev)
 	a->seq = seq;
 	memcpy(a->hash, h, HASH_LEN);
 	if (a->syslog_on && a->npending < MAX_PENDING_LINES)
-		a->pending[a->npending++] = (struct pending_line){ js, store_pending_gen(a->store) };
+		a->pending[a->npending++] =
+			(struct pending_line){ js, store_pending_gen(a->store) };
 	else
 		free(js);
 	return 0;
@@ -497,8 +507,7 @@ out:
 		a->last_warn = t;
 		log_warn("syslog sink %s unavailable or slow: %zu audit line(s) not sent "
 			 "(%lu in all); they are in the audit database",
-			 a->syslog_path ? a->syslog_path : "(none)", n_durable - sent,
-			 a->dropped);
+			 a->syslog_path ? a->syslog_path : "(none)", n_durable - sent, a->dropped);
 	}
 done:
 	for (size_t i = 0; i < n_durable; i++)
@@ -574,8 +583,8 @@ static int event_matches(json_t *o, const char *account, const char *event)
 	return 1;
 }
 
-int audit_list(struct audit *a, struct svca_buf *reply, const char *account,
-	       const char *event, uint64_t since_ms, uint64_t limit)
+int audit_list(struct audit *a, struct svca_buf *reply, const char *account, const char *event,
+	       uint64_t since_ms, uint64_t limit)
 {
 	uint64_t *hits = NULL;
 	size_t nhits = 0, cap = 0;
@@ -597,8 +606,7 @@ int audit_list(struct audit *a, struct svca_buf *reply, const char *account,
 			free(rec);
 			break;
 		}
-		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX,
-				       0, NULL);
+		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX, 0, NULL);
 		free(rec);
 		if (!o || !event_matches(o, account, event)) {
 			json_decref(o);
@@ -627,8 +635,7 @@ int audit_list(struct audit *a, struct svca_buf *reply, const char *account,
 		}
 		svca_put_mark(reply, F_ITEM);
 		svca_put_u64(reply, F_SEQ, hits[i - 1]);
-		svca_put_strn(reply, F_JSON, (const char *)rec + REC_PREFIX,
-			      len - REC_PREFIX);
+		svca_put_strn(reply, F_JSON, (const char *)rec + REC_PREFIX, len - REC_PREFIX);
 		free(rec);
 	}
 	free(hits);
@@ -653,8 +660,7 @@ static uint64_t missing_until(struct audit *a, uint64_t from, uint64_t last)
 	return seq;
 }
 
-int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *msg,
-		 size_t msglen)
+int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *msg, size_t msglen)
 {
 	uint8_t prev[HASH_LEN] = { 0 };
 	struct head_state h;
@@ -676,11 +682,13 @@ int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *ms
 			*bad_seq = seq;
 			uint64_t end = r < 0 ? seq : missing_until(a, seq, head_seq);
 			if (end > seq)
-				snprintf(msg, msglen, "audit records %" PRIu64 "-%" PRIu64
-					 " are missing (deleted?)", seq, end);
+				snprintf(msg, msglen,
+					 "audit records %" PRIu64 "-%" PRIu64
+					 " are missing (deleted?)",
+					 seq, end);
 			else
-				snprintf(msg, msglen, "audit record %" PRIu64
-					 " is missing (deleted?)", seq);
+				snprintf(msg, msglen,
+					 "audit record %" PRIu64 " is missing (deleted?)", seq);
 			return -1;
 		}
 		int ok = len >= REC_PREFIX && rec[0] == AUDIT_VERSION &&
@@ -691,12 +699,12 @@ int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *ms
 			 * altered, unless seq itself is malformed. */
 			*bad_seq = seq > 1 && len >= REC_PREFIX ? seq - 1 : seq;
 			snprintf(msg, msglen,
-				 "audit record %" PRIu64 " was altered (chain broken at record %" PRIu64 ")",
+				 "audit record %" PRIu64
+				 " was altered (chain broken at record %" PRIu64 ")",
 				 *bad_seq, seq);
 			return -1;
 		}
-		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX,
-				       0, NULL);
+		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX, 0, NULL);
 		json_int_t js = o ? json_integer_value(json_object_get(o, "seq")) : -1;
 		json_decref(o);
 		crypto_generichash(prev, sizeof(prev), rec, len, NULL, 0);
@@ -711,15 +719,18 @@ int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *ms
 	}
 	if (head_seq && sodium_memcmp(prev, h.hash, HASH_LEN) != 0) {
 		*bad_seq = head_seq;
-		snprintf(msg, msglen, "audit record %" PRIu64 " was altered (it does not match the chain head)",
+		snprintf(msg, msglen,
+			 "audit record %" PRIu64 " was altered (it does not match the chain head)",
 			 head_seq);
 		return -1;
 	}
 	/* A cut-off tail: the head's MAC and the high-water mark. */
 	if (!h.present && h.high_present) {
 		*bad_seq = 1;
-		snprintf(msg, msglen, "audit records 1-%" PRIu64 " are missing: the trail "
-			 "was emptied", h.high);
+		snprintf(msg, msglen,
+			 "audit records 1-%" PRIu64 " are missing: the trail "
+			 "was emptied",
+			 h.high);
 		return -1;
 	}
 	if (head_problem(&h, msg, msglen)) {

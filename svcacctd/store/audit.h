@@ -28,8 +28,7 @@
  * from before the MAC gets one (event audit.mac); a head that fails its
  * checks is logged and recorded (audit.tamper), and the chain goes on
  * after the highest seq ever issued. */
-struct audit *audit_open(struct store *s, const struct svca_config *cfg,
-			 char *err, size_t errlen);
+struct audit *audit_open(struct store *s, const struct svca_config *cfg, char *err, size_t errlen);
 void audit_close(struct audit *a);
 /* Points the syslog sink at the (reloaded) configuration. */
 void audit_configure(struct audit *a, const struct svca_config *cfg);
@@ -54,12 +53,11 @@ void audit_flushed(struct audit *a, int ok);
 
 /* Lists events oldest first into the reply (F_ITEM F_SEQ F_JSON).
  * limit keeps the newest N matches (0 = all). */
-int audit_list(struct audit *a, struct svca_buf *reply, const char *account,
-	       const char *event, uint64_t since_ms, uint64_t limit);
+int audit_list(struct audit *a, struct svca_buf *reply, const char *account, const char *event,
+	       uint64_t since_ms, uint64_t limit);
 
 /* Walks the chain.  0 intact (*checked = records), -1 broken: *bad_seq and
  * msg say where. */
-int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq,
-		 char *msg, size_t msglen);
+int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *msg, size_t msglen);
 
 #endif

@@ -20,9 +20,8 @@ void format_iso_ms(int64_t ms, char *dst, size_t len)
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	snprintf(dst, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(ms % 1000));
+	snprintf(dst, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
 struct jw {
@@ -53,8 +52,7 @@ static void put(struct jw *w, const char *s, size_t n)
 	w->p[w->len] = '\0';
 }
 
-__attribute__((format(printf, 2, 3)))
-static void putf(struct jw *w, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void putf(struct jw *w, const char *fmt, ...)
 {
 	char b[64];
 	va_list ap;
@@ -201,8 +199,7 @@ static void m_null(struct jw *w, const char *k)
 	put(w, "null", 4);
 }
 
-char *audit_event_json(const struct audit_event *ev, uint64_t seq, int64_t ts_ms,
-		       const char *exe)
+char *audit_event_json(const struct audit_event *ev, uint64_t seq, int64_t ts_ms, const char *exe)
 {
 	struct jw w = { 0 };
 	char iso[40];

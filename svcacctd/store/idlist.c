@@ -48,8 +48,7 @@ int idlist_get(struct store *s, const char *key, char ***items, size_t *n)
 	return 0;
 }
 
-static int put_list(struct store *s, const char *key, char **items, size_t n,
-		    const char *skip)
+static int put_list(struct store *s, const char *key, char **items, size_t n, const char *skip)
 {
 	size_t len = 0;
 	for (size_t i = 0; i < n; i++)
@@ -97,8 +96,8 @@ int idlist_add(struct store *s, const char *key, const char *item)
 	return r;
 }
 
-int idlist_load(struct store *s, const char *key, size_t size, idlist_load_fn fn,
-		void *ctx, void **out, size_t *n)
+int idlist_load(struct store *s, const char *key, size_t size, idlist_load_fn fn, void *ctx,
+		void **out, size_t *n)
 {
 	char **items;
 	size_t ni, cnt = 0;

@@ -26,8 +26,8 @@ int idlist_add(struct store *s, const char *key, const char *item);
  * item and returns 1 (kept), 0 (skipped: stale or foreign) or -1 (error).
  * *out is a malloc'ed array of the kept records (NULL when none). */
 typedef int (*idlist_load_fn)(struct store *s, const char *item, void *slot, void *ctx);
-int idlist_load(struct store *s, const char *key, size_t size, idlist_load_fn fn,
-		void *ctx, void **out, size_t *n);
+int idlist_load(struct store *s, const char *key, size_t size, idlist_load_fn fn, void *ctx,
+		void **out, size_t *n);
 int idlist_del(struct store *s, const char *key, const char *item);
 
 #endif

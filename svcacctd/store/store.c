@@ -53,35 +53,35 @@ struct store {
 	const void *hooks; /* store_set_hooks */
 	GDBM_FILE db[DB_COUNT];
 	int jfd;
-	uint64_t jsize;       /* durable bytes in the journal: its logical end */
-	uint64_t jend;        /* file size; [jsize, jend) is zero-filled room */
-	uint8_t *batch;       /* journal records not yet written */
+	uint64_t jsize; /* durable bytes in the journal: its logical end */
+	uint64_t jend;  /* file size; [jsize, jend) is zero-filled room */
+	uint8_t *batch; /* journal records not yet written */
 	size_t blen, bcap;
-	size_t txn_start;     /* batch offset where the current txn began */
-	size_t txn_body;      /* offset of the current record's ops */
+	size_t txn_start; /* batch offset where the current txn began */
+	size_t txn_body;  /* offset of the current record's ops */
 	struct undo *undo;
 	size_t nundo, undocap;
-	size_t txn_undo;      /* undo index where the current txn began */
+	size_t txn_undo;       /* undo index where the current txn began */
 	int walking[DB_COUNT]; /* store_iterate depth: the file is mapped */
 	int in_txn;
 	int fail_next;
-	size_t fail_written; /* bytes of the batch the failing write writes */
-	int low_space; /* the last transaction was refused for lack of space */
-	int64_t space_until; /* CLOCK_MONOTONIC ns: no statvfs needed before */
-	uint64_t last_avail; /* free bytes at the last look */
+	size_t fail_written;  /* bytes of the batch the failing write writes */
+	int low_space;        /* the last transaction was refused for lack of space */
+	int64_t space_until;  /* CLOCK_MONOTONIC ns: no statvfs needed before */
+	uint64_t last_avail;  /* free bytes at the last look */
 	uint64_t txn_reserve; /* the open transaction needs this much free */
-	uint64_t fake_free;  /* test hook: free bytes to report; 0: real */
-	int failed_flush; /* a flush failed since store_take_failure */
+	uint64_t fake_free;   /* test hook: free bytes to report; 0: real */
+	int failed_flush;     /* a flush failed since store_take_failure */
 	/* Group commit in the background (see store.h): batch generations,
 	 * the batch in flight and the writer thread that writes it. */
-	uint64_t open_gen;    /* the batch being built */
+	uint64_t open_gen; /* the batch being built */
 	uint64_t durable_gen, failed_gen;
-	uint8_t *ibatch;      /* the batch in flight (buffers swap at seal) */
+	uint8_t *ibatch; /* the batch in flight (buffers swap at seal) */
 	size_t ilen, icap;
-	size_t iundo;         /* undo entries [0, iundo) belong to it */
+	size_t iundo; /* undo entries [0, iundo) belong to it */
 	uint64_t igen;
 	int inflight;
-	int checkpoint_due;   /* when the open batch is next written */
+	int checkpoint_due; /* when the open batch is next written */
 	struct flush_job {
 		const uint8_t *buf;
 		size_t len;
@@ -98,12 +98,11 @@ struct store {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int writer_up, job_posted, job_done, writer_stop, writer_failed;
-	int efd;              /* eventfd: the writer finished a job */
+	int efd;                    /* eventfd: the writer finished a job */
 	struct rcache_slot *rcache; /* recent state.db reads, see store_get */
 };
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t n, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -200,18 +199,15 @@ static GDBM_FILE open_db(const char *path, char *err, size_t errlen)
 	 * grows.  A read that misses the bucket cache (and each value read)
 	 * is an lseek and a read instead; store_iterate maps the file for
 	 * its walk. */
-	GDBM_FILE f = gdbm_open(path, 0,
-				GDBM_WRCREAT | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_NOMMAP,
+	GDBM_FILE f = gdbm_open(path, 0, GDBM_WRCREAT | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_NOMMAP,
 				0600, NULL);
 	if (!f) {
-		seterr(err, errlen, "cannot open database %s: %s", path,
-		       gdbm_strerror(gdbm_errno));
+		seterr(err, errlen, "cannot open database %s: %s", path, gdbm_strerror(gdbm_errno));
 		return NULL;
 	}
 	size_t cache = STORE_GDBM_CACHE;
 	if (gdbm_setopt(f, GDBM_SETCACHESIZE, &cache, sizeof(cache)) != 0)
-		log_warn("%s: cannot set the GDBM cache size: %s", path,
-			 gdbm_strerror(gdbm_errno));
+		log_warn("%s: cannot set the GDBM cache size: %s", path, gdbm_strerror(gdbm_errno));
 	return f;
 }
 
@@ -271,8 +267,7 @@ static void rcache_free(struct store *s)
 	s->rcache = NULL;
 }
 
-static int raw_get(GDBM_FILE f, const char *key, size_t klen, uint8_t **val,
-		   size_t *vlen)
+static int raw_get(GDBM_FILE f, const char *key, size_t klen, uint8_t **val, size_t *vlen)
 {
 	datum k = { .dptr = (char *)key, .dsize = (int)klen };
 	datum v = gdbm_fetch(f, k);
@@ -333,8 +328,8 @@ static uint32_t rd32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int batch_op(struct store *s, uint8_t op, enum store_db db, const char *key,
-		    size_t klen, const uint8_t *val, size_t vlen)
+static int batch_op(struct store *s, uint8_t op, enum store_db db, const char *key, size_t klen,
+		    const uint8_t *val, size_t vlen)
 {
 	size_t need = 2 + 4 + klen + (op == 1 ? 4 + vlen : 0);
 	if (klen > UINT32_MAX || vlen > UINT32_MAX || batch_reserve(s, need) < 0)
@@ -497,8 +492,7 @@ static int journal_replay(struct store *s, char *err, size_t errlen)
 		int r = ok ? replay_ops(s, rec, len) : -1;
 		free(rec);
 		if (r == -2) {
-			seterr(err, errlen, "journal replay failed: %s",
-			       gdbm_strerror(gdbm_errno));
+			seterr(err, errlen, "journal replay failed: %s", gdbm_strerror(gdbm_errno));
 			return -1;
 		}
 		if (r < 0)
@@ -507,7 +501,8 @@ static int journal_replay(struct store *s, char *err, size_t errlen)
 		records++;
 	}
 	if (off != size && !all_zero(s->jfd, off, size))
-		log_warn("journal: discarded a torn record at offset %llu (%llu bytes up to the end)",
+		log_warn("journal: discarded a torn record at offset %llu (%llu bytes up to the "
+			 "end)",
 			 (unsigned long long)off, (unsigned long long)(size - off));
 	if (records)
 		log_info("journal: replayed %u transactions", records);
@@ -695,8 +690,7 @@ void store_close(struct store *s)
 
 /* ---- reads ------------------------------------------------------------------ */
 
-int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val,
-	      size_t *vlen)
+int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val, size_t *vlen)
 {
 	size_t klen = strlen(key);
 	if (db == DB_STATE && !s->rcache)
@@ -740,11 +734,11 @@ static void walk_map(struct store *s, enum store_db db, int on)
 			 gdbm_strerror(gdbm_errno));
 }
 
-static int iterate(struct store *s, enum store_db db, const char *prefix,
-		   store_iter_fn fn, void *arg);
+static int iterate(struct store *s, enum store_db db, const char *prefix, store_iter_fn fn,
+		   void *arg);
 
-int store_iterate(struct store *s, enum store_db db, const char *prefix,
-		  store_iter_fn fn, void *arg)
+int store_iterate(struct store *s, enum store_db db, const char *prefix, store_iter_fn fn,
+		  void *arg)
 {
 	walk_map(s, db, 1);
 	int r = iterate(s, db, prefix, fn, arg);
@@ -754,8 +748,8 @@ int store_iterate(struct store *s, enum store_db db, const char *prefix,
 	return r;
 }
 
-static int iterate(struct store *s, enum store_db db, const char *prefix,
-		   store_iter_fn fn, void *arg)
+static int iterate(struct store *s, enum store_db db, const char *prefix, store_iter_fn fn,
+		   void *arg)
 {
 	GDBM_FILE f = s->db[db];
 	size_t plen = strlen(prefix);
@@ -778,8 +772,7 @@ static int iterate(struct store *s, enum store_db db, const char *prefix,
 			}
 			memcpy(kz, k.dptr, (size_t)k.dsize);
 			kz[k.dsize] = '\0';
-			ret = fn(arg, kz, (size_t)k.dsize, (uint8_t *)v.dptr,
-				 (size_t)v.dsize);
+			ret = fn(arg, kz, (size_t)k.dsize, (uint8_t *)v.dptr, (size_t)v.dsize);
 			free(kz);
 			free(v.dptr);
 			if (ret) {
@@ -858,13 +851,12 @@ static int64_t mono_ns(void)
 static int space_ok(struct store *s)
 {
 	uint64_t avail;
-	uint64_t reserve = s->txn_reserve > STORE_RESERVE_BYTES ? s->txn_reserve
-								 : STORE_RESERVE_BYTES;
+	uint64_t reserve =
+		s->txn_reserve > STORE_RESERVE_BYTES ? s->txn_reserve : STORE_RESERVE_BYTES;
 	if (s->blen != s->txn_body)
 		return 1; /* checked once per transaction */
 	int64_t now = mono_ns();
-	if (now < s->space_until &&
-	    s->last_avail >= reserve - STORE_RESERVE_BYTES + SPACE_PLENTY)
+	if (now < s->space_until && s->last_avail >= reserve - STORE_RESERVE_BYTES + SPACE_PLENTY)
 		return 1;
 	if (free_bytes(s, &avail) < 0)
 		return 1;
@@ -900,8 +892,7 @@ int store_space_below(struct store *s, uint64_t bytes)
 {
 	uint64_t avail;
 	int64_t now = mono_ns();
-	if (now < s->space_until &&
-	    s->last_avail >= bytes + SPACE_PLENTY - STORE_RESERVE_BYTES)
+	if (now < s->space_until && s->last_avail >= bytes + SPACE_PLENTY - STORE_RESERVE_BYTES)
 		return 0;
 	if (free_bytes(s, &avail) < 0)
 		return 0;
@@ -910,8 +901,7 @@ int store_space_below(struct store *s, uint64_t bytes)
 	return avail < bytes;
 }
 
-int store_put(struct store *s, enum store_db db, const char *key,
-	      const uint8_t *val, size_t vlen)
+int store_put(struct store *s, enum store_db db, const char *key, const uint8_t *val, size_t vlen)
 {
 	size_t klen = strlen(key);
 	if (!s->in_txn || !space_ok(s) || remember(s, db, key) < 0 ||
@@ -975,8 +965,7 @@ int store_commit(struct store *s)
 		return 0;
 	}
 	be32(s->batch + s->txn_start + 4, (uint32_t)len);
-	crypto_generichash(s->batch + s->blen, JOURNAL_HASH, s->batch + s->txn_body,
-			   len, NULL, 0);
+	crypto_generichash(s->batch + s->blen, JOURNAL_HASH, s->batch + s->txn_body, len, NULL, 0);
 	s->blen += JOURNAL_HASH;
 	return 0;
 }
@@ -1024,8 +1013,7 @@ void store_fail_next_flush_after(struct store *s, size_t written)
 static void journal_unwrite(struct store *s, size_t len)
 {
 	uint64_t end = s->jsize + len;
-	if (end <= s->jend && write_zeros(s->jfd, s->jsize, end) == 0 &&
-	    fdatasync(s->jfd) == 0)
+	if (end <= s->jend && write_zeros(s->jfd, s->jsize, end) == 0 && fdatasync(s->jfd) == 0)
 		return;
 	if (ftruncate(s->jfd, (off_t)s->jsize) < 0) {
 		log_err("cannot truncate the journal: %s; exiting so that recovery runs",
@@ -1082,8 +1070,7 @@ static void seal(struct store *s)
 {
 	journal_grow(s, s->blen);
 	struct flush_job *j = &s->job;
-	*j = (struct flush_job){ .buf = s->batch, .len = s->blen, .off = s->jsize,
-				 .fd = s->jfd };
+	*j = (struct flush_job){ .buf = s->batch, .len = s->blen, .off = s->jsize, .fd = s->jfd };
 	if (s->fail_next) {
 		s->fail_next = 0;
 		j->fail_written = s->fail_written;

@@ -42,20 +42,18 @@ void store_set_hooks(struct store *s, const void *hooks);
 const void *store_hooks(const struct store *s);
 
 /* 1 found (*val malloc'ed, caller frees), 0 not found, -1 error. */
-int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val,
-	      size_t *vlen);
+int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val, size_t *vlen);
 
-typedef int (*store_iter_fn)(void *arg, const char *key, size_t klen,
-			     const uint8_t *val, size_t vlen);
+typedef int (*store_iter_fn)(void *arg, const char *key, size_t klen, const uint8_t *val,
+			     size_t vlen);
 /* Calls fn for every key starting with prefix (unordered).  fn returning
  * non-zero stops the walk and is returned.  -1 on a database error. */
-int store_iterate(struct store *s, enum store_db db, const char *prefix,
-		  store_iter_fn fn, void *arg);
+int store_iterate(struct store *s, enum store_db db, const char *prefix, store_iter_fn fn,
+		  void *arg);
 
 /* A transaction groups the changes of one request. */
 void store_begin(struct store *s);
-int store_put(struct store *s, enum store_db db, const char *key,
-	      const uint8_t *val, size_t vlen);
+int store_put(struct store *s, enum store_db db, const char *key, const uint8_t *val, size_t vlen);
 int store_del(struct store *s, enum store_db db, const char *key);
 /* Ends the transaction: it will be made durable by the next flush. */
 int store_commit(struct store *s);

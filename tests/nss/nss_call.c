@@ -113,9 +113,11 @@ int main(int argc, char **argv)
 			for (;;) {
 				err = 0;
 				if (p)
-					st = ((pwent_fn)sym("_nss_svcacct_getpwent_r"))(&pw, buf, sizeof(buf), &err);
+					st = ((pwent_fn)sym("_nss_svcacct_getpwent_r"))(
+						&pw, buf, sizeof(buf), &err);
 				else
-					st = ((grent_fn)sym("_nss_svcacct_getgrent_r"))(&gr, buf, sizeof(buf), &err);
+					st = ((grent_fn)sym("_nss_svcacct_getgrent_r"))(
+						&gr, buf, sizeof(buf), &err);
 				if (st != NSS_STATUS_SUCCESS)
 					break;
 				if (p)
@@ -136,9 +138,10 @@ int main(int argc, char **argv)
 		if (!strcmp(op, "initgroups")) {
 			long start = 0, size = 1;
 			gid_t *g = malloc(sizeof(gid_t));
-			st = ((initgr_fn)sym("_nss_svcacct_initgroups_dyn"))(a, (gid_t)strtoul(b, NULL, 10),
-									&start, &size, &g, 0, &err);
-			printf("%s errno=%s", st_name(st), err_name(st == NSS_STATUS_SUCCESS ? 0 : err));
+			st = ((initgr_fn)sym("_nss_svcacct_initgroups_dyn"))(
+				a, (gid_t)strtoul(b, NULL, 10), &start, &size, &g, 0, &err);
+			printf("%s errno=%s", st_name(st),
+			       err_name(st == NSS_STATUS_SUCCESS ? 0 : err));
 			for (long k = 0; k < start; k++)
 				printf(" %u", (unsigned)g[k]);
 			printf("\n");
@@ -150,11 +153,13 @@ int main(int argc, char **argv)
 		if (!strcmp(op, "pwnam"))
 			st = ((pwnam_fn)sym("_nss_svcacct_getpwnam_r"))(a, &pw, buf, buflen, &err);
 		else if (!strcmp(op, "pwuid"))
-			st = ((pwuid_fn)sym("_nss_svcacct_getpwuid_r"))((uid_t)strtoul(a, NULL, 10), &pw, buf, buflen, &err);
+			st = ((pwuid_fn)sym("_nss_svcacct_getpwuid_r"))((uid_t)strtoul(a, NULL, 10),
+									&pw, buf, buflen, &err);
 		else if (!strcmp(op, "grnam"))
 			st = ((grnam_fn)sym("_nss_svcacct_getgrnam_r"))(a, &gr, buf, buflen, &err);
 		else if (!strcmp(op, "grgid"))
-			st = ((grgid_fn)sym("_nss_svcacct_getgrgid_r"))((gid_t)strtoul(a, NULL, 10), &gr, buf, buflen, &err);
+			st = ((grgid_fn)sym("_nss_svcacct_getgrgid_r"))((gid_t)strtoul(a, NULL, 10),
+									&gr, buf, buflen, &err);
 		else {
 			fprintf(stderr, "nss_call: unknown operation %s\n", op);
 			return 2;

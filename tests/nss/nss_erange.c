@@ -29,8 +29,7 @@ static void result(int ok, const char *fmt, const char *arg, size_t n)
 enum op { PWNAM, PWUID, GRNAM, GRGID };
 
 /* 0 found, ERANGE, or another error (-1: not found). */
-static int call(enum op op, const char *name, unsigned id, char *buf, size_t len,
-		unsigned *out_id)
+static int call(enum op op, const char *name, unsigned id, char *buf, size_t len, unsigned *out_id)
 {
 	struct passwd pw, *pr = NULL;
 	struct group gr, *gres = NULL;

@@ -80,7 +80,8 @@ static void *worker(void *arg)
 		case 0:
 			r = getpwnam_r(e->name, &pw, buf, sizeof(buf), &pr);
 			if (r || !pr) {
-				error("getpwnam_r %s failed: %s", e->name, r ? strerror(r) : "not found");
+				error("getpwnam_r %s failed: %s", e->name,
+				      r ? strerror(r) : "not found");
 				break;
 			}
 			pw_text(pr, text, sizeof(text));
@@ -90,7 +91,8 @@ static void *worker(void *arg)
 		case 1:
 			r = getpwuid_r(e->uid, &pw, buf, sizeof(buf), &pr);
 			if (r || !pr) {
-				error("getpwuid_r %s failed: %s", e->name, r ? strerror(r) : "not found");
+				error("getpwuid_r %s failed: %s", e->name,
+				      r ? strerror(r) : "not found");
 				break;
 			}
 			pw_text(pr, text, sizeof(text));
@@ -100,7 +102,8 @@ static void *worker(void *arg)
 		case 2:
 			r = getgrgid_r(e->uid, &gr, buf, sizeof(buf), &gres);
 			if (r || !gres || strcmp(gres->gr_name, e->name) || gres->gr_mem[0])
-				error("getgrgid_r %s: %s", e->name, r ? strerror(r) : "wrong or missing group");
+				error("getgrgid_r %s: %s", e->name,
+				      r ? strerror(r) : "wrong or missing group");
 			break;
 		default:
 			if (churn && (n / 4) % 2) {
@@ -111,17 +114,20 @@ static void *worker(void *arg)
 					atomic_fetch_add(&churn_absent, 1);
 				} else {
 					size_t hl = strlen(pr->pw_dir), nl = strlen(churn);
-					if (strcmp(pr->pw_name, churn) || pr->pw_uid != pr->pw_gid ||
-					    hl <= nl || strcmp(pr->pw_dir + hl - nl, churn) ||
+					if (strcmp(pr->pw_name, churn) ||
+					    pr->pw_uid != pr->pw_gid || hl <= nl ||
+					    strcmp(pr->pw_dir + hl - nl, churn) ||
 					    pr->pw_dir[hl - nl - 1] != '/')
-						error("inconsistent entry for %s (home %s)", churn, pr->pw_dir);
+						error("inconsistent entry for %s (home %s)", churn,
+						      pr->pw_dir);
 					atomic_fetch_add(&churn_seen, 1);
 				}
 				break;
 			}
 			r = getgrnam_r(sudo_group, &gr, buf, sizeof(buf), &gres);
 			if (r || !gres)
-				error("getgrnam_r %s failed: %s", sudo_group, r ? strerror(r) : "not found");
+				error("getgrnam_r %s failed: %s", sudo_group,
+				      r ? strerror(r) : "not found");
 			break;
 		}
 		n++;
@@ -153,11 +159,13 @@ int main(int argc, char **argv)
 	}
 	nex = argc - optind;
 	if (nex < 1 || nthreads < 1 || nthreads > 256) {
-		fprintf(stderr, "usage: nss_threads [-t N] [-n N] [-s SECS] [-g GROUP] [-c NAME] NAME...\n");
+		fprintf(stderr, "usage: nss_threads [-t N] [-n N] [-s SECS] [-g GROUP] [-c NAME] "
+				"NAME...\n");
 		return 2;
 	}
 	const char *dir = getenv("SVCACCT_NSS_DIR");
-	snprintf(snap_path, sizeof(snap_path), "%s/svcacct.snap", dir ? dir : "/var/lib/svcacct/nss");
+	snprintf(snap_path, sizeof(snap_path), "%s/svcacct.snap",
+		 dir ? dir : "/var/lib/svcacct/nss");
 	ex = calloc((size_t)nex, sizeof(*ex));
 	for (int i = 0; i < nex; i++) {
 		struct passwd *p = getpwnam(argv[optind + i]);

@@ -60,8 +60,7 @@ static void add_ws(const char *ws, const char *team)
 	assert_int_equal(store_commit(D->store), 0);
 }
 
-static void add_grant(uint32_t uid, enum scope_kind kind, const char *scope,
-		      enum svca_role role)
+static void add_grant(uint32_t uid, enum scope_kind kind, const char *scope, enum svca_role role)
 {
 	struct grant g;
 	memset(&g, 0, sizeof(g));
@@ -100,8 +99,8 @@ static const char *decide(uint32_t uid, int disabled, const char *service)
 	struct account a = make_account(uid, disabled);
 	struct access acc;
 	const char *reason = "unset";
-	assert_int_equal(access_decide(D->store, &D->cfg, &a, service, &acc, &reason, msg,
-				       sizeof(msg)), 0);
+	assert_int_equal(
+		access_decide(D->store, &D->cfg, &a, service, &acc, &reason, msg, sizeof(msg)), 0);
 	assert_non_null(strstr(msg, a.name));
 	return reason ? reason : "allowed";
 }
@@ -328,8 +327,8 @@ static void pam_decision_matrix(void **state)
 		uint32_t uid;
 		const char *service, *want;
 	} m[] = {
-		{ 60001, "sshd", "no_capability" }, { 60001, "sudo", "no_capability" },
-		{ 60001, "ftp", "unknown_service" }, { 60002, "sshd", "allowed" },
+		{ 60001, "sshd", "no_capability" },   { 60001, "sudo", "no_capability" },
+		{ 60001, "ftp", "unknown_service" },  { 60002, "sshd", "allowed" },
 		{ 60002, "cron", "allowed" },         { 60002, "sudo", "no_capability" },
 		{ 60002, "sudo-i", "no_capability" }, { 60002, "ftp", "unknown_service" },
 		{ 60003, "sshd", "allowed" },         { 60003, "su-l", "allowed" },
@@ -399,15 +398,19 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(no_grant_no_access, setup, teardown),
 		cmocka_unit_test_setup_teardown(workspace_grant_role_to_caps, setup, teardown),
-		cmocka_unit_test_setup_teardown(team_grant_covers_every_host_workspace_of_the_team, setup, teardown),
+		cmocka_unit_test_setup_teardown(team_grant_covers_every_host_workspace_of_the_team,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(highest_role_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(grants_not_on_this_host_are_ignored, setup, teardown),
-		cmocka_unit_test_setup_teardown(grants_are_per_account_and_follow_the_team, setup, teardown),
+		cmocka_unit_test_setup_teardown(grants_not_on_this_host_are_ignored, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(grants_are_per_account_and_follow_the_team, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(role_caps_from_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(disabled_account_gets_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(services_map_to_one_capability, setup, teardown),
 		cmocka_unit_test_setup_teardown(pam_decision_matrix, setup, teardown),
-		cmocka_unit_test_setup_teardown(a1_role_keeps_rising_past_64_sources, setup, teardown),
+		cmocka_unit_test_setup_teardown(a1_role_keeps_rising_past_64_sources, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,8 +22,7 @@ static json_t *str_or_null(const char *s)
 }
 
 /* The reference: how audit.c built the record with jansson. */
-static char *reference(const struct audit_event *ev, uint64_t seq, int64_t ts,
-		       const char *exe)
+static char *reference(const struct audit_event *ev, uint64_t seq, int64_t ts, const char *exe)
 {
 	char iso[40];
 	json_t *o = json_object();
@@ -35,9 +34,9 @@ static char *reference(const struct audit_event *ev, uint64_t seq, int64_t ts,
 	json_t *actor = json_null();
 	if (ev->actor) {
 		actor = json_object();
-		json_object_set_new(actor, "uid", ev->actor->uid == (uid_t)-1
-							  ? json_null()
-							  : json_integer(ev->actor->uid));
+		json_object_set_new(actor, "uid",
+				    ev->actor->uid == (uid_t)-1 ? json_null()
+								: json_integer(ev->actor->uid));
 		json_object_set_new(actor, "user", json_string(ev->actor->user));
 		if (ev->actor->account[0])
 			json_object_set_new(actor, "account", json_string(ev->actor->account));
@@ -69,9 +68,9 @@ static char *reference(const struct audit_event *ev, uint64_t seq, int64_t ts,
 	if (ev->peer) {
 		peer = json_object();
 		json_object_set_new(peer, "pid", json_integer(ev->peer->pid));
-		json_object_set_new(peer, "uid", ev->peer->uid == (uid_t)-1
-							 ? json_null()
-							 : json_integer(ev->peer->uid));
+		json_object_set_new(peer, "uid",
+				    ev->peer->uid == (uid_t)-1 ? json_null()
+							       : json_integer(ev->peer->uid));
 		json_object_set_new(peer, "exe", str_or_null(exe));
 		if (ev->peer->addr[0])
 			json_object_set_new(peer, "addr", json_string(ev->peer->addr));
@@ -123,10 +122,20 @@ static void full_event(void **state)
 	struct peer pe = { .pid = 4242, .uid = 1000 };
 	strcpy(pe.addr, "127.0.0.1:5555");
 	struct audit_event ev = {
-		.event = "token.create", .outcome = "failure", .actor = &ac, .peer = &pe,
-		.account = "ci-deploy", .uid = 60001, .key_id = "AbCdEfGh1234",
-		.jti = "0123456789abcdef", .team = "infra", .workspace = "web-prod",
-		.service = "sshd", .rhost = "10.0.0.1", .tty = "", .reason = "bad_key",
+		.event = "token.create",
+		.outcome = "failure",
+		.actor = &ac,
+		.peer = &pe,
+		.account = "ci-deploy",
+		.uid = 60001,
+		.key_id = "AbCdEfGh1234",
+		.jti = "0123456789abcdef",
+		.team = "infra",
+		.workspace = "web-prod",
+		.service = "sshd",
+		.rhost = "10.0.0.1",
+		.tty = "",
+		.reason = "bad_key",
 		.detail = "tab\there \"quoted\" back\\slash nl\n cr\r bell\a del\x7f",
 	};
 	same(&ev, 18446744073709551615ULL, 1795000000123, "/usr/bin/svcacctctl");
@@ -142,15 +151,15 @@ static void unicode_and_invalid_utf8(void **state)
 {
 	(void)state;
 	const char *texts[] = {
-		"caf\xc3\xa9",                   /* 2 bytes */
-		"\xe2\x82\xac uro",               /* 3 bytes */
-		"\xf0\x9f\x94\x91 key",           /* 4 bytes: a surrogate pair */
-		"\xf4\x8f\xbf\xbf",               /* U+10FFFF */
-		"bad \xff byte",                  /* invalid */
-		"\xc0\xaf overlong",              /* overlong */
-		"\xed\xa0\x80 surrogate",         /* UTF-8 encoded surrogate */
-		"\xf4\x90\x80\x80 too big",       /* > U+10FFFF */
-		"cut \xe2\x82",                   /* truncated */
+		"caf\xc3\xa9",              /* 2 bytes */
+		"\xe2\x82\xac uro",         /* 3 bytes */
+		"\xf0\x9f\x94\x91 key",     /* 4 bytes: a surrogate pair */
+		"\xf4\x8f\xbf\xbf",         /* U+10FFFF */
+		"bad \xff byte",            /* invalid */
+		"\xc0\xaf overlong",        /* overlong */
+		"\xed\xa0\x80 surrogate",   /* UTF-8 encoded surrogate */
+		"\xf4\x90\x80\x80 too big", /* > U+10FFFF */
+		"cut \xe2\x82",             /* truncated */
 		"\x01\x1f ctl",
 		"",
 	};
@@ -158,9 +167,13 @@ static void unicode_and_invalid_utf8(void **state)
 		struct actor ac = { .uid = 5 };
 		snprintf(ac.user, sizeof(ac.user), "%s", texts[i]);
 		struct peer pe = { .pid = 1 };
-		struct audit_event ev = { .event = texts[i], .actor = &ac, .peer = &pe,
-					  .account = texts[i], .service = texts[i],
-					  .reason = texts[i], .detail = texts[i],
+		struct audit_event ev = { .event = texts[i],
+					  .actor = &ac,
+					  .peer = &pe,
+					  .account = texts[i],
+					  .service = texts[i],
+					  .reason = texts[i],
+					  .detail = texts[i],
 					  .team = texts[i] };
 		same(&ev, i, (int64_t)i, texts[i]);
 	}
@@ -177,17 +190,23 @@ static void random_strings(void **state)
 			size_t n = (size_t)(rand() % 23);
 			for (size_t i = 0; i < n; i++) {
 				int r = rand() % 8;
-				buf[f][i] = (char)(r < 4 ? 'a' + rand() % 26
-						 : r < 6 ? 0x80 + rand() % 0x80 : 1 + rand() % 0x7f);
+				buf[f][i] = (char)(r < 4   ? 'a' + rand() % 26
+						   : r < 6 ? 0x80 + rand() % 0x80
+							   : 1 + rand() % 0x7f);
 			}
 			buf[f][n] = '\0';
 		}
 		struct actor ac = { .uid = (uid_t)round };
 		snprintf(ac.user, sizeof(ac.user), "%s", buf[0]);
 		struct peer pe = { .pid = round };
-		struct audit_event ev = { .event = buf[1], .outcome = buf[2], .actor = &ac,
-					  .peer = &pe, .key_id = buf[3], .rhost = buf[4],
-					  .reason = buf[5], .detail = buf[6] };
+		struct audit_event ev = { .event = buf[1],
+					  .outcome = buf[2],
+					  .actor = &ac,
+					  .peer = &pe,
+					  .key_id = buf[3],
+					  .rhost = buf[4],
+					  .reason = buf[5],
+					  .detail = buf[6] };
 		same(&ev, (uint64_t)round, round, buf[7]);
 	}
 }

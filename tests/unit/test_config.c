@@ -134,7 +134,8 @@ static void role_override(void **state)
 {
 	(void)state;
 	struct svca_config c;
-	assert_int_equal(load("roles = { viewer = [ \"login\" ]; admin = [ \"login\" ]; };\n", &c), 0);
+	assert_int_equal(load("roles = { viewer = [ \"login\" ]; admin = [ \"login\" ]; };\n", &c),
+			 0);
 	assert_int_equal(c.role_caps[ROLE_VIEWER], CAP_LOGIN);
 	assert_int_equal(c.role_caps[ROLE_ADMIN], CAP_LOGIN);
 	assert_int_equal(c.role_caps[ROLE_EDITOR], CAP_LOGIN);

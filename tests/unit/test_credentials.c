@@ -73,7 +73,8 @@ static void forge_key(const char *keyid, const uint8_t secret[SVCA_SECRET_BYTES]
 	size_t body = SVCA_KEY_LEN - SVCA_CHECK_LEN;
 	snprintf(out, SVCA_KEY_LEN + 1, SVCA_KEY_PREFIX "%s_", keyid);
 	assert_int_equal(svca_base62_encode(secret, SVCA_SECRET_BYTES, out + body - SVCA_SECRET_LEN,
-					    SVCA_SECRET_LEN), 0);
+					    SVCA_SECRET_LEN),
+			 0);
 	uint32_t crc = svca_crc32(out, body);
 	uint8_t be[4] = { (uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
 			  (uint8_t)crc };
@@ -89,7 +90,8 @@ static void make_key(uint32_t uid, enum key_status st, uint64_t expires_at,
 	char sec[SVCA_SECRET_LEN + 1];
 	randombytes_buf(id, sizeof(id));
 	for (size_t i = 0; i < SVCA_KEYID_LEN; i++)
-		keyid[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[id[i] % 62];
+		keyid[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[id[i] %
+											    62];
 	keyid[SVCA_KEYID_LEN] = '\0';
 	randombytes_buf(secret, sizeof(secret));
 	forge_key(keyid, secret, text);
@@ -129,8 +131,8 @@ static struct peer peer_uid(uid_t uid)
 static int just_locked;
 
 /* One check; service NULL = a native or HTTP exchange, else PAM. */
-static enum cred_result check(const char *key, uid_t uid, const char *service,
-			      const char *rhost, struct cred *c)
+static enum cred_result check(const char *key, uid_t uid, const char *service, const char *rhost,
+			      struct cred *c)
 {
 	struct peer p = peer_uid(uid);
 	cred_check_key(D, key, strlen(key), &p, service, rhost, c, &just_locked);
@@ -606,14 +608,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(key_status_and_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(account_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(per_caller_rate_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(pam_requests_skip_the_per_caller_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(pam_requests_skip_the_per_caller_limit, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(per_key_rate_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(lockout_after_threshold, setup, teardown),
 		cmocka_unit_test_setup_teardown(lockout_is_per_caller_and_key_id, setup, teardown),
-		cmocka_unit_test_setup_teardown(unknown_key_id_locks_like_a_known_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(unknown_key_id_locks_like_a_known_one, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(success_resets_the_failure_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(lockout_expires, setup, teardown),
-		cmocka_unit_test_setup_teardown(r2_lockout_survives_other_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(r2_lockout_survives_other_failures, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(r3_tables_use_the_monotonic_clock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

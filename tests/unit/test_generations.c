@@ -172,8 +172,9 @@ static void damaged_counter_fails_closed(void **state)
 	static const char *bad[] = { "", "12x", "-5", "abc", "123456789012345678901234" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		store_begin(S);
-		assert_int_equal(store_put(S, DB_STATE, "meta/gen", (const uint8_t *)bad[i],
-					   strlen(bad[i])), 0);
+		assert_int_equal(
+			store_put(S, DB_STATE, "meta/gen", (const uint8_t *)bad[i], strlen(bad[i])),
+			0);
 		assert_int_equal(account_next_gen(S, &g), -1);
 		store_abort(S);
 	}
@@ -207,11 +208,12 @@ static void host_group_gid_reads_the_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(upgrade_separates_shared_generations, setup, teardown),
-		cmocka_unit_test_setup_teardown(upgrade_of_an_empty_store_creates_the_counter, setup,
+		cmocka_unit_test_setup_teardown(upgrade_separates_shared_generations, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(upgrade_in_chunks_gives_every_account_its_own, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(upgrade_of_an_empty_store_creates_the_counter,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(upgrade_in_chunks_gives_every_account_its_own,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(next_gen_is_unique_and_increasing, setup, teardown),
 		cmocka_unit_test_setup_teardown(next_gen_is_above_every_account_and_deleted_ones,
 						setup, teardown),

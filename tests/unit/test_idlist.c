@@ -194,8 +194,8 @@ static void empty_lines_are_skipped(void **state)
 	(void)state;
 	static const char raw[] = "\n\nalpha\n\nbeta\ngamma";
 	store_begin(S);
-	assert_int_equal(store_put(S, DB_STATE, "kidx/5", (const uint8_t *)raw,
-				   sizeof(raw) - 1), 0);
+	assert_int_equal(store_put(S, DB_STATE, "kidx/5", (const uint8_t *)raw, sizeof(raw) - 1),
+			 0);
 	assert_int_equal(store_commit(S), 0);
 	assert_string_equal(joined("kidx/5"), "alpha,beta,gamma");
 	add("kidx/5", "beta"); /* present: no duplicate */
@@ -234,7 +234,8 @@ static void load_keeps_skips_and_fails(void **state)
 	add("gidx/9", "skip-a");
 	add("gidx/9", "two");
 	add("gidx/9", "skip-b");
-	assert_int_equal(idlist_load(S, "gidx/9", sizeof(struct rec), load_rec, &calls, &out, &n), 0);
+	assert_int_equal(idlist_load(S, "gidx/9", sizeof(struct rec), load_rec, &calls, &out, &n),
+			 0);
 	assert_int_equal(calls, 4);
 	assert_int_equal(n, 2);
 	struct rec *r = out;
@@ -247,19 +248,22 @@ static void load_keeps_skips_and_fails(void **state)
 	/* nothing kept: n 0, out NULL */
 	add("gidx/10", "skip-only");
 	calls = 0;
-	assert_int_equal(idlist_load(S, "gidx/10", sizeof(struct rec), load_rec, &calls, &out, &n), 0);
+	assert_int_equal(idlist_load(S, "gidx/10", sizeof(struct rec), load_rec, &calls, &out, &n),
+			 0);
 	assert_int_equal(n, 0);
 	free(out);
 	/* absent list: no call, n 0, out NULL */
 	calls = 0;
-	assert_int_equal(idlist_load(S, "gidx/11", sizeof(struct rec), load_rec, &calls, &out, &n), 0);
+	assert_int_equal(idlist_load(S, "gidx/11", sizeof(struct rec), load_rec, &calls, &out, &n),
+			 0);
 	assert_int_equal(calls, 0);
 	assert_int_equal(n, 0);
 	assert_null(out);
 
 	add("gidx/9", "bad");
 	calls = 0;
-	assert_int_equal(idlist_load(S, "gidx/9", sizeof(struct rec), load_rec, &calls, &out, &n), -1);
+	assert_int_equal(idlist_load(S, "gidx/9", sizeof(struct rec), load_rec, &calls, &out, &n),
+			 -1);
 	assert_int_equal(calls, 5);
 }
 

@@ -78,15 +78,14 @@ static json_t *daemon_claims(int ngrants)
 /* Builds "b64(header).b64(payload).b64(sig)" from raw texts, signing the
  * first two parts with sk (sig_len bytes of it, or an empty part when
  * sk is NULL). */
-static void raw_token(const char *header, const char *payload,
-		      const uint8_t *sk, size_t sig_len, char *out, size_t outlen)
+static void raw_token(const char *header, const char *payload, const uint8_t *sk, size_t sig_len,
+		      char *out, size_t outlen)
 {
 	uint8_t sig[crypto_sign_BYTES];
 	int h = jwt_b64url_encode(header, strlen(header), out, outlen);
 	assert_true(h >= 0);
 	out[h] = '.';
-	int p = jwt_b64url_encode(payload, strlen(payload), out + h + 1,
-				  outlen - (size_t)h - 1);
+	int p = jwt_b64url_encode(payload, strlen(payload), out + h + 1, outlen - (size_t)h - 1);
 	assert_true(p >= 0);
 	size_t n = (size_t)h + 1 + (size_t)p;
 	out[n] = '.';
@@ -118,8 +117,10 @@ static void test_b64url(void **state)
 	size_t n;
 
 	/* RFC 4648 vectors, unpadded */
-	static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-	static const char *const enc[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const enc[] = {
+		"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"
+	};
 	for (size_t i = 0; i < 7; i++) {
 		int len = jwt_b64url_encode(plain[i], strlen(plain[i]), out, sizeof out);
 		assert_int_equal(len, strlen(enc[i]));
@@ -130,7 +131,7 @@ static void test_b64url(void **state)
 		assert_memory_equal(bin, plain[i], n);
 	}
 	/* URL-safe alphabet */
-	const uint8_t fbff[3] = {0xfb, 0xff, 0xbf};
+	const uint8_t fbff[3] = { 0xfb, 0xff, 0xbf };
 	assert_int_equal(jwt_b64url_encode(fbff, 3, out, sizeof out), 4);
 	assert_string_equal(out, "-_-_");
 	assert_int_equal(jwt_b64url_decode("-_-_", 4, bin, sizeof bin, &n), 0);
@@ -141,10 +142,10 @@ static void test_b64url(void **state)
 
 	/* strict decoding */
 	static const char *const bad[] = {
-		"Zg==", "Zg=",  "Zm8=", /* padding */
-		"Zh", "Zm9", /* non-zero unused trailing bits ("Zg", "Zm8" canonical) */
-		"Z", "Zm9vY", /* length 1 mod 4 */
-		"+/+/", "Zm9v+", "Zm9v/", /* standard alphabet */
+		"Zg==",  "Zg=",    "Zm8=", /* padding */
+		"Zh",    "Zm9",   /* non-zero unused trailing bits ("Zg", "Zm8" canonical) */
+		"Z",     "Zm9vY", /* length 1 mod 4 */
+		"+/+/",  "Zm9v+",  "Zm9v/", /* standard alphabet */
 		"Zm 9v", "Zm9v\n", " Zm9v", "Zm.9", "Zm9v!",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -164,7 +165,8 @@ static void test_rfc8037_vector(void **state)
 	const char *d = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
 	const char *x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
 	const char *input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
-	const char *want = "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
+	const char *want = "hgyY0il_MGCjP0JzlnLWG1PPOt7-"
+			   "09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
 	uint8_t seed[32], pk[32], sk[64], sig[64];
 	char txt[128];
 	size_t n;
@@ -205,16 +207,17 @@ static void test_round_trip(void **state)
 	/* header is exactly the compact, ordered header */
 	char want_hdr[100], hdr[200], pay[600], *ptxt;
 	size_t hl, pl;
-	snprintf(want_hdr, sizeof want_hdr,
-		 "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"%s\"}", K1.kid);
+	snprintf(want_hdr, sizeof want_hdr, "{\"alg\":\"EdDSA\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
+		 K1.kid);
 	const char *d1 = strchr(tok, '.'), *d2 = strchr(d1 + 1, '.');
-	assert_int_equal(jwt_b64url_decode(tok, (size_t)(d1 - tok), (uint8_t *)hdr,
-					   sizeof hdr - 1, &hl), 0);
+	assert_int_equal(
+		jwt_b64url_decode(tok, (size_t)(d1 - tok), (uint8_t *)hdr, sizeof hdr - 1, &hl), 0);
 	hdr[hl] = '\0';
 	assert_string_equal(hdr, want_hdr);
 	/* payload is the compact claims in insertion order */
-	assert_int_equal(jwt_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1),
-					   (uint8_t *)pay, sizeof pay - 1, &pl), 0);
+	assert_int_equal(jwt_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), (uint8_t *)pay,
+					   sizeof pay - 1, &pl),
+			 0);
 	pay[pl] = '\0';
 	ptxt = json_dumps(c, JSON_COMPACT);
 	assert_string_equal(pay, ptxt);
@@ -246,7 +249,8 @@ static void test_token_size(void **state)
 	int n6 = jwt_sign(six, K1.kid, K1.sk, tok, sizeof tok);
 	int n0 = jwt_sign(none, K1.kid, K1.sk, tok, sizeof tok);
 	printf("    token with 6 claims: %d bytes; all daemon claims, no grants: "
-	       "%d bytes\n", n6, n0);
+	       "%d bytes\n",
+	       n6, n0);
 	assert_true(n6 > 0 && n6 < 512);
 	assert_true(n0 > 0 && n0 < 512);
 	/* The grants are what can push a token past 512 bytes (tokens.c caps
@@ -301,16 +305,15 @@ static void test_tampering(void **state)
 	char other[JWT_MAX_LEN + 1];
 	assert_true(jwt_sign(c2, K1.kid, K1.sk, other, sizeof other) > 0);
 	const char *o1 = strchr(other, '.'), *o2 = strchr(o1 + 1, '.');
-	snprintf(m, sizeof m, "%.*s%.*s%s", (int)(o1 - other), other,
-		 (int)(o2 - o1), o1, d2);
+	snprintf(m, sizeof m, "%.*s%.*s%s", (int)(o1 - other), other, (int)(o2 - o1), o1, d2);
 	assert_int_equal(verify(m), JWT_BAD_SIGNATURE);
 	json_decref(c2);
 
 	/* signature: one flipped bit in the decoded signature */
 	uint8_t sig[64];
 	size_t sl;
-	assert_int_equal(jwt_b64url_decode(tok + sig_at, (size_t)n - sig_at, sig,
-					   sizeof sig, &sl), 0);
+	assert_int_equal(jwt_b64url_decode(tok + sig_at, (size_t)n - sig_at, sig, sizeof sig, &sl),
+			 0);
 	assert_int_equal(sl, 64);
 	for (size_t byte = 0; byte < 64; byte += 9) {
 		memcpy(m, tok, sig_at);
@@ -336,13 +339,13 @@ static void test_alg(void **state)
 	raw_token("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, NULL, 0, tok, sizeof tok);
 	assert_int_equal(verify(tok), JWT_BAD_ALG);
 	static const char *const algs[] = {
-		"\"none\"", "\"None\"", "\"HS256\"", "\"RS256\"", "\"ES256\"",
-		"\"eddsa\"", "\"EdDSA \"", "\"Ed25519\"", "\"\"", "null", "1",
-		"[\"EdDSA\"]", "{\"EdDSA\":1}",
+		"\"none\"",  "\"None\"",    "\"HS256\"",     "\"RS256\"", "\"ES256\"",
+		"\"eddsa\"", "\"EdDSA \"",  "\"Ed25519\"",   "\"\"",      "null",
+		"1",         "[\"EdDSA\"]", "{\"EdDSA\":1}",
 	};
 	for (size_t i = 0; i < sizeof algs / sizeof *algs; i++) {
-		snprintf(hdr, sizeof hdr, "{\"alg\":%s,\"typ\":\"JWT\",\"kid\":\"%s\"}",
-			 algs[i], K1.kid);
+		snprintf(hdr, sizeof hdr, "{\"alg\":%s,\"typ\":\"JWT\",\"kid\":\"%s\"}", algs[i],
+			 K1.kid);
 		raw_token(hdr, payload, K1.sk, 64, tok, sizeof tok);
 		enum jwt_err r = verify(tok);
 		if (r != JWT_BAD_ALG)
@@ -391,10 +394,10 @@ static void test_header_rules(void **state)
 	raw_token(hdr, payload, K1.sk, 64, tok, sizeof tok);
 	assert_int_equal(verify(tok), JWT_MALFORMED);
 	/* header not an object / not JSON / trailing garbage */
-	static const char *const hdrs[] = {"[\"EdDSA\"]", "\"EdDSA\"", "{\"alg\":", "",
-					   "{\"alg\":\"EdDSA\",\"kid\":\"x\"} x",
-					   /* NUL inside a string: jansson refuses it */
-					   "{\"alg\":\"EdDSA\\u0000\",\"kid\":\"x\"}"};
+	static const char *const hdrs[] = { "[\"EdDSA\"]", "\"EdDSA\"", "{\"alg\":", "",
+					    "{\"alg\":\"EdDSA\",\"kid\":\"x\"} x",
+					    /* NUL inside a string: jansson refuses it */
+					    "{\"alg\":\"EdDSA\\u0000\",\"kid\":\"x\"}" };
 	for (size_t i = 0; i < sizeof hdrs / sizeof *hdrs; i++) {
 		raw_token(hdrs[i], payload, K1.sk, 64, tok, sizeof tok);
 		assert_int_equal(verify(tok), JWT_MALFORMED);
@@ -414,7 +417,8 @@ static void test_header_rules(void **state)
 	strcat(tok, "AA");
 	assert_int_equal(verify(tok), JWT_MALFORMED);
 	/* payload, validly signed, but not a JSON object */
-	static const char *const pays[] = {"[1,2]", "\"sub\"", "42", "{\"a\":1", "{\"a\":1,\"a\":2}"};
+	static const char *const pays[] = { "[1,2]", "\"sub\"", "42", "{\"a\":1",
+					    "{\"a\":1,\"a\":2}" };
 	for (size_t i = 0; i < sizeof pays / sizeof *pays; i++) {
 		raw_token(hdr, pays[i], K1.sk, 64, tok, sizeof tok);
 		assert_int_equal(verify(tok), JWT_MALFORMED);
@@ -543,7 +547,8 @@ static void test_kid_and_jwk(void **state)
 	char want[200];
 	snprintf(want, sizeof want,
 		 "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"kid\":\"%s\","
-		 "\"use\":\"sig\",\"alg\":\"EdDSA\"}", x, K1.kid);
+		 "\"use\":\"sig\",\"alg\":\"EdDSA\"}",
+		 x, K1.kid);
 	assert_string_equal(txt, want);
 	free(txt);
 	json_decref(jwk);
@@ -558,14 +563,10 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_b64url),
-		cmocka_unit_test(test_rfc8037_vector),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_token_size),
-		cmocka_unit_test(test_tampering),
-		cmocka_unit_test(test_alg),
-		cmocka_unit_test(test_header_rules),
-		cmocka_unit_test(test_structure),
+		cmocka_unit_test(test_b64url),       cmocka_unit_test(test_rfc8037_vector),
+		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_token_size),
+		cmocka_unit_test(test_tampering),    cmocka_unit_test(test_alg),
+		cmocka_unit_test(test_header_rules), cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_kid_and_jwk),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -18,8 +18,7 @@
 
 #include "keyfmt.h"
 
-static const char B62[] =
-	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+static const char B62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /* Deterministic "random" bytes: xorshift32 with the state in ctx. */
 static void xorshift_rand(void *ctx, void *buf, size_t n)
@@ -49,8 +48,8 @@ static void reject_rand(void *ctx, void *buf, size_t n)
 	(*calls)++;
 }
 
-static void make_key(uint32_t seed, char key[SVCA_KEY_LEN + 1],
-		     char keyid[SVCA_KEYID_LEN + 1], uint8_t secret[32])
+static void make_key(uint32_t seed, char key[SVCA_KEY_LEN + 1], char keyid[SVCA_KEYID_LEN + 1],
+		     uint8_t secret[32])
 {
 	uint32_t st = seed;
 	xorshift_rand(&st, secret, 32);
@@ -83,9 +82,8 @@ static void test_known_answer(void **state)
 	assert_int_equal(svca_key_format(reject_rand, &calls, secret, key, keyid), 0);
 	assert_int_equal(calls, 2); /* the first 32 bytes were all rejected */
 	assert_string_equal(keyid, "0AKUeoy8IScm");
-	assert_string_equal(
-		key,
-		"svca_0AKUeoy8IScm_003aUlTJC7tjlCTQj2uNU3MFagCXG9LRKRcwGkBIDlf3MvQwR");
+	assert_string_equal(key,
+			    "svca_0AKUeoy8IScm_003aUlTJC7tjlCTQj2uNU3MFagCXG9LRKRcwGkBIDlf3MvQwR");
 }
 
 static void test_round_trip(void **state)
@@ -113,8 +111,7 @@ static void test_round_trip(void **state)
 		assert_memory_equal(key + 5, keyid, SVCA_KEYID_LEN);
 		assert_true(svca_looks_like_key(key, SVCA_KEY_LEN));
 
-		assert_int_equal(svca_key_parse(key, SVCA_KEY_LEN, pid, psec),
-				 SVCA_KEY_OK);
+		assert_int_equal(svca_key_parse(key, SVCA_KEY_LEN, pid, psec), SVCA_KEY_OK);
 		assert_string_equal(pid, keyid);
 		assert_int_equal(strlen(psec), SVCA_SECRET_LEN);
 		assert_memory_equal(psec, key + 18, SVCA_SECRET_LEN);
@@ -128,9 +125,9 @@ static void test_keyid_unbiased_alphabet(void **state)
 	(void)state;
 	/* Over many keys every base62 character shows up in keyids and the
 	 * counts are roughly flat (a mod-256 mapping would favour 0-7). */
-	unsigned count[62] = {0};
+	unsigned count[62] = { 0 };
 	uint32_t st = 12345;
-	uint8_t secret[32] = {0};
+	uint8_t secret[32] = { 0 };
 	for (int n = 0; n < 5000; n++) {
 		char key[SVCA_KEY_LEN + 1], keyid[SVCA_KEYID_LEN + 1];
 		assert_int_equal(svca_key_format(xorshift_rand, &st, secret, key, keyid), 0);
@@ -149,9 +146,8 @@ static void test_single_char_changes(void **state)
 	(void)state;
 	/* CRC32 catches every single-byte change, so any in-alphabet change of
 	 * keyid, secret or check is a bad checksum; anything else malformed. */
-	static const char subs[] = {'0', '1', '9', 'A', 'Z', 'a', 'z', 'm',
-				    '_', '-', '.', ' ', '=', '+', '/', '\0',
-				    '\n', (char)0xC3, 'S', 'v'};
+	static const char subs[] = { '0', '1', '9', 'A', 'Z', 'a',  'z',  'm',        '_', '-',
+				     '.', ' ', '=', '+', '/', '\0', '\n', (char)0xC3, 'S', 'v' };
 	char key[SVCA_KEY_LEN + 1], keyid[SVCA_KEYID_LEN + 1];
 	uint8_t secret[32];
 	unsigned tried = 0;
@@ -170,9 +166,9 @@ static void test_single_char_changes(void **state)
 				memcpy(m, key, sizeof m);
 				m[pos] = c;
 				enum svca_key_parse r = svca_key_parse(m, SVCA_KEY_LEN, NULL, NULL);
-				enum svca_key_parse want =
-					(pos >= 5 && pos != 17 && in_b62(c)) ? SVCA_KEY_BAD_CHECKSUM
-									     : SVCA_KEY_MALFORMED;
+				enum svca_key_parse want = (pos >= 5 && pos != 17 && in_b62(c))
+								   ? SVCA_KEY_BAD_CHECKSUM
+								   : SVCA_KEY_MALFORMED;
 				if (r != want)
 					fail_msg("pos %zu char 0x%02x: got %d want %d", pos,
 						 (unsigned char)c, (int)r, (int)want);
@@ -194,61 +190,51 @@ static void test_malformed(void **state)
 	make_key(99, key, keyid, secret);
 
 	/* wrong prefixes */
-	static const char *const prefixes[] = {"SVCA_", "svcb_", "svca-", "xvca_",
-					       "_svca"};
+	static const char *const prefixes[] = { "SVCA_", "svcb_", "svca-", "xvca_", "_svca" };
 	for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
 		memcpy(m, key, sizeof key);
 		memcpy(m, prefixes[i], 5);
-		assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec),
-				 SVCA_KEY_MALFORMED);
+		assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec), SVCA_KEY_MALFORMED);
 		/* outputs are cleared on failure */
 		assert_int_equal(pid[0], '\0');
 		assert_int_equal(psec[0], '\0');
 	}
 
 	/* wrong lengths */
-	assert_int_equal(svca_key_parse(key, SVCA_KEY_LEN - 1, pid, psec),
-			 SVCA_KEY_MALFORMED);
+	assert_int_equal(svca_key_parse(key, SVCA_KEY_LEN - 1, pid, psec), SVCA_KEY_MALFORMED);
 	assert_int_equal(svca_key_parse(key, 0, pid, psec), SVCA_KEY_MALFORMED);
-	assert_int_equal(svca_key_parse(NULL, SVCA_KEY_LEN, pid, psec),
-			 SVCA_KEY_MALFORMED);
+	assert_int_equal(svca_key_parse(NULL, SVCA_KEY_LEN, pid, psec), SVCA_KEY_MALFORMED);
 	memcpy(m, key, SVCA_KEY_LEN);
 	m[SVCA_KEY_LEN] = '\n';
-	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN + 1, pid, psec),
-			 SVCA_KEY_MALFORMED);
+	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN + 1, pid, psec), SVCA_KEY_MALFORMED);
 	m[SVCA_KEY_LEN] = 'A';
-	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN + 1, pid, psec),
-			 SVCA_KEY_MALFORMED);
+	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN + 1, pid, psec), SVCA_KEY_MALFORMED);
 	assert_false(svca_looks_like_key(m, SVCA_KEY_LEN + 1));
 
 	/* '-' in the secret */
 	memcpy(m, key, sizeof key);
 	m[30] = '-';
-	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec),
-			 SVCA_KEY_MALFORMED);
+	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec), SVCA_KEY_MALFORMED);
 	/* underscore moved */
 	memcpy(m, key, sizeof key);
 	m[17] = 'A';
 	m[16] = '_';
-	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec),
-			 SVCA_KEY_MALFORMED);
+	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec), SVCA_KEY_MALFORMED);
 
 	/* A well-formed, correctly checksummed key whose secret is >= 2^256
 	 * ("zzz..." = 62^43 - 1) was never generated: malformed. */
 	memcpy(m, key, sizeof key);
 	memset(m + 18, 'z', SVCA_SECRET_LEN);
 	uint32_t crc = svca_crc32(m, SVCA_KEY_LEN - 6);
-	uint8_t be[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16),
-			 (uint8_t)(crc >> 8), (uint8_t)crc};
+	uint8_t be[4] = { (uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
+			  (uint8_t)crc };
 	char chk[7];
 	assert_int_equal(svca_base62_encode(be, 4, chk, 6), 0);
 	memcpy(m + SVCA_KEY_LEN - 6, chk, 6);
-	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec),
-			 SVCA_KEY_MALFORMED);
+	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec), SVCA_KEY_MALFORMED);
 	/* ...and the same key with a wrong check is a bad checksum */
 	m[SVCA_KEY_LEN - 1] = m[SVCA_KEY_LEN - 1] == '0' ? '1' : '0';
-	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec),
-			 SVCA_KEY_BAD_CHECKSUM);
+	assert_int_equal(svca_key_parse(m, SVCA_KEY_LEN, pid, psec), SVCA_KEY_BAD_CHECKSUM);
 }
 
 static void test_looks_like_key(void **state)
@@ -268,7 +254,7 @@ static void test_looks_like_key(void **state)
 static void test_base62(void **state)
 {
 	(void)state;
-	uint8_t zero[32] = {0}, ff[32], back[32];
+	uint8_t zero[32] = { 0 }, ff[32], back[32];
 	char txt[SVCA_SECRET_LEN + 1];
 	char zeros[SVCA_SECRET_LEN + 1];
 
@@ -293,7 +279,7 @@ static void test_base62(void **state)
 	assert_string_equal(psec, "yhjskwdA6OZ1AL1YmHWZWm8LLG7HjnuCA2j5rOw8Xp1");
 
 	/* small values, big-endian */
-	uint8_t one[2] = {0x00, 0x3E}; /* 62 */
+	uint8_t one[2] = { 0x00, 0x3E }; /* 62 */
 	char t3[4];
 	assert_int_equal(svca_base62_encode(one, 2, t3, 3), 0);
 	assert_string_equal(t3, "010");
@@ -303,11 +289,12 @@ static void test_base62(void **state)
 	assert_int_equal(b2[1], 61);
 
 	/* does not fit */
-	uint8_t big[1] = {0xFF};
+	uint8_t big[1] = { 0xFF };
 	char t1[2];
 	assert_int_equal(svca_base62_encode(big, 1, t1, 1), -1);
 	assert_int_equal(svca_base62_decode("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
-					    SVCA_SECRET_LEN, back, 32), -1);
+					    SVCA_SECRET_LEN, back, 32),
+			 -1);
 	assert_int_equal(svca_base62_decode("47", 2, b2, 1), 0); /* 4*62+7 */
 	assert_int_equal(b2[0], 255);
 	assert_int_equal(svca_base62_decode("48", 2, b2, 1), -1); /* 256 */

@@ -30,8 +30,8 @@ static void test_account_valid(void **state)
 {
 	(void)state;
 	static const char *const good[] = {
-		"a", "_", "z", "ci-deploy", "backup_job", "a1", "_svc", "a-", "a_",
-		"a0-9_z", "deploy-bot-01", "x--y", "__",
+		"a",  "_",  "z",      "ci-deploy",     "backup_job", "a1", "_svc",
+		"a-", "a_", "a0-9_z", "deploy-bot-01", "x--y",       "__",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		if (!svca_account_name_valid(good[i]))
@@ -58,32 +58,24 @@ static void test_account_invalid(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"",         /* empty */
-		"1abc",     /* leading digit */
-		"0",        /* digit only */
-		"-abc",     /* '-' first */
-		"-",        /* '-' only */
-		"Abc",      /* uppercase first */
-		"abC",      /* uppercase later */
-		"ROOT",
-		"a b",      /* space */
-		" a",
-		"a ",
-		"a.b",      /* dot is not allowed */
-		".hidden",
-		"a@b",
-		"a/b",
-		"../etc",
-		"a:b",      /* passwd field separator */
-		"a,b",      /* group member separator */
-		"a\tb",
-		"a\nb",
-		"abc\n",
-		"a$",       /* samba machine account style */
-		"a*",
-		"\xc3\xa9t\xc3\xa9", /* UTF-8 */
-		"a\xff",
-		"+a",       /* NIS netgroup syntax */
+		"",               /* empty */
+		"1abc",           /* leading digit */
+		"0",              /* digit only */
+		"-abc",           /* '-' first */
+		"-",              /* '-' only */
+		"Abc",            /* uppercase first */
+		"abC",            /* uppercase later */
+		"ROOT",    "a b", /* space */
+		" a",      "a ",
+		"a.b", /* dot is not allowed */
+		".hidden", "a@b",
+		"a/b",     "../etc",
+		"a:b", /* passwd field separator */
+		"a,b", /* group member separator */
+		"a\tb",    "a\nb",
+		"abc\n",   "a$",                /* samba machine account style */
+		"a*",      "\xc3\xa9t\xc3\xa9", /* UTF-8 */
+		"a\xff",   "+a",                /* NIS netgroup syntax */
 		"~a",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -107,8 +99,8 @@ static void test_scope_valid(void **state)
 {
 	(void)state;
 	static const char *const good[] = {
-		"a", "0", "9team", "build-farm", "a.b", "a_b", "a-b", "prod.eu-west_1",
-		"a..", "x-", "x_", "x.", "123",
+		"a",   "0",  "9team", "build-farm", "a.b", "a_b", "a-b", "prod.eu-west_1",
+		"a..", "x-", "x_",    "x.",         "123",
 	};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		if (!svca_scope_name_valid(good[i]))
@@ -132,8 +124,8 @@ static void test_scope_invalid(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"", ".a", "-a", "_a", ".", "..", "A", "aB", "a b", "a/b", "../x",
-		"a:b", "a,b", "a\nb", "a\tb", "a@b", "\xc3\xa9", "a\x7f", " a",
+		"",     ".a",  "-a",  "_a",   ".",    "..",  "A",        "aB",    "a b", "a/b",
+		"../x", "a:b", "a,b", "a\nb", "a\tb", "a@b", "\xc3\xa9", "a\x7f", " a",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		if (svca_scope_name_valid(bad[i]))
@@ -145,12 +137,9 @@ static void test_scope_invalid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_account_valid),
-		cmocka_unit_test(test_account_length),
-		cmocka_unit_test(test_account_invalid),
-		cmocka_unit_test(test_account_embedded_nul),
-		cmocka_unit_test(test_scope_valid),
-		cmocka_unit_test(test_scope_length),
+		cmocka_unit_test(test_account_valid),   cmocka_unit_test(test_account_length),
+		cmocka_unit_test(test_account_invalid), cmocka_unit_test(test_account_embedded_nul),
+		cmocka_unit_test(test_scope_valid),     cmocka_unit_test(test_scope_length),
 		cmocka_unit_test(test_scope_invalid),
 	};
 	return cmocka_run_group_tests_name("names", tests, NULL, NULL);

@@ -189,7 +189,9 @@ static void gecos_sanitised(void **state)
 {
 	(void)state;
 	char out[SVCA_SNAP_GECOS_MAX + 1];
-	nss_gecos_sanitize("a:b\nc\td\x7f" "e\r", out, sizeof(out));
+	nss_gecos_sanitize("a:b\nc\td\x7f"
+			   "e\r",
+			   out, sizeof(out));
 	assert_string_equal(out, "a b c d e ");
 	nss_gecos_sanitize(NULL, out, sizeof(out));
 	assert_string_equal(out, "");
@@ -245,7 +247,8 @@ static void writer_leaves_out_what_breaks_the_rules(void **state)
 	struct skips k = { 0 };
 	uint8_t *img;
 	size_t len;
-	assert_int_equal(nss_snap_build(&P, e, sizeof(e) / sizeof(e[0]), on_skip, &k, &img, &len), 0);
+	assert_int_equal(nss_snap_build(&P, e, sizeof(e) / sizeof(e[0]), on_skip, &k, &img, &len),
+			 0);
 	assert_int_equal(k.n, 9);
 	assert_true(skipped_has(&k, "sudoclash/60999"));
 	assert_true(skipped_has(&k, "svcacct-sudo/60003"));
@@ -292,7 +295,7 @@ static void small_buffers_give_erange(void **state)
 		size_t need = 0;
 		for (size_t n = 0; n < 512; n++) {
 			char *buf = malloc(n ? n : 1);
-			int x = kinds[k] == 0 ? snap_fill_passwd(&s, r, &pw, buf, n)
+			int x = kinds[k] == 0   ? snap_fill_passwd(&s, r, &pw, buf, n)
 				: kinds[k] == 1 ? snap_fill_group(&s, r, &gr, buf, n)
 						: snap_fill_sudo_group(&s, &gr, buf, n);
 			free(buf);
@@ -404,29 +407,32 @@ static void reader_refuses_specific_damage(void **state)
 		{ HDR(name_idx_off), h.name_idx_off + 1, 1 },
 		{ HDR(str_off), h.str_off + 8, 1 },
 		{ HDR(str_size), h.str_size + 1, 1 },
-		{ HDR(home_base) + 4, 0, 1 },                   /* empty home_base */
-		{ HDR(sudo_group), h.home_base.off, 1 },        /* not a valid group name */
-		{ HDR(sudo_gid), 60001, 0 },                    /* an account's uid */
+		{ HDR(home_base) + 4, 0, 1 },            /* empty home_base */
+		{ HDR(sudo_group), h.home_base.off, 1 }, /* not a valid group name */
+		{ HDR(sudo_gid), 60001, 0 },             /* an account's uid */
 		{ HDR(n_records), 6, 0 },
 		{ HDR(n_sudo), 1, 0 },
-		{ h.rec_off + 0, 70000, 0 },                    /* uid out of range */
-		{ h.rec_off + 0, 60002, 0 },                    /* uid order */
-		{ h.rec_off + 4, 0x80, 0 },                     /* unknown flag */
-		{ h.rec_off + 8, h.str_size, 0 },               /* name outside the table */
-		{ h.rec_off + 12, 200, 0 },                     /* name length */
-		{ h.name_idx_off, 5, 0 },                       /* index out of range */
-		{ h.name_idx_off, ((const uint32_t *)(img + h.name_idx_off))[1], 0 }, /* not a permutation */
-		{ h.sudo_idx_off, 7, 0 },                       /* sudo member out of range */
+		{ h.rec_off + 0, 70000, 0 },      /* uid out of range */
+		{ h.rec_off + 0, 60002, 0 },      /* uid order */
+		{ h.rec_off + 4, 0x80, 0 },       /* unknown flag */
+		{ h.rec_off + 8, h.str_size, 0 }, /* name outside the table */
+		{ h.rec_off + 12, 200, 0 },       /* name length */
+		{ h.name_idx_off, 5, 0 },         /* index out of range */
+		{ h.name_idx_off, ((const uint32_t *)(img + h.name_idx_off))[1],
+		  0 },                    /* not a permutation */
+		{ h.sudo_idx_off, 7, 0 }, /* sudo member out of range */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t *c = copy(img, len);
 		patch32(c, cases[i].off, cases[i].v);
 		int o = snap_open(&s, c, len);
 		if (cases[i].open && o != -1)
-			fail_msg("case %zu (offset %zu = %u) accepted by snap_open", i, cases[i].off, cases[i].v);
+			fail_msg("case %zu (offset %zu = %u) accepted by snap_open", i,
+				 cases[i].off, cases[i].v);
 		if (o == 0) {
 			if (snap_verify(&s) != -1)
-				fail_msg("case %zu (offset %zu = %u) accepted by snap_verify", i, cases[i].off, cases[i].v);
+				fail_msg("case %zu (offset %zu = %u) accepted by snap_verify", i,
+					 cases[i].off, cases[i].v);
 			check_all_lookups(&s, 0);
 		}
 		free(c);
@@ -463,10 +469,16 @@ static void range_link_parsing(void **state)
 	assert_int_equal(b, 60999);
 	assert_int_equal(g, 60999);
 	const char *bad[] = {
-		"", "svcacct-range-v1:", "svcacct-range-v1:60000:60999", "svcacct-range-v2:1:2:3",
-		"svcacct-range-v1:60000:60999:60999x", "svcacct-range-v1:999:60999:60999",
-		"svcacct-range-v1:60999:60000:60999", "svcacct-range-v1:60000:99999999999:1",
-		"svcacct-range-v1:-1:60999:60999", "svcacct-range-v1:60000:4294967295:60999",
+		"",
+		"svcacct-range-v1:",
+		"svcacct-range-v1:60000:60999",
+		"svcacct-range-v2:1:2:3",
+		"svcacct-range-v1:60000:60999:60999x",
+		"svcacct-range-v1:999:60999:60999",
+		"svcacct-range-v1:60999:60000:60999",
+		"svcacct-range-v1:60000:99999999999:1",
+		"svcacct-range-v1:-1:60999:60999",
+		"svcacct-range-v1:60000:4294967295:60999",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (snap_parse_range(bad[i], &a, &b, &g) != -1)
@@ -618,15 +630,16 @@ static void populate(struct store *s)
 	add_ws(s, "build-farm", "infra");
 	add_ws(s, "other", "apps");
 	add_ws(s, "staging", "apps");
-	const char *names[] = { "a-none", "b-viewer", "c-editor", "d-admin", "e-team-admin",
-				"f-team-editor", "g-elsewhere", "h-disabled", "i-mixed", "j-missing-ws" };
+	const char *names[] = { "a-none",       "b-viewer",      "c-editor",    "d-admin",
+				"e-team-admin", "f-team-editor", "g-elsewhere", "h-disabled",
+				"i-mixed",      "j-missing-ws" };
 	for (uint32_t i = 0; i < 10; i++)
 		add_account(s, names[i], 60001 + i, i == 7, "d");
 	add_grant(s, 60002, SCOPE_WORKSPACE, "build-farm", ROLE_VIEWER);
 	add_grant(s, 60003, SCOPE_WORKSPACE, "build-farm", ROLE_EDITOR);
 	add_grant(s, 60004, SCOPE_WORKSPACE, "build-farm", ROLE_ADMIN);
 	add_grant(s, 60005, SCOPE_TEAM, "infra", ROLE_ADMIN);
-	add_grant(s, 60006, SCOPE_TEAM, "apps", ROLE_EDITOR);  /* team of "staging": not on host */
+	add_grant(s, 60006, SCOPE_TEAM, "apps", ROLE_EDITOR); /* team of "staging": not on host */
 	add_grant(s, 60006, SCOPE_TEAM, "infra", ROLE_EDITOR);
 	add_grant(s, 60007, SCOPE_WORKSPACE, "other", ROLE_ADMIN);
 	add_grant(s, 60008, SCOPE_WORKSPACE, "build-farm", ROLE_ADMIN);
@@ -663,8 +676,8 @@ static void bulk_caps_match_access_compute(void **state)
 			assert_int_equal(account_get_by_uid(s, uids[i], &a), 1);
 			assert_int_equal(access_compute(s, &cfg, &a, &acc), 0);
 			if (acc.caps != caps[i])
-				fail_msg("variant %d: %s: access_compute %u, bulk %u", variant, a.name,
-					 acc.caps, caps[i]);
+				fail_msg("variant %d: %s: access_compute %u, bulk %u", variant,
+					 a.name, acc.caps, caps[i]);
 		}
 		/* spot checks */
 		assert_int_equal(caps[3], CAP_LOGIN | CAP_SUDO); /* d-admin */
@@ -825,12 +838,15 @@ static void check_snapshot(void)
 		struct snap x, y;
 		if (snap_open(&x, img, len) == 0 && snap_open(&y, fresh, flen) == 0) {
 			for (uint32_t i = 0; i < x.h->n_records; i++)
-				print_message("table: %u %s %u\n", x.rec[i].uid, x.str + x.rec[i].name.off, x.rec[i].flags);
+				print_message("table: %u %s %u\n", x.rec[i].uid,
+					      x.str + x.rec[i].name.off, x.rec[i].flags);
 			for (uint32_t i = 0; i < y.h->n_records; i++)
-				print_message("walk:  %u %s %u\n", y.rec[i].uid, y.str + y.rec[i].name.off, y.rec[i].flags);
+				print_message("walk:  %u %s %u\n", y.rec[i].uid,
+					      y.str + y.rec[i].name.off, y.rec[i].flags);
 		}
 		fail_msg("check %u: the table's image (%zu bytes) differs from a fresh walk's "
-			 "(%zu bytes)", checks, len, flen);
+			 "(%zu bytes)",
+			 checks, len, flen);
 	}
 	struct snap sn;
 	assert_int_equal(snap_open(&sn, img, len), 0);
@@ -940,7 +956,8 @@ static void table_follows_every_change(void **state)
 	commit_and_write();
 	store_begin(D.store);
 	set_account(D.store, "d-admin", 0, "");
-	set_account(D.store, "c-editor", 0, "a much longer description than it had before: tab\there:colon");
+	set_account(D.store, "c-editor", 0,
+		    "a much longer description than it had before: tab\there:colon");
 	{
 		char desc[ACCOUNT_DESC_MAX + 1]; /* cut at 255 bytes inside a UTF-8 character */
 		memset(desc, 'y', 254);
@@ -1219,8 +1236,8 @@ static void table_survives_random_changes(void **state)
 				if (!have) {
 					char desc[64];
 					snprintf(desc, sizeof(desc), "random %d/%d", batch, op);
-					add_account(D.store, name, uid, (int)(rand_r(&seed) % 4 == 0),
-						    desc);
+					add_account(D.store, name, uid,
+						    (int)(rand_r(&seed) % 4 == 0), desc);
 				}
 				break;
 			case 2:
@@ -1231,7 +1248,8 @@ static void table_survives_random_changes(void **state)
 				if (have) {
 					a.disabled = !a.disabled;
 					longdesc[rand_r(&seed) % ACCOUNT_DESC_MAX] = '\0';
-					snprintf(a.description, sizeof(a.description), "%s", longdesc);
+					snprintf(a.description, sizeof(a.description), "%s",
+						 longdesc);
 					memset(longdesc, 'x', ACCOUNT_DESC_MAX);
 					assert_int_equal(account_put(D.store, &a), 0);
 				}
@@ -1245,7 +1263,8 @@ static void table_survives_random_changes(void **state)
 				}
 				break;
 			default: { /* a grant appears, changes or goes */
-				enum scope_kind kind = rand_r(&seed) % 2 ? SCOPE_WORKSPACE : SCOPE_TEAM;
+				enum scope_kind kind =
+					rand_r(&seed) % 2 ? SCOPE_WORKSPACE : SCOPE_TEAM;
 				const char *sc = scopes[rand_r(&seed) % 5];
 				struct grant g;
 				int gh = grant_get(D.store, uid, kind, sc, &g);
@@ -1289,12 +1308,14 @@ int main(void)
 		cmocka_unit_test(reader_survives_bit_flips),
 		cmocka_unit_test(reader_refuses_specific_damage),
 		cmocka_unit_test(range_link_parsing),
-		cmocka_unit_test_setup_teardown(install_is_atomic_and_world_readable, setup, teardown),
+		cmocka_unit_test_setup_teardown(install_is_atomic_and_world_readable, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(bulk_caps_match_access_compute, setup, teardown),
 		cmocka_unit_test_setup_teardown(daemon_writes_the_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(table_follows_every_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(table_ignores_undone_changes, setup, teardown),
-		cmocka_unit_test_setup_teardown(table_rebuilt_on_reload_and_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(table_rebuilt_on_reload_and_restart, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(table_survives_random_changes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

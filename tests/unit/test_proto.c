@@ -44,8 +44,7 @@ static size_t field_hdr(uint8_t *p, uint16_t tag, uint8_t kind, uint32_t len)
 }
 
 /* Builds a body holding one field with the given value bytes. */
-static size_t one_field(uint8_t *buf, uint16_t tag, uint8_t kind,
-			const void *val, uint32_t len)
+static size_t one_field(uint8_t *buf, uint16_t tag, uint8_t kind, const void *val, uint32_t len)
 {
 	size_t n = field_hdr(buf, tag, kind, len);
 	if (len)
@@ -108,9 +107,8 @@ static void test_roundtrip(void **state)
 	/* The wire format is big-endian: "SVCA", version 1. */
 	assert_memory_equal(b.data, "SVCA\x00\x01", 6);
 
-	assert_int_equal(svca_body_validate(frame_body(&b), frame_body_len(&b),
-					    SVCA_MAX_REQUEST_FIELDS),
-			 0);
+	assert_int_equal(
+		svca_body_validate(frame_body(&b), frame_body_len(&b), SVCA_MAX_REQUEST_FIELDS), 0);
 
 	struct svca_field fs[16];
 	int n = svca_fields_collect(frame_body(&b), frame_body_len(&b), fs, 16);
@@ -263,8 +261,8 @@ static void test_frame_reuse(void **state)
 
 /* ---- header ---------------------------------------------------------------- */
 
-static void make_header(uint8_t *p, uint32_t magic, uint16_t version,
-			uint16_t type, uint32_t length, uint32_t flags)
+static void make_header(uint8_t *p, uint32_t magic, uint16_t version, uint16_t type,
+			uint32_t length, uint32_t flags)
 {
 	be32(p, magic);
 	be16(p + 4, version);
@@ -279,8 +277,8 @@ static void test_header_ok(void **state)
 	uint8_t p[SVCA_HDR_LEN];
 	struct svca_header h;
 
-	make_header(p, SVCA_MAGIC, SVCA_PROTO_VERSION, SVCA_CMD_AUDIT_VERIFY,
-		    0xfffffffeu, 0x80000001u);
+	make_header(p, SVCA_MAGIC, SVCA_PROTO_VERSION, SVCA_CMD_AUDIT_VERIFY, 0xfffffffeu,
+		    0x80000001u);
 	assert_int_equal(svca_header_parse(p, &h), 0);
 	assert_int_equal(h.type, SVCA_CMD_AUDIT_VERIFY);
 	assert_true(h.length == 0xfffffffeu);
@@ -293,8 +291,8 @@ static void test_header_bad_magic(void **state)
 	uint8_t p[SVCA_HDR_LEN];
 	struct svca_header h;
 
-	make_header(p, 0x41435653u /* "ACVS": byte-swapped */, SVCA_PROTO_VERSION,
-		    SVCA_CMD_PING, 0, 0);
+	make_header(p, 0x41435653u /* "ACVS": byte-swapped */, SVCA_PROTO_VERSION, SVCA_CMD_PING, 0,
+		    0);
 	assert_int_equal(svca_header_parse(p, &h), -1);
 	make_header(p, 0, SVCA_PROTO_VERSION, SVCA_CMD_PING, 0, 0);
 	assert_int_equal(svca_header_parse(p, &h), -1);
@@ -398,15 +396,25 @@ struct bytes {
 	const char *p;
 	uint32_t n;
 };
-#define BYTES(lit) { lit, (uint32_t)(sizeof(lit) - 1) }
+#define BYTES(lit)                               \
+	{                                        \
+		lit, (uint32_t)(sizeof(lit) - 1) \
+	}
 
 static void test_str_bad_chars(void **state)
 {
 	(void)state;
 	uint8_t body[64];
 	static const struct bytes bad[] = {
-		BYTES("a\0b"), BYTES("\0"), BYTES("abc\n"), BYTES("\r"),
-		BYTES("a\x1b" "[31m"), BYTES("\x01"), BYTES("x\x7f"), BYTES("\x1f"),
+		BYTES("a\0b"),
+		BYTES("\0"),
+		BYTES("abc\n"),
+		BYTES("\r"),
+		BYTES("a\x1b"
+		      "[31m"),
+		BYTES("\x01"),
+		BYTES("x\x7f"),
+		BYTES("\x1f"),
 		BYTES("ok\0"),
 	};
 
@@ -495,8 +503,7 @@ static void test_field_count_cap(void **state)
 	svca_put_mark(&b, F_ITEM);
 	assert_int_equal(svca_frame_end(&b), 0);
 	assert_int_equal(svca_body_validate(frame_body(&b), frame_body_len(&b), cap), -1);
-	assert_int_equal(svca_fields_collect(frame_body(&b), frame_body_len(&b), fs, cap),
-			 -1);
+	assert_int_equal(svca_fields_collect(frame_body(&b), frame_body_len(&b), fs, cap), -1);
 	/* collect into room for all of them works */
 	assert_int_equal(svca_fields_collect(frame_body(&b), frame_body_len(&b), fs, cap + 8),
 			 (int)cap + 1);
@@ -554,7 +561,8 @@ static void test_buf_limit_exceeded(void **state)
 	char *huge = malloc(SVCA_MAX_REQUEST);
 	assert_non_null(huge);
 	memset(huge, 'a', SVCA_MAX_REQUEST);
-	svca_put_strn(&b, F_DESCRIPTION, huge, SVCA_MAX_REQUEST - SVCA_HDR_LEN - SVCA_FIELD_HDR_LEN);
+	svca_put_strn(&b, F_DESCRIPTION, huge,
+		      SVCA_MAX_REQUEST - SVCA_HDR_LEN - SVCA_FIELD_HDR_LEN);
 	assert_false(b.failed);
 	assert_int_equal(b.len, SVCA_MAX_REQUEST);
 	svca_put_mark(&b, F_ITEM);
@@ -627,9 +635,8 @@ static void test_request_duplicate_field(void **state)
 	assert_int_equal(svca_request_fields_collect(frame_body(&b), frame_body_len(&b) - 1, fs,
 						     SVCA_MAX_REQUEST_FIELDS, NULL),
 			 -1);
-	assert_int_equal(svca_request_fields_collect(frame_body(&b), frame_body_len(&b), fs, 3,
-						     NULL),
-			 -1);
+	assert_int_equal(
+		svca_request_fields_collect(frame_body(&b), frame_body_len(&b), fs, 3, NULL), -1);
 	/* a reply or record may still repeat a tag */
 	svca_buf_reset(&b);
 	svca_frame_begin(&b, SVCA_OK);
@@ -674,7 +681,10 @@ static void test_field_str_too_small(void **state)
 	(void)state;
 	static const char val[] = "abcde";
 	struct svca_field f = {
-		.tag = F_NAME, .kind = SVCA_K_STR, .len = 5, .val = (const uint8_t *)val,
+		.tag = F_NAME,
+		.kind = SVCA_K_STR,
+		.len = 5,
+		.val = (const uint8_t *)val,
 	};
 	char dst[8];
 

@@ -267,7 +267,7 @@ static void r1_clear_after_an_expired_lock(void **state)
 	assert_int_equal(rl_locked(T, "l:x", T0 + 1500), 0); /* lock over */
 	assert_int_equal(rl_fail(T, "l:x", T0 + 1500, 3, 1000, 1000), 0);
 	assert_int_equal(rl_fail(T, "l:x", T0 + 1600, 3, 1000, 1000), 0);
-	rl_clear(T, "l:x"); /* a success */
+	rl_clear(T, "l:x");                                               /* a success */
 	assert_int_equal(rl_fail(T, "l:x", T0 + 1700, 3, 1000, 1000), 0); /* was 1 */
 	assert_int_equal(rl_fail(T, "l:x", T0 + 1800, 3, 1000, 1000), 0);
 	assert_int_equal(rl_fail(T, "l:x", T0 + 1900, 3, 1000, 1000), 1);
@@ -311,21 +311,30 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(limit_then_refuse_then_new_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(retry_after_rounds_up_and_is_never_zero, setup, teardown),
+		cmocka_unit_test_setup_teardown(retry_after_rounds_up_and_is_never_zero, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(zero_limit_and_long_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(keys_are_independent, setup, teardown),
-		cmocka_unit_test_setup_teardown(lockout_engages_at_threshold_and_expires, setup, teardown),
-		cmocka_unit_test_setup_teardown(failures_outside_the_window_do_not_add_up, setup, teardown),
-		cmocka_unit_test_setup_teardown(clear_forgets_failures_but_not_a_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(lockout_engages_at_threshold_and_expires, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(failures_outside_the_window_do_not_add_up, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(clear_forgets_failures_but_not_a_lock, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(hits_do_not_lock, setup, teardown),
-		cmocka_unit_test_setup_teardown(full_table_reuses_the_stalest_entry, setup, teardown),
+		cmocka_unit_test_setup_teardown(full_table_reuses_the_stalest_entry, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(flood_keeps_the_active_key, setup, teardown),
 		cmocka_unit_test(free_null),
-		cmocka_unit_test_setup_teardown(clock_step_back_grants_no_new_budget, setup, teardown),
-		cmocka_unit_test_setup_teardown(running_lock_is_never_evicted_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(clock_step_back_grants_no_new_budget, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(running_lock_is_never_evicted_first, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(r1_clear_after_an_expired_lock, setup, teardown),
-		cmocka_unit_test_setup_teardown(r3_clock_step_back_keeps_retry_within_the_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(first_window_starts_at_the_first_hit, setup, teardown),
+		cmocka_unit_test_setup_teardown(r3_clock_step_back_keeps_retry_within_the_window,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(first_window_starts_at_the_first_hit, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

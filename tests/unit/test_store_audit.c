@@ -488,8 +488,7 @@ struct walk {
 	int n, nested, inner;
 };
 
-static int inner_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
-		    size_t vlen)
+static int inner_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	(void)key;
 	(void)klen;
@@ -499,8 +498,7 @@ static int inner_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
 	return 0;
 }
 
-static int walk_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
-		   size_t vlen)
+static int walk_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
 	struct walk *w = arg;
 	assert_int_equal(strlen(key), klen);
@@ -778,7 +776,7 @@ static void checkpoint_due_with_a_batch_open(void **state)
 	put_one(s, "next", "1");
 	assert_int_equal(finish_flush(s), 0);
 	assert_int_equal(journal_scan(&size, &end, &zero), 12); /* not yet */
-	assert_int_equal(store_flush_start(s, 1), 2);        /* at once */
+	assert_int_equal(store_flush_start(s, 1), 2);           /* at once */
 	assert_int_equal(journal_scan(&size, &end, &zero), 0);  /* checkpointed */
 	store_abandon(s);
 	s = open_store();
@@ -798,8 +796,10 @@ static void append_events(struct store *s, struct audit *a, int n)
 	struct actor act = { .uid = 0 };
 	strcpy(act.user, "root");
 	for (int i = 0; i < n; i++) {
-		struct audit_event ev = { .event = "account.create", .outcome = "success",
-					  .actor = &act, .account = "bot" };
+		struct audit_event ev = { .event = "account.create",
+					  .outcome = "success",
+					  .actor = &act,
+					  .account = "bot" };
 		store_begin(s);
 		assert_int_equal(audit_append(a, &ev), 0);
 		assert_int_equal(store_commit(s), 0);
@@ -1112,8 +1112,9 @@ static void list_filters(void **state)
 	const char *events[] = { "account.create", "account.create", "account.disable",
 				 "account.delete" };
 	for (int i = 0; i < 4; i++) {
-		struct audit_event ev = { .event = events[i], .outcome = "success",
-					  .actor = &act, .account = names[i] };
+		struct audit_event ev = {
+			.event = events[i], .outcome = "success", .actor = &act, .account = names[i]
+		};
 		store_begin(s);
 		assert_int_equal(audit_append(a, &ev), 0);
 		assert_int_equal(store_commit(s), 0);
@@ -1149,28 +1150,42 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failed_flush_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(torn_journal_tail_is_discarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(journal_has_zero_room_and_replays, setup, teardown),
-		cmocka_unit_test_setup_teardown(journal_grows_by_steps_and_checkpoints, setup, teardown),
-		cmocka_unit_test_setup_teardown(torn_record_followed_by_zeros_is_discarded, setup, teardown),
-		cmocka_unit_test_setup_teardown(failed_sync_in_the_room_leaves_nothing_behind, setup, teardown),
-		cmocka_unit_test_setup_teardown(torn_write_in_the_room_then_good_batches_survive, setup, teardown),
+		cmocka_unit_test_setup_teardown(journal_grows_by_steps_and_checkpoints, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(torn_record_followed_by_zeros_is_discarded, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(failed_sync_in_the_room_leaves_nothing_behind,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(torn_write_in_the_room_then_good_batches_survive,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(journal_without_room_replays, setup, teardown),
 		cmocka_unit_test_setup_teardown(low_space_gives_the_room_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(iterate_walks_every_key_and_reads_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(iterate_walks_every_key_and_reads_after, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(cached_reads_follow_every_change, setup, teardown),
-		cmocka_unit_test_setup_teardown(background_flush_serves_the_next_batch_meanwhile, setup, teardown),
-		cmocka_unit_test_setup_teardown(failed_background_flush_undoes_the_next_batch_too, setup, teardown),
-		cmocka_unit_test_setup_teardown(synchronous_flush_waits_for_the_batch_in_flight, setup, teardown),
-		cmocka_unit_test_setup_teardown(crash_with_a_batch_in_flight_opens_cleanly, setup, teardown),
+		cmocka_unit_test_setup_teardown(background_flush_serves_the_next_batch_meanwhile,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_background_flush_undoes_the_next_batch_too,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(synchronous_flush_waits_for_the_batch_in_flight,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(crash_with_a_batch_in_flight_opens_cleanly, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(checkpoint_due_with_a_batch_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(chain_intact, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_record_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(edited_last_record_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(deleted_record_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(truncated_tail_with_rewritten_head_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(truncated_tail_with_legacy_head_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(rewritten_head_without_high_water_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(restart_after_truncation_never_reuses_a_seq, setup, teardown),
-		cmocka_unit_test_setup_teardown(legacy_head_is_maced_at_first_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(truncated_tail_with_rewritten_head_detected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(truncated_tail_with_legacy_head_detected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(rewritten_head_without_high_water_detected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(restart_after_truncation_never_reuses_a_seq, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(legacy_head_is_maced_at_first_start, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(replaced_audit_key_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(damaged_audit_key_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_filters, setup, teardown),

@@ -455,8 +455,8 @@ static void size_stays_under_512_bytes(void **state)
 	json_int_t omitted = json_integer_value(json_object_get(c, "grants_omitted"));
 	assert_true(omitted >= 1);
 	assert_true(kept < 40);
-	static const char *all[] = { "iss", "sub", "uid", "aud", "iat", "nbf", "exp",
-				     "jti", "key_id", "org_role", "role", "gen" };
+	static const char *all[] = { "iss", "sub", "uid",    "aud",      "iat",  "nbf",
+				     "exp", "jti", "key_id", "org_role", "role", "gen" };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (!json_object_get(c, all[i]))
 			fail_msg("claim %s missing", all[i]);
@@ -610,8 +610,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(uid_claim_must_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(key_status_governs_its_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(size_stays_under_512_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(t1_long_name_with_a_grant_gets_a_token, setup, teardown),
-		cmocka_unit_test_setup_teardown(t2_grants_omitted_counts_all_left_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(t1_long_name_with_a_grant_gets_a_token, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(t2_grants_omitted_counts_all_left_out, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(tick_purges_expired_deny_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(rotation_keeps_older_tokens, setup, teardown),
 	};

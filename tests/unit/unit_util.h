@@ -59,8 +59,8 @@ static inline int unit_env_close(struct unit_env *e)
 
 /* Creates or replaces an account in its own transaction; gen 0 takes a
  * fresh generation from the store's counter. */
-static inline struct account unit_put_account(struct store *s, const char *name,
-					      uint32_t uid, int disabled, uint64_t gen)
+static inline struct account unit_put_account(struct store *s, const char *name, uint32_t uid,
+					      int disabled, uint64_t gen)
 {
 	struct account a;
 	memset(&a, 0, sizeof(a));

@@ -19,14 +19,13 @@
 
 #include "names.h"
 
-#define GLOBAL_SYNOPSIS                                                                  \
+#define GLOBAL_SYNOPSIS \
 	"[-s SOCKET] [--json] [--timeout SECONDS] [--token-file FILE] [--trust-uid UID]"
 
 /* ---- the command table ------------------------------------------------------ */
 
 static const struct ctl_cmd commands[] = {
-	{ "account", "create",
-	  "NAME [--description TEXT] [--role member|admin|super-admin]",
+	{ "account", "create", "NAME [--description TEXT] [--role member|admin|super-admin]",
 	  "create a service account",
 	  "Creates the service account NAME and gives it the next free uid.\n"
 	  "\n"
@@ -34,18 +33,15 @@ static const struct ctl_cmd commands[] = {
 	  "  --role ROLE         organization role: member (default), admin or\n"
 	  "                      super-admin\n",
 	  ctl_account_create },
-	{ "account", "list", "",
-	  "list the service accounts",
+	{ "account", "list", "", "list the service accounts",
 	  "Prints a table NAME UID ROLE STATUS DESCRIPTION, or with --json an\n"
 	  "array of account objects.\n",
 	  ctl_account_list },
-	{ "account", "show", "NAME",
-	  "show one service account",
+	{ "account", "show", "NAME", "show one service account",
 	  "Prints the account's fields as \"key: value\" lines, or with --json\n"
 	  "one account object.\n",
 	  ctl_account_show },
-	{ "account", "update",
-	  "NAME [--rename NEW] [--description TEXT] [--role ROLE]",
+	{ "account", "update", "NAME [--rename NEW] [--description TEXT] [--role ROLE]",
 	  "rename an account or change its description or role",
 	  "Changes the account NAME.  At least one option is required.\n"
 	  "\n"
@@ -54,17 +50,13 @@ static const struct ctl_cmd commands[] = {
 	  "  --role ROLE         new organization role: member, admin or\n"
 	  "                      super-admin\n",
 	  ctl_account_update },
-	{ "account", "disable", "NAME",
-	  "disable an account: its keys and tokens stop working",
+	{ "account", "disable", "NAME", "disable an account: its keys and tokens stop working",
 	  "Disables the account NAME.  Its API keys and session tokens stop\n"
 	  "working at once; \"account enable\" restores them.\n",
 	  ctl_account_disable },
-	{ "account", "enable", "NAME",
-	  "enable a disabled account",
-	  "Enables the account NAME again.\n",
-	  ctl_account_enable },
-	{ "account", "delete", "NAME",
-	  "delete an account",
+	{ "account", "enable", "NAME", "enable a disabled account",
+	  "Enables the account NAME again.\n", ctl_account_enable },
+	{ "account", "delete", "NAME", "delete an account",
 	  "Deletes the account NAME, its grants and its keys (revoked, kept as\n"
 	  "tombstones); its session tokens stop working at once.  With --json\n"
 	  "prints"
@@ -75,8 +67,7 @@ static const struct ctl_cmd commands[] = {
 	  "and wraps around at the end, so a later account may get this uid.\n"
 	  "Remove or re-own files the account left behind.\n",
 	  ctl_account_delete },
-	{ "account", "access", "NAME",
-	  "effective role and capabilities on this host",
+	{ "account", "access", "NAME", "effective role and capabilities on this host",
 	  "Shows what the account may do on this host: its role (the highest\n"
 	  "role its grants give it over the host's workspaces, \"none\" when no\n"
 	  "grant applies), the capabilities of that role (login, sudo), the PAM\n"
@@ -90,21 +81,18 @@ static const struct ctl_cmd commands[] = {
 	  "\n"
 	  "An account may ask about itself; other accounts need admin rights.\n",
 	  ctl_account_access },
-	{ "team", "create", "TEAM",
-	  "create a team",
+	{ "team", "create", "TEAM", "create a team",
 	  "Creates the team TEAM.  Teams own workspaces; a grant on a team\n"
 	  "applies in every workspace of the team.  Team and workspace names use\n"
 	  "lowercase letters, digits, '.', '_' and '-', start with a letter or a\n"
 	  "digit and have at most 64 characters.\n",
 	  ctl_team_create },
-	{ "team", "list", "",
-	  "list the teams",
+	{ "team", "list", "", "list the teams",
 	  "Prints a table TEAM WORKSPACES CREATED CREATED_BY (WORKSPACES is the\n"
 	  "number of workspaces of the team), or with --json an array of\n"
 	  "{\"name\", \"workspaces\", \"created_at\", \"created_by\"}.\n",
 	  ctl_team_list },
-	{ "team", "delete", "TEAM [--force]",
-	  "delete a team",
+	{ "team", "delete", "TEAM [--force]", "delete a team",
 	  "Deletes the team TEAM.  A team that still has workspaces or grants is\n"
 	  "only deleted with --force, which also deletes its workspaces and\n"
 	  "removes every grant on the team and on those workspaces.  Prints how\n"
@@ -113,8 +101,7 @@ static const struct ctl_cmd commands[] = {
 	  "\n"
 	  "  --force  also delete the team's workspaces and grants\n",
 	  ctl_team_delete },
-	{ "workspace", "create", "WS --team TEAM",
-	  "create a workspace in a team",
+	{ "workspace", "create", "WS --team TEAM", "create a workspace in a team",
 	  "Creates the workspace WS owned by the team TEAM, which must exist.\n"
 	  "A host belongs to the workspaces named by host_workspaces in its\n"
 	  "svcacctd.conf; grants on those workspaces (and on their teams) decide\n"
@@ -122,15 +109,13 @@ static const struct ctl_cmd commands[] = {
 	  "\n"
 	  "  --team TEAM  the team that owns the workspace (required)\n",
 	  ctl_workspace_create },
-	{ "workspace", "list", "",
-	  "list the workspaces",
+	{ "workspace", "list", "", "list the workspaces",
 	  "Prints a table WORKSPACE TEAM ON_HOST CREATED (ON_HOST: yes for a\n"
 	  "workspace of this host), or with --json an array of\n"
 	  "{\"name\", \"team\", \"on_host\": true|false, \"created_at\",\n"
 	  "\"created_by\"}.\n",
 	  ctl_workspace_list },
-	{ "workspace", "delete", "WS [--force]",
-	  "delete a workspace",
+	{ "workspace", "delete", "WS [--force]", "delete a workspace",
 	  "Deletes the workspace WS.  A workspace that still has grants is only\n"
 	  "deleted with --force, which also removes them.  Prints how many\n"
 	  "grants were removed; with --json prints\n"
@@ -138,8 +123,7 @@ static const struct ctl_cmd commands[] = {
 	  "\n"
 	  "  --force  also remove the grants on the workspace\n",
 	  ctl_workspace_delete },
-	{ "grant", "add",
-	  "NAME (--workspace WS | --team TEAM) --role viewer|editor|admin",
+	{ "grant", "add", "NAME (--workspace WS | --team TEAM) --role viewer|editor|admin",
 	  "give an account a role on a workspace or a team",
 	  "Gives the account NAME a role on one workspace or on one team (then\n"
 	  "in every workspace of the team).  Exactly one of --workspace and\n"
@@ -160,8 +144,7 @@ static const struct ctl_cmd commands[] = {
 	  "session tokens issued before stop working.  With --json prints the\n"
 	  "removed grant with \"removed\": true.\n",
 	  ctl_grant_remove },
-	{ "grant", "list", "NAME",
-	  "list an account's grants",
+	{ "grant", "list", "NAME", "list an account's grants",
 	  "Prints a table SCOPE NAME ROLE CREATED (SCOPE is workspace or team,\n"
 	  "NAME the workspace's or team's name), or with --json an array of\n"
 	  "{\"account\", \"scope_type\": \"workspace\"|\"team\", \"scope\", \"role\",\n"
@@ -187,8 +170,7 @@ static const struct ctl_cmd commands[] = {
 	  "new key can take over before the old one is disabled (rotation\n"
 	  "without downtime).  Needs admin rights.\n",
 	  ctl_key_create },
-	{ "key", "list", "NAME",
-	  "list an account's API keys (never the keys themselves)",
+	{ "key", "list", "NAME", "list an account's API keys (never the keys themselves)",
 	  "Prints a table KEY_ID LABEL STATUS CREATED CREATED_BY EXPIRES\n"
 	  "LAST_USED.  STATUS is active, disabled, revoked or expired; EXPIRES\n"
 	  "is 'never' for a key without expiry; LAST_USED is the time of the\n"
@@ -201,22 +183,19 @@ static const struct ctl_cmd commands[] = {
 	  "\n"
 	  "An account may list its own keys; other accounts need admin rights.\n",
 	  ctl_key_list },
-	{ "key", "disable", "NAME KEYID",
-	  "disable an API key (reversible)",
+	{ "key", "disable", "NAME KEYID", "disable an API key (reversible)",
 	  "Disables the key KEYID (the 12-character id from key list) of the\n"
 	  "account NAME: it and its session tokens stop working at once; key\n"
 	  "enable restores them.\n"
 	  "A disabled key does not count against max_active_keys.  With --json\n"
 	  "prints the key object.  Needs admin rights.\n",
 	  ctl_key_disable },
-	{ "key", "enable", "NAME KEYID",
-	  "enable a disabled API key",
+	{ "key", "enable", "NAME KEYID", "enable a disabled API key",
 	  "Enables the disabled key KEYID of the account NAME again.  Refused\n"
 	  "when the account already has max_active_keys active keys, and for a\n"
 	  "revoked or expired key.  Needs admin rights.\n",
 	  ctl_key_enable },
-	{ "key", "revoke", "NAME KEYID",
-	  "revoke an API key (final)",
+	{ "key", "revoke", "NAME KEYID", "revoke an API key (final)",
 	  "Revokes the key KEYID of the account NAME.  Revocation is final: the\n"
 	  "key never works again and cannot be enabled; it stays listed as\n"
 	  "revoked.  Session tokens obtained with it stop working at once\n"
@@ -243,8 +222,7 @@ static const struct ctl_cmd commands[] = {
 	  "  --key-file FILE  read the key from FILE (warns when FILE is\n"
 	  "                   accessible to group or others)\n",
 	  ctl_token_create },
-	{ "token", "verify", "[TOKEN|-]",
-	  "check a session token and print its claims",
+	{ "token", "verify", "[TOKEN|-]", "check a session token and print its claims",
 	  "Checks a session token: signature, issuer, audience, expiry,\n"
 	  "revocation and the account's state.  The token is read from standard\n"
 	  "input when TOKEN is absent or '-' (preferred: an argument is visible\n"
@@ -267,23 +245,20 @@ static const struct ctl_cmd commands[] = {
 	  "\n"
 	  "  --account NAME  revoke all tokens of the account NAME\n",
 	  ctl_token_revoke },
-	{ "jwks", "", "",
-	  "print the token verification keys (JWKS)",
+	{ "jwks", "", "", "print the token verification keys (JWKS)",
 	  "Prints the daemon's JSON Web Key Set: the Ed25519 public keys that\n"
 	  "verify its session tokens (the current key and retired keys whose\n"
 	  "tokens may still be valid), pretty-printed, with or without --json.\n"
 	  "Any JWT library can verify tokens offline with it (alg EdDSA,\n"
 	  "issuer svcacctd, audience svcacct).\n",
 	  ctl_jwks_show },
-	{ "signing-key", "rotate", "",
-	  "start signing tokens with a new key (super-admin)",
+	{ "signing-key", "rotate", "", "start signing tokens with a new key (super-admin)",
 	  "Generates a new token-signing key and prints its key id (kid) on\n"
 	  "standard output; with --json {\"kid\"}.  New tokens are signed with\n"
 	  "it; tokens signed with the old key keep verifying until they expire,\n"
 	  "and the JWKS lists both keys meanwhile.  Needs super-admin rights.\n",
 	  ctl_signing_key_rotate },
-	{ "audit", "list",
-	  "[--account NAME] [--event TYPE] [--since TIME] [--limit N]",
+	{ "audit", "list", "[--account NAME] [--event TYPE] [--since TIME] [--limit N]",
 	  "list audit events, oldest first",
 	  "Prints one line per event: SEQ TS EVENT OUTCOME ACTOR SUBJECT REASON,\n"
 	  "or with --json an array of the event objects.\n"
@@ -295,8 +270,7 @@ static const struct ctl_cmd commands[] = {
 	  "                  seconds, or an age such as 30s, 15m, 2h, 7d\n"
 	  "  --limit N       only the newest N matching events\n",
 	  ctl_audit_list },
-	{ "audit", "verify", "",
-	  "verify the audit trail's hash chain",
+	{ "audit", "verify", "", "verify the audit trail's hash chain",
 	  "Checks every audit record against the hash chain.  Exits 0 when the\n"
 	  "chain is intact, 1 naming the first bad record otherwise.\n",
 	  ctl_audit_verify },
@@ -324,8 +298,7 @@ static const struct ctl_cmd *verbless_cmd(const char *noun)
 static const struct ctl_cmd *find_cmd(const char *noun, const char *verb)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		if (strcmp(commands[i].noun, noun) == 0 &&
-		    strcmp(commands[i].verb, verb) == 0)
+		if (strcmp(commands[i].noun, noun) == 0 && strcmp(commands[i].verb, verb) == 0)
 			return &commands[i];
 	return NULL;
 }
@@ -382,20 +355,21 @@ int ctl_usage_error(const struct ctl *c, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	if (c && c->cmd) {
-		fprintf(stderr, "usage: " CTL_PROG " [OPTIONS] %s%s%s%s%s\n",
-			c->cmd->noun, *c->cmd->verb ? " " : "", c->cmd->verb,
-			*c->cmd->args ? " " : "", c->cmd->args);
-		fprintf(stderr, "Try '" CTL_PROG " %s%s%s --help' for more.\n",
-			c->cmd->noun, *c->cmd->verb ? " " : "", c->cmd->verb);
+		fprintf(stderr, "usage: " CTL_PROG " [OPTIONS] %s%s%s%s%s\n", c->cmd->noun,
+			*c->cmd->verb ? " " : "", c->cmd->verb, *c->cmd->args ? " " : "",
+			c->cmd->args);
+		fprintf(stderr, "Try '" CTL_PROG " %s%s%s --help' for more.\n", c->cmd->noun,
+			*c->cmd->verb ? " " : "", c->cmd->verb);
 	} else {
 		fputs("usage: " CTL_PROG " " GLOBAL_SYNOPSIS " NOUN VERB [ARGS...]\n"
-		      "Try '" CTL_PROG " --help' for more.\n", stderr);
+		      "Try '" CTL_PROG " --help' for more.\n",
+		      stderr);
 	}
 	return CTL_EXIT_USAGE;
 }
 
-__attribute__((format(printf, 2, 3)))
-static int noun_usage_error(const char *noun, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int noun_usage_error(const char *noun, const char *fmt,
+								  ...)
 {
 	va_list ap;
 	fflush(stdout);
@@ -443,7 +417,8 @@ static void print_main_help(FILE *f)
 	      "                       describe one command\n"
 	      "  --version            print the version\n"
 	      "\n"
-	      "Commands:\n", f);
+	      "Commands:\n",
+	      f);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		print_cmd_line(f, &commands[i]);
 	fputs("\n"
@@ -453,7 +428,8 @@ static void print_main_help(FILE *f)
 	      "\n"
 	      "Exit status: 0 success, 1 refused or failed, 2 usage error,\n"
 	      "3 not authorized, 4 not found, 5 daemon unreachable (or not run by\n"
-	      "root or " CTL_DAEMON_USER ": see --trust-uid).\n", f);
+	      "root or " CTL_DAEMON_USER ": see --trust-uid).\n",
+	      f);
 }
 
 static void print_noun_help(FILE *f, const char *noun)
@@ -466,14 +442,16 @@ static void print_noun_help(FILE *f, const char *noun)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (strcmp(commands[i].noun, noun) == 0)
 			print_cmd_line(f, &commands[i]);
-	fprintf(f, "\nTry '" CTL_PROG " %s VERB --help' for one verb, '" CTL_PROG
-		   " --help' for the options.\n", noun);
+	fprintf(f,
+		"\nTry '" CTL_PROG " %s VERB --help' for one verb, '" CTL_PROG
+		" --help' for the options.\n",
+		noun);
 }
 
 static void print_cmd_help(FILE *f, const struct ctl_cmd *cmd)
 {
-	fprintf(f, "usage: " CTL_PROG " [OPTIONS] %s%s%s%s%s\n\n", cmd->noun,
-		*cmd->verb ? " " : "", cmd->verb, *cmd->args ? " " : "", cmd->args);
+	fprintf(f, "usage: " CTL_PROG " [OPTIONS] %s%s%s%s%s\n\n", cmd->noun, *cmd->verb ? " " : "",
+		cmd->verb, *cmd->args ? " " : "", cmd->args);
 	if (cmd->help)
 		fputs(cmd->help, f);
 	else
@@ -511,12 +489,10 @@ static int check_value(const struct ctl *c, const char *what, const char *v)
 		uint32_t cp;
 		size_t l = ctl_utf8_seq((const unsigned char *)v + i, n - i, &cp);
 		if (l == 0)
-			return ctl_usage_error(c, "%s: '%s' is not valid UTF-8", what,
-					       disp(v));
+			return ctl_usage_error(c, "%s: '%s' is not valid UTF-8", what, disp(v));
 		if (ctl_is_control(cp))
-			return ctl_usage_error(
-				c, "%s: control characters are not allowed in '%s'",
-				what, disp(v));
+			return ctl_usage_error(c, "%s: control characters are not allowed in '%s'",
+					       what, disp(v));
 		i += l;
 	}
 	return 0;
@@ -530,10 +506,11 @@ static int parse_timeout(struct ctl *c, const char *v)
 		return rc;
 	errno = 0;
 	double s = strtod(v, &end);
-	if (end == v || *end != '\0' || errno != 0 || !isfinite(s) || s <= 0 ||
-	    s > 86400)
-		return ctl_usage_error(c, "--timeout: '%s' is not a number of seconds "
-					  "(more than 0, at most 86400)", disp(v));
+	if (end == v || *end != '\0' || errno != 0 || !isfinite(s) || s <= 0 || s > 86400)
+		return ctl_usage_error(c,
+				       "--timeout: '%s' is not a number of seconds "
+				       "(more than 0, at most 86400)",
+				       disp(v));
 	int ms = (int)(s * 1000.0 + 0.5);
 	c->timeout_ms = ms < 1 ? 1 : ms;
 	return 0;
@@ -608,9 +585,8 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 	return 1;
 }
 
-int ctl_parse_args(struct ctl *c, int argc, char **argv, struct ctl_opt *opts,
-		   size_t nopts, const char *const *posnames, size_t min_pos,
-		   size_t max_pos, const char **pos)
+int ctl_parse_args(struct ctl *c, int argc, char **argv, struct ctl_opt *opts, size_t nopts,
+		   const char *const *posnames, size_t min_pos, size_t max_pos, const char **pos)
 {
 	size_t npos = 0;
 	int only_pos = 0, rc;
@@ -641,15 +617,15 @@ int ctl_parse_args(struct ctl *c, int argc, char **argv, struct ctl_opt *opts,
 				return ctl_usage_error(c, "unknown option '%s'", disp(a));
 			if (!o->has_arg) {
 				if (v)
-					return ctl_usage_error(
-						c, "option '--%s' takes no value", o->name);
+					return ctl_usage_error(c, "option '--%s' takes no value",
+							       o->name);
 				o->value = "1";
 				continue;
 			}
 			if (!v) {
 				if (i + 1 >= argc)
-					return ctl_usage_error(
-						c, "option '--%s' needs a value", o->name);
+					return ctl_usage_error(c, "option '--%s' needs a value",
+							       o->name);
 				v = argv[++i];
 			}
 			char what[64];
@@ -699,8 +675,7 @@ static int finish(int rc)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (rc == 0) {
-			fprintf(stderr, CTL_PROG ": error writing output: %s\n",
-				strerror(errno));
+			fprintf(stderr, CTL_PROG ": error writing output: %s\n", strerror(errno));
 			rc = CTL_EXIT_FAILED;
 		}
 	}
@@ -758,8 +733,7 @@ int main(int argc, char **argv)
 		}
 		cmd = find_cmd(noun, verb);
 		if (!cmd)
-			return noun_usage_error(noun, "%s: unknown verb '%s'", noun,
-						disp(verb));
+			return noun_usage_error(noun, "%s: unknown verb '%s'", noun, disp(verb));
 	}
 	c.cmd = cmd;
 

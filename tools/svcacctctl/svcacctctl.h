@@ -76,18 +76,16 @@ struct ctl_opt {
  * value is checked for control characters, invalid UTF-8 and length.
  * Returns 0, or CTL_EXIT_USAGE after printing the error.
  */
-int ctl_parse_args(struct ctl *c, int argc, char **argv, struct ctl_opt *opts,
-		   size_t nopts, const char *const *posnames, size_t min_pos,
-		   size_t max_pos, const char **pos);
+int ctl_parse_args(struct ctl *c, int argc, char **argv, struct ctl_opt *opts, size_t nopts,
+		   const char *const *posnames, size_t min_pos, size_t max_pos, const char **pos);
 
 /* Prints "svcacctctl: MESSAGE" and a usage hint for the current command
  * to stderr.  Returns CTL_EXIT_USAGE. */
-__attribute__((format(printf, 2, 3)))
-int ctl_usage_error(const struct ctl *c, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int ctl_usage_error(const struct ctl *c, const char *fmt,
+							  ...);
 
 /* Prints "svcacctctl: MESSAGE" to stderr. */
-__attribute__((format(printf, 1, 2)))
-void ctl_err(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void ctl_err(const char *fmt, ...);
 
 /* The largest uid --trust-uid takes ((uid_t)-1 is no user). */
 #define CTL_UID_MAX 4294967294u
@@ -152,22 +150,21 @@ void ctl_reply_free(struct ctl_reply *rep);
 int ctl_get_str(const struct ctl_item *it, uint16_t tag, struct ctl_str *out);
 int ctl_get_u64(const struct ctl_item *it, uint16_t tag, uint64_t *out);
 /* The nth (from 0) STR field tag of the item, for repeated fields. */
-int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth,
-		    struct ctl_str *out);
+int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth, struct ctl_str *out);
 
 /* Parses one positional NAME (no options), checks it is a valid account
  * name, and sends cmd carrying it as F_NAME (ctl_request).  *name (if not
  * NULL) is the parsed name.  0 = rep holds an OK reply and must be freed by the caller;
  * else the exit status, already reported. */
-int ctl_name_request(struct ctl *c, int argc, char **argv, enum svca_cmd cmd,
-		     const char **name, struct ctl_reply *rep);
+int ctl_name_request(struct ctl *c, int argc, char **argv, enum svca_cmd cmd, const char **name,
+		     struct ctl_reply *rep);
 
 /* team delete and workspace delete: parses SCOPE [--force] (pos_names names
  * the positional), checks it with ctl_check_scope_name(noun), sends cmd with
  * the name as field tag, and prints the JSON object or the "deleted NOUN
  * NAME (N grants removed)" line.  Returns the exit status. */
-int ctl_scope_delete(struct ctl *c, int argc, char **argv, const char *noun,
-		     enum svca_cmd cmd, uint16_t tag, const char *const *pos_names);
+int ctl_scope_delete(struct ctl *c, int argc, char **argv, const char *noun, enum svca_cmd cmd,
+		     uint16_t tag, const char *const *pos_names);
 
 /* ---- text and time (svcacctctl_util.c) ----------------------------------- */
 
@@ -198,13 +195,12 @@ int ctl_parse_time(const char *s, int64_t now_ms, uint64_t *out_ms);
 /* The text of column col for item it: a field's value, or text written
  * into buf (CTL_CELL_BUFLEN bytes).  p == NULL or an empty text shows as
  * "-", so that the columns stay countable. */
-typedef struct ctl_str (*ctl_cell_fn)(const struct ctl_item *it, size_t col,
-				      char *buf);
+typedef struct ctl_str (*ctl_cell_fn)(const struct ctl_item *it, size_t col, char *buf);
 
 /* Prints the titles, then one row per item; columns two spaces apart, the
  * last one unpadded.  ncols is at most CTL_TABLE_MAXCOLS. */
-void ctl_print_table(const char *const *title, size_t ncols,
-		     const struct ctl_item *items, size_t nitems, ctl_cell_fn cell);
+void ctl_print_table(const char *const *title, size_t ncols, const struct ctl_item *items,
+		     size_t nitems, ctl_cell_fn cell);
 
 /* Cells: the STR field tag; a U64 field in decimal; a timestamp field as
  * ISO 8601 UTC without ms (absent or 0: "-"). */
@@ -247,8 +243,7 @@ int ctl_json_print_items(const struct ctl_reply *rep,
  * in messages ("API key", "session token").  Warns on stderr when the file
  * is readable or writable by group or others.  0, or CTL_EXIT_FAILED after
  * printing the error (buf is then wiped).  The secret is never printed. */
-int ctl_read_secret_file(const char *path, const char *what, char *buf,
-			 size_t cap, size_t *len);
+int ctl_read_secret_file(const char *path, const char *what, char *buf, size_t cap, size_t *len);
 
 /* Reads one line of standard input (without echo on a terminal, after a
  * prompt on stderr), dropping the newline.  Same contract as above. */
@@ -256,8 +251,7 @@ int ctl_read_secret_stdin(const char *what, char *buf, size_t cap, size_t *len);
 
 /* Copies the secret s (from the environment or argv) into buf like the
  * readers above (one trailing newline dropped).  0 or CTL_EXIT_FAILED. */
-int ctl_copy_secret(const char *s, const char *what, char *buf, size_t cap,
-		    size_t *len);
+int ctl_copy_secret(const char *s, const char *what, char *buf, size_t cap, size_t *len);
 
 /* Wipes memory that held a secret. */
 void ctl_wipe(void *p, size_t n);

@@ -12,8 +12,10 @@ static int check_role(const struct ctl *c, const char *role)
 	if (strcmp(role, "member") == 0 || strcmp(role, "admin") == 0 ||
 	    strcmp(role, "super-admin") == 0)
 		return 0;
-	return ctl_usage_error(c, "--role: '%s' is not a role: use member, admin "
-				  "or super-admin", role);
+	return ctl_usage_error(c,
+			       "--role: '%s' is not a role: use member, admin "
+			       "or super-admin",
+			       role);
 }
 
 /* ---- output ---------------------------------------------------------------- */
@@ -65,8 +67,7 @@ static void show_str(const char *key, const struct ctl_item *it, uint16_t tag)
 	putchar('\n');
 }
 
-static void show_time(const char *key, const struct ctl_item *it, uint16_t tag,
-		      const char *zero)
+static void show_time(const char *key, const struct ctl_item *it, uint16_t tag, const char *zero)
 {
 	char buf[CTL_TIME_BUFLEN];
 	uint64_t v;
@@ -103,8 +104,7 @@ static void show_account(const struct ctl_item *it)
 }
 
 /* "NAME[ (uid N)]\n", NAME from the reply, else the request's. */
-static void confirm_tail(const struct ctl_item *it, const char *fallback,
-			 int with_uid)
+static void confirm_tail(const struct ctl_item *it, const char *fallback, int with_uid)
 {
 	uint64_t uid;
 
@@ -115,8 +115,7 @@ static void confirm_tail(const struct ctl_item *it, const char *fallback,
 }
 
 /* "DONE account NAME[ (uid N)]" */
-static void confirm(const char *done, const struct ctl_item *it,
-		    const char *fallback, int with_uid)
+static void confirm(const char *done, const struct ctl_item *it, const char *fallback, int with_uid)
 {
 	printf("%s account ", done);
 	confirm_tail(it, fallback, with_uid);
@@ -158,10 +157,8 @@ int ctl_account_create(struct ctl *c, int argc, char **argv)
 
 int ctl_account_list(struct ctl *c, int argc, char **argv)
 {
-	static const char *const title[5] = { "NAME", "UID", "ROLE", "STATUS",
-					      "DESCRIPTION" };
-	static const uint16_t tags[5] = { F_NAME, F_UID, F_ORG_ROLE, F_STATUS,
-					  F_DESCRIPTION };
+	static const char *const title[5] = { "NAME", "UID", "ROLE", "STATUS", "DESCRIPTION" };
+	static const uint16_t tags[5] = { F_NAME, F_UID, F_ORG_ROLE, F_STATUS, F_DESCRIPTION };
 	struct svca_buf b;
 	struct ctl_reply rep;
 	size_t width[5];
@@ -241,8 +238,7 @@ int ctl_account_list(struct ctl *c, int argc, char **argv)
 }
 
 /* show, disable, enable and delete: NAME in, an account (or less) out. */
-static int name_cmd(struct ctl *c, int argc, char **argv, enum svca_cmd cmd,
-		    const char *done)
+static int name_cmd(struct ctl *c, int argc, char **argv, enum svca_cmd cmd, const char *done)
 {
 	const char *pos[1];
 	struct ctl_reply rep;
@@ -376,8 +372,7 @@ static int str_is(struct ctl_str s, const char *lit)
 
 static json_t *source_json(struct ctl_str s, int *oom)
 {
-	static const char *const keys[SRC_NPARTS] = { "type", "scope", "workspace",
-						      "role" };
+	static const char *const keys[SRC_NPARTS] = { "type", "scope", "workspace", "role" };
 	struct ctl_str part[SRC_NPARTS];
 	json_t *o = json_object();
 
@@ -446,8 +441,7 @@ static void put_source(struct ctl_str s)
 	ctl_put_safe(stdout, part[SRC_TYPE].p, part[SRC_TYPE].n);
 	putchar(' ');
 	ctl_put_safe(stdout, part[SRC_SCOPE].p, part[SRC_SCOPE].n);
-	if (!str_is(part[SRC_TYPE], "workspace") ||
-	    part[SRC_SCOPE].n != part[SRC_WORKSPACE].n ||
+	if (!str_is(part[SRC_TYPE], "workspace") || part[SRC_SCOPE].n != part[SRC_WORKSPACE].n ||
 	    memcmp(part[SRC_SCOPE].p, part[SRC_WORKSPACE].p, part[SRC_SCOPE].n) != 0) {
 		fputs(" (via workspace ", stdout);
 		ctl_put_safe(stdout, part[SRC_WORKSPACE].p, part[SRC_WORKSPACE].n);
@@ -507,8 +501,7 @@ int ctl_account_access(struct ctl *c, int argc, char **argv)
 	struct ctl_reply rep;
 	int rc;
 
-	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_ACCOUNT_ACCESS, &name,
-				   &rep)) != 0)
+	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_ACCOUNT_ACCESS, &name, &rep)) != 0)
 		return rc;
 	if (c->json)
 		rc = print_access_json(&rep.top);

@@ -13,8 +13,7 @@
 
 /* ---- rendering an event for the plain listing ------------------------------- */
 
-enum { COL_SEQ, COL_TS, COL_EVENT, COL_OUTCOME, COL_ACTOR, COL_SUBJECT,
-       COL_REASON, NCOLS };
+enum { COL_SEQ, COL_TS, COL_EVENT, COL_OUTCOME, COL_ACTOR, COL_SUBJECT, COL_REASON, NCOLS };
 
 static const char *const col_title[NCOLS] = {
 	"SEQ", "TS", "EVENT", "OUTCOME", "ACTOR", "SUBJECT", "REASON",
@@ -45,10 +44,10 @@ static void render_object(FILE *m, json_t *o, int actor)
 	}
 	if (prim && actor)
 		return;
-	json_object_foreach(o, key, x) {
-		if ((prim && strcmp(key, prim) == 0) || json_is_null(x) ||
-		    json_is_object(x) || json_is_array(x) ||
-		    (json_is_string(x) && json_string_length(x) == 0))
+	json_object_foreach(o, key, x)
+	{
+		if ((prim && strcmp(key, prim) == 0) || json_is_null(x) || json_is_object(x) ||
+		    json_is_array(x) || (json_is_string(x) && json_string_length(x) == 0))
 			continue;
 		fprintf(m, "%s%s=", first ? "" : ",", key);
 		first = 0;
@@ -62,34 +61,22 @@ static void render_value(FILE *m, json_t *v, int actor)
 	json_t *x;
 
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		fwrite(json_string_value(v), 1, json_string_length(v), m);
-		break;
-	case JSON_INTEGER:
-		fprintf(m, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		fprintf(m, "%g", json_real_value(v));
-		break;
-	case JSON_TRUE:
-		fputs("true", m);
-		break;
-	case JSON_FALSE:
-		fputs("false", m);
-		break;
+	case JSON_STRING: fwrite(json_string_value(v), 1, json_string_length(v), m); break;
+	case JSON_INTEGER: fprintf(m, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
+	case JSON_REAL: fprintf(m, "%g", json_real_value(v)); break;
+	case JSON_TRUE: fputs("true", m); break;
+	case JSON_FALSE: fputs("false", m); break;
 	case JSON_ARRAY:
-		json_array_foreach(v, i, x) {
+		json_array_foreach(v, i, x)
+		{
 			if (i)
 				fputc(',', m);
 			render_value(m, x, 0);
 		}
 		break;
-	case JSON_OBJECT:
-		render_object(m, v, actor);
-		break;
+	case JSON_OBJECT: render_object(m, v, actor); break;
 	case JSON_NULL:
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -129,8 +116,7 @@ static json_t *item_event(const struct ctl_item *it, size_t idx)
 		uint64_t seq;
 		json_decref(ev);
 		if (ctl_get_u64(it, F_SEQ, &seq))
-			ctl_err("warning: audit record %" PRIu64 " is not a JSON object",
-				seq);
+			ctl_err("warning: audit record %" PRIu64 " is not a JSON object", seq);
 		else
 			ctl_err("warning: audit item %zu is not a JSON object", idx + 1);
 		return NULL;
@@ -247,11 +233,11 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (opts[1].value && !*opts[1].value)
 		return ctl_usage_error(c, "--event: the event type is empty");
-	if (opts[2].value &&
-	    ctl_parse_time(opts[2].value, svca_wall_ms(), &since) < 0)
-		return ctl_usage_error(c, "--since: '%s' is not a time: use "
-					  "2026-11-27T10:00:00Z, 2026-11-27, "
-					  "@EPOCH or an age like 30s, 15m, 2h, 7d",
+	if (opts[2].value && ctl_parse_time(opts[2].value, svca_wall_ms(), &since) < 0)
+		return ctl_usage_error(c,
+				       "--since: '%s' is not a time: use "
+				       "2026-11-27T10:00:00Z, 2026-11-27, "
+				       "@EPOCH or an age like 30s, 15m, 2h, 7d",
 				       opts[2].value);
 	if (opts[3].value) {
 		const char *p = opts[3].value;
@@ -261,8 +247,10 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
 			limit = limit * 10 + (uint64_t)(*p - '0');
 		}
 		if (*p || limit == 0)
-			return ctl_usage_error(c, "--limit: '%s' is not a positive "
-						  "integer", opts[3].value);
+			return ctl_usage_error(c,
+					       "--limit: '%s' is not a positive "
+					       "integer",
+					       opts[3].value);
 	}
 
 	ctl_request_begin(&b, SVCA_CMD_AUDIT_LIST);

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int ctl_name_request(struct ctl *c, int argc, char **argv, enum svca_cmd cmd,
-		     const char **name, struct ctl_reply *rep)
+int ctl_name_request(struct ctl *c, int argc, char **argv, enum svca_cmd cmd, const char **name,
+		     struct ctl_reply *rep)
 {
 	static const char *const name_pos[] = { "NAME" };
 	const char *pos[1];
@@ -29,8 +29,8 @@ int ctl_name_request(struct ctl *c, int argc, char **argv, enum svca_cmd cmd,
 	return 0;
 }
 
-int ctl_scope_delete(struct ctl *c, int argc, char **argv, const char *noun,
-		     enum svca_cmd cmd, uint16_t tag, const char *const *pos_names)
+int ctl_scope_delete(struct ctl *c, int argc, char **argv, const char *noun, enum svca_cmd cmd,
+		     uint16_t tag, const char *const *pos_names)
 {
 	struct ctl_opt opts[] = { { "force", 0, NULL } };
 	const char *pos[1];
@@ -71,11 +71,9 @@ int ctl_scope_delete(struct ctl *c, int argc, char **argv, const char *noun,
 		else
 			fputs(pos[0], stdout);
 		if (have)
-			printf(" (%" PRIu64 " grant%s removed)", removed,
-			       removed == 1 ? "" : "s");
+			printf(" (%" PRIu64 " grant%s removed)", removed, removed == 1 ? "" : "s");
 		putchar('\n');
 	}
 	ctl_reply_free(&rep);
 	return rc;
 }
-

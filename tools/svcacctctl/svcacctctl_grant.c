@@ -11,8 +11,10 @@ static int check_role(const struct ctl *c, const char *role)
 	if (strcmp(role, "viewer") == 0 || strcmp(role, "editor") == 0 ||
 	    strcmp(role, "admin") == 0)
 		return 0;
-	return ctl_usage_error(c, "--role: '%s' is not a role: use viewer, editor "
-				  "or admin", role);
+	return ctl_usage_error(c,
+			       "--role: '%s' is not a role: use viewer, editor "
+			       "or admin",
+			       role);
 }
 
 /*
@@ -20,8 +22,8 @@ static int check_role(const struct ctl *c, const char *role)
  * --team TEAM, with a valid name.  *tag gets F_WORKSPACE or F_TEAM, *scope
  * the name.
  */
-static int check_scope(const struct ctl *c, const struct ctl_opt *ws,
-		       const struct ctl_opt *team, uint16_t *tag, const char **scope)
+static int check_scope(const struct ctl *c, const struct ctl_opt *ws, const struct ctl_opt *team,
+		       uint16_t *tag, const char **scope)
 {
 	if (!ws->value == !team->value)
 		return ctl_usage_error(c, "give exactly one of --workspace WS or "
@@ -35,8 +37,7 @@ static int check_scope(const struct ctl *c, const struct ctl_opt *ws,
 
 /* The grant's scope: "workspace" or "team" and its name; type NULL when
  * the item names neither. */
-static void grant_scope(const struct ctl_item *it, const char **type,
-			struct ctl_str *scope)
+static void grant_scope(const struct ctl_item *it, const char **type, struct ctl_str *scope)
 {
 	*type = NULL;
 	if (ctl_get_str(it, F_WORKSPACE, scope))
@@ -76,9 +77,7 @@ static struct ctl_str grant_cell(const struct ctl_item *it, size_t col, char *bu
 		scope.p = type;
 		scope.n = type ? strlen(type) : 0;
 		return scope;
-	case 1:
-		grant_scope(it, &type, &scope);
-		return scope;
+	case 1: grant_scope(it, &type, &scope); return scope;
 	case 2: return ctl_cell_str(it, F_ROLE);
 	default: return ctl_cell_time(it, F_CREATED_AT, buf);
 	}
@@ -96,8 +95,7 @@ static void put_str(const struct ctl_item *it, uint16_t tag, const char *fallbac
 
 /* "ROLE on workspace WS" / "ROLE on team TEAM", from the reply, else from
  * the request. */
-static void put_grant(const struct ctl_item *it, const char *role,
-		      uint16_t tag, const char *scope)
+static void put_grant(const struct ctl_item *it, const char *role, uint16_t tag, const char *scope)
 {
 	const char *type;
 	struct ctl_str s;
@@ -185,8 +183,7 @@ int ctl_grant_list(struct ctl *c, int argc, char **argv)
 	struct ctl_reply rep;
 	int rc;
 
-	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_GRANT_LIST, NULL,
-				   &rep)) != 0)
+	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_GRANT_LIST, NULL, &rep)) != 0)
 		return rc;
 	if (c->json)
 		rc = ctl_json_print_items(&rep, grant_json);

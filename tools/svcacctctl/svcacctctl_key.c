@@ -35,8 +35,10 @@ static int parse_expires(const struct ctl *c, const char *v, uint64_t *days)
 			break;
 	}
 	if (p == v || *p != '\0' || n == 0 || n > EXPIRES_DAYS_CAP)
-		return ctl_usage_error(c, "--expires: '%s' is not a number of days (a "
-					  "positive integer) or 'never'", v);
+		return ctl_usage_error(c,
+				       "--expires: '%s' is not a number of days (a "
+				       "positive integer) or 'never'",
+				       v);
 	*days = n;
 	return 0;
 }
@@ -61,9 +63,10 @@ static int check_keyid(const struct ctl *c, char *keyid)
 		     (ch >= 'a' && ch <= 'z');
 	}
 	if (!ok)
-		return ctl_usage_error(c, "invalid key id '%s': a key id has %d letters "
-					  "and digits (see 'key list')", keyid,
-				       SVCA_KEYID_LEN);
+		return ctl_usage_error(c,
+				       "invalid key id '%s': a key id has %d letters "
+				       "and digits (see 'key list')",
+				       keyid, SVCA_KEYID_LEN);
 	return 0;
 }
 
@@ -100,8 +103,7 @@ static json_t *last_used_json(const struct ctl_item *it, int *oom)
 }
 
 /* A key object; with key_text (key create only) the key itself too. */
-static json_t *key_json_with(const struct ctl_item *it, int *oom,
-			     const struct svca_field *key_text)
+static json_t *key_json_with(const struct ctl_item *it, int *oom, const struct svca_field *key_text)
 {
 	json_t *o = json_object();
 	if (!o) {
@@ -255,7 +257,8 @@ int ctl_key_create(struct ctl *c, int argc, char **argv)
 		else if (ctl_fmt_time(exp, 0, t, sizeof(t)) == 0)
 			fprintf(stderr, ", expires %s", t);
 		fputs("\n" CTL_PROG ": the key is shown only this once: store it "
-		      "now\n", stderr);
+		      "now\n",
+		      stderr);
 		ctl_put_safe(stdout, (const char *)key->val, key->len);
 		putchar('\n');
 		fflush(stdout);
@@ -266,13 +269,12 @@ int ctl_key_create(struct ctl *c, int argc, char **argv)
 
 int ctl_key_list(struct ctl *c, int argc, char **argv)
 {
-	static const char *const title[7] = { "KEY_ID", "LABEL", "STATUS", "CREATED",
+	static const char *const title[7] = { "KEY_ID",     "LABEL",   "STATUS",   "CREATED",
 					      "CREATED_BY", "EXPIRES", "LAST_USED" };
 	struct ctl_reply rep;
 	int rc;
 
-	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_KEY_LIST, NULL,
-				   &rep)) != 0)
+	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_KEY_LIST, NULL, &rep)) != 0)
 		return rc;
 	if (c->json)
 		rc = ctl_json_print_items(&rep, key_json);
@@ -283,8 +285,7 @@ int ctl_key_list(struct ctl *c, int argc, char **argv)
 }
 
 /* disable, enable, revoke: NAME KEYID in, the key out. */
-static int key_status_cmd(struct ctl *c, int argc, char **argv, enum svca_cmd cmd,
-			  const char *done)
+static int key_status_cmd(struct ctl *c, int argc, char **argv, enum svca_cmd cmd, const char *done)
 {
 	const char *pos[2];
 	struct svca_buf b;

@@ -91,8 +91,7 @@ int ctl_team_create(struct ctl *c, int argc, char **argv)
 
 int ctl_team_list(struct ctl *c, int argc, char **argv)
 {
-	static const char *const title[4] = { "TEAM", "WORKSPACES", "CREATED",
-					      "CREATED_BY" };
+	static const char *const title[4] = { "TEAM", "WORKSPACES", "CREATED", "CREATED_BY" };
 	struct svca_buf b;
 	struct ctl_reply rep;
 	int rc;
@@ -112,6 +111,5 @@ int ctl_team_list(struct ctl *c, int argc, char **argv)
 
 int ctl_team_delete(struct ctl *c, int argc, char **argv)
 {
-	return ctl_scope_delete(c, argc, argv, "team", SVCA_CMD_TEAM_DELETE,
-				F_TEAM, team_pos);
+	return ctl_scope_delete(c, argc, argv, "team", SVCA_CMD_TEAM_DELETE, F_TEAM, team_pos);
 }

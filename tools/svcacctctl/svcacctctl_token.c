@@ -27,8 +27,8 @@ static const struct svca_field *get_bytes(const struct ctl_item *it, uint16_t ta
 /* Drops trailing blanks and line ends (a token has none). */
 static void trim_token(char *buf, size_t *len)
 {
-	while (*len && (buf[*len - 1] == ' ' || buf[*len - 1] == '\t' ||
-			buf[*len - 1] == '\r' || buf[*len - 1] == '\n'))
+	while (*len && (buf[*len - 1] == ' ' || buf[*len - 1] == '\t' || buf[*len - 1] == '\r' ||
+			buf[*len - 1] == '\n'))
 		buf[--*len] = '\0';
 }
 
@@ -37,8 +37,7 @@ static void trim_token(char *buf, size_t *len)
  * when arg is NULL or "-", from standard input.  0, or an exit status
  * after printing the error.
  */
-static int read_token(const struct ctl *c, const char *arg, char *buf, size_t cap,
-		      size_t *len)
+static int read_token(const struct ctl *c, const char *arg, char *buf, size_t cap, size_t *len)
 {
 	int rc;
 
@@ -59,8 +58,7 @@ static int read_token(const struct ctl *c, const char *arg, char *buf, size_t ca
 
 /* ---- token create ----------------------------------------------------------------- */
 
-static json_t *token_json(const struct ctl_item *it, const struct svca_field *tok,
-			  int *oom)
+static json_t *token_json(const struct ctl_item *it, const struct svca_field *tok, int *oom)
 {
 	json_t *o = json_object();
 	struct ctl_str t = { (const char *)tok->val, tok->len };
@@ -123,8 +121,7 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
 		rc = ctl_read_secret_file(opts[0].value, "API key", key, sizeof(key), &klen);
 	} else if (env && *env) {
 		from = "$SVCACCT_API_KEY";
-		rc = ctl_copy_secret(env, "API key in $SVCACCT_API_KEY", key, sizeof(key),
-				     &klen);
+		rc = ctl_copy_secret(env, "API key in $SVCACCT_API_KEY", key, sizeof(key), &klen);
 	} else {
 		from = "standard input";
 		rc = ctl_read_secret_stdin("API key", key, sizeof(key), &klen);
@@ -133,8 +130,9 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
 		return rc;
 	if (klen == 0) {
 		ctl_wipe(key, sizeof(key));
-		return ctl_usage_error(c, "no API key in %s (give --key-file FILE, "
-					  "$SVCACCT_API_KEY or the key on standard input)",
+		return ctl_usage_error(c,
+				       "no API key in %s (give --key-file FILE, "
+				       "$SVCACCT_API_KEY or the key on standard input)",
 				       from);
 	}
 
@@ -173,14 +171,11 @@ static void print_claim(const char *key, json_t *v)
 
 	printf("%s: ", key);
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		ctl_put_safe(stdout, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
+	case JSON_STRING: ctl_put_safe(stdout, json_string_value(v), json_string_length(v)); break;
+	case JSON_INTEGER: printf("%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
 	case JSON_ARRAY:
-		json_array_foreach(v, i, x) {
+		json_array_foreach(v, i, x)
+		{
 			if (i)
 				fputs(", ", stdout);
 			if (json_is_string(x)) {
@@ -305,7 +300,8 @@ int ctl_token_verify(struct ctl *c, int argc, char **argv)
 			oom = 1;
 		else
 			ctl_json_set(o, "valid", json_true(), &oom);
-		json_object_foreach(claims, k, v) {
+		json_object_foreach(claims, k, v)
+		{
 			if (oom)
 				break;
 			if (strcmp(k, "valid") != 0)
@@ -315,8 +311,7 @@ int ctl_token_verify(struct ctl *c, int argc, char **argv)
 	} else {
 		const char *k;
 		json_t *v;
-		json_object_foreach(claims, k, v)
-			print_claim(k, v);
+		json_object_foreach(claims, k, v) print_claim(k, v);
 	}
 	json_decref(claims);
 	ctl_reply_free(&rep);
@@ -389,7 +384,8 @@ int ctl_token_revoke(struct ctl *c, int argc, char **argv)
 	} else {
 		struct ctl_str s;
 		fputs(account ? "revoked all session tokens of account "
-			      : "revoked the session token of account ", stdout);
+			      : "revoked the session token of account ",
+		      stdout);
 		if (ctl_get_str(&rep.top, F_NAME, &s))
 			ctl_put_safe(stdout, s.p, s.n);
 		else
@@ -464,7 +460,8 @@ int ctl_signing_key_rotate(struct ctl *c, int argc, char **argv)
 		putchar('\n');
 		fflush(stdout);
 		fputs(CTL_PROG ": new tokens are signed with this key; tokens signed "
-		      "with the previous key verify until they expire\n", stderr);
+			       "with the previous key verify until they expire\n",
+		      stderr);
 	}
 	ctl_reply_free(&rep);
 	return rc;

@@ -104,20 +104,16 @@ static int attach_auth_token(const struct ctl *c, struct svca_buf *b)
 	case SVCA_CMD_PING:
 	case SVCA_CMD_TOKEN_CREATE:
 	case SVCA_CMD_TOKEN_VERIFY:
-	case SVCA_CMD_JWKS:
-		return 0;
-	default:
-		break;
+	case SVCA_CMD_JWKS: return 0;
+	default: break;
 	}
 	if (c->token_file) {
-		rc = ctl_read_secret_file(c->token_file, "session token", tok,
-					  sizeof(tok), &n);
+		rc = ctl_read_secret_file(c->token_file, "session token", tok, sizeof(tok), &n);
 	} else {
 		const char *env = getenv("SVCACCT_TOKEN");
 		if (!env || !*env)
 			return 0;
-		rc = ctl_copy_secret(env, "session token ($SVCACCT_TOKEN)", tok,
-				     sizeof(tok), &n);
+		rc = ctl_copy_secret(env, "session token ($SVCACCT_TOKEN)", tok, sizeof(tok), &n);
 	}
 	if (rc)
 		return rc;
@@ -291,8 +287,7 @@ int ctl_get_str(const struct ctl_item *it, uint16_t tag, struct ctl_str *out)
 	return 0;
 }
 
-int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth,
-		    struct ctl_str *out)
+int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth, struct ctl_str *out)
 {
 	out->p = NULL;
 	out->n = 0;
@@ -408,13 +403,12 @@ int ctl_fmt_time(uint64_t ms, int with_ms, char *buf, size_t len)
 	if ((uint64_t)t != secs || !gmtime_r(&t, &tm) || tm.tm_year > 9999 - 1900)
 		return -1;
 	if (with_ms)
-		r = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			     tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+		r = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			     (unsigned)(ms % 1000));
 	else
-		r = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			     tm.tm_min, tm.tm_sec);
+		r = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return r < 0 || (size_t)r >= len ? -1 : 0;
 }
 
@@ -432,8 +426,7 @@ static int64_t days_from_civil(unsigned y, unsigned m, unsigned d)
 
 static unsigned days_in_month(unsigned y, unsigned m)
 {
-	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30,
-					       31, 31, 30, 31, 30, 31 };
+	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	return m == 2 && leap ? 29u : dim[m - 1];
 }
@@ -459,8 +452,8 @@ static int parse_iso(const char *s, uint64_t *out)
 	unsigned y, mo, d, h = 0, mi = 0, se = 0, ms = 0;
 	int64_t off = 0;
 
-	if (take_digits(&s, 4, &y) || *s++ != '-' || take_digits(&s, 2, &mo) ||
-	    *s++ != '-' || take_digits(&s, 2, &d))
+	if (take_digits(&s, 4, &y) || *s++ != '-' || take_digits(&s, 2, &mo) || *s++ != '-' ||
+	    take_digits(&s, 2, &d))
 		return -1;
 	if (*s == 'T' || *s == 't' || *s == ' ') {
 		s++;
@@ -504,11 +497,10 @@ static int parse_iso(const char *s, uint64_t *out)
 	}
 	if (*s != '\0')
 		return -1;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
-	    h > 23 || mi > 59 || se > 59)
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || se > 59)
 		return -1;
-	int64_t secs = days_from_civil(y, mo, d) * 86400 +
-		       (int64_t)(h * 3600 + mi * 60 + se) - off;
+	int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + se) - off;
 	if (secs < 0)
 		return -1;
 	*out = (uint64_t)secs * 1000 + ms;
@@ -591,8 +583,8 @@ struct ctl_str ctl_cell_time(const struct ctl_item *it, uint16_t tag, char *buf)
 	return s;
 }
 
-void ctl_print_table(const char *const *title, size_t ncols,
-		     const struct ctl_item *items, size_t nitems, ctl_cell_fn cell)
+void ctl_print_table(const char *const *title, size_t ncols, const struct ctl_item *items,
+		     size_t nitems, ctl_cell_fn cell)
 {
 	size_t width[CTL_TABLE_MAXCOLS];
 	char buf[CTL_CELL_BUFLEN];
@@ -605,8 +597,8 @@ void ctl_print_table(const char *const *title, size_t ncols,
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1) {
 			for (size_t k = 0; k < ncols; k++)
-				printf("%-*s%s", k + 1 < ncols ? (int)width[k] : 0,
-				       title[k], k + 1 < ncols ? "  " : "\n");
+				printf("%-*s%s", k + 1 < ncols ? (int)width[k] : 0, title[k],
+				       k + 1 < ncols ? "  " : "\n");
 		}
 		for (size_t i = 0; i < nitems; i++) {
 			for (size_t k = 0; k < ncols; k++) {
@@ -676,8 +668,7 @@ json_t *ctl_json_time(const struct ctl_item *it, uint16_t tag)
 {
 	char buf[CTL_TIME_BUFLEN];
 	uint64_t v;
-	if (!ctl_get_u64(it, tag, &v) || v == 0 ||
-	    ctl_fmt_time(v, 1, buf, sizeof(buf)) < 0)
+	if (!ctl_get_u64(it, tag, &v) || v == 0 || ctl_fmt_time(v, 1, buf, sizeof(buf)) < 0)
 		return json_null();
 	return json_string(buf);
 }
@@ -778,8 +769,7 @@ static int looks_like_secret(const char *s)
 	       (strncmp(s, "eyJ", 3) == 0 && strchr(s, '.') && n >= 40);
 }
 
-int ctl_read_secret_file(const char *path, const char *what, char *buf,
-			 size_t cap, size_t *len)
+int ctl_read_secret_file(const char *path, const char *what, char *buf, size_t cap, size_t *len)
 {
 	struct stat st;
 	size_t n = 0;
@@ -788,7 +778,8 @@ int ctl_read_secret_file(const char *path, const char *what, char *buf,
 	if (looks_like_secret(path)) {
 		ctl_err("the %s file name looks like the %s itself: give the name of "
 			"a file that holds it (and treat the %s as leaked if others "
-			"can see your command line)", what, what, what);
+			"can see your command line)",
+			what, what, what);
 		return CTL_EXIT_FAILED;
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -803,8 +794,8 @@ int ctl_read_secret_file(const char *path, const char *what, char *buf,
 	}
 	if (st.st_mode & 077)
 		ctl_err("warning: the %s file '%s' is accessible to group or others "
-			"(mode %04o); chmod 600 it", what, path,
-			(unsigned)(st.st_mode & 07777));
+			"(mode %04o); chmod 600 it",
+			what, path, (unsigned)(st.st_mode & 07777));
 	for (;;) {
 		if (n + 1 >= cap) {
 			ctl_wipe(buf, cap);
@@ -831,8 +822,7 @@ int ctl_read_secret_file(const char *path, const char *what, char *buf,
 	chomp(buf, &n);
 	if (!secret_text_ok(buf, n)) {
 		ctl_wipe(buf, cap);
-		ctl_err("the %s file '%s' must hold the %s alone, on one line", what,
-			path, what);
+		ctl_err("the %s file '%s' must hold the %s alone, on one line", what, path, what);
 		return CTL_EXIT_FAILED;
 	}
 	*len = n;
@@ -892,8 +882,7 @@ int ctl_read_secret_stdin(const char *what, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-int ctl_copy_secret(const char *s, const char *what, char *buf, size_t cap,
-		    size_t *len)
+int ctl_copy_secret(const char *s, const char *what, char *buf, size_t cap, size_t *len)
 {
 	size_t n = strlen(s);
 
@@ -931,8 +920,7 @@ static char stdout_buf[16384];
 void ctl_secure_output_init(void)
 {
 	json_set_alloc_funcs(json_alloc, json_wipe_free);
-	setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
-		sizeof(stdout_buf));
+	setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, sizeof(stdout_buf));
 }
 
 void ctl_wipe_stdout(void)

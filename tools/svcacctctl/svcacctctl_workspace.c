@@ -24,8 +24,7 @@ static json_t *workspace_json(const struct ctl_item *it, int *oom)
 	return o;
 }
 
-static struct ctl_str workspace_cell(const struct ctl_item *it, size_t col,
-				     char *buf)
+static struct ctl_str workspace_cell(const struct ctl_item *it, size_t col, char *buf)
 {
 	struct ctl_str s = { NULL, 0 };
 	uint64_t v;
@@ -98,8 +97,7 @@ int ctl_workspace_create(struct ctl *c, int argc, char **argv)
 
 int ctl_workspace_list(struct ctl *c, int argc, char **argv)
 {
-	static const char *const title[4] = { "WORKSPACE", "TEAM", "ON_HOST",
-					      "CREATED" };
+	static const char *const title[4] = { "WORKSPACE", "TEAM", "ON_HOST", "CREATED" };
 	struct svca_buf b;
 	struct ctl_reply rep;
 	int rc;
@@ -119,6 +117,6 @@ int ctl_workspace_list(struct ctl *c, int argc, char **argv)
 
 int ctl_workspace_delete(struct ctl *c, int argc, char **argv)
 {
-	return ctl_scope_delete(c, argc, argv, "workspace",
-				SVCA_CMD_WORKSPACE_DELETE, F_WORKSPACE, ws_pos);
+	return ctl_scope_delete(c, argc, argv, "workspace", SVCA_CMD_WORKSPACE_DELETE, F_WORKSPACE,
+				ws_pos);
 }
