@@ -75,10 +75,11 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # The PAM and NSS modules are loaded into other programs (sshd, sudo,
 # getent): libc (and libpam) only, no sanitizer runtime; valgrind checks
 # them instead.
-MOD_CFLAGS := $(filter-out -fsanitize% -fno-sanitize% -fno-omit-frame-pointer,$(CFLAGS))
-# Where libnss_svcacct finds the snapshot; the daemon's nss_dir default.
+# Where libnss_svcacct finds the snapshot, the daemon's nss_dir default
+# and pam_svcacct's nss_dir=, all from one setting (common/defaults.h).
 NSS_DIR    ?= /var/lib/svcacct/nss
-MOD_CFLAGS += -DSVCA_NSS_DIR='"$(NSS_DIR)"'
+CFLAGS     += -DSVCA_NSS_DIR='"$(NSS_DIR)"'
+MOD_CFLAGS := $(filter-out -fsanitize% -fno-sanitize% -fno-omit-frame-pointer,$(CFLAGS))
 MOD_COMMON := common/proto.c common/sockio.c common/names.c common/keyfmt.c
 PAM_SRC    := $(wildcard pam_svcacct/*.c)
 NSS_SRC    := $(wildcard nss_svcacct/*.c)

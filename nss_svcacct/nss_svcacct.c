@@ -37,11 +37,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "defaults.h"
 #include "snapshot.h"
 
-#ifndef SVCA_NSS_DIR
-#define SVCA_NSS_DIR "/var/lib/svcacct/nss"
-#endif
 #define SVCA_NSS_DIR_ENV "SVCACCT_NSS_DIR"
 
 #define EXPORT __attribute__((visibility("default")))

@@ -31,9 +31,9 @@ rm -rf "$SRC/debian"
 cp -a "$SRC/packaging/debian" "$SRC/debian"
 
 version=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version)
-upstream=$(sed -n 's/^#define SVCACCTD_VERSION "\(.*\)"/\1/p' "$SRC/svcacctd/model/daemon.h")
+upstream=$(sed -n 's/^#define SVCA_VERSION "\(.*\)"/\1/p' "$SRC/common/defaults.h")
 if [ -n "$upstream" ] && [ "${version%%-*}" != "$upstream" ]; then
-	echo "build-deb: debian/changelog says $version, svcacctd/model/daemon.h says $upstream;" \
+	echo "build-deb: debian/changelog says $version, common/defaults.h says $upstream;" \
 		"add a changelog entry (dch -v $upstream)" >&2
 	exit 1
 fi

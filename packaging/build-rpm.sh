@@ -27,9 +27,9 @@ trap cleanup EXIT
 
 version=$(rpmspec -q --srpm --qf '%{version}' "$SPEC" 2>/dev/null ||
 	sed -n 's/^Version:[[:space:]]*//p' "$SPEC")
-upstream=$(sed -n 's/^#define SVCACCTD_VERSION "\(.*\)"/\1/p' "$REPO/svcacctd/model/daemon.h")
+upstream=$(sed -n 's/^#define SVCA_VERSION "\(.*\)"/\1/p' "$REPO/common/defaults.h")
 if [ -n "$upstream" ] && [ "$version" != "$upstream" ]; then
-	echo "build-rpm: svcacct.spec says $version, svcacctd/model/daemon.h says $upstream" >&2
+	echo "build-rpm: svcacct.spec says $version, common/defaults.h says $upstream" >&2
 	exit 1
 fi
 

@@ -11,16 +11,13 @@
 
 #include <security/pam_modules.h>
 
+#include "defaults.h"
 #include "proto.h"
 #include "sockio.h"
 
-#define SVCA_PAM_DEFAULT_SOCKET "/run/svcacct/svcacctd.sock"
-#define SVCA_PAM_DEFAULT_DAEMON_USER "_svcacct"
-#ifdef SVCA_NSS_DIR
+#define SVCA_PAM_DEFAULT_SOCKET SVCA_DEFAULT_SOCKET
+#define SVCA_PAM_DEFAULT_DAEMON_USER SVCA_DEFAULT_DAEMON_USER
 #define SVCA_PAM_DEFAULT_NSS_DIR SVCA_NSS_DIR
-#else
-#define SVCA_PAM_DEFAULT_NSS_DIR "/var/lib/svcacct/nss"
-#endif
 #define SVCA_PAM_DEFAULT_TIMEOUT 5 /* seconds, per daemon call */
 #define SVCA_PAM_MAX_TIMEOUT 60
 #define SVCA_PAM_PROMPT "API key or token: "
@@ -41,10 +38,8 @@
 #define SVCA_PAM_MAX_REPLY (64u * 1024u)
 #define SVCA_PAM_MAX_FIELDS 48
 
-/* Sizes the daemon accepts (svcacctd/cmd/handlers_pam.c), NUL included. */
-#define SVCA_PAM_SERVICE_MAX 64
-#define SVCA_PAM_RHOST_MAX 256
-#define SVCA_PAM_TTY_MAX 64
+/* SVCA_PAM_SERVICE_MAX, _RHOST_MAX, _TTY_MAX: the sizes the daemon accepts
+ * (common/defaults.h). */
 
 struct svca_pam_opts {
 	const char *socket;

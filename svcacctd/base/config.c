@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "defaults.h"
 #include "names.h"
 
 struct ctx {
@@ -109,14 +110,14 @@ static int cap_parse(const char *s, unsigned *out)
 void config_defaults(struct svca_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->socket = xstrdup("/run/svcacct/svcacctd.sock");
+	c->socket = xstrdup(SVCA_DEFAULT_SOCKET);
 	c->state_dir = xstrdup("/var/lib/svcacct");
-	c->nss_dir = xstrdup("/var/lib/svcacct/nss");
+	c->nss_dir = xstrdup(SVCA_NSS_DIR);
 	c->home_base = xstrdup("/var/lib/svcacct/home");
 	c->login_shell = xstrdup("/bin/bash");
 	c->nologin_shell = xstrdup("/usr/sbin/nologin");
 	c->sudo_group = xstrdup("svcacct-sudo");
-	c->daemon_user = xstrdup("_svcacct");
+	c->daemon_user = xstrdup(SVCA_DEFAULT_DAEMON_USER);
 	c->syslog_socket = xstrdup("/dev/log");
 	c->uid_min = 60000;
 	c->uid_max = 60999;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "defaults.h"
 #include "handlers.h"
 #include "request.h"
 #include "keys.h"
@@ -15,9 +16,9 @@
 
 struct pam_ctx {
 	char name[SVCA_NAME_MAX + 2];
-	char service[64];
-	char rhost[256];
-	char tty[64];
+	char service[SVCA_PAM_SERVICE_MAX];
+	char rhost[SVCA_PAM_RHOST_MAX];
+	char tty[SVCA_PAM_TTY_MAX];
 };
 
 static int read_pam(struct request *r, struct pam_ctx *p)
@@ -329,7 +330,8 @@ void cmd_pam_session_close(struct request *r)
 /* The account stage of PAM: may this account use this service here? */
 void cmd_pam_authorize(struct request *r)
 {
-	char name[SVCA_NAME_MAX + 2], service[64], rhost[256], tty[64];
+	char name[SVCA_NAME_MAX + 2], service[SVCA_PAM_SERVICE_MAX], rhost[SVCA_PAM_RHOST_MAX],
+		tty[SVCA_PAM_TTY_MAX];
 	struct account a;
 	struct access acc;
 	const char *reason = NULL;

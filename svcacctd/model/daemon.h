@@ -9,11 +9,12 @@
 
 #include "caller.h"
 #include "config.h"
+#include "defaults.h"
 #include "lastuse.h"
 #include "proto.h"
 #include "store.h"
 
-#define SVCACCTD_VERSION "0.1.0"
+#define SVCACCTD_VERSION SVCA_VERSION
 
 struct audit;
 struct secrets;

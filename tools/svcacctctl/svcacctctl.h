@@ -16,15 +16,16 @@
 
 #include <jansson.h>
 
+#include "defaults.h"
 #include "proto.h"
 #include "sockio.h"
 
 #define CTL_PROG "svcacctctl"
-#define CTL_VERSION "0.1.0"
-#define CTL_DEFAULT_SOCKET "/run/svcacct/svcacctd.sock"
+#define CTL_VERSION SVCA_VERSION
+#define CTL_DEFAULT_SOCKET SVCA_DEFAULT_SOCKET
 #define CTL_DEFAULT_TIMEOUT_MS 10000
 /* Who may serve the socket besides root (as pam_svcacct's daemon_user). */
-#define CTL_DAEMON_USER "_svcacct"
+#define CTL_DAEMON_USER SVCA_DEFAULT_DAEMON_USER
 
 /* Exit statuses (the contract); the reply statuses have the same values. */
 enum {
