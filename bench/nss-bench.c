@@ -16,9 +16,9 @@
  * Backends: "files" (passwd: files, N lines in /etc/passwd), "svcacct"
  * (passwd: svcacct, N accounts in the snapshot) and "files+svcacct" (the
  * host's own /etc/passwd, then the module: the recommended setup).  The
- * snapshot is written with the daemon's writer (svcacctd/nss_format.c).
+ * snapshot is written with the daemon's writer (common/nss_format.c).
  *
- * Build: cc -O2 -Isvcacctd -o nss-bench tools/nss-bench.c svcacctd/nss_format.c
+ * Build: cc -O2 -Icommon -o nss-bench bench/nss-bench.c common/nss_format.c
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nss-gen: writes an NSS snapshot of N synthetic service accounts with the
- * daemon's own writer (svcacctd/nss_format.c), without a daemon, for
+ * daemon's own writer (common/nss_format.c), without a daemon, for
  * benchmarks and tests.
  *
  *   nss-gen [-n COUNT] [-p PREFIX] [-u UID_MIN] [-U UID_MAX] [-s EVERY]
@@ -10,8 +10,8 @@
  * Accounts PREFIX000001 ... get uids UID_MIN, UID_MIN+1, ...; every EVERY-th
  * one holds sudo (0: none), every other one has the login capability.
  * -P also writes the same accounts as passwd(5) lines (for comparing with
- * glibc's "files").  Build: cc -O2 -Isvcacctd -o nss-gen bench/nss-gen.c
- * svcacctd/nss_format.c
+ * glibc's "files").  Build: cc -O2 -Icommon -o nss-gen bench/nss-gen.c
+ * common/nss_format.c
  */
 #include <errno.h>
 #include <inttypes.h>

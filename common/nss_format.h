@@ -2,7 +2,7 @@
 /*
  * Building and installing the NSS snapshot (format: see
  * common/snapshot_format.h).  libc only, no daemon state: svcacctd
- * (nss_snapshot.c), the generator tools/nss-gen.c and the unit tests use
+ * (nss_snapshot.c), the generator bench/nss-gen.c and the unit tests use
  * the same code.
  */
 #ifndef SVCACCTD_NSS_FORMAT_H

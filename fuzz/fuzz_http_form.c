@@ -8,10 +8,9 @@
  * libmicrohttpd, which is not ours to fuzz here; the x-api-key header
  * value goes to svca_key_parse (fuzz_keyfmt.c).
  *
- * form_token is static.  Once svcacctd/net/http_parse.h exists (form_token
- * exported as http_form_token, see fuzz/README.md), this target calls it
- * through that header and links http.o; until then it compiles the real
- * svcacctd/net/http.c into this file (the code under test, not a copy).
+ * The parser is exported as http_form_token (svcacctd/net/http_parse.h):
+ * this target calls it through that header and links the daemon's http.o,
+ * the code under test, not a copy.
  *
  * Input: the request body as MHD hands it to on_request: at most
  * HTTP_MAX_BODY (4096) bytes, NUL-terminated by introspect().
@@ -20,13 +19,8 @@
  * NUL-terminated inside the buffer; the output buffer size is honoured
  * for every size from 1 byte up (the harness tries small ones too).
  */
-#if __has_include("http_parse.h")
 #include "http_parse.h"
 #define FORM_TOKEN http_form_token
-#else
-#include "../svcacctd/net/http.c"
-#define FORM_TOKEN form_token
-#endif
 
 #include <stdint.h>
 #include <string.h>
