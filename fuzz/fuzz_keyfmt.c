@@ -24,7 +24,7 @@
 #include "fuzz_util.h"
 #include "keyfmt.h"
 #include "names.h"
-#include "pam_svcacct.h"
+#include "module.h"
 
 static int b62(char c)
 {

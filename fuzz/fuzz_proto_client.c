@@ -22,7 +22,7 @@
 #include "../tools/svcacctctl/svcacctctl_util.c"
 
 #include "fuzz_util.h"
-#include "pam_svcacct.h"
+#include "module.h"
 
 #include <stdarg.h>
 

@@ -29,7 +29,7 @@
 #include "keyfmt.h"
 #include "keys.h"
 #include "nss_format.h"
-#include "pam_svcacct.h"
+#include "module.h"
 #include "proto.h"
 #include "rbac.h"
 #include "record.h"

@@ -30,7 +30,7 @@
 #include <security/pam_modules.h>
 
 #include "names.h"
-#include "pam_svcacct.h"
+#include "module.h"
 #include "wipe.h"
 
 /* A mark older than this (auth to session) is not honoured. */

@@ -14,7 +14,7 @@
 #include <security/pam_modules.h>
 
 #include "names.h"
-#include "pam_svcacct.h"
+#include "module.h"
 #include "wipe.h"
 
 /* Copies a PAM item into dst for a STR field: at most len - 1 bytes, every

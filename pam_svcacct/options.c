@@ -9,7 +9,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include "pam_svcacct.h"
+#include "module.h"
 
 /* Strict decimal in [lo, hi]; -1 when s is anything else. */
 static int parse_int(const char *s, int lo, int hi)

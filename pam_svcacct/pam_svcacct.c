@@ -29,7 +29,7 @@
 
 #include "keyfmt.h"
 #include "names.h"
-#include "pam_svcacct.h"
+#include "module.h"
 #include "wipe.h"
 
 #define PASSWORD_MSG "service account credentials are API keys: use 'svcacctctl key create/revoke'"

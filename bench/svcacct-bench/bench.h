@@ -220,9 +220,11 @@ struct nss_fig {
 	double mean_ns, p50_ns, p99_ns;
 };
 
-extern size_t nnssf;
 void nss_run(void);
-const struct nss_fig *nss_find(const char *backend, unsigned long entries, const char *lookup);
+struct run;
+/* The report's NSS targets (nss.c), printed with target() (report.c). */
+void target_nss(FILE *out, const struct run *r);
+void target(FILE *out, int met, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- one run (main.c) and its report (report.c) ----------------------------- */
 

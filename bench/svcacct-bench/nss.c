@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,7 +11,7 @@
 #include "bench.h"
 
 static struct nss_fig nssf[32];
-size_t nnssf;
+static size_t nnssf;
 
 void nss_run(void)
 {
@@ -71,11 +72,43 @@ void nss_run(void)
 	}
 }
 
-const struct nss_fig *nss_find(const char *backend, unsigned long entries, const char *lookup)
+static const struct nss_fig *nss_find(const char *backend, unsigned long entries,
+				      const char *lookup)
 {
 	for (size_t i = 0; i < nnssf; i++)
 		if (!strcmp(nssf[i].backend, backend) && nssf[i].entries == entries &&
 		    !strcmp(nssf[i].lookup, lookup))
 			return &nssf[i];
 	return NULL;
+}
+
+/* The NSS targets of the report: flat with the number of accounts, and
+ * faster than glibc's files backend. */
+void target_nss(FILE *out, const struct run *r)
+{
+	(void)r;
+	if (!nnssf) {
+		target(out, -1, "NSS: not measured");
+		return;
+	}
+	const char *counts = Z.nss_counts;
+	unsigned long small_n = strtoul(counts, NULL, 10);
+	unsigned long big_n =
+		strtoul(strrchr(counts, ',') ? strrchr(counts, ',') + 1 : counts, NULL, 10);
+	const char *lk[2] = { "getpwnam", "getpwuid" };
+	for (int i = 0; i < 2; i++) {
+		const struct nss_fig *s = nss_find("svcacct", small_n, lk[i]);
+		const struct nss_fig *b = nss_find("svcacct", big_n, lk[i]);
+		const struct nss_fig *f = nss_find("files", big_n, lk[i]);
+		if (!s || !b || !f) {
+			target(out, -1, "NSS %s: figures missing", lk[i]);
+			continue;
+		}
+		target(out, b->p50_ns <= 2 * s->p50_ns,
+		       "NSS %s p50 at %lu accounts %.1f us vs %.1f us at %lu (<= 2x: %.2fx)", lk[i],
+		       big_n, b->p50_ns / 1000, s->p50_ns / 1000, small_n, b->p50_ns / s->p50_ns);
+		target(out, b->p50_ns < f->p50_ns,
+		       "NSS %s at %lu: module %.1f us vs glibc files %.1f us (faster)", lk[i],
+		       big_n, b->p50_ns / 1000, f->p50_ns / 1000);
+	}
 }

@@ -121,8 +121,7 @@ __attribute__((format(printf, 1, 2))) void addnote(const char *fmt, ...)
 
 /* ---- the report ------------------------------------------------------------------------------- */
 
-static void target(FILE *out, int met, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void target(FILE *out, int met, const char *fmt, ...)
+void target(FILE *out, int met, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(out, "- %s: ", met < 0 ? "n/a " : met ? "MET " : "MISSED");
@@ -320,35 +319,6 @@ static void target_exchange(FILE *out, const struct run *r)
 			       "exchange, 8 clients, %s accounts: %.0f/s (>= 10000), p99 %.2f ms "
 			       "(< 2 ms)",
 			       lbls[s], x8->ops_s, x8->p99 / 1000);
-	}
-}
-
-static void target_nss(FILE *out, const struct run *r)
-{
-	(void)r;
-	if (!nnssf) {
-		target(out, -1, "NSS: not measured");
-		return;
-	}
-	const char *counts = Z.nss_counts;
-	unsigned long small_n = strtoul(counts, NULL, 10);
-	unsigned long big_n =
-		strtoul(strrchr(counts, ',') ? strrchr(counts, ',') + 1 : counts, NULL, 10);
-	const char *lk[2] = { "getpwnam", "getpwuid" };
-	for (int i = 0; i < 2; i++) {
-		const struct nss_fig *s = nss_find("svcacct", small_n, lk[i]);
-		const struct nss_fig *b = nss_find("svcacct", big_n, lk[i]);
-		const struct nss_fig *f = nss_find("files", big_n, lk[i]);
-		if (!s || !b || !f) {
-			target(out, -1, "NSS %s: figures missing", lk[i]);
-			continue;
-		}
-		target(out, b->p50_ns <= 2 * s->p50_ns,
-		       "NSS %s p50 at %lu accounts %.1f us vs %.1f us at %lu (<= 2x: %.2fx)", lk[i],
-		       big_n, b->p50_ns / 1000, s->p50_ns / 1000, small_n, b->p50_ns / s->p50_ns);
-		target(out, b->p50_ns < f->p50_ns,
-		       "NSS %s at %lu: module %.1f us vs glibc files %.1f us (faster)", lk[i],
-		       big_n, b->p50_ns / 1000, f->p50_ns / 1000);
 	}
 }
 

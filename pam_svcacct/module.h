@@ -3,8 +3,8 @@
  * pam_svcacct: internal interface between the module's files.  Nothing
  * here is exported: pam_svcacct.map keeps every symbol but pam_sm_* local.
  */
-#ifndef PAM_SVCACCT_H
-#define PAM_SVCACCT_H
+#ifndef PAM_SVCACCT_MODULE_H
+#define PAM_SVCACCT_MODULE_H
 
 #include <stddef.h>
 #include <stdint.h>
