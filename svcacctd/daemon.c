@@ -135,8 +135,8 @@ void daemon_reload(struct daemon *d)
 	d->cfg = nc;
 	daemon_resolve_groups(d);
 	audit_configure(d->audit, &d->cfg);
-	d->nss_dirty = 1;      /* host_workspaces, shells, home_base may have changed */
-	nss_snapshot_forget(); /* SIGHUP also resyncs the snapshot with the store */
+	d->nss_dirty = 1;            /* host_workspaces, shells, home_base may have changed */
+	nss_snapshot_forget(d->nss); /* SIGHUP also resyncs the snapshot with the store */
 	nss_snapshot_write(d);
 	daemon_event(d, "daemon.reload", NULL);
 	log_info("configuration reloaded from %s", d->cfg.path);

@@ -291,7 +291,8 @@ int main(int argc, char **argv)
 	d.rl_key = rl_new(65536);
 	d.rl_uid = rl_new(4096);
 	d.rl_lock = rl_new(65536);
-	if (!d.rl_key || !d.rl_uid || !d.rl_lock) {
+	d.nss = nss_table_new();
+	if (!d.rl_key || !d.rl_uid || !d.rl_lock || !d.nss) {
 		log_err("out of memory");
 		goto out;
 	}
@@ -366,8 +367,9 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	audit_close(d.audit);
-	nss_snapshot_forget();
+	nss_snapshot_forget(d.nss);
 	store_close(d.store);
+	nss_table_free(d.nss); /* after the store: its hooks point into the table */
 	if (d.secrets)
 		secrets_free(d.secrets);
 	rl_free(d.rl_key);

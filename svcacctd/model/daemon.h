@@ -20,6 +20,7 @@ struct audit;
 struct secrets;
 struct rl_table;
 struct refusals;
+struct nss_table;
 
 struct daemon;
 
@@ -47,6 +48,7 @@ struct daemon {
 	struct rl_table *rl_uid;   /* token exchanges per calling uid */
 	struct rl_table *rl_lock;  /* bad secrets per key id: lockout */
 	struct refusals *refusals; /* refusal records per caller (refusals.h) */
+	struct nss_table *nss;     /* the NSS snapshot's table (nss/nss_snapshot.h) */
 	int nss_dirty;             /* the NSS snapshot must be rewritten */
 	int64_t tick_last;         /* daemon_tick: last run, last deny-list purge */
 	int64_t purge_last;

@@ -568,7 +568,7 @@ static int take_failure(struct server *s)
 	/* The snapshot's table may have read changes of the batch being
 	 * built that were undone with it (the undo bypasses its hooks):
 	 * rebuild it from the store at the next write (rare: a failed disk). */
-	nss_snapshot_forget();
+	nss_snapshot_forget(s->d->nss);
 	s->d->nss_dirty = 1;
 	return 1;
 }

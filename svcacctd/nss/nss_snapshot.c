@@ -5,10 +5,10 @@
  * it in nss_dir.  Called after every batch that changed accounts, grants,
  * teams or workspaces (before the replies go out), at start and on reload.
  *
- * What the image needs is kept in memory (struct table below: 16 bytes
- * per account plus its name and GECOS, 12-24 per grant), so a write
- * costs O(changes) store reads plus one pass over the table, never a walk
- * of the store:
+ * What the image needs is kept in memory (struct nss_table below, the
+ * daemon's d->nss: 16 bytes per account plus its name and GECOS, 12-24
+ * per grant), so a write costs O(changes) store reads plus one pass over
+ * the table, never a walk of the store:
  *
  *   - The table is built from the store at the first write, and again
  *     whenever the configuration it was built for changed (reload), the
@@ -154,9 +154,7 @@ _Static_assert(SVCA_NAME_MAX <= SVCA_SNAP_NAME_MAX && SVCA_SNAP_NAME_MAX <= UINT
 /* More changes than this between two writes: rebuilding is as cheap. */
 #define TOUCH_MAX 4096u
 
-static unsigned long builds;
-
-static struct table {
+struct nss_table {
 	int built;
 	struct store *store; /* the store it mirrors */
 
@@ -192,16 +190,21 @@ static struct table {
 	int scopes_changed;
 	int stale; /* rebuild from the store at the next write */
 	int dups;  /* the build left out an account that shares a name or uid */
-} T;
 
-static const char *row_name(const struct row *r)
+	/* outlive a rebuild (table_free) */
+	struct change_hooks hooks; /* hung on the store; .arg is this table */
+	unsigned long builds;      /* nss_snapshot_builds */
+	int warned;                /* check_reachable */
+};
+
+static const char *row_name(struct nss_table *t, const struct row *r)
 {
-	return T.arena + r->str;
+	return t->arena + r->str;
 }
 
-static const char *row_gecos(const struct row *r)
+static const char *row_gecos(struct nss_table *t, const struct row *r)
 {
-	return T.arena + r->str + r->nlen + 1;
+	return t->arena + r->str + r->nlen + 1;
 }
 
 /* ---- scope names ---- */
@@ -215,56 +218,56 @@ static uint32_t str_hash(const char *s)
 }
 
 /* The id of a scope name, 0 when never seen. */
-static uint32_t scope_find(const char *name)
+static uint32_t scope_find(struct nss_table *t, const char *name)
 {
-	if (!T.shcap)
+	if (!t->shcap)
 		return 0;
-	size_t mask = T.shcap - 1;
-	for (size_t i = str_hash(name) & mask; T.shash[i]; i = (i + 1) & mask)
-		if (strcmp(T.scopes[T.shash[i] - 1], name) == 0)
-			return T.shash[i];
+	size_t mask = t->shcap - 1;
+	for (size_t i = str_hash(name) & mask; t->shash[i]; i = (i + 1) & mask)
+		if (strcmp(t->scopes[t->shash[i] - 1], name) == 0)
+			return t->shash[i];
 	return 0;
 }
 
-static void shash_insert(uint32_t id)
+static void shash_insert(struct nss_table *t, uint32_t id)
 {
-	size_t mask = T.shcap - 1, i = str_hash(T.scopes[id - 1]) & mask;
-	while (T.shash[i])
+	size_t mask = t->shcap - 1, i = str_hash(t->scopes[id - 1]) & mask;
+	while (t->shash[i])
 		i = (i + 1) & mask;
-	T.shash[i] = id;
+	t->shash[i] = id;
 }
 
 /* The id of a scope name, added when new.  0: out of memory. */
-static uint32_t scope_intern(const char *name)
+static uint32_t scope_intern(struct nss_table *t, const char *name)
 {
-	uint32_t id = scope_find(name);
+	uint32_t id = scope_find(t, name);
 	if (id)
 		return id;
-	if ((T.nscopes + 1) * 2 > T.shcap) {
-		size_t ncap = T.shcap ? T.shcap * 2 : 64;
+	if ((t->nscopes + 1) * 2 > t->shcap) {
+		size_t ncap = t->shcap ? t->shcap * 2 : 64;
 		uint32_t *nh = calloc(ncap, sizeof(*nh));
 		if (!nh)
 			return 0;
-		free(T.shash);
-		T.shash = nh;
-		T.shcap = ncap;
-		for (uint32_t i = 1; i <= T.nscopes; i++)
-			shash_insert(i);
+		free(t->shash);
+		t->shash = nh;
+		t->shcap = ncap;
+		for (uint32_t i = 1; i <= t->nscopes; i++)
+			shash_insert(t, i);
 	}
-	if (T.nscopes == T.scopes_cap) {
-		size_t ncap = T.scopes_cap ? T.scopes_cap * 2 : 32;
-		char **nv = realloc(T.scopes, ncap * sizeof(*nv));
+	if (t->nscopes == t->scopes_cap) {
+		size_t ncap = t->scopes_cap ? t->scopes_cap * 2 : 32;
+		char **nv = realloc(t->scopes, ncap * sizeof(*nv));
 		if (!nv)
 			return 0;
-		T.scopes = nv;
-		T.scopes_cap = ncap;
+		t->scopes = nv;
+		t->scopes_cap = ncap;
 	}
 	char *copy = strdup(name);
 	if (!copy)
 		return 0;
-	T.scopes[T.nscopes++] = copy;
-	id = (uint32_t)T.nscopes;
-	shash_insert(id);
+	t->scopes[t->nscopes++] = copy;
+	id = (uint32_t)t->nscopes;
+	shash_insert(t, id);
 	return id;
 }
 
@@ -280,95 +283,95 @@ static size_t gslot_hash(uint32_t uid, uint8_t kind, uint32_t scope)
 }
 
 /* The slot of a grant, or SIZE_MAX. */
-static size_t grant_slot(uint32_t uid, uint8_t kind, uint32_t scope)
+static size_t grant_slot(struct nss_table *t, uint32_t uid, uint8_t kind, uint32_t scope)
 {
-	if (!T.gcap || !uid || !scope)
+	if (!t->gcap || !uid || !scope)
 		return SIZE_MAX;
-	size_t mask = T.gcap - 1;
-	for (size_t i = gslot_hash(uid, kind, scope) & mask; T.g[i].uid; i = (i + 1) & mask)
-		if (T.g[i].uid == uid && T.g[i].kind == kind && T.g[i].scope == scope)
+	size_t mask = t->gcap - 1;
+	for (size_t i = gslot_hash(uid, kind, scope) & mask; t->g[i].uid; i = (i + 1) & mask)
+		if (t->g[i].uid == uid && t->g[i].kind == kind && t->g[i].scope == scope)
 			return i;
 	return SIZE_MAX;
 }
 
 /* The role of a grant, -1 when there is none. */
-static int grant_role(uint32_t uid, uint8_t kind, uint32_t scope)
+static int grant_role(struct nss_table *t, uint32_t uid, uint8_t kind, uint32_t scope)
 {
-	size_t i = grant_slot(uid, kind, scope);
-	return i == SIZE_MAX ? -1 : T.g[i].role;
+	size_t i = grant_slot(t, uid, kind, scope);
+	return i == SIZE_MAX ? -1 : t->g[i].role;
 }
 
-static void gslot_place(const struct gslot *e)
+static void gslot_place(struct nss_table *t, const struct gslot *e)
 {
-	size_t mask = T.gcap - 1, i = gslot_hash(e->uid, e->kind, e->scope) & mask;
-	while (T.g[i].uid)
+	size_t mask = t->gcap - 1, i = gslot_hash(e->uid, e->kind, e->scope) & mask;
+	while (t->g[i].uid)
 		i = (i + 1) & mask;
-	T.g[i] = *e;
+	t->g[i] = *e;
 }
 
 /* 0 ok, -1 out of memory. */
-static int grant_set(uint32_t uid, uint8_t kind, uint32_t scope, uint8_t role)
+static int grant_set(struct nss_table *t, uint32_t uid, uint8_t kind, uint32_t scope, uint8_t role)
 {
-	size_t i = grant_slot(uid, kind, scope);
+	size_t i = grant_slot(t, uid, kind, scope);
 	if (i != SIZE_MAX) {
-		T.g[i].role = role;
+		t->g[i].role = role;
 		return 0;
 	}
-	if ((T.gn + 1) * 4 > T.gcap * 3) {
-		size_t ncap = T.gcap ? T.gcap * 2 : 256;
-		struct gslot *ng = calloc(ncap, sizeof(*ng)), *old = T.g;
-		size_t ocap = T.gcap;
+	if ((t->gn + 1) * 4 > t->gcap * 3) {
+		size_t ncap = t->gcap ? t->gcap * 2 : 256;
+		struct gslot *ng = calloc(ncap, sizeof(*ng)), *old = t->g;
+		size_t ocap = t->gcap;
 		if (!ng)
 			return -1;
-		T.g = ng;
-		T.gcap = ncap;
+		t->g = ng;
+		t->gcap = ncap;
 		for (size_t j = 0; j < ocap; j++)
 			if (old[j].uid)
-				gslot_place(&old[j]);
+				gslot_place(t, &old[j]);
 		free(old);
 	}
 	struct gslot e = { .uid = uid, .scope = scope, .kind = kind, .role = role };
-	gslot_place(&e);
-	T.gn++;
+	gslot_place(t, &e);
+	t->gn++;
 	return 0;
 }
 
 /* Deletion with backward shift: no tombstones. */
-static void grant_unset(uint32_t uid, uint8_t kind, uint32_t scope)
+static void grant_unset(struct nss_table *t, uint32_t uid, uint8_t kind, uint32_t scope)
 {
-	size_t i = grant_slot(uid, kind, scope);
+	size_t i = grant_slot(t, uid, kind, scope);
 	if (i == SIZE_MAX)
 		return;
-	size_t mask = T.gcap - 1;
-	T.g[i].uid = 0;
-	T.gn--;
-	for (size_t j = (i + 1) & mask; T.g[j].uid; j = (j + 1) & mask) {
-		size_t home = gslot_hash(T.g[j].uid, T.g[j].kind, T.g[j].scope) & mask;
+	size_t mask = t->gcap - 1;
+	t->g[i].uid = 0;
+	t->gn--;
+	for (size_t j = (i + 1) & mask; t->g[j].uid; j = (j + 1) & mask) {
+		size_t home = gslot_hash(t->g[j].uid, t->g[j].kind, t->g[j].scope) & mask;
 		/* j's entry may move to the hole at i unless its home lies
 		 * cyclically in (i, j] */
 		if (((j - home) & mask) >= ((j - i) & mask)) {
-			T.g[i] = T.g[j];
-			T.g[j].uid = 0;
+			t->g[i] = t->g[j];
+			t->g[j].uid = 0;
 			i = j;
 		}
 	}
 }
 
 /* The image flags of an account: access_compute()'s rule over the table. */
-static uint8_t flags_of(uint32_t uid, int disabled)
+static uint8_t flags_of(struct nss_table *t, uint32_t uid, int disabled)
 {
 	if (disabled)
 		return SVCA_SNAP_DISABLED;
 	int role = ROLE_NONE;
-	for (size_t j = 0; j < T.nhw; j++) {
-		int r = grant_role(uid, SCOPE_WORKSPACE, T.hw[j].ws);
+	for (size_t j = 0; j < t->nhw; j++) {
+		int r = grant_role(t, uid, SCOPE_WORKSPACE, t->hw[j].ws);
 		if (r > role)
 			role = r;
-		r = grant_role(uid, SCOPE_TEAM, T.hw[j].team);
+		r = grant_role(t, uid, SCOPE_TEAM, t->hw[j].team);
 		if (r > role)
 			role = r;
 	}
-	unsigned caps = T.role_caps[role];
+	unsigned caps = t->role_caps[role];
 	return (uint8_t)(((caps & CAP_LOGIN) ? SVCA_SNAP_LOGIN : 0) |
 			 ((caps & CAP_SUDO) ? SVCA_SNAP_SUDO : 0));
 }
@@ -376,27 +379,28 @@ static uint8_t flags_of(uint32_t uid, int disabled)
 /* ---- rows ---- */
 
 /* Appends name, NUL, gecos, NUL.  The offset, or -1 when out of memory. */
-static int64_t arena_add(const char *name, size_t nlen, const char *gecos, size_t glen)
+static int64_t arena_add(struct nss_table *t, const char *name, size_t nlen, const char *gecos,
+			 size_t glen)
 {
 	size_t need = nlen + glen + 2;
-	if (T.alen + need > T.acap) {
-		size_t ncap = T.acap ? T.acap : 65536;
-		while (ncap < T.alen + need)
+	if (t->alen + need > t->acap) {
+		size_t ncap = t->acap ? t->acap : 65536;
+		while (ncap < t->alen + need)
 			ncap *= 2;
 		if (ncap > UINT32_MAX)
 			return -1;
-		char *na = realloc(T.arena, ncap);
+		char *na = realloc(t->arena, ncap);
 		if (!na)
 			return -1;
-		T.arena = na;
-		T.acap = ncap;
+		t->arena = na;
+		t->acap = ncap;
 	}
-	size_t off = T.alen;
-	memcpy(T.arena + off, name, nlen);
-	T.arena[off + nlen] = '\0';
-	memcpy(T.arena + off + nlen + 1, gecos, glen);
-	T.arena[off + nlen + 1 + glen] = '\0';
-	T.alen += need;
+	size_t off = t->alen;
+	memcpy(t->arena + off, name, nlen);
+	t->arena[off + nlen] = '\0';
+	memcpy(t->arena + off + nlen + 1, gecos, glen);
+	t->arena[off + nlen + 1 + glen] = '\0';
+	t->alen += need;
 	return (int64_t)off;
 }
 
@@ -404,39 +408,39 @@ static int64_t arena_add(const char *name, size_t nlen, const char *gecos, size_
  * deleted rows: when they are most of it, or (force) so that the image's
  * string table can be written from it in one piece.  -1: out of memory
  * (the table stays as it was: correct, only larger). */
-static int arena_compact(int force)
+static int arena_compact(struct nss_table *t, int force)
 {
-	if (!force && (T.garbage < 4096 || T.garbage < T.alen / 2))
+	if (!force && (t->garbage < 4096 || t->garbage < t->alen / 2))
 		return 0;
-	size_t len = T.alen - T.garbage;
+	size_t len = t->alen - t->garbage;
 	size_t cap = len + len / 4 + 64;
 	char *na = malloc(cap);
 	if (!na)
 		return -1;
 	size_t off = 0;
-	for (size_t i = 0; i < T.n; i++) {
-		size_t l = (size_t)T.rows[i].nlen + T.rows[i].glen + 2;
-		memcpy(na + off, T.arena + T.rows[i].str, l);
-		T.rows[i].str = (uint32_t)off;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t l = (size_t)t->rows[i].nlen + t->rows[i].glen + 2;
+		memcpy(na + off, t->arena + t->rows[i].str, l);
+		t->rows[i].str = (uint32_t)off;
 		off += l;
 	}
-	free(T.arena);
-	T.arena = na;
-	T.alen = off;
-	T.acap = cap;
-	T.garbage = 0;
+	free(t->arena);
+	t->arena = na;
+	t->alen = off;
+	t->acap = cap;
+	t->garbage = 0;
 	return 0;
 }
 
 /* The row of a name, or -1. */
-static int64_t find_name(const char *name)
+static int64_t find_name(struct nss_table *t, const char *name)
 {
-	size_t lo = 0, hi = T.n;
+	size_t lo = 0, hi = t->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(name, row_name(&T.rows[T.nidx[mid]]));
+		int c = strcmp(name, row_name(t, &t->rows[t->nidx[mid]]));
 		if (c == 0)
-			return T.nidx[mid];
+			return t->nidx[mid];
 		if (c < 0)
 			hi = mid;
 		else
@@ -446,14 +450,14 @@ static int64_t find_name(const char *name)
 }
 
 /* The row of a uid, or -1. */
-static int64_t find_uid(uint32_t uid)
+static int64_t find_uid(struct nss_table *t, uint32_t uid)
 {
-	size_t lo = 0, hi = T.n;
+	size_t lo = 0, hi = t->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (T.rows[mid].uid == uid)
+		if (t->rows[mid].uid == uid)
 			return (int64_t)mid;
-		if (T.rows[mid].uid < uid)
+		if (t->rows[mid].uid < uid)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -466,18 +470,19 @@ static void log_refused(const char *name, uint32_t uid, const char *why)
 	log_err("nss snapshot: account '%s' (uid %u) left out: %s", name, (unsigned)uid, why);
 }
 
-static void kill_row(struct row *r)
+static void kill_row(struct nss_table *t, struct row *r)
 {
 	r->dead = 1;
-	T.garbage += (size_t)r->nlen + r->glen + 2;
+	t->garbage += (size_t)r->nlen + r->glen + 2;
 }
 
-static int rows_by_uid(const void *a, const void *b)
+static int rows_by_uid(const void *a, const void *b, void *arg)
 {
+	struct nss_table *t = arg;
 	const struct row *x = a, *y = b;
 	if (x->uid != y->uid)
 		return x->uid < y->uid ? -1 : 1;
-	return strcmp(row_name(x), row_name(y));
+	return strcmp(row_name(t, x), row_name(t, y));
 }
 
 static int ins_by_uid(const void *a, const void *b)
@@ -486,20 +491,21 @@ static int ins_by_uid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int idx_by_name(const void *a, const void *b)
+static int idx_by_name(const void *a, const void *b, void *arg)
 {
-	return strcmp(row_name(&T.rows[*(const uint32_t *)a]),
-		      row_name(&T.rows[*(const uint32_t *)b]));
+	struct nss_table *t = arg;
+	return strcmp(row_name(t, &t->rows[*(const uint32_t *)a]),
+		      row_name(t, &t->rows[*(const uint32_t *)b]));
 }
 
 /* Drops dead rows (only where nidx is not in use yet). */
-static void rows_compact(void)
+static void rows_compact(struct nss_table *t)
 {
 	size_t k = 0;
-	for (size_t i = 0; i < T.n; i++)
-		if (!T.rows[i].dead)
-			T.rows[k++] = T.rows[i];
-	T.n = k;
+	for (size_t i = 0; i < t->n; i++)
+		if (!t->rows[i].dead)
+			t->rows[k++] = t->rows[i];
+	t->n = k;
 }
 
 static int reserve(void **v, size_t *cap, size_t want, size_t size)
@@ -525,9 +531,9 @@ static int reserve(void **v, size_t *cap, size_t want, size_t size)
  * comparisons.  -1: out of memory or a uid held twice (the caller
  * rebuilds).
  */
-static int restructure(const struct row *ins, size_t k, size_t ndead)
+static int restructure(struct nss_table *t, const struct row *ins, size_t k, size_t ndead)
 {
-	size_t newn = T.n - ndead + k;
+	size_t newn = t->n - ndead + k;
 	uint32_t *pos = calloc(k ? k : 1, sizeof(*pos)); /* new row numbers of ins */
 	uint32_t *remap = NULL;
 	int ret = -1;
@@ -536,71 +542,71 @@ static int restructure(const struct row *ins, size_t k, size_t ndead)
 	for (size_t j = 1; j < k; j++)
 		if (ins[j].uid == ins[j - 1].uid)
 			goto out;
-	if (!ndead && (!T.n || !k || ins[0].uid > T.rows[T.n - 1].uid)) {
-		if (reserve((void **)&T.rows, &T.cap, newn, sizeof(*T.rows)) < 0)
+	if (!ndead && (!t->n || !k || ins[0].uid > t->rows[t->n - 1].uid)) {
+		if (reserve((void **)&t->rows, &t->cap, newn, sizeof(*t->rows)) < 0)
 			goto out;
-		memcpy(T.rows + T.n, ins, k * sizeof(*ins));
+		memcpy(t->rows + t->n, ins, k * sizeof(*ins));
 		for (size_t j = 0; j < k; j++)
-			pos[j] = (uint32_t)(T.n + j);
+			pos[j] = (uint32_t)(t->n + j);
 	} else {
 		struct row *nr = malloc((newn ? newn : 1) * sizeof(*nr));
-		remap = malloc((T.n ? T.n : 1) * sizeof(*remap));
+		remap = malloc((t->n ? t->n : 1) * sizeof(*remap));
 		if (!nr || !remap) {
 			free(nr);
 			goto out;
 		}
 		size_t i = 0, j = 0, o = 0;
-		while (i < T.n || j < k) {
-			if (i < T.n && T.rows[i].dead) {
+		while (i < t->n || j < k) {
+			if (i < t->n && t->rows[i].dead) {
 				remap[i++] = UINT32_MAX;
 				continue;
 			}
-			if (i < T.n && j < k && T.rows[i].uid == ins[j].uid) {
+			if (i < t->n && j < k && t->rows[i].uid == ins[j].uid) {
 				free(nr);
 				goto out; /* the store holds this uid twice */
 			}
-			if (j == k || (i < T.n && T.rows[i].uid < ins[j].uid)) {
+			if (j == k || (i < t->n && t->rows[i].uid < ins[j].uid)) {
 				remap[i++] = (uint32_t)o;
-				nr[o++] = T.rows[i - 1];
+				nr[o++] = t->rows[i - 1];
 			} else {
 				pos[j] = (uint32_t)o;
 				nr[o++] = ins[j++];
 			}
 		}
-		free(T.rows);
-		T.rows = nr;
-		T.cap = newn ? newn : 1;
+		free(t->rows);
+		t->rows = nr;
+		t->cap = newn ? newn : 1;
 	}
 
 	/* the name index: old entries renumbered, dead ones dropped */
-	size_t m = T.n;
+	size_t m = t->n;
 	if (remap) {
 		m = 0;
-		for (size_t i = 0; i < T.n; i++)
-			if (remap[T.nidx[i]] != UINT32_MAX)
-				T.nidx[m++] = remap[T.nidx[i]];
+		for (size_t i = 0; i < t->n; i++)
+			if (remap[t->nidx[i]] != UINT32_MAX)
+				t->nidx[m++] = remap[t->nidx[i]];
 	}
-	if (reserve((void **)&T.nidx, &T.nidx_cap, newn, sizeof(*T.nidx)) < 0)
+	if (reserve((void **)&t->nidx, &t->nidx_cap, newn, sizeof(*t->nidx)) < 0)
 		goto out;
-	T.n = newn;
+	t->n = newn;
 	/* the new names, in name order, merged in from the end */
 	if (k > 1)
-		qsort(pos, k, sizeof(*pos), idx_by_name);
+		qsort_r(pos, k, sizeof(*pos), idx_by_name, t);
 	size_t i = m, o = m + k;
 	for (size_t j = k; j-- > 0;) {
-		const char *nm = row_name(&T.rows[pos[j]]);
+		const char *nm = row_name(t, &t->rows[pos[j]]);
 		size_t lo = 0, hi = i; /* first old entry after nm */
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
-			if (strcmp(row_name(&T.rows[T.nidx[mid]]), nm) < 0)
+			if (strcmp(row_name(t, &t->rows[t->nidx[mid]]), nm) < 0)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		o -= i - lo;
-		memmove(T.nidx + o, T.nidx + lo, (i - lo) * sizeof(*T.nidx));
+		memmove(t->nidx + o, t->nidx + lo, (i - lo) * sizeof(*t->nidx));
 		i = lo;
-		T.nidx[--o] = pos[j];
+		t->nidx[--o] = pos[j];
 	}
 	ret = 0;
 out:
@@ -611,26 +617,34 @@ out:
 
 /* ---- building, from the store ---- */
 
-static void table_free(void)
+/* Empties the table; the hooks hung on the store (their .arg is t), the
+ * build count and check_reachable's last answer stay. */
+static void table_free(struct nss_table *t)
 {
-	free(T.rows);
-	free(T.nidx);
-	free(T.arena);
-	free(T.g);
-	for (size_t i = 0; i < T.nscopes; i++)
-		free(T.scopes[i]);
-	free(T.scopes);
-	free(T.shash);
-	free(T.hw);
-	free(T.tname);
-	free(T.tg);
-	free((char *)T.p.home_base);
-	free((char *)T.p.login_shell);
-	free((char *)T.p.nologin_shell);
-	free((char *)T.p.sudo_group);
-	strlist_free(&T.hwnames);
-	strlist_free(&T.reserved);
-	memset(&T, 0, sizeof(T));
+	free(t->rows);
+	free(t->nidx);
+	free(t->arena);
+	free(t->g);
+	for (size_t i = 0; i < t->nscopes; i++)
+		free(t->scopes[i]);
+	free(t->scopes);
+	free(t->shash);
+	free(t->hw);
+	free(t->tname);
+	free(t->tg);
+	free((char *)t->p.home_base);
+	free((char *)t->p.login_shell);
+	free((char *)t->p.nologin_shell);
+	free((char *)t->p.sudo_group);
+	strlist_free(&t->hwnames);
+	strlist_free(&t->reserved);
+	struct change_hooks h = t->hooks;
+	unsigned long builds = t->builds;
+	int warned = t->warned;
+	memset(t, 0, sizeof(*t));
+	t->hooks = h;
+	t->builds = builds;
+	t->warned = warned;
 }
 
 static int same_str(const char *a, const char *b)
@@ -639,7 +653,7 @@ static int same_str(const char *a, const char *b)
 }
 
 /* The names of admin_groups, super_admin_groups and daemon_user, in that
- * order (sudo_group is in T.p): calls fn(arg, name) for each until fn
+ * order (sudo_group is in t->p): calls fn(arg, name) for each until fn
  * returns non-zero, and returns that. */
 static int each_reserved(const struct svca_config *c, int (*fn)(void *, const char *), void *arg)
 {
@@ -655,27 +669,33 @@ static int each_reserved(const struct svca_config *c, int (*fn)(void *, const ch
 
 static int reserved_add(void *arg, const char *name)
 {
-	(void)arg;
-	char **v = realloc(T.reserved.v, (T.reserved.n + 1) * sizeof(*v));
+	struct nss_table *t = arg;
+	char **v = realloc(t->reserved.v, (t->reserved.n + 1) * sizeof(*v));
 	if (!v)
 		return -1;
-	T.reserved.v = v;
-	if (!(v[T.reserved.n] = strdup(name)))
+	t->reserved.v = v;
+	if (!(v[t->reserved.n] = strdup(name)))
 		return -1;
-	T.reserved.n++;
+	t->reserved.n++;
 	return 0;
 }
 
+struct reserved_walk {
+	const struct nss_table *t;
+	size_t i;
+};
+
 static int reserved_differs(void *arg, const char *name)
 {
-	size_t *i = arg;
-	return *i >= T.reserved.n || strcmp(T.reserved.v[(*i)++], name) != 0;
+	struct reserved_walk *w = arg;
+	const struct strlist *l = &w->t->reserved;
+	return w->i >= l->n || strcmp(l->v[w->i++], name) != 0;
 }
 
-static int reserved_same(const struct svca_config *c)
+static int reserved_same(struct nss_table *t, const struct svca_config *c)
 {
-	size_t i = 0;
-	return !each_reserved(c, reserved_differs, &i) && i == T.reserved.n;
+	struct reserved_walk w = { t, 0 };
+	return !each_reserved(c, reserved_differs, &w) && w.i == t->reserved.n;
 }
 
 /* Why an account may not be in the snapshot: the format's rules, or a name
@@ -683,51 +703,51 @@ static int reserved_same(const struct svca_config *c)
  * account created before such names were refused would otherwise resolve
  * as that group (its private group has its name) or as daemon_user, which
  * pam_svcacct and svcacctctl trust as the owner of the socket. */
-static const char *entry_refused(const char *name, uint32_t uid)
+static const char *entry_refused(struct nss_table *t, const char *name, uint32_t uid)
 {
-	const char *why = nss_entry_refused(&T.p, name, uid);
-	if (!why && strlist_has(&T.reserved, name))
+	const char *why = nss_entry_refused(&t->p, name, uid);
+	if (!why && strlist_has(&t->reserved, name))
 		why = "the name is reserved by admin_groups, super_admin_groups or daemon_user";
 	return why;
 }
 
 /* 1 when the table was built for this daemon's store and configuration. */
-static int table_current(const struct daemon *d)
+static int table_current(struct nss_table *t, const struct daemon *d)
 {
 	const struct svca_config *c = &d->cfg;
-	if (!T.built || T.stale || T.store != d->store || T.p.uid_min != c->uid_min ||
-	    T.p.uid_max != c->uid_max || !same_str(T.p.home_base, c->home_base) ||
-	    !same_str(T.p.login_shell, c->login_shell) ||
-	    !same_str(T.p.nologin_shell, c->nologin_shell) ||
-	    !same_str(T.p.sudo_group, c->sudo_group) ||
-	    memcmp(T.role_caps, c->role_caps, sizeof(T.role_caps)) != 0 ||
-	    T.hwnames.n != c->host_workspaces.n)
+	if (!t->built || t->stale || t->store != d->store || t->p.uid_min != c->uid_min ||
+	    t->p.uid_max != c->uid_max || !same_str(t->p.home_base, c->home_base) ||
+	    !same_str(t->p.login_shell, c->login_shell) ||
+	    !same_str(t->p.nologin_shell, c->nologin_shell) ||
+	    !same_str(t->p.sudo_group, c->sudo_group) ||
+	    memcmp(t->role_caps, c->role_caps, sizeof(t->role_caps)) != 0 ||
+	    t->hwnames.n != c->host_workspaces.n)
 		return 0;
-	for (size_t i = 0; i < T.hwnames.n; i++)
-		if (strcmp(T.hwnames.v[i], c->host_workspaces.v[i]) != 0)
+	for (size_t i = 0; i < t->hwnames.n; i++)
+		if (strcmp(t->hwnames.v[i], c->host_workspaces.v[i]) != 0)
 			return 0;
-	return reserved_same(c);
+	return reserved_same(t, c);
 }
 
 /* Resolves the host workspaces into hw[] (calloc'ed, *n entries).  0 ok,
  * -1 storage error or out of memory. */
-static int read_host_ws(struct store *s, struct hostws **out, size_t *n)
+static int read_host_ws(struct nss_table *t, struct store *s, struct hostws **out, size_t *n)
 {
-	struct hostws *hw = calloc(T.hwnames.n + 1, sizeof(*hw));
+	struct hostws *hw = calloc(t->hwnames.n + 1, sizeof(*hw));
 	size_t k = 0;
 	if (!hw)
 		return -1;
-	for (size_t i = 0; i < T.hwnames.n; i++) {
+	for (size_t i = 0; i < t->hwnames.n; i++) {
 		struct workspace w;
-		int r = workspace_get(s, T.hwnames.v[i], &w);
+		int r = workspace_get(s, t->hwnames.v[i], &w);
 		if (r < 0) {
 			free(hw);
 			return -1;
 		}
 		if (r == 0)
 			continue; /* a host workspace that does not exist grants nothing */
-		hw[k].ws = scope_intern(T.hwnames.v[i]);
-		hw[k].team = scope_intern(w.team);
+		hw[k].ws = scope_intern(t, t->hwnames.v[i]);
+		hw[k].team = scope_intern(t, w.team);
 		if (!hw[k].ws || !hw[k].team) {
 			free(hw);
 			return -1;
@@ -741,17 +761,17 @@ static int read_host_ws(struct store *s, struct hostws **out, size_t *n)
 
 static int load_grant(void *arg, const struct grant *g)
 {
-	(void)arg;
-	uint32_t sc = scope_intern(g->scope);
-	if (!sc || grant_set(g->uid, (uint8_t)g->kind, sc, (uint8_t)g->role) < 0)
+	struct nss_table *t = arg;
+	uint32_t sc = scope_intern(t, g->scope);
+	if (!sc || grant_set(t, g->uid, (uint8_t)g->kind, sc, (uint8_t)g->role) < 0)
 		return 1;
 	return 0;
 }
 
 static int load_account(void *arg, const struct account *a)
 {
-	(void)arg;
-	const char *why = entry_refused(a->name, a->uid);
+	struct nss_table *t = arg;
+	const char *why = entry_refused(t, a->name, a->uid);
 	if (why) {
 		log_refused(a->name, a->uid, why);
 		return 0;
@@ -759,66 +779,66 @@ static int load_account(void *arg, const struct account *a)
 	char gecos[SVCA_SNAP_GECOS_MAX + 1];
 	nss_gecos_sanitize(a->description, gecos, sizeof(gecos));
 	size_t nlen = strlen(a->name), glen = strlen(gecos);
-	int64_t off = arena_add(a->name, nlen, gecos, glen);
-	if (off < 0 || reserve((void **)&T.rows, &T.cap, T.n + 1, sizeof(*T.rows)) < 0)
+	int64_t off = arena_add(t, a->name, nlen, gecos, glen);
+	if (off < 0 || reserve((void **)&t->rows, &t->cap, t->n + 1, sizeof(*t->rows)) < 0)
 		return 1;
-	T.rows[T.n++] = (struct row){ .uid = a->uid,
-				      .str = (uint32_t)off,
-				      .nlen = (uint8_t)nlen,
-				      .glen = (uint8_t)glen,
-				      .flags = flags_of(a->uid, a->disabled) };
+	t->rows[t->n++] = (struct row){ .uid = a->uid,
+					.str = (uint32_t)off,
+					.nlen = (uint8_t)nlen,
+					.glen = (uint8_t)glen,
+					.flags = flags_of(t, a->uid, a->disabled) };
 	return 0;
 }
 
-static void hooks(int on);
+static void hooks(struct nss_table *t, int on);
 
 /* The whole table from the store: at start, after a reload, and when it
  * cannot be trusted.  0 ok; -1 (logged) and no table. */
-static int table_build(struct daemon *d)
+static int table_build(struct nss_table *t, struct daemon *d)
 {
 	const struct svca_config *c = &d->cfg;
-	table_free();
-	T.store = d->store;
-	T.p.uid_min = c->uid_min;
-	T.p.uid_max = c->uid_max;
-	T.p.sudo_gid = nss_sudo_gid(c->uid_min, c->uid_max);
-	T.p.home_base = c->home_base ? strdup(c->home_base) : NULL;
-	T.p.login_shell = c->login_shell ? strdup(c->login_shell) : NULL;
-	T.p.nologin_shell = c->nologin_shell ? strdup(c->nologin_shell) : NULL;
-	T.p.sudo_group = c->sudo_group ? strdup(c->sudo_group) : NULL;
-	memcpy(T.role_caps, c->role_caps, sizeof(T.role_caps));
-	T.hwnames.v = calloc(c->host_workspaces.n + 1, sizeof(char *));
-	if (!T.hwnames.v)
+	table_free(t);
+	t->store = d->store;
+	t->p.uid_min = c->uid_min;
+	t->p.uid_max = c->uid_max;
+	t->p.sudo_gid = nss_sudo_gid(c->uid_min, c->uid_max);
+	t->p.home_base = c->home_base ? strdup(c->home_base) : NULL;
+	t->p.login_shell = c->login_shell ? strdup(c->login_shell) : NULL;
+	t->p.nologin_shell = c->nologin_shell ? strdup(c->nologin_shell) : NULL;
+	t->p.sudo_group = c->sudo_group ? strdup(c->sudo_group) : NULL;
+	memcpy(t->role_caps, c->role_caps, sizeof(t->role_caps));
+	t->hwnames.v = calloc(c->host_workspaces.n + 1, sizeof(char *));
+	if (!t->hwnames.v)
 		goto oom;
 	for (size_t i = 0; i < c->host_workspaces.n; i++) {
-		if (!(T.hwnames.v[i] = strdup(c->host_workspaces.v[i])))
+		if (!(t->hwnames.v[i] = strdup(c->host_workspaces.v[i])))
 			goto oom;
-		T.hwnames.n++;
+		t->hwnames.n++;
 	}
-	if (each_reserved(c, reserved_add, NULL) != 0)
+	if (each_reserved(c, reserved_add, t) != 0)
 		goto oom;
-	if ((c->home_base && !T.p.home_base) || (c->login_shell && !T.p.login_shell) ||
-	    (c->nologin_shell && !T.p.nologin_shell) || (c->sudo_group && !T.p.sudo_group))
+	if ((c->home_base && !t->p.home_base) || (c->login_shell && !t->p.login_shell) ||
+	    (c->nologin_shell && !t->p.nologin_shell) || (c->sudo_group && !t->p.sudo_group))
 		goto oom;
-	if (!nss_params_ok(&T.p)) {
+	if (!nss_params_ok(&t->p)) {
 		log_err("nss snapshot: cannot build it: %s (check uid_min, uid_max, home_base, "
 			"login_shell, nologin_shell and sudo_group)",
 			strerror(EINVAL));
 		goto fail;
 	}
-	if (read_host_ws(d->store, &T.hw, &T.nhw) < 0) {
+	if (read_host_ws(t, d->store, &t->hw, &t->nhw) < 0) {
 		log_err("nss snapshot: cannot read the host workspaces; the snapshot stays as it "
 			"was");
 		goto fail;
 	}
-	int r = grant_foreach(d->store, load_grant, NULL);
+	int r = grant_foreach(d->store, load_grant, t);
 	if (r != 0) {
 		if (r > 0)
 			goto oom;
 		log_err("nss snapshot: cannot read the grants; the snapshot stays as it was");
 		goto fail;
 	}
-	r = account_foreach(d->store, load_account, NULL);
+	r = account_foreach(d->store, load_account, t);
 	if (r != 0) {
 		if (r > 0)
 			goto oom;
@@ -827,132 +847,128 @@ static int table_build(struct daemon *d)
 	}
 	/* Names are keys of the store and uids are indexed, so neither
 	 * repeats unless the store is damaged: then the first stays. */
-	uint32_t *ix = malloc((T.n ? T.n : 1) * sizeof(*ix));
+	uint32_t *ix = malloc((t->n ? t->n : 1) * sizeof(*ix));
 	if (!ix)
 		goto oom;
-	for (size_t i = 0; i < T.n; i++)
+	for (size_t i = 0; i < t->n; i++)
 		ix[i] = (uint32_t)i;
-	if (T.n > 1)
-		qsort(ix, T.n, sizeof(*ix), idx_by_name);
-	for (size_t i = 1; i < T.n; i++)
-		if (strcmp(row_name(&T.rows[ix[i - 1]]), row_name(&T.rows[ix[i]])) == 0) {
-			log_refused(row_name(&T.rows[ix[i]]), T.rows[ix[i]].uid,
+	if (t->n > 1)
+		qsort_r(ix, t->n, sizeof(*ix), idx_by_name, t);
+	for (size_t i = 1; i < t->n; i++)
+		if (strcmp(row_name(t, &t->rows[ix[i - 1]]), row_name(t, &t->rows[ix[i]])) == 0) {
+			log_refused(row_name(t, &t->rows[ix[i]]), t->rows[ix[i]].uid,
 				    "another account has the same name");
-			kill_row(&T.rows[ix[i]]);
-			T.dups = 1;
+			kill_row(t, &t->rows[ix[i]]);
+			t->dups = 1;
 		}
 	free(ix);
-	rows_compact();
-	if (T.n > 1) /* (qsort's base may not be NULL, even for 0 elements) */
-		qsort(T.rows, T.n, sizeof(*T.rows), rows_by_uid);
-	for (size_t i = 1; i < T.n; i++)
-		if (T.rows[i].uid == T.rows[i - 1].uid) {
-			log_refused(row_name(&T.rows[i]), T.rows[i].uid,
+	rows_compact(t);
+	if (t->n > 1) /* (qsort's base may not be NULL, even for 0 elements) */
+		qsort_r(t->rows, t->n, sizeof(*t->rows), rows_by_uid, t);
+	for (size_t i = 1; i < t->n; i++)
+		if (t->rows[i].uid == t->rows[i - 1].uid) {
+			log_refused(row_name(t, &t->rows[i]), t->rows[i].uid,
 				    "another account has the same uid");
-			kill_row(&T.rows[i]);
-			T.dups = 1;
+			kill_row(t, &t->rows[i]);
+			t->dups = 1;
 		}
-	rows_compact();
-	if (reserve((void **)&T.nidx, &T.nidx_cap, T.n ? T.n : 1, sizeof(*T.nidx)) < 0)
+	rows_compact(t);
+	if (reserve((void **)&t->nidx, &t->nidx_cap, t->n ? t->n : 1, sizeof(*t->nidx)) < 0)
 		goto oom;
-	for (size_t i = 0; i < T.n; i++)
-		T.nidx[i] = (uint32_t)i;
-	if (T.n > 1)
-		qsort(T.nidx, T.n, sizeof(*T.nidx), idx_by_name);
-	arena_compact(1);
-	T.built = 1;
-	hooks(1);
-	builds++;
+	for (size_t i = 0; i < t->n; i++)
+		t->nidx[i] = (uint32_t)i;
+	if (t->n > 1)
+		qsort_r(t->nidx, t->n, sizeof(*t->nidx), idx_by_name, t);
+	arena_compact(t, 1);
+	t->built = 1;
+	hooks(t, 1);
+	t->builds++;
 	log_info("nss snapshot: %zu accounts and %zu grants read from the store (in memory: "
 		 "%zu KiB)",
-		 T.n, T.gn,
-		 (T.cap * sizeof(*T.rows) + T.nidx_cap * sizeof(*T.nidx) + T.acap +
-		  T.gcap * sizeof(*T.g)) /
+		 t->n, t->gn,
+		 (t->cap * sizeof(*t->rows) + t->nidx_cap * sizeof(*t->nidx) + t->acap +
+		  t->gcap * sizeof(*t->g)) /
 			 1024);
 	return 0;
 oom:
 	log_err("nss snapshot: out of memory; the snapshot stays as it was");
 fail:
-	hooks(0);
-	table_free();
+	hooks(t, 0);
+	table_free(t);
 	return -1;
 }
 
 /* ---- changes between writes ---- */
 
-static void note_stale(void)
+static void note_stale(struct nss_table *t)
 {
-	T.stale = 1;
-	free(T.tname);
-	free(T.tg);
-	T.tname = NULL;
-	T.tg = NULL;
-	T.ntname = T.tname_cap = T.ntg = T.tg_cap = 0;
+	t->stale = 1;
+	free(t->tname);
+	free(t->tg);
+	t->tname = NULL;
+	t->tg = NULL;
+	t->ntname = t->tname_cap = t->ntg = t->tg_cap = 0;
 }
 
 static void on_account(void *arg, struct store *s, const struct account *a, int deleted)
 {
-	(void)arg;
-	if (!T.built || T.stale || s != T.store)
+	struct nss_table *t = arg;
+	if (!t->built || t->stale || s != t->store)
 		return;
-	int64_t r = find_name(a->name);
+	int64_t r = find_name(t, a->name);
 	if (deleted && r < 0)
 		return;
 	if (!deleted && r >= 0) {
-		const struct row *w = &T.rows[r];
+		const struct row *w = &t->rows[r];
 		if (w->uid == a->uid && !!(w->flags & SVCA_SNAP_DISABLED) == !!a->disabled) {
 			char gecos[SVCA_SNAP_GECOS_MAX + 1];
 			nss_gecos_sanitize(a->description, gecos, sizeof(gecos));
-			if (strlen(gecos) == w->glen && memcmp(gecos, row_gecos(w), w->glen) == 0)
+			if (strlen(gecos) == w->glen &&
+			    memcmp(gecos, row_gecos(t, w), w->glen) == 0)
 				return; /* nothing the image shows */
 		}
 	}
-	if (T.ntname == TOUCH_MAX ||
-	    reserve((void **)&T.tname, &T.tname_cap, T.ntname + 1, sizeof(*T.tname)) < 0) {
-		note_stale();
+	if (t->ntname == TOUCH_MAX ||
+	    reserve((void **)&t->tname, &t->tname_cap, t->ntname + 1, sizeof(*t->tname)) < 0) {
+		note_stale(t);
 		return;
 	}
-	snprintf(T.tname[T.ntname++], sizeof(tname_t), "%s", a->name);
+	snprintf(t->tname[t->ntname++], sizeof(tname_t), "%s", a->name);
 }
 
 static void on_grant(void *arg, struct store *s, const struct grant *g, int deleted)
 {
-	(void)arg;
-	if (!T.built || T.stale || s != T.store || !g->uid)
+	struct nss_table *t = arg;
+	if (!t->built || t->stale || s != t->store || !g->uid)
 		return;
-	uint32_t sc = scope_find(g->scope);
-	int role = sc ? grant_role(g->uid, (uint8_t)g->kind, sc) : -1;
+	uint32_t sc = scope_find(t, g->scope);
+	int role = sc ? grant_role(t, g->uid, (uint8_t)g->kind, sc) : -1;
 	if (deleted ? role < 0 : role == (int)g->role)
 		return;
-	if ((!sc && !(sc = scope_intern(g->scope))) || T.ntg == TOUCH_MAX ||
-	    reserve((void **)&T.tg, &T.tg_cap, T.ntg + 1, sizeof(*T.tg)) < 0) {
-		note_stale();
+	if ((!sc && !(sc = scope_intern(t, g->scope))) || t->ntg == TOUCH_MAX ||
+	    reserve((void **)&t->tg, &t->tg_cap, t->ntg + 1, sizeof(*t->tg)) < 0) {
+		note_stale(t);
 		return;
 	}
-	T.tg[T.ntg++] = (struct tgrant){ .uid = g->uid, .scope = sc, .kind = (uint8_t)g->kind };
+	t->tg[t->ntg++] = (struct tgrant){ .uid = g->uid, .scope = sc, .kind = (uint8_t)g->kind };
 }
 
 static void on_scope(void *arg, struct store *s)
 {
-	(void)arg;
-	if (T.built && s == T.store)
-		T.scopes_changed = 1;
+	struct nss_table *t = arg;
+	if (t->built && s == t->store)
+		t->scopes_changed = 1;
 }
 
-/* The table listens to the changes of the store it was built from.  The
- * hooks stay on that store when the table is dropped (the store may be
- * closed by then): each of them returns at once unless a table built from
- * that very store is in memory. */
-static const struct change_hooks table_hooks = {
-	.account = on_account,
-	.grant = on_grant,
-	.scope = on_scope,
-};
-
-static void hooks(int on)
+/* The table listens to the changes of the store it was built from
+ * (t->hooks, set up by nss_table_new, .arg the table).  The hooks stay on
+ * that store when the table is dropped (the store may be closed by then):
+ * each of them returns at once unless a table built from that very store
+ * is in memory. */
+static void hooks(struct nss_table *t, int on)
 {
-	if (on && T.store)
-		store_set_hooks(T.store, &table_hooks);
+	if (on && t->store)
+		store_set_hooks(t->store, &t->hooks);
 }
 
 /* What the store says now about one noted account. */
@@ -975,9 +991,9 @@ static int by_tname(const void *a, const void *b)
  * did; if the store is failing, so does the rebuild, logged, and the next
  * write tries again).
  */
-static int table_refresh(struct store *s)
+static int table_refresh(struct nss_table *t, struct store *s)
 {
-	if (!T.ntname && !T.ntg && !T.scopes_changed)
+	if (!t->ntname && !t->ntg && !t->scopes_changed)
 		return 0;
 	struct upd *u = NULL;
 	int8_t *groles = NULL;
@@ -987,25 +1003,25 @@ static int table_refresh(struct store *s)
 	int ret = 1;
 
 	/* Phase 1: read, changing nothing. */
-	if (T.ntname > 1) {
-		qsort(T.tname, T.ntname, sizeof(*T.tname), by_tname);
+	if (t->ntname > 1) {
+		qsort(t->tname, t->ntname, sizeof(*t->tname), by_tname);
 		size_t k = 1;
-		for (size_t i = 1; i < T.ntname; i++)
-			if (strcmp(T.tname[i], T.tname[k - 1]) != 0)
-				memcpy(T.tname[k++], T.tname[i], sizeof(tname_t));
-		T.ntname = k;
+		for (size_t i = 1; i < t->ntname; i++)
+			if (strcmp(t->tname[i], t->tname[k - 1]) != 0)
+				memcpy(t->tname[k++], t->tname[i], sizeof(tname_t));
+		t->ntname = k;
 	}
-	u = calloc(T.ntname ? T.ntname : 1, sizeof(*u));
-	groles = calloc(T.ntg ? T.ntg : 1, sizeof(*groles));
-	ins = calloc(T.ntname ? T.ntname : 1, sizeof(*ins));
+	u = calloc(t->ntname ? t->ntname : 1, sizeof(*u));
+	groles = calloc(t->ntg ? t->ntg : 1, sizeof(*groles));
+	ins = calloc(t->ntname ? t->ntname : 1, sizeof(*ins));
 	if (!u || !groles || !ins)
 		goto out;
-	for (size_t i = 0; i < T.ntname; i++) {
+	for (size_t i = 0; i < t->ntname; i++) {
 		struct account a;
-		int r = account_get(s, T.tname[i], &a);
+		int r = account_get(s, t->tname[i], &a);
 		/* -1 is also a record that cannot be decoded, which a walk
 		 * skips: let a full walk sort it out, as for a damaged one */
-		if (r < 0 || (r == 1 && strcmp(a.name, T.tname[i]) != 0)) {
+		if (r < 0 || (r == 1 && strcmp(a.name, t->tname[i]) != 0)) {
 			ret = 1;
 			goto out;
 		}
@@ -1015,66 +1031,66 @@ static int table_refresh(struct store *s)
 		if (r == 1)
 			nss_gecos_sanitize(a.description, u[i].gecos, sizeof(u[i].gecos));
 	}
-	for (size_t i = 0; i < T.ntg; i++) {
+	for (size_t i = 0; i < t->ntg; i++) {
 		struct grant g;
-		int r = grant_get(s, T.tg[i].uid, (enum scope_kind)T.tg[i].kind,
-				  T.scopes[T.tg[i].scope - 1], &g);
+		int r = grant_get(s, t->tg[i].uid, (enum scope_kind)t->tg[i].kind,
+				  t->scopes[t->tg[i].scope - 1], &g);
 		if (r < 0) {
 			ret = 1; /* as above */
 			goto out;
 		}
 		groles[i] = r == 1 ? (int8_t)g.role : -1;
 	}
-	if (T.scopes_changed && read_host_ws(s, &hw, &nhw) < 0) {
+	if (t->scopes_changed && read_host_ws(t, s, &hw, &nhw) < 0) {
 		ret = 1;
 		goto out;
 	}
 
 	/* Phase 2: apply.  A failure from here on leaves a table that is
 	 * only good for rebuilding. */
-	for (size_t i = 0; i < T.ntg; i++) {
+	for (size_t i = 0; i < t->ntg; i++) {
 		if (groles[i] < 0)
-			grant_unset(T.tg[i].uid, T.tg[i].kind, T.tg[i].scope);
-		else if (grant_set(T.tg[i].uid, T.tg[i].kind, T.tg[i].scope, (uint8_t)groles[i]) <
-			 0)
+			grant_unset(t, t->tg[i].uid, t->tg[i].kind, t->tg[i].scope);
+		else if (grant_set(t, t->tg[i].uid, t->tg[i].kind, t->tg[i].scope,
+				   (uint8_t)groles[i]) < 0)
 			goto out;
 	}
 	int all = 0;
-	if (T.scopes_changed) {
-		all = nhw != T.nhw || (nhw && memcmp(hw, T.hw, nhw * sizeof(*hw)) != 0);
-		free(T.hw);
-		T.hw = hw;
-		T.nhw = nhw;
+	if (t->scopes_changed) {
+		all = nhw != t->nhw || (nhw && memcmp(hw, t->hw, nhw * sizeof(*hw)) != 0);
+		free(t->hw);
+		t->hw = hw;
+		t->nhw = nhw;
 		hw = NULL;
 	}
 	size_t k = 0, ndead = 0;
-	for (size_t i = 0; i < T.ntname; i++) {
-		const char *name = T.tname[i];
-		int64_t r = find_name(name);
-		const char *why = u[i].present ? entry_refused(name, u[i].uid) : NULL;
+	for (size_t i = 0; i < t->ntname; i++) {
+		const char *name = t->tname[i];
+		int64_t r = find_name(t, name);
+		const char *why = u[i].present ? entry_refused(t, name, u[i].uid) : NULL;
 		if (!u[i].present || why) {
 			if (why)
 				log_refused(name, u[i].uid, why);
 			if (r >= 0) {
-				kill_row(&T.rows[r]);
+				kill_row(t, &t->rows[r]);
 				ndead++;
 			}
 			continue;
 		}
-		uint8_t flags = flags_of(u[i].uid, u[i].disabled);
+		uint8_t flags = flags_of(t, u[i].uid, u[i].disabled);
 		size_t nlen = strlen(name), glen = strlen(u[i].gecos);
-		if (r >= 0 && T.rows[r].uid == u[i].uid) {
-			struct row *w = &T.rows[r];
+		if (r >= 0 && t->rows[r].uid == u[i].uid) {
+			struct row *w = &t->rows[r];
 			w->flags = flags;
-			if (glen != w->glen || memcmp(row_gecos(w), u[i].gecos, glen) != 0) {
+			if (glen != w->glen || memcmp(row_gecos(t, w), u[i].gecos, glen) != 0) {
 				if (glen <= w->glen) { /* in place */
-					memcpy(T.arena + w->str + nlen + 1, u[i].gecos, glen + 1);
-					T.garbage += (size_t)w->glen - glen;
+					memcpy(t->arena + w->str + nlen + 1, u[i].gecos, glen + 1);
+					t->garbage += (size_t)w->glen - glen;
 				} else {
-					int64_t off = arena_add(name, nlen, u[i].gecos, glen);
+					int64_t off = arena_add(t, name, nlen, u[i].gecos, glen);
 					if (off < 0)
 						goto out;
-					T.garbage += (size_t)w->nlen + w->glen + 2;
+					t->garbage += (size_t)w->nlen + w->glen + 2;
 					w->str = (uint32_t)off;
 				}
 				w->glen = (uint8_t)glen;
@@ -1082,7 +1098,7 @@ static int table_refresh(struct store *s)
 			continue;
 		}
 		if (r >= 0) { /* the same name with another uid */
-			kill_row(&T.rows[r]);
+			kill_row(t, &t->rows[r]);
 			ndead++;
 		}
 		/* .str: the update for now; strings are added in uid order
@@ -1095,36 +1111,36 @@ static int table_refresh(struct store *s)
 					 .flags = flags };
 	}
 	/* an account left out for sharing a uid or name may be next in line */
-	if (ndead && T.dups)
+	if (ndead && t->dups)
 		goto out;
 	if (k > 1)
 		qsort(ins, k, sizeof(*ins), ins_by_uid);
 	for (size_t j = 0; j < k; j++) {
 		size_t i = ins[j].str;
-		int64_t off = arena_add(T.tname[i], ins[j].nlen, u[i].gecos, ins[j].glen);
+		int64_t off = arena_add(t, t->tname[i], ins[j].nlen, u[i].gecos, ins[j].glen);
 		if (off < 0)
 			goto out;
 		ins[j].str = (uint32_t)off;
 	}
-	if ((k || ndead) && restructure(ins, k, ndead) < 0)
+	if ((k || ndead) && restructure(t, ins, k, ndead) < 0)
 		goto out;
 	/* capabilities that changed with grants or host workspaces; an
 	 * account's own row was recomputed above (after the grants) */
 	if (all) {
-		for (size_t i = 0; i < T.n; i++)
-			T.rows[i].flags =
-				flags_of(T.rows[i].uid, T.rows[i].flags & SVCA_SNAP_DISABLED);
+		for (size_t i = 0; i < t->n; i++)
+			t->rows[i].flags =
+				flags_of(t, t->rows[i].uid, t->rows[i].flags & SVCA_SNAP_DISABLED);
 	} else {
-		for (size_t i = 0; i < T.ntg; i++) {
-			int64_t r = find_uid(T.tg[i].uid);
+		for (size_t i = 0; i < t->ntg; i++) {
+			int64_t r = find_uid(t, t->tg[i].uid);
 			if (r >= 0)
-				T.rows[r].flags = flags_of(T.rows[r].uid,
-							   T.rows[r].flags & SVCA_SNAP_DISABLED);
+				t->rows[r].flags = flags_of(t, t->rows[r].uid,
+							    t->rows[r].flags & SVCA_SNAP_DISABLED);
 		}
 	}
-	T.ntname = T.ntg = 0;
-	T.scopes_changed = 0;
-	arena_compact(0);
+	t->ntname = t->ntg = 0;
+	t->scopes_changed = 0;
+	arena_compact(t, 0);
 	ret = 0;
 out:
 	free(u);
@@ -1134,15 +1150,36 @@ out:
 	return ret;
 }
 
-unsigned long nss_snapshot_builds(void)
+struct nss_table *nss_table_new(void)
 {
-	return builds;
+	struct nss_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->hooks = (struct change_hooks){
+		.account = on_account, .grant = on_grant, .scope = on_scope, .arg = t
+	};
+	return t;
 }
 
-void nss_snapshot_forget(void)
+void nss_table_free(struct nss_table *t)
 {
-	hooks(0);
-	table_free();
+	if (!t)
+		return;
+	table_free(t);
+	free(t);
+}
+
+unsigned long nss_snapshot_builds(const struct nss_table *t)
+{
+	return t ? t->builds : 0;
+}
+
+void nss_snapshot_forget(struct nss_table *t)
+{
+	if (!t)
+		return;
+	hooks(t, 0);
+	table_free(t);
 }
 
 /* ---- writing the image ------------------------------------------------------------ */
@@ -1215,6 +1252,7 @@ static int out_pad(struct out *o, uint64_t off)
 }
 
 struct emit_ctx {
+	struct nss_table *t;
 	const struct svca_snap_header *h;
 	size_t hs;           /* bytes of header strings */
 	size_t strbytes;     /* bytes of record strings */
@@ -1230,6 +1268,7 @@ struct emit_ctx {
 static int emit(void *arg, int fd)
 {
 	const struct emit_ctx *c = arg;
+	struct nss_table *t = c->t;
 	const struct svca_snap_header *h = c->h;
 	struct out o = { .fd = fd, .cap = 1u << 16 };
 	int ret = -1;
@@ -1239,10 +1278,10 @@ static int emit(void *arg, int fd)
 	if (out_put(&o, h, sizeof(*h)) < 0 || out_pad(&o, h->rec_off) < 0)
 		goto out;
 	uint32_t soff = (uint32_t)c->hs;
-	size_t base = T.n ? T.rows[0].str : 0;
+	size_t base = t->n ? t->rows[0].str : 0;
 	int inorder = 1;
-	for (size_t i = 0; i < T.n; i++) {
-		const struct row *r = &T.rows[i];
+	for (size_t i = 0; i < t->n; i++) {
+		const struct row *r = &t->rows[i];
 		struct svca_snap_rec rec = {
 			.uid = r->uid,
 			.flags = r->flags & SVCA_SNAP_FLAGS_KNOWN,
@@ -1256,12 +1295,12 @@ static int emit(void *arg, int fd)
 			goto out;
 		memcpy(d, &rec, sizeof(rec));
 	}
-	if (out_pad(&o, h->name_idx_off) < 0 || out_put(&o, T.nidx, T.n * sizeof(*T.nidx)) < 0 ||
+	if (out_pad(&o, h->name_idx_off) < 0 || out_put(&o, t->nidx, t->n * sizeof(*t->nidx)) < 0 ||
 	    out_pad(&o, h->sudo_idx_off) < 0)
 		goto out;
 	if (c->sudo)
-		for (size_t i = 0; i < T.n; i++) {
-			uint32_t x = T.nidx[i];
+		for (size_t i = 0; i < t->n; i++) {
+			uint32_t x = t->nidx[i];
 			if (c->sudo[x / 8] & (1u << (x % 8))) {
 				uint8_t *d = out_room(&o, sizeof(uint32_t));
 				if (!d)
@@ -1274,16 +1313,16 @@ static int emit(void *arg, int fd)
 	uint8_t *d = out_room(&o, c->hs);
 	if (!d)
 		goto out;
-	nss_snap_header_strings_put(&T.p, d);
-	if (!inorder && arena_compact(1) == 0)
+	nss_snap_header_strings_put(&t->p, d);
+	if (!inorder && arena_compact(t, 1) == 0)
 		inorder = 1;
 	if (inorder) {
-		if (T.n && out_put(&o, T.arena + T.rows[0].str, c->strbytes) < 0)
+		if (t->n && out_put(&o, t->arena + t->rows[0].str, c->strbytes) < 0)
 			goto out;
 	} else {
-		for (size_t i = 0; i < T.n; i++)
-			if (out_put(&o, T.arena + T.rows[i].str,
-				    (size_t)T.rows[i].nlen + T.rows[i].glen + 2) < 0)
+		for (size_t i = 0; i < t->n; i++)
+			if (out_put(&o, t->arena + t->rows[i].str,
+				    (size_t)t->rows[i].nlen + t->rows[i].glen + 2) < 0)
 				goto out;
 	}
 	if (out_flush(&o) < 0)
@@ -1300,9 +1339,8 @@ out:
 
 /* Warns (once per change of the answer) when others cannot reach nss_dir:
  * then only root resolves service accounts. */
-static void check_reachable(const char *dir)
+static void check_reachable(struct nss_table *t, const char *dir)
 {
-	static int warned;
 	char path[PATH_MAX];
 	struct stat st;
 	int bad = 0;
@@ -1310,7 +1348,7 @@ static void check_reachable(const char *dir)
 		return;
 	for (;;) {
 		if (stat(path, &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
-			if (!warned)
+			if (!t->warned)
 				log_warn("nss_dir %s: %s (mode %04o) is not searchable by others; "
 					 "only root can resolve service accounts (chmod o+x %s)",
 					 dir, path, (unsigned)(st.st_mode & 07777), path);
@@ -1322,40 +1360,45 @@ static void check_reachable(const char *dir)
 			break;
 		*slash = '\0';
 	}
-	warned = bad;
+	t->warned = bad;
 }
 
 void nss_snapshot_write(struct daemon *d)
 {
 	const struct svca_config *cfg = &d->cfg;
+	struct nss_table *t = d->nss;
 	char err[512];
 
 	if (!d->nss_dirty)
 		return;
 	if (!cfg->nss_dir || !d->store)
 		return;
-	if (table_current(d) && table_refresh(d->store) != 0)
-		T.stale = 1;
-	if (!table_current(d) && table_build(d) < 0)
+	if (!t) {
+		log_err("nss snapshot: no table (nss_table_new was not called)");
+		return;
+	}
+	if (table_current(t, d) && table_refresh(t, d->store) != 0)
+		t->stale = 1;
+	if (!table_current(t, d) && table_build(t, d) < 0)
 		return;
 
 	size_t nsudo = 0, strbytes = 0;
-	for (size_t i = 0; i < T.n; i++) {
-		nsudo += (T.rows[i].flags & SVCA_SNAP_SUDO) != 0;
-		strbytes += (size_t)T.rows[i].nlen + T.rows[i].glen + 2;
+	for (size_t i = 0; i < t->n; i++) {
+		nsudo += (t->rows[i].flags & SVCA_SNAP_SUDO) != 0;
+		strbytes += (size_t)t->rows[i].nlen + t->rows[i].glen + 2;
 	}
 	/* sudo_group's members in name order: a bitmap of them keeps that
 	 * walk of the name index out of the rows */
 	uint8_t *sudo = NULL;
-	if (nsudo && !(sudo = calloc(T.n / 8 + 1, 1))) {
+	if (nsudo && !(sudo = calloc(t->n / 8 + 1, 1))) {
 		log_err("nss snapshot: out of memory");
 		return;
 	}
-	for (size_t i = 0; sudo && i < T.n; i++)
-		if (T.rows[i].flags & SVCA_SNAP_SUDO)
+	for (size_t i = 0; sudo && i < t->n; i++)
+		if (t->rows[i].flags & SVCA_SNAP_SUDO)
 			sudo[i / 8] |= (uint8_t)(1u << (i % 8));
 	struct svca_snap_header h;
-	if (nss_snap_header(&T.p, T.n, nsudo, strbytes, &h) < 0) {
+	if (nss_snap_header(&t->p, t->n, nsudo, strbytes, &h) < 0) {
 		log_err("nss snapshot: cannot build it: %s%s", strerror(errno),
 			errno == EINVAL ? " (check uid_min, uid_max, home_base, login_shell, "
 					  "nologin_shell and sudo_group)"
@@ -1363,13 +1406,13 @@ void nss_snapshot_write(struct daemon *d)
 		free(sudo);
 		return;
 	}
-	struct emit_ctx c = { &h, nss_snap_header_strings(&T.p), strbytes, sudo };
+	struct emit_ctx c = { t, &h, nss_snap_header_strings(&t->p), strbytes, sudo };
 	int r = nss_snap_install_emit(cfg->nss_dir, &h, emit, &c, err, sizeof(err));
 	free(sudo);
 	if (r < 0) {
 		log_err("nss snapshot: %s", err);
 		return;
 	}
-	check_reachable(cfg->nss_dir);
+	check_reachable(t, cfg->nss_dir);
 	d->nss_dirty = 0;
 }

@@ -693,6 +693,8 @@ static void daemon_writes_the_snapshot(void **state)
 	(void)state;
 	static struct daemon d;
 	memset(&d, 0, sizeof(d));
+	d.nss = nss_table_new();
+	assert_non_null(d.nss);
 	d.store = open_store();
 	populate(d.store);
 	config_defaults(&d.cfg);
@@ -739,9 +741,10 @@ static void daemon_writes_the_snapshot(void **state)
 	nss_snapshot_write(&d);
 	assert_int_equal(d.nss_dirty, 0);
 
-	nss_snapshot_forget();
+	nss_snapshot_forget(d.nss);
 	config_free(&d.cfg);
 	store_close(d.store);
+	nss_table_free(d.nss);
 }
 
 /* ---- the in-memory table against a fresh walk of the store ------------------------- */
@@ -882,7 +885,8 @@ static void commit_and_write(void)
 static void table_setup(void)
 {
 	memset(&D, 0, sizeof(D));
-	nss_snapshot_forget();
+	D.nss = nss_table_new();
+	assert_non_null(D.nss);
 	D.store = open_store();
 	config_defaults(&D.cfg);
 	D.cfg.uid_min = 60000;
@@ -898,9 +902,11 @@ static void table_setup(void)
 
 static void table_teardown(void)
 {
-	nss_snapshot_forget();
+	nss_snapshot_forget(D.nss);
 	config_free(&D.cfg);
 	store_close(D.store);
+	nss_table_free(D.nss); /* after the store: its hooks point into the table */
+	D.nss = NULL;
 }
 
 static void del_account(struct store *s, const char *name)
@@ -934,7 +940,7 @@ static void table_follows_every_change(void **state)
 	D.nss_dirty = 1; /* an empty store first */
 	nss_snapshot_write(&D);
 	check_snapshot();
-	unsigned long builds = nss_snapshot_builds();
+	unsigned long builds = nss_snapshot_builds(D.nss);
 	populate(D.store);
 	D.nss_dirty = 1;
 	nss_snapshot_write(&D);
@@ -966,14 +972,14 @@ static void table_follows_every_change(void **state)
 	}
 	commit_and_write();
 
-	assert_int_equal(nss_snapshot_builds(), builds); /* all of it without a walk */
+	assert_int_equal(nss_snapshot_builds(D.nss), builds); /* all of it without a walk */
 
 	/* a record that cannot be decoded (a control character): left out,
 	 * as a walk of the store leaves it out (by walking it) */
 	store_begin(D.store);
 	set_account(D.store, "a-none", 0, "bad\x01");
 	commit_and_write();
-	assert_int_equal(nss_snapshot_builds(), ++builds);
+	assert_int_equal(nss_snapshot_builds(D.nss), ++builds);
 	store_begin(D.store);
 	add_account(D.store, "a-none-2", 60102, 0, "after the damaged one");
 	commit_and_write();
@@ -1033,13 +1039,13 @@ static void table_follows_every_change(void **state)
 	}
 	commit_and_write();
 
-	assert_int_equal(nss_snapshot_builds(), builds);
+	assert_int_equal(nss_snapshot_builds(D.nss), builds);
 
 	/* a damaged store holding a uid twice: the first name stays */
 	store_begin(D.store);
 	add_account(D.store, "dup-b", 60100, 0, "the uid of zz-top");
 	commit_and_write();
-	assert_int_equal(nss_snapshot_builds(), ++builds);
+	assert_int_equal(nss_snapshot_builds(D.nss), ++builds);
 	{
 		size_t len;
 		uint8_t *img = read_file(snap_path, &len);
@@ -1120,7 +1126,7 @@ static void table_ignores_undone_changes(void **state)
 	commit_and_write();
 
 	/* a failed install keeps the changes for the next write */
-	unsigned long builds = nss_snapshot_builds();
+	unsigned long builds = nss_snapshot_builds(D.nss);
 	char nss[128];
 	snprintf(nss, sizeof(nss), "%s/nss", dir);
 	assert_int_equal(chmod(nss, 0777), 0);
@@ -1135,7 +1141,7 @@ static void table_ignores_undone_changes(void **state)
 	nss_snapshot_write(&D);
 	assert_int_equal(D.nss_dirty, 0);
 	check_snapshot();
-	assert_int_equal(nss_snapshot_builds(), builds);
+	assert_int_equal(nss_snapshot_builds(D.nss), builds);
 	table_teardown();
 }
 
@@ -1176,7 +1182,7 @@ static void table_rebuilt_on_reload_and_restart(void **state)
 	size_t len1, len2;
 	uint8_t *before = read_file(snap_path, &len1);
 	store_close(D.store);
-	nss_snapshot_forget();
+	nss_snapshot_forget(D.nss);
 	D.store = open_store();
 	D.nss_dirty = 1;
 	nss_snapshot_write(&D);
@@ -1218,7 +1224,7 @@ static void table_survives_random_changes(void **state)
 	char longdesc[ACCOUNT_DESC_MAX + 1];
 	memset(longdesc, 'x', ACCOUNT_DESC_MAX);
 	longdesc[ACCOUNT_DESC_MAX] = '\0';
-	unsigned long builds = nss_snapshot_builds();
+	unsigned long builds = nss_snapshot_builds(D.nss);
 	for (int batch = 0; batch < 150; batch++) {
 		store_begin(D.store);
 		int nops = 1 + (int)(rand_r(&seed) % 40);
@@ -1292,7 +1298,7 @@ static void table_survives_random_changes(void **state)
 		}
 		commit_and_write();
 	}
-	assert_int_equal(nss_snapshot_builds(), builds);
+	assert_int_equal(nss_snapshot_builds(D.nss), builds);
 	table_teardown();
 }
 
