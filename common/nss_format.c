@@ -293,7 +293,7 @@ int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n, ns
 	int ret = -1;
 	if (!recs || !ix || !sudo) {
 		errno = ENOMEM;
-		goto done;
+		goto out;
 	}
 	char gecos[SVCA_SNAP_GECOS_MAX + 1];
 	for (size_t i = 0; i < n; i++) {
@@ -307,7 +307,7 @@ int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n, ns
 	}
 	if (t.failed) {
 		errno = ENOMEM;
-		goto done;
+		goto out;
 	}
 	if (n)
 		qsort(ix, n, sizeof(*ix), ix_by_name);
@@ -317,12 +317,12 @@ int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n, ns
 			sudo[nsudo++] = ix[i].rec;
 
 	if (nss_snap_header(p, n, nsudo, t.len - hs, &h) < 0)
-		goto done;
+		goto out;
 	size_t total = (size_t)h.file_size;
 	out = calloc(1, total);
 	if (!out) {
 		errno = ENOMEM;
-		goto done;
+		goto out;
 	}
 	memcpy(out, &h, sizeof(h));
 	if (n)
@@ -336,7 +336,7 @@ int nss_snap_build(const struct nss_params *p, struct nss_entry *e, size_t n, ns
 	*len = total;
 	out = NULL;
 	ret = 0;
-done:
+out:
 	free(out);
 	free(recs);
 	free(ix);

@@ -154,7 +154,7 @@ int svca_user_uid(const char *name, int64_t *uid)
 	for (;;) {
 		char *nb = realloc(buf, len);
 		if (!nb)
-			goto done;
+			goto out;
 		buf = nb;
 		r = getpwnam_r(name, &pw, buf, len, &res);
 		if (r == ERANGE && len < 1024 * 1024) {
@@ -169,7 +169,7 @@ int svca_user_uid(const char *name, int64_t *uid)
 	} else if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM) {
 		ret = 1; /* the "not found" answers getpwnam_r(3) lists */
 	}
-done:
+out:
 	free(buf);
 	return ret;
 }

@@ -120,7 +120,7 @@ static int mark_text(pam_handle_t *pamh, const struct svca_pam_ctx *c, uint64_t 
 	int rc = -1;
 
 	if (!mark_key_ok || ulen > SVCA_NAME_MAX || slen >= SVCA_PAM_SERVICE_MAX)
-		goto done;
+		goto out;
 	for (int i = 0; i < 8; i++)
 		msg[n++] = (uint8_t)(t >> (8 * i));
 	memcpy(msg + n, c->user, ulen + 1);
@@ -136,7 +136,7 @@ static int mark_text(pam_handle_t *pamh, const struct svca_pam_ctx *c, uint64_t 
 	if (w > 0 && (size_t)w < outlen)
 		rc = 0;
 	svca_wipe(msg, sizeof(msg));
-done:
+out:
 	return rc;
 }
 
@@ -197,17 +197,17 @@ static int mark_valid(pam_handle_t *pamh, const struct svca_pam_ctx *c, const ch
 	int ok = 0;
 
 	if (!v || *v < '0' || *v > '9')
-		goto done;
+		goto out;
 	t = strtoull(v, &end, 10);
 	if (!end || *end != '.' || mark_text(pamh, c, t, want, sizeof(want)) < 0 ||
 	    strlen(v) != strlen(want))
-		goto done;
+		goto out;
 	unsigned char diff = 0;
 	for (size_t i = 0; want[i]; i++)
 		diff |= (unsigned char)(want[i] ^ v[i]);
 	int64_t now = svca_now_ms();
 	ok = diff == 0 && now >= 0 && (uint64_t)now >= t && (uint64_t)now - t <= MARK_MAX_AGE_MS;
-done:
+out:
 	svca_wipe(want, sizeof(want));
 	return ok;
 }

@@ -43,14 +43,14 @@ int svca_pam_get_ctx(pam_handle_t *pamh, const struct svca_pam_opts *o, struct s
 	if (rc != PAM_SUCCESS) {
 		pam_syslog(pamh, LOG_ERR, "cannot determine the user name: %s",
 			   pam_strerror(pamh, rc));
-		goto done;
+		goto out;
 	}
 	if (!user || !svca_account_name_valid(user)) {
 		/* No service account can have this name: not ours. */
 		SVCA_PAM_LOG_DEBUG(pamh, o, "'%s' cannot be a service account name",
 				   user ? "(invalid name)" : "(none)");
 		rc = PAM_USER_UNKNOWN;
-		goto done;
+		goto out;
 	}
 	c->user = user;
 	rc = pam_get_item(pamh, PAM_SERVICE, &service);
@@ -58,7 +58,7 @@ int svca_pam_get_ctx(pam_handle_t *pamh, const struct svca_pam_opts *o, struct s
 	    strlen(service) >= sizeof(c->service)) {
 		pam_syslog(pamh, LOG_ERR, "no usable PAM service name");
 		rc = PAM_SERVICE_ERR;
-		goto done;
+		goto out;
 	}
 	copy_printable(c->service, sizeof(c->service), service);
 	/* Optional items: a failure to read them is no reason to refuse. */
@@ -67,7 +67,7 @@ int svca_pam_get_ctx(pam_handle_t *pamh, const struct svca_pam_opts *o, struct s
 	if (pam_get_item(pamh, PAM_TTY, &tty) == PAM_SUCCESS)
 		copy_printable(c->tty, sizeof(c->tty), tty);
 	rc = PAM_SUCCESS;
-done:
+out:
 	return rc;
 }
 
@@ -101,12 +101,12 @@ int svca_pam_call(pam_handle_t *pamh, const struct svca_pam_opts *o, const char 
 		pam_syslog(pamh, LOG_ERR,
 			   "%s: running as uid %u, not root: svcacctd will not answer", what,
 			   (unsigned)geteuid());
-		goto done;
+		goto out;
 	}
 	if (svca_frame_end(req) < 0) {
 		pam_syslog(pamh, LOG_ERR, "%s: request too large or out of memory", what);
 		rc = PAM_BUF_ERR;
-		goto done;
+		goto out;
 	}
 	co.path = o->socket;
 	co.timeout_ms = o->timeout_s * 1000;
@@ -118,21 +118,21 @@ int svca_pam_call(pam_handle_t *pamh, const struct svca_pam_opts *o, const char 
 	case SVCA_CALL_NOMEM:
 		pam_syslog(pamh, LOG_ERR, "%s: %s", what, err);
 		rc = PAM_BUF_ERR;
-		goto done;
+		goto out;
 	case SVCA_CALL_PEER:
 		pam_syslog(pamh, LOG_ERR, "%s: %s; nothing was sent", what, err);
-		goto done;
-	default: pam_syslog(pamh, LOG_ERR, "%s: %s", what, err); goto done;
+		goto out;
+	default: pam_syslog(pamh, LOG_ERR, "%s: %s", what, err); goto out;
 	}
 	n = svca_fields_collect(a->rep.body, a->rep.len, a->f, SVCA_PAM_MAX_FIELDS);
 	if (n < 0) {
 		pam_syslog(pamh, LOG_ERR, "%s: malformed reply from %s", what, o->socket);
 		svca_reply_free(&a->rep);
-		goto done;
+		goto out;
 	}
 	a->nf = (size_t)n;
 	rc = PAM_SUCCESS;
-done:
+out:
 	svca_buf_free(req);
 	return rc;
 }
@@ -209,7 +209,7 @@ int svca_pam_lookup(pam_handle_t *pamh, const struct svca_pam_opts *o, const str
 	svca_pam_req_begin(&req, SVCA_CMD_ACCOUNT_SHOW, c, 0);
 	rc = svca_pam_call(pamh, o, "lookup", &req, &a);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	if (a.rep.status == SVCA_OK)
 		rc = PAM_SUCCESS;
 	else
@@ -219,7 +219,7 @@ int svca_pam_lookup(pam_handle_t *pamh, const struct svca_pam_opts *o, const str
 			   : rc == PAM_USER_UNKNOWN ? "not a service account"
 						    : "of unknown kind (daemon error)");
 	svca_pam_answer_free(&a);
-done:
+out:
 	return rc;
 }
 
@@ -307,18 +307,18 @@ int svca_pam_nss_svcacct(pam_handle_t *pamh, const struct svca_pam_opts *o,
 	int yes = 0;
 
 	if (!o->nss_dir || nss_range(pamh, o, &min, &max) < 0)
-		goto done;
+		goto out;
 	if (getpwnam_r(c->user, &pw, buf, sizeof(buf), &res) != 0 || !res || res->pw_uid < min ||
 	    res->pw_uid > max || strcmp(res->pw_name, c->user) != 0)
-		goto done;
+		goto out;
 	if (in_etc_passwd(c->user))
-		goto done;
+		goto out;
 	yes = 1;
 	SVCA_PAM_LOG_DEBUG(
 		pamh, o,
 		"lookup: %s is a service account per NSS (uid %u in %u-%u); not asking svcacctd",
 		c->user, (unsigned)res->pw_uid, (unsigned)min, (unsigned)max);
-done:
+out:
 	return yes;
 }
 
@@ -328,19 +328,19 @@ int svca_pam_looks_like_jwt(const char *s, size_t n)
 	int ok = 0;
 
 	if (!s || n < 16 || n > SVCA_PAM_MAX_AUTHTOK || strncmp(s, "eyJ", 3) != 0)
-		goto done;
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
 		if (ch == '.') {
 			if (++dots > 2 || i == 0 || s[i - 1] == '.')
-				goto done;
+				goto out;
 		} else if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
 			     (ch >= '0' && ch <= '9') || ch == '-' || ch == '_')) {
-			goto done;
+			goto out;
 		}
 	}
 	ok = dots == 2 && s[n - 1] != '.';
-done:
+out:
 	return ok;
 }
 

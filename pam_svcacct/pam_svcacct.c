@@ -58,12 +58,12 @@ static int trimmed_copy(const char *item, char **out, size_t *outlen)
 		n--;
 	*out = malloc(n + 1);
 	if (!*out)
-		goto done;
+		goto out;
 	memcpy(*out, s, n);
 	(*out)[n] = '\0';
 	*outlen = n;
 	rc = PAM_SUCCESS;
-done:
+out:
 	return rc;
 }
 
@@ -135,7 +135,7 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o, const stru
 	SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s presents %s (service %s)", c->user, kind, c->service);
 	rc = svca_pam_call(pamh, o, "auth", &req, &a);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	svca_pam_field_text(&a, F_REASON, reason, sizeof(reason));
 	svca_pam_field_text(&a, F_MESSAGE, msg, sizeof(msg));
 	if (a.rep.status == SVCA_OK) {
@@ -162,7 +162,7 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o, const stru
 			SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s is not a service account", c->user);
 	}
 	svca_pam_answer_free(&a);
-done:
+out:
 	return rc;
 }
 
@@ -175,17 +175,16 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	size_t len = 0;
 	int rc;
 
-	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0) {
-		rc = PAM_SERVICE_ERR;
-		goto out;
-	}
+	/* nothing to clean up yet */
+	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0)
+		return PAM_SERVICE_ERR;
 	rc = svca_pam_get_ctx(pamh, &o, &c);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	if (o.use_first_pass || o.try_first_pass) {
 		rc = pam_get_item(pamh, PAM_AUTHTOK, &item);
 		if (rc != PAM_SUCCESS)
-			goto done;
+			goto out;
 	}
 	if (!item && !o.use_first_pass) {
 		/* Ask for a secret only when the user is a service account:
@@ -196,30 +195,29 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		if (!svca_pam_nss_svcacct(pamh, &o, &c)) {
 			rc = svca_pam_lookup(pamh, &o, &c);
 			if (rc != PAM_SUCCESS)
-				goto done;
+				goto out;
 		}
 		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", SVCA_PAM_PROMPT);
 		if (rc != PAM_SUCCESS || !resp) {
 			pam_syslog(pamh, LOG_NOTICE, "auth: %s: no answer to the prompt (%s)",
 				   c.user, pam_strerror(pamh, rc));
 			rc = rc == PAM_SUCCESS ? PAM_CONV_ERR : rc;
-			goto done;
+			goto out;
 		}
 		/* Later modules (try_first_pass) see what was typed. */
 		rc = pam_set_item(pamh, PAM_AUTHTOK, resp);
 		if (rc != PAM_SUCCESS)
-			goto done;
+			goto out;
 		item = resp;
 	}
 	rc = trimmed_copy(item, &tok, &len);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	rc = do_auth(pamh, &o, &c, tok, len);
-done:
+out:
 	wipe_free(resp);
 	wipe_free(tok);
 	rc = svca_pam_result(&o, rc);
-out:
 	return rc;
 }
 
@@ -247,13 +245,12 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	uint64_t allowed = 0;
 	int rc;
 
-	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0) {
-		rc = PAM_SERVICE_ERR;
-		goto out;
-	}
+	/* nothing to clean up yet */
+	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0)
+		return PAM_SERVICE_ERR;
 	rc = svca_pam_get_ctx(pamh, &o, &c);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	const void *kept = NULL;
 	if (pam_get_data(pamh, SVCA_PAM_DATA_ACCT, &kept) == PAM_SUCCESS && kept) {
 		const struct acct_decision *d = kept;
@@ -275,12 +272,12 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		/* Used once; another user or service asks the daemon. */
 		(void)pam_set_data(pamh, SVCA_PAM_DATA_ACCT, NULL, NULL);
 		if (same)
-			goto done;
+			goto out;
 	}
 	svca_pam_req_begin(&req, SVCA_CMD_PAM_AUTHORIZE, &c, 1);
 	rc = svca_pam_call(pamh, &o, "account", &req, &a);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	svca_pam_field_text(&a, F_REASON, reason, sizeof(reason));
 	svca_pam_field_text(&a, F_MESSAGE, msg, sizeof(msg));
 	svca_pam_field_text(&a, F_ROLE, role, sizeof(role));
@@ -302,9 +299,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		rc = PAM_PERM_DENIED;
 	}
 	svca_pam_answer_free(&a);
-done:
-	rc = svca_pam_result(&o, rc);
 out:
+	rc = svca_pam_result(&o, rc);
 	return rc;
 }
 
@@ -322,14 +318,14 @@ static int token_text_ok(const struct svca_field *f)
 	int ok = 0;
 
 	if (!f || f->kind != SVCA_K_BYTES || f->len == 0 || f->len > SVCA_PAM_MAX_AUTHTOK)
-		goto done;
+		goto out;
 	for (uint32_t i = 0; i < f->len; i++) {
 		uint8_t ch = f->val[i];
 		if (ch <= 0x20 || ch >= 0x7f || ch == '=')
-			goto done;
+			goto out;
 	}
 	ok = 1;
-done:
+out:
 	return ok;
 }
 
@@ -344,13 +340,13 @@ static int export_token(pam_handle_t *pamh, const struct svca_pam_ctx *c,
 		pam_syslog(pamh, LOG_ERR, "session open: %s: reply without a usable token",
 			   c->user);
 		rc = PAM_SESSION_ERR;
-		goto done;
+		goto out;
 	}
 	tok = malloc((size_t)f->len + 1);
 	env = malloc(sizeof(SVCA_PAM_TOKEN_ENV "=") + f->len);
 	if (!tok || !env) {
 		rc = PAM_BUF_ERR;
-		goto done;
+		goto out;
 	}
 	memcpy(tok, f->val, f->len);
 	tok[f->len] = '\0';
@@ -359,19 +355,19 @@ static int export_token(pam_handle_t *pamh, const struct svca_pam_ctx *c,
 	rc = pam_putenv(pamh, env);
 	if (rc != PAM_SUCCESS) {
 		pam_syslog(pamh, LOG_ERR, "session open: pam_putenv: %s", pam_strerror(pamh, rc));
-		goto done;
+		goto out;
 	}
 	/* Kept for close in this process; on success libpam owns tok. */
 	rc = pam_set_data(pamh, SVCA_PAM_DATA_TOKEN, tok, token_cleanup);
 	if (rc != PAM_SUCCESS) {
 		pam_syslog(pamh, LOG_ERR, "session open: pam_set_data: %s", pam_strerror(pamh, rc));
 		(void)pam_putenv(pamh, SVCA_PAM_TOKEN_ENV);
-		goto done;
+		goto out;
 	}
 	tok = NULL;
 	pam_syslog(pamh, LOG_INFO, "session opened for %s (service %s%s%s); SVCACCT_TOKEN set",
 		   c->user, c->service, c->rhost[0] ? ", from " : "", c->rhost);
-done:
+out:
 	wipe_free(tok);
 	wipe_free(env);
 	return rc;
@@ -392,14 +388,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	struct svca_buf req;
 	int rc, authed;
 
-	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0) {
-		rc = PAM_SERVICE_ERR;
-		goto out;
-	}
+	/* nothing to clean up yet */
+	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0)
+		return PAM_SERVICE_ERR;
 	rc = svca_pam_get_ctx(pamh, &o, &c);
 	if (rc != PAM_SUCCESS) {
 		(void)pam_putenv(pamh, SVCA_PAM_AUTH_ENV);
-		goto done;
+		goto out;
 	}
 	authed = svca_pam_authed(pamh, &o, &c);
 	svca_pam_req_begin(&req, SVCA_CMD_PAM_SESSION_OPEN, &c, 1);
@@ -408,7 +403,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		svca_put_u64(&req, F_NO_TOKEN, 1);
 	rc = svca_pam_call(pamh, &o, "session", &req, &a);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	if (a.rep.status != SVCA_OK) {
 		rc = svca_pam_status_rc(pamh, "session open", c.user, &a, PAM_SESSION_ERR);
 	} else if (authed) {
@@ -423,9 +418,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		rc = PAM_SUCCESS;
 	}
 	svca_pam_answer_free(&a);
-done:
-	rc = svca_pam_result(&o, rc);
 out:
+	rc = svca_pam_result(&o, rc);
 	return rc;
 }
 
@@ -439,13 +433,12 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	const char *tok = NULL, *from = "none";
 	int rc;
 
-	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0) {
-		rc = PAM_SERVICE_ERR;
-		goto out;
-	}
+	/* nothing to clean up yet */
+	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0)
+		return PAM_SERVICE_ERR;
 	rc = svca_pam_get_ctx(pamh, &o, &c);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	/* The token of this session: from open in this process, else (sshd
 	 * and others close in another process) from the PAM environment. */
 	if (pam_get_data(pamh, SVCA_PAM_DATA_TOKEN, &data) == PAM_SUCCESS && data) {
@@ -463,7 +456,7 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	SVCA_PAM_LOG_DEBUG(pamh, &o, "session close: %s: token from %s", c.user, from);
 	rc = svca_pam_call(pamh, &o, "session close", &req, &a);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	if (a.rep.status == SVCA_OK) {
 		pam_syslog(pamh, LOG_INFO, "session closed for %s (service %s)%s", c.user,
 			   c.service, tok ? "; its token is revoked" : "");
@@ -475,9 +468,8 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 		rc = svca_pam_status_rc(pamh, "session close", c.user, &a, PAM_SESSION_ERR);
 	}
 	svca_pam_answer_free(&a);
-done:
-	rc = svca_pam_result(&o, rc);
 out:
+	rc = svca_pam_result(&o, rc);
 	return rc;
 }
 
@@ -487,24 +479,22 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	struct svca_pam_ctx c;
 	int rc;
 
-	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0) {
-		rc = PAM_SERVICE_ERR;
-		goto out;
-	}
+	/* nothing to clean up yet */
+	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0)
+		return PAM_SERVICE_ERR;
 	rc = svca_pam_get_ctx(pamh, &o, &c);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	/* Local users keep their passwords: only service accounts are told
 	 * off.  Both phases (PAM_PRELIM_CHECK, PAM_UPDATE_AUTHTOK) refuse. */
 	rc = svca_pam_lookup(pamh, &o, &c);
 	if (rc != PAM_SUCCESS)
-		goto done;
+		goto out;
 	pam_syslog(pamh, LOG_NOTICE, "password: %s is a service account; refusing (%s)", c.user,
 		   ((unsigned)flags & PAM_PRELIM_CHECK) ? "prelim check" : "update");
 	svca_pam_tell(pamh, &o, PASSWORD_MSG);
 	rc = PAM_AUTHTOK_ERR;
-done:
-	rc = svca_pam_result(&o, rc);
 out:
+	rc = svca_pam_result(&o, rc);
 	return rc;
 }

@@ -502,14 +502,14 @@ out:
 	if (sent < n_durable) {
 		a->dropped += n_durable - sent;
 		int64_t t = svca_now_ms();
-		if (a->last_warn && t - a->last_warn < 60000)
-			goto done;
-		a->last_warn = t;
-		log_warn("syslog sink %s unavailable or slow: %zu audit line(s) not sent "
-			 "(%lu in all); they are in the audit database",
-			 a->syslog_path ? a->syslog_path : "(none)", n_durable - sent, a->dropped);
+		if (!a->last_warn || t - a->last_warn >= 60000) { /* one warning a minute */
+			a->last_warn = t;
+			log_warn("syslog sink %s unavailable or slow: %zu audit line(s) not "
+				 "sent (%lu in all); they are in the audit database",
+				 a->syslog_path ? a->syslog_path : "(none)", n_durable - sent,
+				 a->dropped);
+		}
 	}
-done:
 	for (size_t i = 0; i < n_durable; i++)
 		free(a->pending[i].text);
 	memmove(a->pending, a->pending + n_durable,
