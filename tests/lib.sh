@@ -377,6 +377,12 @@ stop_daemon() {
 	kill -CONT "$DAEMON_PID" 2>/dev/null
 	if ! wait_pid_gone "$DAEMON_PID" "${STOP_TIMEOUT:-10}"; then
 		diag "svcacctd (pid $DAEMON_PID) ignored SIGTERM for ${STOP_TIMEOUT:-10} s; killing it"
+		# where it hangs, so the failure can be understood from the log
+		if command -v gdb >/dev/null 2>&1; then
+			timeout 20 gdb -p "$DAEMON_PID" -batch -ex 'thread apply all bt' 2>/dev/null |
+				grep -E '^(Thread|#)' | head -n 80 | diag
+		fi
+		grep -E '^(State|Threads):' "/proc/$DAEMON_PID/status" 2>/dev/null | diag
 		kill -KILL "$DAEMON_PID" 2>/dev/null
 		rc=1
 	fi
