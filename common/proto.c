@@ -303,47 +303,6 @@ int svca_field_u64(const struct svca_field *f, uint64_t *out)
 	return 0;
 }
 
-const char *svca_cmd_name(uint16_t cmd)
-{
-	switch (cmd) {
-	case SVCA_CMD_PING: return "ping";
-	case SVCA_CMD_ACCOUNT_CREATE: return "account.create";
-	case SVCA_CMD_ACCOUNT_LIST: return "account.list";
-	case SVCA_CMD_ACCOUNT_SHOW: return "account.show";
-	case SVCA_CMD_ACCOUNT_UPDATE: return "account.update";
-	case SVCA_CMD_ACCOUNT_DISABLE: return "account.disable";
-	case SVCA_CMD_ACCOUNT_ENABLE: return "account.enable";
-	case SVCA_CMD_ACCOUNT_DELETE: return "account.delete";
-	case SVCA_CMD_ACCOUNT_ACCESS: return "account.access";
-	case SVCA_CMD_TEAM_CREATE: return "team.create";
-	case SVCA_CMD_TEAM_LIST: return "team.list";
-	case SVCA_CMD_TEAM_DELETE: return "team.delete";
-	case SVCA_CMD_WORKSPACE_CREATE: return "workspace.create";
-	case SVCA_CMD_WORKSPACE_LIST: return "workspace.list";
-	case SVCA_CMD_WORKSPACE_DELETE: return "workspace.delete";
-	case SVCA_CMD_GRANT_ADD: return "grant.add";
-	case SVCA_CMD_GRANT_REMOVE: return "grant.remove";
-	case SVCA_CMD_GRANT_LIST: return "grant.list";
-	case SVCA_CMD_KEY_CREATE: return "key.create";
-	case SVCA_CMD_KEY_LIST: return "key.list";
-	case SVCA_CMD_KEY_DISABLE: return "key.disable";
-	case SVCA_CMD_KEY_ENABLE: return "key.enable";
-	case SVCA_CMD_KEY_REVOKE: return "key.revoke";
-	case SVCA_CMD_TOKEN_CREATE: return "token.create";
-	case SVCA_CMD_TOKEN_VERIFY: return "token.verify";
-	case SVCA_CMD_TOKEN_REVOKE: return "token.revoke";
-	case SVCA_CMD_JWKS: return "jwks";
-	case SVCA_CMD_SIGNING_KEY_ROTATE: return "signing_key.rotate";
-	case SVCA_CMD_PAM_AUTH: return "pam.auth";
-	case SVCA_CMD_PAM_AUTHORIZE: return "pam.authorize";
-	case SVCA_CMD_PAM_SESSION_OPEN: return "pam.session_open";
-	case SVCA_CMD_PAM_SESSION_CLOSE: return "pam.session_close";
-	case SVCA_CMD_AUDIT_LIST: return "audit.list";
-	case SVCA_CMD_AUDIT_VERIFY: return "audit.verify";
-	default: return NULL;
-	}
-}
-
 const char *svca_status_name(uint16_t status)
 {
 	switch (status) {

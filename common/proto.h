@@ -327,7 +327,6 @@ int svca_field_str(const struct svca_field *f, char *dst, size_t dstlen);
 /* Reads a U64 field.  -1 when the field is not a U64. */
 int svca_field_u64(const struct svca_field *f, uint64_t *out);
 
-const char *svca_cmd_name(uint16_t cmd);
 const char *svca_status_name(uint16_t status);
 
 #endif

@@ -53,7 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (h.length > request_size_limit(h.type) || size - SVCA_HDR_LEN < h.length)
 		return 0;
 	uint8_t *body = fz_dup(data + SVCA_HDR_LEN, h.length);
-	(void)svca_cmd_name(h.type);
 
 	int n = svca_fields_collect(body, h.length, fields, SVCA_MAX_REQUEST_FIELDS);
 	int v = svca_body_validate(body, h.length, SVCA_MAX_REQUEST_FIELDS);

@@ -13,46 +13,59 @@
 #define MGMTSIZE SVCA_MAX_REQUEST
 
 static const struct command commands[] = {
-	{ SVCA_CMD_PING, cmd_ping, CALLER_ANYONE, ANYSIZE, 0 },
+	{ SVCA_CMD_PING, "ping", cmd_ping, CALLER_ANYONE, ANYSIZE, 0 },
 
-	{ SVCA_CMD_ACCOUNT_CREATE, cmd_account_create, CALLER_ADMIN_OF, MGMTSIZE, 1 },
-	{ SVCA_CMD_ACCOUNT_LIST, cmd_account_list, CALLER_ADMIN, MGMTSIZE, 0 },
-	{ SVCA_CMD_ACCOUNT_SHOW, cmd_account_show, CALLER_SELF_OR_ADMIN, MGMTSIZE, 0 },
-	{ SVCA_CMD_ACCOUNT_UPDATE, cmd_account_update, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_ACCOUNT_DISABLE, cmd_account_disable, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_ACCOUNT_ENABLE, cmd_account_enable, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_ACCOUNT_DELETE, cmd_account_delete, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_ACCOUNT_ACCESS, cmd_account_access, CALLER_SELF_OR_ADMIN, MGMTSIZE, 0 },
+	{ SVCA_CMD_ACCOUNT_CREATE, "account.create", cmd_account_create, CALLER_ADMIN_OF, MGMTSIZE,
+	  1 },
+	{ SVCA_CMD_ACCOUNT_LIST, "account.list", cmd_account_list, CALLER_ADMIN, MGMTSIZE, 0 },
+	{ SVCA_CMD_ACCOUNT_SHOW, "account.show", cmd_account_show, CALLER_SELF_OR_ADMIN, MGMTSIZE,
+	  0 },
+	{ SVCA_CMD_ACCOUNT_UPDATE, "account.update", cmd_account_update, CALLER_ADMIN, MGMTSIZE,
+	  1 },
+	{ SVCA_CMD_ACCOUNT_DISABLE, "account.disable", cmd_account_disable, CALLER_ADMIN, MGMTSIZE,
+	  1 },
+	{ SVCA_CMD_ACCOUNT_ENABLE, "account.enable", cmd_account_enable, CALLER_ADMIN, MGMTSIZE,
+	  1 },
+	{ SVCA_CMD_ACCOUNT_DELETE, "account.delete", cmd_account_delete, CALLER_ADMIN, MGMTSIZE,
+	  1 },
+	{ SVCA_CMD_ACCOUNT_ACCESS, "account.access", cmd_account_access, CALLER_SELF_OR_ADMIN,
+	  MGMTSIZE, 0 },
 
-	{ SVCA_CMD_TEAM_CREATE, cmd_team_create, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_TEAM_LIST, cmd_team_list, CALLER_ADMIN, MGMTSIZE, 0 },
-	{ SVCA_CMD_TEAM_DELETE, cmd_team_delete, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_WORKSPACE_CREATE, cmd_workspace_create, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_WORKSPACE_LIST, cmd_workspace_list, CALLER_ADMIN, MGMTSIZE, 0 },
-	{ SVCA_CMD_WORKSPACE_DELETE, cmd_workspace_delete, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_GRANT_ADD, cmd_grant_add, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_GRANT_REMOVE, cmd_grant_remove, CALLER_ADMIN, MGMTSIZE, 1 },
-	{ SVCA_CMD_GRANT_LIST, cmd_grant_list, CALLER_SELF_OR_ADMIN, MGMTSIZE, 0 },
+	{ SVCA_CMD_TEAM_CREATE, "team.create", cmd_team_create, CALLER_ADMIN, MGMTSIZE, 1 },
+	{ SVCA_CMD_TEAM_LIST, "team.list", cmd_team_list, CALLER_ADMIN, MGMTSIZE, 0 },
+	{ SVCA_CMD_TEAM_DELETE, "team.delete", cmd_team_delete, CALLER_ADMIN, MGMTSIZE, 1 },
+	{ SVCA_CMD_WORKSPACE_CREATE, "workspace.create", cmd_workspace_create, CALLER_ADMIN,
+	  MGMTSIZE, 1 },
+	{ SVCA_CMD_WORKSPACE_LIST, "workspace.list", cmd_workspace_list, CALLER_ADMIN, MGMTSIZE,
+	  0 },
+	{ SVCA_CMD_WORKSPACE_DELETE, "workspace.delete", cmd_workspace_delete, CALLER_ADMIN,
+	  MGMTSIZE, 1 },
+	{ SVCA_CMD_GRANT_ADD, "grant.add", cmd_grant_add, CALLER_ADMIN, MGMTSIZE, 1 },
+	{ SVCA_CMD_GRANT_REMOVE, "grant.remove", cmd_grant_remove, CALLER_ADMIN, MGMTSIZE, 1 },
+	{ SVCA_CMD_GRANT_LIST, "grant.list", cmd_grant_list, CALLER_SELF_OR_ADMIN, MGMTSIZE, 0 },
 
-	{ SVCA_CMD_KEY_CREATE, cmd_key_create, CALLER_ADMIN_OF, MGMTSIZE, 1 },
-	{ SVCA_CMD_KEY_LIST, cmd_key_list, CALLER_SELF_OR_ADMIN, MGMTSIZE, 0 },
-	{ SVCA_CMD_KEY_DISABLE, cmd_key_disable, CALLER_ADMIN_OF, MGMTSIZE, 1 },
-	{ SVCA_CMD_KEY_ENABLE, cmd_key_enable, CALLER_ADMIN_OF, MGMTSIZE, 1 },
-	{ SVCA_CMD_KEY_REVOKE, cmd_key_revoke, CALLER_ADMIN_OF, MGMTSIZE, 1 },
+	{ SVCA_CMD_KEY_CREATE, "key.create", cmd_key_create, CALLER_ADMIN_OF, MGMTSIZE, 1 },
+	{ SVCA_CMD_KEY_LIST, "key.list", cmd_key_list, CALLER_SELF_OR_ADMIN, MGMTSIZE, 0 },
+	{ SVCA_CMD_KEY_DISABLE, "key.disable", cmd_key_disable, CALLER_ADMIN_OF, MGMTSIZE, 1 },
+	{ SVCA_CMD_KEY_ENABLE, "key.enable", cmd_key_enable, CALLER_ADMIN_OF, MGMTSIZE, 1 },
+	{ SVCA_CMD_KEY_REVOKE, "key.revoke", cmd_key_revoke, CALLER_ADMIN_OF, MGMTSIZE, 1 },
 	/* the key, the token: its holder (token revoke by account: admin) */
-	{ SVCA_CMD_TOKEN_CREATE, cmd_token_create, CALLER_ANYONE, ANYSIZE, 1 },
-	{ SVCA_CMD_TOKEN_VERIFY, cmd_token_verify, CALLER_ANYONE, ANYSIZE, 0 },
-	{ SVCA_CMD_TOKEN_REVOKE, cmd_token_revoke, CALLER_ANYONE, MGMTSIZE, 1 },
-	{ SVCA_CMD_JWKS, cmd_jwks, CALLER_ANYONE, ANYSIZE, 0 },
-	{ SVCA_CMD_SIGNING_KEY_ROTATE, cmd_signing_key_rotate, CALLER_SUPER, MGMTSIZE, 1 },
+	{ SVCA_CMD_TOKEN_CREATE, "token.create", cmd_token_create, CALLER_ANYONE, ANYSIZE, 1 },
+	{ SVCA_CMD_TOKEN_VERIFY, "token.verify", cmd_token_verify, CALLER_ANYONE, ANYSIZE, 0 },
+	{ SVCA_CMD_TOKEN_REVOKE, "token.revoke", cmd_token_revoke, CALLER_ANYONE, MGMTSIZE, 1 },
+	{ SVCA_CMD_JWKS, "jwks", cmd_jwks, CALLER_ANYONE, ANYSIZE, 0 },
+	{ SVCA_CMD_SIGNING_KEY_ROTATE, "signing_key.rotate", cmd_signing_key_rotate, CALLER_SUPER,
+	  MGMTSIZE, 1 },
 
-	{ SVCA_CMD_PAM_AUTH, cmd_pam_auth, CALLER_ROOT, ANYSIZE, 1 },
-	{ SVCA_CMD_PAM_AUTHORIZE, cmd_pam_authorize, CALLER_ROOT, ANYSIZE, 1 },
-	{ SVCA_CMD_PAM_SESSION_OPEN, cmd_pam_session_open, CALLER_ROOT, ANYSIZE, 1 },
-	{ SVCA_CMD_PAM_SESSION_CLOSE, cmd_pam_session_close, CALLER_ROOT, ANYSIZE, 1 },
+	{ SVCA_CMD_PAM_AUTH, "pam.auth", cmd_pam_auth, CALLER_ROOT, ANYSIZE, 1 },
+	{ SVCA_CMD_PAM_AUTHORIZE, "pam.authorize", cmd_pam_authorize, CALLER_ROOT, ANYSIZE, 1 },
+	{ SVCA_CMD_PAM_SESSION_OPEN, "pam.session_open", cmd_pam_session_open, CALLER_ROOT, ANYSIZE,
+	  1 },
+	{ SVCA_CMD_PAM_SESSION_CLOSE, "pam.session_close", cmd_pam_session_close, CALLER_ROOT,
+	  ANYSIZE, 1 },
 
-	{ SVCA_CMD_AUDIT_LIST, cmd_audit_list, CALLER_ADMIN, MGMTSIZE, 0 },
-	{ SVCA_CMD_AUDIT_VERIFY, cmd_audit_verify, CALLER_ADMIN, MGMTSIZE, 0 },
+	{ SVCA_CMD_AUDIT_LIST, "audit.list", cmd_audit_list, CALLER_ADMIN, MGMTSIZE, 0 },
+	{ SVCA_CMD_AUDIT_VERIFY, "audit.verify", cmd_audit_verify, CALLER_ADMIN, MGMTSIZE, 0 },
 };
 
 const struct command *command_find(uint16_t cmd)
@@ -77,10 +90,11 @@ void cmd_ping(struct request *r)
 
 void handle_request(struct request *r)
 {
+	const struct command *c = command_find(r->cmd);
+	r->cmd_name = c ? c->name : NULL;
 	peer_to_actor(r->d, r->peer, &r->actor);
 	if (req_token_actor(r) < 0)
 		return;
-	const struct command *c = command_find(r->cmd);
 	if (!c) {
 		req_fail(r, SVCA_ERR_BADREQ, "unknown or unsupported command %u", (unsigned)r->cmd);
 		return;

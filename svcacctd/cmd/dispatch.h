@@ -24,7 +24,8 @@ enum cmd_caller {
 };
 
 struct command {
-	uint16_t cmd; /* enum svca_cmd */
+	uint16_t cmd;     /* enum svca_cmd */
+	const char *name; /* in refusals: "account.create requires admin" */
 	void (*handler)(struct request *r);
 	enum cmd_caller caller;
 	uint32_t max_request; /* body size accepted before reading it */

@@ -243,7 +243,7 @@ int req_require(struct request *r, enum privilege need, const char *account)
 {
 	if (r->actor.priv >= need)
 		return 0;
-	const char *cmd = svca_cmd_name(r->cmd);
+	const char *cmd = r->cmd_name;
 	char reason[96];
 	snprintf(reason, sizeof(reason), "%s requires %s", cmd ? cmd : "command",
 		 need == PRIV_SUPER ? "super-admin" : "admin");

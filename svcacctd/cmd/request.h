@@ -16,6 +16,7 @@ struct request {
 	const struct peer *peer;
 	struct actor actor;
 	uint16_t cmd;
+	const char *cmd_name; /* from the command table; NULL: unknown */
 	const struct svca_field *f;
 	size_t nf;
 	struct svca_buf *reply;

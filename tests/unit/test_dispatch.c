@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The command table (svcacctd/cmd/dispatch.c): one row per command, each
+ * with a name, a handler, a caller rule and a size limit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dispatch.h"
+#include "proto.h"
+
+static void test_names_of_commands(void **state)
+{
+	(void)state;
+	assert_string_equal(command_find(SVCA_CMD_ACCOUNT_CREATE)->name, "account.create");
+	assert_string_equal(command_find(SVCA_CMD_AUDIT_VERIFY)->name, "audit.verify");
+	assert_string_equal(command_find(SVCA_CMD_PING)->name, "ping");
+	assert_null(command_find(0));
+	assert_null(command_find(9999));
+}
+
+/* Every number below 100 that has a row has all of it, under a name no
+ * other row has; the PAM commands get the smaller size limit. */
+static void test_every_row_is_complete(void **state)
+{
+	(void)state;
+	unsigned rows = 0;
+	for (uint16_t cmd = 0; cmd < 100; cmd++) {
+		const struct command *c = command_find(cmd);
+		if (!c)
+			continue;
+		rows++;
+		assert_int_equal(c->cmd, cmd);
+		assert_non_null(c->name);
+		assert_non_null(c->handler);
+		assert_true(c->max_request == SVCA_MAX_REQUEST ||
+			    c->max_request == SVCA_MAX_UNAUTH_REQUEST);
+		if (c->caller == CALLER_ROOT) /* PAM stacks carry no management */
+			assert_int_equal(c->max_request, SVCA_MAX_UNAUTH_REQUEST);
+		assert_int_equal(request_size_limit(cmd), c->max_request);
+		for (uint16_t other = 0; other < cmd; other++) {
+			const struct command *o = command_find(other);
+			if (o)
+				assert_string_not_equal(o->name, c->name);
+		}
+	}
+	assert_int_equal(rows, 34);
+	assert_int_equal(request_size_limit(9999), SVCA_MAX_REQUEST);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_of_commands),
+		cmocka_unit_test(test_every_row_is_complete),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
