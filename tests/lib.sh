@@ -367,7 +367,8 @@ start_daemon() {
 	start_daemon_reuse
 }
 
-# stop_daemon: SIGTERM, wait up to 10 s, then SIGKILL.  DAEMON_EXIT gets
+# stop_daemon: SIGTERM, wait up to 10 s (30 s under ASan, or STOP_TIMEOUT),
+# then print the daemon's thread stacks and SIGKILL.  DAEMON_EXIT gets
 # the exit status (137 after SIGKILL).  Returns 1 unless it exited with 0
 # or by the SIGTERM itself.
 stop_daemon() {
@@ -375,8 +376,11 @@ stop_daemon() {
 	local rc=0 st
 	kill -TERM "$DAEMON_PID" 2>/dev/null
 	kill -CONT "$DAEMON_PID" 2>/dev/null
-	if ! wait_pid_gone "$DAEMON_PID" "${STOP_TIMEOUT:-10}"; then
-		diag "svcacctd (pid $DAEMON_PID) ignored SIGTERM for ${STOP_TIMEOUT:-10} s; killing it"
+	# A sanitized daemon also runs LeakSanitizer's scan at exit, which on a
+	# loaded machine can take seconds: it gets 30 s, a plain one 10 s.
+	local limit=${STOP_TIMEOUT:-$([ -n "${ASAN_OPTIONS:-}" ] && echo 30 || echo 10)}
+	if ! wait_pid_gone "$DAEMON_PID" "$limit"; then
+		diag "svcacctd (pid $DAEMON_PID) ignored SIGTERM for $limit s; killing it"
 		# where it hangs, so the failure can be understood from the log
 		if command -v gdb >/dev/null 2>&1; then
 			timeout 20 gdb -p "$DAEMON_PID" -batch -ex 'thread apply all bt' 2>/dev/null |
