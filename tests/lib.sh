@@ -33,6 +33,7 @@
 #   run_as_nobody CMD...            as uid/gid 65534, no groups
 #   run_as_uid_groups UID GID GROUPS CMD...   GROUPS: comma-separated
 #   track_pid PID                   killed by the cleanup
+#   avail_kib                       KiB free where $STATE is
 #   json_py EXPR                    python3 with stdin's JSON as `d`
 #   now                             seconds since the epoch, with ns
 #
@@ -366,6 +367,9 @@ start_daemon() {
 	_svca_write_conf "$@"
 	start_daemon_reuse
 }
+
+# avail_kib: KiB free on the file system of the daemon's state directory.
+avail_kib() { df -k --output=avail "$STATE" | tail -n 1 | tr -d ' '; }
 
 # stop_daemon: SIGTERM, wait up to 10 s (30 s under ASan, or STOP_TIMEOUT),
 # then print the daemon's thread stacks and SIGKILL.  DAEMON_EXIT gets

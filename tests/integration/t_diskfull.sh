@@ -14,14 +14,7 @@
 # Last, the disk fills while GDBM has to grow its files (a few KiB left,
 # changes with long descriptions): the daemon must stay up, and after a
 # restart with space every acknowledged change is there and no refused one.
-if [ "${SVCA_DISKFULL_NS:-}" != 1 ]; then
-	export SVCA_DISKFULL_NS=1
-	if ! unshare -m --propagation private true 2>/dev/null; then
-		echo "not ok - a private mount namespace (unshare -m, needs root)"
-		exit 1
-	fi
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+. "$(dirname "$0")/../private_ns.sh"
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/cred_lib.sh"
 
@@ -29,7 +22,6 @@ STATE_PY=$TESTS_DIR/faults/state.py
 state_of() { "$PY" "$STATE_PY" "$SOCK" "$@"; }
 state_sans_audit() { state_of | grep -v '^ "audit": '; }
 audit_records() { $CTL audit verify </dev/null 2>/dev/null | sed -n 's/^audit chain intact: \([0-9]*\) records$/\1/p'; }
-avail_kib() { df -k --output=avail "$STATE" | tail -n 1 | tr -d ' '; }
 THREW=0
 THROUGH=0
 

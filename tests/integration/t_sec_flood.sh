@@ -20,20 +20,12 @@
 #      only the watermark holds the flood): the flood stops costing space
 #      at the watermark; PAM and root still work; an unprivileged token
 #      exchange is refused there; the counts add up after space returns.
-if [ "${SVCA_FLOOD_NS:-}" != 1 ]; then
-	export SVCA_FLOOD_NS=1
-	if ! unshare -m --propagation private true 2>/dev/null; then
-		echo "not ok - a private mount namespace (unshare -m, needs root)"
-		exit 1
-	fi
-	exec unshare -m --propagation private bash "$0" "$@"
-fi
+. "$(dirname "$0")/../private_ns.sh"
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/cred_lib.sh"
 
 FLOOD_PY=$TESTS_DIR/faults/refusal_flood.py
 NOBODY=65534
-avail_kib() { df -k --output=avail "$STATE" | tail -n 1 | tr -d ' '; }
 records() { $CTL audit verify </dev/null 2>/dev/null | sed -n 's/^audit chain intact: \([0-9]*\) records$/\1/p'; }
 
 _svca_make_tmp
