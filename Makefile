@@ -172,7 +172,8 @@ DEB_DEPS := gcc make pkg-config libpam0g-dev libsodium-dev libgdbm-dev \
             libconfig-dev libjansson-dev libmicrohttpd-dev libcmocka-dev \
             pamtester util-linux procps python3 socat openssh-server \
             openssh-client sudo sshpass valgrind python3-jwt \
-            python3-cryptography curl jq faketime strace
+            python3-cryptography curl jq faketime strace \
+            libpq-dev postgresql openssl libcurl4-gnutls-dev gnutls-bin
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
