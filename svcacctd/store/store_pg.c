@@ -105,7 +105,7 @@ struct pg_store {
 	uint64_t open_gen, durable_gen, failed_gen;
 	int efd_flush;       /* never readable: commits are synchronous */
 	int unavailable;     /* the last operation could not reach the database */
-	char errmsg[256];
+	char errmsg[600];
 	/* the change log */
 	int64_t last_seq;            /* applied up to here */
 	int64_t own[OWN_SEQS];       /* seqs this store wrote: not reapplied */
@@ -132,13 +132,12 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* libpq's messages end in a newline and may span lines: one line. */
+/* libpq's messages end in a newline and may span lines: the first line
+ * says what happened. */
 static void set_pgerr(struct pg_store *p, const char *what, const char *msg)
 {
 	snprintf(p->errmsg, sizeof(p->errmsg), "%s: %s", what, msg && *msg ? msg : "unknown error");
-	for (char *q = p->errmsg; *q; q++)
-		if (*q == '\n' || *q == '\r')
-			*q = *(q + 1) ? ' ' : '\0';
+	p->errmsg[strcspn(p->errmsg, "\r\n")] = '\0';
 }
 
 static int kv_push(struct keyvec *v, const char *key)
@@ -323,7 +322,6 @@ static void drop_conn(struct pg_store *p)
 {
 	PQfinish(p->c);
 	p->c = NULL;
-	p->retry_at = mono_ms() + PG_RETRY_MS;
 	if (p->in_txn)
 		p->txn_lost = 1; /* the server rolls it back */
 }
@@ -333,7 +331,7 @@ static PGconn *conn(struct pg_store *p)
 {
 	if (p->c)
 		return p->c;
-	if (p->in_txn || mono_ms() < p->retry_at) {
+	if (p->txn_lost || mono_ms() < p->retry_at) {
 		p->unavailable = 1;
 		if (!p->errmsg[0])
 			snprintf(p->errmsg, sizeof(p->errmsg), "the database is unreachable");
@@ -351,9 +349,40 @@ static PGconn *conn(struct pg_store *p)
 		p->retry_at = mono_ms() + PG_RETRY_MS;
 		return NULL;
 	}
-	log_info("connected to the database again");
 	p->c = c;
 	return c;
+}
+
+/* Sends a query (prepared statement st, or the simple query sql) and
+ * collects its result.  A connection found dead outside a transaction
+ * (the database restarted since the last request) is replaced once: the
+ * query had no effect.  NULL when the database is unreachable. */
+static PGresult *send_collect(struct pg_store *p, int st, const char *sql, int n,
+			      const char *const *vals, const int *lens, const int *fmts)
+{
+	for (int attempt = 0;; attempt++) {
+		PGconn *c = conn(p);
+		if (!c)
+			return NULL;
+		int gone = 1;
+		PGresult *r = NULL;
+		int sent = st >= 0 ? PQsendQueryPrepared(c, stmts[st].name, n, vals, lens, fmts, 1)
+				   : PQsendQuery(c, sql);
+		if (sent)
+			r = collect(c, mono_ms() + PG_DEADLINE_MS, &gone);
+		if (r) {
+			p->unavailable = 0;
+			return r;
+		}
+		set_pgerr(p, "database unreachable",
+			  gone == 2 ? "it did not answer in time" : PQerrorMessage(c));
+		int in_txn = p->in_txn;
+		drop_conn(p);
+		if (attempt || in_txn || gone == 2) {
+			p->unavailable = 1;
+			return NULL;
+		}
+	}
 }
 
 /* Runs a prepared statement; the result (check res_ok), or NULL when the
@@ -361,24 +390,8 @@ static PGconn *conn(struct pg_store *p)
 static PGresult *run(struct pg_store *p, enum stmt st, int n, const char *const *vals,
 		     const int *lens, const int *fmts)
 {
-	PGconn *c = conn(p);
-	if (!c)
-		return NULL;
-	int gone;
-	PGresult *r = NULL;
-	if (PQsendQueryPrepared(c, stmts[st].name, n, vals, lens, fmts, 1))
-		r = collect(c, mono_ms() + PG_DEADLINE_MS, &gone);
-	else
-		gone = 1;
-	if (!r) {
-		set_pgerr(p, "database unreachable",
-			  gone == 2 ? "it did not answer in time" : PQerrorMessage(c));
-		p->unavailable = 1;
-		drop_conn(p);
-		return NULL;
-	}
-	p->unavailable = 0;
-	if (!res_ok(r))
+	PGresult *r = send_collect(p, (int)st, NULL, n, vals, lens, fmts);
+	if (r && !res_ok(r))
 		set_pgerr(p, stmts[st].name, PQresultErrorMessage(r));
 	return r;
 }
@@ -386,20 +399,14 @@ static PGresult *run(struct pg_store *p, enum stmt st, int n, const char *const 
 /* A statement without parameters or rows, on the request connection. */
 static int run_simple(struct pg_store *p, const char *sql)
 {
-	PGconn *c = conn(p);
-	char err[256];
-	if (!c)
+	PGresult *r = send_collect(p, -1, sql, 0, NULL, NULL, NULL);
+	if (!r)
 		return -1;
-	if (simple(c, sql, err, sizeof(err)) < 0) {
-		if (PQstatus(c) != CONNECTION_OK) {
-			p->unavailable = 1;
-			drop_conn(p);
-		}
-		set_pgerr(p, "database", err);
-		return -1;
-	}
-	p->unavailable = 0;
-	return 0;
+	int ok = res_ok(r);
+	if (!ok)
+		set_pgerr(p, "database", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? 0 : -1;
 }
 
 /* ---- schema ---------------------------------------------------------------- */
@@ -724,12 +731,13 @@ void pgs_write_intent(struct pg_store *p)
 {
 	if (p->in_txn)
 		return;
-	p->in_txn = 1;
 	p->txn_lost = 0;
 	char sql[96];
 	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)", PG_WRITE_LOCK);
-	if (run_simple(p, sql) < 0)
-		p->txn_lost = 1;
+	int ok = run_simple(p, sql) == 0;
+	/* Failed: the batch fails fast until the flush ends it. */
+	p->in_txn = 1;
+	p->txn_lost = !ok;
 }
 
 void pgs_begin(struct pg_store *p)
