@@ -32,6 +32,8 @@
 #define MAX_BATCH_KEYS 4096
 #define OWN_SEQS 256
 #define CHANGES_PAGE "1000"
+#define CHANGES_PRUNE_EVERY 1000
+#define CHANGES_KEEP_S 86400
 
 /* ---- the schema ------------------------------------------------------------ */
 
@@ -876,14 +878,24 @@ static int log_batch(struct pg_store *p)
 	PGresult *r = run(p, S_CHANGE, 2, v, NULL, NULL);
 	free(keys);
 	int ok = r && res_ok(r) && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 8;
+	uint64_t seq = 0;
 	if (ok) {
 		const uint8_t *b = (const uint8_t *)PQgetvalue(r, 0, 0);
-		uint64_t seq = 0;
 		for (int i = 0; i < 8; i++)
 			seq = seq << 8 | b[i];
 		remember_own(p, (int64_t)seq);
 	}
 	PQclear(r);
+	/* Now and then, the log forgets what every hub has long read (a hub
+	 * that was away longer resynchronizes in full: "*"). */
+	if (ok && seq % CHANGES_PRUNE_EVERY == 0) {
+		char sql[160];
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM svcacct_changes WHERE seq < %" PRIu64
+			 " AND ts < now() - interval '%d seconds'",
+			 seq, CHANGES_KEEP_S);
+		ok = run_simple(p, sql) == 0;
+	}
 	return ok ? 0 : -1;
 }
 
