@@ -35,11 +35,13 @@ CFLAGS  := $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd
-CTL_LIBS    := -ljansson
+DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd -lgnutls
+CTL_LIBS    := -ljansson -lcurl
 
+# proto_json.c needs jansson: the daemon and svcacctctl link it, the
+# modules (MOD_COMMON) never do.
 COMMON_SRC := common/proto.c common/sockio.c common/names.c common/keyfmt.c \
-              common/nss_format.c
+              common/nss_format.c common/proto_json.c
 
 # ---- the daemon's layers (svcacctd/LAYERS.md) ------------------------------
 # Low to high: common < base < store < model < nss < cmd < net < top
@@ -170,6 +172,7 @@ $(BUILD)/svcacctd-faults: $(FAULTS_OBJ) $(BUILD)/libsvcacct-common.a
 # ---- dependencies (Debian/Ubuntu) ---------------------------------------
 DEB_DEPS := gcc make pkg-config libpam0g-dev libsodium-dev libgdbm-dev \
             libconfig-dev libjansson-dev libmicrohttpd-dev libcmocka-dev \
+            libgnutls28-dev libcurl4-gnutls-dev openssl \
             pamtester util-linux procps python3 socat openssh-server \
             openssh-client sudo sshpass valgrind python3-jwt \
             python3-cryptography curl jq faketime strace

@@ -114,8 +114,8 @@ void daemon_reload(struct daemon *d)
 		return;
 	}
 	if (strcmp(nc.socket, d->cfg.socket) || strcmp(nc.state_dir, d->cfg.state_dir))
-		log_warn("reload: socket, state_dir, http_socket, http_listen and the secret "
-			 "files change at the next restart");
+		log_warn("reload: socket, state_dir, http_socket, http_listen, https_listen, "
+			 "the TLS files and the secret files change at the next restart");
 	/* Keep what the daemon is bound to and has loaded. */
 	free(nc.socket);
 	nc.socket = strdup(d->cfg.socket);
@@ -125,8 +125,16 @@ void daemon_reload(struct daemon *d)
 	nc.http_socket = d->cfg.http_socket ? strdup(d->cfg.http_socket) : NULL;
 	free(nc.http_listen);
 	nc.http_listen = d->cfg.http_listen ? strdup(d->cfg.http_listen) : NULL;
+	/* The HTTPS front keeps its address and the certificate it loaded. */
+	free(nc.https_listen);
+	nc.https_listen = d->cfg.https_listen ? strdup(d->cfg.https_listen) : NULL;
+	free(nc.tls_cert);
+	nc.tls_cert = d->cfg.tls_cert ? strdup(d->cfg.tls_cert) : NULL;
+	free(nc.tls_key);
+	nc.tls_key = d->cfg.tls_key ? strdup(d->cfg.tls_key) : NULL;
 	if (!nc.socket || !nc.state_dir || (d->cfg.http_socket && !nc.http_socket) ||
-	    (d->cfg.http_listen && !nc.http_listen)) {
+	    (d->cfg.http_listen && !nc.http_listen) || (d->cfg.https_listen && !nc.https_listen) ||
+	    (d->cfg.tls_cert && !nc.tls_cert) || (d->cfg.tls_key && !nc.tls_key)) {
 		log_err("reload: out of memory");
 		config_free(&nc);
 		return;

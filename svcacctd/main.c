@@ -238,6 +238,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test_only) {
+		char terr[512];
+		if (d.cfg.https_listen && https_check(&d.cfg, terr, sizeof(terr)) < 0) {
+			fprintf(stderr, "%s: %s\n", cfgpath, terr);
+			config_free(&d.cfg);
+			return 1;
+		}
 		printf("%s: configuration OK\n", cfgpath);
 		config_free(&d.cfg);
 		return 0;
@@ -336,7 +342,7 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
-	if ((hfd >= 0 || d.cfg.http_listen) &&
+	if ((hfd >= 0 || d.cfg.http_listen || d.cfg.https_listen) &&
 	    !(http = http_start(&d, srv, hfd, err, sizeof(err)))) {
 		log_err("%s", err);
 		goto out;

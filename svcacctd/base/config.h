@@ -42,6 +42,9 @@ struct svca_config {
 	char *socket;
 	char *http_socket; /* NULL = no HTTP front */
 	char *http_listen; /* NULL = no TCP */
+	char *https_listen; /* the HTTPS API (any address); NULL = none */
+	char *tls_cert;     /* PEM certificate chain of https_listen */
+	char *tls_key;      /* PEM private key: a secret file (secret_file_ok) */
 	char *state_dir;
 	char *nss_dir;
 	char *home_base;
@@ -93,6 +96,8 @@ void config_defaults(struct svca_config *c);
  * 0 ok, -1 invalid. */
 struct sockaddr_storage;
 int config_parse_listen(const char *s, struct sockaddr_storage *ss);
+/* The same for https_listen: any address ("0.0.0.0:8443", "[::]:8443"). */
+int config_parse_listen_any(const char *s, struct sockaddr_storage *ss);
 
 const char *role_name(enum svca_role r);
 int role_parse(const char *s, enum svca_role *out);

@@ -397,6 +397,7 @@ int req_token_actor(struct request *r)
 	if (!req_field(r, F_AUTH_TOKEN))
 		return 0;
 	if (req_secret(r, F_AUTH_TOKEN, tok, sizeof(tok)) < 0) {
+		r->token_refused = 1;
 		req_fail(r, SVCA_ERR_NOTAUTH, "malformed session token");
 		return -1;
 	}
@@ -405,6 +406,7 @@ int req_token_actor(struct request *r)
 	json_decref(claims);
 	if (t != TOK_OK) {
 		r->actor.priv = PRIV_NONE;
+		r->token_refused = 1;
 		req_audit_refusal(r, "admin.deny", "denied", NULL, tok_reason(t));
 		req_fail(r, SVCA_ERR_NOTAUTH, "session token refused: %s", tok_reason(t));
 		return -1;
