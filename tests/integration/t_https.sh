@@ -310,6 +310,44 @@ fi
 restart_with hub || bail "svcacctd restarts with the right certificate"
 check -d "--hub works again with the right certificate" hub account show bot
 
+# ---- rate limits per remote address ----------------------------------------------------
+
+# Loopback is one caller (http_caller_key): unknown key ids from it are
+# rate limited after rate_limit_count (10) refusals in the window.
+unknown_key() { # a well-formed, checksummed key with a random key id
+	TESTS_DIR=$TESTS_DIR "$PY" - "$key2" <<'EOF'
+import os, random, sys
+sys.path.insert(0, os.environ["TESTS_DIR"] + "/http")
+import forge_key
+k = sys.argv[1]
+body = "svca_" + "".join(random.choice(forge_key.B62) for _ in range(12)) + k[17:61]
+print(body + forge_key.check(body))
+EOF
+}
+codes=""
+for i in $(seq 12); do
+	codes="$codes $(curl -sS --max-time 10 --cacert "$PKI/ca.crt" -o /dev/null \
+		-w '%{http_code}' -X POST -H "x-api-key: $(unknown_key)" "$HUB/service-account-tokens")"
+done
+if [ "$(grep -o 401 <<<"$codes" | wc -l)" = 10 ] && [ "$(grep -o 429 <<<"$codes" | wc -l)" = 2 ]; then
+	ok "bad keys over HTTPS from one address: 10 x 401, then 429"
+else
+	not_ok "bad keys over HTTPS from one address: 10 x 401, then 429 (got$codes)"
+fi
+if curl -sS -D - -o /dev/null --cacert "$PKI/ca.crt" -X POST -H "x-api-key: $(unknown_key)" \
+	"$HUB/service-account-tokens" | grep -qi '^retry-after: [1-9]'; then
+	ok "the 429 over HTTPS carries Retry-After"
+else
+	not_ok "the 429 over HTTPS carries Retry-After"
+fi
+if $CTL --json audit list --event token.deny --limit 1 | json_py 'd[0]["peer"]["addr"]' |
+	grep -qx 127.0.0.1; then
+	ok "refused exchanges over HTTPS are audited with the remote address"
+else
+	not_ok "refused exchanges over HTTPS are audited with the remote address"
+fi
+check -d "management by token still works for the rate-limited address" hub account show bot
+
 # ---- configuration errors -----------------------------------------------------------------
 
 conf_fails() { # DESC REGEX LINES...: svcacctd -t refuses, saying REGEX
