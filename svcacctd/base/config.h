@@ -40,8 +40,8 @@ struct service_map {
 struct svca_config {
 	char *path;
 	char *socket;
-	char *http_socket; /* NULL = no HTTP front */
-	char *http_listen; /* NULL = no TCP */
+	char *http_socket;  /* NULL = no HTTP front */
+	char *http_listen;  /* NULL = no TCP */
 	char *https_listen; /* the HTTPS API (any address); NULL = none */
 	char *tls_cert;     /* PEM certificate chain of https_listen */
 	char *tls_key;      /* PEM private key: a secret file (secret_file_ok) */
