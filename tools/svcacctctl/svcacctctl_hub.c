@@ -166,7 +166,6 @@ static int transfer_error(const char *url, CURLcode rc, const char *ebuf, int ti
 		hint = "; TLS failed: the hub's certificate must be valid for its host name and "
 		       "signed by a CA of --ca FILE (default: the system CAs)";
 		break;
-	case CURLE_OPERATION_TIMEDOUT: break;
 	default: break;
 	}
 	fflush(stdout);
