@@ -102,7 +102,31 @@ static int tls_pair_ok(const char *cert, const char *key, const struct svca_conf
 	return 0;
 }
 
-int https_tls_load(const struct svca_config *cfg, char **cert, char **key, char *err, size_t errlen)
+/* root's svcacctd -t checks a key the daemon's user may own: the mode
+ * must still keep group and others out. */
+static int key_mode_ok(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file", path);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen,
+			 "%s is accessible by group or others (mode %04o); run: chmod 600 %s", path,
+			 (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* any_owner: for root's svcacctd -t (key_mode_ok). */
+static int load(const struct svca_config *cfg, char **cert, char **key, int any_owner, char *err,
+		size_t errlen)
 {
 	char why[400];
 	*cert = *key = NULL;
@@ -110,7 +134,8 @@ int https_tls_load(const struct svca_config *cfg, char **cert, char **key, char 
 		snprintf(err, errlen, "https_listen needs tls_cert and tls_key");
 		return -1;
 	}
-	if (secret_file_ok(cfg->tls_key, why, sizeof(why)) < 0) {
+	if ((any_owner ? key_mode_ok(cfg->tls_key, why, sizeof(why))
+		       : secret_file_ok(cfg->tls_key, why, sizeof(why))) < 0) {
 		snprintf(err, errlen, "tls_key: %s", why);
 		return -1;
 	}
@@ -122,6 +147,11 @@ int https_tls_load(const struct svca_config *cfg, char **cert, char **key, char 
 		return -1;
 	}
 	return 0;
+}
+
+int https_tls_load(const struct svca_config *cfg, char **cert, char **key, char *err, size_t errlen)
+{
+	return load(cfg, cert, key, 0, err, errlen);
 }
 
 void https_tls_free(char *cert, char *key)
@@ -136,7 +166,8 @@ void https_tls_free(char *cert, char *key)
 int https_check(const struct svca_config *cfg, char *err, size_t errlen)
 {
 	char *cert, *key;
-	if (https_tls_load(cfg, &cert, &key, err, errlen) < 0)
+	/* Run by root, -t checks files the daemon's user may own. */
+	if (load(cfg, &cert, &key, geteuid() == 0, err, errlen) < 0)
 		return -1;
 	https_tls_free(cert, key);
 	return 0;

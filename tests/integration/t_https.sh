@@ -394,4 +394,26 @@ else
 	not_ok "svcacctd does not start with plain http_listen on 0.0.0.0"
 fi
 
+
+# A key the daemon's user owns passes root's -t (mode checked), but the
+# daemon itself only takes a key owned by its own uid.
+cp "$PKI/hub.key" "$TMPD/nobody.key"
+chown 65534 "$TMPD/nobody.key"
+chmod 600 "$TMPD/nobody.key"
+{
+	grep -vE '^(https_listen|tls_cert|tls_key|http_listen)' "$CONF"
+	printf '%s\n' "https_listen = \"127.0.0.1:$PORT\";" "tls_cert = \"$PKI/hub.crt\";" \
+		"tls_key = \"$TMPD/nobody.key\";"
+} >"$TMPD/owner.conf"
+chmod 644 "$TMPD/owner.conf"
+check -d "root's svcacctd -t accepts a tls_key of mode 0600 owned by the daemon's user" \
+	"$SVCACCTD" -t -c "$TMPD/owner.conf"
+stop_daemon
+if expect_exit 1 timeout 30 "$SVCACCTD" -f -c "$TMPD/owner.conf" &&
+	grep -q "tls_key: .*owned by uid 65534" <<<"$ERR"; then
+	ok "svcacctd does not start with a tls_key owned by another uid (says so)"
+else
+	not_ok "svcacctd does not start with a tls_key owned by another uid"
+fi
+
 exit "$(failures)"
