@@ -248,9 +248,11 @@ int req_require(struct request *r, enum privilege need, const char *account)
 	snprintf(reason, sizeof(reason), "%s requires %s", cmd ? cmd : "command",
 		 need == PRIV_SUPER ? "super-admin" : "admin");
 	req_audit_refusal(r, "admin.deny", "denied", account, reason);
+	/* By token the caller is the token's account, not the connection. */
+	char who[128];
+	req_actor_label(&r->actor, who, sizeof(who));
 	req_fail(r, SVCA_ERR_NOTAUTH, "permission denied: %s needs %s rights (you are %s)",
-		 cmd ? cmd : "this command", need == PRIV_SUPER ? "super-admin" : "admin",
-		 r->actor.user);
+		 cmd ? cmd : "this command", need == PRIV_SUPER ? "super-admin" : "admin", who);
 	return -1;
 }
 

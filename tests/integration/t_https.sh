@@ -144,8 +144,9 @@ check_exit 1 -d "--hub: creating an existing account exits 1" hub account create
 
 deny_before=$($CTL --json audit list --event admin.deny | json_py 'len(d)')
 check_exit 3 -d "--hub: a member's account list exits 3" hub_mem account list
-grep -q "needs admin" <<<"$ERR" && ok "the member's refusal says admin rights are needed" ||
-	not_ok "the member's refusal says admin rights are needed ($ERR)"
+grep -q "needs admin rights (you are mem (service account))" <<<"$ERR" &&
+	ok "the member's refusal says admin rights are needed and names the token's account" ||
+	not_ok "the member's refusal says admin rights are needed and names the token's account ($ERR)"
 deny_after=$($CTL --json audit list --event admin.deny | json_py 'len(d)')
 if [ "$deny_after" -gt "$deny_before" ] && $CTL --json audit list --event admin.deny --limit 1 |
 	json_py 'd[0]["reason"]' | grep -q "account.list requires admin"; then
