@@ -271,6 +271,14 @@ int main(int argc, char **argv)
 		config_free(&d.cfg);
 		return 1;
 	}
+	if (test_only) {
+		char terr[512];
+		if (d.cfg.https_listen && https_check(&d.cfg, terr, sizeof(terr)) < 0) {
+			fprintf(stderr, "%s: %s\n", cfgpath, terr);
+			config_free(&d.cfg);
+			return 1;
+		}
+	}
 	if (test_only || migrate_only) {
 		int r = database_only(&d.cfg, migrate_only);
 		if (r == 0 && test_only)
@@ -400,7 +408,7 @@ int main(int argc, char **argv)
 		log_err("cannot follow the organization's change log");
 		goto out;
 	}
-	if ((hfd >= 0 || d.cfg.http_listen) &&
+	if ((hfd >= 0 || d.cfg.http_listen || d.cfg.https_listen) &&
 	    !(http = http_start(&d, srv, hfd, err, sizeof(err)))) {
 		log_err("%s", err);
 		goto out;
