@@ -77,8 +77,10 @@ static const struct {
 	[S_PUT] = { "put", "INSERT INTO svcacct_kv (db, k, v) VALUES ($1, $2, $3) "
 			   "ON CONFLICT (db, k) DO UPDATE SET v = EXCLUDED.v" },
 	[S_DEL] = { "del", "DELETE FROM svcacct_kv WHERE db = $1 AND k = $2" },
-	[S_AGET] = { "aget", "SELECT rec FROM svcacct_audit WHERE seq = $1" },
-	[S_APUT] = { "aput", "INSERT INTO svcacct_audit (seq, host, rec) VALUES ($1, $2, $3)" },
+	[S_AGET] = { "aget", "SELECT rec, host, (extract(epoch FROM ts) * 1000)::bigint "
+			     "FROM svcacct_audit WHERE seq = $1" },
+	[S_APUT] = { "aput", "INSERT INTO svcacct_audit (seq, host, ts, rec) "
+			     "VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4)" },
 	[S_CHANGE] = { "change",
 		       "WITH c AS (INSERT INTO svcacct_changes (seq, host, keys) "
 		       "SELECT coalesce(max(seq), 0) + 1, $1, string_to_array($2, E'\\n') "
@@ -279,6 +281,14 @@ static int simple(PGconn *c, const char *sql, char *err, size_t errlen)
 	return ok ? 0 : -1;
 }
 
+/* The server's notices (a shutdown under way...) go to the daemon's log,
+ * one line each. */
+static void log_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warn("database: %.*s", (int)strcspn(msg, "\r\n"), msg);
+}
+
 /* A fresh connection ready for requests: session limits, statements. */
 static PGconn *open_conn(const char *conninfo, char *err, size_t errlen)
 {
@@ -289,6 +299,7 @@ static PGconn *open_conn(const char *conninfo, char *err, size_t errlen)
 		PQfinish(c);
 		return NULL;
 	}
+	PQsetNoticeProcessor(c, log_notice, NULL);
 	if (PQsetnonblocking(c, 1) != 0 ||
 	    simple(c,
 		   "SET statement_timeout = '4s'; SET lock_timeout = '4s';"
@@ -545,9 +556,13 @@ static void *listener_main(void *arg)
 			}
 		}
 		int64_t mx = lc ? max_seq(lc) : -1;
-		if (lc && mx < 0) {
+		if (lc && mx < 0) { /* lost: connect again soon, not in a second */
 			PQfinish(lc);
 			lc = NULL;
+			struct pollfd st = { .fd = p->efd_stop, .events = POLLIN };
+			if (poll(&st, 1, PG_RETRY_MS / 5) != 0)
+				break;
+			continue;
 		}
 		if (mx > seen) {
 			seen = mx;
@@ -639,9 +654,10 @@ void pgs_close(struct pg_store *p)
 		pthread_join(p->listener, NULL);
 	}
 	PQfinish(p->c);
-	for (int *fd = &p->efd_flush; fd <= &p->efd_stop; fd++)
-		if (*fd >= 0)
-			close(*fd);
+	int fds[] = { p->efd_flush, p->efd_changes, p->efd_stop };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	kv_free(&p->sub);
 	kv_free(&p->batch);
 	free(p->conninfo);
@@ -684,6 +700,26 @@ static int copy_value(const PGresult *r, int row, int col, uint8_t **val, size_t
 	return 1;
 }
 
+/* An audit row's host and ts columns are for SQL readers; they must say
+ * what the hash-chained record says (records from before hosts were
+ * recorded name none).  rec: version:1 prev:32 ts_ms:8 json. */
+static int audit_columns_match(const PGresult *r, const uint8_t *rec, size_t len)
+{
+	if (len < 41 || PQgetlength(r, 0, 2) != 8)
+		return 0;
+	const uint8_t *c = (const uint8_t *)PQgetvalue(r, 0, 2);
+	for (int i = 0; i < 8; i++)
+		if (c[i] != rec[33 + i])
+			return 0;
+	const char *json = (const char *)rec + 41, *end = (const char *)rec + len;
+	const char *h = memmem(json, (size_t)(end - json), "\"host\":\"", 8);
+	if (!h)
+		return 1;
+	h += 8;
+	size_t hl = (size_t)PQgetlength(r, 0, 1);
+	return (size_t)(end - h) > hl && memcmp(h, PQgetvalue(r, 0, 1), hl) == 0 && h[hl] == '"';
+}
+
 int pgs_get(struct pg_store *p, enum store_db db, const char *key, uint8_t **val, size_t *vlen)
 {
 	char num[32], dbs[4];
@@ -701,6 +737,8 @@ int pgs_get(struct pg_store *p, enum store_db db, const char *key, uint8_t **val
 	if (!r)
 		return -1;
 	int ret = !res_ok(r) ? -1 : PQntuples(r) == 0 ? 0 : copy_value(r, 0, 0, val, vlen);
+	if (ret == 1 && PQnfields(r) == 3 && !audit_columns_match(r, *val, *vlen))
+		(*val)[33] ^= 0xff; /* as if edited: audit verify reports this row */
 	PQclear(r);
 	return ret;
 }
@@ -789,9 +827,14 @@ int pgs_put(struct pg_store *p, enum store_db db, const char *key, const uint8_t
 	if (sub_change(p, db, key) < 0)
 		return -1;
 	if (audit_seq(db, key, num, sizeof(num))) {
-		const char *v[] = { num, p->host, (const char *)val };
-		const int lens[] = { 0, 0, (int)vlen }, fmts[] = { 0, 0, 1 };
-		r = run(p, S_APUT, 3, v, lens, fmts);
+		char ts[24];
+		uint64_t ms = 0;
+		for (size_t i = 0; i < 8 && 33 + i < vlen; i++)
+			ms = ms << 8 | val[33 + i];
+		snprintf(ts, sizeof(ts), "%" PRIu64, ms);
+		const char *v[] = { num, p->host, ts, (const char *)val };
+		const int lens[] = { 0, 0, 0, (int)vlen }, fmts[] = { 0, 0, 0, 1 };
+		r = run(p, S_APUT, 4, v, lens, fmts);
 	} else {
 		snprintf(dbs, sizeof(dbs), "%d", (int)db);
 		const char *v[] = { dbs, key, (const char *)val };
