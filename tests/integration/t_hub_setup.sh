@@ -121,7 +121,7 @@ found=""
 [ ${#PEP_TXT} -ge 16 ] && grep -qF "${PEP_TXT:0:24}" "$TMPD/dbtxt" && found="$found text"
 [ ${#PEP_B64} -ge 16 ] && grep -qF "${PEP_B64:0:20}" "$TMPD/dbtxt" && found="$found base64"
 [ -z "$found" ] && ok "the pepper is not in the database (raw, hex or base64)" || not_ok "the pepper is in the database ($found)"
-grep -qF "${KEY:8:20}" "$TMPD/dbtxt" && not_ok "the API key's secret is not in the database" || ok "the API key's secret is not in the database"
+grep -qF "${KEY:18:30}" "$TMPD/dbtxt" && not_ok "the API key's secret is not in the database" || ok "the API key's secret is not in the database"
 
 # ---- a schema newer than the hub knows ----------------------------------------------
 stop_daemon || not_ok "hub 1 stops"
