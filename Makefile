@@ -35,7 +35,8 @@ CFLAGS  := $(filter-out -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 \
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd
+PG_INCDIR   := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd -lpq -lpthread
 CTL_LIBS    := -ljansson
 
 COMMON_SRC := common/proto.c common/sockio.c common/names.c common/keyfmt.c \
@@ -49,7 +50,7 @@ COMMON_SRC := common/proto.c common/sockio.c common/names.c common/keyfmt.c \
 # (make lint-layers) checks the headers too.
 DAEMON_LAYERS   := base store model nss cmd net
 LAYER_INC_base  := -Isvcacctd/base
-LAYER_INC_store := $(LAYER_INC_base) -Isvcacctd/store
+LAYER_INC_store := $(LAYER_INC_base) -Isvcacctd/store -I$(PG_INCDIR)
 LAYER_INC_model := $(LAYER_INC_store) -Isvcacctd/model
 LAYER_INC_nss   := $(LAYER_INC_model) -Isvcacctd/nss
 LAYER_INC_cmd   := $(LAYER_INC_nss) -Isvcacctd/cmd

@@ -13,6 +13,7 @@
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
+#include "orgsecrets.h"
 #include "request.h"
 #include "refusals.h"
 #include "sockio.h"
@@ -114,8 +115,8 @@ void daemon_reload(struct daemon *d)
 		return;
 	}
 	if (strcmp(nc.socket, d->cfg.socket) || strcmp(nc.state_dir, d->cfg.state_dir))
-		log_warn("reload: socket, state_dir, http_socket, http_listen and the secret "
-			 "files change at the next restart");
+		log_warn("reload: socket, state_dir, http_socket, http_listen, database and the "
+			 "secret files change at the next restart");
 	/* Keep what the daemon is bound to and has loaded. */
 	free(nc.socket);
 	nc.socket = strdup(d->cfg.socket);
@@ -125,8 +126,10 @@ void daemon_reload(struct daemon *d)
 	nc.http_socket = d->cfg.http_socket ? strdup(d->cfg.http_socket) : NULL;
 	free(nc.http_listen);
 	nc.http_listen = d->cfg.http_listen ? strdup(d->cfg.http_listen) : NULL;
+	free(nc.database);
+	nc.database = d->cfg.database ? strdup(d->cfg.database) : NULL;
 	if (!nc.socket || !nc.state_dir || (d->cfg.http_socket && !nc.http_socket) ||
-	    (d->cfg.http_listen && !nc.http_listen)) {
+	    (d->cfg.http_listen && !nc.http_listen) || (d->cfg.database && !nc.database)) {
 		log_err("reload: out of memory");
 		config_free(&nc);
 		return;
@@ -140,4 +143,42 @@ void daemon_reload(struct daemon *d)
 	nss_snapshot_write(d);
 	daemon_event(d, "daemon.reload", NULL);
 	log_info("configuration reloaded from %s", d->cfg.path);
+}
+
+/* ---- hub mode: the other hubs' changes ---------------------------------- */
+
+struct change_flags {
+	int nss, secrets;
+};
+
+/* Which copies a changed record makes stale.  Keys, the deny-list and the
+ * generations are read from the store on every use: no copy. */
+static void on_change(void *arg, const char *key)
+{
+	struct change_flags *f = arg;
+	if (!strcmp(key, "*"))
+		f->nss = f->secrets = 1;
+	else if (!strncmp(key, "0:secret/", 9))
+		f->secrets = 1;
+	else if (strncmp(key, "0:key/", 6) && strncmp(key, "0:deny/", 7))
+		f->nss = 1;
+}
+
+void daemon_changes(void *arg)
+{
+	struct daemon *d = arg;
+	struct change_flags f = { 0, 0 };
+	char err[256];
+	if (store_poll_changes(d->store, on_change, &f) < 0)
+		return; /* the database is away: the listener tells us again */
+	if (f.secrets && org_secrets_reload(d, err, sizeof(err)) < 0)
+		log_err("cannot take the organization's signing keys: %s", err);
+	if (f.nss) {
+		/* Rebuilt from the store; written now unless this loop
+		 * iteration has a batch open (then after its commit). */
+		nss_snapshot_forget(d->nss);
+		d->nss_dirty = 1;
+		if (!store_dirty(d->store))
+			nss_snapshot_write(d);
+	}
 }

@@ -25,6 +25,11 @@ int daemon_event(struct daemon *d, const char *event, const char *detail);
 /* Periodic work (last-use flush, expiry, deny-list purge), from the loop. */
 void daemon_tick(struct daemon *d, int force);
 
+/* Hub mode: the change log moved (store_changes_fd is readable): rebuild
+ * the NSS snapshot and take the signing keys again as the changes need.
+ * arg is the struct daemon (a server_watch callback). */
+void daemon_changes(void *arg);
+
 /* SIGHUP: re-reads the configuration file. */
 void daemon_reload(struct daemon *d);
 

@@ -28,6 +28,7 @@
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
+#include "orgsecrets.h"
 #include "request.h"
 #include "ratelimit.h"
 #include "refusals.h"
@@ -40,11 +41,12 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: svcacctd [-c FILE] [-f] [-t] [-V]\n"
+	fprintf(f, "usage: svcacctd [-c FILE] [-f] [-t] [-V] [--migrate]\n"
 		   "  -c FILE  configuration file (default " SVCA_DEFAULT_CONFIG ")\n"
 		   "  -f       stay in the foreground, log to stderr\n"
-		   "  -t       check the configuration and exit\n"
-		   "  -V       print the version and exit\n");
+		   "  -t       check the configuration (and the database of a hub) and exit\n"
+		   "  -V       print the version and exit\n"
+		   "  --migrate  bring the database schema (hub mode) up to date and exit\n");
 }
 
 static void print_err(void *ctx, const char *msg)
@@ -195,16 +197,41 @@ static int daemonize(void)
 	return chdir("/");
 }
 
+/* -t and --migrate with a database (hub mode): is it reachable with the
+ * schema this build knows (-t), or bring the schema there (--migrate).
+ * 0 ok, 1 not (the reason on stderr). */
+static int database_only(const struct svca_config *cfg, int migrate)
+{
+	char err[512];
+	if (!cfg->database) {
+		if (migrate)
+			fprintf(stderr, "svcacctd: --migrate needs 'database' in %s\n", cfg->path);
+		return migrate ? 1 : 0;
+	}
+	struct store *s =
+		store_open_shared(cfg->database, "localhost", migrate ? STORE_MIGRATE : STORE_CHECK,
+				  err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "svcacctd: %s\n", err);
+		return 1;
+	}
+	store_close(s);
+	if (migrate)
+		printf("database schema is current (version %d)\n", STORE_SCHEMA_VERSION);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cfgpath = SVCA_DEFAULT_CONFIG;
-	int foreground = 0, test_only = 0, opt;
+	int foreground = 0, test_only = 0, migrate_only = 0, opt;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "test", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "migrate", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -221,6 +248,7 @@ int main(int argc, char **argv)
 		case 't': test_only = 1; break;
 		case 'V': printf("svcacctd " VERSION "\n"); return 0;
 		case 'h': usage(stdout); return 0;
+		case 'M': migrate_only = 1; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -237,10 +265,12 @@ int main(int argc, char **argv)
 		config_free(&d.cfg);
 		return 1;
 	}
-	if (test_only) {
-		printf("%s: configuration OK\n", cfgpath);
+	if (test_only || migrate_only) {
+		int r = database_only(&d.cfg, migrate_only);
+		if (r == 0 && test_only)
+			printf("%s: configuration OK\n", cfgpath);
 		config_free(&d.cfg);
-		return 0;
+		return r;
 	}
 
 	/* Secrets live in this process: no core dumps, no ptrace by peers. */
@@ -262,7 +292,13 @@ int main(int argc, char **argv)
 
 	if (check_state_dir(d.cfg.state_dir) < 0 || (lockfd = take_lock(d.cfg.state_dir)) < 0)
 		goto out;
-	d.store = store_open(d.cfg.state_dir, err, sizeof(err));
+	char host[256] = "localhost";
+	gethostname(host, sizeof(host) - 1);
+	/* Hub mode: the organization in PostgreSQL; the state dir keeps this
+	 * hub's lock and secret files. */
+	d.store = d.cfg.database
+			  ? store_open_shared(d.cfg.database, host, STORE_SERVE, err, sizeof(err))
+			  : store_open(d.cfg.state_dir, err, sizeof(err));
 	if (!d.store) {
 		log_err("%s", err);
 		goto out;
@@ -288,6 +324,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.secrets = &secrets;
+	if (store_shared(d.store) && org_secrets_open(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	d.rl_key = rl_new(65536);
 	d.rl_uid = rl_new(4096);
 	d.rl_lock = rl_new(65536);
@@ -334,6 +374,11 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0 || !(srv = server_new(&d, lfd, sfd))) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	int cfd = store_changes_fd(d.store);
+	if (cfd >= 0 && server_watch(srv, cfd, daemon_changes, NULL, &d) < 0) {
+		log_err("cannot follow the organization's change log");
 		goto out;
 	}
 	if ((hfd >= 0 || d.cfg.http_listen) &&

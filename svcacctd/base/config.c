@@ -161,6 +161,7 @@ void config_free(struct svca_config *c)
 	free(c->socket);
 	free(c->http_socket);
 	free(c->http_listen);
+	free(c->database);
 	free(c->state_dir);
 	free(c->nss_dir);
 	free(c->home_base);
@@ -408,6 +409,8 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		set_path(x, s, &c->login_shell);
 	else if (!strcmp(k, "nologin_shell"))
 		set_path(x, s, &c->nologin_shell);
+	else if (!strcmp(k, "database"))
+		set_string(x, s, &c->database);
 	else if (!strcmp(k, "syslog_socket"))
 		set_path(x, s, &c->syslog_socket);
 	else if (!strcmp(k, "pepper_file"))

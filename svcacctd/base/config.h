@@ -42,6 +42,9 @@ struct svca_config {
 	char *socket;
 	char *http_socket; /* NULL = no HTTP front */
 	char *http_listen; /* NULL = no TCP */
+	/* hub mode: the organization in PostgreSQL (libpq connection string;
+	 * NULL = standalone, state in GDBM under state_dir) */
+	char *database;
 	char *state_dir;
 	char *nss_dir;
 	char *home_base;

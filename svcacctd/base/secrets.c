@@ -156,12 +156,14 @@ static int new_key(struct signing_key *k)
 	return 0;
 }
 
-static int save_keys(const struct secrets *s)
+/* The keys as the signing key file's lines, in a sodium_malloc'ed buffer. */
+static char *format_keys(const struct secrets *s, size_t *lenp)
 {
 	size_t cap = s->nkeys * 256 + 1, len = 0;
 	char *buf = sodium_malloc(cap);
 	if (!buf)
-		return -1;
+		return NULL;
+	buf[0] = '\0';
 	for (size_t i = 0; i < s->nkeys; i++) {
 		char b64[sodium_base64_ENCODED_LEN(crypto_sign_SECRETKEYBYTES,
 						   sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
@@ -172,6 +174,16 @@ static int save_keys(const struct secrets *s)
 					s->keys[i].retired_ms, b64);
 		sodium_memzero(b64, sizeof(b64));
 	}
+	*lenp = len;
+	return buf;
+}
+
+static int save_keys(const struct secrets *s)
+{
+	size_t len;
+	char *buf = format_keys(s, &len);
+	if (!buf)
+		return -1;
 	int r = write_secret_file(s->signing_path, buf, len);
 	sodium_free(buf);
 	return r;
@@ -385,5 +397,50 @@ int secrets_install(struct secrets *s, struct signing_key *k, char *err, size_t 
 			cur->retired_ms = 0;
 		return -1;
 	}
+	return 0;
+}
+
+char *secrets_export(const struct secrets *s, size_t *len)
+{
+	return format_keys(s, len);
+}
+
+/* Parses all lines first: a damaged text changes nothing. */
+int secrets_import(struct secrets *s, const char *text, size_t len, char *err, size_t errlen)
+{
+	struct signing_key keys[MAX_SIGNING_KEYS];
+	size_t n = 0, current = 0;
+	int bad = 0;
+	char *copy = sodium_malloc(len + 1);
+	if (!copy) {
+		seterr(err, errlen, "cannot allocate protected memory");
+		return -1;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	memset(keys, 0, sizeof(keys));
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line && !bad;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (n == MAX_SIGNING_KEYS || parse_key_line(line, &keys[n]) < 0)
+			bad = 1;
+		else
+			current += keys[n++].retired_ms == 0;
+	}
+	sodium_free(copy);
+	if (bad || current != 1) {
+		for (size_t i = 0; i <= n && i < MAX_SIGNING_KEYS; i++)
+			if (keys[i].sk)
+				sodium_free(keys[i].sk);
+		seterr(err, errlen, "the organization's signing keys are damaged");
+		return -1;
+	}
+	for (size_t i = 0; i < s->nkeys; i++)
+		sodium_free(s->keys[i].sk);
+	memcpy(s->keys, keys, sizeof(keys));
+	s->nkeys = n;
+	if (save_keys(s) < 0)
+		log_warn("cannot write %s: %s (the keys in memory are current)", s->signing_path,
+			 strerror(errno));
 	return 0;
 }

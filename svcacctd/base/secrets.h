@@ -64,6 +64,14 @@ void secrets_discard(struct signing_key *k);
  * the current key and makes the most recently retired one current. */
 int secrets_uninstall(struct secrets *s);
 
+/* Hub mode: the signing keys travel between hubs as the signing key
+ * file's text (encrypted by the model: orgsecrets.c).  secrets_export
+ * returns it sodium_malloc'ed (sodium_free it); secrets_import replaces the
+ * keys with the text's (and rewrites the local file), or changes nothing
+ * and returns -1. */
+char *secrets_export(const struct secrets *s, size_t *len);
+int secrets_import(struct secrets *s, const char *text, size_t len, char *err, size_t errlen);
+
 /* Loads or creates the audit key file (AUDIT_KEY_LEN bytes, 0600, checked
  * like the pepper).  Returns a sodium_malloc'ed key (sodium_free it), or
  * NULL with err set.  *created: 1 when the file was generated now. */

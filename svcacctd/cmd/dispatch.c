@@ -6,6 +6,8 @@
 #include <stddef.h>
 
 #include "handlers.h"
+#include "request.h"
+#include "store.h"
 
 /* Commands a caller without management rights may send (PAM stacks,
  * token exchanges) are held to the smaller unauthenticated size. */
@@ -101,6 +103,19 @@ void handle_request(struct request *r)
 	}
 	if ((c->caller == CALLER_ADMIN && req_require(r, PRIV_ADMIN, NULL) < 0) ||
 	    (c->caller == CALLER_SUPER && req_require(r, PRIV_SUPER, NULL) < 0))
-		return;
+		goto out;
+	/* A shared store (hub mode) takes the organization's write lock
+	 * before a writer reads, so what it checks stays true until it
+	 * commits. */
+	if (c->writes)
+		store_write_intent(r->d->store);
 	c->handler(r);
+out:
+	/* The organization's database could not be reached: whatever the
+	 * handler answered, the caller learns that (status 5), and what the
+	 * request began is rolled back with the batch. */
+	if (store_unavailable(r->d->store))
+		req_fail(r, SVCA_ERR_UNAVAIL,
+			 "the organization database is unreachable (%s); nothing was changed",
+			 store_error(r->d->store));
 }

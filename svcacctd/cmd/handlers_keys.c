@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "request.h"
 #include "keys.h"
+#include "orgsecrets.h"
 #include "log.h"
 #include "refusals.h"
 #include "secrets.h"
@@ -484,7 +485,9 @@ void cmd_signing_key_rotate(struct request *r)
 		req_fail(r, SVCA_ERR_FAILED, "%s", err);
 		return;
 	}
-	if (store_commit(r->d->store) < 0) {
+	/* Hub mode: the other hubs take the new key from the store. */
+	if ((store_shared(r->d->store) && org_secrets_put(r->d) < 0) ||
+	    store_commit(r->d->store) < 0) {
 		secrets_uninstall(r->d->secrets);
 		req_storage_error(r);
 		return;

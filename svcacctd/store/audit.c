@@ -52,6 +52,7 @@ struct audit {
 	int timeout_ms;
 	unsigned long dropped;
 	int64_t last_warn;
+	char host[256]; /* this host's name, in every record ("host") */
 };
 
 static void seq_key(uint64_t seq, char *key, size_t len)
@@ -294,6 +295,8 @@ struct audit *audit_open(struct store *s, const struct svca_config *cfg, char *e
 	}
 	a->store = s;
 	a->syslog_fd = -1;
+	if (gethostname(a->host, sizeof(a->host) - 1) < 0)
+		snprintf(a->host, sizeof(a->host), "localhost");
 	if (!cfg->audit_key_file) {
 		snprintf(err, errlen, "no audit_key_file configured");
 		free(a);
@@ -373,12 +376,18 @@ static char *exe_of(pid_t pid, char *buf, size_t len)
 
 int audit_append(struct audit *a, const struct audit_event *ev)
 {
+	/* A shared store (hub mode): other hubs append too; the head is read
+	 * under the write lock the transaction holds, so the chain follows
+	 * commit order. */
+	if (store_shared(a->store) && load_head(a) < 0)
+		return -1;
 	int64_t ts = svca_wall_ms();
 	uint64_t seq = a->seq + 1;
 	char exe[256];
 	char *js = audit_event_json(
 		ev, seq, ts,
-		ev->peer && ev->peer->pid ? exe_of(ev->peer->pid, exe, sizeof(exe)) : NULL);
+		ev->peer && ev->peer->pid ? exe_of(ev->peer->pid, exe, sizeof(exe)) : NULL,
+		a->host);
 	if (!js)
 		return -1;
 

@@ -199,7 +199,8 @@ static void m_null(struct jw *w, const char *k)
 	put(w, "null", 4);
 }
 
-char *audit_event_json(const struct audit_event *ev, uint64_t seq, int64_t ts_ms, const char *exe)
+char *audit_event_json(const struct audit_event *ev, uint64_t seq, int64_t ts_ms, const char *exe,
+		       const char *host)
 {
 	struct jw w = { 0 };
 	char iso[40];
@@ -208,6 +209,8 @@ char *audit_event_json(const struct audit_event *ev, uint64_t seq, int64_t ts_ms
 	open_obj(&w);
 	m_int(&w, "seq", (long long)seq);
 	m_str(&w, "ts", iso);
+	if (host)
+		m_str(&w, "host", host);
 	m_str(&w, "event", ev->event);
 	m_str(&w, "outcome", ev->outcome ? ev->outcome : "success");
 

@@ -12,6 +12,7 @@
  * jansson's json_dumps(JSON_COMPACT | JSON_ENSURE_ASCII) gives for the
  * same object (tests/unit/test_audit_json.c compares them), including
  * leaving out a field whose text is not valid UTF-8. */
-char *audit_event_json(const struct audit_event *ev, uint64_t seq, int64_t ts_ms, const char *exe);
+char *audit_event_json(const struct audit_event *ev, uint64_t seq, int64_t ts_ms, const char *exe,
+		       const char *host);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "fault.h"
 #include "log.h"
+#include "store_pg.h"
 
 #define JOURNAL_MAGIC 0x534a5231u /* "SJR1" */
 #define JOURNAL_HASH 16
@@ -49,6 +50,7 @@ struct undo {
 };
 
 struct store {
+	struct pg_store *pg; /* hub mode: everything below is unused */
 	char *dir;
 	const void *hooks; /* store_set_hooks */
 	GDBM_FILE db[DB_COUNT];
@@ -661,6 +663,11 @@ static void release(struct store *s)
 
 void store_abandon(struct store *s)
 {
+	if (s->pg) {
+		pgs_close(s->pg);
+		free(s);
+		return;
+	}
 	for (int i = 0; i < DB_COUNT; i++)
 		gdbm_close(s->db[i]);
 	release(s);
@@ -670,6 +677,11 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->pg) {
+		pgs_close(s->pg);
+		free(s);
+		return;
+	}
 	int ok = store_flush(s) == 0 && checkpoint(s, 0) == 0;
 	for (int i = 0; i < DB_COUNT; i++)
 		gdbm_close(s->db[i]);
@@ -692,6 +704,8 @@ void store_close(struct store *s)
 
 int store_get(struct store *s, enum store_db db, const char *key, uint8_t **val, size_t *vlen)
 {
+	if (s->pg)
+		return pgs_get(s->pg, db, key, val, vlen);
 	size_t klen = strlen(key);
 	if (db == DB_STATE && !s->rcache)
 		s->rcache = calloc(RCACHE_SLOTS, sizeof(*s->rcache));
@@ -740,6 +754,8 @@ static int iterate(struct store *s, enum store_db db, const char *prefix, store_
 int store_iterate(struct store *s, enum store_db db, const char *prefix, store_iter_fn fn,
 		  void *arg)
 {
+	if (s->pg)
+		return pgs_iterate(s->pg, db, prefix, fn, arg);
 	walk_map(s, db, 1);
 	int r = iterate(s, db, prefix, fn, arg);
 	int e = errno;
@@ -793,6 +809,10 @@ static int iterate(struct store *s, enum store_db db, const char *prefix, store_
 
 void store_begin(struct store *s)
 {
+	if (s->pg) {
+		pgs_begin(s->pg);
+		return;
+	}
 	s->in_txn = 1;
 	s->txn_start = s->blen;
 	s->txn_undo = s->nundo;
@@ -884,12 +904,16 @@ static int space_ok(struct store *s)
 
 void store_txn_reserve(struct store *s, uint64_t bytes)
 {
+	if (s->pg)
+		return;
 	if (s->in_txn)
 		s->txn_reserve = bytes;
 }
 
 int store_space_below(struct store *s, uint64_t bytes)
 {
+	if (s->pg)
+		return 0;
 	uint64_t avail;
 	int64_t now = mono_ns();
 	if (now < s->space_until && s->last_avail >= bytes + SPACE_PLENTY - STORE_RESERVE_BYTES)
@@ -903,6 +927,8 @@ int store_space_below(struct store *s, uint64_t bytes)
 
 int store_put(struct store *s, enum store_db db, const char *key, const uint8_t *val, size_t vlen)
 {
+	if (s->pg)
+		return pgs_put(s->pg, db, key, val, vlen);
 	size_t klen = strlen(key);
 	if (!s->in_txn || !space_ok(s) || remember(s, db, key) < 0 ||
 	    batch_op(s, 1, db, key, klen, val, vlen) < 0)
@@ -912,6 +938,8 @@ int store_put(struct store *s, enum store_db db, const char *key, const uint8_t 
 
 int store_del(struct store *s, enum store_db db, const char *key)
 {
+	if (s->pg)
+		return pgs_del(s->pg, db, key);
 	size_t klen = strlen(key);
 	if (!s->in_txn || !space_ok(s) || remember(s, db, key) < 0 ||
 	    batch_op(s, 2, db, key, klen, NULL, 0) < 0)
@@ -940,6 +968,10 @@ static void rollback(struct store *s, size_t from)
 
 void store_abort(struct store *s)
 {
+	if (s->pg) {
+		pgs_abort(s->pg);
+		return;
+	}
 	if (!s->in_txn)
 		return;
 	rollback(s, s->txn_undo);
@@ -951,6 +983,8 @@ void store_abort(struct store *s)
 
 int store_commit(struct store *s)
 {
+	if (s->pg)
+		return pgs_commit(s->pg);
 	if (!s->in_txn)
 		return -1;
 	size_t len = s->blen - s->txn_body;
@@ -972,6 +1006,8 @@ int store_commit(struct store *s)
 
 uint64_t store_take_failure(struct store *s)
 {
+	if (s->pg)
+		return pgs_take_failure(s->pg);
 	uint64_t g = s->failed_flush ? s->failed_gen : 0;
 	s->failed_flush = 0;
 	return g;
@@ -979,28 +1015,38 @@ uint64_t store_take_failure(struct store *s)
 
 int store_low_space(const struct store *s)
 {
+	if (s->pg)
+		return 0;
 	return s->low_space;
 }
 
 int store_dirty(const struct store *s)
 {
+	if (s->pg)
+		return pgs_dirty(s->pg);
 	return s->blen > 0 && !s->in_txn;
 }
 
 void store_fail_next_flush(struct store *s)
 {
+	if (s->pg)
+		return;
 	s->fail_next = 1;
 	s->fail_written = 0;
 }
 
 void store_fake_free_space(struct store *s, uint64_t bytes)
 {
+	if (s->pg)
+		return;
 	s->fake_free = bytes;
 	s->space_until = 0;
 }
 
 void store_fail_next_flush_after(struct store *s, size_t written)
 {
+	if (s->pg)
+		return;
 	s->fail_next = 1;
 	s->fail_written = written;
 }
@@ -1235,6 +1281,8 @@ static int job_finished(struct store *s, int wait)
 
 int store_flush_start(struct store *s, int background)
 {
+	if (s->pg)
+		return !pgs_dirty(s->pg) ? 0 : pgs_flush(s->pg) == 0 ? 2 : -1;
 	if (s->in_txn)
 		store_abort(s);
 	if (s->inflight || s->blen == 0)
@@ -1251,6 +1299,8 @@ int store_flush_start(struct store *s, int background)
 
 int store_flush_fd(struct store *s)
 {
+	if (s->pg)
+		return pgs_flush_fd(s->pg);
 	if (s->efd < 0)
 		s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return s->efd;
@@ -1258,6 +1308,8 @@ int store_flush_fd(struct store *s)
 
 int store_flush_finish(struct store *s)
 {
+	if (s->pg)
+		return 1;
 	if (!s->inflight || !job_finished(s, 0))
 		return 1;
 	return settle(s);
@@ -1265,21 +1317,29 @@ int store_flush_finish(struct store *s)
 
 int store_flush_busy(const struct store *s)
 {
+	if (s->pg)
+		return 0;
 	return s->inflight;
 }
 
 uint64_t store_pending_gen(const struct store *s)
 {
+	if (s->pg)
+		return pgs_pending_gen(s->pg);
 	return s->blen > 0 ? s->open_gen : s->inflight ? s->igen : 0;
 }
 
 uint64_t store_durable_gen(const struct store *s)
 {
+	if (s->pg)
+		return pgs_durable_gen(s->pg);
 	return s->durable_gen;
 }
 
 int store_flush(struct store *s)
 {
+	if (s->pg)
+		return pgs_flush(s->pg);
 	int r = 0;
 	if (s->in_txn)
 		store_abort(s);
@@ -1298,4 +1358,53 @@ void store_set_hooks(struct store *s, const void *hooks)
 const void *store_hooks(const struct store *s)
 {
 	return s->hooks;
+}
+
+/* ---- hub mode: the store in PostgreSQL (store_pg.c) --------------------------- */
+
+struct store *store_open_shared(const char *conninfo, const char *host, enum store_shared_mode mode,
+				char *err, size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	if (!s) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->jfd = s->efd = -1;
+	if (!(s->pg = pgs_open(conninfo, host, mode, err, errlen))) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int store_shared(const struct store *s)
+{
+	return s->pg != NULL;
+}
+
+void store_write_intent(struct store *s)
+{
+	if (s->pg)
+		pgs_write_intent(s->pg);
+}
+
+int store_changes_fd(struct store *s)
+{
+	return s->pg ? pgs_changes_fd(s->pg) : -1;
+}
+
+int store_poll_changes(struct store *s, store_change_fn fn, void *arg)
+{
+	return s->pg ? pgs_poll_changes(s->pg, fn, arg) : 0;
+}
+
+int store_unavailable(const struct store *s)
+{
+	return s->pg ? pgs_unavailable(s->pg) : 0;
+}
+
+const char *store_error(const struct store *s)
+{
+	return s->pg ? pgs_error(s->pg) : "state database error";
 }

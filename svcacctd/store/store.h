@@ -31,6 +31,39 @@ struct store;
 /* Opens (and if needed recovers) the databases in dir.  The caller holds
  * the instance lock.  err receives a message on failure. */
 struct store *store_open(const char *dir, char *err, size_t errlen);
+
+/*
+ * Hub mode: the store in PostgreSQL (store_pg.h), shared by every hub of
+ * one organization.  conninfo is a libpq connection string; host names
+ * this host in the audit table and the change log.  STORE_SERVE migrates
+ * an older schema (when the role may) and refuses a newer one;
+ * STORE_CHECK only checks that the database answers with the current
+ * schema (the store is then only good for store_close); STORE_MIGRATE
+ * applies the migrations (likewise).
+ */
+enum store_shared_mode { STORE_SERVE, STORE_CHECK, STORE_MIGRATE };
+/* The schema version of the shared store this build knows. */
+#define STORE_SCHEMA_VERSION 1
+struct store *store_open_shared(const char *conninfo, const char *host, enum store_shared_mode mode,
+				char *err, size_t errlen);
+/* 1 when other daemons write the same store (hub mode). */
+int store_shared(const struct store *s);
+/* A request that may write is about to read: in a shared store it takes the
+ * organization's write lock now, so that what it reads stays true until
+ * its changes commit (no lost updates across hubs).  No-op for GDBM. */
+void store_write_intent(struct store *s);
+/* Following the other hubs' changes (shared store; -1 / 0 otherwise):
+ * store_changes_fd is readable when the change log moved on;
+ * store_poll_changes calls fn with each changed key ("DB:KEY", or "*" for
+ * "everything may have changed") in commit order, skipping this store's
+ * own; it returns the number of changes read, -1 on error. */
+typedef void (*store_change_fn)(void *arg, const char *key);
+int store_changes_fd(struct store *s);
+int store_poll_changes(struct store *s, store_change_fn fn, void *arg);
+/* 1 when the last operation failed because the database is unreachable
+ * (a shared store); store_error says why, without secrets. */
+int store_unavailable(const struct store *s);
+const char *store_error(const struct store *s);
 /* Flushes, checkpoints and marks a clean shutdown. */
 void store_close(struct store *s);
 

@@ -91,7 +91,7 @@ static char *reference(const struct audit_event *ev, uint64_t seq, int64_t ts, c
 static void same(const struct audit_event *ev, uint64_t seq, int64_t ts, const char *exe)
 {
 	char *want = reference(ev, seq, ts, exe);
-	char *got = audit_event_json(ev, seq, ts, exe);
+	char *got = audit_event_json(ev, seq, ts, exe, NULL);
 	assert_non_null(want);
 	assert_non_null(got);
 	assert_string_equal(got, want);
@@ -104,7 +104,7 @@ static void minimal_event(void **state)
 	(void)state;
 	struct audit_event ev = { .event = "daemon.start" };
 	same(&ev, 1, 0, NULL);
-	char *got = audit_event_json(&ev, 1, 0, NULL);
+	char *got = audit_event_json(&ev, 1, 0, NULL, NULL);
 	assert_string_equal(got, "{\"seq\":1,\"ts\":\"1970-01-01T00:00:00.000Z\","
 				 "\"event\":\"daemon.start\",\"outcome\":\"success\","
 				 "\"actor\":null,\"subject\":null,\"scope\":null,"

@@ -1,0 +1,998 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The store in PostgreSQL (hub mode); see store_pg.h for the model. */
+#include "store_pg.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "log.h"
+
+/* Every wait on the database is bounded: a request never hangs past it. */
+#define PG_DEADLINE_MS 5000
+#define PG_CONNECT_TIMEOUT "3"
+/* The advisory lock every writer takes ("svca" "writ"), and the one
+ * migrations take. */
+#define PG_WRITE_LOCK 0x7376636177726974LL
+#define PG_MIGRATE_LOCK 0x737663616d696772LL
+#define PG_CHANNEL "svcacct_changes"
+/* After a failed connection, reconnect at most this often. */
+#define PG_RETRY_MS 500
+#define MAX_BATCH_KEYS 4096
+#define OWN_SEQS 256
+#define CHANGES_PAGE "1000"
+
+/* ---- the schema ------------------------------------------------------------ */
+
+/* Migration N brings the schema from version N-1 to N.  Each runs in the
+ * transaction that records the new version: all or nothing. */
+static const char *const migrations[PG_SCHEMA_VERSION] = {
+	/* 1: the key-value records, the audit chain, the change log */
+	"CREATE TABLE svcacct_kv ("
+	"  db smallint NOT NULL, k text COLLATE \"C\" NOT NULL, v bytea NOT NULL,"
+	"  PRIMARY KEY (db, k));"
+	"CREATE TABLE svcacct_audit ("
+	"  seq bigint PRIMARY KEY, host text NOT NULL,"
+	"  ts timestamptz NOT NULL DEFAULT now(), rec bytea NOT NULL);"
+	"CREATE TABLE svcacct_changes ("
+	"  seq bigint PRIMARY KEY, host text NOT NULL,"
+	"  ts timestamptz NOT NULL DEFAULT now(), keys text[] NOT NULL);"
+	"CREATE FUNCTION svcacct_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+	"  $$BEGIN RAISE EXCEPTION 'svcacct_audit is append-only'; END$$;"
+	"CREATE TRIGGER svcacct_audit_no_change BEFORE UPDATE OR DELETE ON svcacct_audit"
+	"  FOR EACH ROW EXECUTE FUNCTION svcacct_audit_append_only();"
+	"CREATE TRIGGER svcacct_audit_no_truncate BEFORE TRUNCATE ON svcacct_audit"
+	"  FOR EACH STATEMENT EXECUTE FUNCTION svcacct_audit_append_only();"
+	"DO $$BEGIN"
+	"  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'svcacct_hubs') THEN"
+	"    GRANT SELECT ON svcacct_schema TO svcacct_hubs;"
+	"    GRANT SELECT, INSERT, UPDATE, DELETE ON svcacct_kv, svcacct_changes"
+	"      TO svcacct_hubs;"
+	"    GRANT SELECT, INSERT ON svcacct_audit TO svcacct_hubs;"
+	"  END IF;"
+	"END$$;",
+};
+
+/* Prepared once per connection. */
+enum stmt { S_GET, S_ITER, S_PUT, S_DEL, S_AGET, S_APUT, S_CHANGE, S_SINCE, S_COUNT };
+static const struct {
+	const char *name, *sql;
+} stmts[S_COUNT] = {
+	[S_GET] = { "get", "SELECT v FROM svcacct_kv WHERE db = $1 AND k = $2" },
+	[S_ITER] = { "iter", "SELECT k, v FROM svcacct_kv WHERE db = $1 AND starts_with(k, $2)" },
+	[S_PUT] = { "put", "INSERT INTO svcacct_kv (db, k, v) VALUES ($1, $2, $3) "
+			   "ON CONFLICT (db, k) DO UPDATE SET v = EXCLUDED.v" },
+	[S_DEL] = { "del", "DELETE FROM svcacct_kv WHERE db = $1 AND k = $2" },
+	[S_AGET] = { "aget", "SELECT rec FROM svcacct_audit WHERE seq = $1" },
+	[S_APUT] = { "aput", "INSERT INTO svcacct_audit (seq, host, rec) VALUES ($1, $2, $3)" },
+	[S_CHANGE] = { "change",
+		       "WITH c AS (INSERT INTO svcacct_changes (seq, host, keys) "
+		       "SELECT coalesce(max(seq), 0) + 1, $1, string_to_array($2, E'\\n') "
+		       "FROM svcacct_changes RETURNING seq) "
+		       "SELECT seq, pg_notify('" PG_CHANNEL "', seq::text) FROM c" },
+	[S_SINCE] = { "since", "SELECT seq, array_to_string(keys, E'\\n') FROM svcacct_changes "
+			       "WHERE seq > $1 ORDER BY seq LIMIT " CHANGES_PAGE },
+};
+
+/* ---- the store ----------------------------------------------------------- */
+
+struct keyvec {
+	char **k;
+	size_t n, cap;
+};
+
+struct pg_store {
+	char *conninfo;
+	char host[256];
+	PGconn *c;           /* requests (the daemon's thread only) */
+	int64_t retry_at;    /* no reconnect before (monotonic ms) */
+	int in_txn;          /* BEGIN + the write lock */
+	int txn_lost;        /* the transaction failed: the batch is undone */
+	int in_sub, sub_open; /* between store_begin and commit; SAVEPOINT sent */
+	int wrote;            /* a savepoint with changes was released */
+	struct keyvec sub, batch; /* changed keys of the savepoint, of the batch */
+	uint64_t open_gen, durable_gen, failed_gen;
+	int efd_flush;       /* never readable: commits are synchronous */
+	int unavailable;     /* the last operation could not reach the database */
+	char errmsg[600];
+	/* the change log */
+	int64_t last_seq;            /* applied up to here */
+	int64_t own[OWN_SEQS];       /* seqs this store wrote: not reapplied */
+	size_t nown;
+	int efd_changes;             /* the listener saw a newer seq */
+	pthread_t listener;
+	int listener_up;
+	int efd_stop;
+	_Atomic int64_t listen_seen;
+};
+
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libpq's messages end in a newline and may span lines: the first line
+ * says what happened. */
+static void set_pgerr(struct pg_store *p, const char *what, const char *msg)
+{
+	snprintf(p->errmsg, sizeof(p->errmsg), "%s: %s", what, msg && *msg ? msg : "unknown error");
+	p->errmsg[strcspn(p->errmsg, "\r\n")] = '\0';
+}
+
+static int kv_push(struct keyvec *v, const char *key)
+{
+	if (v->n == MAX_BATCH_KEYS)
+		return 0; /* the change-log row lists at most this many; readers resync */
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		char **k = realloc(v->k, cap * sizeof(*k));
+		if (!k)
+			return -1;
+		v->k = k;
+		v->cap = cap;
+	}
+	if (!(v->k[v->n] = strdup(key)))
+		return -1;
+	v->n++;
+	return 0;
+}
+
+static void kv_clear(struct keyvec *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->k[i]);
+	v->n = 0;
+}
+
+static void kv_free(struct keyvec *v)
+{
+	kv_clear(v);
+	free(v->k);
+	v->k = NULL;
+	v->cap = 0;
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+/* The user's connection string, with our defaults under it (its own
+ * settings win: they come later). */
+static PGconn *pg_connect(const char *conninfo)
+{
+	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+	const char *const vals[] = { PG_CONNECT_TIMEOUT, "svcacctd", conninfo, NULL };
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* Waits until the connection's results are all in, or the deadline. */
+static int wait_input(PGconn *c, int64_t deadline)
+{
+	for (;;) {
+		int f = PQflush(c);
+		if (f < 0)
+			return -1;
+		if (f == 0 && !PQisBusy(c))
+			return 0;
+		int64_t left = deadline - mono_ms();
+		if (left <= 0)
+			return -2;
+		struct pollfd pf = { .fd = PQsocket(c), .events = POLLIN | (f ? POLLOUT : 0) };
+		int r = poll(&pf, 1, (int)left);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r > 0 && (pf.revents & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(c))
+			return -1;
+	}
+}
+
+/* Every result of the query sent; an error result wins.  NULL when the
+ * connection failed or the deadline passed (*gone set). */
+static PGresult *collect(PGconn *c, int64_t deadline, int *gone)
+{
+	PGresult *keep = NULL;
+	*gone = 0;
+	for (;;) {
+		int w = wait_input(c, deadline);
+		if (w < 0) {
+			if (w == -2) { /* cancel what runs, then give up the connection */
+				PGcancel *cn = PQgetCancel(c);
+				char buf[128];
+				if (cn) {
+					PQcancel(cn, buf, sizeof(buf));
+					PQfreeCancel(cn);
+				}
+			}
+			PQclear(keep);
+			*gone = w == -2 ? 2 : 1;
+			return NULL;
+		}
+		PGresult *r = PQgetResult(c);
+		if (!r)
+			break;
+		ExecStatusType st = PQresultStatus(r);
+		int bad = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
+		int keep_bad = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
+			       PQresultStatus(keep) != PGRES_TUPLES_OK;
+		if (!keep || (bad && !keep_bad)) {
+			PQclear(keep);
+			keep = r;
+		} else {
+			PQclear(r);
+		}
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		PQclear(keep);
+		*gone = 1;
+		return NULL;
+	}
+	return keep;
+}
+
+static int res_ok(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* A simple (possibly multi-statement) query on c with a deadline.
+ * 0 ok, -1 failed (err set). */
+static int simple(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+	int gone;
+	if (!PQsendQuery(c, sql)) {
+		seterr(err, errlen, "%s", PQerrorMessage(c));
+		return -1;
+	}
+	PGresult *r = collect(c, mono_ms() + PG_DEADLINE_MS, &gone);
+	if (!r) {
+		seterr(err, errlen, "%s",
+		       gone == 2 ? "the database did not answer in time" : PQerrorMessage(c));
+		return -1;
+	}
+	int ok = res_ok(r);
+	if (!ok)
+		seterr(err, errlen, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* A fresh connection ready for requests: session limits, statements. */
+static PGconn *open_conn(const char *conninfo, char *err, size_t errlen)
+{
+	PGconn *c = pg_connect(conninfo);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		seterr(err, errlen, "cannot connect to the database: %s",
+		       c ? PQerrorMessage(c) : "out of memory");
+		PQfinish(c);
+		return NULL;
+	}
+	if (PQsetnonblocking(c, 1) != 0 ||
+	    simple(c,
+		   "SET statement_timeout = '4s'; SET lock_timeout = '4s';"
+		   "SET idle_in_transaction_session_timeout = '30s';"
+		   "SET synchronous_commit = on",
+		   err, errlen) < 0) {
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int prepare_all(PGconn *c, char *err, size_t errlen)
+{
+	for (int i = 0; i < S_COUNT; i++) {
+		if (!PQsendPrepare(c, stmts[i].name, stmts[i].sql, 0, NULL)) {
+			seterr(err, errlen, "%s", PQerrorMessage(c));
+			return -1;
+		}
+		int gone;
+		PGresult *r = collect(c, mono_ms() + PG_DEADLINE_MS, &gone);
+		int ok = r && res_ok(r);
+		if (!ok)
+			seterr(err, errlen, "cannot prepare %s: %s", stmts[i].name,
+			       r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+static void drop_conn(struct pg_store *p)
+{
+	PQfinish(p->c);
+	p->c = NULL;
+	if (p->in_txn)
+		p->txn_lost = 1; /* the server rolls it back */
+}
+
+/* The request connection, reconnecting when it was lost. */
+static PGconn *conn(struct pg_store *p)
+{
+	if (p->c)
+		return p->c;
+	if (p->txn_lost || mono_ms() < p->retry_at) {
+		p->unavailable = 1;
+		if (!p->errmsg[0])
+			snprintf(p->errmsg, sizeof(p->errmsg), "the database is unreachable");
+		return NULL;
+	}
+	char err[256];
+	PGconn *c = open_conn(p->conninfo, err, sizeof(err));
+	if (c && prepare_all(c, err, sizeof(err)) < 0) {
+		PQfinish(c);
+		c = NULL;
+	}
+	if (!c) {
+		set_pgerr(p, "database unreachable", err);
+		p->unavailable = 1;
+		p->retry_at = mono_ms() + PG_RETRY_MS;
+		return NULL;
+	}
+	p->c = c;
+	return c;
+}
+
+/* Sends a query (prepared statement st, or the simple query sql) and
+ * collects its result.  A connection found dead outside a transaction
+ * (the database restarted since the last request) is replaced once: the
+ * query had no effect.  NULL when the database is unreachable. */
+static PGresult *send_collect(struct pg_store *p, int st, const char *sql, int n,
+			      const char *const *vals, const int *lens, const int *fmts)
+{
+	for (int attempt = 0;; attempt++) {
+		PGconn *c = conn(p);
+		if (!c)
+			return NULL;
+		int gone = 1;
+		PGresult *r = NULL;
+		int sent = st >= 0 ? PQsendQueryPrepared(c, stmts[st].name, n, vals, lens, fmts, 1)
+				   : PQsendQuery(c, sql);
+		if (sent)
+			r = collect(c, mono_ms() + PG_DEADLINE_MS, &gone);
+		if (r) {
+			p->unavailable = 0;
+			return r;
+		}
+		set_pgerr(p, "database unreachable",
+			  gone == 2 ? "it did not answer in time" : PQerrorMessage(c));
+		int in_txn = p->in_txn;
+		drop_conn(p);
+		if (attempt || in_txn || gone == 2) {
+			p->unavailable = 1;
+			return NULL;
+		}
+	}
+}
+
+/* Runs a prepared statement; the result (check res_ok), or NULL when the
+ * database is unreachable (p->errmsg says why). */
+static PGresult *run(struct pg_store *p, enum stmt st, int n, const char *const *vals,
+		     const int *lens, const int *fmts)
+{
+	PGresult *r = send_collect(p, (int)st, NULL, n, vals, lens, fmts);
+	if (r && !res_ok(r))
+		set_pgerr(p, stmts[st].name, PQresultErrorMessage(r));
+	return r;
+}
+
+/* A statement without parameters or rows, on the request connection. */
+static int run_simple(struct pg_store *p, const char *sql)
+{
+	PGresult *r = send_collect(p, -1, sql, 0, NULL, NULL, NULL);
+	if (!r)
+		return -1;
+	int ok = res_ok(r);
+	if (!ok)
+		set_pgerr(p, "database", PQresultErrorMessage(r));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* ---- schema ---------------------------------------------------------------- */
+
+/* The schema's version: 0 when there is none yet; -1 on error. */
+static int schema_version(PGconn *c, char *err, size_t errlen)
+{
+	int gone;
+	if (!PQsendQuery(c, "SELECT CASE WHEN to_regclass('svcacct_schema') IS NULL THEN -1 "
+			    "ELSE 0 END"))
+		return -1;
+	PGresult *r = collect(c, mono_ms() + PG_DEADLINE_MS, &gone);
+	if (!r || !res_ok(r) || PQntuples(r) != 1) {
+		seterr(err, errlen, "cannot read the schema version: %s",
+		       r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		return -1;
+	}
+	int none = atoi(PQgetvalue(r, 0, 0)) < 0;
+	PQclear(r);
+	if (none)
+		return 0;
+	if (!PQsendQuery(c, "SELECT coalesce(max(version), 0) FROM svcacct_schema"))
+		return -1;
+	r = collect(c, mono_ms() + PG_DEADLINE_MS, &gone);
+	if (!r || !res_ok(r) || PQntuples(r) != 1) {
+		seterr(err, errlen, "cannot read the schema version: %s",
+		       r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+		PQclear(r);
+		return -1;
+	}
+	int v = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+/* Applies the migrations above the database's version, each in one
+ * transaction with the version it reaches. */
+static int migrate(PGconn *c, char *err, size_t errlen)
+{
+	char sql[128], e[512];
+	if (simple(c, "BEGIN; SELECT pg_advisory_xact_lock(" /* one migrator at a time */
+		      "7310017563265591666);"
+		      "CREATE TABLE IF NOT EXISTS svcacct_schema (version int NOT NULL)",
+		   e, sizeof(e)) < 0)
+		goto fail;
+	int v = schema_version(c, e, sizeof(e));
+	if (v < 0)
+		goto fail;
+	if (v > PG_SCHEMA_VERSION) {
+		simple(c, "ROLLBACK", e, sizeof(e));
+		seterr(err, errlen,
+		       "the database schema is version %d, newer than this svcacctd knows (%d): "
+		       "upgrade svcacctd",
+		       v, PG_SCHEMA_VERSION);
+		return -1;
+	}
+	for (int n = v + 1; n <= PG_SCHEMA_VERSION; n++) {
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM svcacct_schema; INSERT INTO svcacct_schema VALUES (%d)", n);
+		if (simple(c, migrations[n - 1], e, sizeof(e)) < 0 ||
+		    simple(c, sql, e, sizeof(e)) < 0)
+			goto fail;
+		log_info("database schema migrated to version %d", n);
+	}
+	if (simple(c, "COMMIT", e, sizeof(e)) < 0)
+		goto fail;
+	return 0;
+fail:
+	simple(c, "ROLLBACK", sql, sizeof(sql));
+	seterr(err, errlen,
+	       "cannot migrate the database schema to version %d: %s (run `svcacctd --migrate` "
+	       "as the database owner)",
+	       PG_SCHEMA_VERSION, e);
+	return -1;
+}
+
+static int check_schema(PGconn *c, enum store_shared_mode mode, char *err, size_t errlen)
+{
+	int v = schema_version(c, err, errlen);
+	if (v < 0)
+		return -1;
+	if (v > PG_SCHEMA_VERSION) {
+		seterr(err, errlen,
+		       "the database schema is version %d, newer than this svcacctd knows (%d): "
+		       "upgrade svcacctd before starting it against this database",
+		       v, PG_SCHEMA_VERSION);
+		return -1;
+	}
+	if (v == PG_SCHEMA_VERSION && mode != STORE_MIGRATE)
+		return 0;
+	if (mode == STORE_CHECK) {
+		seterr(err, errlen,
+		       "the database schema is version %d, this svcacctd needs %d: run `svcacctd "
+		       "--migrate` as the database owner",
+		       v, PG_SCHEMA_VERSION);
+		return -1;
+	}
+	return v == PG_SCHEMA_VERSION ? 0 : migrate(c, err, errlen);
+}
+
+/* ---- the change listener (its own thread and connection) ----------------- */
+
+static int64_t max_seq(PGconn *c)
+{
+	int gone;
+	if (!PQsendQuery(c, "SELECT coalesce(max(seq), 0) FROM svcacct_changes"))
+		return -1;
+	PGresult *r = collect(c, mono_ms() + PG_DEADLINE_MS, &gone);
+	int64_t v = r && res_ok(r) && PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+							 : -1;
+	PQclear(r);
+	return v;
+}
+
+/* Follows the change log: LISTEN for the other hubs' notifications, and
+ * look once a second anyway (a lost notification, a lost connection: the
+ * next look finds the seq).  Tells the daemon's loop through efd_changes. */
+static void *listener_main(void *arg)
+{
+	struct pg_store *p = arg;
+	PGconn *lc = NULL;
+	int64_t seen = atomic_load(&p->listen_seen);
+	for (;;) {
+		char err[256];
+		if (!lc) {
+			lc = open_conn(p->conninfo, err, sizeof(err));
+			if (lc && simple(lc, "LISTEN " PG_CHANNEL, err, sizeof(err)) < 0) {
+				PQfinish(lc);
+				lc = NULL;
+			}
+		}
+		int64_t mx = lc ? max_seq(lc) : -1;
+		if (lc && mx < 0) {
+			PQfinish(lc);
+			lc = NULL;
+		}
+		if (mx > seen) {
+			seen = mx;
+			atomic_store(&p->listen_seen, mx);
+			uint64_t one = 1;
+			if (write(p->efd_changes, &one, sizeof(one)) < 0)
+				(void)0; /* the counter is full: already readable */
+		}
+		struct pollfd pf[2] = { { .fd = p->efd_stop, .events = POLLIN },
+					{ .fd = lc ? PQsocket(lc) : -1, .events = POLLIN } };
+		if (poll(pf, 2, 1000) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents)
+			break;
+		if (lc && pf[1].revents) {
+			if (!PQconsumeInput(lc)) {
+				PQfinish(lc);
+				lc = NULL;
+				continue;
+			}
+			PGnotify *nt;
+			while ((nt = PQnotifies(lc)))
+				PQfreemem(nt);
+		}
+	}
+	PQfinish(lc);
+	return NULL;
+}
+
+/* ---- open and close -------------------------------------------------------- */
+
+struct pg_store *pgs_open(const char *conninfo, const char *host, enum store_shared_mode mode,
+			  char *err, size_t errlen)
+{
+	struct pg_store *p = calloc(1, sizeof(*p));
+	if (!p || !(p->conninfo = strdup(conninfo))) {
+		free(p);
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(p->host, sizeof(p->host), "%s", host);
+	p->open_gen = 1;
+	p->efd_flush = p->efd_changes = p->efd_stop = -1;
+	p->c = open_conn(conninfo, err, errlen);
+	if (!p->c || check_schema(p->c, mode, err, errlen) < 0)
+		goto fail;
+	if (mode != STORE_SERVE)
+		return p;
+	if (prepare_all(p->c, err, errlen) < 0)
+		goto fail;
+	p->last_seq = max_seq(p->c);
+	if (p->last_seq < 0) {
+		seterr(err, errlen, "cannot read the change log: %s", PQerrorMessage(p->c));
+		goto fail;
+	}
+	atomic_store(&p->listen_seen, p->last_seq);
+	p->efd_flush = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->efd_changes = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	p->efd_stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->efd_flush < 0 || p->efd_changes < 0 || p->efd_stop < 0 ||
+	    pthread_create(&p->listener, NULL, listener_main, p) != 0) {
+		seterr(err, errlen, "cannot start the change listener: %s", strerror(errno));
+		goto fail;
+	}
+	p->listener_up = 1;
+	return p;
+fail:
+	pgs_close(p);
+	return NULL;
+}
+
+void pgs_close(struct pg_store *p)
+{
+	if (!p)
+		return;
+	if (p->in_txn && pgs_flush(p) < 0)
+		log_err("the last changes could not be committed: %s", p->errmsg);
+	if (p->listener_up) {
+		uint64_t one = 1;
+		if (write(p->efd_stop, &one, sizeof(one)) < 0)
+			log_warn("cannot stop the change listener");
+		pthread_join(p->listener, NULL);
+	}
+	PQfinish(p->c);
+	for (int *fd = &p->efd_flush; fd <= &p->efd_stop; fd++)
+		if (*fd >= 0)
+			close(*fd);
+	kv_free(&p->sub);
+	kv_free(&p->batch);
+	free(p->conninfo);
+	free(p);
+}
+
+int pgs_unavailable(const struct pg_store *p)
+{
+	return p->unavailable;
+}
+
+const char *pgs_error(const struct pg_store *p)
+{
+	return p->errmsg[0] ? p->errmsg : "database error";
+}
+
+/* ---- reads ------------------------------------------------------------------ */
+
+/* Audit records (db audit, "seq/N") live in their own table. */
+static int audit_seq(enum store_db db, const char *key, char *num, size_t len)
+{
+	if (db != DB_AUDIT || strncmp(key, "seq/", 4) != 0)
+		return 0;
+	const char *d = key + 4;
+	while (*d == '0' && d[1])
+		d++;
+	snprintf(num, len, "%s", d);
+	return 1;
+}
+
+static int copy_value(const PGresult *r, int row, int col, uint8_t **val, size_t *vlen)
+{
+	size_t n = (size_t)PQgetlength(r, row, col);
+	uint8_t *v = malloc(n ? n : 1);
+	if (!v)
+		return -1;
+	memcpy(v, PQgetvalue(r, row, col), n);
+	*val = v;
+	*vlen = n;
+	return 1;
+}
+
+int pgs_get(struct pg_store *p, enum store_db db, const char *key, uint8_t **val, size_t *vlen)
+{
+	char num[32], dbs[4];
+	PGresult *r;
+	if (p->txn_lost)
+		return -1;
+	if (audit_seq(db, key, num, sizeof(num))) {
+		const char *v[] = { num };
+		r = run(p, S_AGET, 1, v, NULL, NULL);
+	} else {
+		snprintf(dbs, sizeof(dbs), "%d", (int)db);
+		const char *v[] = { dbs, key };
+		r = run(p, S_GET, 2, v, NULL, NULL);
+	}
+	if (!r)
+		return -1;
+	int ret = !res_ok(r) ? -1 : PQntuples(r) == 0 ? 0 : copy_value(r, 0, 0, val, vlen);
+	PQclear(r);
+	return ret;
+}
+
+/* Every row is fetched before fn runs, so fn may use the store. */
+int pgs_iterate(struct pg_store *p, enum store_db db, const char *prefix, store_iter_fn fn,
+		void *arg)
+{
+	char dbs[4];
+	if (p->txn_lost)
+		return -1;
+	snprintf(dbs, sizeof(dbs), "%d", (int)db);
+	const char *v[] = { dbs, prefix };
+	PGresult *r = run(p, S_ITER, 2, v, NULL, NULL);
+	if (!r)
+		return -1;
+	if (!res_ok(r)) {
+		PQclear(r);
+		return -1;
+	}
+	int ret = 0;
+	for (int i = 0; i < PQntuples(r) && !ret; i++) {
+		char *k = strndup(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+		if (!k) {
+			ret = -1;
+			break;
+		}
+		ret = fn(arg, k, strlen(k), (const uint8_t *)PQgetvalue(r, i, 1),
+			 (size_t)PQgetlength(r, i, 1));
+		free(k);
+	}
+	PQclear(r);
+	return ret;
+}
+
+/* ---- writes ------------------------------------------------------------------ */
+
+/* A writer's transaction: BEGIN and the organization's write lock. */
+void pgs_write_intent(struct pg_store *p)
+{
+	if (p->in_txn)
+		return;
+	p->txn_lost = 0;
+	char sql[96];
+	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)", PG_WRITE_LOCK);
+	int ok = run_simple(p, sql) == 0;
+	/* Failed: the batch fails fast until the flush ends it. */
+	p->in_txn = 1;
+	p->txn_lost = !ok;
+}
+
+void pgs_begin(struct pg_store *p)
+{
+	pgs_write_intent(p);
+	p->in_sub = 1;
+	p->sub_open = 0;
+	kv_clear(&p->sub);
+}
+
+/* The savepoint is taken at the first change: a transaction that only
+ * reads costs nothing. */
+static int sub_change(struct pg_store *p, enum store_db db, const char *key)
+{
+	if (p->txn_lost || !p->in_sub)
+		return -1;
+	if (!p->sub_open) {
+		if (run_simple(p, "SAVEPOINT s") < 0) {
+			p->txn_lost = 1;
+			return -1;
+		}
+		p->sub_open = 1;
+	}
+	/* The audit chain's own records need no change-log entry: no hub
+	 * keeps a copy of them (and a login then costs no log row). */
+	if (db == DB_AUDIT || !strcmp(key, "audit/high"))
+		return 0;
+	char k[300];
+	snprintf(k, sizeof(k), "%d:%s", (int)db, key);
+	return kv_push(&p->sub, k);
+}
+
+int pgs_put(struct pg_store *p, enum store_db db, const char *key, const uint8_t *val,
+	    size_t vlen)
+{
+	char num[32], dbs[4];
+	PGresult *r;
+	if (sub_change(p, db, key) < 0)
+		return -1;
+	if (audit_seq(db, key, num, sizeof(num))) {
+		const char *v[] = { num, p->host, (const char *)val };
+		const int lens[] = { 0, 0, (int)vlen }, fmts[] = { 0, 0, 1 };
+		r = run(p, S_APUT, 3, v, lens, fmts);
+	} else {
+		snprintf(dbs, sizeof(dbs), "%d", (int)db);
+		const char *v[] = { dbs, key, (const char *)val };
+		const int lens[] = { 0, 0, (int)vlen }, fmts[] = { 0, 0, 1 };
+		r = run(p, S_PUT, 3, v, lens, fmts);
+	}
+	int ok = r && res_ok(r);
+	if (r && !ok)
+		log_err("database write failed: %s", p->errmsg);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+int pgs_del(struct pg_store *p, enum store_db db, const char *key)
+{
+	char num[32], dbs[4];
+	if (audit_seq(db, key, num, sizeof(num))) {
+		snprintf(p->errmsg, sizeof(p->errmsg), "the audit table is append-only");
+		return -1;
+	}
+	if (sub_change(p, db, key) < 0)
+		return -1;
+	snprintf(dbs, sizeof(dbs), "%d", (int)db);
+	const char *v[] = { dbs, key };
+	PGresult *r = run(p, S_DEL, 2, v, NULL, NULL);
+	int ok = r && res_ok(r);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+int pgs_commit(struct pg_store *p)
+{
+	if (!p->in_sub)
+		return -1;
+	if (p->txn_lost || (p->sub_open && run_simple(p, "RELEASE SAVEPOINT s") < 0)) {
+		pgs_abort(p);
+		return -1;
+	}
+	for (size_t i = 0; i < p->sub.n; i++)
+		if (kv_push(&p->batch, p->sub.k[i]) < 0) {
+			p->txn_lost = 1; /* the change log would be incomplete */
+			break;
+		}
+	kv_clear(&p->sub);
+	p->wrote |= p->sub_open;
+	p->in_sub = p->sub_open = 0;
+	return p->txn_lost ? -1 : 0;
+}
+
+void pgs_abort(struct pg_store *p)
+{
+	if (!p->in_sub)
+		return;
+	if (p->sub_open && !p->txn_lost &&
+	    run_simple(p, "ROLLBACK TO SAVEPOINT s; RELEASE SAVEPOINT s") < 0)
+		p->txn_lost = 1;
+	kv_clear(&p->sub);
+	p->in_sub = p->sub_open = 0;
+}
+
+static void remember_own(struct pg_store *p, int64_t seq)
+{
+	p->own[p->nown++ % OWN_SEQS] = seq;
+}
+
+static int is_own(const struct pg_store *p, int64_t seq)
+{
+	size_t n = p->nown < OWN_SEQS ? p->nown : OWN_SEQS;
+	for (size_t i = 0; i < n; i++)
+		if (p->own[i] == seq)
+			return 1;
+	return 0;
+}
+
+/* Writes the batch's change-log row (and the notification, sent by the
+ * server at COMMIT).  -1 on failure. */
+static int log_batch(struct pg_store *p)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < p->batch.n; i++)
+		len += strlen(p->batch.k[i]) + 1;
+	char *keys = malloc(len);
+	if (!keys)
+		return -1;
+	keys[0] = '\0';
+	for (size_t i = 0; i < p->batch.n; i++) {
+		strcat(keys, p->batch.k[i]);
+		if (i + 1 < p->batch.n)
+			strcat(keys, "\n");
+	}
+	const char *v[] = { p->host, keys };
+	PGresult *r = run(p, S_CHANGE, 2, v, NULL, NULL);
+	free(keys);
+	int ok = r && res_ok(r) && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 8;
+	if (ok) {
+		const uint8_t *b = (const uint8_t *)PQgetvalue(r, 0, 0);
+		uint64_t seq = 0;
+		for (int i = 0; i < 8; i++)
+			seq = seq << 8 | b[i];
+		remember_own(p, (int64_t)seq);
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* COMMIT: the batch is durable, in PostgreSQL, when this returns 0. */
+int pgs_flush(struct pg_store *p)
+{
+	if (!p->in_txn)
+		return 0;
+	if (p->in_sub)
+		pgs_abort(p); /* never commit half a transaction */
+	int changed = p->batch.n > 0 || p->wrote;
+	int ok = !p->txn_lost && (!p->batch.n || log_batch(p) == 0);
+	if (ok && changed && fault_hit("pg_commit_delay"))
+		poll(NULL, 0, 1500); /* tests: a late committer (the skipped-writer hazard) */
+	if (ok)
+		ok = run_simple(p, "COMMIT") == 0;
+	else if (p->c)
+		run_simple(p, "ROLLBACK");
+	p->in_txn = 0;
+	p->txn_lost = 0;
+	kv_clear(&p->batch);
+	p->wrote = 0;
+	if (!changed && ok)
+		return 0;
+	if (ok) {
+		p->durable_gen = p->open_gen++;
+		return 0;
+	}
+	log_err("database commit failed, the batch was undone: %s", p->errmsg);
+	if (changed)
+		p->failed_gen = p->open_gen++;
+	return changed ? -1 : 0;
+}
+
+int pgs_dirty(const struct pg_store *p)
+{
+	return p->in_txn; /* also a transaction that only holds the lock */
+}
+
+int pgs_flush_fd(struct pg_store *p)
+{
+	return p->efd_flush;
+}
+
+uint64_t pgs_pending_gen(const struct pg_store *p)
+{
+	return p->in_txn && (p->wrote || p->sub_open) ? p->open_gen : 0;
+}
+
+uint64_t pgs_durable_gen(const struct pg_store *p)
+{
+	return p->durable_gen;
+}
+
+uint64_t pgs_take_failure(struct pg_store *p)
+{
+	uint64_t f = p->failed_gen;
+	p->failed_gen = 0;
+	return f;
+}
+
+/* ---- following the change log ------------------------------------------------ */
+
+int pgs_changes_fd(struct pg_store *p)
+{
+	return p->efd_changes;
+}
+
+/* Reads the change log past last_seq, in seq (= commit) order, and calls
+ * fn for every key the other hubs changed ("*": everything, when the log
+ * no longer reaches back to last_seq).  Returns the number of changes. */
+int pgs_poll_changes(struct pg_store *p, store_change_fn fn, void *arg)
+{
+	uint64_t n;
+	if (read(p->efd_changes, &n, sizeof(n)) < 0)
+		(void)0; /* not readable: a periodic look */
+	int total = 0;
+	for (;;) {
+		char last[24];
+		snprintf(last, sizeof(last), "%" PRId64, p->last_seq);
+		const char *v[] = { last };
+		const int fmts[] = { 0 };
+		PGresult *r = run(p, S_SINCE, 1, v, NULL, fmts);
+		if (!r || !res_ok(r)) {
+			PQclear(r);
+			return total ? total : -1;
+		}
+		int rows = PQntuples(r);
+		for (int i = 0; i < rows; i++) {
+			const uint8_t *b = (const uint8_t *)PQgetvalue(r, i, 0);
+			int64_t seq = 0;
+			for (int j = 0; j < 8; j++)
+				seq = (int64_t)((uint64_t)seq << 8 | b[j]);
+			if (i == 0 && p->last_seq && seq != p->last_seq + 1)
+				fn(arg, "*"); /* pruned past us: resynchronize */
+			p->last_seq = seq;
+			if (is_own(p, seq))
+				continue;
+			total++;
+			char *keys = strndup(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
+			char *save = NULL;
+			for (char *k = keys ? strtok_r(keys, "\n", &save) : NULL; k;
+			     k = strtok_r(NULL, "\n", &save))
+				fn(arg, k);
+			if (!keys)
+				fn(arg, "*");
+			free(keys);
+		}
+		PQclear(r);
+		if (rows < atoi(CHANGES_PAGE))
+			return total;
+	}
+}
