@@ -375,7 +375,11 @@ _pg_cleanup() {
 	for ((n = 2; n <= _HUB_MAX; n++)); do
 		[ -n "${_HUB_EVER[n]:-}" ] || continue
 		bad=""
-		if hub_alive "$n"; then
+		if [ -n "${HUB_PID[n]:-}" ] && ! hub_alive "$n"; then
+			wait "${HUB_PID[n]}" 2>/dev/null
+			bad="it had exited by itself (status $?)"
+			HUB_PID[n]=""
+		elif hub_alive "$n"; then
 			hub_stop "$n" || bad="did not stop cleanly on SIGTERM"
 		elif [[ $_HUB_BAD == *" hub$n:"* ]]; then
 			bad="exit status after SIGTERM:$_HUB_BAD"
@@ -393,6 +397,11 @@ _pg_cleanup() {
 	done
 	# hub 1 first (lib.sh reports on it), then the cluster, then lib.sh
 	# removes the temp dir
+	if [ -n "$DAEMON_PID" ] && ! daemon_alive; then
+		wait "$DAEMON_PID" 2>/dev/null
+		not_ok "hub 1 ran until the end (it had exited by itself, status $?)"
+		DAEMON_PID=""
+	fi
 	[ -n "$DAEMON_PID" ] && stop_daemon
 	if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
 		if [ "$_SVCA_FAILS" -gt 0 ] || [ "$rc" != 0 ]; then diag_file "$PGLOG" 15; fi

@@ -10,6 +10,7 @@
 # copy of the intact table, and verify is exit 0 again after the restore.
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/lib_pg.sh"
+. "$TESTS_DIR/cred_lib.sh"
 
 pg_start
 hub_init 1 'rate_limit_count = 1000;'
@@ -34,9 +35,8 @@ r=$(pg_psql -c 'SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY seq) A
 [ "$r" = 0 ] && ok "audit seqs have no gap" || diag "audit seqs have $r gaps (allowed if the chain says so)"
 check -d "audit verify on hub 1: intact" hub_ctl 1 audit verify
 check -d "audit verify on hub 2: intact" hub_ctl 2 audit verify
-r=$(hub_ctl 2 --json audit list --event account.create --limit 1000 </dev/null | json_eval '
-print_ = sorted(e["subject"] if isinstance(e["subject"], str) else (e["subject"] or {}).get("name", "") for e in d)
-" ".join(x for x in print_ if x)' 2>/dev/null)
+r=$(hub_ctl 2 --json audit list --event account.create --limit 1000 </dev/null |
+	json_eval '" ".join(sorted((e.get("subject") or {}).get("account") or "" for e in d))' 2>/dev/null)
 n=$(tr ' ' '\n' <<<"$r" | grep -c '^a[12]-')
 [ "$n" = 12 ] && ok "hub 2 lists both hubs' account.create events (12)" || not_ok "hub 2 lists both hubs' account.create events ($n: $r)"
 
@@ -86,7 +86,18 @@ tamper "a row's host changed" "UPDATE svcacct_audit SET host = host || '-forged'
 tamper "two rows' rec (and host) swapped" "
 	UPDATE svcacct_audit a SET rec = b.rec, host = b.host FROM audit_saved b
 	WHERE (a.seq = $MID AND b.seq = $MID2) OR (a.seq = $MID2 AND b.seq = $MID)"
-tamper "a row's ts changed" "UPDATE svcacct_audit SET ts = ts - interval '1 day' WHERE seq = $MID"
+# The ts column: audit list shows the time inside rec; a changed column must
+# either be caught by verify or not be what audit list shows.
+ts_before=$(hub_ctl 1 --json audit list --limit 100000 </dev/null | json_eval '[e["ts"] for e in d if e["seq"] == int(sys.argv[2])][0]' "$MID")
+pg_psql -c "SET session_replication_role = replica; UPDATE svcacct_audit SET ts = ts - interval '1 day' WHERE seq = $MID" >/dev/null
+ts_after=$(hub_ctl 1 --json audit list --limit 100000 </dev/null | json_eval '[e["ts"] for e in d if e["seq"] == int(sys.argv[2])][0]' "$MID")
+expect_exit 1 hub_ctl 1 audit verify >/dev/null
+if [ "$RC" = 1 ] || { [ -n "$ts_before" ] && [ "$ts_before" = "$ts_after" ]; }; then
+	ok "a row's ts column changed: caught by verify (exit $RC) or not what audit list shows ($ts_after)"
+else
+	not_ok "a row's ts column changed: audit verify exit $RC and audit list shows the forged time ($ts_before -> $ts_after)"
+fi
+restore
 
 # The hubs' role may INSERT (that is how hubs append): a forged row at the
 # end must break the chain too.
