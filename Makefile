@@ -36,11 +36,13 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 PG_INCDIR   := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd -lpq -lpthread
-CTL_LIBS    := -ljansson
+DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd -lgnutls -lpq -lpthread
+CTL_LIBS    := -ljansson -lcurl
 
+# proto_json.c needs jansson: the daemon and svcacctctl link it, the
+# modules (MOD_COMMON) never do.
 COMMON_SRC := common/proto.c common/sockio.c common/names.c common/keyfmt.c \
-              common/nss_format.c
+              common/nss_format.c common/proto_json.c
 
 # ---- the daemon's layers (svcacctd/LAYERS.md) ------------------------------
 # Low to high: common < base < store < model < nss < cmd < net < top
@@ -171,10 +173,11 @@ $(BUILD)/svcacctd-faults: $(FAULTS_OBJ) $(BUILD)/libsvcacct-common.a
 # ---- dependencies (Debian/Ubuntu) ---------------------------------------
 DEB_DEPS := gcc make pkg-config libpam0g-dev libsodium-dev libgdbm-dev \
             libconfig-dev libjansson-dev libmicrohttpd-dev libcmocka-dev \
+            libgnutls28-dev libcurl4-gnutls-dev openssl \
             pamtester util-linux procps python3 socat openssh-server \
             openssh-client sudo sshpass valgrind python3-jwt \
             python3-cryptography curl jq faketime strace \
-            libpq-dev postgresql openssl libcurl4-gnutls-dev gnutls-bin
+            libpq-dev postgresql gnutls-bin
 deps:
 	@missing=$$(for p in $(DEB_DEPS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \

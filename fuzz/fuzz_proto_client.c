@@ -20,6 +20,8 @@
  * svcacctctl (SVCA_MAX_REPLY).
  */
 #include "../tools/svcacctctl/svcacctctl_util.c"
+/* ctl_exchange there may send to a hub (--hub): its code comes along. */
+#include "../tools/svcacctctl/svcacctctl_hub.c"
 
 #include "fuzz_util.h"
 #include "module.h"

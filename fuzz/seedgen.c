@@ -569,6 +569,40 @@ static void seeds_http(const char *token)
 	put_str(T, "no_token", "access_token=abc&tok=1&token=");
 }
 
+/* ---- proto_json ------------------------------------------------------------------ */
+
+static void seeds_proto_json(const char *key)
+{
+	const char *T = "proto_json";
+	char b[512];
+	const char *ra =
+		"{\"name\": \"ci-deploy\", \"org_role\": \"admin\", \"description\": \"x\"}";
+	put_mode(T, "req_account", 0, ra, strlen(ra));
+	const char *bl =
+		"{\"team\": \"ops\", \"force\": true, \"capability\": [\"login\", \"sudo\"]}";
+	put_mode(T, "req_bool_list", 0, bl, strlen(bl));
+	snprintf(b, sizeof(b), "{\"key\": \"%s\", \"name\": 1}", key);
+	put_mode(T, "req_bad_type", 0, b, strlen(b));
+	const char *ri = "{\"status\":0,\"fields\":{\"name\":\"bot\",\"uid\":60000},"
+			 "\"items\":[{\"key_id\":\"k1\",\"source\":[\"a\",\"b\"]}]}";
+	put_mode(T, "reply_items", 1, ri, strlen(ri));
+	const char *re = "{\"status\":3,\"message\":\"no\",\"fields\":{\"message\":"
+			 "\"permission denied\"},\"items\":[]}";
+	put_mode(T, "reply_error", 1, re, strlen(re));
+	struct svca_buf f;
+	svca_buf_init(&f, 0);
+	svca_frame_begin(&f, SVCA_OK);
+	svca_put_str(&f, F_NAME, "bot");
+	svca_put_mark(&f, F_ITEM);
+	svca_put_str(&f, F_KEY_ID, "k1");
+	svca_put_u64(&f, F_EXPIRES_AT, 0);
+	svca_put_str(&f, F_NAME, "again");
+	if (svca_frame_end(&f) < 0)
+		die("frame");
+	put_mode(T, "frame_item", 2, f.data + SVCA_HDR_LEN, f.len - SVCA_HDR_LEN);
+	svca_buf_free(&f);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -591,5 +625,6 @@ int main(int argc, char **argv)
 	seeds_record();
 	seeds_nss();
 	seeds_http(token);
+	seeds_proto_json(key);
 	return 0;
 }

@@ -115,8 +115,8 @@ void daemon_reload(struct daemon *d)
 		return;
 	}
 	if (strcmp(nc.socket, d->cfg.socket) || strcmp(nc.state_dir, d->cfg.state_dir))
-		log_warn("reload: socket, state_dir, http_socket, http_listen, database and the "
-			 "secret files change at the next restart");
+		log_warn("reload: socket, state_dir, http_socket, http_listen, https_listen, "
+			 "the TLS files, database and the secret files change at the next restart");
 	/* Keep what the daemon is bound to and has loaded. */
 	free(nc.socket);
 	nc.socket = strdup(d->cfg.socket);
@@ -128,8 +128,17 @@ void daemon_reload(struct daemon *d)
 	nc.http_listen = d->cfg.http_listen ? strdup(d->cfg.http_listen) : NULL;
 	free(nc.database);
 	nc.database = d->cfg.database ? strdup(d->cfg.database) : NULL;
+	/* The HTTPS front keeps its address and the certificate it loaded. */
+	free(nc.https_listen);
+	nc.https_listen = d->cfg.https_listen ? strdup(d->cfg.https_listen) : NULL;
+	free(nc.tls_cert);
+	nc.tls_cert = d->cfg.tls_cert ? strdup(d->cfg.tls_cert) : NULL;
+	free(nc.tls_key);
+	nc.tls_key = d->cfg.tls_key ? strdup(d->cfg.tls_key) : NULL;
 	if (!nc.socket || !nc.state_dir || (d->cfg.http_socket && !nc.http_socket) ||
-	    (d->cfg.http_listen && !nc.http_listen) || (d->cfg.database && !nc.database)) {
+	    (d->cfg.http_listen && !nc.http_listen) || (d->cfg.https_listen && !nc.https_listen) ||
+	    (d->cfg.tls_cert && !nc.tls_cert) || (d->cfg.tls_key && !nc.tls_key) ||
+	    (d->cfg.database && !nc.database)) {
 		log_err("reload: out of memory");
 		config_free(&nc);
 		return;

@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "lifecycle.h"
 #include "http.h"
+#include "import.h"
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
@@ -46,7 +47,9 @@ static void usage(FILE *f)
 		   "  -f       stay in the foreground, log to stderr\n"
 		   "  -t       check the configuration (and the database of a hub) and exit\n"
 		   "  -V       print the version and exit\n"
-		   "  --migrate  bring the database schema (hub mode) up to date and exit\n");
+		   "  --migrate  bring the database schema (hub mode) up to date and exit\n"
+		   "  --import STATE_DIR  move a standalone host's state into the (empty)\n"
+		   "             hub database and exit\n");
 }
 
 static void print_err(void *ctx, const char *msg)
@@ -225,6 +228,7 @@ int main(int argc, char **argv)
 {
 	const char *cfgpath = SVCA_DEFAULT_CONFIG;
 	int foreground = 0, test_only = 0, migrate_only = 0, opt;
+	const char *import_dir = NULL;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
@@ -232,6 +236,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "migrate", no_argument, NULL, 'M' },
+		{ "import", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 
@@ -249,6 +254,7 @@ int main(int argc, char **argv)
 		case 'V': printf("svcacctd " VERSION "\n"); return 0;
 		case 'h': usage(stdout); return 0;
 		case 'M': migrate_only = 1; break;
+		case 'I': import_dir = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -264,6 +270,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "svcacctd: not starting: fix %s\n", cfgpath);
 		config_free(&d.cfg);
 		return 1;
+	}
+	if (test_only) {
+		char terr[512];
+		if (d.cfg.https_listen && https_check(&d.cfg, terr, sizeof(terr)) < 0) {
+			fprintf(stderr, "%s: %s\n", cfgpath, terr);
+			config_free(&d.cfg);
+			return 1;
+		}
 	}
 	if (test_only || migrate_only) {
 		int r = database_only(&d.cfg, migrate_only);
@@ -294,6 +308,19 @@ int main(int argc, char **argv)
 		goto out;
 	char host[256] = "localhost";
 	gethostname(host, sizeof(host) - 1);
+	if (import_dir) {
+		int ifd = -1;
+		if (!d.cfg.database)
+			log_err("--import needs 'database' in %s", d.cfg.path);
+		else if ((ifd = take_lock(import_dir)) >= 0 &&
+			 import_state(&d.cfg, import_dir, host, err, sizeof(err)) < 0)
+			log_err("import from %s failed: %s", import_dir, err);
+		else if (ifd >= 0)
+			ret = 0;
+		if (ifd >= 0)
+			close(ifd);
+		goto out;
+	}
 	/* Hub mode: the organization in PostgreSQL; the state dir keeps this
 	 * hub's lock and secret files. */
 	d.store = d.cfg.database
@@ -381,7 +408,7 @@ int main(int argc, char **argv)
 		log_err("cannot follow the organization's change log");
 		goto out;
 	}
-	if ((hfd >= 0 || d.cfg.http_listen) &&
+	if ((hfd >= 0 || d.cfg.http_listen || d.cfg.https_listen) &&
 	    !(http = http_start(&d, srv, hfd, err, sizeof(err)))) {
 		log_err("%s", err);
 		goto out;

@@ -162,6 +162,9 @@ void config_free(struct svca_config *c)
 	free(c->http_socket);
 	free(c->http_listen);
 	free(c->database);
+	free(c->https_listen);
+	free(c->tls_cert);
+	free(c->tls_key);
 	free(c->state_dir);
 	free(c->nss_dir);
 	free(c->home_base);
@@ -348,7 +351,7 @@ static void set_roles(struct ctx *x, config_setting_t *s, struct svca_config *c)
 	}
 }
 
-int config_parse_listen(const char *s, struct sockaddr_storage *ss)
+static int parse_listen(const char *s, struct sockaddr_storage *ss, int loopback_only)
 {
 	char host[64];
 	const char *colon = strrchr(s, ':');
@@ -370,7 +373,7 @@ int config_parse_listen(const char *s, struct sockaddr_storage *ss)
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)port);
 		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1 ||
-		    !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+		    (loopback_only && !IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)))
 			return -1;
 		return 0;
 	}
@@ -378,9 +381,21 @@ int config_parse_listen(const char *s, struct sockaddr_storage *ss)
 	in->sin_family = AF_INET;
 	in->sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &in->sin_addr) != 1 ||
-	    (ntohl(in->sin_addr.s_addr) >> 24) != 127)
+	    (loopback_only && (ntohl(in->sin_addr.s_addr) >> 24) != 127))
 		return -1;
 	return 0;
+}
+
+/* Plain HTTP carries keys and tokens in clear: loopback only.  Any
+ * address is for the HTTPS API. */
+int config_parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+	return parse_listen(s, ss, 1);
+}
+
+int config_parse_listen_any(const char *s, struct sockaddr_storage *ss)
+{
+	return parse_listen(s, ss, 0);
 }
 
 static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
@@ -398,8 +413,20 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		if (c->http_listen && config_parse_listen(c->http_listen, &ss) < 0)
 			err_at(x, s,
 			       "'http_listen' must be a loopback address and port, like "
-			       "\"127.0.0.1:8080\" or \"[::1]:8080\"");
-	} else if (!strcmp(k, "state_dir"))
+			       "\"127.0.0.1:8080\" or \"[::1]:8080\" (plain HTTP carries keys "
+			       "and tokens in clear: for other addresses use https_listen)");
+	} else if (!strcmp(k, "https_listen")) {
+		struct sockaddr_storage ss;
+		set_string(x, s, &c->https_listen);
+		if (c->https_listen && config_parse_listen_any(c->https_listen, &ss) < 0)
+			err_at(x, s,
+			       "'https_listen' must be an address and port, like "
+			       "\"0.0.0.0:8443\" or \"[::]:8443\"");
+	} else if (!strcmp(k, "tls_cert"))
+		set_path(x, s, &c->tls_cert);
+	else if (!strcmp(k, "tls_key"))
+		set_path(x, s, &c->tls_key);
+	else if (!strcmp(k, "state_dir"))
 		set_path(x, s, &c->state_dir);
 	else if (!strcmp(k, "nss_dir"))
 		set_path(x, s, &c->nss_dir);
@@ -567,6 +594,13 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn, voi
 		out->audit_key_file = xstrdup(buf);
 	}
 	check_client_caps(&x, &cf, out);
+	if (out->https_listen && (!out->tls_cert || !out->tls_key))
+		err_at(&x, config_lookup(&cf, "https_listen"),
+		       "https_listen needs tls_cert and tls_key (PEM files: the server's "
+		       "certificate chain and its private key)");
+	else if (!out->https_listen && (out->tls_cert || out->tls_key))
+		err_at(&x, config_lookup(&cf, out->tls_cert ? "tls_cert" : "tls_key"),
+		       "tls_cert and tls_key are for https_listen, which is not set");
 	if (out->default_key_days > out->max_key_days)
 		err_at(&x, config_lookup(&cf, "default_key_days"),
 		       "default_key_days is above max_key_days");

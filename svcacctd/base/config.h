@@ -40,8 +40,11 @@ struct service_map {
 struct svca_config {
 	char *path;
 	char *socket;
-	char *http_socket; /* NULL = no HTTP front */
-	char *http_listen; /* NULL = no TCP */
+	char *http_socket;  /* NULL = no HTTP front */
+	char *http_listen;  /* NULL = no TCP */
+	char *https_listen; /* the HTTPS API (any address); NULL = none */
+	char *tls_cert;     /* PEM certificate chain of https_listen */
+	char *tls_key;      /* PEM private key: a secret file (secret_file_ok) */
 	/* hub mode: the organization in PostgreSQL (libpq connection string;
 	 * NULL = standalone, state in GDBM under state_dir) */
 	char *database;
@@ -96,6 +99,8 @@ void config_defaults(struct svca_config *c);
  * 0 ok, -1 invalid. */
 struct sockaddr_storage;
 int config_parse_listen(const char *s, struct sockaddr_storage *ss);
+/* The same for https_listen: any address ("0.0.0.0:8443", "[::]:8443"). */
+int config_parse_listen_any(const char *s, struct sockaddr_storage *ss);
 
 const char *role_name(enum svca_role r);
 int role_parse(const char *s, enum svca_role *out);

@@ -248,9 +248,11 @@ int req_require(struct request *r, enum privilege need, const char *account)
 	snprintf(reason, sizeof(reason), "%s requires %s", cmd ? cmd : "command",
 		 need == PRIV_SUPER ? "super-admin" : "admin");
 	req_audit_refusal(r, "admin.deny", "denied", account, reason);
+	/* By token the caller is the token's account, not the connection. */
+	char who[128];
+	req_actor_label(&r->actor, who, sizeof(who));
 	req_fail(r, SVCA_ERR_NOTAUTH, "permission denied: %s needs %s rights (you are %s)",
-		 cmd ? cmd : "this command", need == PRIV_SUPER ? "super-admin" : "admin",
-		 r->actor.user);
+		 cmd ? cmd : "this command", need == PRIV_SUPER ? "super-admin" : "admin", who);
 	return -1;
 }
 
@@ -397,6 +399,7 @@ int req_token_actor(struct request *r)
 	if (!req_field(r, F_AUTH_TOKEN))
 		return 0;
 	if (req_secret(r, F_AUTH_TOKEN, tok, sizeof(tok)) < 0) {
+		r->token_refused = 1;
 		req_fail(r, SVCA_ERR_NOTAUTH, "malformed session token");
 		return -1;
 	}
@@ -405,6 +408,7 @@ int req_token_actor(struct request *r)
 	json_decref(claims);
 	if (t != TOK_OK) {
 		r->actor.priv = PRIV_NONE;
+		r->token_refused = 1;
 		req_audit_refusal(r, "admin.deny", "denied", NULL, tok_reason(t));
 		req_fail(r, SVCA_ERR_NOTAUTH, "session token refused: %s", tok_reason(t));
 		return -1;

@@ -21,6 +21,9 @@ struct request {
 	size_t nf;
 	struct svca_buf *reply;
 	int wrote; /* the reply depends on the next flush */
+	/* F_AUTH_TOKEN was refused (malformed, bad, expired, revoked): the
+	 * HTTPS API answers 401 rather than 403 */
+	int token_refused;
 	size_t audit_mark;
 };
 

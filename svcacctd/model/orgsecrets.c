@@ -78,7 +78,8 @@ int org_secrets_reload(struct daemon *d, char *err, size_t errlen)
 	char *text = tl && n <= MAX_SEALED ? sodium_malloc(tl) : NULL;
 	if (key && text) {
 		derive(d->secrets, "svcacct signing keys v1", key, crypto_secretbox_KEYBYTES);
-		if (crypto_secretbox_open_easy((uint8_t *)text, sealed + crypto_secretbox_NONCEBYTES,
+		if (crypto_secretbox_open_easy((uint8_t *)text,
+					       sealed + crypto_secretbox_NONCEBYTES,
 					       n - crypto_secretbox_NONCEBYTES, sealed, key) == 0)
 			r = secrets_import(d->secrets, text, tl, err, errlen);
 		else

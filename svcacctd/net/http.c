@@ -13,6 +13,7 @@
  * that trickles its request is shut down when the deadline passes.
  */
 #include "http.h"
+#include "http_front.h"
 #include "http_parse.h"
 
 #include <arpa/inet.h>
@@ -34,7 +35,6 @@
 #include "sockio.h"
 #include "tokens.h"
 
-#define HTTP_MAX_BODY 4096
 #define HTTP_MEMORY_LIMIT (32 * 1024) /* per connection: headers + body */
 #define HTTP_MAX_CONNECTIONS 256
 /* Below the global limit (finding: 300 connections from loopback took
@@ -58,8 +58,10 @@ struct tracked {
 
 struct http_front {
 	struct daemon *d;
-	struct MHD_Daemon *mhd[2];
+	struct MHD_Daemon *mhd[3];
 	int nmhd;
+	struct MHD_Daemon *tls;   /* the HTTPS API's (also in mhd[]), or NULL */
+	char *tls_cert, *tls_key; /* PEM texts it was started with */
 	struct tracked conns[MAX_TRACKED];
 	int live;    /* connections being served, over both daemons */
 	int evicted; /* of which shut down by the policy, not yet closed */
@@ -68,15 +70,8 @@ struct http_front {
 	int64_t started;
 };
 
-/* Per-request state (MHD's con_cls). */
-struct req_state {
-	char body[HTTP_MAX_BODY + 1];
-	size_t len;
-	int too_large;
-};
-
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
-			       const char *body, int retry_after, const char *allow)
+enum MHD_Result http_respond(struct MHD_Connection *c, unsigned status, const char *ctype,
+			     const char *body, const char *const *hdrs)
 {
 	struct MHD_Response *r =
 		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -84,21 +79,34 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", ctype);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
-	if (retry_after > 0) {
-		char ra[16];
-		snprintf(ra, sizeof(ra), "%d", retry_after);
-		MHD_add_response_header(r, "Retry-After", ra);
-	}
-	if (allow)
-		MHD_add_response_header(r, "Allow", allow);
+	for (size_t i = 0; hdrs && hdrs[i] && hdrs[i + 1]; i += 2)
+		MHD_add_response_header(r, hdrs[i], hdrs[i + 1]);
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-/* RFC 9457 problem details.  detail never echoes the request. */
-static enum MHD_Result problem(struct MHD_Connection *c, unsigned status, const char *title,
-			       const char *detail, int retry_after, const char *allow)
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
+			       const char *body, int retry_after, const char *allow)
+{
+	char ra[16];
+	const char *hdrs[5];
+	size_t n = 0;
+	if (retry_after > 0) {
+		snprintf(ra, sizeof(ra), "%d", retry_after);
+		hdrs[n++] = "Retry-After";
+		hdrs[n++] = ra;
+	}
+	if (allow) {
+		hdrs[n++] = "Allow";
+		hdrs[n++] = allow;
+	}
+	hdrs[n] = NULL;
+	return http_respond(c, status, ctype, body, hdrs);
+}
+
+enum MHD_Result http_problem(struct MHD_Connection *c, unsigned status, const char *title,
+			     const char *detail, const char *const *hdrs)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "type", json_string("about:blank"));
@@ -107,10 +115,28 @@ static enum MHD_Result problem(struct MHD_Connection *c, unsigned status, const 
 	json_object_set_new(o, "detail", json_string(detail));
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	enum MHD_Result r =
-		respond(c, status, "application/problem+json", s ? s : "{}", retry_after, allow);
+	enum MHD_Result r = http_respond(c, status, "application/problem+json", s ? s : "{}", hdrs);
 	free(s);
 	return r;
+}
+
+static enum MHD_Result problem(struct MHD_Connection *c, unsigned status, const char *title,
+			       const char *detail, int retry_after, const char *allow)
+{
+	char ra[16];
+	const char *hdrs[5];
+	size_t n = 0;
+	if (retry_after > 0) {
+		snprintf(ra, sizeof(ra), "%d", retry_after);
+		hdrs[n++] = "Retry-After";
+		hdrs[n++] = ra;
+	}
+	if (allow) {
+		hdrs[n++] = "Allow";
+		hdrs[n++] = allow;
+	}
+	hdrs[n] = NULL;
+	return http_problem(c, status, title, detail, hdrs);
 }
 
 static enum MHD_Result json_reply(struct MHD_Connection *c, unsigned status, json_t *o)
@@ -156,22 +182,15 @@ static void peer_of(struct MHD_Connection *c, struct peer *p)
 	}
 }
 
-/* Runs one native command.  The reply frame's status and fields are
- * returned through *st and fs/nf (pointing into out). */
-static int run_command(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
-		       struct svca_buf *req, struct svca_buf *out, uint16_t *st,
-		       struct svca_field *fs, size_t *nf)
+int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
+		  const struct svca_field *in, size_t nin, struct svca_buf *out, int *token_refused)
 {
-	struct svca_field in[8];
 	struct peer p;
 	peer_of(c, &p);
-	int n = svca_fields_collect(req->data + SVCA_HDR_LEN, req->len - SVCA_HDR_LEN, in, 8);
-	if (n < 0)
-		return -1;
-	struct request r = {
-		.d = h->d, .peer = &p, .cmd = cmd, .f = in, .nf = (size_t)n, .reply = out
-	};
+	struct request r = { .d = h->d, .peer = &p, .cmd = cmd, .f = in, .nf = nin, .reply = out };
 	handle_request(&r);
+	if (token_refused)
+		*token_refused = r.token_refused;
 	if (r.wrote) {
 		/* The answer depends on a change (token.issue audit): make
 		 * it durable before the client sees it. */
@@ -182,6 +201,21 @@ static int run_command(struct http_front *h, struct MHD_Connection *c, uint16_t 
 	struct svca_header hd;
 	if (out->failed || out->len < SVCA_HDR_LEN || svca_header_parse(out->data, &hd) < 0)
 		return -1;
+	return 0;
+}
+
+/* Runs one native command.  The reply frame's status and fields are
+ * returned through *st and fs/nf (pointing into out). */
+static int run_command(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
+		       struct svca_buf *req, struct svca_buf *out, uint16_t *st,
+		       struct svca_field *fs, size_t *nf)
+{
+	struct svca_field in[8];
+	int n = svca_fields_collect(req->data + SVCA_HDR_LEN, req->len - SVCA_HDR_LEN, in, 8);
+	if (n < 0 || http_dispatch(h, c, cmd, in, (size_t)n, out, NULL) < 0)
+		return -1;
+	struct svca_header hd;
+	svca_header_parse(out->data, &hd);
 	*st = hd.type;
 	int m = svca_fields_collect(out->data + SVCA_HDR_LEN, out->len - SVCA_HDR_LEN, fs, 32);
 	if (m < 0)
@@ -235,7 +269,7 @@ static enum MHD_Result next_line(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
-static int hidden_after_nul(struct MHD_Connection *c, const char *start, const char *v, size_t vlen)
+int http_hidden_after_nul(struct MHD_Connection *c, const char *start, const char *v, size_t vlen)
 {
 	if (strlen(v) != vlen)
 		return 1;
@@ -268,7 +302,7 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 		key = NULL;
 	/* A NUL inside the value: refused whole (as a missing key, audited
 	 * the same way), never cut short to the part before it. */
-	int embedded_nul = key && hidden_after_nul(c, method, key, klen);
+	int embedded_nul = key && http_hidden_after_nul(c, method, key, klen);
 	struct svca_buf req, out;
 	struct svca_field fs[32];
 	size_t nf = 0;
@@ -455,15 +489,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct req_state *rs = *con_cls;
 	(void)version;
 
+	/* The JSON commands: on the HTTPS API only. */
+	const char *cmd_name = NULL;
+	if (h->tls && !strncmp(url, HTTPS_COMMANDS_PREFIX, strlen(HTTPS_COMMANDS_PREFIX))) {
+		const union MHD_ConnectionInfo *di =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+		if (di && di->daemon == h->tls)
+			cmd_name = url + strlen(HTTPS_COMMANDS_PREFIX);
+	}
 	if (!rs) { /* headers are in: set up, wait for the body */
 		rs = calloc(1, sizeof(*rs));
 		if (!rs)
 			return MHD_NO;
+		rs->limit = cmd_name ? HTTPS_MAX_BODY : HTTP_MAX_BODY;
 		*con_cls = rs;
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (rs->len + *upload_size > HTTP_MAX_BODY)
+		if (rs->len + *upload_size > rs->limit)
 			rs->too_large = 1;
 		else {
 			memcpy(rs->body + rs->len, upload, *upload_size);
@@ -473,6 +516,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 
+	if (cmd_name)
+		return https_command(h, c, cmd_name, method, rs);
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	int post = !strcmp(method, "POST");
 	if (!strcmp(url, "/service-account-tokens")) {
@@ -755,11 +800,21 @@ static int next_timeout(void *arg)
 	return best;
 }
 
-static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd, const struct sockaddr *addr)
+/* tls: start the HTTPS API with the PEM texts in h. */
+static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd, const struct sockaddr *addr,
+				    int tls)
 {
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUPPRESS_DATE_NO_CLOCK;
 	if (addr && addr->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (tls)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem tls_opts[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTPS_PRIORITIES },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	struct MHD_OptionItem opts[] = {
 		{ MHD_OPTION_CONNECTION_LIMIT, 2 * HTTP_MAX_CONNECTIONS, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL },
@@ -772,7 +827,37 @@ static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd, const struct 
 	};
 	return MHD_start_daemon(flags, 0, accept_policy, h, on_request, h,
 				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h, MHD_OPTION_ARRAY, opts,
-				MHD_OPTION_END);
+				MHD_OPTION_ARRAY, tls ? tls_opts : tls_opts + 3, MHD_OPTION_END);
+}
+
+/* The HTTPS API on https_listen (any address: TLS protects it). */
+static int start_https(struct http_front *h, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	if (config_parse_listen_any(h->d->cfg.https_listen, &ss) < 0) {
+		snprintf(err, errlen,
+			 "https_listen '%s' must be an address and port, like "
+			 "0.0.0.0:8443",
+			 h->d->cfg.https_listen);
+		return -1;
+	}
+	if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		snprintf(err, errlen, "https_listen: this libmicrohttpd has no TLS support");
+		return -1;
+	}
+	if (https_tls_load(&h->d->cfg, &h->tls_cert, &h->tls_key, err, errlen) < 0)
+		return -1;
+	errno = 0;
+	h->tls = start_mhd(h, -1, (struct sockaddr *)&ss, 1);
+	if (!h->tls) {
+		snprintf(err, errlen, "cannot start the HTTPS API on %s: %s",
+			 h->d->cfg.https_listen,
+			 errno ? strerror(errno) : "see the log for the TLS error");
+		return -1;
+	}
+	h->mhd[h->nmhd++] = h->tls;
+	log_info("HTTPS API on %s", h->d->cfg.https_listen);
+	return 0;
 }
 
 struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd, char *err,
@@ -786,7 +871,7 @@ struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
 	h->d = d;
 	h->started = svca_now_ms();
 	if (unix_fd >= 0) {
-		h->mhd[h->nmhd] = start_mhd(h, unix_fd, NULL);
+		h->mhd[h->nmhd] = start_mhd(h, unix_fd, NULL, 0);
 		if (!h->mhd[h->nmhd]) {
 			snprintf(err, errlen, "cannot start the HTTP front on %s",
 				 d->cfg.http_socket);
@@ -799,11 +884,12 @@ struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
 		if (config_parse_listen(d->cfg.http_listen, &ss) < 0) {
 			snprintf(err, errlen,
 				 "http_listen '%s' must be a loopback address and port, like "
-				 "127.0.0.1:8080",
+				 "127.0.0.1:8080 (plain HTTP carries keys and tokens in clear: "
+				 "for other addresses use https_listen)",
 				 d->cfg.http_listen);
 			goto fail;
 		}
-		h->mhd[h->nmhd] = start_mhd(h, -1, (struct sockaddr *)&ss);
+		h->mhd[h->nmhd] = start_mhd(h, -1, (struct sockaddr *)&ss, 0);
 		if (!h->mhd[h->nmhd]) {
 			snprintf(err, errlen, "cannot listen on %s: %s", d->cfg.http_listen,
 				 strerror(errno));
@@ -811,6 +897,8 @@ struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
 		}
 		h->nmhd++;
 	}
+	if (d->cfg.https_listen && start_https(h, err, errlen) < 0)
+		goto fail;
 	for (int i = 0; i < h->nmhd; i++) {
 		const union MHD_DaemonInfo *di =
 			MHD_get_daemon_info(h->mhd[i], MHD_DAEMON_INFO_EPOLL_FD);
@@ -831,5 +919,6 @@ void http_stop(struct http_front *h)
 		return;
 	for (int i = 0; i < h->nmhd; i++)
 		MHD_stop_daemon(h->mhd[i]);
+	https_tls_free(h->tls_cert, h->tls_key);
 	free(h);
 }

@@ -599,6 +599,10 @@ int audit_list(struct audit *a, struct svca_buf *reply, const char *account, con
 	size_t nhits = 0, cap = 0;
 	int ret = 0;
 
+	/* A shared store: the other hubs' records are part of the trail. */
+	if (store_shared(a->store) && load_head(a) < 0)
+		return -1;
+
 	/* Newest first, so that a limit and a time bound stop the walk. */
 	for (uint64_t seq = a->seq; seq >= 1; seq--) {
 		uint8_t *rec;

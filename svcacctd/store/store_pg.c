@@ -32,6 +32,8 @@
 #define MAX_BATCH_KEYS 4096
 #define OWN_SEQS 256
 #define CHANGES_PAGE "1000"
+#define CHANGES_PRUNE_EVERY 1000
+#define CHANGES_KEEP_S 86400
 
 /* ---- the schema ------------------------------------------------------------ */
 
@@ -95,22 +97,22 @@ struct keyvec {
 struct pg_store {
 	char *conninfo;
 	char host[256];
-	PGconn *c;           /* requests (the daemon's thread only) */
-	int64_t retry_at;    /* no reconnect before (monotonic ms) */
-	int in_txn;          /* BEGIN + the write lock */
-	int txn_lost;        /* the transaction failed: the batch is undone */
-	int in_sub, sub_open; /* between store_begin and commit; SAVEPOINT sent */
-	int wrote;            /* a savepoint with changes was released */
+	PGconn *c;                /* requests (the daemon's thread only) */
+	int64_t retry_at;         /* no reconnect before (monotonic ms) */
+	int in_txn;               /* BEGIN + the write lock */
+	int txn_lost;             /* the transaction failed: the batch is undone */
+	int in_sub, sub_open;     /* between store_begin and commit; SAVEPOINT sent */
+	int wrote;                /* a savepoint with changes was released */
 	struct keyvec sub, batch; /* changed keys of the savepoint, of the batch */
 	uint64_t open_gen, durable_gen, failed_gen;
-	int efd_flush;       /* never readable: commits are synchronous */
-	int unavailable;     /* the last operation could not reach the database */
+	int efd_flush;   /* never readable: commits are synchronous */
+	int unavailable; /* the last operation could not reach the database */
 	char errmsg[600];
 	/* the change log */
-	int64_t last_seq;            /* applied up to here */
-	int64_t own[OWN_SEQS];       /* seqs this store wrote: not reapplied */
+	int64_t last_seq;      /* applied up to here */
+	int64_t own[OWN_SEQS]; /* seqs this store wrote: not reapplied */
 	size_t nown;
-	int efd_changes;             /* the listener saw a newer seq */
+	int efd_changes; /* the listener saw a newer seq */
 	pthread_t listener;
 	int listener_up;
 	int efd_stop;
@@ -448,9 +450,10 @@ static int schema_version(PGconn *c, char *err, size_t errlen)
 static int migrate(PGconn *c, char *err, size_t errlen)
 {
 	char sql[128], e[512];
-	if (simple(c, "BEGIN; SELECT pg_advisory_xact_lock(" /* one migrator at a time */
-		      "7310017563265591666);"
-		      "CREATE TABLE IF NOT EXISTS svcacct_schema (version int NOT NULL)",
+	if (simple(c,
+		   "BEGIN; SELECT pg_advisory_xact_lock(" /* one migrator at a time */
+		   "7310017563265591666);"
+		   "CREATE TABLE IF NOT EXISTS svcacct_schema (version int NOT NULL)",
 		   e, sizeof(e)) < 0)
 		goto fail;
 	int v = schema_version(c, e, sizeof(e));
@@ -477,6 +480,7 @@ static int migrate(PGconn *c, char *err, size_t errlen)
 	return 0;
 fail:
 	simple(c, "ROLLBACK", sql, sizeof(sql));
+	e[strcspn(e, "\r\n")] = '\0';
 	seterr(err, errlen,
 	       "cannot migrate the database schema to version %d: %s (run `svcacctd --migrate` "
 	       "as the database owner)",
@@ -516,8 +520,8 @@ static int64_t max_seq(PGconn *c)
 	if (!PQsendQuery(c, "SELECT coalesce(max(seq), 0) FROM svcacct_changes"))
 		return -1;
 	PGresult *r = collect(c, mono_ms() + PG_DEADLINE_MS, &gone);
-	int64_t v = r && res_ok(r) && PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
-							 : -1;
+	int64_t v =
+		r && res_ok(r) && PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
 	PQclear(r);
 	return v;
 }
@@ -770,8 +774,7 @@ static int sub_change(struct pg_store *p, enum store_db db, const char *key)
 	return kv_push(&p->sub, k);
 }
 
-int pgs_put(struct pg_store *p, enum store_db db, const char *key, const uint8_t *val,
-	    size_t vlen)
+int pgs_put(struct pg_store *p, enum store_db db, const char *key, const uint8_t *val, size_t vlen)
 {
 	char num[32], dbs[4];
 	PGresult *r;
@@ -875,14 +878,24 @@ static int log_batch(struct pg_store *p)
 	PGresult *r = run(p, S_CHANGE, 2, v, NULL, NULL);
 	free(keys);
 	int ok = r && res_ok(r) && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 8;
+	uint64_t seq = 0;
 	if (ok) {
 		const uint8_t *b = (const uint8_t *)PQgetvalue(r, 0, 0);
-		uint64_t seq = 0;
 		for (int i = 0; i < 8; i++)
 			seq = seq << 8 | b[i];
 		remember_own(p, (int64_t)seq);
 	}
 	PQclear(r);
+	/* Now and then, the log forgets what every hub has long read (a hub
+	 * that was away longer resynchronizes in full: "*"). */
+	if (ok && seq % CHANGES_PRUNE_EVERY == 0) {
+		char sql[160];
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM svcacct_changes WHERE seq < %" PRIu64
+			 " AND ts < now() - interval '%d seconds'",
+			 seq, CHANGES_KEEP_S);
+		ok = run_simple(p, sql) == 0;
+	}
 	return ok ? 0 : -1;
 }
 

@@ -45,8 +45,7 @@ int pgs_iterate(struct pg_store *p, enum store_db db, const char *prefix, store_
 		void *arg);
 void pgs_write_intent(struct pg_store *p);
 void pgs_begin(struct pg_store *p);
-int pgs_put(struct pg_store *p, enum store_db db, const char *key, const uint8_t *val,
-	    size_t vlen);
+int pgs_put(struct pg_store *p, enum store_db db, const char *key, const uint8_t *val, size_t vlen);
 int pgs_del(struct pg_store *p, enum store_db db, const char *key);
 int pgs_commit(struct pg_store *p);
 void pgs_abort(struct pg_store *p);

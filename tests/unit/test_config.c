@@ -152,6 +152,55 @@ static void missing_file(void **state)
 	config_free(&c);
 }
 
+/* https_listen takes any address, but only with its certificate and key;
+ * plain http_listen stays loopback only. */
+static void https_settings(void **state)
+{
+	(void)state;
+	struct svca_config c;
+	assert_int_equal(load("https_listen = \"0.0.0.0:8443\";\n"
+			      "tls_cert = \"/etc/svcacct/tls/hub.crt\";\n"
+			      "tls_key = \"/etc/svcacct/tls/hub.key\";\n",
+			      &c),
+			 0);
+	assert_string_equal(c.https_listen, "0.0.0.0:8443");
+	assert_string_equal(c.tls_cert, "/etc/svcacct/tls/hub.crt");
+	assert_string_equal(c.tls_key, "/etc/svcacct/tls/hub.key");
+	config_free(&c);
+
+	assert_int_equal(load("https_listen = \"[::]:8443\";\ntls_cert = \"/a.crt\";\n"
+			      "tls_key = \"/a.key\";\n",
+			      &c),
+			 0);
+	config_free(&c);
+
+	assert_int_equal(load("https_listen = \"0.0.0.0:8443\";\ntls_key = \"/a.key\";\n", &c), 1);
+	assert_non_null(strstr(errs, ":1: https_listen needs tls_cert and tls_key"));
+	config_free(&c);
+
+	assert_int_equal(load("tls_cert = \"/a.crt\";\n", &c), 1);
+	assert_non_null(strstr(errs, "are for https_listen, which is not set"));
+	config_free(&c);
+
+	assert_int_equal(load("https_listen = \"host:x\";\ntls_cert = \"/a.crt\";\n"
+			      "tls_key = \"/a.key\";\n",
+			      &c),
+			 1);
+	assert_non_null(strstr(errs, "'https_listen' must be an address and port"));
+	config_free(&c);
+
+	assert_int_equal(load("tls_key = \"relative.key\";\nhttps_listen = \"0.0.0.0:1\";\n"
+			      "tls_cert = \"/a.crt\";\n",
+			      &c),
+			 2); /* not absolute, and so missing */
+	config_free(&c);
+
+	assert_int_equal(load("http_listen = \"0.0.0.0:8080\";\n", &c), 1);
+	assert_non_null(strstr(errs, "must be a loopback address"));
+	assert_non_null(strstr(errs, "use https_listen"));
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +211,7 @@ int main(void)
 		cmocka_unit_test(syntax_error_has_line),
 		cmocka_unit_test(role_override),
 		cmocka_unit_test(missing_file),
+		cmocka_unit_test(https_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

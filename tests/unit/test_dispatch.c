@@ -11,6 +11,7 @@
 
 #include "dispatch.h"
 #include "proto.h"
+#include "proto_json.h"
 
 static void test_names_of_commands(void **state)
 {
@@ -51,11 +52,34 @@ static void test_every_row_is_complete(void **state)
 	assert_int_equal(request_size_limit(9999), SVCA_MAX_REQUEST);
 }
 
+/* The HTTPS API's command names (common/proto_json.c) are the table's,
+ * and it offers every command but PAM's (CALLER_ROOT). */
+static void test_json_names_agree(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct svca_json_cmd *j = svca_json_cmds(&n);
+	for (size_t i = 0; i < n; i++) {
+		const struct command *c = command_find(j[i].cmd);
+		assert_non_null(c);
+		assert_string_equal(c->name, j[i].name);
+		assert_int_not_equal(c->caller, CALLER_ROOT);
+	}
+	for (uint16_t cmd = 0; cmd < 100; cmd++) {
+		const struct command *c = command_find(cmd);
+		if (c && c->caller != CALLER_ROOT)
+			assert_non_null(svca_json_cmd_by_id(cmd));
+		if (c && c->caller == CALLER_ROOT)
+			assert_null(svca_json_cmd_by_id(cmd));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_of_commands),
 		cmocka_unit_test(test_every_row_is_complete),
+		cmocka_unit_test(test_json_names_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

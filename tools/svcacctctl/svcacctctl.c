@@ -19,8 +19,9 @@
 
 #include "names.h"
 
-#define GLOBAL_SYNOPSIS \
-	"[-s SOCKET] [--json] [--timeout SECONDS] [--token-file FILE] [--trust-uid UID]"
+#define GLOBAL_SYNOPSIS                                                                         \
+	"[-s SOCKET | --hub URL [--ca FILE]] [--json] [--timeout SECONDS] [--token-file FILE] " \
+	"[--trust-uid UID]"
 
 /* ---- the command table ------------------------------------------------------ */
 
@@ -402,6 +403,14 @@ static void print_main_help(FILE *f)
 	      "Options (before NOUN, or among the command's options):\n"
 	      "  -s, --socket SOCKET  the daemon's socket (default: $SVCACCT_SOCKET,\n"
 	      "                       else " CTL_DEFAULT_SOCKET ")\n"
+	      "  --hub URL            talk to a hub's HTTPS API (https://HOST:PORT)\n"
+	      "                       instead of the socket; needs the session token\n"
+	      "                       of a service account whose org role allows the\n"
+	      "                       command (SVCACCT_TOKEN or --token-file).\n"
+	      "                       Default: $SVCACCT_HUB, unless -s is given\n"
+	      "  --ca FILE            the CA certificates (PEM) that verify the hub\n"
+	      "                       (default: the system CAs).  The certificate and\n"
+	      "                       host name are always verified\n"
 	      "  --json               print one JSON document on stdout\n"
 	      "  --timeout SECONDS    give up on the daemon after SECONDS (default 10)\n"
 	      "  --token-file FILE    act with the session token in FILE (admin by\n"
@@ -424,11 +433,12 @@ static void print_main_help(FILE *f)
 	fputs("\n"
 	      "Environment: SVCACCT_SOCKET (the socket), SVCACCT_TOKEN (a session\n"
 	      "token acting as the caller), SVCACCT_API_KEY (the key of token create),\n"
-	      "SVCACCT_TRUST_UID (as --trust-uid).\n"
+	      "SVCACCT_TRUST_UID (as --trust-uid), SVCACCT_HUB (as --hub).\n"
 	      "\n"
 	      "Exit status: 0 success, 1 refused or failed, 2 usage error,\n"
 	      "3 not authorized, 4 not found, 5 daemon unreachable (or not run by\n"
-	      "root or " CTL_DAEMON_USER ": see --trust-uid).\n",
+	      "root or " CTL_DAEMON_USER ": see --trust-uid; with --hub: the hub\n"
+	      "unreachable, or its TLS certificate not verified).\n",
 	      f);
 }
 
@@ -533,7 +543,7 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 		c->json = 1;
 		return 1;
 	}
-	int is_socket = 0, is_timeout = 0, is_token = 0, is_trust = 0;
+	int is_socket = 0, is_timeout = 0, is_token = 0, is_trust = 0, is_hub = 0, is_ca = 0;
 	if (match_long(a, "socket", &v)) {
 		is_socket = 1;
 	} else if (strncmp(a, "-s", 2) == 0) {
@@ -545,12 +555,18 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 		is_token = 1;
 	} else if (match_long(a, "trust-uid", &v)) {
 		is_trust = 1;
+	} else if (match_long(a, "hub", &v)) {
+		is_hub = 1;
+	} else if (match_long(a, "ca", &v)) {
+		is_ca = 1;
 	} else {
 		return 0;
 	}
 	const char *name = is_socket    ? "--socket"
 			   : is_timeout ? "--timeout"
 			   : is_trust   ? "--trust-uid"
+			   : is_hub     ? "--hub"
+			   : is_ca      ? "--ca"
 					: "--token-file";
 	if (!v) {
 		if (*i + 1 >= argc) {
@@ -573,11 +589,26 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 		return 1;
 	}
 	if (*v == '\0') {
-		*rc = ctl_usage_error(c, "%s: the path is empty", name);
+		*rc = ctl_usage_error(c, "%s: the %s is empty", name, is_hub ? "URL" : "path");
 		return -1;
 	}
 	if ((*rc = check_value(c, name, v)) != 0)
 		return -1;
+	if (is_hub) {
+		if (!ctl_hub_url_ok(v)) {
+			*rc = ctl_usage_error(c,
+					      "--hub: '%s' is not an https:// URL (like "
+					      "https://hub1.example:8443)",
+					      disp(v));
+			return -1;
+		}
+		c->hub = v;
+		return 1;
+	}
+	if (is_ca) {
+		c->ca = v;
+		return 1;
+	}
 	if (is_token)
 		c->token_file = v;
 	else

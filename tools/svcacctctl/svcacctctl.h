@@ -59,6 +59,11 @@ struct ctl {
 	/* --trust-uid UID: a daemon running as UID (instead of the daemon
 	 * user _svcacct) may serve the socket; NULL = $SVCACCT_TRUST_UID */
 	const char *trust_uid;
+	/* --hub URL (else $SVCACCT_HUB): talk to a hub's HTTPS API instead
+	 * of the socket; --ca FILE: the CA bundle that verifies it (NULL =
+	 * the system CAs) */
+	const char *hub;
+	const char *ca;
 	const struct ctl_cmd *cmd; /* the command being run */
 };
 
@@ -136,6 +141,18 @@ void ctl_request_begin(struct svca_buf *b, enum svca_cmd cmd);
  * CTL_EXIT_FAILED after printing the error.  rep needs ctl_reply_free
  * only after 0. */
 int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep);
+
+/* ---- a hub over HTTPS (svcacctctl_hub.c) ------------------------------- */
+
+/* 1 when url may be given to --hub: https://, no query, no blanks. */
+int ctl_hub_url_ok(const char *url);
+
+/* Sends the ended request frame b to the hub c->hub (POST
+ * /v1/commands/<name>, JSON, Authorization: Bearer tok when toklen) and
+ * fills raw with the reply as a native one.  0, or an exit status after
+ * printing the error (5: TLS failure, unreachable, timeout). */
+int ctl_hub_exchange(const struct ctl *c, const struct svca_buf *b, const char *tok, size_t toklen,
+		     struct svca_reply *raw);
 
 /* ctl_exchange, then for a status other than SVCA_OK prints the reply's
  * message, frees rep and returns the exit status.  0 = rep holds an OK

@@ -89,46 +89,93 @@ static uint16_t request_cmd(const struct svca_buf *b)
 	return (uint16_t)((unsigned)b->data[6] << 8 | (unsigned)b->data[7]);
 }
 
-/*
- * Admin by token: appends F_AUTH_TOKEN with the session token of
- * --token-file (first) or $SVCACCT_TOKEN, unless the command needs no
- * rights.  0, or an exit status after printing the error.
- */
-static int attach_auth_token(const struct ctl *c, struct svca_buf *b)
+/* Commands that need no rights carry no session token: a stale one must
+ * not stand in their way. */
+static int needs_no_token(uint16_t cmd)
 {
-	char tok[CTL_SECRET_MAX];
-	size_t n = 0;
-	int rc;
-
-	switch (request_cmd(b)) {
+	switch (cmd) {
 	case SVCA_CMD_PING:
 	case SVCA_CMD_TOKEN_CREATE:
 	case SVCA_CMD_TOKEN_VERIFY:
-	case SVCA_CMD_JWKS: return 0;
-	default: break;
+	case SVCA_CMD_JWKS: return 1;
+	default: return 0;
 	}
+}
+
+/*
+ * Admin by token: the session token of --token-file (first) or
+ * $SVCACCT_TOKEN into tok (cap bytes; *n = 0 when there is none).  0, or
+ * an exit status after printing the error.
+ */
+static int read_auth_token(const struct ctl *c, char *tok, size_t cap, size_t *n)
+{
+	int rc;
+
+	*n = 0;
 	if (c->token_file) {
-		rc = ctl_read_secret_file(c->token_file, "session token", tok, sizeof(tok), &n);
+		rc = ctl_read_secret_file(c->token_file, "session token", tok, cap, n);
 	} else {
 		const char *env = getenv("SVCACCT_TOKEN");
 		if (!env || !*env)
 			return 0;
-		rc = ctl_copy_secret(env, "session token ($SVCACCT_TOKEN)", tok, sizeof(tok), &n);
+		rc = ctl_copy_secret(env, "session token ($SVCACCT_TOKEN)", tok, cap, n);
 	}
 	if (rc)
 		return rc;
 	/* Tokens are one line of base64url and dots: trailing blanks go. */
-	while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t' || tok[n - 1] == '\r' ||
-		     tok[n - 1] == '\n'))
-		tok[--n] = '\0';
-	if (n == 0) {
+	while (*n && (tok[*n - 1] == ' ' || tok[*n - 1] == '\t' || tok[*n - 1] == '\r' ||
+		      tok[*n - 1] == '\n'))
+		tok[--*n] = '\0';
+	if (*n == 0) {
 		ctl_err("the session token %s is empty",
 			c->token_file ? "file" : "in $SVCACCT_TOKEN");
 		return CTL_EXIT_FAILED;
 	}
-	svca_put_bytes(b, F_AUTH_TOKEN, tok, n);
-	ctl_wipe(tok, sizeof(tok));
 	return 0;
+}
+
+/* Appends F_AUTH_TOKEN unless the command needs no rights.  0, or an exit
+ * status after printing the error. */
+static int attach_auth_token(const struct ctl *c, struct svca_buf *b)
+{
+	char tok[CTL_SECRET_MAX];
+	size_t n = 0;
+
+	if (needs_no_token(request_cmd(b)))
+		return 0;
+	int rc = read_auth_token(c, tok, sizeof(tok), &n);
+	if (rc == 0 && n)
+		svca_put_bytes(b, F_AUTH_TOKEN, tok, n);
+	ctl_wipe(tok, sizeof(tok));
+	return rc;
+}
+
+/* --hub: the frame goes to the hub over HTTPS with the token in the
+ * Authorization header; without a token, management is refused here
+ * (exit 3) before anything is sent. */
+static int hub_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
+{
+	char tok[CTL_SECRET_MAX];
+	size_t n = 0;
+	int rc = 0;
+
+	if (!needs_no_token(request_cmd(b))) {
+		rc = read_auth_token(c, tok, sizeof(tok), &n);
+		if (rc == 0 && n == 0) {
+			ctl_err("--hub needs the session token of a service account whose org "
+				"role allows this: set SVCACCT_TOKEN or use --token-file FILE");
+			rc = CTL_EXIT_NOTAUTH;
+		}
+	}
+	if (rc == 0 && svca_frame_end(b) < 0) {
+		ctl_err("request too large or out of memory");
+		rc = CTL_EXIT_FAILED;
+	}
+	if (rc == 0)
+		rc = ctl_hub_exchange(c, b, tok, n, &rep->raw);
+	ctl_wipe(tok, sizeof(tok));
+	svca_buf_free(b);
+	return rc;
 }
 
 int ctl_parse_uid(const char *s, int64_t *uid)
@@ -177,7 +224,9 @@ static int trusted_uid(const struct ctl *c, int64_t *uid)
 	return 0;
 }
 
-int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
+/* The local socket: the frame with F_AUTH_TOKEN, to a daemon run by a
+ * trusted uid. */
+static int socket_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 {
 	const char *path = socket_path(c);
 	struct svca_call_opts o = {
@@ -188,7 +237,6 @@ int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 	};
 	char err[512] = "";
 
-	memset(rep, 0, sizeof(*rep));
 	int trc = trusted_uid(c, &o.trusted_uid);
 	if (trc) {
 		svca_buf_free(b);
@@ -218,6 +266,42 @@ int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 		fputc('\n', stderr);
 		return e == SVCA_CALL_NOMEM ? CTL_EXIT_FAILED : CTL_EXIT_UNREACHABLE;
 	}
+	return 0;
+}
+
+/* Where requests go: --hub, else $SVCACCT_HUB unless --socket is given.
+ * 0, or a usage error (printed). */
+static int pick_hub(const struct ctl *c, struct ctl *out)
+{
+	*out = *c;
+	if (c->hub && c->socket) {
+		ctl_err("use either --socket or --hub, not both");
+		return CTL_EXIT_USAGE;
+	}
+	const char *env = getenv("SVCACCT_HUB");
+	if (c->hub || c->socket || !env || !*env)
+		return 0;
+	if (!ctl_hub_url_ok(env)) {
+		ctl_err("$SVCACCT_HUB is not an https:// URL (like https://hub1.example:8443)");
+		return CTL_EXIT_USAGE;
+	}
+	out->hub = env;
+	return 0;
+}
+
+int ctl_exchange(const struct ctl *c0, struct svca_buf *b, struct ctl_reply *rep)
+{
+	struct ctl hc;
+	const struct ctl *c = &hc;
+	memset(rep, 0, sizeof(*rep));
+	int rc = pick_hub(c0, &hc);
+	if (rc) {
+		svca_buf_free(b);
+		return rc;
+	}
+	rc = c->hub ? hub_exchange(c, b, rep) : socket_exchange(c, b, rep);
+	if (rc)
+		return rc;
 	int d = decode(rep);
 	if (d < 0) {
 		ctl_reply_free(rep);
@@ -225,9 +309,10 @@ int ctl_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 			ctl_err("out of memory");
 			return CTL_EXIT_FAILED;
 		}
+		const char *from = c->hub ? c->hub : socket_path(c);
 		fflush(stdout);
 		fputs(CTL_PROG ": malformed reply from ", stderr);
-		ctl_put_safe(stderr, path, strlen(path));
+		ctl_put_safe(stderr, from, strlen(from));
 		fputc('\n', stderr);
 		return CTL_EXIT_UNREACHABLE;
 	}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* What the HTTP front (http.c) shares with the HTTPS API (https.c): the
+ * per-request state, responses, and running one native command for a
+ * connection.  Internal to svcacctd/net/. */
+#ifndef SVCACCTD_HTTP_FRONT_H
+#define SVCACCTD_HTTP_FRONT_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon.h"
+#include "proto.h"
+
+struct http_front;
+
+#define HTTP_MAX_BODY 4096 /* the token endpoints' bodies */
+/* A JSON command body (/v1/commands/...): room for a description of
+ * SVCA_MAX_STRING characters, escaped. */
+#define HTTPS_MAX_BODY (16 * 1024)
+
+/* Per-request state (MHD's con_cls). */
+struct req_state {
+	char body[HTTPS_MAX_BODY + 1];
+	size_t len;
+	size_t limit; /* HTTP_MAX_BODY or HTTPS_MAX_BODY, by endpoint */
+	int too_large;
+};
+
+/* A response with extra headers (hdrs: name, value, ..., NULL; may be
+ * NULL).  The body is copied. */
+enum MHD_Result http_respond(struct MHD_Connection *c, unsigned status, const char *ctype,
+			     const char *body, const char *const *hdrs);
+
+/* RFC 9457 problem details.  detail never echoes the request. */
+enum MHD_Result http_problem(struct MHD_Connection *c, unsigned status, const char *title,
+			     const char *detail, const char *const *hdrs);
+
+/* 1 when a header value v (vlen bytes, as MHD reports it) hid bytes
+ * behind a NUL; start is the request's method string (the start of its
+ * header bytes). */
+int http_hidden_after_nul(struct MHD_Connection *c, const char *start, const char *v, size_t vlen);
+
+/* Runs the native command cmd with the request fields in[0..nin) for the
+ * peer of c (its address: never root, no uid), and makes a change durable
+ * before it answers.  out gets the reply frame; *token_refused (may be
+ * NULL) is 1 when the F_AUTH_TOKEN given was refused.  0, or -1 when no
+ * reply can be given (the flush failed, the reply is malformed). */
+int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
+		  const struct svca_field *in, size_t nin, struct svca_buf *out,
+		  int *token_refused);
+
+/* The HTTPS API: POST /v1/commands/<name> (https.c). */
+#define HTTPS_COMMANDS_PREFIX "/v1/commands/"
+enum MHD_Result https_command(struct http_front *h, struct MHD_Connection *c, const char *name,
+			      const char *method, struct req_state *rs);
+
+/* The certificate chain and private key of https_listen, read (the key
+ * checked like every secret file: secret_file_ok) and checked by GnuTLS
+ * (both parse, the key matches the certificate).  On success *cert and
+ * *key are malloc'ed PEM texts (https_tls_free wipes the key); else -1
+ * with a message for the administrator in err. */
+int https_tls_load(const struct svca_config *cfg, char **cert, char **key, char *err,
+		   size_t errlen);
+void https_tls_free(char *cert, char *key);
+
+/* TLS 1.2 and 1.3 only (GnuTLS priority string). */
+#define HTTPS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+#endif
