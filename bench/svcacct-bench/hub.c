@@ -355,15 +355,18 @@ void bench_hub(struct run *r)
 	const struct row *sa = row_find("exchange: TOKEN_CREATE (key -> token)", r->lbl_small, 8);
 	if (!sa) {
 		row_prefix = "standalone: ";
+		cur = &r->main; /* the request helpers talk to cur */
 		xchg_run(&r->main, r->xkeys, Z.small, 8, Z.xdur, r->lbl_small);
 		sa = &rows[nrows - 1];
 	}
 	r->sa_x8_ops = sa->ops_s;
 	row_prefix = "hub: ";
+	cur = &h1;
 	xchg_run(&h1, hkeys, Z.small, 8, Z.xdur, r->lbl_small);
 	r->hub_x8_ops = rows[nrows - 1].ops_s;
 	r->hub_x8_p99 = rows[nrows - 1].p99;
 
+	cur = &h1;
 	if (is_root)
 		pam_run(&h1, "pam-hub", pamkey, pamtok, r->lbl_small, r->hub_pam_p50);
 

@@ -224,3 +224,17 @@ n=$(pg_psql -c 'SELECT count(*) FROM svcacct_audit')
 [ "${n:-0}" -gt 0 ] && ok "the audit rows are all still there ($n)" || not_ok "the audit rows are all still there ($n)"
 check -d "audit verify on hub 1" $CTL audit verify
 check -d "audit verify on hub 2" hub_ctl 2 audit verify
+
+# ---- SIGTERM ---------------------------------------------------------------------------------------
+# like a standalone daemon: the signal is handled (exit 0, "stopping"), not
+# the default action (status 143: no orderly shutdown)
+kill -TERM "${HUB_PID[2]}"
+wait "${HUB_PID[2]}"
+st=$?
+HUB_PID[2]=""
+if [ "$st" = 0 ] && tail -n 3 "${HUB_LOG[2]}" | grep -q 'stopping'; then
+	ok "hub 2 stops in order on SIGTERM: exit 0, 'stopping' logged"
+else
+	not_ok "hub 2 stops in order on SIGTERM: exit 0, 'stopping' logged (status $st)"
+	tail -n 2 "${HUB_LOG[2]}" | diag
+fi
