@@ -44,6 +44,18 @@ EOF
 pamt "$K" svca-req ci-deploy authenticate acct_mgmt
 expect_run "database up: a key login on hub 1's host works" 0 "account management done"
 
+# a decision on hub 2 holds for the next login on hub 1's host
+check -d "hub 2: account disable ci-deploy" hub_ctl 2 account disable ci-deploy
+pamt "$K" svca-req ci-deploy authenticate acct_mgmt
+if [ "$RC" != 0 ]; then ok "the next key login on hub 1's host is refused"; else not_ok "the next key login on hub 1's host is refused (the account was disabled on hub 2)"; fi
+check -d "hub 2: account enable ci-deploy" hub_ctl 2 account enable ci-deploy
+pamt "$K" svca-req ci-deploy authenticate acct_mgmt
+expect_run "enabled on hub 2: the key login on hub 1's host works again" 0 "account management done"
+K2=$(key_create ci-deploy) && [ -n "$K2" ] || bail "second key"
+check -d "hub 2: key revoke ci-deploy (second key)" hub_ctl 2 key revoke ci-deploy "$(key_id "$K2")"
+pamt "$K2" svca-req ci-deploy authenticate
+if [ "$RC" != 0 ]; then ok "a key revoked on hub 2 is refused by the next login on hub 1's host"; else not_ok "a key revoked on hub 2 is refused by the next login on hub 1's host"; fi
+
 # writer: account create on hub 2 in a loop; "NAME RC MS" per command
 writer() {
 	local i=0 name rc t0
@@ -114,7 +126,7 @@ outage() { # MODE
 	r=$(pg_psql -c "SELECT count(*) FROM svcacct_kv WHERE k LIKE '%down-$mode%' OR position(convert_to('down-$mode', 'UTF8') in v) > 0")
 	[ "$r" = 0 ] && ok "db back ($mode): no trace of the refused writes in svcacct_kv" || not_ok "db back ($mode): no trace of the refused writes in svcacct_kv ($r rows)"
 	n=$(hub_ctl 1 --json key list ci-deploy </dev/null | json_py 'len(d)')
-	[ "$n" = 1 ] && ok "db back ($mode): ci-deploy still has one key" || not_ok "db back ($mode): ci-deploy still has one key ($n)"
+	[ "$n" = 2 ] && ok "db back ($mode): ci-deploy still has its two keys" || not_ok "db back ($mode): ci-deploy still has its two keys ($n)"
 	pamt "$K" svca-req ci-deploy authenticate acct_mgmt
 	expect_run "db back ($mode): the key login works again" 0 "account management done"
 	sleep 0.5
