@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -606,8 +607,15 @@ struct pg_store *pgs_open(const char *conninfo, const char *host, enum store_sha
 	p->efd_flush = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->efd_changes = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->efd_stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->efd_flush < 0 || p->efd_changes < 0 || p->efd_stop < 0 ||
-	    pthread_create(&p->listener, NULL, listener_main, p) != 0) {
+	/* The listener takes no signal: SIGTERM and SIGHUP are the loop's
+	 * (its signalfd), not a thread's default action. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int started = p->efd_flush >= 0 && p->efd_changes >= 0 && p->efd_stop >= 0 &&
+		      pthread_create(&p->listener, NULL, listener_main, p) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!started) {
 		seterr(err, errlen, "cannot start the change listener: %s", strerror(errno));
 		goto fail;
 	}
