@@ -177,3 +177,21 @@ if wait_for "$NSS_LIMIT" hub_nss_has 1 cut-2; then
 else
 	not_ok "hub 1 resynchronized: its snapshot has cut-2 within $NSS_LIMIT s"
 fi
+
+# A revocation while hub 1's notification connection is cut: the next
+# login on hub 1's host must not be decided from a stale cache.
+K3=$(key_create ci-deploy) && [ -n "$K3" ] || bail "third key"
+pamt "$K3" svca-req ci-deploy authenticate acct_mgmt
+expect_run "the third key logs in on hub 1's host" 0 "account management done"
+r=$(pg_psql -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'svcacct_hub'")
+if wait_for 5 hub_ctl 2 key revoke ci-deploy "$(key_id "$K3")"; then
+	ok "connections cut ($r): hub 2 revokes the third key (${WAITED} s)"
+else
+	not_ok "connections cut ($r): hub 2 revokes the third key"
+fi
+pamt "$K3" svca-req ci-deploy authenticate
+if [ "$RC" != 0 ]; then
+	ok "right after, hub 1 refuses the key revoked on hub 2 although its listener was cut (exit $RC)"
+else
+	not_ok "right after, hub 1 refuses the key revoked on hub 2 although its listener was cut (the login succeeded)"
+fi
