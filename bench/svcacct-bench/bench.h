@@ -10,6 +10,7 @@
  *   mgmt.c      mgmt and memory: accounts + keys, ACCOUNT_LIST, growing
  *   pam.c       pam: in-process PAM transactions in a private namespace
  *   nss.c       nss: BUILD/nss-bench as a subprocess
+ *   hub.c       hub: PostgreSQL, two hubs; exchange, PAM, create, revoke
  *   util.c      small helpers, latency samples, CPU accounting, machine
  */
 #ifndef SVCACCT_BENCH_H
@@ -67,7 +68,15 @@ struct sizes {
 };
 
 /* The --only phases: one bit per benchmark name of main.c's table. */
-enum { PH_EXCHANGE = 1, PH_PAM = 2, PH_MGMT = 4, PH_NSS = 8, PH_MEMORY = 16, PH_ALL = 31 };
+enum {
+	PH_EXCHANGE = 1,
+	PH_PAM = 2,
+	PH_MGMT = 4,
+	PH_NSS = 8,
+	PH_MEMORY = 16,
+	PH_HUB = 32,
+	PH_ALL = 63
+};
 
 extern struct sizes Z;  /* the sizes of this run (--smoke: SMOKE) */
 extern unsigned phases; /* PH_ bits selected by --only */
@@ -133,11 +142,15 @@ struct row {
 	unsigned long errors;
 };
 
-extern struct row rows[64];
+extern struct row rows[96];
 extern size_t nrows;
 struct row *add_row(const char *what, const char *accounts, int clients, unsigned long ops,
 		    double secs, struct lat *l, double rss);
 void emit(const struct row *r);
+/* Prepended to the name of every row added from now on ("" none). */
+extern const char *row_prefix;
+/* The first row with this name (accounts NULL and clients < 0: any). */
+const struct row *row_find(const char *what, const char *accounts, int clients);
 /* A line for the report, below the table. */
 __attribute__((format(printf, 1, 2))) void addnote(const char *fmt, ...);
 
@@ -155,6 +168,10 @@ extern atomic_ulong sink_lines;
 void sink_start(const char *path);
 void sink_stop_join(void);
 void daemon_init(struct daemon *d, const char *name);
+/* daemon_init with more config lines (extra ends with a newline). */
+void daemon_init_conf(struct daemon *d, const char *name, const char *extra);
+/* Stopped with SIGTERM when this program is interrupted (main.c). */
+void register_daemon(struct daemon *d);
 void daemon_start(struct daemon *d);
 int daemon_stop(struct daemon *d);
 double daemon_rss(const struct daemon *d);
@@ -247,7 +264,18 @@ struct run {
 	struct calib cal;
 	char mach[512];
 	double total; /* seconds */
+	/* hub (hub.c): NAN when not measured */
+	int hub_ran, hub_stop_bad;
+	char hub_skipped[200];
+	double hub_x8_ops, hub_x8_p99, sa_x8_ops;
+	double hub_create_p50, hub_create_p99, sa_create_p50;
+	double hub_rev_p50, hub_rev_p99; /* us */
+	unsigned long hub_rev_n, hub_rev_first;
+	double hub_pam_p50[PV_N];
 };
+
+void bench_hub(struct run *r);
+void target_hub(FILE *out, const struct run *r);
 
 void report_write(FILE *out, const struct run *r);
 

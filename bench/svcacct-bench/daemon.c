@@ -72,7 +72,7 @@ void sink_stop_join(void)
 struct daemon *cur;
 char sink_path[PATH_MAX];
 
-static void write_config(struct daemon *d)
+static void write_config(struct daemon *d, const char *extra)
 {
 	char conf[PATH_MAX + 64], text[4096];
 	sfmt(text, sizeof(text),
@@ -93,13 +93,19 @@ static void write_config(struct daemon *d)
 	     "syslog_socket = \"%s\";\n"
 	     "# rate limits out of the way (the maximum count the config accepts)\n"
 	     "rate_limit_count = 100000;\n"
-	     "rate_limit_window = 1;\n",
-	     d->dir, d->dir, d->dir, UID_MIN, UID_MAX, sink_path);
+	     "rate_limit_window = 1;\n"
+	     "%s",
+	     d->dir, d->dir, d->dir, UID_MIN, UID_MAX, sink_path, extra);
 	sfmt(conf, sizeof(conf), "%s/svcacctd.conf", d->dir);
 	write_text(conf, 0644, text);
 }
 
 void daemon_init(struct daemon *d, const char *name)
+{
+	daemon_init_conf(d, name, "");
+}
+
+void daemon_init_conf(struct daemon *d, const char *name, const char *extra)
 {
 	char p[PATH_MAX + 32];
 	memset(d, 0, sizeof(*d));
@@ -117,7 +123,7 @@ void daemon_init(struct daemon *d, const char *name)
 	if (mkdir(p, 0755) < 0)
 		die("mkdir %s: %s", p, strerror(errno));
 	chmod(p, 0755);
-	write_config(d);
+	write_config(d, extra);
 }
 
 static void show_log_tail(const struct daemon *d)

@@ -4,7 +4,7 @@
  *
  *   svcacct-bench [--smoke] [--keep] [--markdown FILE] [-d TMPDIR]
  *                 [--big N] [--mgmt N] [--duration S] [--grow-budget S]
- *                 [--only exchange,pam,mgmt,nss,memory]
+ *                 [--only exchange,pam,mgmt,nss,memory,hub]
  *
  * It starts private svcacctd instances itself (BUILD/svcacctd -f -c CONF,
  * BUILD being the directory of this program) on a temporary directory,
@@ -50,6 +50,11 @@
  *              clients, no keys) within --grow-budget seconds; when the
  *              budget runs out the figure is the reached count, and the
  *              time to --big is extrapolated from the observed rate
+ *   hub        two hubs (DESIGN.md section 9) on a throwaway PostgreSQL
+ *              cluster (hub.c): exchange at 8 clients beside standalone,
+ *              PAM, ACCOUNT_CREATE (hub and standalone), and the time from
+ *              a key revoked on one hub to its refusal on the other; only
+ *              when the PostgreSQL server binaries are installed
  *
  * The passwd copy of the PAM part also holds _svcacct, the daemon's user as
  * the packages create it: pam_svcacct resolves daemon_user on every call.
@@ -123,7 +128,16 @@ static const char *markdown_path;
 
 /* ---- the setup every benchmark starts from ------------------------------------------------ */
 
-static struct daemon *all_daemons[3];
+static struct daemon *all_daemons[6];
+
+void register_daemon(struct daemon *d)
+{
+	for (size_t i = 3; i < sizeof(all_daemons) / sizeof(all_daemons[0]); i++)
+		if (!all_daemons[i]) {
+			all_daemons[i] = d;
+			return;
+		}
+}
 
 /* d-main with the team, the host workspace, Z.small accounts with a key
  * each and the PAM account (granted editor on the host workspace) with a
@@ -290,6 +304,13 @@ static const struct benchmark benchmarks[] = {
 	  .run = bench_memory,
 	  .measures = "d-main grown to --big accounts (256 clients) in --grow-budget s: RSS, "
 		      "then after a restart" },
+	{ .name = "hub",
+	  .phase = PH_HUB,
+	  .run = bench_hub,
+	  .root = 1,
+	  .skipped = "hub: skipped (needs root: initdb runs as the user postgres)",
+	  .measures = "two hubs on a throwaway PostgreSQL cluster: exchange (8 clients), PAM, "
+		      "account create beside standalone, revoke on h-2 -> refused on h-1" },
 };
 #define NBENCH (sizeof(benchmarks) / sizeof(benchmarks[0]))
 
@@ -297,7 +318,7 @@ static const struct benchmark benchmarks[] = {
 
 static void on_signal(int sig)
 {
-	for (int i = 0; i < 3; i++)
+	for (size_t i = 0; i < sizeof(all_daemons) / sizeof(all_daemons[0]); i++)
 		if (all_daemons[i] && all_daemons[i]->pid)
 			kill(all_daemons[i]->pid, SIGTERM);
 	signal(sig, SIG_DFL);
@@ -309,7 +330,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: svcacct-bench [--smoke] [--keep] [--markdown FILE] [-d TMPDIR]\n"
 		"                     [--mgmt N] [--big N] [--duration S] [--grow-budget S]\n"
-		"                     [--only exchange,pam,mgmt,nss,memory]\n");
+		"                     [--only exchange,pam,mgmt,nss,memory,hub]\n");
 	exit(2);
 }
 
@@ -392,7 +413,7 @@ int main(int argc, char **argv)
 	uint64_t t_start = now_ns();
 	for (int s = 0; s < 2; s++)
 		for (int v = 0; v < PV_N; v++)
-			run.pam_p50[s][v] = NAN;
+			run.pam_p50[s][v] = run.hub_pam_p50[v] = NAN;
 	run.g.rss_restart = NAN;
 
 	run_setup(&run);
@@ -432,5 +453,5 @@ int main(int argc, char **argv)
 	size_t errors = 0;
 	for (size_t i = 0; i < nrows; i++)
 		errors += rows[i].errors;
-	return stop_bad || errors ? 1 : 0;
+	return stop_bad || run.hub_stop_bad || errors ? 1 : 0;
 }

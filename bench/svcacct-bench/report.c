@@ -10,8 +10,9 @@
 
 /* ---- the result table ---------------------------------------------------- */
 
-struct row rows[64];
+struct row rows[96];
 size_t nrows;
+const char *row_prefix = "";
 
 static void fmt_lat(double us, char *dst, size_t len)
 {
@@ -68,7 +69,7 @@ struct row *add_row(const char *what, const char *accounts, int clients, unsigne
 		die("too many rows");
 	struct row *r = &rows[nrows++];
 	memset(r, 0, sizeof(*r));
-	sfmt(r->what, sizeof(r->what), "%s", what);
+	sfmt(r->what, sizeof(r->what), "%s%s", row_prefix, what);
 	sfmt(r->accounts, sizeof(r->accounts), "%s", accounts);
 	r->clients = clients;
 	r->ops = ops;
@@ -92,7 +93,7 @@ void emit(const struct row *r)
 	fprintf(stderr, "%s\n", line);
 }
 
-static const struct row *find_row(const char *what, const char *accounts, int clients)
+const struct row *row_find(const char *what, const char *accounts, int clients)
 {
 	for (size_t i = 0; i < nrows; i++)
 		if (!strcmp(rows[i].what, what) &&
@@ -313,7 +314,7 @@ static void target_exchange(FILE *out, const struct run *r)
 		if (s == 1 && !strcmp(lbls[0], lbls[1]))
 			break;
 		const struct row *x8 =
-			find_row("exchange: TOKEN_CREATE (key -> token)", lbls[s], 8);
+			row_find("exchange: TOKEN_CREATE (key -> token)", lbls[s], 8);
 		if (x8)
 			target(out, x8->ops_s >= 10000 && x8->p99 < 2000,
 			       "exchange, 8 clients, %s accounts: %.0f/s (>= 10000), p99 %.2f ms "
@@ -342,7 +343,7 @@ static void target_memory(FILE *out, const struct run *r)
 static void (*const report[])(FILE *, const struct run *) = {
 	sec_head,        sec_table,      sec_settings,     sec_pam_setup, sec_memory,
 	sec_notes,       sec_pam_ratios, sec_exchange_cpu, sec_targets,   target_pam,
-	target_exchange, target_nss,     target_memory,
+	target_exchange, target_nss,     target_memory,    target_hub,
 };
 
 /* The report, section by section, to stdout and --markdown FILE. */

@@ -66,6 +66,19 @@ else
 	diag "not root: the PAM and NSS parts are skipped by svcacct-bench"
 fi
 
+# the hub rows (bench/svcacct-bench/hub.c): when PostgreSQL is installed
+if [ "$(id -u)" = 0 ] && compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+	check_rows "hub" '^ hub: ' 8
+	if grep -qE '^- (MET |MISSED): hub exchange, 8 clients' "$T/out" &&
+		grep -qE '^- (MET |MISSED): revocation on hub 2 refused on hub 1' "$T/out"; then
+		ok "hub targets printed (exchange vs standalone, revocation visibility)"
+	else
+		not_ok "hub targets printed (exchange vs standalone, revocation visibility)"
+	fi
+else
+	diag "no PostgreSQL server (or not root): svcacct-bench skips the hub rows"
+fi
+
 if grep -q '^Targets' "$T/out" && grep -qE '^- (MET |MISSED|n/a )' "$T/out"; then
 	ok "targets section printed"
 else
@@ -84,4 +97,11 @@ if [ -n "$left" ]; then
 	for p in $left; do kill -KILL "$p"; done
 else
 	ok "no daemon left running"
+fi
+left=$(pgrep -f "postgres -D $T/")
+if [ -n "$left" ]; then
+	not_ok "no PostgreSQL server left running"
+	for p in $left; do kill -QUIT "$p"; done
+else
+	ok "no PostgreSQL server left running"
 fi
