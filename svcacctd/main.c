@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "lifecycle.h"
 #include "http.h"
+#include "hubclient.h"
 #include "import.h"
 #include "keys.h"
 #include "log.h"
@@ -298,6 +299,12 @@ int main(int argc, char **argv)
 		log_err("libsodium failed to initialise");
 		return 1;
 	}
+	/* libcurl's global state, before any thread (an agent's hub calls). */
+	if (hub_client_init() < 0) {
+		log_err("libcurl failed to initialise");
+		return 1;
+	}
+	daemon_warn_ignored(&d.cfg);
 
 	int ret = 1, lockfd = -1, lfd = -1, sfd = -1, hfd = -1, started = 0;
 	struct http_front *http = NULL;
@@ -376,7 +383,8 @@ int main(int argc, char **argv)
 	started = 1;
 	d.nss_dirty = 1;
 	nss_snapshot_write(&d);
-	log_info("listening on %s (state in %s)", d.cfg.socket, d.cfg.state_dir);
+	log_info("listening on %s (state in %s; %s)", d.cfg.socket, d.cfg.state_dir,
+		 config_mode_name(config_mode(&d.cfg)));
 	if (!foreground) {
 		log_init(0);
 		if (daemonize() < 0) {
@@ -450,6 +458,7 @@ out:
 	refusals_free(&d);
 	if (lockfd >= 0)
 		close(lockfd);
+	hub_client_cleanup();
 	free(d.admin_gids);
 	free(d.super_gids);
 	config_free(&d.cfg);
