@@ -340,6 +340,69 @@ else
 	diag "$OUT $ERR"
 fi
 
+# ---- a hub that never answers: the agent's loop keeps serving -------------------------
+
+# A listener that accepts and then says nothing (no TLS handshake): the
+# enrollment waits for its timeout on a worker thread, and the agent goes
+# on answering other clients meanwhile.
+BPORT=$(free_port)
+"$PY" -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)
+' "$BPORT" </dev/null >/dev/null 2>&1 &
+track_pid $!
+AG2=$TMPD/agent2
+mkdir -m 0755 "$AG2" && mkdir -m 0700 "$AG2/state" && mkdir -m 0755 "$AG2/nss"
+printf '%s\n' "socket = \"$AG2/s.sock\";" "state_dir = \"$AG2/state\";" "nss_dir = \"$AG2/nss\";" \
+	"syslog = false;" "hubs = [ \"https://127.0.0.1:$BPORT\" ];" "hub_ca = \"$PKI/ca.crt\";" \
+	>"$AG2/conf"
+chmod 644 "$AG2/conf"
+"$SVCACCTD" -f -c "$AG2/conf" </dev/null >"$AG2/log" 2>&1 &
+AG2_PID=$!
+track_pid "$AG2_PID"
+A2CTL="$SVCACCTCTL -s $AG2/s.sock"
+for _ in $(seq 200); do $A2CTL audit verify >/dev/null 2>&1 && break; sleep 0.05; done
+T0=$(now)
+$A2CTL host enroll "$UNKNOWN" >"$AG2/enroll.out" 2>"$AG2/enroll.err" </dev/null &
+ENROLL_PID=$!
+sleep 0.5
+T1=$(now)
+if $A2CTL audit verify >/dev/null 2>&1 && kill -0 "$ENROLL_PID" 2>/dev/null &&
+	"$PY" -c "import sys; sys.exit(0 if $(now) - $T1 < 1.0 else 1)"; then
+	ok "while host enroll waits for a silent hub, the agent answers another client at once"
+else
+	not_ok "while host enroll waits for a silent hub, the agent answers another client at once"
+fi
+wait "$ENROLL_PID"
+ERC=$?
+if [ "$ERC" = 5 ] && grep -q "no hub answered" "$AG2/enroll.err" &&
+	"$PY" -c "import sys; sys.exit(0 if $(now) - $T0 < 9.0 else 1)"; then
+	ok "host enroll with no hub answering: exit 5 'no hub answered', within its timeout"
+else
+	not_ok "host enroll with no hub answering: exit 5 'no hub answered', within its timeout"
+	diag "rc=$ERC $(cat "$AG2/enroll.err")"
+fi
+if expect_exit 0 $A2CTL --json fleet status &&
+	[ "$(json_py '[d["hubs"][0]["reachable"], d["host_status"], d["stale"]]' <<<"$OUT")" = '[false, "not enrolled", true]' ]; then
+	ok "fleet status on an agent that never enrolled: hub unreachable, 'not enrolled', stale"
+else
+	not_ok "fleet status on an agent that never enrolled: hub unreachable, 'not enrolled', stale"
+	diag "$OUT"
+fi
+kill -TERM "$AG2_PID" 2>/dev/null
+wait "$AG2_PID" 2>/dev/null
+AST=$?
+if { [ "$AST" = 0 ] || [ "$AST" = 143 ]; } && ! grep -qE "$_SVCA_SAN_RE" "$AG2/log"; then
+	ok "the second agent shut down cleanly"
+else
+	not_ok "the second agent shut down cleanly (status $AST)"
+	grep -E -A14 "$_SVCA_SAN_RE" "$AG2/log" | head -n 40 | diag
+fi
+
 # ---- fleet status on the hub, --hub, the audit trail -----------------------------------
 
 if expect_exit 0 $CTL --json fleet status &&
