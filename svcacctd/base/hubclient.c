@@ -112,7 +112,7 @@ int hub_request(const char *base_url, const char *path, const char *ca, const ch
 	else
 		snprintf(out->err, sizeof(out->err), "%s",
 			 rc == CURLE_WRITE_ERROR ? "the reply is too large"
-			 : *ebuf		 ? ebuf
+			 : *ebuf                 ? ebuf
 						 : curl_easy_strerror(rc));
 	curl_slist_free_all(h);
 	curl_easy_cleanup(e);

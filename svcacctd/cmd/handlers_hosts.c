@@ -24,7 +24,7 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-typedef const char(*ws_list)[SVCA_SCOPE_NAME_MAX + 1];
+typedef const char (*ws_list)[SVCA_SCOPE_NAME_MAX + 1];
 
 static void workspaces_text(ws_list ws, size_t n, char *out, size_t len)
 {
@@ -385,8 +385,9 @@ static void enroll_finish(struct req_job *j, struct request *r)
 		return;
 	}
 	if (agent_cred_save(r->d->cfg.state_dir, e->cred, err, sizeof(err)) < 0) {
-		req_fail(r, SVCA_ERR_FAILED, "enrolled as %s, but %s; enroll again with a new token",
-			 e->self.host_id, err);
+		req_fail(r, SVCA_ERR_FAILED,
+			 "enrolled as %s, but %s; enroll again with a new token", e->self.host_id,
+			 err);
 		return;
 	}
 	req_txn_begin(r);

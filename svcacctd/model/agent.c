@@ -200,8 +200,8 @@ static int enroll_answer(struct agent_enroll *e, const char *hub, const struct h
 	if (rep->status == 200 && doc && take_enrolled(e, hub, doc) == 0) {
 		e->status = SVCA_OK;
 	} else if (rep->status == 200 || rep->status >= 500 || rep->status == 404) {
-		snprintf(e->message, sizeof(e->message),
-			 "hub %s gave no usable answer (HTTP %ld)", hub, rep->status);
+		snprintf(e->message, sizeof(e->message), "hub %s gave no usable answer (HTTP %ld)",
+			 hub, rep->status);
 		e->status = SVCA_ERR_UNAVAIL;
 		final = 0;
 	} else {
@@ -265,10 +265,10 @@ void agent_probe_run(struct agent_probe *p)
 		struct hub_reply rep;
 		int r = hub_request(p->hubs.url[first], "/v1/agent/whoami", p->hubs.ca, p->cred,
 				    NULL, AGENT_PROBE_TIMEOUT_MS, &rep);
-		const char *st = r < 0				     ? "unknown (no hub reached)"
-				 : rep.status == 200			     ? "active"
+		const char *st = r < 0               ? "unknown (no hub reached)"
+				 : rep.status == 200 ? "active"
 				 : rep.status == 401 || rep.status == 403 ? "disabled or removed"
-									     : "unknown";
+									  : "unknown";
 		snprintf(p->host_status, sizeof(p->host_status), "%s", st);
 		hub_reply_free(&rep);
 	}

@@ -28,7 +28,7 @@
 #define AGENT_CRED_FILE "host.credential"
 #define AGENT_MAX_HUBS 16
 #define AGENT_URL_MAX 201
-#define AGENT_HUB_TIMEOUT_MS 5000  /* one enrollment POST */
+#define AGENT_HUB_TIMEOUT_MS 5000   /* one enrollment POST */
 #define AGENT_PROBE_TIMEOUT_MS 2000 /* one /healthz or whoami */
 
 struct agent_self {

@@ -104,10 +104,10 @@ void host_secret_new(const uint8_t *pepper, const char *prefix, char out[SVCA_KE
 /* The outcome of checking an enrollment token (host.register). */
 enum enroll_result {
 	ENROLL_OK = 0,
-	ENROLL_UNKNOWN,   /* malformed, no such id, or the wrong secret */
-	ENROLL_USED,      /* enrolled a host already: one time only */
-	ENROLL_EXPIRED,   /* past expires_at */
-	ENROLL_ERROR,     /* the store failed */
+	ENROLL_UNKNOWN, /* malformed, no such id, or the wrong secret */
+	ENROLL_USED,    /* enrolled a host already: one time only */
+	ENROLL_EXPIRED, /* past expires_at */
+	ENROLL_ERROR,   /* the store failed */
 };
 const char *enroll_reason(enum enroll_result r);
 

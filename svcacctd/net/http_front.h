@@ -72,8 +72,8 @@ enum MHD_Result agent_api_whoami(struct http_front *h, struct MHD_Connection *c,
 /* The one check of an agent's host credential (Authorization: Bearer
  * svch_..., host_cred_check in model/hosts.c) for every agent endpoint:
  * 1 = an active host (*host filled); 0 = refused, *ret is the response
- * already queued (401 unknown or removed, 403 disabled, 429 after too
- * many refusals from the address, 503 database unreachable). */
+ * already queued (401 missing, malformed, unknown or removed; 403
+ * disabled; 503 database unreachable). */
 struct host;
 int agent_api_auth(struct http_front *h, struct MHD_Connection *c, const char *method,
 		   struct host *host, enum MHD_Result *ret);

@@ -140,7 +140,8 @@ static void workspace_lists(void **state)
 	assert_non_null(strstr(why, "invalid workspace name"));
 	char many[HOST_MAX_WORKSPACES * 4 + 8] = "";
 	for (int i = 0; i <= HOST_MAX_WORKSPACES; i++)
-		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sw%d", i ? "," : "", i);
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sw%d", i ? "," : "",
+			 i);
 	assert_int_equal(host_parse_workspaces(many, ws, &n, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "too many"));
 }
@@ -192,7 +193,8 @@ static void enrollment_check(void **state)
 	/* the same id with another secret (a well-formed text) is unknown */
 	uint8_t secret[SVCA_SECRET_BYTES];
 	memset(secret, 1, sizeof(secret));
-	assert_int_equal(svca_key_format_as(SVCA_ENROLL_PREFIX, spell_id, t.id, secret, bad, id), 0);
+	assert_int_equal(svca_key_format_as(SVCA_ENROLL_PREFIX, spell_id, t.id, secret, bad, id),
+			 0);
 	assert_string_equal(id, t.id);
 	assert_int_equal(svca_key_parse_as(SVCA_ENROLL_PREFIX, bad, strlen(bad), NULL, NULL),
 			 SVCA_KEY_OK);
@@ -252,8 +254,7 @@ static void credential_check(void **state)
 	assert_int_equal(store_commit(e.d.store), 0);
 	assert_int_equal(host_cred_check(e.d.store, pep, cred, strlen(cred), &got),
 			 HOSTCRED_UNKNOWN);
-	assert_int_equal(host_cred_check(e.d.store, pep, cred2, strlen(cred2), &got),
-			 HOSTCRED_OK);
+	assert_int_equal(host_cred_check(e.d.store, pep, cred2, strlen(cred2), &got), HOSTCRED_OK);
 	/* removed: unknown */
 	store_begin(e.d.store);
 	assert_int_equal(host_del(e.d.store, &h), 0);
@@ -273,9 +274,9 @@ static void credential_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(host_round_trip),  cmocka_unit_test(host_rejects_damage),
+		cmocka_unit_test(host_round_trip),   cmocka_unit_test(host_rejects_damage),
 		cmocka_unit_test(enroll_round_trip), cmocka_unit_test(workspace_lists),
-		cmocka_unit_test(enrollment_check), cmocka_unit_test(credential_check),
+		cmocka_unit_test(enrollment_check),  cmocka_unit_test(credential_check),
 	};
 	if (sodium_init() < 0)
 		return 1;

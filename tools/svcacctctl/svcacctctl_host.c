@@ -91,7 +91,7 @@ static void print_kv(const char *k, struct ctl_str v)
 
 static void host_print(const struct ctl_item *it)
 {
-	static const char *const keys[] = { "host_id",	 "workspaces",	 "status",
+	static const char *const keys[] = { "host_id",   "workspaces",   "status",
 					    "last_seen", "snapshot_seq", "lag_s" };
 	char buf[CTL_CELL_BUFLEN];
 	for (size_t i = 0; i < 6; i++)
@@ -242,7 +242,7 @@ int ctl_host_token(struct ctl *c, int argc, char **argv)
 
 int ctl_host_list(struct ctl *c, int argc, char **argv)
 {
-	static const char *const title[6] = { "HOST",	   "WORKSPACES",   "STATUS",
+	static const char *const title[6] = { "HOST",      "WORKSPACES",   "STATUS",
 					      "LAST_SEEN", "SNAPSHOT_SEQ", "LAG_S" };
 	struct svca_buf b;
 	struct ctl_reply rep;
