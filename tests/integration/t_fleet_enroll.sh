@@ -151,8 +151,7 @@ start_agent() {
 	"$SVCACCTD" -f -c "$ACONF" </dev/null >>"$ALOG" 2>&1 &
 	AGENT_PID=$!
 	track_pid "$AGENT_PID"
-	local i
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		[ -S "$ASOCK" ] && $ACTL audit verify >/dev/null 2>&1 && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.05
