@@ -190,6 +190,16 @@ else
 	not_ok "neither the credential nor the token is in any log (agent, hub, syslog, PostgreSQL)"
 fi
 
+hexof() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+pg "$PGBIN/pg_dump" -h "$PGS" -d svcacct >"$TMPD/dump.sql" 2>/dev/null
+if [ -s "$TMPD/dump.sql" ] && grep -q 'svcacct_kv' "$TMPD/dump.sql" &&
+	! grep -qiF -e "$SECRET" -e "$(hexof "$SECRET")" -e "${TOK1:18:43}" \
+		-e "$(hexof "${TOK1:18:43}")" "$TMPD/dump.sql"; then
+	ok "the database holds neither the credential nor the token (keyed hashes only)"
+else
+	not_ok "the database holds neither the credential nor the token (keyed hashes only)"
+fi
+
 # ---- refused tokens -----------------------------------------------------------------
 
 refused() { # DESC PATTERN TOKEN [ARGS]
@@ -442,6 +452,52 @@ else
 	not_ok "agent audit: host.enroll recorded in the agent's own trail"
 fi
 check -d "hub: audit verify" $CTL audit verify
+
+# ---- POST /v1/agent/enroll over HTTP: statuses ---------------------------------------------
+
+enroll_http() { # BODY: prints the HTTP status; the answer in $TMPD/enroll.json
+	curl -s -o "$TMPD/enroll.json" -D "$TMPD/enroll.hdr" -w '%{http_code}' \
+		--cacert "$PKI/ca.crt" -H 'Content-Type: application/json' --data-binary "$1" \
+		"$HUB/v1/agent/enroll"
+}
+http_case() { # DESC WANT BODY [DETAIL-PATTERN]
+	local code
+	code=$(enroll_http "$3")
+	if [ "$code" = "$2" ] && { [ -z "${4:-}" ] || grep -q "$4" "$TMPD/enroll.json"; }; then
+		ok "$1"
+	else
+		not_ok "$1"
+		diag "HTTP $code: $(cat "$TMPD/enroll.json")"
+	fi
+}
+TOK4=$($CTL host token create --workspace prod 2>/dev/null | tail -n 1)
+http_case "enroll endpoint: a used token, 401 'already used'" 401 \
+	"{\"token\": \"$TOK1\", \"host_id\": \"x1\"}" "already used"
+http_case "enroll endpoint: an unknown token, 401" 401 \
+	"{\"token\": \"$UNKNOWN\", \"host_id\": \"x1\"}" "unknown enrollment token"
+http_case "enroll endpoint: an active host_id, 409" 409 \
+	"{\"token\": \"$TOK4\", \"host_id\": \"agent1\"}" "already enrolled and active"
+http_case "enroll endpoint: a bad body, 400" 400 '{"token": 5}' "host_id"
+http_case "enroll endpoint: an invalid host_id, 400" 400 \
+	"{\"token\": \"$TOK4\", \"host_id\": \"-bad id\"}" "invalid host_id"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" "$HUB/v1/agent/enroll")
+if [ "$CODE" = 405 ]; then ok "enroll endpoint: GET is 405"; else not_ok "enroll endpoint: GET is 405 (got $CODE)"; fi
+if expect_exit 0 $CTL --json host list && [ "$(json_py '[h["host_id"] for h in d]' <<<"$OUT")" = '["agent1"]' ]; then
+	ok "refused HTTP enrollments recorded no host"
+else
+	not_ok "refused HTTP enrollments recorded no host"
+fi
+# rate_limit_count (40 here) attempts per window from one address, then 429
+CODE=""
+for _ in $(seq 45); do
+	CODE=$(enroll_http "{\"token\": \"$UNKNOWN\", \"host_id\": \"x1\"}")
+	[ "$CODE" = 429 ] && break
+done
+if [ "$CODE" = 429 ] && grep -qi '^retry-after: [0-9]' "$TMPD/enroll.hdr"; then
+	ok "enroll endpoint: rate limited per address, 429 with Retry-After"
+else
+	not_ok "enroll endpoint: rate limited per address, 429 with Retry-After (last $CODE)"
+fi
 
 # ---- a standalone daemon --------------------------------------------------------------
 
