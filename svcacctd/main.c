@@ -279,6 +279,12 @@ int main(int argc, char **argv)
 			config_free(&d.cfg);
 			return 1;
 		}
+		if (d.cfg.hub_ca && access(d.cfg.hub_ca, R_OK) < 0) {
+			fprintf(stderr, "%s: hub_ca %s: %s\n", cfgpath, d.cfg.hub_ca,
+				strerror(errno));
+			config_free(&d.cfg);
+			return 1;
+		}
 	}
 	if (test_only || migrate_only) {
 		int r = database_only(&d.cfg, migrate_only);
@@ -305,6 +311,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	daemon_warn_ignored(&d.cfg);
+	/* An agent still serves its host without it (logins from its own
+	 * state); only the calls to the hubs need it. */
+	if (d.cfg.hub_ca && access(d.cfg.hub_ca, R_OK) < 0)
+		log_warn("hub_ca %s: %s: no call to the hubs can succeed", d.cfg.hub_ca,
+			 strerror(errno));
 
 	int ret = 1, lockfd = -1, lfd = -1, sfd = -1, hfd = -1, started = 0;
 	struct http_front *http = NULL;

@@ -381,7 +381,7 @@ ENROLL_PID=$!
 sleep 0.5
 T1=$(now)
 if $A2CTL audit verify >/dev/null 2>&1 && kill -0 "$ENROLL_PID" 2>/dev/null &&
-	"$PY" -c "import sys; sys.exit(0 if $(now) - $T1 < 1.0 else 1)"; then
+	"$PY" -c "import sys; sys.exit(0 if $(now) - $T1 < 2.0 else 1)"; then
 	ok "while host enroll waits for a silent hub, the agent answers another client at once"
 else
 	not_ok "while host enroll waits for a silent hub, the agent answers another client at once"
@@ -389,7 +389,7 @@ fi
 wait "$ENROLL_PID"
 ERC=$?
 if [ "$ERC" = 5 ] && grep -q "no hub answered" "$AG2/enroll.err" &&
-	"$PY" -c "import sys; sys.exit(0 if $(now) - $T0 < 9.0 else 1)"; then
+	"$PY" -c "import sys; sys.exit(0 if $(now) - $T0 < 12.0 else 1)"; then
 	ok "host enroll with no hub answering: exit 5 'no hub answered', within its timeout"
 else
 	not_ok "host enroll with no hub answering: exit 5 'no hub answered', within its timeout"
@@ -555,6 +555,8 @@ conf_err "database and hubs together are an error" "exclude each other" \
 conf_err "hubs without hub_ca is an error" "needs 'hub_ca'" "hubs = [ \"$HUB\" ];"
 conf_err "a hub URL that is not https:// is an error" "not an https:// URL" \
 	'hubs = [ "http://hub.example" ];' "hub_ca = \"$PKI/ca.crt\";"
+conf_err "a hub_ca that cannot be read is an error" "hub_ca $TMPD/nope.crt" \
+	"hubs = [ \"$HUB\" ];" "hub_ca = \"$TMPD/nope.crt\";"
 conf_err "refresh_interval below 5 is an error" "between 5 and" "hubs = [ \"$HUB\" ];" \
 	"hub_ca = \"$PKI/ca.crt\";" "refresh_interval = 2;"
 conf_err "max_staleness below 5 is an error" "between 5 and" "hubs = [ \"$HUB\" ];" \
