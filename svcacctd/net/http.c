@@ -189,6 +189,16 @@ int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
 	peer_of(c, &p);
 	struct request r = { .d = h->d, .peer = &p, .cmd = cmd, .f = in, .nf = nin, .reply = out };
 	handle_request(&r);
+	if (r.job) {
+		/* The hubs answer it (an agent): the front has no place to
+		 * wait off the loop; the native socket has. */
+		r.job->release(r.job);
+		svca_buf_reset(out);
+		svca_frame_begin(out, SVCA_ERR_FAILED);
+		svca_put_str(out, F_MESSAGE,
+			     "this command asks the hubs: use svcacctctl on the daemon's socket");
+		svca_frame_end(out);
+	}
 	if (token_refused)
 		*token_refused = r.token_refused;
 	if (r.wrote) {
@@ -481,6 +491,21 @@ static enum MHD_Result healthz(struct http_front *h, struct MHD_Connection *c)
 	return json_reply(c, MHD_HTTP_OK, o);
 }
 
+struct daemon *http_front_daemon(struct http_front *h)
+{
+	return h->d;
+}
+
+/* The agents' endpoints (agent_api.c): a hub's HTTPS API only. */
+static int agent_url(const struct http_front *h, struct MHD_Connection *c, const char *url)
+{
+	if (!h->tls || config_mode(&h->d->cfg) != MODE_HUB ||
+	    strncmp(url, "/v1/agent/", strlen("/v1/agent/")))
+		return 0;
+	const union MHD_ConnectionInfo *di = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+	return di && di->daemon == h->tls;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -518,6 +543,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	if (cmd_name)
 		return https_command(h, c, cmd_name, method, rs);
+	if (agent_url(h, c, url)) {
+		if (!strcmp(url, AGENT_API_ENROLL))
+			return agent_api_enroll(h, c, method, rs);
+		if (!strcmp(url, AGENT_API_WHOAMI))
+			return agent_api_whoami(h, c, method);
+	}
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	int post = !strcmp(method, "POST");
 	if (!strcmp(url, "/service-account-tokens")) {

@@ -55,6 +55,29 @@ int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
 enum MHD_Result https_command(struct http_front *h, struct MHD_Connection *c, const char *name,
 			      const char *method, struct req_state *rs);
 
+/* The daemon a front serves. */
+struct daemon *http_front_daemon(struct http_front *h);
+
+/* "Authorization: Bearer <value>" into tok (len bytes).  1 got it, 0 no
+ * header, -1 a header that is not one (https.c). */
+int https_bearer(struct MHD_Connection *c, const char *method, char *tok, size_t len);
+
+/* A hub's endpoints for its agents (agent_api.c), on the HTTPS API. */
+#define AGENT_API_ENROLL "/v1/agent/enroll"
+#define AGENT_API_WHOAMI "/v1/agent/whoami"
+enum MHD_Result agent_api_enroll(struct http_front *hf, struct MHD_Connection *c,
+				 const char *method, struct req_state *rs);
+enum MHD_Result agent_api_whoami(struct http_front *hf, struct MHD_Connection *c,
+				 const char *method);
+/* The one check of an agent's host credential (Authorization: Bearer
+ * svch_..., host_cred_check in model/hosts.c) for every agent endpoint:
+ * 1 = an active host (*h filled); 0 = refused, *ret is the response
+ * already queued (401 missing, malformed, unknown or removed; 403
+ * disabled; 503 database unreachable). */
+struct host;
+int agent_api_auth(struct http_front *hf, struct MHD_Connection *c, const char *method,
+		   struct host *h, enum MHD_Result *ret);
+
 /* The certificate chain and private key of https_listen, read (the key
  * checked like every secret file: secret_file_ok) and checked by GnuTLS
  * (both parse, the key matches the certificate).  On success *cert and

@@ -184,7 +184,7 @@ static enum MHD_Result unauthorized(struct MHD_Connection *c, const char *detail
 
 /* The session token of "Authorization: Bearer <token>" into tok.  1 got
  * it, 0 no header, -1 a header that is not one (refused whole). */
-static int bearer_token(struct MHD_Connection *c, const char *method, char *tok, size_t len)
+int https_bearer(struct MHD_Connection *c, const char *method, char *tok, size_t len)
 {
 	const char *v = NULL;
 	size_t vlen = 0;
@@ -381,7 +381,7 @@ enum MHD_Result https_command(struct http_front *h, struct MHD_Connection *c, co
 	if (rs->too_large)
 		return http_problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
 				    "the request body is too large", NULL);
-	int b = bearer_token(c, method, tok, sizeof(tok));
+	int b = https_bearer(c, method, tok, sizeof(tok));
 	if (b < 0)
 		return unauthorized(c, "the Authorization header must be 'Bearer <session token>'");
 	if (b == 0 && cmd->caller != CALLER_ANYONE)
