@@ -12,7 +12,31 @@
 #include "daemon.h"
 #include "proto.h"
 
-struct http_front;
+/* Connections the front tracks for its per-caller caps (http.c). */
+#define MAX_TRACKED 1024
+
+struct tracked {
+	int fd; /* fd + 1; 0 = free slot */
+	int64_t deadline;
+	uint64_t seq;    /* accept order: lower = older */
+	uint64_t caller; /* hash of the caller (http_caller_key or uid) */
+	int root;        /* uid 0 on http_socket: never evicted */
+	int evicted;     /* shut down by the policy; MHD closes it soon */
+};
+
+struct http_front {
+	struct daemon *d;
+	struct MHD_Daemon *mhd[3];
+	int nmhd;
+	struct MHD_Daemon *tls;   /* the HTTPS API's (also in mhd[]), or NULL */
+	char *tls_cert, *tls_key; /* PEM texts it was started with */
+	struct tracked conns[MAX_TRACKED];
+	int live;    /* connections being served, over both daemons */
+	int evicted; /* of which shut down by the policy, not yet closed */
+	uint64_t next_seq;
+	int64_t last_cap_log;
+	int64_t started;
+};
 
 #define HTTP_MAX_BODY 4096 /* the token endpoints' bodies */
 /* A JSON command body (/v1/commands/...): room for a description of
