@@ -19,6 +19,7 @@
 
 #include "fault.h"
 #include "log.h"
+#include "pg_cache.h"
 
 /* Every wait on the database is bounded: a request never hangs past it. */
 #define PG_DEADLINE_MS 5000
@@ -68,43 +69,31 @@ static const char *const migrations[PG_SCHEMA_VERSION] = {
 };
 
 /* Prepared once per connection. */
-enum stmt { S_GET, S_ITER, S_PUT, S_DEL, S_AGET, S_APUT, S_CHANGE, S_SINCE, S_COUNT };
+enum stmt { S_GET, S_ITER, S_AGET, S_SINCE, S_COUNT };
 static const struct {
 	const char *name, *sql;
 } stmts[S_COUNT] = {
 	[S_GET] = { "get", "SELECT v FROM svcacct_kv WHERE db = $1 AND k = $2" },
 	[S_ITER] = { "iter", "SELECT k, v FROM svcacct_kv WHERE db = $1 AND starts_with(k, $2)" },
-	[S_PUT] = { "put", "INSERT INTO svcacct_kv (db, k, v) VALUES ($1, $2, $3) "
-			   "ON CONFLICT (db, k) DO UPDATE SET v = EXCLUDED.v" },
-	[S_DEL] = { "del", "DELETE FROM svcacct_kv WHERE db = $1 AND k = $2" },
-	[S_AGET] = { "aget", "SELECT rec FROM svcacct_audit WHERE seq = $1" },
-	[S_APUT] = { "aput", "INSERT INTO svcacct_audit (seq, host, rec) VALUES ($1, $2, $3)" },
-	[S_CHANGE] = { "change",
-		       "WITH c AS (INSERT INTO svcacct_changes (seq, host, keys) "
-		       "SELECT coalesce(max(seq), 0) + 1, $1, string_to_array($2, E'\\n') "
-		       "FROM svcacct_changes RETURNING seq) "
-		       "SELECT seq, pg_notify('" PG_CHANNEL "', seq::text) FROM c" },
+	[S_AGET] = { "aget", "SELECT rec, host, (extract(epoch FROM ts) * 1000)::bigint "
+			     "FROM svcacct_audit WHERE seq = $1" },
 	[S_SINCE] = { "since", "SELECT seq, array_to_string(keys, E'\\n') FROM svcacct_changes "
 			       "WHERE seq > $1 ORDER BY seq LIMIT " CHANGES_PAGE },
 };
 
 /* ---- the store ----------------------------------------------------------- */
 
-struct keyvec {
-	char **k;
-	size_t n, cap;
-};
-
 struct pg_store {
 	char *conninfo;
 	char host[256];
-	PGconn *c;                /* requests (the daemon's thread only) */
-	int64_t retry_at;         /* no reconnect before (monotonic ms) */
-	int in_txn;               /* BEGIN + the write lock */
-	int txn_lost;             /* the transaction failed: the batch is undone */
-	int in_sub, sub_open;     /* between store_begin and commit; SAVEPOINT sent */
-	int wrote;                /* a savepoint with changes was released */
-	struct keyvec sub, batch; /* changed keys of the savepoint, of the batch */
+	PGconn *c;              /* requests (the daemon's thread only) */
+	int64_t retry_at;       /* no reconnect before (monotonic ms) */
+	int in_txn;             /* BEGIN + the write lock */
+	int txn_lost;           /* the transaction failed: the batch is undone */
+	int in_sub;             /* between store_begin and commit */
+	size_t sub_mark;        /* the cache's undo position at store_begin */
+	struct pg_cache *cache; /* exact under the lock; the batch's writes */
+	int64_t cache_seq;      /* the change-log seq the cache reflects */
 	uint64_t open_gen, durable_gen, failed_gen;
 	int efd_flush;   /* never readable: commits are synchronous */
 	int unavailable; /* the last operation could not reach the database */
@@ -143,39 +132,6 @@ static void set_pgerr(struct pg_store *p, const char *what, const char *msg)
 	p->errmsg[strcspn(p->errmsg, "\r\n")] = '\0';
 }
 
-static int kv_push(struct keyvec *v, const char *key)
-{
-	if (v->n == MAX_BATCH_KEYS)
-		return 0; /* the change-log row lists at most this many; readers resync */
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 16;
-		char **k = realloc(v->k, cap * sizeof(*k));
-		if (!k)
-			return -1;
-		v->k = k;
-		v->cap = cap;
-	}
-	if (!(v->k[v->n] = strdup(key)))
-		return -1;
-	v->n++;
-	return 0;
-}
-
-static void kv_clear(struct keyvec *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		free(v->k[i]);
-	v->n = 0;
-}
-
-static void kv_free(struct keyvec *v)
-{
-	kv_clear(v);
-	free(v->k);
-	v->k = NULL;
-	v->cap = 0;
-}
-
 /* ---- connections ------------------------------------------------------------ */
 
 /* The user's connection string, with our defaults under it (its own
@@ -208,7 +164,13 @@ static int wait_input(PGconn *c, int64_t deadline)
 	}
 }
 
-/* Every result of the query sent; an error result wins.  NULL when the
+static int res_ok(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* The last result of the query sent, or its first error.  NULL when the
  * connection failed or the deadline passed (*gone set). */
 static PGresult *collect(PGconn *c, int64_t deadline, int *gone)
 {
@@ -232,11 +194,8 @@ static PGresult *collect(PGconn *c, int64_t deadline, int *gone)
 		PGresult *r = PQgetResult(c);
 		if (!r)
 			break;
-		ExecStatusType st = PQresultStatus(r);
-		int bad = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK;
-		int keep_bad = keep && PQresultStatus(keep) != PGRES_COMMAND_OK &&
-			       PQresultStatus(keep) != PGRES_TUPLES_OK;
-		if (!keep || (bad && !keep_bad)) {
+		int keep_bad = keep && !res_ok(keep);
+		if (!keep_bad) { /* the last result, or the first error */
 			PQclear(keep);
 			keep = r;
 		} else {
@@ -249,12 +208,6 @@ static PGresult *collect(PGconn *c, int64_t deadline, int *gone)
 		return NULL;
 	}
 	return keep;
-}
-
-static int res_ok(const PGresult *r)
-{
-	ExecStatusType st = PQresultStatus(r);
-	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 }
 
 /* A simple (possibly multi-statement) query on c with a deadline.
@@ -279,6 +232,14 @@ static int simple(PGconn *c, const char *sql, char *err, size_t errlen)
 	return ok ? 0 : -1;
 }
 
+/* The server's notices (a shutdown under way...) go to the daemon's log,
+ * one line each. */
+static void log_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warn("database: %.*s", (int)strcspn(msg, "\r\n"), msg);
+}
+
 /* A fresh connection ready for requests: session limits, statements. */
 static PGconn *open_conn(const char *conninfo, char *err, size_t errlen)
 {
@@ -289,6 +250,7 @@ static PGconn *open_conn(const char *conninfo, char *err, size_t errlen)
 		PQfinish(c);
 		return NULL;
 	}
+	PQsetNoticeProcessor(c, log_notice, NULL);
 	if (PQsetnonblocking(c, 1) != 0 ||
 	    simple(c,
 		   "SET statement_timeout = '4s'; SET lock_timeout = '4s';"
@@ -545,9 +507,13 @@ static void *listener_main(void *arg)
 			}
 		}
 		int64_t mx = lc ? max_seq(lc) : -1;
-		if (lc && mx < 0) {
+		if (lc && mx < 0) { /* lost: connect again soon, not in a second */
 			PQfinish(lc);
 			lc = NULL;
+			struct pollfd st = { .fd = p->efd_stop, .events = POLLIN };
+			if (poll(&st, 1, PG_RETRY_MS / 5) != 0)
+				break;
+			continue;
 		}
 		if (mx > seen) {
 			seen = mx;
@@ -591,6 +557,12 @@ struct pg_store *pgs_open(const char *conninfo, const char *host, enum store_sha
 	snprintf(p->host, sizeof(p->host), "%s", host);
 	p->open_gen = 1;
 	p->efd_flush = p->efd_changes = p->efd_stop = -1;
+	if (!(p->cache = pgc_new())) {
+		free(p->conninfo);
+		free(p);
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
 	p->c = open_conn(conninfo, err, errlen);
 	if (!p->c || check_schema(p->c, mode, err, errlen) < 0)
 		goto fail;
@@ -639,11 +611,11 @@ void pgs_close(struct pg_store *p)
 		pthread_join(p->listener, NULL);
 	}
 	PQfinish(p->c);
-	for (int *fd = &p->efd_flush; fd <= &p->efd_stop; fd++)
-		if (*fd >= 0)
-			close(*fd);
-	kv_free(&p->sub);
-	kv_free(&p->batch);
+	int fds[] = { p->efd_flush, p->efd_changes, p->efd_stop };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	pgc_free(p->cache);
 	free(p->conninfo);
 	free(p);
 }
@@ -672,24 +644,49 @@ static int audit_seq(enum store_db db, const char *key, char *num, size_t len)
 	return 1;
 }
 
-static int copy_value(const PGresult *r, int row, int col, uint8_t **val, size_t *vlen)
+/* The cache's name of a record: "DB:KEY". */
+static int cache_key(enum store_db db, const char *key, char *out, size_t len)
 {
-	size_t n = (size_t)PQgetlength(r, row, col);
-	uint8_t *v = malloc(n ? n : 1);
-	if (!v)
+	return (size_t)snprintf(out, len, "%d:%s", (int)db, key) < len ? 0 : -1;
+}
+
+static int copy_out(const uint8_t *v, size_t n, uint8_t **val, size_t *vlen)
+{
+	uint8_t *c = malloc(n ? n : 1);
+	if (!c)
 		return -1;
-	memcpy(v, PQgetvalue(r, row, col), n);
-	*val = v;
+	memcpy(c, v, n);
+	*val = c;
 	*vlen = n;
 	return 1;
 }
 
-int pgs_get(struct pg_store *p, enum store_db db, const char *key, uint8_t **val, size_t *vlen)
+/* An audit row's host and ts columns are for SQL readers; they must say
+ * what the hash-chained record says (records from before hosts were
+ * recorded name none).  rec: version:1 prev:32 ts_ms:8 json. */
+static int audit_columns_match(const PGresult *r, const uint8_t *rec, size_t len)
+{
+	if (len < 41 || PQgetlength(r, 0, 2) != 8)
+		return 0;
+	const uint8_t *c = (const uint8_t *)PQgetvalue(r, 0, 2);
+	for (int i = 0; i < 8; i++)
+		if (c[i] != rec[33 + i])
+			return 0;
+	const char *json = (const char *)rec + 41, *end = (const char *)rec + len;
+	const char *h = memmem(json, (size_t)(end - json), "\"host\":\"", 8);
+	if (!h)
+		return 1;
+	h += 8;
+	size_t hl = (size_t)PQgetlength(r, 0, 1);
+	return (size_t)(end - h) > hl && memcmp(h, PQgetvalue(r, 0, 1), hl) == 0 && h[hl] == '"';
+}
+
+/* One record from the database itself. */
+static int db_get(struct pg_store *p, enum store_db db, const char *key, uint8_t **val,
+		  size_t *vlen)
 {
 	char num[32], dbs[4];
 	PGresult *r;
-	if (p->txn_lost)
-		return -1;
 	if (audit_seq(db, key, num, sizeof(num))) {
 		const char *v[] = { num };
 		r = run(p, S_AGET, 1, v, NULL, NULL);
@@ -700,12 +697,65 @@ int pgs_get(struct pg_store *p, enum store_db db, const char *key, uint8_t **val
 	}
 	if (!r)
 		return -1;
-	int ret = !res_ok(r) ? -1 : PQntuples(r) == 0 ? 0 : copy_value(r, 0, 0, val, vlen);
+	int ret = !res_ok(r)          ? -1
+		  : PQntuples(r) == 0 ? 0
+				      : copy_out((const uint8_t *)PQgetvalue(r, 0, 0),
+						 (size_t)PQgetlength(r, 0, 0), val, vlen);
+	if (ret == 1 && PQnfields(r) == 3 && *vlen > 33 && !audit_columns_match(r, *val, *vlen))
+		(*val)[33] ^= 0xff; /* as if edited: audit verify reports this row */
 	PQclear(r);
 	return ret;
 }
 
-/* Every row is fetched before fn runs, so fn may use the store. */
+/* Under the write lock the cache is exact: a record read once is not read
+ * again until another hub changes it.  Without the lock (a command that
+ * only reads), always the database. */
+int pgs_get(struct pg_store *p, enum store_db db, const char *key, uint8_t **val, size_t *vlen)
+{
+	char ck[320];
+	const uint8_t *cv;
+	size_t cl;
+	if (!p->in_txn)
+		return db_get(p, db, key, val, vlen);
+	if (p->txn_lost || cache_key(db, key, ck, sizeof(ck)) < 0)
+		return -1;
+	int h = pgc_get(p->cache, ck, &cv, &cl);
+	if (h == 1)
+		return copy_out(cv, cl, val, vlen);
+	if (h == 0)
+		return 0;
+	int r = db_get(p, db, key, val, vlen);
+	if (r >= 0 && db != DB_AUDIT)
+		pgc_fill(p->cache, ck, r ? *val : NULL, r ? *vlen : 0, r);
+	return r;
+}
+
+struct rows {
+	PGresult *r;
+	const char *prefix;
+	size_t plen;
+	struct pg_store *p;
+	enum store_db db;
+	store_iter_fn fn;
+	void *arg;
+};
+
+/* A record the batch wrote that the database does not list yet. */
+static int overlay_new(void *arg, const char *ck, const uint8_t *val, size_t vlen, int present)
+{
+	struct rows *x = arg;
+	char pre[8];
+	int n = snprintf(pre, sizeof(pre), "%d:", (int)x->db);
+	if (!present || strncmp(ck, pre, (size_t)n) || strncmp(ck + n, x->prefix, x->plen))
+		return 0;
+	for (int i = 0; i < PQntuples(x->r); i++)
+		if (!strcmp(PQgetvalue(x->r, i, 0), ck + n))
+			return 0; /* listed: given with the database's rows */
+	return x->fn(x->arg, ck + n, strlen(ck + n), val, vlen);
+}
+
+/* Every row is fetched before fn runs, so fn may use the store.  In a
+ * transaction the batch's own writes show (changed, added, deleted). */
 int pgs_iterate(struct pg_store *p, enum store_db db, const char *prefix, store_iter_fn fn,
 		void *arg)
 {
@@ -714,7 +764,8 @@ int pgs_iterate(struct pg_store *p, enum store_db db, const char *prefix, store_
 		return -1;
 	snprintf(dbs, sizeof(dbs), "%d", (int)db);
 	const char *v[] = { dbs, prefix };
-	PGresult *r = run(p, S_ITER, 2, v, NULL, NULL);
+	const int fmts[] = { 0, 0 };
+	PGresult *r = run(p, S_ITER, 2, v, NULL, fmts);
 	if (!r)
 		return -1;
 	if (!res_ok(r)) {
@@ -724,13 +775,23 @@ int pgs_iterate(struct pg_store *p, enum store_db db, const char *prefix, store_
 	int ret = 0;
 	for (int i = 0; i < PQntuples(r) && !ret; i++) {
 		char *k = strndup(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+		char ck[320];
+		const uint8_t *val = (const uint8_t *)PQgetvalue(r, i, 1);
+		size_t vlen = (size_t)PQgetlength(r, i, 1);
 		if (!k) {
 			ret = -1;
 			break;
 		}
-		ret = fn(arg, k, strlen(k), (const uint8_t *)PQgetvalue(r, i, 1),
-			 (size_t)PQgetlength(r, i, 1));
+		int h = p->in_txn && cache_key(db, k, ck, sizeof(ck)) == 0
+				? pgc_get(p->cache, ck, &val, &vlen)
+				: -1;
+		if (h != 0)
+			ret = fn(arg, k, strlen(k), val, vlen);
 		free(k);
+	}
+	if (!ret && p->in_txn) {
+		struct rows x = { r, prefix, strlen(prefix), p, db, fn, arg };
+		ret = pgc_each_dirty(p->cache, overlay_new, &x);
 	}
 	PQclear(r);
 	return ret;
@@ -738,118 +799,137 @@ int pgs_iterate(struct pg_store *p, enum store_db db, const char *prefix, store_
 
 /* ---- writes ------------------------------------------------------------------ */
 
-/* A writer's transaction: BEGIN and the organization's write lock. */
+/* The other hubs' changes since the cache was exact: forget those records
+ * (everything, when there are many or the log no longer reaches back). */
+static void cache_catch_up(struct pg_store *p, int64_t now_seq)
+{
+	if (now_seq == p->cache_seq)
+		return;
+	if (!p->cache_seq || now_seq < p->cache_seq || now_seq - p->cache_seq > 256) {
+		pgc_clear(p->cache);
+		p->cache_seq = now_seq;
+		return;
+	}
+	char last[24];
+	snprintf(last, sizeof(last), "%" PRId64, p->cache_seq);
+	const char *v[] = { last };
+	PGresult *r = run(p, S_SINCE, 1, v, NULL, NULL);
+	int rows = r && res_ok(r) ? PQntuples(r) : -1;
+	if (rows < 0)
+		pgc_clear(p->cache);
+	for (int i = 0; i < rows; i++) {
+		char *keys = strndup(PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
+		char *save = NULL;
+		if (!keys) {
+			pgc_clear(p->cache);
+			break;
+		}
+		for (char *k = strtok_r(keys, "\n", &save); k; k = strtok_r(NULL, "\n", &save))
+			pgc_forget(p->cache, k);
+		free(keys);
+	}
+	PQclear(r);
+	p->cache_seq = now_seq;
+}
+
+/* Takes what the lock query says is current: the audit chain's head and
+ * high-water mark (written with every audit record, no change-log row). */
+static void cache_fill_text(struct pg_store *p, const char *ck, const PGresult *r, int col)
+{
+	if (PQgetisnull(r, 0, col)) {
+		pgc_fill(p->cache, ck, NULL, 0, 0);
+		return;
+	}
+	size_t n = 0;
+	unsigned char *v = PQunescapeBytea((const unsigned char *)PQgetvalue(r, 0, col), &n);
+	if (v)
+		pgc_fill(p->cache, ck, v, n, 1);
+	else
+		pgc_forget(p->cache, ck);
+	PQfreemem(v);
+}
+
+/* A writer's transaction: BEGIN, the organization's write lock, then (in
+ * a statement of its own, so its snapshot follows the lock) where the
+ * change log and the audit chain stand. */
 void pgs_write_intent(struct pg_store *p)
 {
 	if (p->in_txn)
 		return;
 	p->txn_lost = 0;
-	char sql[96];
-	snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%lld)", PG_WRITE_LOCK);
-	int ok = run_simple(p, sql) == 0;
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "BEGIN; SELECT pg_advisory_xact_lock(%lld); "
+		 "SELECT coalesce(max(seq), 0), "
+		 "(SELECT v FROM svcacct_kv WHERE db = 1 AND k = 'head'), "
+		 "(SELECT v FROM svcacct_kv WHERE db = 0 AND k = 'audit/high') "
+		 "FROM svcacct_changes",
+		 PG_WRITE_LOCK);
+	PGresult *r = send_collect(p, -1, sql, 0, NULL, NULL, NULL);
+	int ok = r && res_ok(r) && PQntuples(r) == 1 && PQnfields(r) == 3;
 	/* Failed: the batch fails fast until the flush ends it. */
 	p->in_txn = 1;
 	p->txn_lost = !ok;
+	if (r && !ok)
+		set_pgerr(p, "database", PQresultErrorMessage(r));
+	if (ok) {
+		cache_catch_up(p, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+		cache_fill_text(p, "1:head", r, 1);
+		cache_fill_text(p, "0:audit/high", r, 2);
+	}
+	PQclear(r);
 }
 
 void pgs_begin(struct pg_store *p)
 {
 	pgs_write_intent(p);
 	p->in_sub = 1;
-	p->sub_open = 0;
-	kv_clear(&p->sub);
+	p->sub_mark = pgc_mark(p->cache);
 }
 
-/* The savepoint is taken at the first change: a transaction that only
- * reads costs nothing. */
-static int sub_change(struct pg_store *p, enum store_db db, const char *key)
+/* Writes wait in the cache until the flush writes the batch. */
+static int write_rec(struct pg_store *p, enum store_db db, const char *key, const uint8_t *val,
+		     size_t vlen, int present)
 {
-	if (p->txn_lost || !p->in_sub)
+	char ck[320];
+	if (p->txn_lost || !p->in_sub || cache_key(db, key, ck, sizeof(ck)) < 0)
 		return -1;
-	if (!p->sub_open) {
-		if (run_simple(p, "SAVEPOINT s") < 0) {
-			p->txn_lost = 1;
-			return -1;
-		}
-		p->sub_open = 1;
-	}
-	/* The audit chain's own records need no change-log entry: no hub
-	 * keeps a copy of them (and a login then costs no log row). */
-	if (db == DB_AUDIT || !strcmp(key, "audit/high"))
-		return 0;
-	char k[300];
-	snprintf(k, sizeof(k), "%d:%s", (int)db, key);
-	return kv_push(&p->sub, k);
+	return pgc_write(p->cache, ck, val, vlen, present);
 }
 
 int pgs_put(struct pg_store *p, enum store_db db, const char *key, const uint8_t *val, size_t vlen)
 {
-	char num[32], dbs[4];
-	PGresult *r;
-	if (sub_change(p, db, key) < 0)
-		return -1;
-	if (audit_seq(db, key, num, sizeof(num))) {
-		const char *v[] = { num, p->host, (const char *)val };
-		const int lens[] = { 0, 0, (int)vlen }, fmts[] = { 0, 0, 1 };
-		r = run(p, S_APUT, 3, v, lens, fmts);
-	} else {
-		snprintf(dbs, sizeof(dbs), "%d", (int)db);
-		const char *v[] = { dbs, key, (const char *)val };
-		const int lens[] = { 0, 0, (int)vlen }, fmts[] = { 0, 0, 1 };
-		r = run(p, S_PUT, 3, v, lens, fmts);
-	}
-	int ok = r && res_ok(r);
-	if (r && !ok)
-		log_err("database write failed: %s", p->errmsg);
-	PQclear(r);
-	return ok ? 0 : -1;
+	return write_rec(p, db, key, val, vlen, 1);
 }
 
 int pgs_del(struct pg_store *p, enum store_db db, const char *key)
 {
-	char num[32], dbs[4];
+	char num[32];
 	if (audit_seq(db, key, num, sizeof(num))) {
 		snprintf(p->errmsg, sizeof(p->errmsg), "the audit table is append-only");
 		return -1;
 	}
-	if (sub_change(p, db, key) < 0)
-		return -1;
-	snprintf(dbs, sizeof(dbs), "%d", (int)db);
-	const char *v[] = { dbs, key };
-	PGresult *r = run(p, S_DEL, 2, v, NULL, NULL);
-	int ok = r && res_ok(r);
-	PQclear(r);
-	return ok ? 0 : -1;
+	return write_rec(p, db, key, NULL, 0, 0);
 }
 
 int pgs_commit(struct pg_store *p)
 {
 	if (!p->in_sub)
 		return -1;
-	if (p->txn_lost || (p->sub_open && run_simple(p, "RELEASE SAVEPOINT s") < 0)) {
+	if (p->txn_lost) {
 		pgs_abort(p);
 		return -1;
 	}
-	for (size_t i = 0; i < p->sub.n; i++)
-		if (kv_push(&p->batch, p->sub.k[i]) < 0) {
-			p->txn_lost = 1; /* the change log would be incomplete */
-			break;
-		}
-	kv_clear(&p->sub);
-	p->wrote |= p->sub_open;
-	p->in_sub = p->sub_open = 0;
-	return p->txn_lost ? -1 : 0;
+	p->in_sub = 0;
+	return 0;
 }
 
 void pgs_abort(struct pg_store *p)
 {
 	if (!p->in_sub)
 		return;
-	if (p->sub_open && !p->txn_lost &&
-	    run_simple(p, "ROLLBACK TO SAVEPOINT s; RELEASE SAVEPOINT s") < 0)
-		p->txn_lost = 1;
-	kv_clear(&p->sub);
-	p->in_sub = p->sub_open = 0;
+	pgc_undo_to(p->cache, p->sub_mark);
+	p->in_sub = 0;
 }
 
 static void remember_own(struct pg_store *p, int64_t seq)
@@ -866,76 +946,222 @@ static int is_own(const struct pg_store *p, int64_t seq)
 	return 0;
 }
 
-/* Writes the batch's change-log row (and the notification, sent by the
- * server at COMMIT).  -1 on failure. */
-static int log_batch(struct pg_store *p)
+/* ---- the batch as one statement list ------------------------------------------ */
+
+struct sqlbuf {
+	char *s;
+	size_t len, cap;
+	int oom;
+};
+
+static void sb_add(struct sqlbuf *b, const char *t, size_t n)
 {
-	size_t len = 1;
-	for (size_t i = 0; i < p->batch.n; i++)
-		len += strlen(p->batch.k[i]) + 1;
-	char *keys = malloc(len);
-	if (!keys)
-		return -1;
-	keys[0] = '\0';
-	for (size_t i = 0; i < p->batch.n; i++) {
-		strcat(keys, p->batch.k[i]);
-		if (i + 1 < p->batch.n)
-			strcat(keys, "\n");
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *s = realloc(b->s, cap);
+		if (!s) {
+			b->oom = 1;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
 	}
-	const char *v[] = { p->host, keys };
-	PGresult *r = run(p, S_CHANGE, 2, v, NULL, NULL);
-	free(keys);
-	int ok = r && res_ok(r) && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 8;
-	uint64_t seq = 0;
-	if (ok) {
-		const uint8_t *b = (const uint8_t *)PQgetvalue(r, 0, 0);
-		for (int i = 0; i < 8; i++)
-			seq = seq << 8 | b[i];
-		remember_own(p, (int64_t)seq);
-	}
-	PQclear(r);
-	/* Now and then, the log forgets what every hub has long read (a hub
-	 * that was away longer resynchronizes in full: "*"). */
-	if (ok && seq % CHANGES_PRUNE_EVERY == 0) {
-		char sql[160];
-		snprintf(sql, sizeof(sql),
-			 "DELETE FROM svcacct_changes WHERE seq < %" PRIu64
-			 " AND ts < now() - interval '%d seconds'",
-			 seq, CHANGES_KEEP_S);
-		ok = run_simple(p, sql) == 0;
-	}
-	return ok ? 0 : -1;
+	memcpy(b->s + b->len, t, n);
+	b->len += n;
+	b->s[b->len] = '\0';
 }
 
-/* COMMIT: the batch is durable, in PostgreSQL, when this returns 0. */
+static void sb_str(struct sqlbuf *b, const char *t)
+{
+	sb_add(b, t, strlen(t));
+}
+
+/* A text literal, quoted by libpq for this connection. */
+static void sb_lit(struct sqlbuf *b, PGconn *c, const char *t)
+{
+	char *q = PQescapeLiteral(c, t, strlen(t));
+	if (!q) {
+		b->oom = 1;
+		return;
+	}
+	sb_str(b, q);
+	PQfreemem(q);
+}
+
+static void sb_bytea(struct sqlbuf *b, PGconn *c, const uint8_t *v, size_t n)
+{
+	size_t qn;
+	unsigned char *q = PQescapeByteaConn(c, v, n, &qn);
+	if (!q) {
+		b->oom = 1;
+		return;
+	}
+	sb_str(b, "'");
+	sb_str(b, (const char *)q);
+	sb_str(b, "'::bytea");
+	PQfreemem(q);
+}
+
+struct batch_sql {
+	struct sqlbuf up, del, aud, keys;
+	size_t nup, ndel, naud, nkeys;
+	PGconn *c;
+	const char *host;
+};
+
+static int batch_rec(void *arg, const char *ck, const uint8_t *val, size_t vlen, int present)
+{
+	struct batch_sql *x = arg;
+	int db = ck[0] - '0';
+	const char *key = ck + 2;
+	char num[32];
+	if (audit_seq((enum store_db)db, key, num, sizeof(num))) {
+		uint64_t ms = 0;
+		for (size_t i = 0; i < 8 && 33 + i < vlen; i++)
+			ms = ms << 8 | val[33 + i];
+		char head[96];
+		snprintf(head, sizeof(head), "%s(%s, ", x->naud++ ? ", " : "", num);
+		sb_str(&x->aud, head);
+		sb_lit(&x->aud, x->c, x->host);
+		snprintf(head, sizeof(head), ", to_timestamp(%" PRIu64 " / 1000.0), ", ms);
+		sb_str(&x->aud, head);
+		sb_bytea(&x->aud, x->c, val, vlen);
+		sb_str(&x->aud, ")");
+		return 0;
+	}
+	struct sqlbuf *b = present ? &x->up : &x->del;
+	char head[32];
+	snprintf(head, sizeof(head), "%s(%d, ", (present ? x->nup++ : x->ndel++) ? ", " : "", db);
+	sb_str(b, head);
+	sb_lit(b, x->c, key);
+	if (present) {
+		sb_str(b, ", ");
+		sb_bytea(b, x->c, val, vlen);
+	}
+	sb_str(b, ")");
+	/* The audit chain's own records need no change-log entry: no hub
+	 * keeps a copy of them (and a login then costs no log row). */
+	if (db != DB_AUDIT && strcmp(key, "audit/high") != 0 && x->nkeys < MAX_BATCH_KEYS) {
+		sb_str(&x->keys, x->nkeys++ ? ", " : "");
+		sb_lit(&x->keys, x->c, ck);
+	}
+	return 0;
+}
+
+/* The batch's writes, its change-log row and notification, as SQL. */
+static char *batch_statements(struct pg_store *p, PGconn *c)
+{
+	struct batch_sql x = { .c = c, .host = p->host };
+	pgc_each_dirty(p->cache, batch_rec, &x);
+	struct sqlbuf q = { 0 };
+	if (x.nup) {
+		sb_str(&q, "INSERT INTO svcacct_kv (db, k, v) VALUES ");
+		sb_add(&q, x.up.s, x.up.len);
+		sb_str(&q, " ON CONFLICT (db, k) DO UPDATE SET v = EXCLUDED.v;");
+	}
+	if (x.ndel) {
+		sb_str(&q, "DELETE FROM svcacct_kv WHERE (db, k) IN (VALUES ");
+		sb_add(&q, x.del.s, x.del.len);
+		sb_str(&q, ");");
+	}
+	if (x.naud) {
+		sb_str(&q, "INSERT INTO svcacct_audit (seq, host, ts, rec) VALUES ");
+		sb_add(&q, x.aud.s, x.aud.len);
+		sb_str(&q, ";");
+	}
+	if (x.nkeys) {
+		/* Under the lock: seq = the one the lock saw + 1, in commit order. */
+		char seq[160];
+		snprintf(seq, sizeof(seq),
+			 "INSERT INTO svcacct_changes (seq, host, keys) VALUES (%" PRId64 ", ",
+			 p->cache_seq + 1);
+		sb_str(&q, seq);
+		sb_lit(&q, c, p->host);
+		sb_str(&q, ", ARRAY[");
+		sb_add(&q, x.keys.s, x.keys.len);
+		snprintf(seq, sizeof(seq),
+			 "]::text[]); SELECT pg_notify('" PG_CHANNEL "', '%" PRId64 "');",
+			 p->cache_seq + 1);
+		sb_str(&q, seq);
+		/* Now and then, the log forgets what every hub has long read (a
+		 * hub that was away longer resynchronizes in full: "*"). */
+		if ((p->cache_seq + 1) % CHANGES_PRUNE_EVERY == 0) {
+			snprintf(seq, sizeof(seq),
+				 "DELETE FROM svcacct_changes WHERE seq <= %" PRId64
+				 " AND ts < now() - interval '%d seconds';",
+				 p->cache_seq, CHANGES_KEEP_S);
+			sb_str(&q, seq);
+		}
+	}
+	int oom = q.oom || x.up.oom || x.del.oom || x.aud.oom || x.keys.oom;
+	free(x.up.s);
+	free(x.del.s);
+	free(x.aud.s);
+	free(x.keys.s);
+	if (oom) {
+		free(q.s);
+		return NULL;
+	}
+	return q.s ? q.s : strdup("");
+}
+
+/* Writes the batch and COMMITs: durable, in PostgreSQL, when this returns
+ * 0.  One round trip (two with the test's late-committer fault). */
 int pgs_flush(struct pg_store *p)
 {
 	if (!p->in_txn)
 		return 0;
 	if (p->in_sub)
 		pgs_abort(p); /* never commit half a transaction */
-	int changed = p->batch.n > 0 || p->wrote;
-	int ok = !p->txn_lost && (!p->batch.n || log_batch(p) == 0);
-	if (ok && changed && fault_hit("pg_commit_delay"))
-		poll(NULL, 0, 1500); /* tests: a late committer (the skipped-writer hazard) */
-	if (ok)
-		ok = run_simple(p, "COMMIT") == 0;
-	else if (p->c)
+	int changed = pgc_dirty_count(p->cache) > 0;
+	int logged = 0, ok = !p->txn_lost && p->c;
+	char *sql = ok ? batch_statements(p, p->c) : NULL;
+	if (ok && !sql) {
+		ok = 0;
+		snprintf(p->errmsg, sizeof(p->errmsg), "out of memory");
+	}
+	if (ok) {
+		logged = strstr(sql, "svcacct_changes") != NULL;
+		if (logged && fault_hit("pg_commit_delay")) {
+			/* tests: a late committer (the skipped-writer hazard) */
+			ok = !*sql || run_simple(p, sql) == 0;
+			poll(NULL, 0, 1500);
+			ok = ok && run_simple(p, "COMMIT") == 0;
+		} else {
+			size_t n = strlen(sql);
+			char *all = realloc(sql, n + 8);
+			if (all) {
+				sql = all;
+				memcpy(sql + n, "COMMIT", 7);
+				ok = run_simple(p, sql) == 0;
+			} else {
+				ok = 0;
+			}
+		}
+	}
+	free(sql);
+	if (!ok && p->c && PQtransactionStatus(p->c) != PQTRANS_IDLE)
 		run_simple(p, "ROLLBACK");
 	p->in_txn = 0;
 	p->txn_lost = 0;
-	kv_clear(&p->batch);
-	p->wrote = 0;
-	if (!changed && ok)
+	pgc_settle(p->cache, ok);
+	if (ok && logged) {
+		p->cache_seq++;
+		remember_own(p, p->cache_seq);
+	}
+	if (!ok)
+		p->cache_seq = 0; /* not known: the next lock reads it */
+	if (!changed)
 		return 0;
 	if (ok) {
 		p->durable_gen = p->open_gen++;
 		return 0;
 	}
 	log_err("database commit failed, the batch was undone: %s", p->errmsg);
-	if (changed)
-		p->failed_gen = p->open_gen++;
-	return changed ? -1 : 0;
+	p->failed_gen = p->open_gen++;
+	return -1;
 }
 
 int pgs_dirty(const struct pg_store *p)
@@ -950,7 +1176,7 @@ int pgs_flush_fd(struct pg_store *p)
 
 uint64_t pgs_pending_gen(const struct pg_store *p)
 {
-	return p->in_txn && (p->wrote || p->sub_open) ? p->open_gen : 0;
+	return p->in_txn && pgc_dirty_count(p->cache) ? p->open_gen : 0;
 }
 
 uint64_t pgs_durable_gen(const struct pg_store *p)
