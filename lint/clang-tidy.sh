@@ -16,7 +16,7 @@ export TIDY=${CLANG_TIDY:-clang-tidy}
 JOBS=${LINT_JOBS:-2}
 # Every daemon layer's folder (svcacctd/LAYERS.md): clang-tidy reads one
 # file at a time; the layer rule itself is lint/layers.sh's.
-LAYER_INC="-Isvcacctd/base -Isvcacctd/store -Isvcacctd/model -Isvcacctd/nss -Isvcacctd/cmd -Isvcacctd/net -Isvcacctd"
+LAYER_INC="-Isvcacctd/base -Isvcacctd/store -I$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql) -Isvcacctd/model -Isvcacctd/nss -Isvcacctd/cmd -Isvcacctd/net -Isvcacctd"
 export LINT_CFLAGS="-std=c11 -D_GNU_SOURCE -Icommon $LAYER_INC -Inss_svcacct -Ipam_svcacct -Itools/svcacctctl"
 
 if [ $# -gt 0 ]; then

@@ -143,7 +143,7 @@ int pgc_write(struct pg_cache *c, const char *key, const uint8_t *val, size_t vl
 	}
 	if (c->ndirty == c->dcap) {
 		size_t cap = c->dcap ? c->dcap * 2 : 64;
-		struct entry **d = realloc(c->dirty, cap * sizeof(*d));
+		struct entry **d = realloc(c->dirty, cap * sizeof(struct entry *));
 		if (!d)
 			return -1;
 		c->dirty = d;

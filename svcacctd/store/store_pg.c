@@ -34,6 +34,7 @@
 #define MAX_BATCH_KEYS 4096
 #define OWN_SEQS 256
 #define CHANGES_PAGE "1000"
+#define CHANGES_PAGE_ROWS 1000
 #define CHANGES_PRUNE_EVERY 1000
 #define CHANGES_KEEP_S 86400
 
@@ -302,7 +303,7 @@ static PGconn *conn(struct pg_store *p)
 			snprintf(p->errmsg, sizeof(p->errmsg), "the database is unreachable");
 		return NULL;
 	}
-	char err[256];
+	char err[256] = "";
 	PGconn *c = open_conn(p->conninfo, err, sizeof(err));
 	if (c && prepare_all(c, err, sizeof(err)) < 0) {
 		PQfinish(c);
@@ -390,7 +391,7 @@ static int schema_version(PGconn *c, char *err, size_t errlen)
 		PQclear(r);
 		return -1;
 	}
-	int none = atoi(PQgetvalue(r, 0, 0)) < 0;
+	int none = strtol(PQgetvalue(r, 0, 0), NULL, 10) < 0;
 	PQclear(r);
 	if (none)
 		return 0;
@@ -403,9 +404,9 @@ static int schema_version(PGconn *c, char *err, size_t errlen)
 		PQclear(r);
 		return -1;
 	}
-	int v = atoi(PQgetvalue(r, 0, 0));
+	long v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	return v;
+	return v < 0 || v > 1000000 ? -1 : (int)v;
 }
 
 /* Applies the migrations above the database's version, each in one
@@ -430,13 +431,13 @@ static int migrate(PGconn *c, char *err, size_t errlen)
 		       v, PG_SCHEMA_VERSION);
 		return -1;
 	}
-	for (int n = v + 1; n <= PG_SCHEMA_VERSION; n++) {
+	for (size_t n = (size_t)v; n < PG_SCHEMA_VERSION; n++) { /* migrations[n]: n -> n+1 */
 		snprintf(sql, sizeof(sql),
-			 "DELETE FROM svcacct_schema; INSERT INTO svcacct_schema VALUES (%d)", n);
-		if (simple(c, migrations[n - 1], e, sizeof(e)) < 0 ||
-		    simple(c, sql, e, sizeof(e)) < 0)
+			 "DELETE FROM svcacct_schema; INSERT INTO svcacct_schema VALUES (%zu)",
+			 n + 1);
+		if (simple(c, migrations[n], e, sizeof(e)) < 0 || simple(c, sql, e, sizeof(e)) < 0)
 			goto fail;
-		log_info("database schema migrated to version %d", n);
+		log_info("database schema migrated to version %zu", n + 1);
 	}
 	if (simple(c, "COMMIT", e, sizeof(e)) < 0)
 		goto fail;
@@ -498,7 +499,7 @@ static void *listener_main(void *arg)
 	PGconn *lc = NULL;
 	int64_t seen = atomic_load(&p->listen_seen);
 	for (;;) {
-		char err[256];
+		char err[256] = "";
 		if (!lc) {
 			lc = open_conn(p->conninfo, err, sizeof(err));
 			if (lc && simple(lc, "LISTEN " PG_CHANNEL, err, sizeof(err)) < 0) {
@@ -1239,7 +1240,7 @@ int pgs_poll_changes(struct pg_store *p, store_change_fn fn, void *arg)
 			free(keys);
 		}
 		PQclear(r);
-		if (rows < atoi(CHANGES_PAGE))
+		if (rows < CHANGES_PAGE_ROWS)
 			return total;
 	}
 }
