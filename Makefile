@@ -36,7 +36,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 PG_INCDIR   := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd -lgnutls -lpq -lpthread
+DAEMON_LIBS := -lsodium -lgdbm -lconfig -ljansson -lmicrohttpd -lgnutls -lpq -lcurl -lpthread
 CTL_LIBS    := -ljansson -lcurl
 
 # proto_json.c needs jansson: the daemon and svcacctctl link it, the

@@ -127,13 +127,20 @@ static void check_chars(const char *key, char check[SVCA_CHECK_LEN + 1])
 int svca_key_format(svca_rand_fn rng, void *ctx, const uint8_t secret[SVCA_SECRET_BYTES],
 		    char out[SVCA_KEY_LEN + 1], char keyid_out[SVCA_KEYID_LEN + 1])
 {
+	return svca_key_format_as(SVCA_KEY_PREFIX, rng, ctx, secret, out, keyid_out);
+}
+
+int svca_key_format_as(const char *prefix, svca_rand_fn rng, void *ctx,
+		       const uint8_t secret[SVCA_SECRET_BYTES], char out[SVCA_KEY_LEN + 1],
+		       char keyid_out[SVCA_KEYID_LEN + 1])
+{
 	uint8_t pool[32];
 	char check[SVCA_CHECK_LEN + 1];
 	size_t got = 0;
 
-	if (!rng || !secret || !out)
+	if (!prefix || strlen(prefix) != SVCA_KEY_PREFIX_LEN || !rng || !secret || !out)
 		return -1;
-	memcpy(out, SVCA_KEY_PREFIX, SVCA_KEY_PREFIX_LEN);
+	memcpy(out, prefix, SVCA_KEY_PREFIX_LEN);
 	/* keyid: rejection sampling.  248 = 4 * 62, so b % 62 is uniform over
 	 * bytes < 248; a byte is rejected with probability 8/256. */
 	while (got < SVCA_KEYID_LEN) {
@@ -158,14 +165,26 @@ int svca_key_format(svca_rand_fn rng, void *ctx, const uint8_t secret[SVCA_SECRE
 	return 0;
 }
 
+static int looks_like(const char *prefix, const char *s, size_t len)
+{
+	return s && len == SVCA_KEY_LEN && memcmp(s, prefix, SVCA_KEY_PREFIX_LEN) == 0 &&
+	       s[SEP_AT] == '_';
+}
+
 int svca_looks_like_key(const char *s, size_t len)
 {
-	return s && len == SVCA_KEY_LEN && memcmp(s, SVCA_KEY_PREFIX, SVCA_KEY_PREFIX_LEN) == 0 &&
-	       s[SEP_AT] == '_';
+	return looks_like(SVCA_KEY_PREFIX, s, len);
 }
 
 enum svca_key_parse svca_key_parse(const char *s, size_t len, char keyid[SVCA_KEYID_LEN + 1],
 				   char secret[SVCA_SECRET_LEN + 1])
+{
+	return svca_key_parse_as(SVCA_KEY_PREFIX, s, len, keyid, secret);
+}
+
+enum svca_key_parse svca_key_parse_as(const char *prefix, const char *s, size_t len,
+				      char keyid[SVCA_KEYID_LEN + 1],
+				      char secret[SVCA_SECRET_LEN + 1])
 {
 	enum svca_key_parse r;
 	char check[SVCA_CHECK_LEN + 1];
@@ -176,7 +195,7 @@ enum svca_key_parse svca_key_parse(const char *s, size_t len, char keyid[SVCA_KE
 		memset(keyid, 0, SVCA_KEYID_LEN + 1);
 	if (secret)
 		memset(secret, 0, SVCA_SECRET_LEN + 1);
-	if (!svca_looks_like_key(s, len))
+	if (!prefix || strlen(prefix) != SVCA_KEY_PREFIX_LEN || !looks_like(prefix, s, len))
 		return SVCA_KEY_MALFORMED;
 	/* Alphabet of keyid, secret and check: no early exit. */
 	for (size_t i = KEYID_AT; i < SVCA_KEY_LEN; i++) {

@@ -64,6 +64,22 @@ enum svca_key_parse {
 enum svca_key_parse svca_key_parse(const char *s, size_t len, char keyid[SVCA_KEYID_LEN + 1],
 				   char secret[SVCA_SECRET_LEN + 1]);
 
+/*
+ * The same text format with another 5-character prefix, for the other
+ * secrets of the fleet (DESIGN.md section 9): host credentials
+ * ("svch_", SVCA_HOSTCRED_PREFIX) and enrollment tokens ("svce_",
+ * SVCA_ENROLL_PREFIX).  The checksum covers the prefix, so a secret of
+ * one kind never parses as another.
+ */
+#define SVCA_HOSTCRED_PREFIX "svch_"
+#define SVCA_ENROLL_PREFIX "svce_"
+int svca_key_format_as(const char *prefix, svca_rand_fn rng, void *ctx,
+		       const uint8_t secret[SVCA_SECRET_BYTES], char out[SVCA_KEY_LEN + 1],
+		       char keyid_out[SVCA_KEYID_LEN + 1]);
+enum svca_key_parse svca_key_parse_as(const char *prefix, const char *s, size_t len,
+				      char keyid[SVCA_KEYID_LEN + 1],
+				      char secret[SVCA_SECRET_LEN + 1]);
+
 /* 1 when s[0..len) has a key's length and prefix (a PAM authtok may be a
  * key or a JWT), else 0.  Says nothing about validity. */
 int svca_looks_like_key(const char *s, size_t len);

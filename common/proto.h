@@ -84,6 +84,17 @@ enum svca_cmd {
 
 	SVCA_CMD_AUDIT_LIST = 50,
 	SVCA_CMD_AUDIT_VERIFY = 51,
+
+	/* The fleet (DESIGN.md section 9) */
+	SVCA_CMD_HOST_TOKEN_CREATE = 70,
+	SVCA_CMD_HOST_LIST = 71,
+	SVCA_CMD_HOST_SHOW = 72,
+	SVCA_CMD_HOST_UPDATE = 73,
+	SVCA_CMD_HOST_DISABLE = 74,
+	SVCA_CMD_HOST_REMOVE = 75,
+	SVCA_CMD_HOST_REGISTER = 76,
+	SVCA_CMD_HOST_ENROLL = 77,
+	SVCA_CMD_FLEET_STATUS = 78,
 };
 
 /* Reply status.  Values equal svcacctctl's exit statuses. */
@@ -152,6 +163,20 @@ enum svca_tag {
 	F_ACCT_REASON = 64,       /* STR */
 	F_ACCT_MESSAGE = 65,      /* STR: for the user */
 	F_NO_TOKEN = 72,          /* U64: 1 = PAM_SESSION_OPEN issues no token */
+
+	F_HOST_ID = 80,      /* STR: a host of the fleet */
+	F_WORKSPACES = 81,   /* STR: request: "a,b" (one field); reply: repeated */
+	F_CREDENTIAL = 82,   /* BYTES: a host credential (secret) */
+	F_LAST_SEEN = 83,    /* U64: ms since the epoch, 0 = never */
+	F_SNAPSHOT_SEQ = 84, /* U64 */
+	F_LAG_S = 85,        /* U64: seconds; absent = unknown */
+	F_TTL = 86,          /* U64: seconds */
+	F_MODE = 87,         /* STR: standalone | hub | agent */
+	F_URL = 88,          /* STR */
+	F_REACHABLE = 89,    /* U64: 1 yes, 0 no */
+	F_AGE_S = 90,        /* U64: seconds; absent = never synced */
+	F_STALE = 91,        /* U64: 1 yes, 0 no */
+	F_HOST_STATUS = 92,  /* STR: what the hubs say of this agent */
 };
 
 /*
@@ -240,6 +265,26 @@ enum svca_tag {
  *   AUDIT_VERIFY     -              -> F_TOTAL (records checked)
  *                                      on failure: SVCA_ERR_FAILED with
  *                                      F_SEQ (first bad record) F_MESSAGE
+ *
+ * The fleet (DESIGN.md section 9).  "host" = F_HOST_ID (F_WORKSPACES)*
+ * F_STATUS (active | disabled) F_CREATED_AT F_CREATED_BY F_LAST_SEEN
+ * F_SNAPSHOT_SEQ [F_LAG_S].
+ *   HOST_TOKEN_CREATE F_WORKSPACES [F_TTL] (admin; hub)
+ *                    -> F_TOKEN (the enrollment token, shown once)
+ *                    F_KEY_ID F_EXPIRES_AT (F_WORKSPACES)*
+ *   HOST_LIST        - (admin; hub)              -> (F_ITEM host)*
+ *   HOST_SHOW / HOST_DISABLE / HOST_REMOVE  F_HOST_ID (admin; hub) -> host
+ *   HOST_UPDATE      F_HOST_ID F_WORKSPACES (admin; hub) -> host (after)
+ *   HOST_REGISTER    F_TOKEN F_HOST_ID (anyone: the enrollment token is the
+ *                    credential; hub; POST /v1/agent/enroll)
+ *                    -> F_HOST_ID (F_WORKSPACES)* F_CREDENTIAL
+ *                    refused: SVCA_ERR_FAILED F_REASON (token_unknown,
+ *                    token_used, token_expired, host_exists, rate_limited)
+ *                    F_MESSAGE [F_RETRY_AFTER]
+ *   HOST_ENROLL      F_TOKEN [F_HOST_ID] (admin; agent: enrolls with its
+ *                    hubs) -> F_HOST_ID (F_WORKSPACES)* F_URL (the hub)
+ *   FLEET_STATUS     - (admin) -> F_MODE F_HOST_ID F_SNAPSHOT_SEQ [F_AGE_S]
+ *                    F_STALE F_HOST_STATUS (F_ITEM F_URL F_REACHABLE)*
  *
  * F_JSON of an audit event is the same JSON object that goes to syslog:
  * {"seq","ts","event","outcome","actor","subject","scope","peer",

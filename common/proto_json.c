@@ -64,6 +64,20 @@ static const struct svca_json_field fields[] = {
 	{ F_ACCT_REASON, SVCA_K_STR, 0, "acct_reason" },
 	{ F_ACCT_MESSAGE, SVCA_K_STR, 0, "acct_message" },
 	{ F_NO_TOKEN, SVCA_K_U64, 0, "no_token" },
+	{ F_HOST_ID, SVCA_K_STR, 0, "host_id" },
+	/* a request gives one "a,b" text; a reply lists them */
+	{ F_WORKSPACES, SVCA_K_STR, LIST, "workspaces" },
+	{ F_CREDENTIAL, SVCA_K_BYTES, 0, "credential" },
+	{ F_LAST_SEEN, SVCA_K_U64, 0, "last_seen" },
+	{ F_SNAPSHOT_SEQ, SVCA_K_U64, 0, "snapshot_seq" },
+	{ F_LAG_S, SVCA_K_U64, 0, "lag_s" },
+	{ F_TTL, SVCA_K_U64, 0, "ttl" },
+	{ F_MODE, SVCA_K_STR, 0, "mode" },
+	{ F_URL, SVCA_K_STR, 0, "url" },
+	{ F_REACHABLE, SVCA_K_U64, 0, "reachable" },
+	{ F_AGE_S, SVCA_K_U64, 0, "age_s" },
+	{ F_STALE, SVCA_K_U64, 0, "stale" },
+	{ F_HOST_STATUS, SVCA_K_STR, 0, "host_status" },
 };
 
 /* The commands offered over HTTPS, named as in the daemon's command table
@@ -101,6 +115,15 @@ static const struct svca_json_cmd cmds[] = {
 	{ SVCA_CMD_SIGNING_KEY_ROTATE, "signing_key.rotate" },
 	{ SVCA_CMD_AUDIT_LIST, "audit.list" },
 	{ SVCA_CMD_AUDIT_VERIFY, "audit.verify" },
+	{ SVCA_CMD_HOST_TOKEN_CREATE, "host.token_create" },
+	{ SVCA_CMD_HOST_LIST, "host.list" },
+	{ SVCA_CMD_HOST_SHOW, "host.show" },
+	{ SVCA_CMD_HOST_UPDATE, "host.update" },
+	{ SVCA_CMD_HOST_DISABLE, "host.disable" },
+	{ SVCA_CMD_HOST_REMOVE, "host.remove" },
+	{ SVCA_CMD_HOST_REGISTER, "host.register" },
+	{ SVCA_CMD_HOST_ENROLL, "host.enroll" },
+	{ SVCA_CMD_FLEET_STATUS, "fleet.status" },
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))

@@ -7,8 +7,8 @@
  * refuses a length above max_reply, reads exactly that many bytes and runs
  * svca_body_validate(body, len, SIZE_MAX).  The socket part of svca_call
  * is not fuzzed; every decoder that runs on the reply bytes is:
- *   - svcacctctl: decode() of tools/svcacctctl_util.c (static: this file
- *     compiles the real svcacctctl_util.c in, it is not a copy), then
+ *   - svcacctctl: decode() of tools/svcacctctl_exchange.c (static: this file
+ *     compiles the real svcacctctl_exchange.c in, it is not a copy), then
  *     ctl_get_str / ctl_get_u64 / ctl_json_str / ctl_put_safe / ctl_width
  *     on every field of every list item, as the listings do;
  *   - pam_svcacct: svca_fields_collect into SVCA_PAM_MAX_FIELDS fields
@@ -19,8 +19,9 @@
  * protocol) picks the client: 0 = pam_svcacct (max_reply 64 KiB), 1 =
  * svcacctctl (SVCA_MAX_REPLY).
  */
+#include "../tools/svcacctctl/svcacctctl_exchange.c"
 #include "../tools/svcacctctl/svcacctctl_util.c"
-/* ctl_exchange there may send to a hub (--hub): its code comes along. */
+/* ctl_exchange may send to a hub (--hub): its code comes along. */
 #include "../tools/svcacctctl/svcacctctl_hub.c"
 
 #include "fuzz_util.h"

@@ -68,6 +68,21 @@ static void log_cfg_err(void *ctx, const char *msg)
 	log_err("%s", msg);
 }
 
+void daemon_warn_ignored(const struct svca_config *cfg)
+{
+	char names[512];
+	size_t used = 0;
+	if (!cfg->ignored.n)
+		return;
+	names[0] = '\0';
+	for (size_t i = 0; i < cfg->ignored.n && used < sizeof(names); i++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
+					 cfg->ignored.v[i]);
+	log_warn("%s: this host is an agent: the hubs decide the organization's settings; "
+		 "ignored here: %s",
+		 cfg->path, names);
+}
+
 int daemon_event(struct daemon *d, const char *event, const char *detail)
 {
 	struct actor a = { .uid = geteuid(), .priv = PRIV_SUPER };
@@ -114,6 +129,15 @@ void daemon_reload(struct daemon *d)
 		config_free(&nc);
 		return;
 	}
+	if (config_mode(&nc) != config_mode(&d->cfg)) {
+		log_err("reload: %s makes this daemon %s, not %s: the mode changes only at a "
+			"restart; keeping the running configuration",
+			d->cfg.path, config_mode_name(config_mode(&nc)),
+			config_mode_name(config_mode(&d->cfg)));
+		config_free(&nc);
+		return;
+	}
+	daemon_warn_ignored(&nc);
 	if (strcmp(nc.socket, d->cfg.socket) || strcmp(nc.state_dir, d->cfg.state_dir))
 		log_warn("reload: socket, state_dir, http_socket, http_listen, https_listen, "
 			 "the TLS files, database and the secret files change at the next restart");
@@ -169,8 +193,10 @@ static void on_change(void *arg, const char *key)
 		f->nss = f->secrets = 1;
 	else if (!strncmp(key, "0:secret/", 9))
 		f->secrets = 1;
-	else if (strncmp(key, "0:key/", 6) && strncmp(key, "0:deny/", 7))
-		f->nss = 1;
+	else if (strncmp(key, "0:key/", 6) && strncmp(key, "0:deny/", 7) &&
+		 strncmp(key, "0:host/", 7) && strncmp(key, "0:hcred/", 8) &&
+		 strncmp(key, "0:enroll/", 9))
+		f->nss = 1; /* the fleet's host records are no part of it */
 }
 
 void daemon_changes(void *arg)

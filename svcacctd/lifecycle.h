@@ -30,6 +30,10 @@ void daemon_tick(struct daemon *d, int force);
  * arg is the struct daemon (a server_watch callback). */
 void daemon_changes(void *arg);
 
+/* An agent's configuration: logs the organization settings it names,
+ * which the hubs decide (config.h: ignored). */
+void daemon_warn_ignored(const struct svca_config *cfg);
+
 /* SIGHUP: re-reads the configuration file. */
 void daemon_reload(struct daemon *d);
 

@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "lifecycle.h"
 #include "http.h"
+#include "hubclient.h"
 #include "import.h"
 #include "keys.h"
 #include "log.h"
@@ -278,6 +279,12 @@ int main(int argc, char **argv)
 			config_free(&d.cfg);
 			return 1;
 		}
+		if (d.cfg.hub_ca && access(d.cfg.hub_ca, R_OK) < 0) {
+			fprintf(stderr, "%s: hub_ca %s: %s\n", cfgpath, d.cfg.hub_ca,
+				strerror(errno));
+			config_free(&d.cfg);
+			return 1;
+		}
 	}
 	if (test_only || migrate_only) {
 		int r = database_only(&d.cfg, migrate_only);
@@ -298,6 +305,17 @@ int main(int argc, char **argv)
 		log_err("libsodium failed to initialise");
 		return 1;
 	}
+	/* libcurl's global state, before any thread (an agent's hub calls). */
+	if (hub_client_init() < 0) {
+		log_err("libcurl failed to initialise");
+		return 1;
+	}
+	daemon_warn_ignored(&d.cfg);
+	/* An agent still serves its host without it (logins from its own
+	 * state); only the calls to the hubs need it. */
+	if (d.cfg.hub_ca && access(d.cfg.hub_ca, R_OK) < 0)
+		log_warn("hub_ca %s: %s: no call to the hubs can succeed", d.cfg.hub_ca,
+			 strerror(errno));
 
 	int ret = 1, lockfd = -1, lfd = -1, sfd = -1, hfd = -1, started = 0;
 	struct http_front *http = NULL;
@@ -376,7 +394,8 @@ int main(int argc, char **argv)
 	started = 1;
 	d.nss_dirty = 1;
 	nss_snapshot_write(&d);
-	log_info("listening on %s (state in %s)", d.cfg.socket, d.cfg.state_dir);
+	log_info("listening on %s (state in %s; %s)", d.cfg.socket, d.cfg.state_dir,
+		 config_mode_name(config_mode(&d.cfg)));
 	if (!foreground) {
 		log_init(0);
 		if (daemonize() < 0) {
@@ -450,6 +469,7 @@ out:
 	refusals_free(&d);
 	if (lockfd >= 0)
 		close(lockfd);
+	hub_client_cleanup();
 	free(d.admin_gids);
 	free(d.super_gids);
 	config_free(&d.cfg);

@@ -21,6 +21,26 @@ struct ctx {
 	config_err_fn fn;
 	void *arg;
 	int errors;
+	struct strlist org; /* organization settings seen (an agent ignores them) */
+};
+
+/* Settings that belong to the organization: on an agent the hubs decide
+ * them (DESIGN.md section 9, "Details"), so the file's values are not
+ * used. */
+static const char *const org_settings[] = {
+	"uid_min",
+	"uid_max",
+	"token_ttl",
+	"max_active_keys",
+	"default_key_days",
+	"max_key_days",
+	"allow_nonexpiring_keys",
+	"rate_limit_count",
+	"rate_limit_window",
+	"lockout_threshold",
+	"lockout_seconds",
+	"host_workspaces",
+	"roles",
 };
 
 __attribute__((format(printf, 3, 4))) static void err_at(struct ctx *c, const config_setting_t *s,
@@ -138,6 +158,8 @@ void config_defaults(struct svca_config *c)
 	c->audit_refusal_burst = 20;
 	c->audit_refusal_window = 60;
 	c->state_reserve_mb = 16;
+	c->refresh_interval = 300;
+	c->max_staleness = 86400;
 	strlist_add(&c->admin_groups, "svcacct-admin");
 	c->role_caps[ROLE_NONE] = 0;
 	c->role_caps[ROLE_VIEWER] = 0;
@@ -162,6 +184,10 @@ void config_free(struct svca_config *c)
 	free(c->http_socket);
 	free(c->http_listen);
 	free(c->database);
+	strlist_free(&c->hubs);
+	free(c->hub_ca);
+	free(c->host_id);
+	strlist_free(&c->ignored);
 	free(c->https_listen);
 	free(c->tls_cert);
 	free(c->tls_key);
@@ -398,11 +424,72 @@ int config_parse_listen_any(const char *s, struct sockaddr_storage *ss)
 	return parse_listen(s, ss, 0);
 }
 
+int config_hub_url_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n <= 8 || n > 200 || strncmp(s, "https://", 8) != 0)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || *p == '?' ||
+		    *p == '#' || *p == '"' || *p == '\\')
+			return 0;
+	return 1;
+}
+
+int config_host_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			    (ch >= '0' && ch <= '9');
+		if (!alnum && (i == 0 || (ch != '.' && ch != '_' && ch != '-')))
+			return 0;
+	}
+	return 1;
+}
+
+enum svca_mode config_mode(const struct svca_config *c)
+{
+	if (c->database)
+		return MODE_HUB;
+	return c->hubs.n ? MODE_AGENT : MODE_STANDALONE;
+}
+
+const char *config_mode_name(enum svca_mode m)
+{
+	switch (m) {
+	case MODE_HUB: return "hub";
+	case MODE_AGENT: return "agent";
+	default: return "standalone";
+	}
+}
+
+static void set_hubs(struct ctx *x, config_setting_t *s, struct svca_config *c)
+{
+	set_list(x, s, &c->hubs, NULL, "hub");
+	for (size_t i = 0; i < c->hubs.n; i++)
+		if (!config_hub_url_ok(c->hubs.v[i]))
+			err_at(x, s,
+			       "'hubs': '%.200s' is not an https:// URL (like "
+			       "\"https://hub1.example:8443\")",
+			       c->hubs.v[i]);
+	if (c->hubs.n == 0)
+		err_at(x, s, "'hubs' is empty: list the hubs' URLs, or leave it out");
+	if (c->hubs.n > 16)
+		err_at(x, s, "'hubs' lists %zu URLs (at most 16)", c->hubs.n);
+}
+
 static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 {
 	const char *k = config_setting_name(s);
 	long long v;
 
+	for (size_t i = 0; i < sizeof(org_settings) / sizeof(org_settings[0]); i++)
+		if (!strcmp(k, org_settings[i]))
+			strlist_add(&x->org, k);
 	if (!strcmp(k, "socket"))
 		set_path(x, s, &c->socket);
 	else if (!strcmp(k, "http_socket"))
@@ -438,7 +525,21 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		set_path(x, s, &c->nologin_shell);
 	else if (!strcmp(k, "database"))
 		set_string(x, s, &c->database);
-	else if (!strcmp(k, "syslog_socket"))
+	else if (!strcmp(k, "hubs"))
+		set_hubs(x, s, c);
+	else if (!strcmp(k, "hub_ca"))
+		set_path(x, s, &c->hub_ca);
+	else if (!strcmp(k, "refresh_interval"))
+		set_intv(x, s, 5, 86400, &c->refresh_interval);
+	else if (!strcmp(k, "max_staleness"))
+		set_intv(x, s, 5, 31536000, &c->max_staleness);
+	else if (!strcmp(k, "host_id")) {
+		set_string(x, s, &c->host_id);
+		if (c->host_id && !config_host_id_ok(c->host_id))
+			err_at(x, s,
+			       "'host_id' must be 1 to 64 letters, digits, '.', '_' or '-', "
+			       "starting with a letter or digit");
+	} else if (!strcmp(k, "syslog_socket"))
 		set_path(x, s, &c->syslog_socket);
 	else if (!strcmp(k, "pepper_file"))
 		set_path(x, s, &c->pepper_file);
@@ -528,6 +629,32 @@ static void check_client_caps(struct ctx *x, config_t *cf, const struct svca_con
 		       c->max_clients_per_uid, c->max_clients - c->root_reserved_clients);
 }
 
+/* The modes exclude each other; an agent's organization settings are
+ * noted for the start-up warning and not used. */
+static void check_fleet(struct ctx *x, config_t *cf, struct svca_config *c)
+{
+	if (c->database && c->hubs.n)
+		err_at(x, config_lookup(cf, "hubs"),
+		       "'database' (a hub) and 'hubs' (an agent) exclude each other: a hub "
+		       "serves agents, an agent follows hubs");
+	if (c->hubs.n && !c->hub_ca)
+		err_at(x, config_lookup(cf, "hubs"),
+		       "'hubs' needs 'hub_ca' (the CA certificate file, PEM, that verifies the "
+		       "hubs' TLS certificates)");
+	else if (!c->hubs.n && c->hub_ca)
+		err_at(x, config_lookup(cf, "hub_ca"), "'hub_ca' is for 'hubs', which is not set");
+	if (!c->hubs.n && config_lookup(cf, "host_id") && !c->database)
+		err_at(x, config_lookup(cf, "host_id"),
+		       "'host_id' names this host in a fleet: set 'hubs' (an agent) or "
+		       "'database' (a hub)");
+	if (!c->hubs.n)
+		return;
+	for (size_t i = 0; i < x->org.n; i++)
+		strlist_add(&c->ignored, x->org.v[i]);
+	/* The hubs set the host's workspaces (at enrollment, host update). */
+	strlist_free(&c->host_workspaces);
+}
+
 int config_load(const char *path, struct svca_config *out, config_err_fn fn, void *arg)
 {
 	struct ctx x = { .file = path, .fn = fn, .arg = arg };
@@ -573,8 +700,10 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn, voi
 	for (int i = 0; i < n; i++)
 		apply(&x, config_setting_get_elem(root, (unsigned)i), out);
 
-	/* uid_max itself is the gid of sudo_group: accounts get the rest. */
-	if (out->uid_min >= out->uid_max)
+	/* uid_max itself is the gid of sudo_group: accounts get the rest.
+	 * (An agent takes the organization's settings from the hubs.) */
+	int agent = out->hubs.n > 0;
+	if (!agent && out->uid_min >= out->uid_max)
 		err_at(&x, config_lookup(&cf, "uid_max"), "uid_max (%u) must be above uid_min (%u)",
 		       out->uid_max, out->uid_min);
 	/* Secrets live beside the database unless placed elsewhere.  The
@@ -601,9 +730,11 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn, voi
 	else if (!out->https_listen && (out->tls_cert || out->tls_key))
 		err_at(&x, config_lookup(&cf, out->tls_cert ? "tls_cert" : "tls_key"),
 		       "tls_cert and tls_key are for https_listen, which is not set");
-	if (out->default_key_days > out->max_key_days)
+	if (!agent && out->default_key_days > out->max_key_days)
 		err_at(&x, config_lookup(&cf, "default_key_days"),
 		       "default_key_days is above max_key_days");
+	check_fleet(&x, &cf, out);
+	strlist_free(&x.org);
 	config_destroy(&cf);
 	return x.errors;
 }

@@ -48,6 +48,16 @@ struct svca_config {
 	/* hub mode: the organization in PostgreSQL (libpq connection string;
 	 * NULL = standalone, state in GDBM under state_dir) */
 	char *database;
+	/* agent mode (DESIGN.md section 9): the hubs' HTTPS URLs, tried in
+	 * order (empty = not an agent), the CA file that verifies them */
+	struct strlist hubs;
+	char *hub_ca;
+	int refresh_interval; /* seconds */
+	int max_staleness;    /* seconds */
+	char *host_id;        /* this host in the fleet; NULL = the hostname */
+	/* organization settings given in the file of an agent: not used (the
+	 * hubs decide); the daemon logs their names at start */
+	struct strlist ignored;
 	char *state_dir;
 	char *nss_dir;
 	char *home_base;
@@ -101,6 +111,19 @@ struct sockaddr_storage;
 int config_parse_listen(const char *s, struct sockaddr_storage *ss);
 /* The same for https_listen: any address ("0.0.0.0:8443", "[::]:8443"). */
 int config_parse_listen_any(const char *s, struct sockaddr_storage *ss);
+
+/* The mode the configuration selects (DESIGN.md section 9). */
+enum svca_mode { MODE_STANDALONE, MODE_HUB, MODE_AGENT };
+enum svca_mode config_mode(const struct svca_config *c);
+const char *config_mode_name(enum svca_mode m);
+
+/* 1 when s may be a hub's URL: https://, at most 200 characters, no
+ * blanks, control characters, query or fragment. */
+int config_hub_url_ok(const char *s);
+
+/* 1 when s may be a host_id: 1 to 64 characters of [A-Za-z0-9._-],
+ * starting with a letter or digit (a host name, or its first label). */
+int config_host_id_ok(const char *s);
 
 const char *role_name(enum svca_role r);
 int role_parse(const char *s, enum svca_role *out);

@@ -23,6 +23,16 @@ enum cmd_caller {
 	CALLER_SUPER,         /* super-admin (dispatcher) */
 };
 
+/* Where a command is served (DESIGN.md section 9).  The dispatcher
+ * refuses it elsewhere with status 1 and a message that says where to
+ * go; on an agent, management names the hubs. */
+enum cmd_mode {
+	CMD_ANY_MODE = 0, /* every mode */
+	CMD_NOT_AGENT,    /* management: standalone and hubs; an agent's hubs decide */
+	CMD_HUB_ONLY,     /* the fleet's records: hubs only */
+	CMD_AGENT_ONLY,   /* host enroll */
+};
+
 struct command {
 	uint16_t cmd;     /* enum svca_cmd */
 	const char *name; /* in refusals: "account.create requires admin" */
@@ -30,6 +40,7 @@ struct command {
 	enum cmd_caller caller;
 	uint32_t max_request; /* body size accepted before reading it */
 	int writes;           /* changes state beyond audit refusals */
+	enum cmd_mode mode;   /* 0 (CMD_ANY_MODE) when not given */
 };
 
 /* The table entry of a command, or NULL for an unknown one. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The command handlers, one file per noun (handlers_accounts.c,
- * handlers_keys.c, handlers_rbac.c, handlers_pam.c, handlers_audit.c).
+ * handlers_keys.c, handlers_rbac.c, handlers_pam.c, handlers_audit.c,
+ * handlers_hosts.c).
  * Only the command table (dispatch.c) calls them. */
 #ifndef SVCACCTD_HANDLERS_H
 #define SVCACCTD_HANDLERS_H
@@ -41,5 +42,14 @@ void cmd_pam_session_open(struct request *r);
 void cmd_pam_session_close(struct request *r);
 void cmd_audit_list(struct request *r);
 void cmd_audit_verify(struct request *r);
+void cmd_host_token_create(struct request *r);
+void cmd_host_list(struct request *r);
+void cmd_host_show(struct request *r);
+void cmd_host_update(struct request *r);
+void cmd_host_disable(struct request *r);
+void cmd_host_remove(struct request *r);
+void cmd_host_register(struct request *r);
+void cmd_host_enroll(struct request *r);
+void cmd_fleet_status(struct request *r);
 
 #endif

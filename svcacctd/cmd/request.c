@@ -157,6 +157,12 @@ __attribute__((format(printf, 3, 4))) void req_fail(struct request *r, enum svca
 	svca_frame_end(r->reply);
 }
 
+void req_defer(struct request *r, struct req_job *j)
+{
+	j->actor = r->actor;
+	r->job = j;
+}
+
 void req_ok(struct request *r)
 {
 	svca_frame_begin(r->reply, SVCA_OK);

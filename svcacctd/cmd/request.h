@@ -10,6 +10,24 @@
 #include "audit.h"
 #include "daemon.h"
 
+struct request;
+
+/*
+ * A request whose answer needs a hub (an agent's host enroll, fleet
+ * status): the handler hands the loop a job instead of a reply.  The
+ * loop (net/server.c) runs work() on a worker thread, which must touch no
+ * daemon state (only the job's own copies), then finish() back on the
+ * loop with a request whose reply is still empty; finish() may use the
+ * store and the audit trail like any handler.  release() frees the job
+ * (wiping secrets).  Meanwhile the loop goes on serving other clients.
+ */
+struct req_job {
+	void (*work)(struct req_job *j);
+	void (*finish)(struct req_job *j, struct request *r);
+	void (*release)(struct req_job *j);
+	struct actor actor; /* the requester, for finish() */
+};
+
 /* One request being handled. */
 struct request {
 	struct daemon *d;
@@ -25,7 +43,12 @@ struct request {
 	 * HTTPS API answers 401 rather than 403 */
 	int token_refused;
 	size_t audit_mark;
+	/* set by req_defer: no reply yet, the loop runs the job */
+	struct req_job *job;
 };
+
+/* Hands the request's answer to a job (above); j->actor is filled in. */
+void req_defer(struct request *r, struct req_job *j);
 
 /* Callers: resolves admin_groups and super_admin_groups to gids (at start
  * and on reload; groups that do not exist are logged and ignored), and

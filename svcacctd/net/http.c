@@ -45,46 +45,6 @@
 #define HTTP_ROOT_RESERVE 16
 #define HTTP_IDLE_TIMEOUT_S 10
 #define HTTP_DEADLINE_MS 10000
-#define MAX_TRACKED 1024
-
-struct tracked {
-	int fd; /* fd + 1; 0 = free slot */
-	int64_t deadline;
-	uint64_t seq;    /* accept order: lower = older */
-	uint64_t caller; /* hash of the caller (http_caller_key or uid) */
-	int root;        /* uid 0 on http_socket: never evicted */
-	int evicted;     /* shut down by the policy; MHD closes it soon */
-};
-
-struct http_front {
-	struct daemon *d;
-	struct MHD_Daemon *mhd[3];
-	int nmhd;
-	struct MHD_Daemon *tls;   /* the HTTPS API's (also in mhd[]), or NULL */
-	char *tls_cert, *tls_key; /* PEM texts it was started with */
-	struct tracked conns[MAX_TRACKED];
-	int live;    /* connections being served, over both daemons */
-	int evicted; /* of which shut down by the policy, not yet closed */
-	uint64_t next_seq;
-	int64_t last_cap_log;
-	int64_t started;
-};
-
-enum MHD_Result http_respond(struct MHD_Connection *c, unsigned status, const char *ctype,
-			     const char *body, const char *const *hdrs)
-{
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, "Content-Type", ctype);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	for (size_t i = 0; hdrs && hdrs[i] && hdrs[i + 1]; i += 2)
-		MHD_add_response_header(r, hdrs[i], hdrs[i + 1]);
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
 			       const char *body, int retry_after, const char *allow)
@@ -103,21 +63,6 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 	}
 	hdrs[n] = NULL;
 	return http_respond(c, status, ctype, body, hdrs);
-}
-
-enum MHD_Result http_problem(struct MHD_Connection *c, unsigned status, const char *title,
-			     const char *detail, const char *const *hdrs)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "type", json_string("about:blank"));
-	json_object_set_new(o, "title", json_string(title));
-	json_object_set_new(o, "status", json_integer(status));
-	json_object_set_new(o, "detail", json_string(detail));
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	enum MHD_Result r = http_respond(c, status, "application/problem+json", s ? s : "{}", hdrs);
-	free(s);
-	return r;
 }
 
 static enum MHD_Result problem(struct MHD_Connection *c, unsigned status, const char *title,
@@ -146,62 +91,6 @@ static enum MHD_Result json_reply(struct MHD_Connection *c, unsigned status, jso
 	enum MHD_Result r = respond(c, status, "application/json", s ? s : "{}", 0, NULL);
 	free(s);
 	return r;
-}
-
-/* The caller: SO_PEERCRED on the Unix socket, the address on TCP. */
-static void peer_of(struct MHD_Connection *c, struct peer *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->uid = (uid_t)-1;
-	p->gid = (gid_t)-1;
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	const union MHD_ConnectionInfo *ai =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ai ? ai->client_addr : NULL;
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, p->addr, sizeof(p->addr));
-		http_caller_key(sa, p->caller, sizeof(p->caller));
-		return;
-	}
-	if (sa && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, p->addr, sizeof(p->addr));
-		http_caller_key(sa, p->caller, sizeof(p->caller));
-		return;
-	}
-	if (ci) {
-		struct ucred cr;
-		socklen_t len = sizeof(cr);
-		if (getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
-			p->pid = cr.pid;
-			p->uid = cr.uid;
-			p->gid = cr.gid;
-		}
-	}
-}
-
-int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
-		  const struct svca_field *in, size_t nin, struct svca_buf *out, int *token_refused)
-{
-	struct peer p;
-	peer_of(c, &p);
-	struct request r = { .d = h->d, .peer = &p, .cmd = cmd, .f = in, .nf = nin, .reply = out };
-	handle_request(&r);
-	if (token_refused)
-		*token_refused = r.token_refused;
-	if (r.wrote) {
-		/* The answer depends on a change (token.issue audit): make
-		 * it durable before the client sees it. */
-		int ok = h->d->ops->flush(h->d) == 0;
-		if (!ok)
-			return -1;
-	}
-	struct svca_header hd;
-	if (out->failed || out->len < SVCA_HDR_LEN || svca_header_parse(out->data, &hd) < 0)
-		return -1;
-	return 0;
 }
 
 /* Runs one native command.  The reply frame's status and fields are
@@ -239,56 +128,6 @@ static uint64_t fu64(const struct svca_field *fs, size_t n, uint16_t tag)
 	uint64_t v = 0;
 	svca_field_u64(svca_fields_find(fs, n, tag), &v);
 	return v;
-}
-
-/* MHD 0.9.75 ends a header value at a NUL and reports only the part
- * before it (its length too): the bytes after the NUL are dropped
- * silently, so "key\0junk" would pass as "key".  It parses in place: the
- * value lies inside the request's header bytes, which begin at the method,
- * and between the value's end and the next header line there may only be
- * the line ending (CR LF or LF, zeroed by MHD; after the last header, the
- * empty line too).  Anything more was hidden behind a NUL: 1.  A library
- * that keeps values elsewhere is not second-guessed (0); one that reports
- * the whole length is caught by the strlen() test. */
-struct line_after {
-	uintptr_t from, next;
-	int last;
-};
-
-static enum MHD_Result next_line(void *cls, enum MHD_ValueKind kind, const char *key,
-				 const char *value)
-{
-	struct line_after *l = cls;
-	uintptr_t k = (uintptr_t)key;
-	(void)kind;
-	(void)value;
-	if (k >= l->from && k < l->next) {
-		l->next = k;
-		l->last = 0;
-	}
-	return MHD_YES;
-}
-
-int http_hidden_after_nul(struct MHD_Connection *c, const char *start, const char *v, size_t vlen)
-{
-	if (strlen(v) != vlen)
-		return 1;
-	const union MHD_ConnectionInfo *hs =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
-	if (!hs || !start)
-		return 0;
-	uintptr_t s = (uintptr_t)start, e = s + hs->header_size, a = (uintptr_t)v + vlen;
-	if ((uintptr_t)v < s || a >= e)
-		return 0; /* not parsed in place: nothing to see */
-	struct line_after l = { .from = a, .next = e, .last = 1 };
-	MHD_get_connection_values(c, MHD_HEADER_KIND, next_line, &l);
-	size_t gap = (size_t)(l.next - a);
-	if (gap > (l.last ? 4u : 2u))
-		return 1;
-	for (size_t i = 0; i < gap; i++)
-		if (v[vlen + i] != '\0')
-			return 1;
-	return 0;
 }
 
 static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connection *c,
@@ -481,6 +320,16 @@ static enum MHD_Result healthz(struct http_front *h, struct MHD_Connection *c)
 	return json_reply(c, MHD_HTTP_OK, o);
 }
 
+/* The agents' endpoints (agent_api.c): a hub's HTTPS API only. */
+static int agent_url(const struct http_front *h, struct MHD_Connection *c, const char *url)
+{
+	if (!h->tls || config_mode(&h->d->cfg) != MODE_HUB ||
+	    strncmp(url, "/v1/agent/", strlen("/v1/agent/")))
+		return 0;
+	const union MHD_ConnectionInfo *di = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+	return di && di->daemon == h->tls;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -518,6 +367,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	if (cmd_name)
 		return https_command(h, c, cmd_name, method, rs);
+	if (agent_url(h, c, url)) {
+		if (!strcmp(url, AGENT_API_ENROLL))
+			return agent_api_enroll(h, c, method, rs);
+		if (!strcmp(url, AGENT_API_WHOAMI))
+			return agent_api_whoami(h, c, method);
+	}
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	int post = !strcmp(method, "POST");
 	if (!strcmp(url, "/service-account-tokens")) {

@@ -12,7 +12,31 @@
 #include "daemon.h"
 #include "proto.h"
 
-struct http_front;
+/* Connections the front tracks for its per-caller caps (http.c). */
+#define MAX_TRACKED 1024
+
+struct tracked {
+	int fd; /* fd + 1; 0 = free slot */
+	int64_t deadline;
+	uint64_t seq;    /* accept order: lower = older */
+	uint64_t caller; /* hash of the caller (http_caller_key or uid) */
+	int root;        /* uid 0 on http_socket: never evicted */
+	int evicted;     /* shut down by the policy; MHD closes it soon */
+};
+
+struct http_front {
+	struct daemon *d;
+	struct MHD_Daemon *mhd[3];
+	int nmhd;
+	struct MHD_Daemon *tls;   /* the HTTPS API's (also in mhd[]), or NULL */
+	char *tls_cert, *tls_key; /* PEM texts it was started with */
+	struct tracked conns[MAX_TRACKED];
+	int live;    /* connections being served, over both daemons */
+	int evicted; /* of which shut down by the policy, not yet closed */
+	uint64_t next_seq;
+	int64_t last_cap_log;
+	int64_t started;
+};
 
 #define HTTP_MAX_BODY 4096 /* the token endpoints' bodies */
 /* A JSON command body (/v1/commands/...): room for a description of
@@ -54,6 +78,29 @@ int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
 #define HTTPS_COMMANDS_PREFIX "/v1/commands/"
 enum MHD_Result https_command(struct http_front *h, struct MHD_Connection *c, const char *name,
 			      const char *method, struct req_state *rs);
+
+/* The daemon a front serves. */
+struct daemon *http_front_daemon(struct http_front *h);
+
+/* "Authorization: Bearer <value>" into tok (len bytes).  1 got it, 0 no
+ * header, -1 a header that is not one (https.c). */
+int https_bearer(struct MHD_Connection *c, const char *method, char *tok, size_t len);
+
+/* A hub's endpoints for its agents (agent_api.c), on the HTTPS API. */
+#define AGENT_API_ENROLL "/v1/agent/enroll"
+#define AGENT_API_WHOAMI "/v1/agent/whoami"
+enum MHD_Result agent_api_enroll(struct http_front *hf, struct MHD_Connection *c,
+				 const char *method, struct req_state *rs);
+enum MHD_Result agent_api_whoami(struct http_front *hf, struct MHD_Connection *c,
+				 const char *method);
+/* The one check of an agent's host credential (Authorization: Bearer
+ * svch_..., host_cred_check in model/hosts.c) for every agent endpoint:
+ * 1 = an active host (*h filled); 0 = refused, *ret is the response
+ * already queued (401 missing, malformed, unknown or removed; 403
+ * disabled; 503 database unreachable). */
+struct host;
+int agent_api_auth(struct http_front *hf, struct MHD_Connection *c, const char *method,
+		   struct host *h, enum MHD_Result *ret);
 
 /* The certificate chain and private key of https_listen, read (the key
  * checked like every secret file: secret_file_ok) and checked by GnuTLS

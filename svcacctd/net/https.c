@@ -182,32 +182,6 @@ static enum MHD_Result unauthorized(struct MHD_Connection *c, const char *detail
 	return http_problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized", detail, bearer_hdrs);
 }
 
-/* The session token of "Authorization: Bearer <token>" into tok.  1 got
- * it, 0 no header, -1 a header that is not one (refused whole). */
-static int bearer_token(struct MHD_Connection *c, const char *method, char *tok, size_t len)
-{
-	const char *v = NULL;
-	size_t vlen = 0;
-	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
-					  strlen(MHD_HTTP_HEADER_AUTHORIZATION), &v,
-					  &vlen) != MHD_YES ||
-	    !v)
-		return 0;
-	if (http_hidden_after_nul(c, method, v, vlen) || vlen < 8 || strncasecmp(v, "Bearer ", 7))
-		return -1;
-	v += 7;
-	vlen -= 7;
-	while (vlen && *v == ' ') {
-		v++;
-		vlen--;
-	}
-	if (vlen == 0 || vlen >= len)
-		return -1;
-	memcpy(tok, v, vlen);
-	tok[vlen] = '\0';
-	return 1;
-}
-
 /* A name safe to repeat in a message. */
 static int plain_name(const char *s)
 {
@@ -381,7 +355,7 @@ enum MHD_Result https_command(struct http_front *h, struct MHD_Connection *c, co
 	if (rs->too_large)
 		return http_problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
 				    "the request body is too large", NULL);
-	int b = bearer_token(c, method, tok, sizeof(tok));
+	int b = https_bearer(c, method, tok, sizeof(tok));
 	if (b < 0)
 		return unauthorized(c, "the Authorization header must be 'Bearer <session token>'");
 	if (b == 0 && cmd->caller != CALLER_ANYONE)

@@ -11,11 +11,21 @@
  * changes not yet durable waits for the generation of the batch that
  * holds them (need_gen) and goes out when that batch is on disk; if it
  * fails, every reply that depended on undone changes gets an error.
+ *
+ * A request whose answer needs a hub (an agent's host enroll, fleet
+ * status) hands the loop a job (cmd/request.h: struct req_job): its
+ * network part runs on a thread of its own, its connection waits out of
+ * the epoll set (C_JOB, no deadline: the job's own timeouts bound it),
+ * and its finish runs back on the loop when the thread signals the
+ * eventfd.  At most SERVER_MAX_JOBS at a time.
  */
 #include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <signal.h>
@@ -37,7 +47,9 @@
 
 /* C_GONE: evicted; freed at the end of the loop iteration, because an
  * event already taken from epoll_wait may still point at it. */
-enum conn_state { C_READ, C_WAIT_FLUSH, C_WRITE, C_GONE };
+enum conn_state { C_READ, C_WAIT_FLUSH, C_WRITE, C_GONE, C_JOB };
+
+#define SERVER_MAX_JOBS 8
 
 struct conn {
 	int fd;
@@ -55,7 +67,11 @@ struct conn {
 	int close_after;   /* protocol error: close once the reply is out */
 	uint64_t seq;      /* accept order: lower = older */
 	struct conn *prev, *next;
-	struct conn *pnext; /* waiting for the flush */
+	struct conn *pnext;  /* waiting for the flush */
+	struct req_job *job; /* C_JOB: running on thr */
+	pthread_t thr;
+	atomic_int job_done;
+	int job_efd; /* the server's: the thread signals it when done */
 };
 
 struct watch {
@@ -85,9 +101,11 @@ struct server {
 	uint64_t settled_gen;  /* durable generation after_flush last saw */
 	size_t batch_requests; /* replies waiting for the open batch (or the
 				* one in flight) since the last flush started */
+	int job_efd;           /* eventfd: a job thread finished */
+	size_t njobs;
 };
 
-static char listen_tag, signal_tag, flush_tag;
+static char listen_tag, signal_tag, flush_tag, job_tag;
 
 static void conn_close(struct server *s, struct conn *c)
 {
@@ -383,6 +401,90 @@ __attribute__((format(printf, 4, 5))) static void protocol_error(struct server *
 	queue_reply(s, c);
 }
 
+static void *job_main(void *arg)
+{
+	struct conn *c = arg;
+	uint64_t one = 1;
+	c->job->work(c->job);
+	atomic_store(&c->job_done, 1);
+	if (write(c->job_efd, &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow at SERVER_MAX_JOBS */
+	}
+	return NULL;
+}
+
+/* The request's answer comes from a job: its thread starts now. */
+static void start_job(struct server *s, struct conn *c, struct req_job *job)
+{
+	svca_buf_reset(&c->out);
+	if (s->njobs >= SERVER_MAX_JOBS) {
+		job->release(job);
+		protocol_error(s, c, SVCA_ERR_UNAVAIL,
+			       "too many requests waiting for the hubs; retry in a few seconds");
+		return;
+	}
+	c->job = job;
+	atomic_store(&c->job_done, 0);
+	c->job_efd = s->job_efd;
+	c->state = C_JOB;
+	if (pthread_create(&c->thr, NULL, job_main, c) != 0) {
+		c->job = NULL;
+		c->state = C_READ;
+		job->release(job);
+		protocol_error(s, c, SVCA_ERR_UNAVAIL, "cannot start a thread for the request");
+		return;
+	}
+	s->njobs++;
+	/* Out of the epoll set while it waits (a hang-up would spin the
+	 * level-triggered loop); its reply adds it back. */
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	c->disarmed = 1;
+}
+
+/* A job's thread is done: join it, run its finish on the loop, queue the
+ * reply like any other (it may wait for its batch to be durable). */
+static void end_job(struct server *s, struct conn *c)
+{
+	struct req_job *job = c->job;
+	pthread_join(c->thr, NULL);
+	c->job = NULL;
+	s->njobs--;
+	struct request r = {
+		.d = s->d,
+		.peer = &c->peer,
+		.actor = job->actor,
+		.cmd = c->h.type,
+		.reply = &c->out,
+	};
+	const struct command *cmd = command_find(c->h.type);
+	r.cmd_name = cmd ? cmd->name : NULL;
+	job->finish(job, &r);
+	job->release(job);
+	if (c->out.failed || c->out.len < SVCA_HDR_LEN) {
+		svca_buf_reset(&c->out);
+		protocol_error(s, c, SVCA_ERR_FAILED, "reply too large or out of memory");
+		return;
+	}
+	c->need_gen = store_pending_gen(s->d->store);
+	if (c->need_gen)
+		s->batch_requests++;
+	queue_reply(s, c);
+}
+
+static void on_jobs(struct server *s)
+{
+	uint64_t n;
+	if (read(s->job_efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_err("job eventfd: %s", strerror(errno));
+	struct conn *c = s->conns;
+	while (c) {
+		struct conn *next = c->next;
+		if (c->state == C_JOB && atomic_load(&c->job_done))
+			end_job(s, c);
+		c = next;
+	}
+}
+
 static void dispatch(struct server *s, struct conn *c)
 {
 	struct svca_field fields[SVCA_MAX_REQUEST_FIELDS];
@@ -407,6 +509,10 @@ static void dispatch(struct server *s, struct conn *c)
 		.reply = &c->out,
 	};
 	handle_request(&r);
+	if (r.job) {
+		start_job(s, c, r.job);
+		return;
+	}
 	if (c->out.failed || c->out.len < SVCA_HDR_LEN) {
 		svca_buf_reset(&c->out);
 		protocol_error(s, c, SVCA_ERR_FAILED, "reply too large or out of memory");
@@ -655,7 +761,7 @@ static int expire(struct server *s, int64_t now)
 	struct conn *c = s->conns;
 	while (c) {
 		struct conn *n = c->next;
-		if (c->state != C_WAIT_FLUSH) {
+		if (c->state != C_WAIT_FLUSH && c->state != C_JOB) {
 			if (c->deadline <= now)
 				conn_free(s, c); /* slow client: drop it */
 			else if (next < 0 || c->deadline < next)
@@ -683,12 +789,18 @@ struct server *server_new(struct daemon *d, int lfd, int sfd)
 	struct epoll_event e1 = { .events = EPOLLIN, .data.ptr = &listen_tag };
 	struct epoll_event e2 = { .events = EPOLLIN, .data.ptr = &signal_tag };
 	struct epoll_event e3 = { .events = EPOLLIN, .data.ptr = &flush_tag };
+	struct epoll_event e4 = { .events = EPOLLIN, .data.ptr = &job_tag };
 	int ffd = store_flush_fd(d->store);
-	if (s->ep < 0 || ffd < 0 || epoll_ctl(s->ep, EPOLL_CTL_ADD, lfd, &e1) < 0 ||
+	s->job_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->ep < 0 || ffd < 0 || s->job_efd < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, lfd, &e1) < 0 ||
 	    epoll_ctl(s->ep, EPOLL_CTL_ADD, sfd, &e2) < 0 ||
-	    epoll_ctl(s->ep, EPOLL_CTL_ADD, ffd, &e3) < 0) {
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, ffd, &e3) < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->job_efd, &e4) < 0) {
 		if (s->ep >= 0)
 			close(s->ep);
+		if (s->job_efd >= 0)
+			close(s->job_efd);
 		free(s);
 		return NULL;
 	}
@@ -739,6 +851,8 @@ int server_run(struct server *s)
 				on_signal(s);
 			} else if (p == &flush_tag) {
 				on_flushed(s);
+			} else if (p == &job_tag) {
+				on_jobs(s);
 			} else if (as_watch(s, p)) {
 				struct watch *w = as_watch(s, p);
 				w->fn(w->arg);
@@ -771,12 +885,20 @@ void server_free(struct server *s)
 {
 	if (!s)
 		return;
+	/* Jobs end by their own timeouts: wait for them, answer nobody. */
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->state == C_JOB) {
+			pthread_join(c->thr, NULL);
+			c->job->release(c->job);
+			c->job = NULL;
+		}
 	while (s->conns)
 		conn_free(s, s->conns);
 	free_gone(s);
 	if (s->spare >= 0)
 		close(s->spare);
 	close(s->ep);
+	close(s->job_efd);
 	free(s);
 }
 

@@ -201,6 +201,72 @@ static void https_settings(void **state)
 	config_free(&c);
 }
 
+/* Agent mode (DESIGN.md section 9): the fleet keys, their bounds, the
+ * modes excluding each other, and the organization settings an agent
+ * ignores (named for the start-up warning, not cross-checked). */
+static void agent_settings(void **state)
+{
+	(void)state;
+	struct svca_config c;
+	assert_int_equal(load("hubs = [ \"https://hub1.example:8443\", \"https://hub2:8443\" ];\n"
+			      "hub_ca = \"/etc/svcacct/tls/ca.crt\";\n"
+			      "refresh_interval = 5; max_staleness = 3600;\n"
+			      "host_id = \"web-1.prod\";\n"
+			      "uid_min = 70000; uid_max = 60000;\n"
+			      "host_workspaces = [ \"prod\" ];\n",
+			      &c),
+			 0);
+	assert_int_equal(config_mode(&c), MODE_AGENT);
+	assert_int_equal(c.hubs.n, 2);
+	assert_string_equal(c.hubs.v[1], "https://hub2:8443");
+	assert_string_equal(c.hub_ca, "/etc/svcacct/tls/ca.crt");
+	assert_int_equal(c.refresh_interval, 5);
+	assert_int_equal(c.max_staleness, 3600);
+	assert_string_equal(c.host_id, "web-1.prod");
+	assert_int_equal(c.ignored.n, 3);
+	assert_string_equal(c.ignored.v[0], "uid_min");
+	assert_int_equal(c.host_workspaces.n, 0); /* the hubs set them */
+	config_free(&c);
+
+	assert_int_equal(load("", &c), 0);
+	assert_int_equal(config_mode(&c), MODE_STANDALONE);
+	assert_int_equal(c.refresh_interval, 300);
+	assert_int_equal(c.max_staleness, 86400);
+	config_free(&c);
+
+	assert_int_equal(load("database = \"dbname=x\";\nhubs = [ \"https://h\" ];\n"
+			      "hub_ca = \"/ca\";\n",
+			      &c),
+			 1);
+	assert_non_null(strstr(errs, "exclude each other"));
+	config_free(&c);
+	assert_int_equal(load("hubs = [ \"https://h\" ];\n", &c), 1);
+	assert_non_null(strstr(errs, "needs 'hub_ca'"));
+	config_free(&c);
+	assert_int_equal(load("hub_ca = \"/ca\";\n", &c), 1);
+	assert_non_null(strstr(errs, "'hub_ca' is for 'hubs'"));
+	config_free(&c);
+	assert_int_equal(load("hubs = [ \"http://h\", \"https://a b\" ];\nhub_ca = \"/ca\";\n", &c),
+			 2);
+	assert_non_null(strstr(errs, "not an https:// URL"));
+	config_free(&c);
+	assert_int_equal(load("hubs = [ ];\n", &c), 1);
+	assert_non_null(strstr(errs, "'hubs' is empty"));
+	config_free(&c);
+	assert_int_equal(load("hubs = [ \"https://h\" ];\nhub_ca = \"/ca\";\n"
+			      "refresh_interval = 4;\nmax_staleness = 4;\nhost_id = \"-x\";\n",
+			      &c),
+			 3);
+	config_free(&c);
+	assert_int_equal(load("host_id = \"web1\";\n", &c), 1);
+	assert_non_null(strstr(errs, "names this host in a fleet"));
+	config_free(&c);
+	assert_int_equal(load("database = \"dbname=x\";\nhost_id = \"hub1\";\n", &c), 0);
+	assert_int_equal(config_mode(&c), MODE_HUB);
+	assert_int_equal(c.ignored.n, 0);
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +278,7 @@ int main(void)
 		cmocka_unit_test(role_override),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(https_settings),
+		cmocka_unit_test(agent_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -275,6 +275,55 @@ static const struct ctl_cmd commands[] = {
 	  "Checks every audit record against the hash chain.  Exits 0 when the\n"
 	  "chain is intact, 1 naming the first bad record otherwise.\n",
 	  ctl_audit_verify },
+	{ "host", "token", "create --workspace WS [--workspace WS2 ...] [--ttl SECONDS]",
+	  "hub: a one-time enrollment token for a new host",
+	  "On a hub: makes a one-time enrollment token for a host that joins the\n"
+	  "given workspaces (they must exist).  The token is printed alone on the\n"
+	  "last line; on the new host (an agent: 'hubs' and 'hub_ca' in its\n"
+	  "svcacctd.conf) run \"svcacctctl host enroll TOKEN\".  With --json prints\n"
+	  "{\"token\", \"token_id\", \"expires_at\", \"workspaces\"}.\n"
+	  "\n"
+	  "  --workspace WS  a workspace of the host (repeat for more)\n"
+	  "  --ttl SECONDS   how long the token may be used (default 3600)\n",
+	  ctl_host_token },
+	{ "host", "enroll", "TOKEN|- [--host-id ID]", "agent: enroll this host with its hubs",
+	  "On an agent: the daemon sends the enrollment token to its hubs (in\n"
+	  "the order of 'hubs'), keeps the host credential it gets in its state\n"
+	  "directory (mode 0600) and prints the host_id it enrolled as.  TOKEN\n"
+	  "'-' reads it from standard input.  The host_id is host_id from\n"
+	  "svcacctd.conf, else the host name, unless --host-id is given.\n"
+	  "With --json prints {\"host_id\", \"workspaces\", \"hub\"}.\n",
+	  ctl_host_enroll },
+	{ "host", "list", "", "hub: the enrolled hosts",
+	  "Prints a table HOST WORKSPACES STATUS LAST_SEEN SNAPSHOT_SEQ LAG_S, or\n"
+	  "with --json an array of {\"host_id\", \"workspaces\", \"status\",\n"
+	  "\"last_seen\", \"snapshot_seq\", \"lag_s\"}.\n",
+	  ctl_host_list },
+	{ "host", "show", "HOST", "hub: one enrolled host",
+	  "Prints the host's fields as \"key: value\" lines, or with --json one\n"
+	  "host object (as host list).\n",
+	  ctl_host_show },
+	{ "host", "update", "HOST --workspace WS [--workspace WS2 ...]",
+	  "hub: set the workspaces of a host",
+	  "Replaces the host's list of workspaces by the ones given (they must\n"
+	  "exist).\n",
+	  ctl_host_update },
+	{ "host", "disable", "HOST", "hub: refuse the host from now on",
+	  "The hubs refuse the host's credential from now on (403); its agent's\n"
+	  "fleet status says \"disabled or removed\".\n",
+	  ctl_host_disable },
+	{ "host", "remove", "HOST", "hub: forget a host and its credential",
+	  "Deletes the host's record and its credential (401 from then on).  The\n"
+	  "host may enroll again with a new token.\n",
+	  ctl_host_remove },
+	{ "fleet", "status", "", "mode, hubs, host id, snapshot and staleness",
+	  "Prints this daemon's mode (standalone, hub or agent), its host_id, and\n"
+	  "on an agent each hub with whether it answers, what the hubs say of\n"
+	  "this host (host_status), the snapshot's sequence and age and whether\n"
+	  "it is stale.  With --json prints {\"mode\", \"hubs\": [{\"url\",\n"
+	  "\"reachable\"}], \"snapshot_seq\", \"age_s\", \"stale\", \"host_id\"}\n"
+	  "(and \"host_status\" on an agent).\n",
+	  ctl_fleet_status },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

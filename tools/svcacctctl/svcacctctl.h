@@ -318,4 +318,13 @@ int ctl_signing_key_rotate(struct ctl *c, int argc, char **argv);
 int ctl_audit_list(struct ctl *c, int argc, char **argv);
 int ctl_audit_verify(struct ctl *c, int argc, char **argv);
 
+int ctl_host_token(struct ctl *c, int argc, char **argv);
+int ctl_host_list(struct ctl *c, int argc, char **argv);
+int ctl_host_show(struct ctl *c, int argc, char **argv);
+int ctl_host_update(struct ctl *c, int argc, char **argv);
+int ctl_host_disable(struct ctl *c, int argc, char **argv);
+int ctl_host_remove(struct ctl *c, int argc, char **argv);
+int ctl_host_enroll(struct ctl *c, int argc, char **argv);
+int ctl_fleet_status(struct ctl *c, int argc, char **argv);
+
 #endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* An agent's HTTPS client of its hubs (hubclient.h). */
+#include "hubclient.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "defaults.h"
+
+int hub_client_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == 0 ? 0 : -1;
+}
+
+void hub_client_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct hub_reply *r = arg;
+	size_t add = size * n;
+	if (add > HUB_REPLY_MAX - r->len)
+		return 0; /* aborts the transfer */
+	char *q = malloc(r->len + add + 1);
+	if (!q)
+		return 0;
+	if (r->body) {
+		memcpy(q, r->body, r->len);
+		sodium_memzero(r->body, r->len);
+		free(r->body);
+	}
+	memcpy(q + r->len, ptr, add);
+	r->body = q;
+	r->len += add;
+	r->body[r->len] = '\0';
+	return add;
+}
+
+void hub_reply_free(struct hub_reply *r)
+{
+	if (r->body) {
+		sodium_memzero(r->body, r->len);
+		free(r->body);
+	}
+	r->body = NULL;
+	r->len = 0;
+}
+
+static struct curl_slist *headers(const char *bearer, int post)
+{
+	char auth[160]; /* "Authorization: Bearer " + a 67-character credential */
+	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json"), *t;
+	if (h && post && (t = curl_slist_append(h, "Content-Type: application/json")))
+		h = t;
+	if (h && bearer) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		t = curl_slist_append(h, auth);
+		sodium_memzero(auth, sizeof(auth));
+		if (!t) {
+			curl_slist_free_all(h);
+			return NULL;
+		}
+		h = t;
+	}
+	return h;
+}
+
+int hub_request(const char *base_url, const char *path, const char *ca, const char *bearer,
+		const char *json, int timeout_ms, struct hub_reply *out)
+{
+	char url[512], ebuf[CURL_ERROR_SIZE] = "";
+	memset(out, 0, sizeof(*out));
+	snprintf(url, sizeof(url), "%s%s", base_url, path);
+	CURL *e = curl_easy_init();
+	struct curl_slist *h = headers(bearer, json != NULL);
+	if (!e || !h) {
+		snprintf(out->err, sizeof(out->err), "out of memory");
+		curl_slist_free_all(h);
+		if (e)
+			curl_easy_cleanup(e);
+		return -1;
+	}
+	long connect = timeout_ms < HUB_CONNECT_TIMEOUT_MS ? timeout_ms : HUB_CONNECT_TIMEOUT_MS;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+	curl_easy_setopt(e, CURLOPT_CAPATH, NULL); /* hub_ca only */
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* a worker thread */
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "svcacctd/" SVCA_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	if (json) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, json);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
+	}
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
+	CURLcode rc = curl_easy_perform(e);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);
+	else
+		snprintf(out->err, sizeof(out->err), "%s",
+			 rc == CURLE_WRITE_ERROR ? "the reply is too large"
+			 : *ebuf                 ? ebuf
+						 : curl_easy_strerror(rc));
+	curl_slist_free_all(h);
+	curl_easy_cleanup(e);
+	if (rc != CURLE_OK) {
+		hub_reply_free(out);
+		out->status = 0;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * A hub's endpoints for its agents, on the HTTPS API (https_listen):
+ *
+ *   POST /v1/agent/enroll   {"token": "svce_...", "host_id": "web1"}
+ *                           -> 200 {"host_id", "workspaces", "credential"}
+ *                           401 unknown, used or expired token; 409 the
+ *                           host is enrolled and active; 429 rate limited
+ *   GET  /v1/agent/whoami   Authorization: Bearer <host credential>
+ *                           -> 200 the host's record; 401 unknown
+ *                           credential (removed host); 403 disabled host
+ *
+ * Enrollment runs the native command host.register through the same
+ * table as every other request (audit, the durable path, the per-address
+ * rate limit).  Every later agent request authenticates with
+ * agent_api_auth(), the one check of a host credential
+ * (host_cred_check in model/hosts.c).
+ */
+#include "http_front.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hosts.h"
+#include "secrets.h"
+
+#define CRED_BEARER_MAX 128
+
+/* ---- authentication of agents -------------------------------------------------- */
+
+static const char *const host_bearer[] = { "WWW-Authenticate", "Bearer realm=\"svcacct-agents\"",
+					   NULL };
+
+/* No lockout here: a credential holds 256 random bits, so guessing is
+ * hopeless, while a lockout per address would let one removed host behind
+ * a NAT lock out every host that shares its address.  The front's caps
+ * per address and deadlines bound the load. */
+int agent_api_auth(struct http_front *hf, struct MHD_Connection *c, const char *method,
+		   struct host *h, enum MHD_Result *ret)
+{
+	struct daemon *d = http_front_daemon(hf);
+	char cred[CRED_BEARER_MAX];
+	int b = https_bearer(c, method, cred, sizeof(cred));
+	enum hostcred_result r =
+		b == 1 ? host_cred_check(d->store, d->secrets->pepper, cred, strlen(cred), h)
+		       : HOSTCRED_MALFORMED;
+	sodium_memzero(cred, sizeof(cred));
+	switch (r) {
+	case HOSTCRED_OK: return 1;
+	case HOSTCRED_ERROR:
+		*ret = http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
+				    "the organization database is unreachable", NULL);
+		return 0;
+	case HOSTCRED_DISABLED:
+		*ret = http_problem(c, MHD_HTTP_FORBIDDEN, "Forbidden",
+				    "this host is disabled on the hubs (host disable); an admin "
+				    "must remove and enroll it again",
+				    NULL);
+		return 0;
+	default:
+		*ret = http_problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
+				    b == 1 ? "unknown host credential (the host was removed, or "
+					     "never enrolled)"
+					   : "send the host credential: Authorization: Bearer "
+					     "svch_...",
+				    host_bearer);
+		return 0;
+	}
+}
+
+/* ---- GET /v1/agent/whoami --------------------------------------------------------- */
+
+static json_t *host_json(const struct host *h)
+{
+	json_t *o = json_object(), *ws = json_array();
+	for (size_t i = 0; ws && i < h->nws; i++)
+		json_array_append_new(ws, json_string(h->workspaces[i]));
+	json_object_set_new(o, "host_id", json_string(h->host_id));
+	json_object_set_new(o, "workspaces", ws ? ws : json_null());
+	json_object_set_new(o, "status", json_string(host_status_name(h->status)));
+	json_object_set_new(o, "last_seen", json_integer((json_int_t)h->last_seen));
+	json_object_set_new(o, "snapshot_seq", json_integer((json_int_t)h->snapshot_seq));
+	json_object_set_new(o, "lag_s",
+			    h->has_lag ? json_integer((json_int_t)h->lag_s) : json_null());
+	return o;
+}
+
+/* jansson does not wipe what it frees: a secret member is wiped in place
+ * first. */
+static void wipe_member(json_t *o, const char *name)
+{
+	const char *v = json_string_value(json_object_get(o, name));
+	if (v)
+		sodium_memzero((char *)(uintptr_t)v, strlen(v));
+}
+
+/* o as the answer; secret (may be NULL) names a member to wipe. */
+static enum MHD_Result json_answer(struct MHD_Connection *c, unsigned status, json_t *o,
+				   const char *secret)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (secret)
+		wipe_member(o, secret);
+	json_decref(o);
+	if (!s)
+		return http_problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+				    "out of memory", NULL);
+	enum MHD_Result r = http_respond(c, status, "application/json", s, NULL);
+	sodium_memzero(s, strlen(s)); /* the enrollment's answer holds the credential */
+	free(s);
+	return r;
+}
+
+enum MHD_Result agent_api_whoami(struct http_front *hf, struct MHD_Connection *c,
+				 const char *method)
+{
+	struct host h;
+	enum MHD_Result ret;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		static const char *const allow[] = { "Allow", "GET, HEAD", NULL };
+		return http_problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed", "use GET",
+				    allow);
+	}
+	if (!agent_api_auth(hf, c, method, &h, &ret))
+		return ret;
+	return json_answer(c, MHD_HTTP_OK, host_json(&h), NULL);
+}
+
+/* ---- POST /v1/agent/enroll ---------------------------------------------------------- */
+
+/* The body into a host.register frame.  NULL, or the problem's detail. */
+static const char *enroll_request(struct req_state *rs, struct svca_buf *req)
+{
+	json_error_t jerr;
+	json_t *body = json_loadb(rs->body, rs->len, JSON_REJECT_DUPLICATES, &jerr);
+	sodium_memzero(rs->body, sizeof(rs->body));
+	const char *tok = json_string_value(json_object_get(body, "token"));
+	const char *id = json_string_value(json_object_get(body, "host_id"));
+	const char *bad = NULL;
+	if (!json_is_object(body) || json_object_size(body) != 2 || !tok || !id)
+		bad = "send a JSON object {\"token\": \"svce_...\", \"host_id\": \"HOST\"}";
+	else if (strlen(tok) > SVCA_KEY_LEN + 8 || strlen(id) > HOST_ID_MAX + 8)
+		bad = "token or host_id is too long";
+	if (!bad) {
+		svca_frame_begin(req, SVCA_CMD_HOST_REGISTER);
+		svca_put_bytes(req, F_TOKEN, tok, strlen(tok));
+		svca_put_str(req, F_HOST_ID, id);
+		if (svca_frame_end(req) < 0 ||
+		    svca_body_validate(req->data + SVCA_HDR_LEN, req->len - SVCA_HDR_LEN,
+				       SVCA_MAX_REQUEST_FIELDS) < 0)
+			bad = "invalid token or host_id (control characters?)";
+	}
+	wipe_member(body, "token");
+	json_decref(body);
+	return bad;
+}
+
+static const char *fstr(const struct svca_field *fs, size_t n, uint16_t tag, char *buf, size_t len)
+{
+	const struct svca_field *f = svca_fields_find(fs, n, tag);
+	if (!f || f->len >= len) {
+		buf[0] = '\0';
+		return buf;
+	}
+	memcpy(buf, f->val, f->len);
+	buf[f->len] = '\0';
+	return buf;
+}
+
+/* The host.register reply frame as the endpoint's answer. */
+static enum MHD_Result enroll_reply(struct MHD_Connection *c, const struct svca_buf *out)
+{
+	struct svca_header hd;
+	struct svca_field fs[HOST_MAX_WORKSPACES + 16];
+	char msg[512], reason[32], id[HOST_ID_MAX + 1], cred[SVCA_KEY_LEN + 1], ra[24];
+	svca_header_parse(out->data, &hd);
+	int n = svca_fields_collect(out->data + SVCA_HDR_LEN, out->len - SVCA_HDR_LEN, fs,
+				    sizeof(fs) / sizeof(fs[0]));
+	if (n < 0)
+		return http_problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+				    "the reply could not be read", NULL);
+	size_t nf = (size_t)n;
+	fstr(fs, nf, F_MESSAGE, msg, sizeof(msg));
+	if (hd.type != SVCA_OK) {
+		fstr(fs, nf, F_REASON, reason, sizeof(reason));
+		uint64_t retry = 0;
+		svca_field_u64(svca_fields_find(fs, nf, F_RETRY_AFTER), &retry);
+		snprintf(ra, sizeof(ra), "%llu", (unsigned long long)(retry ? retry : 1));
+		const char *const retry_hdr[] = { "Retry-After", ra, NULL };
+		if (!strcmp(reason, "rate_limited"))
+			return http_problem(c, MHD_HTTP_TOO_MANY_REQUESTS, "Too Many Requests", msg,
+					    retry_hdr);
+		if (!strncmp(reason, "token_", 6))
+			return http_problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized", msg, NULL);
+		if (!strcmp(reason, "host_exists"))
+			return http_problem(c, MHD_HTTP_CONFLICT, "Conflict", msg, NULL);
+		if (hd.type == SVCA_ERR_BADREQ)
+			return http_problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request", msg, NULL);
+		if (hd.type == SVCA_ERR_UNAVAIL)
+			return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
+					    msg, NULL);
+		return http_problem(c, MHD_HTTP_UNPROCESSABLE_CONTENT, "Unprocessable Content", msg,
+				    NULL);
+	}
+	json_t *o = json_object(), *ws = json_array();
+	for (size_t i = 0; ws && i < nf; i++)
+		if (fs[i].tag == F_WORKSPACES)
+			json_array_append_new(ws, json_stringn((const char *)fs[i].val, fs[i].len));
+	const struct svca_field *cf = svca_fields_find(fs, nf, F_CREDENTIAL);
+	if (cf && cf->len == SVCA_KEY_LEN)
+		memcpy(cred, cf->val, SVCA_KEY_LEN);
+	cred[cf && cf->len == SVCA_KEY_LEN ? SVCA_KEY_LEN : 0] = '\0';
+	json_object_set_new(o, "host_id", json_string(fstr(fs, nf, F_HOST_ID, id, sizeof(id))));
+	json_object_set_new(o, "workspaces", ws ? ws : json_null());
+	json_object_set_new(o, "credential", json_string(cred));
+	sodium_memzero(cred, sizeof(cred));
+	return json_answer(c, MHD_HTTP_OK, o, "credential");
+}
+
+enum MHD_Result agent_api_enroll(struct http_front *hf, struct MHD_Connection *c,
+				 const char *method, struct req_state *rs)
+{
+	struct svca_buf req, out;
+	struct svca_field in[8];
+	enum MHD_Result ret;
+	if (strcmp(method, "POST")) {
+		static const char *const allow[] = { "Allow", "POST", NULL };
+		return http_problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed",
+				    "use POST", allow);
+	}
+	if (rs->too_large)
+		return http_problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
+				    "the request body is too large", NULL);
+	svca_buf_init(&req, SVCA_MAX_UNAUTH_REQUEST);
+	svca_buf_init(&out, 0);
+	const char *bad = enroll_request(rs, &req);
+	if (bad) {
+		ret = http_problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request", bad, NULL);
+		goto out;
+	}
+	int n = svca_fields_collect(req.data + SVCA_HDR_LEN, req.len - SVCA_HDR_LEN, in, 8);
+	if (n < 0 || http_dispatch(hf, c, SVCA_CMD_HOST_REGISTER, in, (size_t)n, &out, NULL) < 0) {
+		ret = http_problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+				   "the request could not be completed", NULL);
+		goto out;
+	}
+	ret = enroll_reply(c, &out);
+out:
+	svca_buf_free(&req);
+	svca_buf_free(&out);
+	return ret;
+}
