@@ -69,13 +69,12 @@ _HUB_BAD=""
 
 # The newest installed server (Debian: /usr/lib/postgresql/VERSION/bin).
 _pg_find_bin() {
-	local d best=""
-	for d in /usr/lib/postgresql/*/bin; do
-		[ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] || continue
-		best=$d
+	local d
+	PG_BIN=""
+	# version order (sort -V): 9.6 < 15 < 16
+	for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V); do
+		[ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && PG_BIN=$d
 	done
-	# sorted by glob order: 15 < 16 as strings too for two digits
-	PG_BIN=$best
 	[ -n "$PG_BIN" ]
 }
 
@@ -179,7 +178,8 @@ hub_init() {
 	shift
 	[ "$n" -gt "$_HUB_MAX" ] && _HUB_MAX=$n
 	[ -n "$TMPD" ] || _svca_make_tmp
-	local db_line="database = \"$(pg_conninfo)\";"
+	local db_line
+	db_line="database = \"$(pg_conninfo)\";"
 	local l
 	for l in "$@"; do
 		[[ $l =~ ^[[:space:]]*database[[:space:]]*= ]] && db_line=""
@@ -192,8 +192,9 @@ hub_init() {
 		local d=$TMPD/hub$n
 		mkdir -p "$d"
 		chmod 0755 "$d"
-		mkdir -p -m 0700 "$d/state"
-		mkdir -p -m 0755 "$d/nss"
+		mkdir -p "$d/state" "$d/nss"
+		chmod 0700 "$d/state"
+		chmod 0755 "$d/nss"
 		HUB_SOCK[n]=$d/svcacctd.sock HUB_STATE[n]=$d/state HUB_NSS[n]=$d/nss
 		HUB_CONF[n]=$d/svcacctd.conf HUB_LOG[n]=$d/daemon.log
 		# lib.sh's writer, with this hub's paths

@@ -10,8 +10,8 @@
  * member of svcacct_hubs), and two hubs h-1 and h-2 (h-2 with copies of
  * h-1's pepper and audit.key).  Rows, each prefixed "hub: ":
  *
- *   exchange   TOKEN_CREATE, 8 clients on h-1 (and the standalone 8-client
- *              row when the exchange benchmark did not run)
+ *   exchange   TOKEN_CREATE, 8 clients, on d-main and on h-1 in turns (two
+ *              rounds each), the target from the totals
  *   pam        pam_run() against h-1 (key, token, ...)
  *   create     ACCOUNT_CREATE, 1 client, on d-main and on h-1
  *   revoke     KEY_REVOKE on h-2, then TOKEN_CREATE with that key on h-1
@@ -307,12 +307,22 @@ static void revoke_run(struct daemon *h1, struct daemon *h2, unsigned long n, st
 	free(keys);
 }
 
+/* Adds a row's operations and the seconds they took to the totals. */
+static void add_rate(const struct row *row, double *ops, double *secs)
+{
+	if (row->ops && row->ops_s > 0) {
+		*ops += (double)row->ops;
+		*secs += (double)row->ops / row->ops_s;
+	}
+}
+
 void bench_hub(struct run *r)
 {
 	char why[200], msg[300], db[PATH_MAX + 128], owner_db[PATH_MAX + 128], pamkey[KEYBUF],
 		pamtok[TOKBUF];
 	static struct daemon h1, h2, owner;
 	r->hub_x8_ops = r->sa_x8_ops = r->hub_rev_p50 = r->hub_rev_p99 = NAN;
+	r->hub_x8_p99 = 0;
 	if (pg_find(why, sizeof(why)) < 0) {
 		note("hub: skipped: %s", why);
 		sfmt(r->hub_skipped, sizeof(r->hub_skipped), "%s", why);
@@ -351,20 +361,23 @@ void bench_hub(struct run *r)
 	    token_create(pamkey, pamtok, sizeof(pamtok), msg, sizeof(msg)) < 0)
 		die("hub: setting up the PAM account: %s", msg);
 
-	/* the exchange: standalone beside the hub */
-	const struct row *sa = row_find("exchange: TOKEN_CREATE (key -> token)", r->lbl_small, 8);
-	if (!sa) {
+	/* The exchange: standalone and hub in turns (two rounds of half the
+	 * duration each), so that a change in the machine's load hits both;
+	 * the ratio is taken from the totals. */
+	double sa_ops = 0, sa_secs = 0, hub_ops = 0, hub_secs = 0;
+	for (int round = 0; round < 2; round++) {
 		row_prefix = "standalone: ";
 		cur = &r->main; /* the request helpers talk to cur */
-		xchg_run(&r->main, r->xkeys, Z.small, 8, Z.xdur, r->lbl_small);
-		sa = &rows[nrows - 1];
+		xchg_run(&r->main, r->xkeys, Z.small, 8, Z.xdur / 2, r->lbl_small);
+		add_rate(&rows[nrows - 1], &sa_ops, &sa_secs);
+		row_prefix = "hub: ";
+		cur = &h1;
+		xchg_run(&h1, hkeys, Z.small, 8, Z.xdur / 2, r->lbl_small);
+		add_rate(&rows[nrows - 1], &hub_ops, &hub_secs);
+		r->hub_x8_p99 = fmax(r->hub_x8_p99, rows[nrows - 1].p99);
 	}
-	r->sa_x8_ops = sa->ops_s;
-	row_prefix = "hub: ";
-	cur = &h1;
-	xchg_run(&h1, hkeys, Z.small, 8, Z.xdur, r->lbl_small);
-	r->hub_x8_ops = rows[nrows - 1].ops_s;
-	r->hub_x8_p99 = rows[nrows - 1].p99;
+	r->sa_x8_ops = sa_secs > 0 ? sa_ops / sa_secs : NAN;
+	r->hub_x8_ops = hub_secs > 0 ? hub_ops / hub_secs : NAN;
 
 	cur = &h1;
 	if (is_root)
@@ -402,7 +415,8 @@ void target_hub(FILE *out, const struct run *r)
 		return;
 	}
 	target(out, r->hub_x8_ops * 2 >= r->sa_x8_ops,
-	       "hub exchange, 8 clients: %.0f/s, standalone %.0f/s: %.2fx (within 2x)",
+	       "hub exchange, 8 clients: %.0f/s, standalone %.0f/s (measured in turns): %.2fx "
+	       "(within 2x)",
 	       r->hub_x8_ops, r->sa_x8_ops, r->sa_x8_ops / r->hub_x8_ops);
 	target(out, r->hub_rev_n > 0 && r->hub_rev_p99 < 200000,
 	       "revocation on hub 2 refused on hub 1: p50 %.2f ms, p99 %.2f ms over %lu revokes "

@@ -5,7 +5,7 @@
 # its host; audit verify on either hub is exit 0 on the intact chain and
 # fails after the superuser (who alone can, with session_replication_role
 # = replica) deletes a row in the middle, deletes the last row, edits a
-# row's record, edits a row's host, swaps two rows' records, or after the
+# row's record, its host or its ts, swaps two rows' records, or after the
 # hubs' own role appends a forged row.  Each tampering starts from a saved
 # copy of the intact table, and verify is exit 0 again after the restore.
 . "$(dirname "$0")/../lib.sh"
@@ -86,18 +86,7 @@ tamper "a row's host changed" "UPDATE svcacct_audit SET host = host || '-forged'
 tamper "two rows' rec (and host) swapped" "
 	UPDATE svcacct_audit a SET rec = b.rec, host = b.host FROM audit_saved b
 	WHERE (a.seq = $MID AND b.seq = $MID2) OR (a.seq = $MID2 AND b.seq = $MID)"
-# The ts column: audit list shows the time inside rec; a changed column must
-# either be caught by verify or not be what audit list shows.
-ts_before=$(hub_ctl 1 --json audit list --limit 100000 </dev/null | json_eval '[e["ts"] for e in d if e["seq"] == int(sys.argv[2])][0]' "$MID")
-pg_psql -c "SET session_replication_role = replica; UPDATE svcacct_audit SET ts = ts - interval '1 day' WHERE seq = $MID" >/dev/null
-ts_after=$(hub_ctl 1 --json audit list --limit 100000 </dev/null | json_eval '[e["ts"] for e in d if e["seq"] == int(sys.argv[2])][0]' "$MID")
-expect_exit 1 hub_ctl 1 audit verify >/dev/null
-if [ "$RC" = 1 ] || { [ -n "$ts_before" ] && [ "$ts_before" = "$ts_after" ]; }; then
-	ok "a row's ts column changed: caught by verify (exit $RC) or not what audit list shows ($ts_after)"
-else
-	not_ok "a row's ts column changed: audit verify exit $RC and audit list shows the forged time ($ts_before -> $ts_after)"
-fi
-restore
+tamper "a row's ts changed" "UPDATE svcacct_audit SET ts = ts - interval '1 day' WHERE seq = $MID"
 
 # The hubs' role may INSERT (that is how hubs append): a forged row at the
 # end must break the chain too.

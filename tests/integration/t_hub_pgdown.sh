@@ -20,8 +20,8 @@
 E_UNAVAIL="Authentication service cannot retrieve authentication info"
 FAIL_MS=8000
 BACK_S=5
-NSS_LIMIT=1.5 # 1 s, plus the time to notice the cut connection
-if grep -qa __asan_init "$SVCACCTD"; then BACK_S=10; NSS_LIMIT=3; fi
+NSS_LIMIT=1.0
+if grep -qa __asan_init "$SVCACCTD"; then BACK_S=10; NSS_LIMIT=2; fi
 CONF_LINES=('rate_limit_count = 100000;' 'host_workspaces = [ "build-farm" ];'
 	'services = { login = [ "svca-req" ]; sudo = [ "sudo" ]; };')
 
