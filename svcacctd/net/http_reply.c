@@ -38,7 +38,6 @@ enum MHD_Result http_respond(struct MHD_Connection *c, unsigned status, const ch
 	return ret;
 }
 
-
 enum MHD_Result http_problem(struct MHD_Connection *c, unsigned status, const char *title,
 			     const char *detail, const char *const *hdrs)
 {
@@ -53,7 +52,6 @@ enum MHD_Result http_problem(struct MHD_Connection *c, unsigned status, const ch
 	free(s);
 	return r;
 }
-
 
 /* The caller: SO_PEERCRED on the Unix socket, the address on TCP. */
 static void peer_of(struct MHD_Connection *c, struct peer *p)
@@ -121,7 +119,6 @@ int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
 	return 0;
 }
 
-
 /* MHD 0.9.75 ends a header value at a NUL and reports only the part
  * before it (its length too): the bytes after the NUL are dropped
  * silently, so "key\0junk" would pass as "key".  It parses in place: the
@@ -172,12 +169,10 @@ int http_hidden_after_nul(struct MHD_Connection *c, const char *start, const cha
 	return 0;
 }
 
-
 struct daemon *http_front_daemon(struct http_front *h)
 {
 	return h->d;
 }
-
 
 /* The session token of "Authorization: Bearer <token>" into tok.  1 got
  * it, 0 no header, -1 a header that is not one (refused whole). */
@@ -204,4 +199,3 @@ int https_bearer(struct MHD_Connection *c, const char *method, char *tok, size_t
 	tok[vlen] = '\0';
 	return 1;
 }
-

@@ -331,4 +331,3 @@ int ctl_request(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
 	ctl_reply_free(rep);
 	return rc;
 }
-
