@@ -216,7 +216,7 @@ void daemon_changes(void *arg)
 	struct change_flags f = { 0, 0 };
 	char err[256];
 	if (store_poll_changes(d->store, on_change, &f) < 0)
-		return; /* the database is away: the listener tells us again */
+		return;          /* the database is away: the listener tells us again */
 	http_agents_wake(front); /* agents waiting for a newer seq */
 	if (f.secrets && org_secrets_reload(d, err, sizeof(err)) < 0)
 		log_err("cannot take the organization's signing keys: %s", err);

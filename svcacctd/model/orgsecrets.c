@@ -157,14 +157,17 @@ static int snap_open(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	if (g == 0)
-		return snap_create(d) == 0 ? 0 : (snprintf(err, errlen, "cannot make the "
-						"organization's snapshot key"), -1);
+		return snap_create(d) == 0 ? 0
+					   : (snprintf(err, errlen,
+						       "cannot make the "
+						       "organization's snapshot key"),
+					      -1);
 	int r = -1;
 	uint8_t *key = sodium_malloc(crypto_secretbox_KEYBYTES);
 	uint8_t *sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 	if (key && sk &&
 	    n == crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
-			 crypto_sign_SECRETKEYBYTES) {
+			    crypto_sign_SECRETKEYBYTES) {
 		derive(d->secrets, SNAP_LABEL, key, crypto_secretbox_KEYBYTES);
 		if (crypto_secretbox_open_easy(sk, sealed + crypto_secretbox_NONCEBYTES,
 					       n - crypto_secretbox_NONCEBYTES, sealed, key) == 0)

@@ -273,8 +273,7 @@ out:
 static enum MHD_Result get_only(struct MHD_Connection *c)
 {
 	static const char *const allow[] = { "Allow", "GET", NULL };
-	return http_problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed", "use GET",
-			    allow);
+	return http_problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed", "use GET", allow);
 }
 
 /* Built under the write intent (the organization's lock: the reads are
