@@ -154,11 +154,15 @@ static void sync_overlay(struct store *s, struct host *h)
 	snprintf(key, sizeof(key), "hsync/%s", h->host_id);
 	if (store_get(s, DB_STATE, key, &raw, &n) != 1)
 		return;
-	unsigned long long seen = 0, seq = 0;
 	if (n < sizeof(text)) {
+		char *end, *end2 = NULL;
 		memcpy(text, raw, n);
 		text[n] = '\0';
-		if (sscanf(text, "%llu %llu", &seen, &seq) == 2 && seen > h->last_seen) {
+		unsigned long long seen = strtoull(text, &end, 10);
+		unsigned long long seq =
+			end != text && *end == ' ' ? strtoull(end + 1, &end2, 10) : 0;
+		if (end != text && *end == ' ' && end2 != end + 1 && !*end2 &&
+		    seen > h->last_seen) {
 			h->last_seen = seen;
 			h->snapshot_seq = seq;
 		}

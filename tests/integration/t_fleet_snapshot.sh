@@ -7,7 +7,7 @@
 # agent daemon (its pin file), fetches GET /v1/agent/snapshot: the Ed25519
 # signature verifies (python3-cryptography) against the enrollment's
 # snapshot_key; it holds the account granted in wa and the one whose team
-# grant covers wa, nothing of the account granted only in wb; key records
+# grant covers wa, nothing of the account granted only in wsbravo; key records
 # carry no hash (compared with the hub's record in svcacct_kv); its seq is
 # the change log's.  GET /v1/agent/changes?since=SEQ is held while nothing
 # changes and answered within 1 s of an account disable on the OTHER hub;
@@ -48,18 +48,18 @@ U2="https://127.0.0.1:$P2"
 
 # ---- the directory ------------------------------------------------------------------
 setup_ok=1
-for c in "team create ta" "team create tb" "workspace create wa --team ta" \
-	"workspace create wb --team tb" "account create svc-alpha" "account create svc-bravo" \
+for c in "team create ta" "team create teambravo" "workspace create wa --team ta" \
+	"workspace create wsbravo --team teambravo" "account create svc-alpha" "account create svc-bravo" \
 	"account create svc-teamy" "grant add svc-alpha --workspace wa --role editor" \
-	"grant add svc-bravo --workspace wb --role admin" \
+	"grant add svc-bravo --workspace wsbravo --role admin" \
 	"grant add svc-teamy --team ta --role viewer" \
-	"grant add svc-alpha --workspace wb --role viewer"; do
+	"grant add svc-alpha --workspace wsbravo --role viewer"; do
 	# shellcheck disable=SC2086
 	expect_exit 0 $H1 $c || setup_ok=0
 done
 CTL=$H1 key_create svc-alpha && KA_ID=$KEYID || setup_ok=0
 CTL=$H2 key_create svc-bravo && KB_ID=$KEYID || setup_ok=0
-[ $setup_ok = 1 ] && ok "hub 1: teams ta tb, workspaces wa wb, svc-alpha (wa), svc-bravo (wb only), svc-teamy (team ta), keys" ||
+[ $setup_ok = 1 ] && ok "hub 1: teams ta teambravo, workspaces wa wsbravo, svc-alpha (wa), svc-bravo (wsbravo only), svc-teamy (team ta), keys" ||
 	bail "the directory"
 
 # ---- enrollment ---------------------------------------------------------------------
@@ -79,7 +79,7 @@ else
 	diag "HTTP $code: $(head -c 300 "$TMPD/enroll.json")"
 	bail "no enrolled host"
 fi
-expect_exit 0 $H2 host token create --workspace wb && TOK2=$(tail -n 1 <<<"$OUT")
+expect_exit 0 $H2 host token create --workspace wsbravo && TOK2=$(tail -n 1 <<<"$OUT")
 enroll "$U2" "$TOK2" web-b >/dev/null
 K2=$(json_py 'd["snapshot_key"]' <"$TMPD/enroll.json" 2>/dev/null)
 CRED_B=$(json_py 'd["credential"]' <"$TMPD/enroll.json" 2>/dev/null)
@@ -169,21 +169,21 @@ else
 	not_ok "the snapshot holds svc-alpha, svc-teamy, wa, ta, their grants and keys"
 	diag "$(tr '\n' ' ' <<<"$K")"
 fi
-# Nothing of svc-bravo (granted in wb only) or of wb, anywhere in the
+# Nothing of svc-bravo (granted in wsbravo only) or of wsbravo, anywhere in the
 # payload, values decoded too.
 python3 -c '
 import json, sys, base64
 d = json.load(open(sys.argv[1]))
 blob = open(sys.argv[1], "rb").read() + b"".join(base64.b64decode(r["v"]) for r in d["records"])
-sys.stdout.write("\n".join(w for w in ("svc-bravo", "wb", "tb", sys.argv[2]) if w.encode() in blob))
+sys.stdout.write("\n".join(w for w in ("svc-bravo", "wsbravo", "teambravo", sys.argv[2]) if w.encode() in blob))
 ' "$P" "$KB_ID" >"$TMPD/leak"
 BU=$($H1 --json account show svc-bravo | json_py 'd["uid"]')
 if [ ! -s "$TMPD/leak" ] && ! grep -q "^\(uid\|gidx\|kidx\)/$BU\$" <<<"$K"; then
-	ok "nothing of svc-bravo (granted only in wb): no name, uid, key id, workspace wb or team tb in the decoded payload"
+	ok "nothing of svc-bravo (granted only in wsbravo): no name, uid, key id, workspace wsbravo or team teambravo in the decoded payload"
 else
 	not_ok "nothing of svc-bravo in the payload (found: $(tr '\n' ' ' <"$TMPD/leak"))"
 fi
-# gidx of svc-alpha names only wa (its wb grant is not this host's).
+# gidx of svc-alpha names only wa (its wsbravo grant is not this host's).
 AU=$($H1 --json account show svc-alpha | json_py 'd["uid"]')
 g=$(pyp "[base64.b64decode(r['v']).decode() for r in d['records'] if r['k'] == 'gidx/$AU']")
 [ "$g" = "['w/wa\\n']" ] && ok "svc-alpha's grant index lists only its wa grant" ||
