@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "http.h"
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
@@ -20,6 +21,14 @@
 #include "tokens.h"
 
 /* ---- durability ---------------------------------------------------------- */
+
+/* The front that serves the agents' long polls (hub mode). */
+static struct http_front *front;
+
+void daemon_set_front(struct http_front *h)
+{
+	front = h;
+}
 
 /* A batch of changes became durable (ok) or was undone (!ok).  In this
  * order: undone audit lines are forgotten; the NSS snapshot is rewritten
@@ -37,6 +46,8 @@ void daemon_settled(struct daemon *d, int ok, void (*release)(void *arg), void *
 		release(arg);
 	if (ok)
 		audit_flushed(d->audit, 1);
+	if (ok)
+		http_agents_wake(front); /* this hub's change reached the log */
 }
 
 /* Makes the open batch durable now (a reply that cannot wait for the
@@ -205,7 +216,8 @@ void daemon_changes(void *arg)
 	struct change_flags f = { 0, 0 };
 	char err[256];
 	if (store_poll_changes(d->store, on_change, &f) < 0)
-		return; /* the database is away: the listener tells us again */
+		return;          /* the database is away: the listener tells us again */
+	http_agents_wake(front); /* agents waiting for a newer seq */
 	if (f.secrets && org_secrets_reload(d, err, sizeof(err)) < 0)
 		log_err("cannot take the organization's signing keys: %s", err);
 	if (f.nss) {

@@ -29,6 +29,10 @@ void daemon_tick(struct daemon *d, int force);
  * the NSS snapshot and take the signing keys again as the changes need.
  * arg is the struct daemon (a server_watch callback). */
 void daemon_changes(void *arg);
+/* The HTTP front whose agents' long polls the change paths wake (NULL:
+ * none, or stopping). */
+struct http_front;
+void daemon_set_front(struct http_front *h);
 
 /* An agent's configuration: logs the organization settings it names,
  * which the hubs decide (config.h: ignored). */

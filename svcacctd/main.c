@@ -432,6 +432,7 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	daemon_set_front(http);
 
 	int sig = server_run(srv);
 	started = 0;        /* daemon.stop is written below */
@@ -445,6 +446,7 @@ int main(int argc, char **argv)
 out:
 	if (started && daemon_event(&d, "daemon.stop", "start failed") < 0)
 		log_err("cannot write the daemon.stop audit event");
+	daemon_set_front(NULL);
 	http_stop(http);
 	if (hfd >= 0) {
 		close(hfd);

@@ -295,6 +295,8 @@ void secrets_free(struct secrets *s)
 	for (size_t i = 0; i < MAX_SIGNING_KEYS; i++)
 		if (s->keys[i].sk)
 			sodium_free(s->keys[i].sk);
+	if (s->snap_sk)
+		sodium_free(s->snap_sk);
 	free(s->signing_path);
 	memset(s, 0, sizeof(*s));
 }

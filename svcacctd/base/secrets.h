@@ -40,6 +40,11 @@ struct secrets {
 	struct signing_key keys[MAX_SIGNING_KEYS];
 	size_t nkeys;
 	char *signing_path;
+	/* Hub mode: the organization's snapshot-signing key (orgsecrets.c),
+	 * sodium_malloc'ed crypto_sign_SECRETKEYBYTES; NULL elsewhere. */
+	uint8_t *snap_sk;
+	uint8_t snap_pk[crypto_sign_PUBLICKEYBYTES];
+	char snap_kid[16];
 };
 
 /* Loads or creates both files.  Refuses files that others can read or

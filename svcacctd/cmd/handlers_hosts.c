@@ -384,7 +384,8 @@ static void enroll_finish(struct req_job *j, struct request *r)
 		req_fail(r, (enum svca_status)e->status, "%s", e->message);
 		return;
 	}
-	if (agent_cred_save(r->d->cfg.state_dir, e->cred, err, sizeof(err)) < 0) {
+	if (agent_snapkey_save(r->d->cfg.state_dir, e->snapshot_key, err, sizeof(err)) < 0 ||
+	    agent_cred_save(r->d->cfg.state_dir, e->cred, err, sizeof(err)) < 0) {
 		req_fail(r, SVCA_ERR_FAILED,
 			 "enrolled as %s, but %s; enroll again with a new token", e->self.host_id,
 			 err);

@@ -79,16 +79,18 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int agent_cred_save(const char *state_dir, const char *cred, char *err, size_t errlen)
+/* name in state_dir := line + "\n": 0600, tmp + fsync + rename + dir fsync. */
+static int save_file(const char *state_dir, const char *name, const char *text, char *err,
+		     size_t errlen)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], line[SVCA_KEY_LEN + 2];
-	snprintf(path, sizeof(path), "%s/" AGENT_CRED_FILE, state_dir);
-	snprintf(tmp, sizeof(tmp), "%s/" AGENT_CRED_FILE ".tmp", state_dir);
-	int n = snprintf(line, sizeof(line), "%s\n", cred);
+	char path[PATH_MAX], tmp[PATH_MAX], line[128];
+	snprintf(path, sizeof(path), "%s/%s", state_dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", state_dir, name);
+	int n = snprintf(line, sizeof(line), "%s\n", text);
 	unlink(tmp);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	int ok = fd >= 0 && fchmod(fd, 0600) == 0 && write_all(fd, line, (size_t)n) == 0 &&
-		 fsync(fd) == 0;
+	int ok = fd >= 0 && n > 0 && (size_t)n < sizeof(line) && fchmod(fd, 0600) == 0 &&
+		 write_all(fd, line, (size_t)n) == 0 && fsync(fd) == 0;
 	int saved = errno;
 	sodium_memzero(line, sizeof(line));
 	if (fd >= 0 && close(fd) < 0)
@@ -108,6 +110,41 @@ int agent_cred_save(const char *state_dir, const char *cred, char *err, size_t e
 		close(dfd);
 	}
 	return 0;
+}
+
+int agent_cred_save(const char *state_dir, const char *cred, char *err, size_t errlen)
+{
+	return save_file(state_dir, AGENT_CRED_FILE, cred, err, errlen);
+}
+
+static int snapkey_decode(const char *b64, size_t len, uint8_t pk[32])
+{
+	size_t bin = 0;
+	return len == AGENT_SNAPKEY_B64 &&
+			       sodium_base642bin(pk, 32, b64, len, NULL, &bin, NULL,
+						 sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+			       bin == 32
+		       ? 0
+		       : -1;
+}
+
+int agent_snapkey_save(const char *state_dir, const char *b64, char *err, size_t errlen)
+{
+	return save_file(state_dir, AGENT_SNAPKEY_FILE, b64, err, errlen);
+}
+
+int agent_snapkey_load(const char *state_dir, uint8_t pk[32])
+{
+	char path[PATH_MAX], buf[AGENT_SNAPKEY_B64 + 3];
+	snprintf(path, sizeof(path), "%s/" AGENT_SNAPKEY_FILE, state_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n == AGENT_SNAPKEY_B64 + 1 && buf[AGENT_SNAPKEY_B64] == '\n')
+		n--;
+	return n == AGENT_SNAPKEY_B64 && snapkey_decode(buf, (size_t)n, pk) == 0 ? 1 : -1;
 }
 
 int agent_cred_load(const char *state_dir, char out[SVCA_KEY_LEN + 1])
@@ -168,9 +205,16 @@ static void safe_copy(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
-/* The 200 answer: {"host_id", "workspaces": [...], "credential"}. */
+/* The 200 answer: {"host_id", "workspaces": [...], "credential",
+ * "snapshot_key"}.  A hub that gives no snapshot key gives nothing to
+ * pin: refused. */
 static int take_enrolled(struct agent_enroll *e, const char *hub, const json_t *doc)
 {
+	uint8_t pk[32];
+	const char *sk = json_string_value(json_object_get(doc, "snapshot_key"));
+	if (!sk || snapkey_decode(sk, strlen(sk), pk) < 0)
+		return -1;
+	snprintf(e->snapshot_key, sizeof(e->snapshot_key), "%s", sk);
 	const char *id = json_string_value(json_object_get(doc, "host_id"));
 	const char *cred = json_string_value(json_object_get(doc, "credential"));
 	const json_t *ws = json_object_get(doc, "workspaces");

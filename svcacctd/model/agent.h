@@ -26,6 +26,10 @@
 #include "store.h"
 
 #define AGENT_CRED_FILE "host.credential"
+/* The hubs' snapshot public key, pinned at enrollment: one line, the
+ * base64url text of the 32-byte Ed25519 key, 0600 root. */
+#define AGENT_SNAPKEY_FILE "hub_snapshot.pub"
+#define AGENT_SNAPKEY_B64 43
 #define AGENT_MAX_HUBS 16
 #define AGENT_URL_MAX 201
 #define AGENT_HUB_TIMEOUT_MS 5000   /* one enrollment POST */
@@ -46,6 +50,10 @@ int agent_self_put(struct store *s, const struct agent_self *a);
 /* The credential file: save (0 or -1 with err), load (1 read, 0 none,
  * -1 unreadable or malformed).  out is wiped by the caller. */
 int agent_cred_save(const char *state_dir, const char *cred, char *err, size_t errlen);
+/* Writes hub_snapshot.pub (the pin) the same way (0600, fsync, rename). */
+int agent_snapkey_save(const char *state_dir, const char *b64, char *err, size_t errlen);
+/* The pinned key: 1 (pk filled), 0 none, -1 unreadable or malformed. */
+int agent_snapkey_load(const char *state_dir, uint8_t pk[32]);
 int agent_cred_load(const char *state_dir, char out[SVCA_KEY_LEN + 1]);
 
 /* This host's id: host_id from the config, else the host name. */
@@ -71,6 +79,7 @@ struct agent_enroll {
 	char message[400];
 	struct agent_self self;
 	char cred[SVCA_KEY_LEN + 1];
+	char snapshot_key[AGENT_SNAPKEY_B64 + 1]; /* base64url, from the hub */
 };
 void agent_enroll_run(struct agent_enroll *e);
 

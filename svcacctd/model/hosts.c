@@ -142,6 +142,43 @@ static int put_encoded(struct store *s, const char *key, struct svca_buf *b, int
 	return r;
 }
 
+/* hsync/<host_id>: "<last_seen ms> <snapshot_seq>", written when the
+ * host fetches a snapshot.  The shared store keeps it out of the change
+ * log (store_pg.c), so an agent's fetch wakes no long poll: folded into
+ * the host record when it is read. */
+static void sync_overlay(struct store *s, struct host *h)
+{
+	char key[HOST_ID_MAX + 8], text[64];
+	uint8_t *raw;
+	size_t n;
+	snprintf(key, sizeof(key), "hsync/%s", h->host_id);
+	if (store_get(s, DB_STATE, key, &raw, &n) != 1)
+		return;
+	if (n < sizeof(text)) {
+		char *end, *end2 = NULL;
+		memcpy(text, raw, n);
+		text[n] = '\0';
+		unsigned long long seen = strtoull(text, &end, 10);
+		unsigned long long seq =
+			end != text && *end == ' ' ? strtoull(end + 1, &end2, 10) : 0;
+		if (end != text && *end == ' ' && end2 != end + 1 && !*end2 &&
+		    seen > h->last_seen) {
+			h->last_seen = seen;
+			h->snapshot_seq = seq;
+		}
+	}
+	free(raw);
+}
+
+int host_sync_put(struct store *s, const char *host_id, uint64_t last_seen, uint64_t seq)
+{
+	char key[HOST_ID_MAX + 8], text[64];
+	snprintf(key, sizeof(key), "hsync/%s", host_id);
+	int n = snprintf(text, sizeof(text), "%llu %llu", (unsigned long long)last_seen,
+			 (unsigned long long)seq);
+	return store_put(s, DB_STATE, key, (const uint8_t *)text, (size_t)n);
+}
+
 int host_get(struct store *s, const char *host_id, struct host *h)
 {
 	char key[HOST_ID_MAX + 8];
@@ -155,6 +192,8 @@ int host_get(struct store *s, const char *host_id, struct host *h)
 		return g;
 	g = host_decode(raw, n, h) == 0 ? 1 : -1;
 	free(raw);
+	if (g == 1)
+		sync_overlay(s, h);
 	return g;
 }
 
@@ -180,7 +219,8 @@ int host_del(struct store *s, const struct host *h)
 	snprintf(ckey, sizeof(ckey), "hcred/%s", h->cred_id);
 	if (store_del(s, DB_STATE, ckey) < 0 || store_del(s, DB_STATE, key) < 0)
 		return -1;
-	return 0;
+	snprintf(key, sizeof(key), "hsync/%s", h->host_id);
+	return store_del(s, DB_STATE, key) < 0 ? -1 : 0;
 }
 
 struct host_vec {
@@ -222,6 +262,8 @@ int host_all(struct store *s, struct host **out, size_t *n)
 		free(x.v);
 		return -1;
 	}
+	for (size_t i = 0; i < x.n; i++)
+		sync_overlay(s, &x.v[i]);
 	if (x.n > 1)
 		qsort(x.v, x.n, sizeof(*x.v), by_host_id);
 	*out = x.v;

@@ -77,6 +77,9 @@ const char *host_status_name(enum host_status s);
  * into the store's open transaction. */
 int host_get(struct store *s, const char *host_id, struct host *h);
 int host_put(struct store *s, const struct host *h);
+/* Records a snapshot fetch (hsync/<host_id>, folded into host_get and
+ * host_all: last_seen, snapshot_seq), in the open transaction. */
+int host_sync_put(struct store *s, const char *host_id, uint64_t last_seen, uint64_t seq);
 /* Deletes the host and its credential index. */
 int host_del(struct store *s, const struct host *h);
 /* Every host, sorted by host_id (*out malloc'ed, caller frees). */

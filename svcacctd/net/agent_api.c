@@ -6,9 +6,14 @@
  *                           -> 200 {"host_id", "workspaces", "credential"}
  *                           401 unknown, used or expired token; 409 the
  *                           host is enrolled and active; 429 rate limited
+ *                           (the answer also has "snapshot_key": the
+ *                           base64url Ed25519 public key the agent pins)
  *   GET  /v1/agent/whoami   Authorization: Bearer <host credential>
  *                           -> 200 the host's record; 401 unknown
  *                           credential (removed host); 403 disabled host
+ *   GET  /v1/agent/snapshot -> 200 {"payload","sig","kid"}: the host's slice
+ *                           (model/snapshot.h, docs/agent-protocol.md)
+ *   GET  /v1/agent/changes?since=SEQ -> 200 {"seq": N}: a long poll
  *
  * Enrollment runs the native command host.register through the same
  * table as every other request (audit, the durable path, the per-address
@@ -25,7 +30,10 @@
 #include <string.h>
 
 #include "hosts.h"
+#include "log.h"
 #include "secrets.h"
+#include "snapshot.h"
+#include "sockio.h"
 
 #define CRED_BEARER_MAX 128
 
@@ -171,7 +179,8 @@ static const char *fstr(const struct svca_field *fs, size_t n, uint16_t tag, cha
 }
 
 /* The host.register reply frame as the endpoint's answer. */
-static enum MHD_Result enroll_reply(struct MHD_Connection *c, const struct svca_buf *out)
+static enum MHD_Result enroll_reply(struct MHD_Connection *c, const struct svca_buf *out,
+				    const struct secrets *secrets)
 {
 	struct svca_header hd;
 	struct svca_field fs[HOST_MAX_WORKSPACES + 16];
@@ -217,6 +226,11 @@ static enum MHD_Result enroll_reply(struct MHD_Connection *c, const struct svca_
 	json_object_set_new(o, "workspaces", ws ? ws : json_null());
 	json_object_set_new(o, "credential", json_string(cred));
 	sodium_memzero(cred, sizeof(cred));
+	char pk[sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES,
+					  sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	sodium_bin2base64(pk, sizeof(pk), secrets->snap_pk, sizeof(secrets->snap_pk),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	json_object_set_new(o, "snapshot_key", json_string(pk));
 	return json_answer(c, MHD_HTTP_OK, o, "credential");
 }
 
@@ -247,9 +261,188 @@ enum MHD_Result agent_api_enroll(struct http_front *hf, struct MHD_Connection *c
 				   "the request could not be completed", NULL);
 		goto out;
 	}
-	ret = enroll_reply(c, &out);
+	ret = enroll_reply(c, &out, http_front_daemon(hf)->secrets);
 out:
 	svca_buf_free(&req);
 	svca_buf_free(&out);
 	return ret;
+}
+
+/* ---- GET /v1/agent/snapshot ----------------------------------------------------- */
+
+static enum MHD_Result get_only(struct MHD_Connection *c)
+{
+	static const char *const allow[] = { "Allow", "GET", NULL };
+	return http_problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed", "use GET", allow);
+}
+
+/* Built under the write intent (the organization's lock: the reads are
+ * exact and seq is what they reflect), the fetch recorded in the same
+ * transaction, which then ends (a flush: the lock is held no longer). */
+enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection *c,
+				   const char *method)
+{
+	struct daemon *d = http_front_daemon(hf);
+	struct host h;
+	enum MHD_Result ret;
+	char err[160];
+	if (strcmp(method, "GET"))
+		return get_only(c);
+	if (!agent_api_auth(hf, c, method, &h, &ret))
+		return ret;
+	if (!d->secrets->snap_sk)
+		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
+				    "this hub has no snapshot key", NULL);
+	char *payload = NULL;
+	size_t len = 0;
+	uint64_t seq = 0;
+	int64_t now = svca_wall_ms();
+	store_write_intent(d->store);
+	int ok = snapshot_build(d, &h, now, &payload, &len, &seq, err, sizeof(err)) == 0;
+	if (ok) {
+		store_begin(d->store);
+		if (host_sync_put(d->store, h.host_id, (uint64_t)now, seq) < 0 ||
+		    store_commit(d->store) < 0)
+			store_abort(d->store); /* only the fetch time is lost */
+	}
+	if (d->ops->flush(d) < 0 && ok) {
+		ok = 0;
+		snprintf(err, sizeof(err), "the organization database is unreachable");
+	}
+	if (!ok) {
+		free(payload);
+		log_warn("snapshot for host %s: %s", h.host_id, err);
+		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable", err,
+				    NULL);
+	}
+	char *env = snapshot_envelope(d->secrets, payload, len);
+	free(payload);
+	if (!env)
+		return http_problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+				    "the snapshot could not be signed", NULL);
+	ret = http_respond(c, MHD_HTTP_OK, "application/json", env, NULL);
+	free(env);
+	return ret;
+}
+
+/* ---- GET /v1/agent/changes?since=SEQ ------------------------------------------- */
+
+static enum MHD_Result seq_answer(struct MHD_Connection *c, uint64_t seq)
+{
+	char body[48];
+	snprintf(body, sizeof(body), "{\"seq\":%llu}", (unsigned long long)seq);
+	return http_respond(c, MHD_HTTP_OK, "application/json", body, NULL);
+}
+
+static int parse_since(struct MHD_Connection *c, uint64_t *since)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+	char *end;
+	if (!v || !*v || strlen(v) > 20 || *v < '0' || *v > '9')
+		return -1;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (*end)
+		return -1;
+	*since = x;
+	return 0;
+}
+
+/* A held connection outlives the front's absolute deadline for requests
+ * (http.c): its own bound is AGENT_HOLD_MS. */
+static void extend_deadline(struct MHD_Connection *c, int64_t until)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct tracked *t = ci ? ci->socket_context : NULL;
+	if (t && t->deadline < until + 10000)
+		t->deadline = until + 10000;
+}
+
+enum MHD_Result agent_api_changes(struct http_front *hf, struct MHD_Connection *c,
+				  const char *method, struct req_state *rs)
+{
+	struct daemon *d = http_front_daemon(hf);
+	struct host h;
+	enum MHD_Result ret;
+	uint64_t since = 0;
+	if (rs->resumed) /* its seq moved on, or its time is up */
+		return seq_answer(c, store_change_seq(d->store));
+	if (strcmp(method, "GET"))
+		return get_only(c);
+	if (!agent_api_auth(hf, c, method, &h, &ret))
+		return ret;
+	if (parse_since(c, &since) < 0)
+		return http_problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request",
+				    "send since=SEQ (a change-log sequence number)", NULL);
+	uint64_t now_seq = store_change_seq(d->store);
+	if (now_seq > since)
+		return seq_answer(c, now_seq);
+	if (!hf->held)
+		hf->held = calloc(AGENT_MAX_HELD, sizeof(*hf->held));
+	if (!hf->held || hf->nheld >= AGENT_MAX_HELD) {
+		static const char *const retry[] = { "Retry-After", "5", NULL };
+		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
+				    "too many agents are waiting on this hub; retry, or use "
+				    "another hub",
+				    retry);
+	}
+	int64_t until = svca_now_ms() + AGENT_HOLD_MS;
+	hf->held[hf->nheld++] = (struct held_poll){ c, rs, since, until };
+	if (!hf->next_until || until < hf->next_until)
+		hf->next_until = until;
+	rs->held = 1;
+	extend_deadline(c, until);
+	MHD_suspend_connection(c);
+	return MHD_YES;
+}
+
+static void drop_held(struct http_front *hf, size_t i)
+{
+	hf->held[i].rs->held = 0;
+	hf->held[i] = hf->held[--hf->nheld];
+}
+
+int agent_api_wake(struct http_front *hf)
+{
+	if (!hf->nheld)
+		return -1;
+	int64_t now = svca_now_ms();
+	uint64_t seq = store_change_seq(hf->d->store);
+	if (seq == hf->woke_seq && now < hf->next_until)
+		return (int)(hf->next_until - now);
+	hf->woke_seq = seq;
+	hf->next_until = 0;
+	for (size_t i = 0; i < hf->nheld;) {
+		struct held_poll *p = &hf->held[i];
+		if (seq > p->since || now >= p->until) {
+			p->rs->resumed = 1;
+			MHD_resume_connection(p->c);
+			drop_held(hf, i);
+			continue;
+		}
+		if (!hf->next_until || p->until < hf->next_until)
+			hf->next_until = p->until;
+		i++;
+	}
+	return hf->nheld ? (int)(hf->next_until - now) : -1;
+}
+
+void agent_api_forget(struct http_front *hf, struct req_state *rs)
+{
+	for (size_t i = 0; rs->held && i < hf->nheld; i++)
+		if (hf->held[i].rs == rs) {
+			drop_held(hf, i);
+			return;
+		}
+}
+
+void agent_api_release_all(struct http_front *hf)
+{
+	while (hf->nheld) {
+		hf->held[0].rs->resumed = 1;
+		MHD_resume_connection(hf->held[0].c);
+		drop_held(hf, 0);
+	}
+	free(hf->held);
+	hf->held = NULL;
 }

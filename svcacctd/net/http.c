@@ -372,6 +372,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return agent_api_enroll(h, c, method, rs);
 		if (!strcmp(url, AGENT_API_WHOAMI))
 			return agent_api_whoami(h, c, method);
+		if (!strcmp(url, AGENT_API_SNAPSHOT))
+			return agent_api_snapshot(h, c, method);
+		if (!strcmp(url, AGENT_API_CHANGES))
+			return agent_api_changes(h, c, method, rs);
 	}
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	int post = !strcmp(method, "POST");
@@ -408,10 +412,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	struct http_front *h = cls;
 	(void)c;
 	(void)toe;
 	struct req_state *rs = *con_cls;
+	if (rs && rs->held)
+		agent_api_forget(h, rs);
 	if (rs) {
 		sodium_memzero(rs, sizeof(*rs));
 		free(rs);
@@ -628,6 +634,7 @@ static void on_ready(void *arg)
 			t->deadline = now + 60000;
 		}
 	}
+	agent_api_wake(h); /* held long polls whose seq moved or time is up */
 	for (int i = 0; i < h->nmhd; i++) {
 		/* Run while MHD has work due now (buffered data it has not
 		 * processed yet), a bounded number of times. */
@@ -643,7 +650,7 @@ static void on_ready(void *arg)
 static int next_timeout(void *arg)
 {
 	struct http_front *h = arg;
-	int best = -1;
+	int best = h->nheld ? agent_api_wake(h) : -1;
 	for (int i = 0; i < h->nmhd; i++) {
 		MHD_UNSIGNED_LONG_LONG ms;
 		if (MHD_get_timeout(h->mhd[i], &ms) == MHD_YES) {
@@ -659,7 +666,9 @@ static int next_timeout(void *arg)
 static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd, const struct sockaddr *addr,
 				    int tls)
 {
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUPPRESS_DATE_NO_CLOCK;
+	/* Suspend/resume: the agents' long polls wait off the loop. */
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUPPRESS_DATE_NO_CLOCK |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	if (addr && addr->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (tls)
@@ -768,10 +777,17 @@ fail:
 	return NULL;
 }
 
+void http_agents_wake(struct http_front *h)
+{
+	if (h && h->nheld)
+		agent_api_wake(h);
+}
+
 void http_stop(struct http_front *h)
 {
 	if (!h)
 		return;
+	agent_api_release_all(h); /* MHD stops only without suspended connections */
 	for (int i = 0; i < h->nmhd; i++)
 		MHD_stop_daemon(h->mhd[i]);
 	https_tls_free(h->tls_cert, h->tls_key);

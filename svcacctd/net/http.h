@@ -19,6 +19,10 @@ struct http_front;
 struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd, char *err,
 			      size_t errlen);
 void http_stop(struct http_front *h);
+/* The change log moved (another hub's change read, or this hub's batch
+ * committed): answers the agents' long polls waiting for it (agent_api.c).
+ * The loop also checks on every turn; this is the prompt path. */
+void http_agents_wake(struct http_front *h);
 
 /* svcacctd -t: the TLS files of https_listen can be read and used (the
  * key is a secret file; certificate and key parse and match).  0, or -1

@@ -24,8 +24,20 @@ struct tracked {
 	int evicted;     /* shut down by the policy; MHD closes it soon */
 };
 
+/* A long poll (GET /v1/agent/changes) held while nothing changes. */
+struct held_poll {
+	struct MHD_Connection *c;
+	struct req_state *rs;
+	uint64_t since;
+	int64_t until; /* monotonic ms: answered with the same seq then */
+};
+
 struct http_front {
 	struct daemon *d;
+	struct held_poll *held; /* AGENT_MAX_HELD slots, allocated on first use */
+	size_t nheld;
+	uint64_t woke_seq; /* the change-log seq the held polls were last checked at */
+	int64_t next_until;
 	struct MHD_Daemon *mhd[3];
 	int nmhd;
 	struct MHD_Daemon *tls;   /* the HTTPS API's (also in mhd[]), or NULL */
@@ -49,6 +61,8 @@ struct req_state {
 	size_t len;
 	size_t limit; /* HTTP_MAX_BODY or HTTPS_MAX_BODY, by endpoint */
 	int too_large;
+	int held;    /* a suspended long poll (in http_front.held) */
+	int resumed; /* resumed: answer now */
 };
 
 /* A response with extra headers (hdrs: name, value, ..., NULL; may be
@@ -93,6 +107,26 @@ enum MHD_Result agent_api_enroll(struct http_front *hf, struct MHD_Connection *c
 				 const char *method, struct req_state *rs);
 enum MHD_Result agent_api_whoami(struct http_front *hf, struct MHD_Connection *c,
 				 const char *method);
+/* GET /v1/agent/snapshot: the host's signed slice (model/snapshot.h). */
+#define AGENT_API_SNAPSHOT "/v1/agent/snapshot"
+enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection *c,
+				   const char *method);
+/* GET /v1/agent/changes?since=SEQ: {"seq": N} as soon as the change log is
+ * past SEQ, else after AGENT_HOLD_MS with the same seq.  A held request is
+ * suspended (MHD_suspend_connection): the loop never waits for it. */
+#define AGENT_API_CHANGES "/v1/agent/changes"
+#define AGENT_HOLD_MS 25000
+#define AGENT_MAX_HELD 4096
+enum MHD_Result agent_api_changes(struct http_front *hf, struct MHD_Connection *c,
+				  const char *method, struct req_state *rs);
+/* Resumes the held polls that are due (the log moved past their seq, or
+ * their time is up); cheap when none is.  ms until the next is due, or
+ * -1 when none is held. */
+int agent_api_wake(struct http_front *hf);
+/* A held poll's connection ended (on_completed): forget it. */
+void agent_api_forget(struct http_front *hf, struct req_state *rs);
+/* At shutdown: resume every held poll so that MHD can stop. */
+void agent_api_release_all(struct http_front *hf);
 /* The one check of an agent's host credential (Authorization: Bearer
  * svch_..., host_cred_check in model/hosts.c) for every agent endpoint:
  * 1 = an active host (*h filled); 0 = refused, *ret is the response

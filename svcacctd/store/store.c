@@ -1394,6 +1394,11 @@ int store_changes_fd(struct store *s)
 	return s->pg ? pgs_changes_fd(s->pg) : -1;
 }
 
+uint64_t store_change_seq(const struct store *s)
+{
+	return s->pg ? pgs_change_seq(s->pg) : 0;
+}
+
 int store_poll_changes(struct store *s, store_change_fn fn, void *arg)
 {
 	return s->pg ? pgs_poll_changes(s->pg, fn, arg) : 0;

@@ -59,6 +59,10 @@ void store_write_intent(struct store *s);
  * own; it returns the number of changes read, -1 on error. */
 typedef void (*store_change_fn)(void *arg, const char *key);
 int store_changes_fd(struct store *s);
+/* Shared store: the newest change-log seq this store knows of (its own
+ * commits and the others' it has read); inside store_write_intent, exactly
+ * the seq the transaction's reads reflect.  0 for GDBM. */
+uint64_t store_change_seq(const struct store *s);
 int store_poll_changes(struct store *s, store_change_fn fn, void *arg);
 /* 1 when the last operation failed because the database is unreachable
  * (a shared store); store_error says why, without secrets. */

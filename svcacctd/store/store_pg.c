@@ -1043,8 +1043,11 @@ static int batch_rec(void *arg, const char *ck, const uint8_t *val, size_t vlen,
 	}
 	sb_str(b, ")");
 	/* The audit chain's own records need no change-log entry: no hub
-	 * keeps a copy of them (and a login then costs no log row). */
-	if (db != DB_AUDIT && strcmp(key, "audit/high") != 0 && x->nkeys < MAX_BATCH_KEYS) {
+	 * keeps a copy of them (and a login then costs no log row).  Nor do
+	 * the hosts' fetch times (hsync/, model/hosts.c): an agent's fetch
+	 * must not wake every agent's long poll. */
+	if (db != DB_AUDIT && strcmp(key, "audit/high") != 0 && strncmp(key, "hsync/", 6) != 0 &&
+	    x->nkeys < MAX_BATCH_KEYS) {
 		sb_str(&x->keys, x->nkeys++ ? ", " : "");
 		sb_lit(&x->keys, x->c, ck);
 	}
@@ -1197,6 +1200,15 @@ uint64_t pgs_take_failure(struct pg_store *p)
 int pgs_changes_fd(struct pg_store *p)
 {
 	return p->efd_changes;
+}
+
+/* Under the lock cache_seq is the log's max; outside it the newer of the
+ * last own commit and the last change read. */
+uint64_t pgs_change_seq(const struct pg_store *p)
+{
+	int64_t v = p->in_txn ? p->cache_seq
+			      : (p->cache_seq > p->last_seq ? p->cache_seq : p->last_seq);
+	return v > 0 ? (uint64_t)v : 0;
 }
 
 /* Reads the change log past last_seq, in seq (= commit) order, and calls

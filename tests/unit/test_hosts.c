@@ -271,12 +271,60 @@ static void credential_check(void **state)
 	assert_int_equal(unit_env_close(&e), 0);
 }
 
+/* A snapshot fetch (hsync/) shows in host_get and host_all; a damaged or
+ * older record does not; host_del forgets it. */
+static void fetch_overlay(void **state)
+{
+	(void)state;
+	struct unit_env e;
+	struct host h, got, *all;
+	size_t n;
+	unit_env_open(&e, "hsync", 0);
+	memset(&h, 0, sizeof(h));
+	strcpy(h.host_id, "web2");
+	strcpy(h.workspaces[0], "prod");
+	h.nws = 1;
+	h.last_seen = 1000;
+	strcpy(h.cred_id, "AbCdEfGhIjKl");
+	store_begin(e.d.store);
+	assert_int_equal(host_put(e.d.store, &h), 0);
+	assert_int_equal(host_sync_put(e.d.store, "web2", 5000, 77), 0);
+	assert_int_equal(store_commit(e.d.store), 0);
+	assert_int_equal(host_get(e.d.store, "web2", &got), 1);
+	assert_int_equal(got.last_seen, 5000);
+	assert_int_equal(got.snapshot_seq, 77);
+	assert_int_equal(host_all(e.d.store, &all, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(all[0].snapshot_seq, 77);
+	free(all);
+	store_begin(e.d.store);
+	assert_int_equal(store_put(e.d.store, DB_STATE, "hsync/web2", (const uint8_t *)"9000 x", 6),
+			 0);
+	assert_int_equal(store_commit(e.d.store), 0);
+	assert_int_equal(host_get(e.d.store, "web2", &got), 1);
+	assert_int_equal(got.last_seen, 1000); /* damaged: ignored */
+	store_begin(e.d.store);
+	assert_int_equal(host_sync_put(e.d.store, "web2", 500, 3), 0); /* older than the record */
+	assert_int_equal(store_commit(e.d.store), 0);
+	assert_int_equal(host_get(e.d.store, "web2", &got), 1);
+	assert_int_equal(got.last_seen, 1000);
+	assert_int_equal(got.snapshot_seq, 0);
+	store_begin(e.d.store);
+	assert_int_equal(host_del(e.d.store, &h), 0);
+	assert_int_equal(store_commit(e.d.store), 0);
+	uint8_t *v;
+	size_t vl;
+	assert_int_equal(store_get(e.d.store, DB_STATE, "hsync/web2", &v, &vl), 0);
+	assert_int_equal(unit_env_close(&e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(host_round_trip),   cmocka_unit_test(host_rejects_damage),
 		cmocka_unit_test(enroll_round_trip), cmocka_unit_test(workspace_lists),
 		cmocka_unit_test(enrollment_check),  cmocka_unit_test(credential_check),
+		cmocka_unit_test(fetch_overlay),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Hub mode: an agent's slice of the directory, signed (snapshot.h). */
+#include "snapshot.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "rbac.h"
+#include "record.h"
+#include "secrets.h"
+#include "tokens.h"
+
+enum { REC_KEY_KIND = 'K' };
+
+struct pick {
+	struct daemon *d;
+	const struct host *h;
+	char teams[HOST_MAX_WORKSPACES][SVCA_SCOPE_NAME_MAX + 1];
+	size_t nteams;
+	char ws[HOST_MAX_WORKSPACES][SVCA_SCOPE_NAME_MAX + 1]; /* the existing ones */
+	size_t nws;
+	json_t *recs; /* store key -> base64 value */
+	json_t *gidx; /* uid text -> "k/scope\n..." */
+	int64_t now_s;
+	int err;
+};
+
+static int put_rec(struct pick *p, const char *key, const uint8_t *v, size_t n)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b = malloc(cap);
+	if (!b)
+		return -1;
+	sodium_bin2base64(b, cap, v, n, sodium_base64_VARIANT_ORIGINAL);
+	int r = json_object_set_new(p->recs, key, json_string(b));
+	free(b);
+	return r;
+}
+
+/* Copies one record as it is stored.  0 (absent is fine), -1 error. */
+static int copy_rec(struct pick *p, const char *key)
+{
+	uint8_t *v;
+	size_t n;
+	int g = store_get(p->d->store, DB_STATE, key, &v, &n);
+	if (g <= 0)
+		return g;
+	int r = put_rec(p, key, v, n);
+	free(v);
+	return r;
+}
+
+static int in_list(char (*l)[SVCA_SCOPE_NAME_MAX + 1], size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i], s))
+			return 1;
+	return 0;
+}
+
+/* The host's workspaces that exist and their teams: what access_compute
+ * looks at. */
+static int pick_scopes(struct pick *p)
+{
+	for (size_t i = 0; i < p->h->nws; i++) {
+		struct workspace w;
+		char key[96];
+		int g = workspace_get(p->d->store, p->h->workspaces[i], &w);
+		if (g < 0)
+			return -1;
+		if (g == 0 || in_list(p->ws, p->nws, w.name))
+			continue;
+		snprintf(p->ws[p->nws++], sizeof(p->ws[0]), "%s", w.name);
+		snprintf(key, sizeof(key), "ws/%s", w.name);
+		if (copy_rec(p, key) < 0)
+			return -1;
+		if (in_list(p->teams, p->nteams, w.team))
+			continue;
+		snprintf(p->teams[p->nteams++], sizeof(p->teams[0]), "%s", w.team);
+		snprintf(key, sizeof(key), "team/%s", w.team);
+		if (copy_rec(p, key) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A grant record, filtered by its key: grant/<uid>/<w|t>/<scope>. */
+static int grant_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct pick *p = arg;
+	char uid[16], *end;
+	(void)klen;
+	const char *u = key + strlen("grant/");
+	unsigned long n = strtoul(u, &end, 10);
+	if (end == u || n == 0 || n > UINT32_MAX || end[0] != '/' || !end[1] || end[2] != '/')
+		return 0;
+	char kind = end[1];
+	const char *scope = end + 3;
+	if (!((kind == SCOPE_WORKSPACE && in_list(p->ws, p->nws, scope)) ||
+	      (kind == SCOPE_TEAM && in_list(p->teams, p->nteams, scope))))
+		return 0;
+	snprintf(uid, sizeof(uid), "%lu", n);
+	const char *had = json_string_value(json_object_get(p->gidx, uid));
+	size_t hl = had ? strlen(had) : 0;
+	char *items = malloc(hl + strlen(scope) + 4);
+	if (!items || put_rec(p, key, val, vlen) < 0) {
+		free(items);
+		p->err = 1;
+		return 1;
+	}
+	sprintf(items, "%s%c/%s\n", had ? had : "", kind, scope);
+	json_object_set_new(p->gidx, uid, json_string(items));
+	free(items);
+	return 0;
+}
+
+/* key/<id> with the 32 bytes of its F_KEY field set to zero. */
+static int copy_key(struct pick *p, const char *key_id, uint32_t uid)
+{
+	char key[48];
+	uint8_t *v;
+	size_t n;
+	struct rec r;
+	snprintf(key, sizeof(key), "key/%s", key_id);
+	int g = store_get(p->d->store, DB_STATE, key, &v, &n);
+	if (g <= 0)
+		return g;
+	const struct svca_field *f = NULL;
+	if (rec_parse(v, n, REC_KEY_KIND, &r) == 0 && rec_u64(&r, F_UID) == uid)
+		f = svca_fields_find(r.f, r.n, F_KEY);
+	int ret = 0;
+	if (f && f->kind == SVCA_K_BYTES && f->len == KEY_HASH_LEN) {
+		sodium_memzero((uint8_t *)(uintptr_t)f->val, KEY_HASH_LEN);
+		ret = put_rec(p, key, v, n);
+	} /* else: unreadable, or not this account's: not sent */
+	sodium_memzero(v, n);
+	free(v);
+	return ret;
+}
+
+/* One account: uid/, acct/, its grant index (only what is sent), its key
+ * index and keys. */
+static int pick_account(struct pick *p, const char *uid_text, const char *gidx)
+{
+	char key[64];
+	uint32_t uid = (uint32_t)strtoul(uid_text, NULL, 10);
+	struct account a;
+	int g = account_get_by_uid(p->d->store, uid, &a);
+	if (g <= 0)
+		return g; /* a grant left behind by a deleted account: nothing to send */
+	snprintf(key, sizeof(key), "uid/%s", uid_text);
+	if (copy_rec(p, key) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "acct/%s", a.name);
+	if (copy_rec(p, key) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "gidx/%s", uid_text);
+	if (put_rec(p, key, (const uint8_t *)gidx, strlen(gidx)) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "kidx/%s", uid_text);
+	if (copy_rec(p, key) < 0)
+		return -1;
+	struct apikey *ks;
+	size_t nk;
+	if (key_of_account(p->d->store, uid, &ks, &nk) < 0)
+		return -1;
+	int r = 0;
+	for (size_t i = 0; i < nk && r == 0; i++)
+		r = copy_key(p, ks[i].key_id, uid);
+	sodium_memzero(ks, nk * sizeof(*ks));
+	free(ks);
+	return r;
+}
+
+/* deny/<jti> whose token has not expired (value: exp in s, decimal). */
+static int deny_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct pick *p = arg;
+	char buf[24];
+	(void)klen;
+	if (vlen == 0 || vlen >= sizeof(buf))
+		return 0;
+	memcpy(buf, val, vlen);
+	buf[vlen] = '\0';
+	if (strtoll(buf, NULL, 10) <= p->now_s)
+		return 0;
+	if (put_rec(p, key, val, vlen) < 0) {
+		p->err = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* recs as [{"k","v"}...] in key order (the same slice, the same text). */
+static json_t *records_array(json_t *recs)
+{
+	size_t n = json_object_size(recs), i = 0;
+	const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+	json_t *arr = json_array();
+	const char *k;
+	json_t *v;
+	if (!keys || !arr) {
+		free(keys);
+		json_decref(arr);
+		return NULL;
+	}
+	json_object_foreach(recs, k, v) keys[i++] = k;
+	qsort(keys, n, sizeof(*keys), by_key);
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:O}", "k", keys[i], "v",
+						     json_object_get(recs, keys[i])));
+	free(keys);
+	return arr;
+}
+
+static json_t *payload_json(struct pick *p, uint64_t seq, int64_t now_ms)
+{
+	json_t *o = json_object(), *ws = json_array();
+	for (size_t i = 0; i < p->h->nws; i++)
+		json_array_append_new(ws, json_string(p->h->workspaces[i]));
+	char *jwks = tokens_jwks(p->d);
+	json_t *jw = jwks ? json_loads(jwks, 0, NULL) : NULL;
+	free(jwks);
+	json_t *recs = records_array(p->recs);
+	if (!o || !ws || !jw || !recs) {
+		json_decref(o);
+		json_decref(ws);
+		json_decref(jw);
+		json_decref(recs);
+		return NULL;
+	}
+	json_object_set_new(o, "format", json_integer(SNAPSHOT_FORMAT));
+	json_object_set_new(o, "host_id", json_string(p->h->host_id));
+	json_object_set_new(o, "workspaces", ws);
+	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+	json_object_set_new(o, "issued_at", json_integer((json_int_t)now_ms));
+	json_object_set_new(o, "records", recs);
+	json_object_set_new(o, "jwks", jw);
+	return o;
+}
+
+int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char **payload,
+		   size_t *len, uint64_t *seq, char *err, size_t errlen)
+{
+	struct pick *p = calloc(1, sizeof(*p));
+	json_t *o = NULL;
+	*payload = NULL;
+	snprintf(err, errlen, "the organization database is unreachable");
+	if (!p)
+		return -1;
+	p->d = d;
+	p->h = h;
+	p->now_s = now_ms / 1000;
+	p->recs = json_object();
+	p->gidx = json_object();
+	*seq = store_change_seq(d->store);
+	int ok = p->recs && p->gidx && pick_scopes(p) == 0 &&
+		 store_iterate(d->store, DB_STATE, "grant/", grant_cb, p) == 0 && !p->err;
+	const char *uid;
+	json_t *items;
+	json_object_foreach(p->gidx, uid, items)
+	{
+		if (ok && pick_account(p, uid, json_string_value(items)) < 0)
+			ok = 0;
+	}
+	ok = ok && copy_rec(p, "meta/gen") == 0 && copy_rec(p, "meta/gen_upgraded") == 0 &&
+	     store_iterate(d->store, DB_STATE, "deny/", deny_cb, p) == 0 && !p->err;
+	if (ok && !(o = payload_json(p, *seq, now_ms))) {
+		snprintf(err, errlen, "out of memory");
+		ok = 0;
+	}
+	if (ok) {
+		*payload = json_dumps(o, JSON_COMPACT);
+		*len = *payload ? strlen(*payload) : 0;
+		if (*payload && *len > SNAPSHOT_MAX_BYTES) {
+			snprintf(err, errlen, "the snapshot is larger than %u bytes",
+				 SNAPSHOT_MAX_BYTES);
+			free(*payload);
+			*payload = NULL;
+		}
+		ok = *payload != NULL;
+	}
+	json_decref(o);
+	json_decref(p->recs);
+	json_decref(p->gidx);
+	free(p);
+	return ok ? 0 : -1;
+}
+
+char *snapshot_envelope(const struct secrets *s, const char *payload, size_t len)
+{
+	uint8_t sig[crypto_sign_BYTES];
+	char sig64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES,
+					     sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	if (!s->snap_sk ||
+	    crypto_sign_detached(sig, NULL, (const uint8_t *)payload, len, s->snap_sk) != 0)
+		return NULL;
+	sodium_bin2base64(sig64, sizeof(sig64), sig, sizeof(sig),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *b = malloc(cap);
+	if (!b)
+		return NULL;
+	sodium_bin2base64(b, cap, (const uint8_t *)payload, len, sodium_base64_VARIANT_ORIGINAL);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "payload", b, "sig", sig64, "kid", s->snap_kid);
+	free(b);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text;
+}

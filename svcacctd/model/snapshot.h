@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Hub mode: an agent's signed snapshot (docs/agent-protocol.md).
+ *
+ * The payload is JSON text; its "records" are store records (DB_STATE
+ * key, value) copied byte for byte from the hub's store, so that an agent
+ * answers with the same model code, except:
+ *   - key/<id>: the 32 value bytes of the F_KEY field (the hub's keyed hash
+ *     of the secret) are zeros: an agent never holds a hub hash;
+ *   - gidx/<uid>: rebuilt with only the grants the snapshot carries.
+ * Only accounts with a grant that reaches one of the host's workspaces
+ * (directly, or through the workspace's team: what access_compute counts)
+ * are in it.
+ */
+#ifndef SVCACCTD_SNAPSHOT_H
+#define SVCACCTD_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon.h"
+#include "hosts.h"
+
+#define SNAPSHOT_FORMAT 1
+#define SNAPSHOT_MAX_BYTES (64u * 1024 * 1024) /* the payload text */
+
+/* The payload of h's snapshot, read from the store as it stands (the
+ * caller holds the write intent, so the reads are exact and seq is the
+ * change-log seq they reflect).  *payload is malloc'ed JSON text.
+ * 0 ok, -1 storage error or too large (err says which). */
+int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char **payload,
+		   size_t *len, uint64_t *seq, char *err, size_t errlen);
+
+/* The envelope {"payload": base64(payload), "sig": base64url(Ed25519 over
+ * the payload bytes), "kid": ...} signed with the organization's snapshot
+ * key.  malloc'ed JSON text, or NULL. */
+char *snapshot_envelope(const struct secrets *s, const char *payload, size_t len);
+
+#endif
