@@ -32,7 +32,7 @@
 #include "hosts.h"
 #include "log.h"
 #include "secrets.h"
-#include "snapshot.h"
+#include "host_snapshot.h"
 #include "sockio.h"
 
 #define CRED_BEARER_MAX 128

@@ -12,8 +12,8 @@
  * (directly, or through the workspace's team: what access_compute counts)
  * are in it.
  */
-#ifndef SVCACCTD_SNAPSHOT_H
-#define SVCACCTD_SNAPSHOT_H
+#ifndef SVCACCTD_HOST_SNAPSHOT_H
+#define SVCACCTD_HOST_SNAPSHOT_H
 
 #include <stddef.h>
 #include <stdint.h>

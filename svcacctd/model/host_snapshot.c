@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Hub mode: an agent's slice of the directory, signed (snapshot.h). */
-#include "snapshot.h"
+#include "host_snapshot.h"
 
 #include <inttypes.h>
 #include <jansson.h>

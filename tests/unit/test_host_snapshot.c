@@ -18,7 +18,7 @@
 
 #include "keys.h"
 #include "rbac.h"
-#include "snapshot.h"
+#include "host_snapshot.h"
 #include "unit_util.h"
 
 static struct unit_env E;
