@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# An agent follows the hubs and answers from its own state (issue 17 part
+# B2, first slice): a throwaway PostgreSQL, one hub on https_listen, an
+# agent daemon (own socket, state and NSS dirs) enrolled in workspace wa.
+# After `host enroll` its NSS snapshot holds the host's accounts (not the
+# other workspace's), `account access` answers from the applied records,
+# fleet status shows the hub's seq, a small age and not stale; an account
+# disabled on the hub reaches the agent within 2 s (time printed); with
+# the hub stopped the agent still answers and fleet status shows the hub
+# unreachable; restarted with the hub down it serves the persisted
+# snapshot at once.  (The signature checks are unit-tested:
+# tests/unit/test_snapverify.c.)
+. "$(dirname "$0")/../lib.sh"
+. "$TESTS_DIR/lib_pg.sh"
+. "$TESTS_DIR/http/http_lib.sh"
+
+command -v openssl >/dev/null || bail "openssl is needed (make deps)"
+command -v curl >/dev/null || bail "curl is needed (make deps)"
+
+pg_start
+PKI=$TMPD/pki
+tls_make_ca "$PKI" && tls_make_cert "$PKI" hub || bail "a CA and the hub's certificate"
+P1=$(free_port)
+hub_init 1 "https_listen = \"127.0.0.1:$P1\";" "tls_cert = \"$PKI/hub.crt\";" \
+	"tls_key = \"$PKI/hub.key\";" "host_id = \"hub1\";"
+pg_migrate || bail "svcacctd --migrate"
+hub_start 1 || bail "hub 1 starts"
+H1="$SVCACCTCTL -s ${HUB_SOCK[1]}"
+U1="https://127.0.0.1:$P1"
+
+setup_ok=1
+for c in "team create ta" "team create teambravo" "workspace create wa --team ta" \
+	"workspace create wsbravo --team teambravo" "account create svc-alpha" \
+	"account create svc-bravozulu" "account create svc-teamy" \
+	"grant add svc-alpha --workspace wa --role editor" \
+	"grant add svc-bravozulu --workspace wsbravo --role admin" \
+	"grant add svc-teamy --team ta --role viewer"; do
+	# shellcheck disable=SC2086
+	expect_exit 0 $H1 $c || setup_ok=0
+done
+[ $setup_ok = 1 ] && ok "hub: svc-alpha and svc-teamy reach wa, svc-bravozulu only wsbravo" || bail "the directory"
+
+AG=$TMPD/agent
+mkdir -m 0755 "$AG" && mkdir -m 0700 "$AG/state" && mkdir -m 0755 "$AG/nss"
+cat >"$AG/svcacctd.conf" <<EOF
+socket = "$AG/svcacctd.sock";
+state_dir = "$AG/state";
+nss_dir = "$AG/nss";
+hubs = [ "$U1" ];
+hub_ca = "$PKI/ca.crt";
+host_id = "agent-x";
+refresh_interval = 5;
+max_staleness = 3600;
+EOF
+chmod 644 "$AG/svcacctd.conf"
+ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
+agent_start() {
+	"$SVCACCTD" -f -c "$AG/svcacctd.conf" </dev/null >>"$AG/daemon.log" 2>&1 &
+	AGENT_PID=$!
+	track_pid "$AGENT_PID"
+	wait_for 15 $ACTL audit verify >/dev/null 2>&1 || { diag_file "$AG/daemon.log" 20; bail "the agent starts"; }
+}
+agent_stop() {
+	kill "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null
+}
+agent_start
+expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
+expect_exit 0 $ACTL host enroll "$TOK" || bail "the agent enrolls"
+ok "the agent enrolls in workspace wa"
+
+nss_has() { grep -rqaF "$1" "$AG/nss"; }
+wait_for 10 nss_has svc-alpha >/dev/null 2>&1
+if nss_has svc-alpha && nss_has svc-teamy && ! nss_has svc-bravozulu; then
+	ok "after enroll the agent's NSS snapshot has svc-alpha and svc-teamy, not svc-bravozulu"
+else
+	not_ok "after enroll the agent's NSS snapshot has svc-alpha and svc-teamy, not svc-bravozulu"
+	ls -l "$AG/nss" | sed 's/^/# /'
+	diag_file "$AG/daemon.log" 20
+fi
+if expect_exit 0 $ACTL --json account access svc-alpha && [ "$(json_py 'd["role"]' <<<"$OUT")" = editor ]; then
+	ok "account access svc-alpha on the agent: editor (from the applied records)"
+else
+	not_ok "account access svc-alpha on the agent: editor"
+	diag "$OUT $ERR"
+fi
+
+HUBSEQ=$(curl -s --cacert "$PKI/ca.crt" -m 10 -H "Authorization: Bearer $(cat "$AG/state/host.credential")" \
+	"$U1/v1/agent/changes?since=0" | json_py 'd["seq"]')
+if expect_exit 0 $ACTL --json fleet status &&
+	[ "$(json_py '[d["mode"], d["snapshot_seq"], d["age_s"] is not None and d["age_s"] <= 5, d["stale"], d["hubs"][0]["reachable"]]' <<<"$OUT")" = "[\"agent\", $HUBSEQ, true, false, true]" ]; then
+	ok "fleet status: snapshot_seq = the hub's seq ($HUBSEQ), age_s small, not stale, the hub reachable"
+else
+	not_ok "fleet status: snapshot_seq = the hub's seq ($HUBSEQ), age_s small, not stale, the hub reachable"
+	diag "$OUT $ERR"
+fi
+
+# ---- a change on the hub reaches the agent ------------------------------------------------
+role_of() { $ACTL --json account access svc-alpha 2>/dev/null | json_py 'd["role"]' 2>/dev/null; }
+t0=$(now)
+expect_exit 0 $H1 grant remove svc-alpha --workspace wa || not_ok "grant remove on the hub"
+gone=0
+for _ in $(seq 1 100); do
+	[ "$(role_of)" != editor ] && { gone=1; break; }
+	sleep 0.05
+done
+dt=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}')
+diag "grant remove on the hub -> seen on the agent after ${dt}s"
+if [ $gone = 1 ] && awk -v d="$dt" 'BEGIN{exit !(d < 2.0)}'; then
+	ok "grant remove on the hub: svc-alpha has no access on the agent within 2 s (${dt}s)"
+else
+	not_ok "grant remove on the hub: svc-alpha has no access on the agent within 2 s (${dt}s, role $(role_of))"
+fi
+wait_for 5 bash -c "! grep -rqaF svc-alpha '$AG/nss'" >/dev/null 2>&1
+if ! nss_has svc-alpha && nss_has svc-teamy; then
+	ok "the agent's NSS snapshot drops svc-alpha, keeps svc-teamy"
+else
+	not_ok "the agent's NSS snapshot drops svc-alpha, keeps svc-teamy"
+fi
+
+# ---- the hub away ------------------------------------------------------------------------
+SEQ_BEFORE=$($ACTL --json fleet status | json_py 'd["snapshot_seq"]')
+hub_stop 1
+sleep 2
+if expect_exit 0 $ACTL --json fleet status &&
+	[ "$(json_py '[d["snapshot_seq"], d["hubs"][0]["reachable"]]' <<<"$OUT")" = "[$SEQ_BEFORE, false]" ] &&
+	nss_has svc-teamy; then
+	ok "hub stopped: the agent still answers (seq $SEQ_BEFORE, svc-teamy in its NSS), the hub unreachable"
+else
+	not_ok "hub stopped: the agent still answers, the hub unreachable"
+	diag "$OUT $ERR"
+fi
+agent_stop
+agent_start
+if expect_exit 0 $ACTL --json fleet status &&
+	[ "$(json_py '[d["snapshot_seq"], d["age_s"] is not None, d["stale"]]' <<<"$OUT")" = "[$SEQ_BEFORE, true, false]" ] &&
+	nss_has svc-teamy && [ "$(json_py 'd["role"]' <<<"$($ACTL --json account access svc-teamy)")" = viewer ]; then
+	ok "agent restarted with the hub down: serves the persisted snapshot at once (seq, age, svc-teamy viewer)"
+else
+	not_ok "agent restarted with the hub down: serves the persisted snapshot at once"
+	diag "$OUT $ERR"
+	diag_file "$AG/daemon.log" 10
+fi
+hub_start 1 || bail "hub 1 starts again"
+expect_exit 0 $H1 account disable svc-teamy
+gone=0
+for _ in $(seq 1 300); do
+	! grep -rqaF svc-teamy "$AG/nss" && { gone=1; break; }
+	[ "$(json_py 'd["status"]' <<<"$($ACTL --json account access svc-teamy 2>/dev/null)" 2>/dev/null)" = disabled ] && { gone=1; break; }
+	sleep 0.1
+done
+[ $gone = 1 ] && ok "hub back: a change made there reaches the agent (svc-teamy disabled)" ||
+	{ not_ok "hub back: a change made there reaches the agent"; diag_file "$AG/daemon.log" 10; }
+agent_stop
