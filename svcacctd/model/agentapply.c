@@ -217,3 +217,34 @@ int agent_stale(const struct daemon *d)
 	int64_t age = agent_age_s(d);
 	return age < 0 || age > d->cfg.max_staleness;
 }
+
+int agent_jwks_find(struct store *s, const char *kid, uint8_t pk[32])
+{
+	uint8_t *v = NULL;
+	size_t n = 0, i, bin = 0;
+	json_error_t jerr;
+	const json_t *k;
+	int r = -1;
+	if (store_get(s, DB_STATE, "agent/jwks", &v, &n) != 1)
+		return -1;
+	json_t *doc = json_loadb((const char *)v, n, 0, &jerr);
+	free(v);
+	json_array_foreach(json_object_get(doc, "keys"), i, k)
+	{
+		const char *id = json_string_value(json_object_get(k, "kid"));
+		const char *x = json_string_value(json_object_get(k, "x"));
+		if (id && x && !strcmp(id, kid) &&
+		    !strcmp(json_string_value(json_object_get(k, "kty"))
+				    ? json_string_value(json_object_get(k, "kty"))
+				    : "",
+			    "OKP") &&
+		    sodium_base642bin(pk, 32, x, strlen(x), NULL, &bin, NULL,
+				      sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+		    bin == 32) {
+			r = 0;
+			break;
+		}
+	}
+	json_decref(doc);
+	return r;
+}

@@ -41,6 +41,10 @@ int64_t agent_age_s(const struct daemon *d);
 /* age > max_staleness, or never synced. */
 int agent_stale(const struct daemon *d);
 
+/* The applied JWKS's public key for kid (verify-only: an agent never signs
+ * organization tokens).  0 found, -1 not there or malformed. */
+int agent_jwks_find(struct store *s, const char *kid, uint8_t pk[32]);
+
 /* 1 read, 0 none, -1 error. */
 int agent_syncstate_get(struct store *s, struct agent_syncstate *st);
 int agent_syncstate_put(struct store *s, const struct agent_syncstate *st);

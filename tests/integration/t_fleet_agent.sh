@@ -5,15 +5,21 @@
 # agent daemon (own socket, state and NSS dirs) enrolled in workspace wa.
 # After `host enroll` its NSS snapshot holds the host's accounts (not the
 # other workspace's), `account access` answers from the applied records,
-# fleet status shows the hub's seq, a small age and not stale; an account
-# disabled on the hub reaches the agent within 2 s (time printed); with
+# fleet status shows the hub's seq, a small age and not stale; a session
+# token issued by the hub verifies on the agent (the snapshot's JWKS), is
+# refused there within 2 s of token revoke or account disable on the hub,
+# and so is a grant removal (times printed); an API key on the agent fails
+# closed ("checked by the hubs"); pam.auth with a token works; with
 # the hub stopped the agent still answers and fleet status shows the hub
 # unreachable; restarted with the hub down it serves the persisted
-# snapshot at once.  (The signature checks are unit-tested:
+# snapshot at once; with max_staleness 5 and the hub still down a token
+# login (pam.auth) is refused with status 5 and "directory not reached for
+# N s", and works again once the hub is back.  (The signature checks are unit-tested:
 # tests/unit/test_snapverify.c.)
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/lib_pg.sh"
 . "$TESTS_DIR/http/http_lib.sh"
+. "$TESTS_DIR/cred_lib.sh"
 
 command -v openssl >/dev/null || bail "openssl is needed (make deps)"
 command -v curl >/dev/null || bail "curl is needed (make deps)"
@@ -35,7 +41,8 @@ for c in "team create ta" "team create teambravo" "workspace create wa --team ta
 	"account create svc-bravozulu" "account create svc-teamy" \
 	"grant add svc-alpha --workspace wa --role editor" \
 	"grant add svc-bravozulu --workspace wsbravo --role admin" \
-	"grant add svc-teamy --team ta --role viewer"; do
+	"grant add svc-teamy --team ta --role viewer" "account create svc-tok" \
+	"grant add svc-tok --workspace wa --role viewer"; do
 	# shellcheck disable=SC2086
 	expect_exit 0 $H1 $c || setup_ok=0
 done
@@ -96,6 +103,55 @@ else
 	diag "$OUT $ERR"
 fi
 
+# ---- credentials on the agent ---------------------------------------------------------------
+CTL=$H1 key_create svc-tok || bail "a key on the hub"
+CTL=$H1 xchg 0 "$KEY" || bail "a session token from the hub"
+TOKA=$OUT
+CTL=$H1 xchg 0 "$KEY" || bail "a second session token from the hub"
+TOKB=$OUT
+if expect_exit 0 $ACTL --json token verify "$TOKA" && [ "$(json_py 'd["sub"]' <<<"$OUT")" = svc-tok ]; then
+	ok "a session token issued by the hub verifies on the agent (the snapshot's JWKS)"
+else
+	not_ok "a session token issued by the hub verifies on the agent"
+	diag "$OUT $ERR"
+fi
+t0=$(now)
+STDIN_FILE=/dev/null expect_exit 0 $H1 token revoke "$TOKA" || not_ok "token revoke on the hub"
+gone=0
+for _ in $(seq 1 100); do
+	$ACTL token verify "$TOKA" >/dev/null 2>&1 || { gone=1; break; }
+	sleep 0.05
+done
+dt=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}')
+diag "token revoke on the hub -> refused on the agent after ${dt}s"
+if [ $gone = 1 ] && awk -v d="$dt" 'BEGIN{exit !(d < 2.0)}' &&
+	expect_exit 0 $ACTL token verify "$TOKB"; then
+	ok "token revoke on the hub: refused on the agent within 2 s (${dt}s); the other token still verifies"
+else
+	not_ok "token revoke on the hub: refused on the agent within 2 s (${dt}s)"
+fi
+put_secret "$TMPD/k.key" "$KEY"
+if expect_exit 1 $ACTL token create --key-file "$TMPD/k.key" && grep -qF "checked by the hubs" <<<"$ERR"; then
+	ok "an API key on the agent fails closed with a clear reason (checked by the hubs)"
+else
+	not_ok "an API key on the agent fails closed with a clear reason"
+	diag "$OUT $ERR"
+fi
+t0=$(now)
+expect_exit 0 $H1 account disable svc-tok || not_ok "account disable on the hub"
+gone=0
+for _ in $(seq 1 100); do
+	$ACTL token verify "$TOKB" >/dev/null 2>&1 || { gone=1; break; }
+	sleep 0.05
+done
+dt=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}')
+diag "account disable on the hub -> token refused on the agent after ${dt}s"
+if [ $gone = 1 ] && awk -v d="$dt" 'BEGIN{exit !(d < 2.0)}'; then
+	ok "account disable on the hub: its token refused on the agent within 2 s (${dt}s)"
+else
+	not_ok "account disable on the hub: its token refused on the agent within 2 s (${dt}s)"
+fi
+
 # ---- a change on the hub reaches the agent ------------------------------------------------
 role_of() { $ACTL --json account access svc-alpha 2>/dev/null | json_py 'd["role"]' 2>/dev/null; }
 t0=$(now)
@@ -119,6 +175,23 @@ else
 	not_ok "the agent's NSS snapshot drops svc-alpha, keeps svc-teamy"
 fi
 
+# ---- a PAM token login through the agent's socket (pam.auth, as pam_svcacct sends it) -------
+pam_auth() { # TOKEN -> $OUT (JSON reply), $RC (daemon status)
+	OUT=$("$PY" "$TESTS_DIR/proto_client.py" "$AG/svcacctd.sock" call PAM_AUTH F_NAME=svc-teamy \
+		F_SERVICE=sshd "F_TOKEN=b:$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')" 2>&1)
+	RC=$?
+}
+CTL=$H1 key_create svc-teamy || bail "a key of svc-teamy on the hub"
+CTL=$H1 xchg 0 "$KEY" || bail "a token of svc-teamy from the hub"
+TOKC=$OUT
+pam_auth "$TOKC"
+if [ "$RC" = 0 ]; then
+	ok "pam.auth on the agent with svc-teamy's hub token: accepted"
+else
+	not_ok "pam.auth on the agent with svc-teamy's hub token: accepted (status $RC)"
+	diag "$OUT"
+fi
+
 # ---- the hub away ------------------------------------------------------------------------
 SEQ_BEFORE=$($ACTL --json fleet status | json_py 'd["snapshot_seq"]')
 hub_stop 1
@@ -132,17 +205,34 @@ else
 	diag "$OUT $ERR"
 fi
 agent_stop
+sed -i 's/^max_staleness = .*/max_staleness = 5;/' "$AG/svcacctd.conf"
 agent_start
 if expect_exit 0 $ACTL --json fleet status &&
-	[ "$(json_py '[d["snapshot_seq"], d["age_s"] is not None, d["stale"]]' <<<"$OUT")" = "[$SEQ_BEFORE, true, false]" ] &&
+	[ "$(json_py '[d["snapshot_seq"], d["age_s"] is not None]' <<<"$OUT")" = "[$SEQ_BEFORE, true]" ] &&
 	nss_has svc-teamy && [ "$(json_py 'd["role"]' <<<"$($ACTL --json account access svc-teamy)")" = viewer ]; then
-	ok "agent restarted with the hub down: serves the persisted snapshot at once (seq, age, svc-teamy viewer)"
+	ok "agent restarted with the hub down: serves the persisted snapshot at once (seq, its age, svc-teamy viewer)"
 else
 	not_ok "agent restarted with the hub down: serves the persisted snapshot at once"
 	diag "$OUT $ERR"
 	diag_file "$AG/daemon.log" 10
 fi
+stale() { $ACTL --json fleet status 2>/dev/null | json_py 'd["stale"]' 2>/dev/null | grep -q true; }
+wait_for 20 stale >/dev/null 2>&1
+pam_auth "$TOKC"
+if [ "$RC" = 5 ] && grep -qE "directory not reached for [0-9]+ s" <<<"$OUT"; then
+	ok "max_staleness 5, hub down: pam.auth with a token refused, status 5 (PAM_AUTHINFO_UNAVAIL), \"$(grep -oE 'directory not reached for [0-9]+ s' <<<"$OUT")\""
+else
+	not_ok "max_staleness 5, hub down: pam.auth with a token refused with status 5 and the reason (status $RC)"
+	diag "$OUT"
+fi
 hub_start 1 || bail "hub 1 starts again"
+back() { pam_auth "$TOKC"; [ "$RC" = 0 ]; }
+if wait_for 20 back >/dev/null 2>&1; then
+	ok "hub back: the agent syncs and the token login works again"
+else
+	not_ok "hub back: the agent syncs and the token login works again (status $RC)"
+	diag "$OUT"
+fi
 expect_exit 0 $H1 account disable svc-teamy
 gone=0
 for _ in $(seq 1 300); do
