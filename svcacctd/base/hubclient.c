@@ -101,9 +101,9 @@ int hub_request_ex(const char *base_url, const char *path, const char *ca, const
 		   const char *json, int timeout_ms, size_t max_reply, const atomic_int *stop,
 		   struct hub_reply *out)
 {
-	struct xfer x = { out, max_reply, stop };
 	char url[512], ebuf[CURL_ERROR_SIZE] = "";
 	memset(out, 0, sizeof(*out));
+	struct xfer x = { out, max_reply, stop };
 	snprintf(url, sizeof(url), "%s%s", base_url, path);
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = headers(bearer, json != NULL);

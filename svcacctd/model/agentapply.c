@@ -2,6 +2,7 @@
 /* Agent mode: applying a verified snapshot (agentapply.h). */
 #include "agentapply.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -158,9 +159,11 @@ int agent_syncstate_get(struct store *s, struct agent_syncstate *st)
 		return g;
 	snprintf(buf, sizeof(buf), "%.*s", (int)(n < 63 ? n : 63), (const char *)v);
 	free(v);
-	unsigned long long seq = 0;
-	long long ok = 0;
-	if (sscanf(buf, "%llu %lld", &seq, &ok) != 2)
+	char *end = NULL, *end2 = NULL;
+	errno = 0;
+	unsigned long long seq = strtoull(buf, &end, 10);
+	long long ok = end && *end == ' ' ? strtoll(end + 1, &end2, 10) : -1;
+	if (errno || !end2 || *end2 || end == buf || ok < 0)
 		return -1;
 	st->seq = seq;
 	st->last_ok = ok;

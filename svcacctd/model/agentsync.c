@@ -183,7 +183,6 @@ static void *run(void *arg)
 			nap(s, backoff_ms(s, ++fails));
 			continue;
 		}
-		need_full = 0;
 		int r = poll_changes(s);
 		if (r < 0) {
 			need_full = 1; /* the stream broke: a full snapshot next */
