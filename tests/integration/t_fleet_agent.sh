@@ -14,8 +14,9 @@
 # unreachable; restarted with the hub down it serves the persisted
 # snapshot at once; with max_staleness 5 and the hub still down a token
 # login (pam.auth) is refused with status 5 and "directory not reached for
-# N s", and works again once the hub is back.  (The signature checks are unit-tested:
-# tests/unit/test_snapverify.c.)
+# N s", and works again once the hub is back.  A second agent behind a
+# TLS proxy that flips one byte of each snapshot payload enrolls but
+# applies nothing (every refusal reason: tests/unit/test_snapverify.c).
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/lib_pg.sh"
 . "$TESTS_DIR/http/http_lib.sh"
@@ -242,4 +243,72 @@ for _ in $(seq 1 300); do
 done
 [ $gone = 1 ] && ok "hub back: a change made there reaches the agent (svc-teamy disabled)" ||
 	{ not_ok "hub back: a change made there reaches the agent"; diag_file "$AG/daemon.log" 10; }
+agent_stop
+
+# ---- a tampered snapshot ----------------------------------------------------------------
+# A second agent reaches the hub through a TLS proxy (the hub's certificate)
+# that flips one byte of every snapshot payload: it enrolls (the proxy
+# passes everything else unchanged) but applies nothing.
+cat >"$TMPD/flip.py" <<'PYEOF'
+import base64, http.client, json, socket, ssl, sys, threading
+port, hub_port, crt, key, ca = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); sctx.load_cert_chain(crt, key)
+cctx = ssl.create_default_context(cafile=ca)
+def serve(c):
+    try:
+        c = sctx.wrap_socket(c, server_side=True); c.settimeout(40)
+        f = c.makefile("rb"); line = f.readline().decode(); hdrs = {}
+        while True:
+            h = f.readline().decode()
+            if h in ("\r\n", ""): break
+            k, v = h.split(":", 1); hdrs[k.strip().lower()] = v.strip()
+        body = f.read(int(hdrs.get("content-length", "0")))
+        method, path, _ = line.split(" ", 2)
+        up = http.client.HTTPSConnection("127.0.0.1", hub_port, context=cctx, timeout=40)
+        fw = {k: v for k, v in hdrs.items() if k in ("authorization", "content-type", "accept")}
+        up.request(method, path, body=body or None, headers=fw)
+        r = up.getresponse(); data = r.read()
+        if path.startswith("/v1/agent/snapshot") and r.status == 200:
+            env = json.loads(data); p = bytearray(base64.b64decode(env["payload"]))
+            p[len(p) // 2] ^= 1; env["payload"] = base64.b64encode(bytes(p)).decode()
+            data = json.dumps(env).encode()
+        c.sendall(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (r.status, len(data)) + data)
+    except Exception:
+        pass
+    finally:
+        try: c.close()
+        except Exception: pass
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port)); s.listen(16)
+while True:
+    c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+PYEOF
+PX=$(free_port)
+"$PY" "$TMPD/flip.py" "$PX" "$P1" "$PKI/hub.crt" "$PKI/hub.key" "$PKI/ca.crt" >"$TMPD/flip.log" 2>&1 &
+track_pid $!
+AG=$TMPD/agent2
+mkdir -m 0755 "$AG" && mkdir -m 0700 "$AG/state" && mkdir -m 0755 "$AG/nss"
+cat >"$AG/svcacctd.conf" <<CONFEOF
+socket = "$AG/svcacctd.sock";
+state_dir = "$AG/state";
+nss_dir = "$AG/nss";
+hubs = [ "https://127.0.0.1:$PX" ];
+hub_ca = "$PKI/ca.crt";
+host_id = "agent-y";
+refresh_interval = 5;
+CONFEOF
+chmod 644 "$AG/svcacctd.conf"
+ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
+agent_start
+expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
+refused() { grep -q "snapshot refused: bad signature" "$AG/daemon.log"; }
+if expect_exit 0 $ACTL host enroll "$TOK" && wait_for 15 refused >/dev/null 2>&1 &&
+	expect_exit 0 $ACTL --json fleet status && [ "$(json_py 'd["snapshot_seq"]' <<<"$OUT")" = 0 ] &&
+	! nss_has svc-tok; then
+	ok "a snapshot with one payload byte flipped (through a proxy) is refused: logged, nothing applied (seq 0, no account)"
+else
+	not_ok "a snapshot with one payload byte flipped is refused, nothing applied"
+	diag "$OUT $ERR"
+	diag_file "$AG/daemon.log" 10
+fi
 agent_stop
