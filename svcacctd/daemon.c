@@ -5,10 +5,14 @@
  * reach these through d->ops (daemon.h), never by including this. */
 #include "lifecycle.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "agent.h"
+#include "agentapply.h"
+#include "agentsync.h"
 #include "audit.h"
 #include "http.h"
 #include "keys.h"
@@ -17,6 +21,7 @@
 #include "orgsecrets.h"
 #include "request.h"
 #include "refusals.h"
+#include "server.h"
 #include "sockio.h"
 #include "tokens.h"
 
@@ -59,16 +64,152 @@ int daemon_flush(struct daemon *d)
 	return ok ? 0 : -1;
 }
 
+static void daemon_agent_follow(struct daemon *d);
+
 static const struct daemon_ops ops = {
 	.flush = daemon_flush,
 	.settled = daemon_settled,
 	.tick = daemon_tick,
 	.reload = daemon_reload,
+	.agent_enrolled = daemon_agent_follow,
 };
 
 void daemon_init(struct daemon *d)
 {
 	d->ops = &ops;
+}
+
+/* ---- agent mode: following the hubs ----------------------------------------- */
+
+static struct server *loop_srv;
+
+void daemon_set_server(struct server *srv)
+{
+	loop_srv = srv;
+}
+
+void daemon_agent_hostws(struct daemon *d)
+{
+	if (config_mode(&d->cfg) == MODE_AGENT &&
+	    agent_hostws_get(d->store, &d->cfg.host_workspaces) < 0)
+		log_err("cannot read the host's workspaces from the applied snapshot");
+}
+
+void daemon_agent_load(struct daemon *d)
+{
+	struct agent_syncstate st;
+	d->start_mono = svca_now_ms();
+	d->start_wall = svca_wall_ms();
+	if (config_mode(&d->cfg) != MODE_AGENT || agent_syncstate_get(d->store, &st) != 1)
+		return;
+	d->sync_seq = st.seq;
+	d->sync_ok_wall = st.last_ok;
+	daemon_agent_hostws(d);
+	log_info("serving the snapshot of seq %llu (last sync %lld s ago) until the hubs answer",
+		 (unsigned long long)st.seq, (long long)agent_age_s(d));
+}
+
+/* One verified snapshot into the store, in one transaction. */
+static void agent_apply_one(struct daemon *d, const struct snap_verified *v, int64_t ok_wall)
+{
+	char err[200];
+	store_begin(d->store);
+	if (agent_apply(d->store, v->payload, v->len, ok_wall, err, sizeof(err)) < 0) {
+		store_abort(d->store);
+		log_err("agent sync: snapshot seq %llu not applied: %s", (unsigned long long)v->seq,
+			err);
+		return;
+	}
+	if (store_commit(d->store) < 0) {
+		log_err("agent sync: snapshot seq %llu not applied: storage error",
+			(unsigned long long)v->seq);
+		return;
+	}
+	nss_snapshot_forget(d->nss);
+	d->nss_dirty = 1;
+	if (daemon_flush(d) < 0) {
+		log_err("agent sync: snapshot seq %llu could not be written",
+			(unsigned long long)v->seq);
+		return;
+	}
+	d->sync_seq = v->seq;
+	d->sync_ok_wall = ok_wall;
+	daemon_agent_hostws(d);
+	d->nss_dirty = 1; /* the host workspaces came with it */
+	nss_snapshot_forget(d->nss);
+	nss_snapshot_write(d);
+	log_info("agent sync: applied snapshot seq %llu", (unsigned long long)v->seq);
+}
+
+/* The sync thread signalled: a snapshot to apply, or a sync's time. */
+static void daemon_agent_sync(void *arg)
+{
+	struct daemon *d = arg;
+	struct snap_verified v;
+	struct agent_sync_view view;
+	if (!d->sync)
+		return;
+	int got = agent_sync_take(d->sync, &v);
+	agent_sync_view(d->sync, &view);
+	if (view.last_ok_mono > 0)
+		d->sync_ok_mono = view.last_ok_mono;
+	if (got) {
+		agent_apply_one(d, &v, view.last_ok_wall);
+		snap_verified_free(&v);
+		return;
+	}
+	/* A held poll returned: persist its time (the window across a restart). */
+	if (view.last_ok_wall > d->sync_ok_wall && d->sync_seq > 0) {
+		struct agent_syncstate st = { d->sync_seq, view.last_ok_wall };
+		store_begin(d->store);
+		if (agent_syncstate_put(d->store, &st) < 0 || store_commit(d->store) < 0)
+			store_abort(d->store);
+		else
+			d->sync_ok_wall = view.last_ok_wall;
+	}
+}
+
+static void daemon_agent_follow(struct daemon *d)
+{
+	char cred[SVCA_KEY_LEN + 1];
+	uint8_t pk[32];
+	struct agent_self self;
+	struct agent_hubs hubs;
+	if (config_mode(&d->cfg) != MODE_AGENT || !loop_srv)
+		return;
+	if (d->sync) {
+		log_warn("agent sync: enrolled again: restart svcacctd to follow the hubs with "
+			 "the new credential");
+		return;
+	}
+	if (agent_self_get(d->store, &self) != 1 || agent_cred_load(d->cfg.state_dir, cred) != 1 ||
+	    agent_snapkey_load(d->cfg.state_dir, pk) != 1) {
+		sodium_memzero(cred, sizeof(cred));
+		return; /* not enrolled (yet) */
+	}
+	agent_hubs_copy(&d->cfg, &hubs);
+	d->sync = agent_sync_start(&hubs, cred, pk, self.host_id, d->sync_seq,
+				   d->cfg.refresh_interval);
+	sodium_memzero(cred, sizeof(cred));
+	if (!d->sync ||
+	    server_watch(loop_srv, agent_sync_fd(d->sync), daemon_agent_sync, NULL, d) < 0) {
+		log_err("agent sync: cannot start following the hubs");
+		agent_sync_stop(d->sync);
+		d->sync = NULL;
+		return;
+	}
+	log_info("agent sync: following the hubs as %s", self.host_id);
+}
+
+void daemon_agent_start(struct daemon *d)
+{
+	daemon_agent_follow(d);
+}
+
+void daemon_agent_stop(struct daemon *d)
+{
+	agent_sync_stop(d->sync);
+	d->sync = NULL;
 }
 
 /* ---- daemon events, tick and reload -------------------------------------- */
@@ -180,6 +321,7 @@ void daemon_reload(struct daemon *d)
 	}
 	config_free(&d->cfg);
 	d->cfg = nc;
+	daemon_agent_hostws(d);
 	daemon_resolve_groups(d);
 	audit_configure(d->audit, &d->cfg);
 	d->nss_dirty = 1;            /* host_workspaces, shells, home_base may have changed */

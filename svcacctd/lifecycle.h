@@ -34,6 +34,17 @@ void daemon_changes(void *arg);
 struct http_front;
 void daemon_set_front(struct http_front *h);
 
+/* Agent mode: the loop the sync thread's eventfd is watched on; the sync
+ * state persisted (at start, before serving); the thread started when
+ * enrolled (after server_new) and stopped (after server_free).  The
+ * host workspaces come from the applied snapshot (also after a reload). */
+struct server;
+void daemon_set_server(struct server *srv);
+void daemon_agent_load(struct daemon *d);
+void daemon_agent_hostws(struct daemon *d);
+void daemon_agent_start(struct daemon *d);
+void daemon_agent_stop(struct daemon *d);
+
 /* An agent's configuration: logs the organization settings it names,
  * which the hubs decide (config.h: ignored). */
 void daemon_warn_ignored(const struct svca_config *cfg);

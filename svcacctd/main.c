@@ -353,6 +353,7 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	daemon_agent_load(&d);
 	int regen = account_gen_upgrade(d.store);
 	if (regen < 0) {
 		log_err("cannot give the accounts their token generations (meta/gen)");
@@ -422,6 +423,8 @@ int main(int argc, char **argv)
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto out;
 	}
+	daemon_set_server(srv);
+	daemon_agent_start(&d);
 	int cfd = store_changes_fd(d.store);
 	if (cfd >= 0 && server_watch(srv, cfd, daemon_changes, NULL, &d) < 0) {
 		log_err("cannot follow the organization's change log");
@@ -453,6 +456,8 @@ out:
 		unlink(d.cfg.http_socket);
 	}
 	server_free(srv);
+	daemon_set_server(NULL);
+	daemon_agent_stop(&d);
 	if (lfd >= 0) {
 		close(lfd);
 		unlink(d.cfg.socket);

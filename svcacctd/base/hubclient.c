@@ -20,11 +20,19 @@ void hub_client_cleanup(void)
 	curl_global_cleanup();
 }
 
+/* What one transfer writes into, with its bounds. */
+struct xfer {
+	struct hub_reply *r;
+	size_t max;
+	const atomic_int *stop;
+};
+
 static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
 {
-	struct hub_reply *r = arg;
+	struct xfer *x = arg;
+	struct hub_reply *r = x->r;
 	size_t add = size * n;
-	if (add > HUB_REPLY_MAX - r->len)
+	if (add > x->max - r->len)
 		return 0; /* aborts the transfer */
 	char *q = malloc(r->len + add + 1);
 	if (!q)
@@ -70,11 +78,32 @@ static struct curl_slist *headers(const char *bearer, int post)
 	return h;
 }
 
+/* Called about once a second while a transfer waits: non-zero aborts it
+ * (the sync thread's stop flag: a held long poll ends promptly). */
+static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	const struct xfer *x = arg;
+	return x->stop && atomic_load(x->stop) ? 1 : 0;
+}
+
 int hub_request(const char *base_url, const char *path, const char *ca, const char *bearer,
 		const char *json, int timeout_ms, struct hub_reply *out)
 {
+	return hub_request_ex(base_url, path, ca, bearer, json, timeout_ms, HUB_REPLY_MAX, NULL,
+			      out);
+}
+
+int hub_request_ex(const char *base_url, const char *path, const char *ca, const char *bearer,
+		   const char *json, int timeout_ms, size_t max_reply, const atomic_int *stop,
+		   struct hub_reply *out)
+{
 	char url[512], ebuf[CURL_ERROR_SIZE] = "";
 	memset(out, 0, sizeof(*out));
+	struct xfer x = { out, max_reply, stop };
 	snprintf(url, sizeof(url), "%s%s", base_url, path);
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = headers(bearer, json != NULL);
@@ -104,7 +133,12 @@ int hub_request(const char *base_url, const char *path, const char *ca, const ch
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
 	}
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+	if (stop) {
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, &x);
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	}
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
 	CURLcode rc = curl_easy_perform(e);
 	if (rc == CURLE_OK)

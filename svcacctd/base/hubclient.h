@@ -10,6 +10,7 @@
 #ifndef SVCACCTD_HUBCLIENT_H
 #define SVCACCTD_HUBCLIENT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #define HUB_REPLY_MAX (1024 * 1024)
@@ -33,6 +34,11 @@ struct hub_reply {
  * too large: out->err says which). */
 int hub_request(const char *base_url, const char *path, const char *ca, const char *bearer,
 		const char *json, int timeout_ms, struct hub_reply *out);
+/* The same with a reply bound of max_reply bytes, and a stop flag (may be
+ * NULL) that aborts the transfer within about a second once set. */
+int hub_request_ex(const char *base_url, const char *path, const char *ca, const char *bearer,
+		   const char *json, int timeout_ms, size_t max_reply, const atomic_int *stop,
+		   struct hub_reply *out);
 void hub_reply_free(struct hub_reply *r);
 
 #endif

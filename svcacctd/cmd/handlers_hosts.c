@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "agentapply.h"
+#include "agentsync.h"
 #include "handlers.h"
 #include "hosts.h"
 #include "ratelimit.h"
@@ -411,6 +413,8 @@ static void enroll_finish(struct req_job *j, struct request *r)
 		svca_put_str(r->reply, F_WORKSPACES, e->self.workspaces[i]);
 	svca_put_str(r->reply, F_URL, e->self.hub);
 	svca_frame_end(r->reply);
+	if (r->d->ops->agent_enrolled)
+		r->d->ops->agent_enrolled(r->d); /* follow the hubs from now on */
 }
 
 void cmd_host_enroll(struct request *r)
@@ -470,15 +474,18 @@ static void probe_release(struct req_job *j)
 	free(j);
 }
 
-/* The fields every mode has; part B fills snapshot_seq, age_s and stale
- * from the agent's snapshot (for now an agent has never synced). */
+/* The fields every mode has; an agent's come from its applied snapshot
+ * (age_s is absent when it never synced). */
 static void status_head(struct request *r, enum svca_mode m, const char *host_id)
 {
 	req_ok(r);
 	svca_put_str(r->reply, F_MODE, config_mode_name(m));
 	svca_put_str(r->reply, F_HOST_ID, host_id);
-	svca_put_u64(r->reply, F_SNAPSHOT_SEQ, 0);
-	svca_put_u64(r->reply, F_STALE, m == MODE_AGENT ? 1 : 0);
+	svca_put_u64(r->reply, F_SNAPSHOT_SEQ, m == MODE_AGENT ? r->d->sync_seq : 0);
+	int64_t age = m == MODE_AGENT ? agent_age_s(r->d) : -1;
+	if (age >= 0)
+		svca_put_u64(r->reply, F_AGE_S, (uint64_t)age);
+	svca_put_u64(r->reply, F_STALE, m == MODE_AGENT ? (uint64_t)agent_stale(r->d) : 0);
 }
 
 static void probe_finish(struct req_job *j, struct request *r)
@@ -486,10 +493,16 @@ static void probe_finish(struct req_job *j, struct request *r)
 	struct probe_job *pj = (struct probe_job *)j;
 	status_head(r, MODE_AGENT, pj->host_id);
 	svca_put_str(r->reply, F_HOST_STATUS, pj->p.host_status);
+	/* Reachability as the sync thread last saw it, where it asked. */
+	struct agent_sync_view v;
+	memset(&v, 0, sizeof(v));
+	if (r->d->sync)
+		agent_sync_view(r->d->sync, &v);
 	for (size_t i = 0; i < pj->p.hubs.n; i++) {
+		int up = v.tried[i] ? v.reachable[i] : pj->p.reachable[i];
 		svca_put_mark(r->reply, F_ITEM);
 		svca_put_str(r->reply, F_URL, pj->p.hubs.url[i]);
-		svca_put_u64(r->reply, F_REACHABLE, pj->p.reachable[i] ? 1 : 0);
+		svca_put_u64(r->reply, F_REACHABLE, up ? 1 : 0);
 	}
 	svca_frame_end(r->reply);
 }

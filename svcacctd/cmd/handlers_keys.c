@@ -325,6 +325,11 @@ void cmd_token_create(struct request *r)
 			snprintf(msg, sizeof(msg), "rate limited, retry in %d s", c.retry_after);
 			svca_put_str(r->reply, F_MESSAGE, msg);
 			svca_put_u64(r->reply, F_RETRY_AFTER, (uint64_t)c.retry_after);
+		} else if (c.result == CRED_HUB_ONLY) {
+			svca_put_str(
+				r->reply, F_MESSAGE,
+				"API keys on agents are checked by the hubs: not yet supported; "
+				"exchange the key on a hub");
 		} else {
 			/* The same words for every refusal: the caller must not
 			 * learn whether a key id exists. */

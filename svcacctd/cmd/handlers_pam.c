@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentapply.h"
 #include "defaults.h"
 #include "handlers.h"
 #include "request.h"
@@ -127,6 +128,19 @@ void cmd_pam_auth(struct request *r)
 		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", p.name);
 		return;
 	}
+	/* An agent past max_staleness: no login from data that old. */
+	if (config_mode(&r->d->cfg) == MODE_AGENT && agent_stale(r->d)) {
+		int64_t age = agent_age_s(r->d);
+		audit_auth(r, &p, &a, "stale", NULL, NULL, NULL);
+		if (age < 0)
+			req_fail(r, SVCA_ERR_UNAVAIL,
+				 "directory never reached: this agent has no "
+				 "snapshot from the hubs yet");
+		else
+			req_fail(r, SVCA_ERR_UNAVAIL, "directory not reached for %lld s",
+				 (long long)age);
+		return;
+	}
 	int is_key = req_field(r, F_KEY) != NULL;
 	const struct svca_field *f = req_field(r, is_key ? F_KEY : F_TOKEN);
 	if (!f || f->kind != SVCA_K_BYTES || f->len >= sizeof(secret) || f->len == 0) {
@@ -157,8 +171,10 @@ void cmd_pam_auth(struct request *r)
 					   c.key_id[0] ? c.key_id : NULL, NULL, NULL);
 			int limited = c.result == CRED_LOCKED_OUT || c.result == CRED_RATE_LIMITED;
 			deny(r, cred_reason(c.result),
-			     limited ? "too many attempts; try again later"
-				     : "authentication failed",
+			     limited                     ? "too many attempts; try again later"
+			     : c.result == CRED_HUB_ONLY ? "API keys on agents are checked by the "
+							   "hubs: not yet supported"
+							 : "authentication failed",
 			     limited ? c.retry_after : 0);
 			return;
 		}

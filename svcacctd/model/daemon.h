@@ -21,6 +21,7 @@ struct secrets;
 struct rl_table;
 struct refusals;
 struct nss_table;
+struct agent_sync;
 
 struct daemon;
 
@@ -32,6 +33,8 @@ struct daemon_ops {
 	void (*settled)(struct daemon *d, int ok, void (*release)(void *arg), void *arg);
 	void (*tick)(struct daemon *d, int force);
 	void (*reload)(struct daemon *d);
+	/* Agent mode: an enrollment just succeeded: follow the hubs. */
+	void (*agent_enrolled)(struct daemon *d);
 };
 
 struct daemon {
@@ -54,6 +57,16 @@ struct daemon {
 	int64_t purge_last;
 	struct lastuse_queue lastuse; /* key last-use times not written yet (keys.c) */
 	struct caller_names names;    /* callers' user names (cmd/request.c) */
+	/* Agent mode (model/agentsync.h, agentapply.h): the thread that
+	 * follows the hubs, the applied snapshot's seq, and the last
+	 * successful sync: this run's (monotonic ms, 0 = none yet) and the
+	 * persisted one (wall ms, 0 = never), with this run's start on both
+	 * clocks (the window across a restart). */
+	struct agent_sync *sync;
+	uint64_t sync_seq;
+	int64_t sync_ok_mono;
+	int64_t sync_ok_wall;
+	int64_t start_mono, start_wall;
 };
 
 #endif

@@ -234,6 +234,7 @@ const char *cred_reason(enum cred_result r)
 	case CRED_RATE_LIMITED: return "rate_limited";
 	case CRED_LOCKED_OUT: return "locked_out";
 	case CRED_ERROR: return "internal_error";
+	case CRED_HUB_ONLY: return "hub_only";
 	}
 	return "unknown";
 }
@@ -287,6 +288,12 @@ void cred_check_key(struct daemon *d, const char *key, size_t len, const struct 
 
 	memset(c, 0, sizeof(*c));
 	*just_locked = 0;
+	/* An agent holds no key hash (the snapshot's are zeros): nothing here
+	 * can check a key, so nothing is compared (fail closed). */
+	if (config_mode(cfg) == MODE_AGENT) {
+		c->result = CRED_HUB_ONLY;
+		return;
+	}
 	switch (svca_key_parse(key, len, c->key_id, secret)) {
 	case SVCA_KEY_OK: break;
 	case SVCA_KEY_BAD_CHECKSUM: c->result = CRED_BAD_CHECKSUM; goto out;

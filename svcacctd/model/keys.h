@@ -61,6 +61,7 @@ enum cred_result {
 	CRED_RATE_LIMITED,
 	CRED_LOCKED_OUT,
 	CRED_ERROR,
+	CRED_HUB_ONLY, /* an agent: keys are checked by the hubs (not yet forwarded) */
 };
 
 const char *cred_reason(enum cred_result r);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentapply.h"
 #include "jwt.h"
 #include "keys.h"
 #include "log.h"
@@ -127,6 +128,10 @@ int token_issue(struct daemon *d, const struct account *a, const char *key_id, s
 static int lookup(void *ctx, const char *kid, uint8_t pk[crypto_sign_PUBLICKEYBYTES])
 {
 	struct daemon *d = ctx;
+	/* An agent verifies organization tokens with the hubs' JWKS from its
+	 * snapshot only: its own local keys verify nothing. */
+	if (config_mode(&d->cfg) == MODE_AGENT)
+		return agent_jwks_find(d->store, kid, pk);
 	const struct signing_key *k = secrets_find(d->secrets, kid, svca_wall_ms());
 	if (!k)
 		return -1;

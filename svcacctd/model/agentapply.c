@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Agent mode: applying a verified snapshot (agentapply.h). */
+#include "agentapply.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "sockio.h"
+
+#define MAX_RECORD (1024 * 1024)
+#define MAX_HOSTWS 32
+
+static const char *const org_prefix[] = { "ws/",   "team/", "grant/", "gidx/", "uid/",
+					  "acct/", "kidx/", "key/",   "deny/" };
+static const char *const org_single[] = { "meta/gen", "meta/gen_upgraded" };
+
+static int org_key(const char *k)
+{
+	for (size_t i = 0; i < sizeof(org_prefix) / sizeof(org_prefix[0]); i++)
+		if (!strncmp(k, org_prefix[i], strlen(org_prefix[i])))
+			return 1;
+	for (size_t i = 0; i < sizeof(org_single) / sizeof(org_single[0]); i++)
+		if (!strcmp(k, org_single[i]))
+			return 1;
+	return 0;
+}
+
+struct keys {
+	char **v;
+	size_t n, cap;
+};
+
+static int collect(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	(void)val;
+	(void)vlen;
+	struct keys *k = arg;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 256;
+		char **nv = realloc(k->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		k->v = nv;
+		k->cap = cap;
+	}
+	if (!(k->v[k->n] = strndup(key, klen)))
+		return -1;
+	k->n++;
+	return 0;
+}
+
+static void keys_free(struct keys *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		free(k->v[i]);
+	free(k->v);
+}
+
+/* Deletes every organization record the store holds. */
+static int drop_org(struct store *s)
+{
+	struct keys k = { NULL, 0, 0 };
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < sizeof(org_prefix) / sizeof(org_prefix[0]); i++)
+		r = store_iterate(s, DB_STATE, org_prefix[i], collect, &k);
+	for (size_t i = 0; r == 0 && i < sizeof(org_single) / sizeof(org_single[0]); i++)
+		r = collect(&k, org_single[i], strlen(org_single[i]), NULL, 0);
+	for (size_t i = 0; r == 0 && i < k.n; i++)
+		if (store_del(s, DB_STATE, k.v[i]) < 0)
+			r = -1;
+	keys_free(&k);
+	return r == 0 ? 0 : -1;
+}
+
+static int put_record(struct store *s, const json_t *rec)
+{
+	const char *k = json_string_value(json_object_get(rec, "k"));
+	const char *v = json_string_value(json_object_get(rec, "v"));
+	size_t vlen = v ? strlen(v) : 0, bin = 0;
+	if (!k || !v || !org_key(k) || vlen / 4 * 3 > MAX_RECORD)
+		return -1;
+	uint8_t *buf = malloc(vlen / 4 * 3 + 3);
+	int r = buf && sodium_base642bin(buf, vlen / 4 * 3 + 3, v, vlen, NULL, &bin, NULL,
+					 sodium_base64_VARIANT_ORIGINAL) == 0
+			? store_put(s, DB_STATE, k, buf, bin)
+			: -1;
+	free(buf);
+	return r;
+}
+
+static int put_text(struct store *s, const char *key, const char *text)
+{
+	return store_put(s, DB_STATE, key, (const uint8_t *)text, strlen(text));
+}
+
+static int put_hostws(struct store *s, const json_t *ws)
+{
+	char buf[MAX_HOSTWS * 80] = "";
+	size_t i, off = 0;
+	const json_t *w;
+	if (json_array_size(ws) > MAX_HOSTWS)
+		return -1;
+	json_array_foreach(ws, i, w)
+	{
+		const char *n = json_string_value(w);
+		if (!n || strlen(n) > 64 || strchr(n, '\n'))
+			return -1;
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\n", n);
+	}
+	return put_text(s, "agent/hostws", buf);
+}
+
+int agent_apply(struct store *s, const char *payload, size_t len, int64_t ok_wall, char *err,
+		size_t errlen)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(payload, len, 0, &jerr);
+	const json_t *recs = json_object_get(doc, "records"), *rec;
+	const json_t *seq = json_object_get(doc, "seq");
+	size_t i;
+	int r = doc && json_is_integer(seq) && json_is_array(recs) ? 0 : -1;
+	if (r == 0 && drop_org(s) < 0) {
+		snprintf(err, errlen, "storage error while replacing the records");
+		json_decref(doc);
+		return -1;
+	}
+	json_array_foreach(recs, i, rec)
+	{
+		if (r == 0 && put_record(s, rec) < 0)
+			r = -1;
+	}
+	char *jwks = r == 0 ? json_dumps(json_object_get(doc, "jwks"), JSON_COMPACT) : NULL;
+	struct agent_syncstate st = { (uint64_t)json_integer_value(seq), ok_wall };
+	if (r == 0 && (!jwks || put_text(s, "agent/jwks", jwks) < 0 ||
+		       put_hostws(s, json_object_get(doc, "workspaces")) < 0 ||
+		       agent_syncstate_put(s, &st) < 0))
+		r = -1;
+	free(jwks);
+	json_decref(doc);
+	if (r < 0)
+		snprintf(err, errlen, "a record of the snapshot could not be stored");
+	return r;
+}
+
+int agent_syncstate_get(struct store *s, struct agent_syncstate *st)
+{
+	uint8_t *v = NULL;
+	size_t n = 0;
+	char buf[64];
+	memset(st, 0, sizeof(*st));
+	int g = store_get(s, DB_STATE, "agent/sync", &v, &n);
+	if (g != 1)
+		return g;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(n < 63 ? n : 63), (const char *)v);
+	free(v);
+	char *end = NULL, *end2 = NULL;
+	errno = 0;
+	unsigned long long seq = strtoull(buf, &end, 10);
+	long long ok = end && *end == ' ' ? strtoll(end + 1, &end2, 10) : -1;
+	if (errno || !end2 || *end2 || end == buf || ok < 0)
+		return -1;
+	st->seq = seq;
+	st->last_ok = ok;
+	return 1;
+}
+
+int agent_syncstate_put(struct store *s, const struct agent_syncstate *st)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRId64, st->seq, st->last_ok);
+	return put_text(s, "agent/sync", buf);
+}
+
+int agent_hostws_get(struct store *s, struct strlist *l)
+{
+	uint8_t *v = NULL;
+	size_t n = 0;
+	int g = store_get(s, DB_STATE, "agent/hostws", &v, &n);
+	if (g != 1)
+		return g;
+	strlist_free(l);
+	char *text = strndup((const char *)v, n), *save = NULL;
+	free(v);
+	if (!text)
+		return -1;
+	for (char *t = strtok_r(text, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+		char **nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+		if (!nv || !(nv[l->n] = strdup(t))) {
+			if (nv)
+				l->v = nv;
+			free(text);
+			return -1;
+		}
+		l->v = nv;
+		l->n++;
+	}
+	free(text);
+	return 1;
+}
+
+int64_t agent_age_s(const struct daemon *d)
+{
+	int64_t now = svca_now_ms();
+	if (d->sync_ok_mono > 0)
+		return (now - d->sync_ok_mono) / 1000;
+	if (d->sync_ok_wall <= 0)
+		return -1;
+	int64_t before = d->start_wall - d->sync_ok_wall;
+	return ((before > 0 ? before : 0) + (now - d->start_mono)) / 1000;
+}
+
+int agent_stale(const struct daemon *d)
+{
+	int64_t age = agent_age_s(d);
+	return age < 0 || age > d->cfg.max_staleness;
+}
+
+int agent_jwks_find(struct store *s, const char *kid, uint8_t pk[32])
+{
+	uint8_t *v = NULL;
+	size_t n = 0, i, bin = 0;
+	json_error_t jerr;
+	const json_t *k;
+	int r = -1;
+	if (store_get(s, DB_STATE, "agent/jwks", &v, &n) != 1)
+		return -1;
+	json_t *doc = json_loadb((const char *)v, n, 0, &jerr);
+	free(v);
+	json_array_foreach(json_object_get(doc, "keys"), i, k)
+	{
+		const char *id = json_string_value(json_object_get(k, "kid"));
+		const char *x = json_string_value(json_object_get(k, "x"));
+		if (id && x && !strcmp(id, kid) &&
+		    !strcmp(json_string_value(json_object_get(k, "kty"))
+				    ? json_string_value(json_object_get(k, "kty"))
+				    : "",
+			    "OKP") &&
+		    sodium_base642bin(pk, 32, x, strlen(x), NULL, &bin, NULL,
+				      sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+		    bin == 32) {
+			r = 0;
+			break;
+		}
+	}
+	json_decref(doc);
+	return r;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Agent mode: the thread that follows the hubs (agentsync.h). */
+#include "agentsync.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hubclient.h"
+#include "log.h"
+#include "snapshot.h"
+#include "sockio.h"
+
+/* A snapshot's envelope: base64 of the largest payload, and the rest. */
+#define ENVELOPE_MAX ((size_t)SNAPSHOT_MAX_BYTES / 3 * 4 + 4096)
+
+struct agent_sync {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	atomic_int stop;
+	int efd;
+	struct agent_hubs hubs;
+	char cred[SVCA_KEY_LEN + 1];
+	uint8_t pk[32];
+	char host_id[HOST_ID_MAX + 1];
+	int refresh_s;
+	/* under mu: */
+	struct agent_sync_view view;
+	struct snap_verified pending; /* payload NULL: none */
+};
+
+static void signal_loop(struct agent_sync *s)
+{
+	uint64_t one = 1;
+	if (write(s->efd, &one, sizeof(one)) < 0) {
+		/* full counter: the loop has a wake-up pending anyway */
+	}
+}
+
+/* A hub answered (reachable) or not; ok: a sync succeeded (a verified
+ * snapshot, or a long poll that returned). */
+static void mark(struct agent_sync *s, size_t hub, int reachable, int ok)
+{
+	pthread_mutex_lock(&s->mu);
+	s->view.tried[hub] = 1;
+	s->view.reachable[hub] = reachable;
+	if (ok) {
+		s->view.last_ok_mono = svca_now_ms();
+		s->view.last_ok_wall = svca_wall_ms();
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* One hub's snapshot.  1 verified and handed over, 0 answered but not
+ * usable (logged), -1 no answer. */
+static int fetch_one(struct agent_sync *s, size_t i)
+{
+	struct hub_reply rep;
+	char err[300];
+	if (hub_request_ex(s->hubs.url[i], "/v1/agent/snapshot", s->hubs.ca, s->cred, NULL,
+			   AGENT_SNAPSHOT_TIMEOUT_MS, ENVELOPE_MAX, &s->stop, &rep) < 0) {
+		if (!atomic_load(&s->stop))
+			log_warn("agent sync: hub %s: %s", s->hubs.url[i], rep.err);
+		return -1;
+	}
+	if (rep.status != 200) {
+		log_warn("agent sync: hub %s: snapshot: HTTP %ld", s->hubs.url[i], rep.status);
+		hub_reply_free(&rep);
+		return rep.status >= 500 ? -1 : 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	uint64_t seq = s->view.seq;
+	pthread_mutex_unlock(&s->mu);
+	struct snap_verified v;
+	int r = snap_verify(s->pk, s->host_id, seq, rep.body, rep.len, &v, err, sizeof(err));
+	hub_reply_free(&rep);
+	if (r < 0) {
+		log_warn("agent sync: hub %s: %s; not applied", s->hubs.url[i], err);
+		return 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	snap_verified_free(&s->pending); /* an older one not taken yet */
+	s->pending = v;
+	s->view.seq = v.seq;
+	pthread_mutex_unlock(&s->mu);
+	return 1;
+}
+
+/* A full snapshot from the first hub that gives a good one.  1 or 0. */
+static int fetch_full(struct agent_sync *s)
+{
+	for (size_t i = 0; i < s->hubs.n && !atomic_load(&s->stop); i++) {
+		int r = fetch_one(s, i);
+		mark(s, i, r >= 0, r == 1);
+		if (r == 1) {
+			signal_loop(s);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* One long poll on the first hub that answers.  1 the seq moved, 0 it
+ * did not (the hold ended), -1 no hub answered. */
+static int poll_changes(struct agent_sync *s)
+{
+	char path[80];
+	pthread_mutex_lock(&s->mu);
+	uint64_t since = s->view.seq;
+	pthread_mutex_unlock(&s->mu);
+	snprintf(path, sizeof(path), "/v1/agent/changes?since=%llu", (unsigned long long)since);
+	for (size_t i = 0; i < s->hubs.n && !atomic_load(&s->stop); i++) {
+		struct hub_reply rep;
+		json_error_t jerr;
+		if (hub_request_ex(s->hubs.url[i], path, s->hubs.ca, s->cred, NULL,
+				   AGENT_POLL_TIMEOUT_MS, 4096, &s->stop, &rep) < 0 ||
+		    rep.status != 200) {
+			if (rep.status)
+				log_warn("agent sync: hub %s: changes: HTTP %ld", s->hubs.url[i],
+					 rep.status);
+			hub_reply_free(&rep);
+			mark(s, i, rep.status != 0, 0);
+			continue;
+		}
+		json_t *doc = json_loadb(rep.body, rep.len, 0, &jerr);
+		const json_t *seq = json_object_get(doc, "seq");
+		int moved = json_is_integer(seq) && json_integer_value(seq) > 0 &&
+			    (uint64_t)json_integer_value(seq) > since;
+		int good = json_is_integer(seq);
+		json_decref(doc);
+		hub_reply_free(&rep);
+		mark(s, i, 1, good);
+		if (good) {
+			signal_loop(s); /* a successful sync: the loop records its time */
+			return moved;
+		}
+	}
+	return -1;
+}
+
+/* Waits ms (or until stopped). */
+static void nap(struct agent_sync *s, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (!atomic_load(&s->stop) && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0) {
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* After the n-th failure in a row: 1, 2, 4 ... s capped at
+ * refresh_interval, minus up to a quarter (jitter: a fleet that lost its
+ * hubs together does not come back together). */
+static int64_t backoff_ms(const struct agent_sync *s, int n)
+{
+	int64_t ms = 1000LL << (n > 16 ? 16 : n - 1);
+	if (ms > (int64_t)s->refresh_s * 1000)
+		ms = (int64_t)s->refresh_s * 1000;
+	return ms - (int64_t)randombytes_uniform((uint32_t)(ms / 4 + 1));
+}
+
+static void *run(void *arg)
+{
+	struct agent_sync *s = arg;
+	int need_full = 1, fails = 0;
+	while (!atomic_load(&s->stop)) {
+		if (need_full && !fetch_full(s)) {
+			nap(s, backoff_ms(s, ++fails));
+			continue;
+		}
+		int r = poll_changes(s);
+		if (r < 0) {
+			need_full = 1; /* the stream broke: a full snapshot next */
+			nap(s, backoff_ms(s, ++fails));
+			continue;
+		}
+		fails = 0;
+		need_full = r == 1;
+	}
+	return NULL;
+}
+
+struct agent_sync *agent_sync_start(const struct agent_hubs *hubs, const char *cred,
+				    const uint8_t pk[32], const char *host_id, uint64_t applied_seq,
+				    int refresh_s)
+{
+	struct agent_sync *s = calloc(1, sizeof(*s));
+	pthread_condattr_t ca;
+	if (!s)
+		return NULL;
+	s->hubs = *hubs;
+	snprintf(s->cred, sizeof(s->cred), "%s", cred);
+	memcpy(s->pk, pk, 32);
+	snprintf(s->host_id, sizeof(s->host_id), "%s", host_id);
+	s->refresh_s = refresh_s > 0 ? refresh_s : 300;
+	s->view.seq = applied_seq;
+	atomic_init(&s->stop, 0);
+	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (s->efd < 0 || pthread_create(&s->th, NULL, run, s) != 0) {
+		if (s->efd >= 0)
+			close(s->efd);
+		pthread_mutex_destroy(&s->mu);
+		pthread_cond_destroy(&s->cv);
+		sodium_memzero(s, sizeof(*s));
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int agent_sync_fd(const struct agent_sync *s)
+{
+	return s->efd;
+}
+
+int agent_sync_take(struct agent_sync *s, struct snap_verified *out)
+{
+	uint64_t n;
+	if (read(s->efd, &n, sizeof(n)) < 0) {
+		/* nothing counted: fine, the pending slot decides */
+	}
+	pthread_mutex_lock(&s->mu);
+	*out = s->pending;
+	memset(&s->pending, 0, sizeof(s->pending));
+	pthread_mutex_unlock(&s->mu);
+	return out->payload ? 1 : 0;
+}
+
+void agent_sync_view(struct agent_sync *s, struct agent_sync_view *v)
+{
+	pthread_mutex_lock(&s->mu);
+	*v = s->view;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void agent_sync_stop(struct agent_sync *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	atomic_store(&s->stop, 1);
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->th, NULL);
+	snap_verified_free(&s->pending);
+	close(s->efd);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Agent mode: the thread that follows the hubs (DESIGN.md section 9,
+ * docs/agent-protocol.md).
+ *
+ * One worker thread long-polls GET /v1/agent/changes?since=SEQ on the
+ * configured hubs in order, and fetches GET /v1/agent/snapshot at start,
+ * after a failure and whenever the seq moved.  A snapshot is checked with
+ * snap_verify (pinned key, this host, not older than the last one) before
+ * it is handed over; a refused one is logged and dropped.  The thread
+ * never touches the store or any daemon state: it signals an eventfd, and
+ * the loop takes the verified payload (agent_sync_take) and applies it.
+ *
+ * When no hub answers it retries after 1, 2, 4 ... seconds, capped at
+ * refresh_interval, each wait jittered by up to a quarter.
+ */
+#ifndef SVCACCTD_AGENTSYNC_H
+#define SVCACCTD_AGENTSYNC_H
+
+#include <stdint.h>
+
+#include "agent.h"
+#include "snapverify.h"
+
+#define AGENT_POLL_TIMEOUT_MS 35000     /* the hubs hold a poll 25 s */
+#define AGENT_SNAPSHOT_TIMEOUT_MS 30000 /* one full snapshot */
+
+struct agent_sync;
+
+/* What the thread saw last (copied under its lock). */
+struct agent_sync_view {
+	uint64_t seq;         /* the last verified snapshot's seq */
+	int64_t last_ok_mono; /* svca_now_ms of the last answer; 0 = none yet */
+	int64_t last_ok_wall; /* the same, wall clock ms */
+	int reachable[AGENT_MAX_HUBS];
+	int tried[AGENT_MAX_HUBS]; /* 0: not asked yet since the start */
+};
+
+/* Starts the thread.  cred is copied (wiped at stop).  NULL on failure. */
+struct agent_sync *agent_sync_start(const struct agent_hubs *hubs, const char *cred,
+				    const uint8_t pk[32], const char *host_id, uint64_t applied_seq,
+				    int refresh_s);
+/* Readable when there is something for the loop. */
+int agent_sync_fd(const struct agent_sync *s);
+/* On the loop: clears the eventfd and takes the verified snapshot waiting
+ * (1, out filled, free with snap_verified_free) or 0 (none). */
+int agent_sync_take(struct agent_sync *s, struct snap_verified *out);
+void agent_sync_view(struct agent_sync *s, struct agent_sync_view *v);
+/* Stops and joins the thread (within about a second), frees s. */
+void agent_sync_stop(struct agent_sync *s);
+
+#endif
