@@ -15,7 +15,7 @@
 
 #include "hubclient.h"
 #include "log.h"
-#include "snapshot.h"
+#include "host_snapshot.h"
 #include "sockio.h"
 
 /* A snapshot's envelope: base64 of the largest payload, and the rest. */

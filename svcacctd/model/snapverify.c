@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot.h"
+#include "host_snapshot.h"
 
 #define SIG_B64 86 /* base64url, no padding, of 64 bytes */
 
