@@ -80,7 +80,8 @@ static int fetch_one(struct agent_sync *s, size_t i)
 	uint64_t seq = s->view.seq;
 	pthread_mutex_unlock(&s->mu);
 	struct snap_verified v;
-	int r = snap_verify(s->pk, s->host_id, seq, rep.body, rep.len, &v, err, sizeof(err));
+	int r = host_snapshot_verify(s->pk, s->host_id, seq, rep.body, rep.len, &v, err,
+				     sizeof(err));
 	hub_reply_free(&rep);
 	if (r < 0) {
 		log_warn("agent sync: hub %s: %s; not applied", s->hubs.url[i], err);

@@ -6,7 +6,7 @@
  * One worker thread long-polls GET /v1/agent/changes?since=SEQ on the
  * configured hubs in order, and fetches GET /v1/agent/snapshot at start,
  * after a failure and whenever the seq moved.  A snapshot is checked with
- * snap_verify (pinned key, this host, not older than the last one) before
+ * host_snapshot_verify (pinned key, this host, not older than the last one) before
  * it is handed over; a refused one is logged and dropped.  The thread
  * never touches the store or any daemon state: it signals an eventfd, and
  * the loop takes the verified payload (agent_sync_take) and applies it.

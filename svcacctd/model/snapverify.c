@@ -91,8 +91,9 @@ static int check_payload(const json_t *doc, const char *host_id, uint64_t applie
 	return 0;
 }
 
-int snap_verify(const uint8_t pk[32], const char *host_id, uint64_t applied_seq, const char *body,
-		size_t len, struct snap_verified *out, char *err, size_t errlen)
+int host_snapshot_verify(const uint8_t pk[32], const char *host_id, uint64_t applied_seq,
+			 const char *body, size_t len, struct snap_verified *out, char *err,
+			 size_t errlen)
 {
 	json_error_t jerr;
 	memset(out, 0, sizeof(*out));

@@ -25,8 +25,9 @@ struct snap_verified {
 };
 
 /* 0 verified (out filled: free with snap_verified_free), -1 refused. */
-int snap_verify(const uint8_t pk[32], const char *host_id, uint64_t applied_seq, const char *body,
-		size_t len, struct snap_verified *out, char *err, size_t errlen);
+int host_snapshot_verify(const uint8_t pk[32], const char *host_id, uint64_t applied_seq,
+			 const char *body, size_t len, struct snap_verified *out, char *err,
+			 size_t errlen);
 void snap_verified_free(struct snap_verified *v);
 
 #endif

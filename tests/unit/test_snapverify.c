@@ -62,7 +62,7 @@ static char *envelope(const char *p, const uint8_t *sk, size_t flip)
 static int check(const char *env, size_t len, uint64_t applied, char *err)
 {
 	struct snap_verified v;
-	int r = snap_verify(PK, "web-1", applied, env, len, &v, err, 200);
+	int r = host_snapshot_verify(PK, "web-1", applied, env, len, &v, err, 200);
 	if (r == 0) {
 		assert_int_equal(v.seq, 7);
 		assert_non_null(v.payload);
