@@ -78,7 +78,7 @@ expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
 expect_exit 0 $ACTL host enroll "$TOK" || bail "the agent enrolls"
 ok "the agent enrolls in workspace wa"
 
-nss_has() { grep -rqaF "$1" "$AG/nss"; }
+nss_has() { grep -rqaF -e "$1" "$AG/nss"; }
 wait_for 10 nss_has svc-alpha >/dev/null 2>&1
 if nss_has svc-alpha && nss_has svc-teamy && ! nss_has svc-bravozulu; then
 	ok "after enroll the agent's NSS snapshot has svc-alpha and svc-teamy, not svc-bravozulu"

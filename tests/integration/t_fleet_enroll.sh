@@ -309,7 +309,7 @@ else
 	diag "$OUT $ERR"
 fi
 if expect_exit 1 $ACTL account create newbot && grep -qF "agent of the fleet" <<<"$ERR" &&
-	grep -qF "$HUB" <<<"$ERR"; then
+	grep -qF -e "$HUB" <<<"$ERR"; then
 	ok "agent: account create exits 1 naming the hub"
 else
 	not_ok "agent: account create exits 1 naming the hub"
@@ -317,7 +317,7 @@ else
 fi
 for cmd in "team create t2" "grant list x" "key create x" "host list"; do
 	# shellcheck disable=SC2086
-	if expect_exit 1 $ACTL $cmd && grep -qF "$HUB" <<<"$ERR"; then
+	if expect_exit 1 $ACTL $cmd && grep -qF -e "$HUB" <<<"$ERR"; then
 		ok "agent: $cmd exits 1 naming the hub"
 	else
 		not_ok "agent: $cmd exits 1 naming the hub"

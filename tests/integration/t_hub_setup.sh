@@ -117,16 +117,16 @@ pg_psql -c "SELECT encode(v, 'hex') FROM svcacct_kv UNION ALL SELECT encode(rec,
 pg_psql -c "SELECT encode(v, 'escape') FROM svcacct_kv UNION ALL SELECT encode(rec, 'escape') FROM svcacct_audit" >"$TMPD/dbtxt"
 found=""
 # 16 bytes of the pepper are enough to recognize it
-[ ${#PEP_HEX} -ge 32 ] && grep -qF "${PEP_HEX:0:32}" "$TMPD/dbhex" && found="raw"
-[ ${#PEP_TXT} -ge 16 ] && grep -qF "${PEP_TXT:0:24}" "$TMPD/dbtxt" && found="$found text"
-[ ${#PEP_B64} -ge 16 ] && grep -qF "${PEP_B64:0:20}" "$TMPD/dbtxt" && found="$found base64"
+[ ${#PEP_HEX} -ge 32 ] && grep -qF -e "${PEP_HEX:0:32}" "$TMPD/dbhex" && found="raw"
+[ ${#PEP_TXT} -ge 16 ] && grep -qF -e "${PEP_TXT:0:24}" "$TMPD/dbtxt" && found="$found text"
+[ ${#PEP_B64} -ge 16 ] && grep -qF -e "${PEP_B64:0:20}" "$TMPD/dbtxt" && found="$found base64"
 [ -z "$found" ] && ok "the pepper is not in the database (raw, hex or base64)" || not_ok "the pepper is in the database ($found)"
 # The token-signing private key (signing.keys: "kid ... base64url(seed+pub)")
 # is in the database only sealed: neither its text nor its seed bytes.
 SK_B64=$(awk 'NF >= 4 {print $NF; exit}' "$STATE/signing.keys")
 SK_HEX=$("$PY" -c 'import base64, sys; s = sys.argv[1]; print(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))[:32].hex())' "$SK_B64" 2>/dev/null)
 if [ ${#SK_HEX} = 64 ]; then
-	if grep -qF "${SK_HEX:0:32}" "$TMPD/dbhex" || grep -qF "${SK_B64:0:24}" "$TMPD/dbtxt"; then
+	if grep -qF -e "${SK_HEX:0:32}" "$TMPD/dbhex" || grep -qF -e "${SK_B64:0:24}" "$TMPD/dbtxt"; then
 		not_ok "the signing key's seed is not in the database in plain text"
 	else
 		ok "the signing key's seed is not in the database in plain text"
@@ -134,7 +134,7 @@ if [ ${#SK_HEX} = 64 ]; then
 else
 	diag "signing.keys has an unexpected format; the seed check is skipped"
 fi
-grep -qF "${KEY:18:30}" "$TMPD/dbtxt" && not_ok "the API key's secret is not in the database" || ok "the API key's secret is not in the database"
+grep -qF -e "${KEY:18:30}" "$TMPD/dbtxt" && not_ok "the API key's secret is not in the database" || ok "the API key's secret is not in the database"
 
 # ---- a schema newer than the hub knows ----------------------------------------------
 stop_daemon || not_ok "hub 1 stops"

@@ -86,7 +86,7 @@ diag "at rest: only the keyed hash; the pepper beside the database"
 
 files=$(find "$STATE" -type f \( -name 'state.db' -o -name 'audit.db' -o -name 'journal*' -o -name '*.base' \) | sort)
 diag "state files: $(printf '%s ' $files | sed "s#$STATE/##g")"
-if [ -n "$files" ] && grep -qaF "$K1ID" $files; then
+if [ -n "$files" ] && grep -qaF -e "$K1ID" $files; then
 	ok "control: the key id is found in the state files"
 else
 	not_ok "control: the key id is found in the state files"

@@ -26,7 +26,7 @@ refused() {
 	secs=$(awk "BEGIN { printf \"%.2f\", $(now) - $t0 }")
 	if [ "$rc" != 0 ] && [ "$rc" != 124 ] && awk "BEGIN { exit !($secs < 5) }" &&
 		grep -qF "socket directory $dir " "$TMPD/start.err" &&
-		grep -qF "$word" "$TMPD/start.err"; then
+		grep -qF -e "$word" "$TMPD/start.err"; then
 		ok "$desc: refused at start (exit $rc in $secs s): $(grep -F "socket directory" "$TMPD/start.err" | head -n 1 | cut -c1-150)"
 	else
 		not_ok "$desc: refused at start with a message naming $dir (exit $rc in $secs s)"

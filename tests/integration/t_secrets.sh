@@ -121,13 +121,13 @@ stop_daemon || not_ok "the daemon stops"
 # positive controls: the places hold the session's events
 n=$(grep -c '"token.issue"' "$SYSLOG_LOG")
 [ "$n" -ge 6 ] && ok "control: syslog holds the token.issue events ($n)" || not_ok "control: syslog holds the token.issue events ($n)"
-grep -qF "$K1ID" "$SYSLOG_LOG" && ok "control: syslog names keys by key id" || not_ok "control: syslog names keys by key id"
+grep -qF -e "$K1ID" "$SYSLOG_LOG" && ok "control: syslog names keys by key id" || not_ok "control: syslog names keys by key id"
 jti=$(jwt_part "${TOKENS[0]}" payload | json_eval 'd["jti"]')
-grep -qF "$jti" "$TMPD/audit.json" && ok "control: the audit trail names tokens by jti" || not_ok "control: the audit trail names tokens by jti"
+grep -qF -e "$jti" "$TMPD/audit.json" && ok "control: the audit trail names tokens by jti" || not_ok "control: the audit trail names tokens by jti"
 n=$(json_eval 'len([e for e in d if e["event"] == "token.deny"])' <"$TMPD/audit.json")
 [ "$n" -ge 6 ] && ok "control: the audit trail holds the refusals ($n token.deny)" || not_ok "control: the audit trail holds the refusals ($n)"
 state_files=$(find "$STATE" "$NSSD" -type f | sort)
-grep -qaF "$K1ID" $state_files && ok "control: the state files name the key id" || not_ok "control: the state files name the key id"
+grep -qaF -e "$K1ID" $state_files && ok "control: the state files name the key id" || not_ok "control: the state files name the key id"
 
 no_secret_in() { # DESC FILE...
 	local desc=$1 hits

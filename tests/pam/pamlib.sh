@@ -267,7 +267,7 @@ _pam_nss_setup() {
 		bail "copy libnss_svcacct.so.2 into the overlay over $libdir"
 
 	# (no grep -q: strings must not die of SIGPIPE under pipefail)
-	strings -a "$NSS_MOD" | grep -xF "$SYS_NSS_DIR" >/dev/null ||
+	strings -a "$NSS_MOD" | grep -xF -e "$SYS_NSS_DIR" >/dev/null ||
 		bail "$NSS_MOD was built with NSS_DIR=$SYS_NSS_DIR (else set SVCA_TEST_NSS_DIR)"
 	_pam_show_dir "$NSSD" "$SYS_NSS_DIR"
 	HOME_BASE=$(_pam_conf_value home_base /var/lib/svcacct/home)
