@@ -46,14 +46,14 @@
 #define HTTP_IDLE_TIMEOUT_S 10
 #define HTTP_DEADLINE_MS 10000
 
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
-			       const char *body, int retry_after, const char *allow)
+/* The optional Retry-After and Allow headers as a NULL-ended name/value
+ * list in hdrs[5]; ra holds the number. */
+static const char *const *extra_headers(const char *hdrs[5], char ra[16], int retry_after,
+					const char *allow)
 {
-	char ra[16];
-	const char *hdrs[5];
 	size_t n = 0;
 	if (retry_after > 0) {
-		snprintf(ra, sizeof(ra), "%d", retry_after);
+		snprintf(ra, 16, "%d", retry_after);
 		hdrs[n++] = "Retry-After";
 		hdrs[n++] = ra;
 	}
@@ -62,7 +62,15 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 		hdrs[n++] = allow;
 	}
 	hdrs[n] = NULL;
-	return http_respond(c, status, ctype, body, hdrs);
+	return hdrs;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *ctype,
+			       const char *body, int retry_after, const char *allow)
+{
+	char ra[16];
+	const char *hdrs[5];
+	return http_respond(c, status, ctype, body, extra_headers(hdrs, ra, retry_after, allow));
 }
 
 static enum MHD_Result problem(struct MHD_Connection *c, unsigned status, const char *title,
@@ -70,18 +78,7 @@ static enum MHD_Result problem(struct MHD_Connection *c, unsigned status, const 
 {
 	char ra[16];
 	const char *hdrs[5];
-	size_t n = 0;
-	if (retry_after > 0) {
-		snprintf(ra, sizeof(ra), "%d", retry_after);
-		hdrs[n++] = "Retry-After";
-		hdrs[n++] = ra;
-	}
-	if (allow) {
-		hdrs[n++] = "Allow";
-		hdrs[n++] = allow;
-	}
-	hdrs[n] = NULL;
-	return http_problem(c, status, title, detail, hdrs);
+	return http_problem(c, status, title, detail, extra_headers(hdrs, ra, retry_after, allow));
 }
 
 static enum MHD_Result json_reply(struct MHD_Connection *c, unsigned status, json_t *o)
