@@ -157,6 +157,11 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o, const stru
 			   reason[0] ? reason : "no reason given", c->service,
 			   c->rhost[0] ? ", from " : "", c->rhost);
 	} else {
+		/* The daemon's reason is the user's to see when it cannot decide:
+		 * "directory not reached for N s" on an agent past max_staleness,
+		 * "no hub reachable" for a key it must ask a hub about. */
+		if (a.rep.status == SVCA_ERR_UNAVAIL)
+			svca_pam_tell(pamh, o, msg);
 		rc = svca_pam_status_rc(pamh, "auth", c->user, &a, PAM_AUTH_ERR);
 		if (rc == PAM_USER_UNKNOWN)
 			SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s is not a service account", c->user);
