@@ -14,7 +14,8 @@
 #                               syslog to the test's sink; LINES replace or
 #                               add settings); sets AG_DIR[N] AG_SOCK[N]
 #                               AG_CONF[N] AG_NSS[N] AG_LOG[N]
-#   agent_start N               starts it, waits until it answers (1 if not)
+#   agent_start N               starts it (AG_BIN[N], else $SVCACCTD), waits
+#                               until it answers (1 if not)
 #   agent_stop N                SIGTERM; 1 unless it exited 0 with no
 #                               sanitizer report in its log
 #   agent_kill9 N               SIGKILL and reap
@@ -29,7 +30,7 @@
 # Every agent still running at exit is stopped and checked ("agent N shut
 # down cleanly") before lib_pg.sh's and lib.sh's cleanups run.
 
-declare -a AG_DIR=() AG_SOCK=() AG_CONF=() AG_NSS=() AG_LOG=() AG_PID=()
+declare -a AG_DIR=() AG_SOCK=() AG_CONF=() AG_NSS=() AG_LOG=() AG_PID=() AG_BIN=()
 FLEET_HUBS=()
 FLEET_PKI=""
 FLEET_CA=""
@@ -92,7 +93,7 @@ agent_start() { # N
 	local n=$1 i
 	_svca_start_syslog || return 1
 	echo "=== $(date +%T.%N) start" >>"${AG_LOG[n]}"
-	"$SVCACCTD" -f -c "${AG_CONF[n]}" </dev/null >>"${AG_LOG[n]}" 2>&1 &
+	"${AG_BIN[n]:-$SVCACCTD}" -f -c "${AG_CONF[n]}" </dev/null >>"${AG_LOG[n]}" 2>&1 &
 	AG_PID[n]=$!
 	for ((i = 0; i < 750; i++)); do
 		if ! agent_alive "$n"; then

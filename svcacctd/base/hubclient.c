@@ -141,6 +141,8 @@ int hub_request_ex(const char *base_url, const char *path, const char *ca, const
 	}
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
 	CURLcode rc = curl_easy_perform(e);
+	curl_off_t pre = 0;
+	(void)curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &out->status);
 	else
@@ -153,7 +155,9 @@ int hub_request_ex(const char *base_url, const char *path, const char *ca, const
 	if (rc != CURLE_OK) {
 		hub_reply_free(out);
 		out->status = 0;
+		out->sent = pre > 0;
 		return -1;
 	}
+	out->sent = pre > 0;
 	return 0;
 }

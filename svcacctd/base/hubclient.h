@@ -25,6 +25,7 @@ struct hub_reply {
 	char *body;  /* NUL-terminated (may hold a secret: hub_reply_free wipes) */
 	size_t len;
 	char err[256]; /* why there was no answer (no secret) */
+	int sent;      /* the request reached the hub (connected, TLS verified) */
 };
 
 /* One request to base_url + path: POST with a JSON body when json is not

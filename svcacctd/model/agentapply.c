@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Agent mode: applying a verified snapshot (agentapply.h). */
 #include "agentapply.h"
+#include "agentsync.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -207,8 +208,11 @@ int agent_hostws_get(struct store *s, struct strlist *l)
 int64_t agent_age_s(const struct daemon *d)
 {
 	int64_t now = svca_now_ms();
-	if (d->sync_ok_mono > 0)
-		return (now - d->sync_ok_mono) / 1000;
+	int64_t contact = agent_sync_contact_mono(d->sync, now);
+	if (contact < d->sync_ok_mono)
+		contact = d->sync_ok_mono;
+	if (contact > 0)
+		return (now - contact) / 1000;
 	if (d->sync_ok_wall <= 0)
 		return -1;
 	int64_t before = d->start_wall - d->sync_ok_wall;

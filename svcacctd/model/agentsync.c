@@ -109,6 +109,30 @@ static int fetch_full(struct agent_sync *s)
 	return 0;
 }
 
+static void held(struct agent_sync *s, int64_t since)
+{
+	pthread_mutex_lock(&s->mu);
+	s->view.held_since_mono = since;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* A hub held the poll, then the connection broke (the hub stopped or
+ * died): it was there until now, or at most AGENT_HELD_COUNTS_MS after the
+ * poll was sent, as agent_sync_contact_mono counted while it was held. */
+static void dropped(struct agent_sync *s, int64_t sent_at)
+{
+	int64_t now = svca_now_ms(), until = sent_at + AGENT_HELD_COUNTS_MS;
+	if (until > now)
+		until = now;
+	pthread_mutex_lock(&s->mu);
+	if (until > s->view.last_ok_mono) {
+		s->view.last_ok_wall = svca_wall_ms() - (now - until);
+		s->view.last_ok_mono = until;
+	}
+	pthread_mutex_unlock(&s->mu);
+	signal_loop(s);
+}
+
 /* One long poll on the first hub that answers.  1 the seq moved, 0 it
  * did not (the hold ended), -1 no hub answered. */
 static int poll_changes(struct agent_sync *s)
@@ -121,9 +145,14 @@ static int poll_changes(struct agent_sync *s)
 	for (size_t i = 0; i < s->hubs.n && !atomic_load(&s->stop); i++) {
 		struct hub_reply rep;
 		json_error_t jerr;
-		if (hub_request_ex(s->hubs.url[i], path, s->hubs.ca, s->cred, NULL,
-				   AGENT_POLL_TIMEOUT_MS, 4096, &s->stop, &rep) < 0 ||
-		    rep.status != 200) {
+		int64_t sent_at = svca_now_ms();
+		held(s, sent_at);
+		int r = hub_request_ex(s->hubs.url[i], path, s->hubs.ca, s->cred, NULL,
+				       AGENT_POLL_TIMEOUT_MS, 4096, &s->stop, &rep);
+		held(s, 0);
+		if (r < 0 && rep.sent)
+			dropped(s, sent_at);
+		if (r < 0 || rep.status != 200) {
 			if (rep.status)
 				log_warn("agent sync: hub %s: changes: HTTP %ld", s->hubs.url[i],
 					 rep.status);
@@ -252,6 +281,21 @@ void agent_sync_view(struct agent_sync *s, struct agent_sync_view *v)
 	pthread_mutex_lock(&s->mu);
 	*v = s->view;
 	pthread_mutex_unlock(&s->mu);
+}
+
+int64_t agent_sync_contact_mono(struct agent_sync *s, int64_t now)
+{
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	int64_t last = s->view.last_ok_mono, held_since = s->view.held_since_mono;
+	pthread_mutex_unlock(&s->mu);
+	if (held_since > 0) {
+		int64_t alive = held_since + AGENT_HELD_COUNTS_MS;
+		alive = alive < now ? alive : now;
+		last = alive > last ? alive : last;
+	}
+	return last;
 }
 
 void agent_sync_stop(struct agent_sync *s)

@@ -24,14 +24,19 @@
 
 #define AGENT_POLL_TIMEOUT_MS 35000     /* the hubs hold a poll 25 s */
 #define AGENT_SNAPSHOT_TIMEOUT_MS 30000 /* one full snapshot */
+/* A long poll held open by a hub counts as contact for this long after it
+ * was sent (DESIGN.md section 9: "a held long poll counts while the hub
+ * keeps it alive, at least every 30 s"); the hubs answer within 25 s. */
+#define AGENT_HELD_COUNTS_MS 30000
 
 struct agent_sync;
 
 /* What the thread saw last (copied under its lock). */
 struct agent_sync_view {
-	uint64_t seq;         /* the last verified snapshot's seq */
-	int64_t last_ok_mono; /* svca_now_ms of the last answer; 0 = none yet */
-	int64_t last_ok_wall; /* the same, wall clock ms */
+	uint64_t seq;            /* the last verified snapshot's seq */
+	int64_t last_ok_mono;    /* svca_now_ms of the last answer; 0 = none yet */
+	int64_t last_ok_wall;    /* the same, wall clock ms */
+	int64_t held_since_mono; /* a long poll open since then; 0 = none */
 	int reachable[AGENT_MAX_HUBS];
 	int tried[AGENT_MAX_HUBS]; /* 0: not asked yet since the start */
 };
@@ -46,6 +51,10 @@ int agent_sync_fd(const struct agent_sync *s);
  * (1, out filled, free with snap_verified_free) or 0 (none). */
 int agent_sync_take(struct agent_sync *s, struct snap_verified *out);
 void agent_sync_view(struct agent_sync *s, struct agent_sync_view *v);
+/* The last moment (svca_now_ms) a hub is known to have been there: the
+ * last answer, or now while a poll is held (at most AGENT_HELD_COUNTS_MS
+ * after it was sent).  0 = never.  s may be NULL. */
+int64_t agent_sync_contact_mono(struct agent_sync *s, int64_t now);
 /* Stops and joins the thread (within about a second), frees s. */
 void agent_sync_stop(struct agent_sync *s);
 
