@@ -4,27 +4,28 @@
 # path and rule of the management plane, the cascades of team / workspace /
 # account deletion, renames, who may do what (non-admin, admin group, Super
 # Admin), and that every change is audited.
+. "$(dirname "$0")/../private_ns.sh"
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/rbac_lib.sh"
 
 # ---- an admin group (Admins, not Super Admins) ---------------------------------
+# The daemon reads privileged groups from /etc/group only: this test's own
+# copy, bind-mounted in its private mount namespace (the machine's file is
+# never written).
 ADMIN_GROUP=svcacct-test-admin
-MADE_GROUP=0
+[ -n "$TMPD" ] || _svca_make_tmp
 if ! getent group "$ADMIN_GROUP" >/dev/null; then
-	groupadd -f "$ADMIN_GROUP" || bail "groupadd $ADMIN_GROUP"
-	MADE_GROUP=1
+	AGID=59000
+	while getent group "$AGID" >/dev/null; do AGID=$((AGID + 1)); done
+	cp /etc/group "$TMPD/group" && printf '%s:x:%s:\n' "$ADMIN_GROUP" "$AGID" >>"$TMPD/group" &&
+		chmod 0644 "$TMPD/group" && mount --bind "$TMPD/group" /etc/group ||
+		bail "a private /etc/group with $ADMIN_GROUP"
 fi
-rbac_cleanup() {
-	local rc=$?
-	if [ "$MADE_GROUP" = 1 ]; then groupdel "$ADMIN_GROUP" 2>/dev/null; fi
-	return "$rc"
-}
-trap 'rbac_cleanup; _svca_cleanup' EXIT
 AGID=$(getent group "$ADMIN_GROUP" | cut -d: -f3)
 [ -n "$AGID" ] || bail "gid of $ADMIN_GROUP"
 
-start_daemon 'host_workspaces = [ "build-farm" ];' "admin_groups = [ \"$ADMIN_GROUP\" ];" ||
-	bail "daemon starts"
+_svca_write_conf 'host_workspaces = [ "build-farm" ];' "admin_groups = [ \"$ADMIN_GROUP\" ];"
+start_daemon_reuse || bail "daemon starts"
 
 # run_as_admin CMD...: uid/gid nobody, member of the admin group only.
 run_as_admin() { run_as_uid_groups 65534 65534 "$AGID" "$@"; }
