@@ -43,7 +43,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: svcacctd [-c FILE] [-f] [-t] [-V] [--migrate]\n"
+	fprintf(f, "usage: svcacctd [-c FILE] [-f] [-t] [-V] [--migrate | --import STATE_DIR]\n"
 		   "  -c FILE  configuration file (default " SVCA_DEFAULT_CONFIG ")\n"
 		   "  -f       stay in the foreground, log to stderr\n"
 		   "  -t       check the configuration (and the database of a hub) and exit\n"
