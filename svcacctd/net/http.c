@@ -373,6 +373,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return agent_api_snapshot(h, c, method);
 		if (!strcmp(url, AGENT_API_CHANGES))
 			return agent_api_changes(h, c, method, rs);
+		if (!strcmp(url, AGENT_API_KEYCHECK))
+			return agent_api_keycheck(h, c, method, rs);
 	}
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	int post = !strcmp(method, "POST");
