@@ -11,9 +11,11 @@
 static struct {
 	uint32_t uid; /* 0 = free */
 	int64_t at;   /* monotonic ms */
+	uint64_t seq; /* put order: lower = older */
 	uint64_t expires_in;
 	char token[AGENT_SESS_TOKEN_MAX + 1];
 } slot[AGENT_SESS_MAX];
+static uint64_t next_seq;
 
 static void drop(size_t i)
 {
@@ -39,12 +41,13 @@ void agent_sess_put(uint32_t uid, const char *token, uint64_t expires_in)
 			pick = i;
 			break;
 		}
-		if (slot[i].at < slot[pick].at)
+		if (slot[i].seq < slot[pick].seq)
 			pick = i;
 	}
 	drop(pick);
 	slot[pick].uid = uid;
 	slot[pick].at = now;
+	slot[pick].seq = ++next_seq;
 	slot[pick].expires_in = expires_in;
 	snprintf(slot[pick].token, sizeof(slot[pick].token), "%s", token);
 }
@@ -55,7 +58,7 @@ int agent_sess_take(uint32_t uid, char out[AGENT_SESS_TOKEN_MAX + 1], uint64_t *
 	size_t best = AGENT_SESS_MAX;
 	expire(svca_now_ms());
 	for (size_t i = 0; uid && i < AGENT_SESS_MAX; i++)
-		if (slot[i].uid == uid && (best == AGENT_SESS_MAX || slot[i].at >= slot[best].at))
+		if (slot[i].uid == uid && (best == AGENT_SESS_MAX || slot[i].seq > slot[best].seq))
 			best = i;
 	if (best == AGENT_SESS_MAX)
 		return 0;
