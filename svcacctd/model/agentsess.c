@@ -9,10 +9,10 @@
 #include "sockio.h"
 
 static struct {
-	uint32_t uid; /* 0 = free */
 	int64_t at;   /* monotonic ms */
 	uint64_t seq; /* put order: lower = older */
 	uint64_t expires_in;
+	uint32_t uid; /* 0 = free */
 	char token[AGENT_SESS_TOKEN_MAX + 1];
 } slot[AGENT_SESS_MAX];
 static uint64_t next_seq;

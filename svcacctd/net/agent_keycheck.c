@@ -57,7 +57,7 @@ static int read_body(struct req_state *rs, char *key, size_t len, int *want_toke
 		 json_object_size(body) == (s ? 2u : 1u);
 	if (ok)
 		snprintf(key, len, "%s", k);
-	*want_token = s && json_is_true(s);
+	*want_token = json_is_true(s);
 	if (k)
 		sodium_memzero((char *)(uintptr_t)k, strlen(k));
 	json_decref(body);
