@@ -18,7 +18,8 @@
  * must be in the host's slice, or the host learns nothing about the key.
  * "session": true also mints a session token for the login (the agent
  * cannot: only the hubs hold the organization's signing key).  Audited
- * as agent.keycheck (detail host=ID), the token as token.issue.
+ * as agent.keycheck (detail host=ID; refusals coalesced under a flood,
+ * refusals.h), the token as token.issue.
  */
 #include "http_front.h"
 
@@ -34,10 +35,12 @@
 #include "hosts.h"
 #include "keys.h"
 #include "log.h"
+#include "refusals.h"
 #include "tokens.h"
 
 struct keycheck {
 	struct host h;
+	struct peer peer; /* the host, as the caller of its limits */
 	struct cred c;
 	const char *reason; /* NULL: accepted */
 	int want_token;
@@ -82,15 +85,13 @@ static const char *host_reason(enum cred_result r)
 
 static void check(struct daemon *d, const char *key, struct keycheck *k)
 {
-	struct peer peer;
 	int just_locked;
-	memset(&peer, 0, sizeof(peer));
-	peer.uid = (uid_t)-1;
-	peer.gid = (gid_t)-1;
-	snprintf(peer.caller, sizeof(peer.caller), "host:%s", k->h.host_id);
+	k->peer.uid = (uid_t)-1;
+	k->peer.gid = (gid_t)-1;
+	snprintf(k->peer.caller, sizeof(k->peer.caller), "host:%s", k->h.host_id);
 	/* service set: like a PAM login, the host's logins share no per-caller
 	 * budget; the per-key budget and the lockout per host apply. */
-	cred_check_key(d, key, strlen(key), &peer, "agent", NULL, &k->c, &just_locked);
+	cred_check_key(d, key, strlen(key), &k->peer, "agent", NULL, &k->c, &just_locked);
 	k->reason = k->c.result == CRED_OK ? NULL : cred_reason(k->c.result);
 	if (k->c.key.uid) {
 		int in = snapshot_has_account(d, &k->h, k->c.key.uid);
@@ -119,6 +120,10 @@ static int record(struct daemon *d, struct keycheck *k)
 				  .key_id = k->c.key_id[0] ? k->c.key_id : NULL,
 				  .reason = k->reason,
 				  .detail = detail };
+	/* A flood of refusals from one host is counted, not written one by
+	 * one (refusals.h): a host cannot fill the hubs' audit table. */
+	if (k->reason && !refusals_admit(d, &k->peer, &act, "agent.keycheck", NULL))
+		return 0;
 	struct audit_event tev = ev;
 	tev.event = "token.issue";
 	tev.reason = NULL;
