@@ -53,6 +53,7 @@ cat >"$AG/svcacctd.conf" <<EOF
 socket = "$AG/svcacctd.sock";
 state_dir = "$AG/state";
 nss_dir = "$AG/nss";
+http_socket = "$AG/http.sock";
 hubs = [ "$U1" ];
 hub_ca = "$PKI/ca.crt";
 host_id = "agent-k";
@@ -181,6 +182,15 @@ if [ -n "$JW_HUB" ] && [ "$($ACTL jwks 2>/dev/null | json_py 'sorted(k["kid"] fo
 else
 	not_ok "jwks on the agent: the hub's keys"
 	diag "hub $JW_HUB agent $($ACTL jwks 2>&1)"
+fi
+AH() { curl -s -m 10 --unix-socket "$AG/http.sock" "$@"; }
+J_HTTP=$(AH http://localhost/.well-known/jwks.json | json_py 'sorted(k["kid"] for k in d["keys"])')
+X_HTTP=$(AH -H "x-api-key: $KA" -X POST -w ' %{http_code}' http://localhost/service-account-tokens)
+if [ "$J_HTTP" = "$JW_HUB" ] && [[ $X_HTTP == *"needs a hub"*" 503" ]] && ! grep -qF -e "${KA:18}" <<<"$X_HTTP"; then
+	ok "the agent's HTTP front: the snapshot's JWKS; an exchange there is 503 \"needs a hub\" (the front cannot wait for one)"
+else
+	not_ok "the agent's HTTP front: JWKS and exchange"
+	diag "[$J_HTTP] [$X_HTTP]"
 fi
 
 # ---- the hub away ---------------------------------------------------------------------------
