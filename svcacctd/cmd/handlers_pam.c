@@ -186,7 +186,8 @@ static void keyfwd_finish(struct req_job *rj, struct request *r)
 	if (ans->status != SVCA_OK || ans->uid != a.uid) {
 		const char *reason = ans->status != SVCA_OK ? ans->reason : "wrong_account";
 		int limited = !strcmp(reason, "rate_limited") || !strcmp(reason, "locked_out");
-		if (!strcmp(reason, "invalid_key"))
+		/* the hub's lockout engaging is this host's too: no more asking */
+		if (!strcmp(reason, "invalid_key") || !strcmp(reason, "locked_out"))
 			cred_count_failure(r->d, r->peer, j->p.rhost, j->key_id);
 		audit_auth(r, &j->p, &a, reason, j->key_id, NULL, NULL);
 		deny(r, reason,

@@ -13,7 +13,8 @@
 # a first-use key gets status 5, token create exits 5 naming the hub; after
 # an agent restart the verifier still works.  Hub back: key revoke there
 # -> refused on the agent within 2 s though a verifier exists; jwks on the
-# agent is the hub's.  (PAM logins go through the protocol: proto_client
+# agent is the hub's; wrong secrets for a key with no verifier stop going
+# to the hub once the lockout engages.  (PAM logins go through the protocol: proto_client
 # call PAM_AUTH, exactly what pam_svcacct sends.)
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/lib_pg.sh"
@@ -248,6 +249,22 @@ if [ $gone = 1 ] && [ "$REASON" = key_revoked ] && awk -v d="$dt" 'BEGIN{exit !(
 else
 	not_ok "key revoke on the hub: refused on the agent within 2 s (${dt}s, $REASON)"
 	diag "$OUT"
+fi
+
+# ---- wrong secrets for a key the agent has no verifier for: the lockout stops the asking ----
+CTL=$H1 key_create svc-alpha && KCID=$KEYID || not_ok "a third key on the hub"
+sleep 2 # the snapshot with the new key
+N0=$(nchecks)
+SEQ=""
+for _ in 1 2 3 4 5 6 7; do
+	pam_key svc-alpha "$(make_key "$KCID")"
+	SEQ="$SEQ $REASON"
+done
+N1=$(nchecks)
+if [[ $SEQ == *" locked_out locked_out" ]] && [ $((N1 - N0)) -le 5 ]; then
+	ok "wrong secrets for a key with no verifier: the lockout engages and later attempts stay on the agent ($((N1 - N0)) hub checks for 7 attempts:$SEQ)"
+else
+	not_ok "wrong secrets for a key with no verifier: lockout ($((N1 - N0)) hub checks:$SEQ)"
 fi
 
 agent_stop
