@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "agentapply.h"
+#include "agentkeys.h"
 #include "agentsync.h"
 #include "audit.h"
 #include "http.h"
@@ -156,6 +157,8 @@ static void daemon_agent_sync(void *arg)
 	if (got) {
 		agent_apply_one(d, &v, view.last_ok_wall);
 		snap_verified_free(&v);
+		if (akv_prune(d->store) < 0) /* verifiers of keys no longer active */
+			log_warn("agent sync: cannot drop stale key verifiers");
 		return;
 	}
 	/* A held poll returned: persist its time (the window across a restart). */

@@ -59,14 +59,18 @@ void hub_reply_free(struct hub_reply *r)
 	r->len = 0;
 }
 
-static struct curl_slist *headers(const char *bearer, int post)
+/* bearer or apikey (at most one; may both be NULL): a credential header. */
+static struct curl_slist *headers(const char *bearer, const char *apikey, int post)
 {
 	char auth[160]; /* "Authorization: Bearer " + a 67-character credential */
 	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json"), *t;
 	if (h && post && (t = curl_slist_append(h, "Content-Type: application/json")))
 		h = t;
-	if (h && bearer) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+	if (h && (bearer || apikey)) {
+		if (bearer)
+			snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		else
+			snprintf(auth, sizeof(auth), "x-api-key: %s", apikey);
 		t = curl_slist_append(h, auth);
 		sodium_memzero(auth, sizeof(auth));
 		if (!t) {
@@ -97,16 +101,34 @@ int hub_request(const char *base_url, const char *path, const char *ca, const ch
 			      out);
 }
 
+static int request(const char *base_url, const char *path, const char *ca, const char *bearer,
+		   const char *apikey, const char *json, int timeout_ms, size_t max_reply,
+		   const atomic_int *stop, struct hub_reply *out);
+
 int hub_request_ex(const char *base_url, const char *path, const char *ca, const char *bearer,
 		   const char *json, int timeout_ms, size_t max_reply, const atomic_int *stop,
 		   struct hub_reply *out)
+{
+	return request(base_url, path, ca, bearer, NULL, json, timeout_ms, max_reply, stop, out);
+}
+
+int hub_request_apikey(const char *base_url, const char *path, const char *ca, const char *apikey,
+		       int timeout_ms, struct hub_reply *out)
+{
+	return request(base_url, path, ca, NULL, apikey, "{}", timeout_ms, HUB_REPLY_MAX, NULL,
+		       out);
+}
+
+static int request(const char *base_url, const char *path, const char *ca, const char *bearer,
+		   const char *apikey, const char *json, int timeout_ms, size_t max_reply,
+		   const atomic_int *stop, struct hub_reply *out)
 {
 	char url[512], ebuf[CURL_ERROR_SIZE] = "";
 	memset(out, 0, sizeof(*out));
 	struct xfer x = { out, max_reply, stop };
 	snprintf(url, sizeof(url), "%s%s", base_url, path);
 	CURL *e = curl_easy_init();
-	struct curl_slist *h = headers(bearer, json != NULL);
+	struct curl_slist *h = headers(bearer, apikey, json != NULL);
 	if (!e || !h) {
 		snprintf(out->err, sizeof(out->err), "out of memory");
 		curl_slist_free_all(h);

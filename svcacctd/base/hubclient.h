@@ -40,6 +40,10 @@ int hub_request(const char *base_url, const char *path, const char *ca, const ch
 int hub_request_ex(const char *base_url, const char *path, const char *ca, const char *bearer,
 		   const char *json, int timeout_ms, size_t max_reply, const atomic_int *stop,
 		   struct hub_reply *out);
+/* A POST of "{}" with the API key in "x-api-key" (a token exchange at
+ * POST /service-account-tokens): never in the URL or a message. */
+int hub_request_apikey(const char *base_url, const char *path, const char *ca, const char *apikey,
+		       int timeout_ms, struct hub_reply *out);
 void hub_reply_free(struct hub_reply *r);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentfwd.h"
 #include "handlers.h"
 #include "request.h"
 #include "keys.h"
@@ -297,6 +298,90 @@ void cmd_key_revoke(struct request *r)
 
 /* ---- token exchange ---------------------------------------------------------- */
 
+/* ---- an agent: the exchange is a hub's (worker thread) ------------------------- */
+
+struct exchange_job {
+	struct req_job job;
+	struct agent_exchange x;
+	struct cred c; /* the local check (key record when the snapshot has it) */
+};
+
+static void exchange_work(struct req_job *j)
+{
+	agent_exchange_run(&((struct exchange_job *)j)->x);
+}
+
+static void exchange_release(struct req_job *j)
+{
+	sodium_memzero(j, sizeof(struct exchange_job));
+	free(j);
+}
+
+static void exchange_finish(struct req_job *rj, struct request *r)
+{
+	struct exchange_job *j = (struct exchange_job *)rj;
+	const struct agent_fwd_answer *a = &j->x.ans;
+	struct account acc;
+	const char *name = NULL;
+	if (j->c.key.uid && account_get_by_uid(r->d->store, j->c.key.uid, &acc) == 1)
+		name = acc.name;
+	if (a->status == SVCA_ERR_UNAVAIL) {
+		req_audit_refusal(r, "token.deny", "failure", name, "hub_unreachable");
+		req_fail(r, SVCA_ERR_UNAVAIL, "no hub reachable: token exchange needs a hub (%s)",
+			 a->message);
+		return;
+	}
+	if (a->status != SVCA_OK) {
+		int limited =
+			!strcmp(a->reason, "rate_limited") || !strcmp(a->reason, "locked_out");
+		if (!limited && j->c.key_id[0])
+			cred_count_failure(r->d, r->peer, NULL, j->c.key_id);
+		req_audit_refusal(r, "token.deny", "denied", name, a->reason);
+		svca_frame_begin(r->reply, SVCA_ERR_FAILED);
+		svca_put_str(r->reply, F_REASON, limited ? a->reason : "invalid_key");
+		svca_put_str(r->reply, F_MESSAGE,
+			     limited ? "rate limited by the hub, retry later" : "invalid API key");
+		if (limited)
+			svca_put_u64(r->reply, F_RETRY_AFTER, (uint64_t)a->retry_after);
+		svca_frame_end(r->reply);
+		return;
+	}
+	struct audit_event ev;
+	req_txn_begin(r);
+	req_event(&ev, r, "token.issue", "success");
+	ev.account = name;
+	ev.uid = name ? acc.uid : 0;
+	ev.key_id = a->key_id[0] ? a->key_id : j->c.key_id;
+	ev.detail = "issued by a hub";
+	if (req_finish(r, &ev) < 0)
+		return;
+	req_ok(r);
+	svca_put_bytes(r->reply, F_TOKEN, a->token, strlen(a->token));
+	svca_put_u64(r->reply, F_EXPIRES_IN, a->expires_in);
+	svca_put_u64(r->reply, F_EXPIRES_AT, (uint64_t)svca_wall_ms() + a->expires_in * 1000);
+	svca_put_str(r->reply, F_KEY_ID, ev.key_id);
+	if (name)
+		svca_put_str(r->reply, F_NAME, name);
+	svca_frame_end(r->reply);
+}
+
+static void exchange_start(struct request *r, const char *key, const struct cred *c)
+{
+	struct exchange_job *j = calloc(1, sizeof(*j));
+	if (!j || strlen(key) > SVCA_KEY_LEN) {
+		free(j);
+		req_fail(r, SVCA_ERR_FAILED, "invalid API key");
+		return;
+	}
+	j->job = (struct req_job){ .work = exchange_work,
+				   .finish = exchange_finish,
+				   .release = exchange_release };
+	memcpy(j->x.key, key, strlen(key));
+	j->c = *c;
+	agent_hubs_copy(&r->d->cfg, &j->x.hubs);
+	req_defer(r, &j->job);
+}
+
 void cmd_token_create(struct request *r)
 {
 	char key[SVCA_KEY_LEN + 8];
@@ -312,6 +397,12 @@ void cmd_token_create(struct request *r)
 		return;
 	}
 	cred_check_key(r->d, key, strlen(key), r->peer, NULL, NULL, &c, &just_locked);
+	if (config_mode(&r->d->cfg) == MODE_AGENT &&
+	    (c.result == CRED_OK || c.result == CRED_HUB_ONLY)) {
+		exchange_start(r, key, &c); /* only a hub signs tokens */
+		sodium_memzero(key, sizeof(key));
+		return;
+	}
 	sodium_memzero(key, sizeof(key));
 	if (c.result != CRED_OK) {
 		req_cred_refused(r, &c, just_locked, "token.deny", NULL, NULL, NULL, NULL);
@@ -325,11 +416,6 @@ void cmd_token_create(struct request *r)
 			snprintf(msg, sizeof(msg), "rate limited, retry in %d s", c.retry_after);
 			svca_put_str(r->reply, F_MESSAGE, msg);
 			svca_put_u64(r->reply, F_RETRY_AFTER, (uint64_t)c.retry_after);
-		} else if (c.result == CRED_HUB_ONLY) {
-			svca_put_str(
-				r->reply, F_MESSAGE,
-				"API keys on agents are checked by the hubs: not yet supported; "
-				"exchange the key on a hub");
 		} else {
 			/* The same words for every refusal: the caller must not
 			 * learn whether a key id exists. */

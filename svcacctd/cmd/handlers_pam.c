@@ -7,11 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent.h"
 #include "agentapply.h"
+#include "agentfwd.h"
+#include "agentkeys.h"
+#include "agentsess.h"
 #include "defaults.h"
 #include "handlers.h"
 #include "request.h"
 #include "keys.h"
+#include "log.h"
 #include "rbac.h"
 #include "tokens.h"
 
@@ -104,6 +109,128 @@ static void deny(struct request *r, const char *reason, const char *msg, int ret
 	svca_frame_end(r->reply);
 }
 
+static void auth_ok(struct request *r, const struct acct_decision *ad)
+{
+	req_ok(r);
+	svca_put_str(r->reply, F_REASON, "ok");
+	if (ad->done) {
+		svca_put_u64(r->reply, F_ACCT_ALLOWED, ad->reason ? 0 : 1);
+		svca_put_str(r->reply, F_ROLE, role_name(ad->acc.role));
+		svca_put_str(r->reply, F_ACCT_REASON, ad->reason ? ad->reason : "allowed");
+		svca_put_str(r->reply, F_ACCT_MESSAGE, ad->msg);
+	}
+	svca_frame_end(r->reply);
+}
+
+/* ---- an agent: the first use of a key here is checked by a hub ----------------- */
+
+struct keyfwd_job {
+	struct req_job job;
+	struct agent_keycheck k;
+	struct pam_ctx p;
+	int authorize;
+	char key_id[SVCA_KEYID_LEN + 1];
+};
+
+static void keyfwd_work(struct req_job *j)
+{
+	agent_keycheck_run(&((struct keyfwd_job *)j)->k);
+}
+
+static void keyfwd_release(struct req_job *j)
+{
+	sodium_memzero(j, sizeof(struct keyfwd_job));
+	free(j);
+}
+
+/* The hub accepted the key for account a: keep its verifier (later
+ * logins are checked here, offline) and the session token it minted. */
+static int keyfwd_keep(struct request *r, const struct keyfwd_job *j)
+{
+	char id[SVCA_KEYID_LEN + 1], secret[SVCA_SECRET_LEN + 1];
+	int ok = svca_key_parse(j->k.key, strlen(j->k.key), id, secret) == SVCA_KEY_OK &&
+		 !strcmp(id, j->k.ans.key_id);
+	store_begin(r->d->store);
+	if (!ok ||
+	    akv_store(r->d->store, r->d->cfg.state_dir, id, j->k.ans.uid, j->k.ans.created_at,
+		      secret) < 0 ||
+	    store_commit(r->d->store) < 0) {
+		store_abort(r->d->store);
+		ok = 0;
+	}
+	sodium_memzero(secret, sizeof(secret));
+	if (j->k.ans.token[0])
+		agent_sess_put(j->k.ans.uid, j->k.ans.token, j->k.ans.expires_in);
+	return ok ? 0 : -1;
+}
+
+static void keyfwd_finish(struct req_job *rj, struct request *r)
+{
+	struct keyfwd_job *j = (struct keyfwd_job *)rj;
+	const struct agent_fwd_answer *ans = &j->k.ans;
+	struct account a;
+	struct acct_decision ad;
+	memset(&ad, 0, sizeof(ad));
+	ad.wanted = j->authorize;
+	if (account_get(r->d->store, j->p.name, &a) != 1) {
+		req_fail(r, SVCA_ERR_UNAVAIL, "internal storage error");
+		return;
+	}
+	if (ans->status == SVCA_ERR_UNAVAIL) {
+		audit_auth(r, &j->p, &a, "hub_unreachable", j->key_id, NULL, NULL);
+		req_fail(r, SVCA_ERR_UNAVAIL,
+			 "no hub reachable to check this key (first use on this host; %s)",
+			 ans->message);
+		return;
+	}
+	if (ans->status != SVCA_OK || ans->uid != a.uid) {
+		const char *reason = ans->status != SVCA_OK ? ans->reason : "wrong_account";
+		int limited = !strcmp(reason, "rate_limited") || !strcmp(reason, "locked_out");
+		/* the hub's lockout engaging is this host's too: no more asking */
+		if (!strcmp(reason, "invalid_key") || !strcmp(reason, "locked_out"))
+			cred_count_failure(r->d, r->peer, j->p.rhost, j->key_id);
+		audit_auth(r, &j->p, &a, reason, j->key_id, NULL, NULL);
+		deny(r, reason,
+		     limited ? "too many attempts; try again later" : "authentication failed",
+		     limited ? ans->retry_after : 0);
+		return;
+	}
+	if (keyfwd_keep(r, j) < 0)
+		log_warn("pam: key %s: the verifier could not be stored; the next login asks "
+			 "a hub again",
+			 j->key_id);
+	if (audit_auth(r, &j->p, &a, NULL, j->key_id, NULL, &ad) < 0) {
+		req_fail(r, SVCA_ERR_UNAVAIL, "the authentication cannot be recorded");
+		return;
+	}
+	auth_ok(r, &ad);
+}
+
+/* Hands the key (f) to a hub on a worker thread (keycheck + a session
+ * token for this login). */
+static void keyfwd_start(struct request *r, const struct pam_ctx *p, const struct svca_field *f,
+			 int authorize, const char *key_id)
+{
+	struct keyfwd_job *j = calloc(1, sizeof(*j));
+	if (!j || f->len > SVCA_KEY_LEN) {
+		free(j);
+		req_fail(r, SVCA_ERR_FAILED, "out of memory");
+		return;
+	}
+	j->job = (struct req_job){ .work = keyfwd_work,
+				   .finish = keyfwd_finish,
+				   .release = keyfwd_release };
+	memcpy(j->k.key, f->val, f->len);
+	j->k.session = 1;
+	j->p = *p;
+	j->authorize = authorize;
+	snprintf(j->key_id, sizeof(j->key_id), "%s", key_id);
+	agent_hubs_copy(&r->d->cfg, &j->k.hubs);
+	if (agent_cred_load(r->d->cfg.state_dir, j->k.cred) != 1)
+		j->k.cred[0] = '\0';
+	req_defer(r, &j->job);
+}
+
 void cmd_pam_auth(struct request *r)
 {
 	struct pam_ctx p;
@@ -156,6 +283,10 @@ void cmd_pam_auth(struct request *r)
 		int just_locked;
 		cred_check_key(r->d, secret, f->len, r->peer, p.service, p.rhost, &c, &just_locked);
 		sodium_memzero(secret, sizeof(secret));
+		if (c.result == CRED_HUB_ONLY) { /* an agent, no verifier yet */
+			keyfwd_start(r, &p, f, ad.wanted, c.key_id);
+			return;
+		}
 		if (c.result == CRED_OK && c.account.uid != a.uid) {
 			/* A valid key of another account proves nothing here. */
 			audit_auth(r, &p, &a, "wrong_account", c.key_id, NULL, NULL);
@@ -171,10 +302,8 @@ void cmd_pam_auth(struct request *r)
 					   c.key_id[0] ? c.key_id : NULL, NULL, NULL);
 			int limited = c.result == CRED_LOCKED_OUT || c.result == CRED_RATE_LIMITED;
 			deny(r, cred_reason(c.result),
-			     limited                     ? "too many attempts; try again later"
-			     : c.result == CRED_HUB_ONLY ? "API keys on agents are checked by the "
-							   "hubs: not yet supported"
-							 : "authentication failed",
+			     limited ? "too many attempts; try again later"
+				     : "authentication failed",
 			     limited ? c.retry_after : 0);
 			return;
 		}
@@ -205,15 +334,7 @@ void cmd_pam_auth(struct request *r)
 			return;
 		}
 	}
-	req_ok(r);
-	svca_put_str(r->reply, F_REASON, "ok");
-	if (ad.done) {
-		svca_put_u64(r->reply, F_ACCT_ALLOWED, ad.reason ? 0 : 1);
-		svca_put_str(r->reply, F_ROLE, role_name(ad.acc.role));
-		svca_put_str(r->reply, F_ACCT_REASON, ad.reason ? ad.reason : "allowed");
-		svca_put_str(r->reply, F_ACCT_MESSAGE, ad.msg);
-	}
-	svca_frame_end(r->reply);
+	auth_ok(r, &ad);
 }
 
 static void audit_session(struct request *r, const struct pam_ctx *p, const struct account *a,
@@ -232,6 +353,43 @@ static void audit_session(struct request *r, const struct pam_ctx *p, const stru
 	snprintf(detail, sizeof(detail), "pid %llu", (unsigned long long)pid);
 	ev.detail = detail;
 	req_finish(r, &ev);
+}
+
+/* An agent never mints a token (a host must not be able to mint tokens
+ * for the accounts it serves): the session gets the token a hub minted
+ * when it checked this login's key, if it did; a login checked offline
+ * (verifier) or with a token gets none (reason "offline"). */
+static void session_from_hub(struct request *r, const struct pam_ctx *p, const struct account *a,
+			     uint64_t pid)
+{
+	char tok[AGENT_SESS_TOKEN_MAX + 1], jti[72] = "";
+	uint64_t expires_in = 0;
+	int have = agent_sess_take(a->uid, tok, &expires_in);
+	if (have) {
+		json_t *claims = NULL;
+		struct account ta;
+		if (token_verify(r->d, tok, strlen(tok), &claims, &ta) == TOK_OK &&
+		    ta.uid == a->uid) {
+			const char *j = json_string_value(json_object_get(claims, "jti"));
+			snprintf(jti, sizeof(jti), "%s", j ? j : "");
+		} else {
+			have = 0;
+		}
+		json_decref(claims);
+	}
+	req_txn_begin(r);
+	audit_session(r, p, a, "session.open", jti[0] ? jti : NULL, pid, have ? NULL : "offline");
+	if (r->wrote) {
+		req_ok(r);
+		if (have) {
+			svca_put_bytes(r->reply, F_TOKEN, tok, strlen(tok));
+			svca_put_u64(r->reply, F_EXPIRES_IN, expires_in);
+		} else {
+			svca_put_str(r->reply, F_REASON, "offline");
+		}
+		svca_frame_end(r->reply);
+	}
+	sodium_memzero(tok, sizeof(tok));
 }
 
 void cmd_pam_session_open(struct request *r)
@@ -261,6 +419,10 @@ void cmd_pam_session_open(struct request *r)
 			req_ok(r);
 			svca_frame_end(r->reply);
 		}
+		return;
+	}
+	if (config_mode(&r->d->cfg) == MODE_AGENT) {
+		session_from_hub(r, &p, &a, pid);
 		return;
 	}
 	if (token_issue(r->d, &a, "session", &tok) < 0) {

@@ -318,3 +318,25 @@ char *snapshot_envelope(const struct secrets *s, const char *payload, size_t len
 	json_decref(o);
 	return text;
 }
+
+/* The same choice as snapshot_build's (pick_scopes + grant_cb), for one
+ * account: its grants under grant/<uid>/ only. */
+int snapshot_has_account(struct daemon *d, const struct host *h, uint32_t uid)
+{
+	struct pick *p = calloc(1, sizeof(*p));
+	char prefix[32];
+	if (!p)
+		return -1;
+	p->d = d;
+	p->h = h;
+	p->recs = json_object();
+	p->gidx = json_object();
+	snprintf(prefix, sizeof(prefix), "grant/%" PRIu32 "/", uid);
+	int ok = p->recs && p->gidx && pick_scopes(p) == 0 &&
+		 store_iterate(d->store, DB_STATE, prefix, grant_cb, p) == 0 && !p->err;
+	int r = !ok ? -1 : json_object_size(p->gidx) > 0;
+	json_decref(p->recs);
+	json_decref(p->gidx);
+	free(p);
+	return r;
+}

@@ -36,4 +36,10 @@ int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char 
  * key.  malloc'ed JSON text, or NULL. */
 char *snapshot_envelope(const struct secrets *s, const char *payload, size_t len);
 
+/* 1 when the account uid is in h's slice (a grant on one of its
+ * workspaces or on their teams: what snapshot_build sends), 0 not, -1
+ * storage error.  The hub's key check for agents (POST
+ * /v1/agent/keycheck) answers only for these. */
+int snapshot_has_account(struct daemon *d, const struct host *h, uint32_t uid);
+
 #endif

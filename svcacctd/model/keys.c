@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agentkeys.h"
 #include "audit.h"
 #include "idlist.h"
 #include "log.h"
@@ -272,6 +273,38 @@ static void caller_id(const struct peer *peer, const char *rhost, char out[17])
 	sodium_bin2hex(out, 17, h, sizeof(h));
 }
 
+/* The status refusal of a key whose secret is right (or cannot be
+ * checked), CRED_OK when it is usable. */
+static enum cred_result key_state(const struct apikey *k, uint64_t now)
+{
+	if (k->status == KEY_REVOKED)
+		return CRED_KEY_REVOKED;
+	if (k->status == KEY_DISABLED)
+		return CRED_KEY_DISABLED;
+	if (k->status == KEY_EXPIRED || (k->expires_at && k->expires_at <= now))
+		return CRED_KEY_EXPIRED;
+	return CRED_OK;
+}
+
+/* An agent's secret check: the verifier of a key the snapshot lists
+ * active (agentkeys.h).  1 right, 0 wrong (counts toward the lockout), -1
+ * decided here (c->result: the hubs must check it, or the snapshot says
+ * the key cannot be used, or an error). */
+static int agent_secret_ok(struct daemon *d, int g, struct cred *c, const char *secret,
+			   uint64_t now)
+{
+	enum akv_result v = AKV_NONE;
+	if (g == 1 && (c->result = key_state(&c->key, now)) != CRED_OK)
+		return -1; /* revoked, disabled, expired: no use asking */
+	if (g == 1)
+		v = akv_check(d->store, d->cfg.state_dir, &c->key, secret);
+	if (v == AKV_ERROR)
+		c->result = CRED_ERROR;
+	else if (v == AKV_NONE)
+		c->result = CRED_HUB_ONLY;
+	return v == AKV_MATCH ? 1 : v == AKV_MISMATCH ? 0 : -1;
+}
+
 void cred_check_key(struct daemon *d, const char *key, size_t len, const struct peer *peer,
 		    const char *service, const char *rhost, struct cred *c, int *just_locked)
 {
@@ -288,12 +321,6 @@ void cred_check_key(struct daemon *d, const char *key, size_t len, const struct 
 
 	memset(c, 0, sizeof(*c));
 	*just_locked = 0;
-	/* An agent holds no key hash (the snapshot's are zeros): nothing here
-	 * can check a key, so nothing is compared (fail closed). */
-	if (config_mode(cfg) == MODE_AGENT) {
-		c->result = CRED_HUB_ONLY;
-		return;
-	}
 	switch (svca_key_parse(key, len, c->key_id, secret)) {
 	case SVCA_KEY_OK: break;
 	case SVCA_KEY_BAD_CHECKSUM: c->result = CRED_BAD_CHECKSUM; goto out;
@@ -330,10 +357,18 @@ void cred_check_key(struct daemon *d, const char *key, size_t len, const struct 
 		c->result = CRED_ERROR;
 		goto out;
 	}
-	uint8_t h[KEY_HASH_LEN];
-	key_hash(d->secrets->pepper, secret, h);
-	int secret_ok = g == 1 && sodium_memcmp(h, c->key.hash, KEY_HASH_LEN) == 0;
-	sodium_memzero(h, sizeof(h));
+	int secret_ok;
+	if (config_mode(cfg) == MODE_AGENT) {
+		/* No key hash here (the snapshot's are zeros): a verifier, or
+		 * the hubs (CRED_HUB_ONLY: the caller forwards). */
+		if ((secret_ok = agent_secret_ok(d, g, c, secret, (uint64_t)now)) < 0)
+			goto out;
+	} else {
+		uint8_t h[KEY_HASH_LEN];
+		key_hash(d->secrets->pepper, secret, h);
+		secret_ok = g == 1 && sodium_memcmp(h, c->key.hash, KEY_HASH_LEN) == 0;
+		sodium_memzero(h, sizeof(h));
+	}
 	if (!secret_ok) {
 		c->result = g == 0 ? CRED_UNKNOWN_KEY : CRED_BAD_SECRET;
 		int64_t lock_ms = (int64_t)cfg->lockout_seconds * 1000;
@@ -352,14 +387,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len, const struct 
 		c->retry_after = wait;
 		goto out;
 	}
-	if (c->key.status == KEY_REVOKED) {
-		c->result = CRED_KEY_REVOKED;
-	} else if (c->key.status == KEY_DISABLED) {
-		c->result = CRED_KEY_DISABLED;
-	} else if (c->key.status == KEY_EXPIRED ||
-		   (c->key.expires_at && c->key.expires_at <= (uint64_t)now)) {
-		c->result = CRED_KEY_EXPIRED;
-	} else {
+	if ((c->result = key_state(&c->key, (uint64_t)now)) == CRED_OK) {
 		int a = account_get_by_uid(d->store, c->key.uid, &c->account);
 		if (a <= 0)
 			c->result = a < 0 ? CRED_ERROR : CRED_UNKNOWN_KEY;
@@ -374,6 +402,19 @@ void cred_check_key(struct daemon *d, const char *key, size_t len, const struct 
 	}
 out:
 	sodium_memzero(secret, sizeof(secret));
+}
+
+int cred_count_failure(struct daemon *d, const struct peer *peer, const char *rhost,
+		       const char *key_id)
+{
+	char caller[17], lockkey[RL_KEY_MAX];
+	const struct svca_config *cfg = &d->cfg;
+	int64_t lock_ms = (int64_t)cfg->lockout_seconds * 1000;
+	caller_id(peer, rhost, caller);
+	snprintf(lockkey, sizeof(lockkey), "l:%s:%s", caller, key_id);
+	return rl_fail(d->rl_lock, lockkey, svca_now_ms(), cfg->lockout_threshold, lock_ms, lock_ms)
+		       ? 1
+		       : 0;
 }
 
 /* Expired active keys: persist the status and audit key.expire once. */

@@ -61,7 +61,7 @@ enum cred_result {
 	CRED_RATE_LIMITED,
 	CRED_LOCKED_OUT,
 	CRED_ERROR,
-	CRED_HUB_ONLY, /* an agent: keys are checked by the hubs (not yet forwarded) */
+	CRED_HUB_ONLY, /* an agent with no verifier for this key: ask the hubs */
 };
 
 const char *cred_reason(enum cred_result r);
@@ -82,6 +82,19 @@ struct cred {
  * it engages: c->result == CRED_LOCKED_OUT && *just_locked). */
 void cred_check_key(struct daemon *d, const char *key, size_t len, const struct peer *peer,
 		    const char *service, const char *rhost, struct cred *c, int *just_locked);
+
+/* On an agent (DESIGN.md section 9) the secret is compared with the
+ * host's verifier of the key (agentkeys.h) when the applied snapshot lists
+ * it active with the verifier's generation; with none, the result is
+ * CRED_HUB_ONLY (c->key filled when the snapshot knows the key id) and the
+ * caller asks a hub.  A revoked, disabled or expired key is refused here
+ * without asking. */
+
+/* A refusal decided elsewhere (a hub said the key or secret is wrong)
+ * counts toward the caller's lockout for key_id, as a local one does.  1
+ * when the lockout engages now. */
+int cred_count_failure(struct daemon *d, const struct peer *peer, const char *rhost,
+		       const char *key_id);
 
 /* Writes buffered last-use times to the store (in its own transaction) and
  * marks keys past their expiry as expired (audited key.expire).  Called

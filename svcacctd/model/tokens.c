@@ -266,8 +266,26 @@ void tokens_tick(struct daemon *d)
 	free(p.keys);
 }
 
+/* An agent's: the applied snapshot's (the hubs' keys; it signs nothing). */
+static char *agent_jwks_text(struct daemon *d)
+{
+	uint8_t *v = NULL;
+	size_t n = 0;
+	if (store_get(d->store, DB_STATE, "agent/jwks", &v, &n) != 1)
+		return strdup("{\"keys\":[]}");
+	char *s = malloc(n + 1);
+	if (s) {
+		memcpy(s, v, n);
+		s[n] = '\0';
+	}
+	free(v);
+	return s;
+}
+
 char *tokens_jwks(struct daemon *d)
 {
+	if (config_mode(&d->cfg) == MODE_AGENT)
+		return agent_jwks_text(d);
 	json_t *keys = json_array();
 	int64_t now = svca_wall_ms();
 	for (size_t i = 0; i < d->secrets->nkeys; i++) {

@@ -68,7 +68,8 @@ int token_deny(struct daemon *d, const char *jti, uint64_t exp_s);
 /* Drops deny-list entries whose tokens expired (daemon tick). */
 void tokens_tick(struct daemon *d);
 
-/* The JWKS document of the keys that may still verify tokens. */
+/* The JWKS document of the keys that may still verify tokens (an agent:
+ * the applied snapshot's, the hubs' keys). */
 char *tokens_jwks(struct daemon *d);
 
 #endif

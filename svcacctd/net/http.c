@@ -169,6 +169,13 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 			snprintf(detail, sizeof(detail), "rate limited, retry in %d s", ra);
 			ret = problem(c, MHD_HTTP_TOO_MANY_REQUESTS, "Too Many Requests", detail,
 				      ra > 0 ? ra : 1, NULL);
+		} else if (!reason[0] && key && klen && config_mode(&h->d->cfg) == MODE_AGENT) {
+			/* the exchange was for a hub, and the front cannot wait for one */
+			ret = problem(
+				c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
+				"token exchange on an agent needs a hub: use svcacctctl token "
+				"create on this host, or a hub's /service-account-tokens",
+				0, NULL);
 		} else {
 			ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
 				      key && klen ? "invalid API key"
@@ -373,6 +380,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return agent_api_snapshot(h, c, method);
 		if (!strcmp(url, AGENT_API_CHANGES))
 			return agent_api_changes(h, c, method, rs);
+		if (!strcmp(url, AGENT_API_KEYCHECK))
+			return agent_api_keycheck(h, c, method, rs);
 	}
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	int post = !strcmp(method, "POST");

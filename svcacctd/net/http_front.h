@@ -119,6 +119,11 @@ enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection 
 #define AGENT_MAX_HELD 4096
 enum MHD_Result agent_api_changes(struct http_front *hf, struct MHD_Connection *c,
 				  const char *method, struct req_state *rs);
+/* POST /v1/agent/keycheck {"key"}: the hub checks an API key for the
+ * host (agent_keycheck.c). */
+#define AGENT_API_KEYCHECK "/v1/agent/keycheck"
+enum MHD_Result agent_api_keycheck(struct http_front *hf, struct MHD_Connection *c,
+				   const char *method, struct req_state *rs);
 /* Resumes the held polls that are due (the log moved past their seq, or
  * their time is up); cheap when none is.  ms until the next is due, or
  * -1 when none is held. */
