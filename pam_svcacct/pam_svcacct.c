@@ -334,7 +334,6 @@ out:
 	return ok;
 }
 
-/* The reply's token into SVCACCT_TOKEN, and kept for close. */
 /* An OK session answer with F_REASON "offline" and no token. */
 static int offline_session(const struct svca_pam_answer *a)
 {
@@ -342,6 +341,7 @@ static int offline_session(const struct svca_pam_answer *a)
 	return f && f->len == 7 && memcmp(f->val, "offline", 7) == 0;
 }
 
+/* The reply's token into SVCACCT_TOKEN, and kept for close. */
 static int export_token(pam_handle_t *pamh, const struct svca_pam_ctx *c,
 			const struct svca_field *f)
 {

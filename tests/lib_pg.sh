@@ -368,21 +368,22 @@ tls_make_cert() { # DIR NAME [SAN]: DIR/NAME.key, DIR/NAME.crt signed by DIR/ca.
 	chmod 0600 "$d/$name.key"
 }
 
-# ---- cleanup -----------------------------------------------------------------------
-
 # ---- an agent daemon (t_fleet_agent, t_fleet_agentkeys) --------------------
 # AG: its directory (svcacctd.conf, state/, nss/, daemon.log); ACTL: its
-# svcacctctl.  agent_start waits until it answers; agent_stop ends it.
-agent_start() {
+# svcacctctl.  one_agent_start waits until it answers; one_agent_stop ends it.
+# (Several agents with their own numbers: tests/lib_fleet.sh.)
+one_agent_start() {
 	"$SVCACCTD" -f -c "$AG/svcacctd.conf" </dev/null >>"$AG/daemon.log" 2>&1 &
 	AGENT_PID=$!
 	track_pid "$AGENT_PID"
 	wait_for 15 $ACTL audit verify >/dev/null 2>&1 || { diag_file "$AG/daemon.log" 20; bail "the agent starts"; }
 }
-agent_stop() {
+one_agent_stop() {
 	kill "$AGENT_PID" 2>/dev/null
 	wait "$AGENT_PID" 2>/dev/null
 }
+
+# ---- cleanup -----------------------------------------------------------------------
 
 _pg_cleanup() {
 	local rc=$? n bad

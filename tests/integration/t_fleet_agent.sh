@@ -63,7 +63,7 @@ max_staleness = 3600;
 EOF
 chmod 644 "$AG/svcacctd.conf"
 ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
-agent_start
+one_agent_start
 expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
 expect_exit 0 $ACTL host enroll "$TOK" || bail "the agent enrolls"
 ok "the agent enrolls in workspace wa"
@@ -195,9 +195,9 @@ else
 	not_ok "hub stopped: the agent still answers, the hub unreachable"
 	diag "$OUT $ERR"
 fi
-agent_stop
+one_agent_stop
 sed -i 's/^max_staleness = .*/max_staleness = 5;/' "$AG/svcacctd.conf"
-agent_start
+one_agent_start
 if expect_exit 0 $ACTL --json fleet status &&
 	[ "$(json_py '[d["snapshot_seq"], d["age_s"] is not None]' <<<"$OUT")" = "[$SEQ_BEFORE, true]" ] &&
 	nss_has svc-teamy && [ "$(json_py 'd["role"]' <<<"$($ACTL --json account access svc-teamy)")" = viewer ]; then
@@ -233,7 +233,7 @@ for _ in $(seq 1 300); do
 done
 [ $gone = 1 ] && ok "hub back: a change made there reaches the agent (svc-teamy disabled)" ||
 	{ not_ok "hub back: a change made there reaches the agent"; diag_file "$AG/daemon.log" 10; }
-agent_stop
+one_agent_stop
 
 # ---- a tampered snapshot ----------------------------------------------------------------
 # A second agent reaches the hub through a TLS proxy (the hub's certificate)
@@ -289,7 +289,7 @@ refresh_interval = 5;
 CONFEOF
 chmod 644 "$AG/svcacctd.conf"
 ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
-agent_start
+one_agent_start
 expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
 refused() { grep -q "snapshot refused: bad signature" "$AG/daemon.log"; }
 if expect_exit 0 $ACTL host enroll "$TOK" && wait_for 15 refused >/dev/null 2>&1 &&
@@ -301,4 +301,4 @@ else
 	diag "$OUT $ERR"
 	diag_file "$AG/daemon.log" 10
 fi
-agent_stop
+one_agent_stop

@@ -63,7 +63,7 @@ max_staleness = 3600;
 EOF
 chmod 644 "$AG/svcacctd.conf"
 ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
-agent_start
+one_agent_start
 expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
 expect_exit 0 $ACTL host enroll "$TOK" || bail "the agent enrolls"
 nss_has() { grep -rqaF -e "$1" "$AG/nss"; }
@@ -220,8 +220,8 @@ else
 	not_ok "hub stopped: token create on the agent exits 5"
 	diag "$OUT $ERR"
 fi
-agent_stop
-agent_start
+one_agent_stop
+one_agent_start
 pam_key svc-alpha "$KA"
 if [ "$RC" = 0 ]; then
 	ok "agent restarted (hub still down): the verifier survives, the key logs in"
@@ -267,4 +267,4 @@ else
 	not_ok "wrong secrets for a key with no verifier: lockout ($((N1 - N0)) hub checks:$SEQ)"
 fi
 
-agent_stop
+one_agent_stop

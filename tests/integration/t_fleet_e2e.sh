@@ -104,6 +104,8 @@ for n in 1 2 3; do
 	pamt "$TOK_D" "svca-a$n" svc-deploy authenticate acct_mgmt
 	expect_run "pamtester on agent $n: svc-deploy logs in with its hub-issued session token (auth + account)" 0 "successfully"
 done
+pamt "$KEY_D" svca-a1 svc-deploy authenticate acct_mgmt
+expect_run "pamtester on agent 1: svc-deploy logs in with its API key (first use: a hub checked it)" 0 "successfully"
 pamt "not-a-token" svca-a1 svc-deploy authenticate
 expect_run "pamtester on agent 1: a wrong secret is refused" 1 "$E_AUTH"
 
@@ -160,6 +162,15 @@ hub_kill9 2
 T_DOWN=$(now)
 pamt "$TOK_D" svca-a1 svc-deploy authenticate acct_mgmt
 expect_run "both hubs killed -9: svc-deploy still logs in on agent 1 ($MS ms)" 0 "successfully"
+pamt "$KEY_D" svca-a1 svc-deploy authenticate acct_mgmt
+expect_run "both hubs killed -9: svc-deploy's API key still logs in on agent 1 (its verifier, $MS ms)" 0 "successfully"
+pamt "$KEY_D" svca-a2 svc-deploy authenticate
+if [ "$RC" != 0 ] && [[ "$OUT $ERR" == *"$E_UNAVAIL"* ]] && [[ "$OUT $ERR" == *"no hub reachable"* ]]; then
+	ok "both hubs killed: the same key on agent 2, never used there, is refused with PAM_AUTHINFO_UNAVAIL and \"no hub reachable\""
+else
+	not_ok "both hubs killed: a key never used on agent 2 is refused with PAM_AUTHINFO_UNAVAIL and the reason"
+	diag "exit $RC: $OUT $ERR"
+fi
 unreach() { [ "$(agent_ctl 1 --json fleet status </dev/null 2>/dev/null | json_py '[h["reachable"] for h in d["hubs"]]')" = "[false, false]" ]; }
 if wait_for 10 unreach; then
 	ok "fleet status on agent 1: both hubs unreachable"
