@@ -18,6 +18,7 @@
 #include "agentsync.h"
 #include "handlers.h"
 #include "hosts.h"
+#include "orgsettings.h"
 #include "ratelimit.h"
 #include "rbac.h"
 #include "request.h"
@@ -486,6 +487,11 @@ static void status_head(struct request *r, enum svca_mode m, const char *host_id
 	if (age >= 0)
 		svca_put_u64(r->reply, F_AGE_S, (uint64_t)age);
 	svca_put_u64(r->reply, F_STALE, m == MODE_AGENT ? (uint64_t)agent_stale(r->d) : 0);
+	/* The organization settings in force (an agent's come from the hubs). */
+	char *settings = org_settings_json(&r->d->cfg);
+	if (settings)
+		svca_put_str(r->reply, F_SETTINGS, settings);
+	free(settings);
 }
 
 static void probe_finish(struct req_job *j, struct request *r)
