@@ -17,6 +17,8 @@
 #include "agentapply.h"
 #include "agentsync.h"
 #include "handlers.h"
+#include "enrollgc.h"
+#include "hostlag.h"
 #include "hosts.h"
 #include "orgsettings.h"
 #include "ratelimit.h"
@@ -129,6 +131,20 @@ void cmd_host_token_create(struct request *r)
 	if (read_workspaces(r, t.workspaces, &t.nws) < 0)
 		return;
 	req_txn_begin(r);
+	size_t live, purged;
+	if (enroll_gc(r->d->store, svca_wall_ms(), &live, &purged) < 0) {
+		req_storage_error(r);
+		return;
+	}
+	if (live >= ENROLL_MAX_LIVE) {
+		req_txn_abort(r);
+		req_audit_refusal(r, "host.token_create", "failure", NULL, "too_many_tokens");
+		req_fail(r, SVCA_ERR_FAILED,
+			 "too many unused enrollment tokens (%zu, at most %d): use them or let "
+			 "them expire first; nothing was made",
+			 live, ENROLL_MAX_LIVE);
+		return;
+	}
 	req_stamp(r, &t.created_at, t.created_by, sizeof(t.created_by));
 	t.expires_at = (uint64_t)svca_wall_ms() + ttl * 1000;
 	host_secret_new(r->d->secrets->pepper, SVCA_ENROLL_PREFIX, tok, t.id, t.hash);
@@ -138,7 +154,8 @@ void cmd_host_token_create(struct request *r)
 		return;
 	}
 	workspaces_text((ws_list)t.workspaces, t.nws, ws, sizeof(ws));
-	snprintf(detail, sizeof(detail), "workspaces=%s ttl=%" PRIu64, ws, ttl);
+	snprintf(detail, sizeof(detail), "workspaces=%s ttl=%" PRIu64 " purged=%zu", ws, ttl,
+		 purged);
 	struct audit_event ev;
 	req_event(&ev, r, "host.token_create", "success");
 	ev.key_id = t.id;
@@ -165,6 +182,7 @@ void cmd_host_list(struct request *r)
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
 		return;
 	}
+	host_lag_fill(r->d->store, hs, n); /* unknown (null) when it cannot say */
 	req_ok(r);
 	for (size_t i = 0; i < n; i++) {
 		svca_put_mark(r->reply, F_ITEM);
@@ -180,6 +198,7 @@ void cmd_host_show(struct request *r)
 	struct host h;
 	if (load_host(r, id, &h) < 0)
 		return;
+	host_lag_fill(r->d->store, &h, 1);
 	req_ok(r);
 	host_reply(r, &h);
 	svca_frame_end(r->reply);
