@@ -103,9 +103,9 @@ static void daemon_agent_settings(struct daemon *d)
 	else if (r == 1 && changed)
 		log_info("organization settings from the hubs: uid %u-%u, token_ttl %d s, "
 			 "rate_limit %d/%d s, lockout %d for %d s",
-			 d->cfg.uid_min, d->cfg.uid_max, d->cfg.token_ttl,
-			 d->cfg.rate_limit_count, d->cfg.rate_limit_window,
-			 d->cfg.lockout_threshold, d->cfg.lockout_seconds);
+			 d->cfg.uid_min, d->cfg.uid_max, d->cfg.token_ttl, d->cfg.rate_limit_count,
+			 d->cfg.rate_limit_window, d->cfg.lockout_threshold,
+			 d->cfg.lockout_seconds);
 }
 
 void daemon_agent_hostws(struct daemon *d)

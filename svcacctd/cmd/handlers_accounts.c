@@ -223,8 +223,9 @@ void cmd_account_update(struct request *r)
 	if (rename && req_account_name(r, F_NEW_NAME, newname) < 0)
 		return;
 	if (!rename && !given_desc && !given_role && !given_bg) {
-		req_fail(r, SVCA_ERR_BADREQ, "nothing to update: give --rename, --description, "
-					     "--role or --break-glass");
+		req_fail(r, SVCA_ERR_BADREQ,
+			 "nothing to update: give --rename, --description, "
+			 "--role or --break-glass");
 		return;
 	}
 	if (req_load_account(r, name, &a) < 0)

@@ -232,7 +232,8 @@ static int put_settings(struct pick *p)
 	memset(&os, 0, sizeof(os));
 	org_settings_from_cfg(&p->d->cfg, &os);
 	svca_buf_init(&b, 4096);
-	int r = org_settings_encode(&os, &b) == 0 ? put_rec(p, ORG_SETTINGS_KEY, b.data, b.len) : -1;
+	int r = org_settings_encode(&os, &b) == 0 ? put_rec(p, ORG_SETTINGS_KEY, b.data, b.len)
+						  : -1;
 	svca_buf_free(&b);
 	return r;
 }

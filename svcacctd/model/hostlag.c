@@ -4,8 +4,8 @@
 
 #include <stdlib.h>
 
-int host_lag_compute(uint64_t host_seq, uint64_t cur_seq, int64_t first_change_ms,
-		     int64_t now_ms, uint64_t *lag_s)
+int host_lag_compute(uint64_t host_seq, uint64_t cur_seq, int64_t first_change_ms, int64_t now_ms,
+		     uint64_t *lag_s)
 {
 	if (host_seq == 0)
 		return 0;
@@ -34,8 +34,8 @@ int host_lag_fill(struct store *s, struct host *hs, size_t n)
 		r = store_change_times(s, seqs, n, first, &cur, &now);
 	}
 	for (size_t i = 0; r == 0 && i < n; i++)
-		hs[i].has_lag = host_lag_compute(hs[i].snapshot_seq, cur, first[i], now,
-						 &hs[i].lag_s);
+		hs[i].has_lag =
+			host_lag_compute(hs[i].snapshot_seq, cur, first[i], now, &hs[i].lag_s);
 	free(seqs);
 	free(first);
 	return r;

@@ -17,8 +17,8 @@
 /* The pure rule.  host_seq 0: never synced.  first_change_ms: the time of
  * the first change after host_seq (0: none logged, e.g. pruned).  1 known
  * (*lag_s set), 0 unknown. */
-int host_lag_compute(uint64_t host_seq, uint64_t cur_seq, int64_t first_change_ms,
-		     int64_t now_ms, uint64_t *lag_s);
+int host_lag_compute(uint64_t host_seq, uint64_t cur_seq, int64_t first_change_ms, int64_t now_ms,
+		     uint64_t *lag_s);
 
 /* Fills has_lag / lag_s of the n hosts with one query on the change log.
  * 0 ok; -1 when the store cannot say (GDBM, database unreachable): the

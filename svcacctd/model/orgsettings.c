@@ -22,19 +22,20 @@ struct setting {
 	int64_t min, max;
 };
 
-#define S_INT(n, lo, hi) { #n, offsetof(struct org_settings, n), 0, lo, hi }
-#define S_U32(n, lo, hi) { #n, offsetof(struct org_settings, n), 1, lo, hi }
+#define S_INT(n, lo, hi)                                        \
+	{                                                       \
+#n, offsetof(struct org_settings, n), 0, lo, hi \
+	}
+#define S_U32(n, lo, hi)                                        \
+	{                                                       \
+#n, offsetof(struct org_settings, n), 1, lo, hi \
+	}
 static const struct setting settings[] = {
-	S_U32(uid_min, 1000, 4294967294LL),
-	S_U32(uid_max, 1000, 4294967294LL),
-	S_INT(token_ttl, 60, 3600),
-	S_INT(max_active_keys, 1, 100),
-	S_INT(default_key_days, 1, 366),
-	S_INT(max_key_days, 1, 366),
-	S_INT(allow_nonexpiring_keys, 0, 1),
-	S_INT(rate_limit_count, 1, 100000),
-	S_INT(rate_limit_window, 1, 3600),
-	S_INT(lockout_threshold, 1, 1000),
+	S_U32(uid_min, 1000, 4294967294LL),  S_U32(uid_max, 1000, 4294967294LL),
+	S_INT(token_ttl, 60, 3600),          S_INT(max_active_keys, 1, 100),
+	S_INT(default_key_days, 1, 366),     S_INT(max_key_days, 1, 366),
+	S_INT(allow_nonexpiring_keys, 0, 1), S_INT(rate_limit_count, 1, 100000),
+	S_INT(rate_limit_window, 1, 3600),   S_INT(lockout_threshold, 1, 1000),
 	S_INT(lockout_seconds, 1, 86400),
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -99,8 +100,7 @@ int org_settings_encode(const struct org_settings *s, struct svca_buf *b)
 static const struct setting *find(const struct svca_field *f)
 {
 	for (size_t i = 0; i < NSETTINGS; i++)
-		if (f->len == strlen(settings[i].name) &&
-		    !memcmp(f->val, settings[i].name, f->len))
+		if (f->len == strlen(settings[i].name) && !memcmp(f->val, settings[i].name, f->len))
 			return &settings[i];
 	return NULL;
 }

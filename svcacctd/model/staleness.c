@@ -18,8 +18,7 @@ enum login_window login_window_decide(int mode_agent, int64_t age_s, int64_t max
 	return break_glass ? LOGIN_BREAK_GLASS : LOGIN_STALE;
 }
 
-enum login_window login_window_now(const struct daemon *d, const struct account *a,
-				   int64_t *age_s)
+enum login_window login_window_now(const struct daemon *d, const struct account *a, int64_t *age_s)
 {
 	int agent = config_mode(&d->cfg) == MODE_AGENT;
 	*age_s = agent ? agent_age_s(d) : -1;

@@ -26,7 +26,6 @@ enum login_window login_window_decide(int mode_agent, int64_t age_s, int64_t max
 struct daemon;
 /* The rule applied to this daemon now; *age_s gets the age used (-1 never
  * synced, or not an agent). */
-enum login_window login_window_now(const struct daemon *d, const struct account *a,
-				   int64_t *age_s);
+enum login_window login_window_now(const struct daemon *d, const struct account *a, int64_t *age_s);
 
 #endif

@@ -63,16 +63,6 @@ max_staleness = 3600;
 EOF
 chmod 644 "$AG/svcacctd.conf"
 ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
-agent_start() {
-	"$SVCACCTD" -f -c "$AG/svcacctd.conf" </dev/null >>"$AG/daemon.log" 2>&1 &
-	AGENT_PID=$!
-	track_pid "$AGENT_PID"
-	wait_for 15 $ACTL audit verify >/dev/null 2>&1 || { diag_file "$AG/daemon.log" 20; bail "the agent starts"; }
-}
-agent_stop() {
-	kill "$AGENT_PID" 2>/dev/null
-	wait "$AGENT_PID" 2>/dev/null
-}
 agent_start
 expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
 expect_exit 0 $ACTL host enroll "$TOK" || bail "the agent enrolls"

@@ -42,7 +42,8 @@ static const struct ctl_cmd commands[] = {
 	  "Prints the account's fields as \"key: value\" lines, or with --json\n"
 	  "one account object.\n",
 	  ctl_account_show },
-	{ "account", "update", "NAME [--rename NEW] [--description TEXT] [--role ROLE] "
+	{ "account", "update",
+	  "NAME [--rename NEW] [--description TEXT] [--role ROLE] "
 	  "[--break-glass on|off]",
 	  "rename an account or change its description, role or break-glass",
 	  "Changes the account NAME.  At least one option is required.\n"
