@@ -265,8 +265,8 @@ void cmd_account_update(struct request *r)
 		bump = 1; /* outstanding tokens carry the old role */
 	}
 	if (given_bg && bg != a.break_glass) {
-		dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "break_glass %s -> %s; ",
-				       a.break_glass ? "on" : "off", bg ? "on" : "off");
+		snprintf(detail + dl, sizeof(detail) - dl, "break_glass %s -> %s; ",
+			 a.break_glass ? "on" : "off", bg ? "on" : "off");
 		a.break_glass = bg;
 	}
 	req_stamp(r, &a.updated_at, a.updated_by, sizeof(a.updated_by));

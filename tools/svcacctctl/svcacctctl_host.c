@@ -398,9 +398,11 @@ static int status_json(const struct ctl_reply *rep)
 	struct ctl_str st;
 	if (ctl_get_str(&rep->top, F_SETTINGS, &st)) {
 		json_t *so = json_loadb(st.p, st.n, 0, NULL);
-		ctl_json_set(o, "settings", so && json_is_object(so) ? so : json_null(), &oom);
-		if (so && !json_is_object(so))
+		if (!json_is_object(so)) {
 			json_decref(so);
+			so = json_null();
+		}
+		ctl_json_set(o, "settings", so, &oom);
 	}
 	return ctl_json_print_checked(o, oom);
 }
