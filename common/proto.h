@@ -177,20 +177,23 @@ enum svca_tag {
 	F_AGE_S = 90,        /* U64: seconds; absent = never synced */
 	F_STALE = 91,        /* U64: 1 yes, 0 no */
 	F_HOST_STATUS = 92,  /* STR: what the hubs say of this agent */
+
+	F_BREAK_GLASS = 103, /* U64: 1 on, 0 off (account: logs in on a stale agent) */
+	F_SETTINGS = 104,    /* STR: JSON object, the organization settings in force */
 };
 
 /*
  * Command reference (request fields -> reply fields on SVCA_OK).
  * [x] = optional.  "account" = F_NAME F_UID F_DESCRIPTION F_ORG_ROLE
  * F_STATUS F_CREATED_AT F_CREATED_BY F_UPDATED_AT F_UPDATED_BY
- * F_LAST_ACTIVITY.  Timestamps are ms since the epoch, UTC.
+ * F_LAST_ACTIVITY F_BREAK_GLASS.  Timestamps are ms since the epoch, UTC.
  *
  *   PING             -                               -> -
  *   ACCOUNT_CREATE   F_NAME [F_DESCRIPTION] [F_ORG_ROLE] -> account
  *   ACCOUNT_LIST     -                               -> (F_ITEM account)*
  *   ACCOUNT_SHOW     F_NAME                          -> account
  *   ACCOUNT_UPDATE   F_NAME [F_NEW_NAME] [F_DESCRIPTION] [F_ORG_ROLE]
- *                                                    -> account (after)
+ *                    [F_BREAK_GLASS]                 -> account (after)
  *   ACCOUNT_DISABLE  F_NAME                          -> account
  *   ACCOUNT_ENABLE   F_NAME                          -> account
  *   ACCOUNT_DELETE   F_NAME                          -> F_NAME F_UID

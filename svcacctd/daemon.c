@@ -20,6 +20,7 @@
 #include "log.h"
 #include "nss_snapshot.h"
 #include "orgsecrets.h"
+#include "orgsettings.h"
 #include "request.h"
 #include "refusals.h"
 #include "server.h"
@@ -89,11 +90,32 @@ void daemon_set_server(struct server *srv)
 	loop_srv = srv;
 }
 
+/* The organization settings the hubs sent (orgsettings.h); a bad record
+ * keeps the running values. */
+static void daemon_agent_settings(struct daemon *d)
+{
+	char err[160];
+	int changed = 0;
+	int r = org_settings_load(d->store, &d->cfg, &changed, err, sizeof(err));
+	if (r < 0)
+		log_err("the organization settings of the applied snapshot are not used (%s): "
+			"keeping the running ones",
+			err);
+	else if (r == 1 && changed)
+		log_info("organization settings from the hubs: uid %u-%u, token_ttl %d s, "
+			 "rate_limit %d/%d s, lockout %d for %d s",
+			 d->cfg.uid_min, d->cfg.uid_max, d->cfg.token_ttl, d->cfg.rate_limit_count,
+			 d->cfg.rate_limit_window, d->cfg.lockout_threshold,
+			 d->cfg.lockout_seconds);
+}
+
 void daemon_agent_hostws(struct daemon *d)
 {
 	if (config_mode(&d->cfg) == MODE_AGENT &&
 	    agent_hostws_get(d->store, &d->cfg.host_workspaces) < 0)
 		log_err("cannot read the host's workspaces from the applied snapshot");
+	if (config_mode(&d->cfg) == MODE_AGENT)
+		daemon_agent_settings(d);
 }
 
 void daemon_agent_load(struct daemon *d)

@@ -50,6 +50,8 @@
 #                               1 on timeout; WAITED = seconds it took
 #   tls_make_ca DIR / tls_make_cert DIR NAME [SAN]   a CA and a server
 #                               certificate (openssl, EC P-256), loopback
+#   agent_init DIR HOST_ID [LINES...] / agent_start / agent_stop   an agent
+#                               daemon in DIR (AG, ACTL, AGENT_PID)
 #
 # At exit every hub >= 2 still running is stopped and checked like hub 1
 # ("hub N shut down cleanly": exit 0, no sanitizer report in its log), then
@@ -368,16 +370,35 @@ tls_make_cert() { # DIR NAME [SAN]: DIR/NAME.key, DIR/NAME.crt signed by DIR/ca.
 	chmod 0600 "$d/$name.key"
 }
 
-# ---- an agent daemon (t_fleet_agent, t_fleet_agentkeys) --------------------
-# AG: its directory (svcacctd.conf, state/, nss/, daemon.log); ACTL: its
-# svcacctctl.  one_agent_start waits until it answers; one_agent_stop ends it.
+# ---- one agent of the hubs (DESIGN.md section 9) -----------------------------------
 # (Several agents with their own numbers: tests/lib_fleet.sh.)
+# one_agent_init DIR HOST_ID [LINES...]: DIR/state (0700), DIR/nss, DIR/svcacctd.conf
+#   (socket, state_dir, nss_dir, host_id, extra LINES: hubs, hub_ca, ...);
+#   sets AG=DIR and ACTL (svcacctctl on its socket).
+# one_agent_start: starts the agent of $AG (AGENT_PID, log $AG/daemon.log),
+#   waits until it answers (bails when it does not); one_agent_stop: SIGTERM, reap.
+
+one_agent_init() {
+	AG=$1
+	local id=$2 l
+	shift 2
+	mkdir -m 0755 "$AG" && mkdir -m 0700 "$AG/state" && mkdir -m 0755 "$AG/nss" || return 1
+	{
+		printf 'socket = "%s";\nstate_dir = "%s";\nnss_dir = "%s";\nhost_id = "%s";\n' \
+			"$AG/svcacctd.sock" "$AG/state" "$AG/nss" "$id"
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} >"$AG/svcacctd.conf"
+	chmod 644 "$AG/svcacctd.conf"
+	ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
+}
+
 one_agent_start() {
 	"$SVCACCTD" -f -c "$AG/svcacctd.conf" </dev/null >>"$AG/daemon.log" 2>&1 &
 	AGENT_PID=$!
 	track_pid "$AGENT_PID"
 	wait_for 15 $ACTL audit verify >/dev/null 2>&1 || { diag_file "$AG/daemon.log" 20; bail "the agent starts"; }
 }
+
 one_agent_stop() {
 	kill "$AGENT_PID" 2>/dev/null
 	wait "$AGENT_PID" 2>/dev/null

@@ -39,6 +39,20 @@ static int read_org_role(struct request *r, enum org_role *role, int *given)
 	return 0;
 }
 
+/* --break-glass: F_BREAK_GLASS 1 on, 0 off.  *given 0 when absent. */
+static int read_break_glass(struct request *r, int *on, int *given)
+{
+	const struct svca_field *f = req_field(r, F_BREAK_GLASS);
+	uint64_t v = 2;
+	*given = f != NULL;
+	if (f && (svca_field_u64(f, &v) < 0 || v > 1)) {
+		req_fail(r, SVCA_ERR_BADREQ, "invalid break_glass: use on (1) or off (0)");
+		return -1;
+	}
+	*on = v == 1;
+	return 0;
+}
+
 static int name_available(struct request *r, const char *name, const char *event)
 {
 	struct account other;
@@ -199,18 +213,19 @@ void cmd_account_update(struct request *r)
 	char name[SVCA_NAME_MAX + 2], newname[SVCA_NAME_MAX + 2];
 	char desc[ACCOUNT_DESC_MAX + 1];
 	struct account a;
-	int given_desc, given_role, rename;
+	int given_desc, given_role, rename, given_bg, bg = 0;
 	enum org_role role = ORG_MEMBER;
 
 	if (req_account_name(r, F_NAME, name) < 0 || read_description(r, desc, &given_desc) < 0 ||
-	    read_org_role(r, &role, &given_role) < 0)
+	    read_org_role(r, &role, &given_role) < 0 || read_break_glass(r, &bg, &given_bg) < 0)
 		return;
 	rename = req_field(r, F_NEW_NAME) != NULL;
 	if (rename && req_account_name(r, F_NEW_NAME, newname) < 0)
 		return;
-	if (!rename && !given_desc && !given_role) {
+	if (!rename && !given_desc && !given_role && !given_bg) {
 		req_fail(r, SVCA_ERR_BADREQ,
-			 "nothing to update: give --rename, --description or --role");
+			 "nothing to update: give --rename, --description, "
+			 "--role or --break-glass");
 		return;
 	}
 	if (req_load_account(r, name, &a) < 0)
@@ -218,11 +233,15 @@ void cmd_account_update(struct request *r)
 	if (given_role && role != a.org_role && (role != ORG_MEMBER || a.org_role != ORG_MEMBER) &&
 	    req_require(r, PRIV_SUPER, name) < 0)
 		return;
+	/* Break-glass is a privilege (logins past max_staleness): the same
+	 * rights as giving the admin roles. */
+	if (given_bg && req_require(r, PRIV_SUPER, name) < 0)
+		return;
 	if (rename && strcmp(newname, name) != 0 &&
 	    name_available(r, newname, "account.update") < 0)
 		return;
 
-	char detail[160] = "";
+	char detail[256] = "";
 	size_t dl = 0;
 	int bump = 0;
 	req_txn_begin(r);
@@ -240,10 +259,15 @@ void cmd_account_update(struct request *r)
 		dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "description; ");
 	}
 	if (given_role && role != a.org_role) {
-		snprintf(detail + dl, sizeof(detail) - dl, "org_role %s -> %s; ",
-			 org_role_name(a.org_role), org_role_name(role));
+		dl += (size_t)snprintf(detail + dl, sizeof(detail) - dl, "org_role %s -> %s; ",
+				       org_role_name(a.org_role), org_role_name(role));
 		a.org_role = role;
 		bump = 1; /* outstanding tokens carry the old role */
+	}
+	if (given_bg && bg != a.break_glass) {
+		snprintf(detail + dl, sizeof(detail) - dl, "break_glass %s -> %s; ",
+			 a.break_glass ? "on" : "off", bg ? "on" : "off");
+		a.break_glass = bg;
 	}
 	req_stamp(r, &a.updated_at, a.updated_by, sizeof(a.updated_by));
 	if ((bump && account_next_gen(r->d->store, &a.gen) < 0) ||

@@ -17,7 +17,10 @@
 #include "agentapply.h"
 #include "agentsync.h"
 #include "handlers.h"
+#include "enrollgc.h"
+#include "hostlag.h"
 #include "hosts.h"
+#include "orgsettings.h"
 #include "ratelimit.h"
 #include "rbac.h"
 #include "request.h"
@@ -128,6 +131,20 @@ void cmd_host_token_create(struct request *r)
 	if (read_workspaces(r, t.workspaces, &t.nws) < 0)
 		return;
 	req_txn_begin(r);
+	size_t live, purged;
+	if (enroll_gc(r->d->store, svca_wall_ms(), &live, &purged) < 0) {
+		req_storage_error(r);
+		return;
+	}
+	if (live >= ENROLL_MAX_LIVE) {
+		req_txn_abort(r);
+		req_audit_refusal(r, "host.token_create", "failure", NULL, "too_many_tokens");
+		req_fail(r, SVCA_ERR_FAILED,
+			 "too many unused enrollment tokens (%zu, at most %d): use them or let "
+			 "them expire first; nothing was made",
+			 live, ENROLL_MAX_LIVE);
+		return;
+	}
 	req_stamp(r, &t.created_at, t.created_by, sizeof(t.created_by));
 	t.expires_at = (uint64_t)svca_wall_ms() + ttl * 1000;
 	host_secret_new(r->d->secrets->pepper, SVCA_ENROLL_PREFIX, tok, t.id, t.hash);
@@ -137,7 +154,8 @@ void cmd_host_token_create(struct request *r)
 		return;
 	}
 	workspaces_text((ws_list)t.workspaces, t.nws, ws, sizeof(ws));
-	snprintf(detail, sizeof(detail), "workspaces=%s ttl=%" PRIu64, ws, ttl);
+	snprintf(detail, sizeof(detail), "workspaces=%s ttl=%" PRIu64 " purged=%zu", ws, ttl,
+		 purged);
 	struct audit_event ev;
 	req_event(&ev, r, "host.token_create", "success");
 	ev.key_id = t.id;
@@ -164,6 +182,7 @@ void cmd_host_list(struct request *r)
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
 		return;
 	}
+	host_lag_fill(r->d->store, hs, n); /* unknown (null) when it cannot say */
 	req_ok(r);
 	for (size_t i = 0; i < n; i++) {
 		svca_put_mark(r->reply, F_ITEM);
@@ -179,6 +198,7 @@ void cmd_host_show(struct request *r)
 	struct host h;
 	if (load_host(r, id, &h) < 0)
 		return;
+	host_lag_fill(r->d->store, &h, 1);
 	req_ok(r);
 	host_reply(r, &h);
 	svca_frame_end(r->reply);
@@ -486,6 +506,11 @@ static void status_head(struct request *r, enum svca_mode m, const char *host_id
 	if (age >= 0)
 		svca_put_u64(r->reply, F_AGE_S, (uint64_t)age);
 	svca_put_u64(r->reply, F_STALE, m == MODE_AGENT ? (uint64_t)agent_stale(r->d) : 0);
+	/* The organization settings in force (an agent's come from the hubs). */
+	char *settings = org_settings_json(&r->d->cfg);
+	if (settings)
+		svca_put_str(r->reply, F_SETTINGS, settings);
+	free(settings);
 }
 
 static void probe_finish(struct req_job *j, struct request *r)

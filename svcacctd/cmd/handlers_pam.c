@@ -18,6 +18,7 @@
 #include "keys.h"
 #include "log.h"
 #include "rbac.h"
+#include "staleness.h"
 #include "tokens.h"
 
 struct pam_ctx {
@@ -25,10 +26,19 @@ struct pam_ctx {
 	char service[SVCA_PAM_SERVICE_MAX];
 	char rhost[SVCA_PAM_RHOST_MAX];
 	char tty[SVCA_PAM_TTY_MAX];
+	int break_glass; /* a break-glass login on a stale agent */
 };
+
+static void log_warn_break_glass(const struct pam_ctx *p, const struct account *a, int64_t age)
+{
+	log_warn("pam.auth: %s (%s) is a break-glass account: checked from the persisted state "
+		 "although the directory was not reached for %lld s",
+		 a->name, p->service, (long long)age);
+}
 
 static int read_pam(struct request *r, struct pam_ctx *p)
 {
+	p->break_glass = 0;
 	if (r->peer->uid != 0) {
 		req_fail(r, SVCA_ERR_NOTAUTH, "only root (a PAM stack) may do this");
 		return -1;
@@ -83,7 +93,9 @@ static int audit_auth(struct request *r, const struct pam_ctx *p, const struct a
 		return -1;
 	}
 	/* auth first in the trail, as two separate calls would have it */
-	pam_event(&ev, r, p, a, reason, "auth");
+	pam_event(&ev, r, p, a, reason, p->break_glass ? "auth; break_glass_stale" : "auth");
+	if (p->break_glass && !reason)
+		ev.reason = "break_glass_stale";
 	ev.key_id = key_id;
 	ev.jti = jti;
 	if (ad)
@@ -255,9 +267,14 @@ void cmd_pam_auth(struct request *r)
 		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", p.name);
 		return;
 	}
-	/* An agent past max_staleness: no login from data that old. */
-	if (config_mode(&r->d->cfg) == MODE_AGENT && agent_stale(r->d)) {
-		int64_t age = agent_age_s(r->d);
+	/* An agent past max_staleness: no login from data that old, but for
+	 * a break-glass account (staleness.h), checked as usual and marked. */
+	int64_t age;
+	enum login_window lw = login_window_now(r->d, &a, &age);
+	if (lw == LOGIN_BREAK_GLASS)
+		log_warn_break_glass(&p, &a, age);
+	p.break_glass = lw == LOGIN_BREAK_GLASS;
+	if (lw == LOGIN_STALE) {
 		audit_auth(r, &p, &a, "stale", NULL, NULL, NULL);
 		if (age < 0)
 			req_fail(r, SVCA_ERR_UNAVAIL,

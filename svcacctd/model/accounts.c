@@ -67,6 +67,10 @@ int account_encode(const struct account *a, struct svca_buf *b)
 	svca_put_str(b, F_UPDATED_BY, a->updated_by);
 	svca_put_u64(b, F_LAST_ACTIVITY, a->last_activity);
 	svca_put_u64(b, F_SEQ, a->gen);
+	/* Only when on: a record without it reads as off everywhere, and a
+	 * reader that does not know the field ignores it (record.h). */
+	if (a->break_glass)
+		svca_put_u64(b, F_BREAK_GLASS, 1);
 	return b->failed ? -1 : 0;
 }
 
@@ -95,6 +99,7 @@ int account_decode(const uint8_t *data, size_t len, struct account *a)
 	rec_str(&r, F_UPDATED_BY, a->updated_by, sizeof(a->updated_by));
 	a->last_activity = rec_u64(&r, F_LAST_ACTIVITY);
 	a->gen = rec_u64(&r, F_SEQ);
+	a->break_glass = rec_u64(&r, F_BREAK_GLASS) == 1;
 	return 0;
 }
 
@@ -475,6 +480,7 @@ void account_to_reply(const struct account *a, struct svca_buf *b)
 	svca_put_u64(b, F_UPDATED_AT, a->updated_at);
 	svca_put_str(b, F_UPDATED_BY, a->updated_by);
 	svca_put_u64(b, F_LAST_ACTIVITY, a->last_activity);
+	svca_put_u64(b, F_BREAK_GLASS, a->break_glass ? 1 : 0);
 }
 
 struct foreach_ctx {

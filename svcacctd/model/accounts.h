@@ -29,6 +29,10 @@ struct account {
 	 * working (created, renamed, re-roled, a grant removed or changed, all
 	 * tokens revoked): unique across accounts, never reused. */
 	uint64_t gen;
+	/* Break-glass (DESIGN.md section 9): on a stale agent this account
+	 * still logs in, checked from the persisted state.  An optional field
+	 * of record version 1: older records (and readers) have it off. */
+	int break_glass;
 };
 
 const char *org_role_name(enum org_role r);

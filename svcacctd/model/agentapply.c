@@ -18,7 +18,7 @@
 #define MAX_HOSTWS 32
 
 static const char *const org_prefix[] = { "ws/",   "team/", "grant/", "gidx/", "uid/",
-					  "acct/", "kidx/", "key/",   "deny/" };
+					  "acct/", "kidx/", "key/",   "deny/", "org/" };
 static const char *const org_single[] = { "meta/gen", "meta/gen_upgraded" };
 
 static int org_key(const char *k)

@@ -4,7 +4,7 @@
  * the sync state that survives restarts (DESIGN.md section 9).
  *
  * The organization's records are those under the prefixes a snapshot
- * carries (ws/ team/ grant/ gidx/ uid/ acct/ kidx/ key/ deny/ meta/gen
+ * carries (ws/ team/ grant/ gidx/ uid/ acct/ kidx/ key/ deny/ org/ meta/gen
  * meta/gen_upgraded): all of them are replaced by the snapshot's; every
  * other record (the audit chain, agent/ ...) is the agent's own and left
  * alone.  With them, in the same transaction:

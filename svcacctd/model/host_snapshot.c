@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "orgsettings.h"
 #include "rbac.h"
 #include "record.h"
 #include "secrets.h"
@@ -223,6 +224,20 @@ static json_t *records_array(json_t *recs)
 	return arr;
 }
 
+/* The hub's organization settings, for the agent to use (orgsettings.h). */
+static int put_settings(struct pick *p)
+{
+	struct org_settings os;
+	struct svca_buf b;
+	memset(&os, 0, sizeof(os));
+	org_settings_from_cfg(&p->d->cfg, &os);
+	svca_buf_init(&b, 4096);
+	int r = org_settings_encode(&os, &b) == 0 ? put_rec(p, ORG_SETTINGS_KEY, b.data, b.len)
+						  : -1;
+	svca_buf_free(&b);
+	return r;
+}
+
 static json_t *payload_json(struct pick *p, uint64_t seq, int64_t now_ms)
 {
 	json_t *o = json_object(), *ws = json_array();
@@ -274,7 +289,8 @@ int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char 
 			ok = 0;
 	}
 	ok = ok && copy_rec(p, "meta/gen") == 0 && copy_rec(p, "meta/gen_upgraded") == 0 &&
-	     store_iterate(d->store, DB_STATE, "deny/", deny_cb, p) == 0 && !p->err;
+	     store_iterate(d->store, DB_STATE, "deny/", deny_cb, p) == 0 && !p->err &&
+	     put_settings(p) == 0;
 	if (ok && !(o = payload_json(p, *seq, now_ms))) {
 		snprintf(err, errlen, "out of memory");
 		ok = 0;

@@ -1404,6 +1404,12 @@ int store_poll_changes(struct store *s, store_change_fn fn, void *arg)
 	return s->pg ? pgs_poll_changes(s->pg, fn, arg) : 0;
 }
 
+int store_change_times(struct store *s, const uint64_t *seqs, size_t n, int64_t *first_ms,
+		       uint64_t *cur_seq, int64_t *now_ms)
+{
+	return s->pg ? pgs_change_times(s->pg, seqs, n, first_ms, cur_seq, now_ms) : -1;
+}
+
 int store_unavailable(const struct store *s)
 {
 	return s->pg ? pgs_unavailable(s->pg) : 0;

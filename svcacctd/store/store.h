@@ -64,6 +64,12 @@ int store_changes_fd(struct store *s);
  * the seq the transaction's reads reflect.  0 for GDBM. */
 uint64_t store_change_seq(const struct store *s);
 int store_poll_changes(struct store *s, store_change_fn fn, void *arg);
+/* Shared store, one query: for each seqs[i] the time (ms since the epoch,
+ * the database's clock) of the first change logged after it (0: none
+ * logged), the log's newest seq and the database's now.  0 ok; -1 error,
+ * or GDBM (no change log). */
+int store_change_times(struct store *s, const uint64_t *seqs, size_t n, int64_t *first_ms,
+		       uint64_t *cur_seq, int64_t *now_ms);
 /* 1 when the last operation failed because the database is unreachable
  * (a shared store); store_error says why, without secrets. */
 int store_unavailable(const struct store *s);

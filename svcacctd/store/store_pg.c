@@ -1256,3 +1256,43 @@ int pgs_poll_changes(struct pg_store *p, store_change_fn fn, void *arg)
 			return total;
 	}
 }
+
+/* ---- how far behind the hosts are (host list's lag_s) ----------------------
+ * One query for the whole list: for each distinct seq, the time of the
+ * first change logged after it (an index step on the primary key), with
+ * the log's newest seq and the database's clock (the change log's times
+ * are the database's: no skew between hubs). */
+int pgs_change_times(struct pg_store *p, const uint64_t *seqs, size_t n, int64_t *first_ms,
+		     uint64_t *cur_seq, int64_t *now_ms)
+{
+	struct sqlbuf q = { 0 };
+	char num[32];
+	sb_str(&q, "SELECT coalesce((SELECT (extract(epoch FROM ts) * 1000)::bigint "
+		   "FROM svcacct_changes WHERE seq > u.s ORDER BY seq LIMIT 1), 0), "
+		   "(SELECT coalesce(max(seq), 0) FROM svcacct_changes), "
+		   "(extract(epoch FROM clock_timestamp()) * 1000)::bigint "
+		   "FROM unnest(ARRAY[0");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), ",%" PRIu64, seqs[i] > INT64_MAX ? 0 : seqs[i]);
+		sb_str(&q, num);
+	}
+	sb_str(&q, "]::bigint[]) WITH ORDINALITY AS u(s, i) ORDER BY u.i");
+	if (q.oom) {
+		free(q.s);
+		return -1;
+	}
+	PGresult *r = send_collect(p, -1, q.s, 0, NULL, NULL, NULL);
+	free(q.s);
+	int ok = r && res_ok(r) && PQntuples(r) == (int)n + 1 && PQnfields(r) == 3;
+	if (r && !ok)
+		set_pgerr(p, "change times", PQresultErrorMessage(r));
+	for (size_t i = 0; ok && i < n; i++)
+		first_ms[i] = strtoll(PQgetvalue(r, (int)i + 1, 0), NULL, 10);
+	if (ok) {
+		long long cur = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+		*cur_seq = cur > 0 ? (uint64_t)cur : 0;
+		*now_ms = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}

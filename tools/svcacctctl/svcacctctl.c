@@ -42,14 +42,20 @@ static const struct ctl_cmd commands[] = {
 	  "Prints the account's fields as \"key: value\" lines, or with --json\n"
 	  "one account object.\n",
 	  ctl_account_show },
-	{ "account", "update", "NAME [--rename NEW] [--description TEXT] [--role ROLE]",
-	  "rename an account or change its description or role",
+	{ "account", "update",
+	  "NAME [--rename NEW] [--description TEXT] [--role ROLE] "
+	  "[--break-glass on|off]",
+	  "rename an account or change its description, role or break-glass",
 	  "Changes the account NAME.  At least one option is required.\n"
 	  "\n"
 	  "  --rename NEW        new account name (the uid stays the same)\n"
 	  "  --description TEXT  new description (\"\" clears it)\n"
 	  "  --role ROLE         new organization role: member, admin or\n"
-	  "                      super-admin\n",
+	  "                      super-admin\n"
+	  "  --break-glass on|off  on: the account still logs in on an agent\n"
+	  "                      that has not reached the hubs for longer than\n"
+	  "                      max_staleness (checked from its last snapshot,\n"
+	  "                      audited); super-admin only\n",
 	  ctl_account_update },
 	{ "account", "disable", "NAME", "disable an account: its keys and tokens stop working",
 	  "Disables the account NAME.  Its API keys and session tokens stop\n"

@@ -37,6 +37,7 @@ static json_t *account_json(const struct ctl_item *it, int *oom)
 	ctl_json_set(o, "updated_at", ctl_json_time(it, F_UPDATED_AT), oom);
 	ctl_json_set(o, "updated_by", ctl_json_field(it, F_UPDATED_BY), oom);
 	ctl_json_set(o, "last_activity", ctl_json_time(it, F_LAST_ACTIVITY), oom);
+	ctl_json_set(o, "break_glass", ctl_json_bool(it, F_BREAK_GLASS), oom);
 	return o;
 }
 
@@ -101,6 +102,9 @@ static void show_account(const struct ctl_item *it)
 	show_time("updated_at", it, F_UPDATED_AT, "");
 	show_str("updated_by", it, F_UPDATED_BY);
 	show_time("last_activity", it, F_LAST_ACTIVITY, "never");
+	uint64_t bg;
+	if (ctl_get_u64(it, F_BREAK_GLASS, &bg))
+		printf("break_glass: %s\n", bg ? "on" : "off");
 }
 
 /* "NAME[ (uid N)]\n", NAME from the reply, else the request's. */
@@ -302,23 +306,30 @@ int ctl_account_update(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_opt opts[] = { { "rename", 1, NULL },
 				  { "description", 1, NULL },
-				  { "role", 1, NULL } };
+				  { "role", 1, NULL },
+				  { "break-glass", 1, NULL } };
 	const char *pos[1];
 	struct svca_buf b;
 	struct ctl_reply rep;
-	int rc;
+	int rc, bg = -1;
 
-	if ((rc = ctl_parse_args(c, argc, argv, opts, 3, name_pos, 1, 1, pos)) != 0)
+	if ((rc = ctl_parse_args(c, argc, argv, opts, 4, name_pos, 1, 1, pos)) != 0)
 		return rc;
 	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
 		return rc;
-	if (!opts[0].value && !opts[1].value && !opts[2].value)
+	if (!opts[0].value && !opts[1].value && !opts[2].value && !opts[3].value)
 		return ctl_usage_error(c, "nothing to update: give --rename, "
-					  "--description or --role");
+					  "--description, --role or --break-glass");
 	if (opts[0].value && (rc = ctl_check_account_name(c, opts[0].value)) != 0)
 		return rc;
 	if (opts[2].value && (rc = check_role(c, opts[2].value)) != 0)
 		return rc;
+	if (opts[3].value) {
+		bg = !strcmp(opts[3].value, "on") ? 1 : !strcmp(opts[3].value, "off") ? 0 : -1;
+		if (bg < 0)
+			return ctl_usage_error(c, "--break-glass: '%s' is not on or off",
+					       opts[3].value);
+	}
 
 	ctl_request_begin(&b, SVCA_CMD_ACCOUNT_UPDATE);
 	svca_put_str(&b, F_NAME, pos[0]);
@@ -328,6 +339,8 @@ int ctl_account_update(struct ctl *c, int argc, char **argv)
 		svca_put_str(&b, F_DESCRIPTION, opts[1].value);
 	if (opts[2].value)
 		svca_put_str(&b, F_ORG_ROLE, opts[2].value);
+	if (bg >= 0)
+		svca_put_u64(&b, F_BREAK_GLASS, (uint64_t)bg);
 	if ((rc = ctl_request(c, &b, &rep)) != 0)
 		return rc;
 	if (c->json) {

@@ -394,6 +394,16 @@ static int status_json(const struct ctl_reply *rep)
 	struct ctl_str hs;
 	if (ctl_get_str(&rep->top, F_HOST_STATUS, &hs))
 		ctl_json_set(o, "host_status", ctl_json_str(hs), &oom);
+	/* The daemon's settings object as it sent it (absent: an older daemon). */
+	struct ctl_str st;
+	if (ctl_get_str(&rep->top, F_SETTINGS, &st)) {
+		json_t *so = json_loadb(st.p, st.n, 0, NULL);
+		if (!json_is_object(so)) {
+			json_decref(so);
+			so = json_null();
+		}
+		ctl_json_set(o, "settings", so, &oom);
+	}
 	return ctl_json_print_checked(o, oom);
 }
 
