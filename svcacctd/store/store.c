@@ -1404,6 +1404,12 @@ int store_poll_changes(struct store *s, store_change_fn fn, void *arg)
 	return s->pg ? pgs_poll_changes(s->pg, fn, arg) : 0;
 }
 
+int store_changes_between(struct store *s, uint64_t since, uint64_t upto,
+			  int (*fn)(void *arg, const char *key), void *arg)
+{
+	return s->pg ? pgs_changes_between(s->pg, since, upto, fn, arg) : 1;
+}
+
 int store_unavailable(const struct store *s)
 {
 	return s->pg ? pgs_unavailable(s->pg) : 0;

@@ -64,6 +64,13 @@ int store_changes_fd(struct store *s);
  * the seq the transaction's reads reflect.  0 for GDBM. */
 uint64_t store_change_seq(const struct store *s);
 int store_poll_changes(struct store *s, store_change_fn fn, void *arg);
+/* Shared store, inside store_write_intent: calls fn with every key
+ * ("DB:KEY") the change log holds for seqs in (since, upto], own commits
+ * included (an agent's delta).  0 all read; 1 the log does not hold them
+ * all (pruned, a cut key list; always for GDBM); 2 fn returned non-zero;
+ * -1 error. */
+int store_changes_between(struct store *s, uint64_t since, uint64_t upto,
+			  int (*fn)(void *arg, const char *key), void *arg);
 /* 1 when the last operation failed because the database is unreachable
  * (a shared store); store_error says why, without secrets. */
 int store_unavailable(const struct store *s);

@@ -59,6 +59,8 @@ uint64_t pgs_take_failure(struct pg_store *p);
 int pgs_changes_fd(struct pg_store *p);
 uint64_t pgs_change_seq(const struct pg_store *p);
 int pgs_poll_changes(struct pg_store *p, store_change_fn fn, void *arg);
+int pgs_changes_between(struct pg_store *p, uint64_t since, uint64_t upto,
+			int (*fn)(void *arg, const char *key), void *arg);
 int pgs_unavailable(const struct pg_store *p);
 const char *pgs_error(const struct pg_store *p);
 
