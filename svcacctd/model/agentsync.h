@@ -4,8 +4,11 @@
  * docs/agent-protocol.md).
  *
  * One worker thread long-polls GET /v1/agent/changes?since=SEQ on the
- * configured hubs in order, and fetches GET /v1/agent/snapshot at start,
- * after a failure and whenever the seq moved.  A snapshot is checked with
+ * configured hubs in order, and fetches GET /v1/agent/snapshot at start
+ * and after a failure.  When the seq moved it fetches GET
+ * /v1/agent/delta?since=SEQ from the hub that said so, and a full
+ * snapshot when the hub answers 409 or the delta is refused (another
+ * base, replay, bad signature).  A snapshot is checked with
  * host_snapshot_verify (pinned key, this host, not older than the last one) before
  * it is handed over; a refused one is logged and dropped.  The thread
  * never touches the store or any daemon state: it signals an eventfd, and
@@ -34,6 +37,8 @@ struct agent_sync_view {
 	int64_t last_ok_wall; /* the same, wall clock ms */
 	int reachable[AGENT_MAX_HUBS];
 	int tried[AGENT_MAX_HUBS]; /* 0: not asked yet since the start */
+	uint64_t full_syncs;       /* verified full snapshots handed over */
+	uint64_t delta_syncs;      /* verified deltas handed over */
 };
 
 /* Starts the thread.  cred is copied (wiped at stop).  NULL on failure. */
@@ -46,6 +51,9 @@ int agent_sync_fd(const struct agent_sync *s);
  * (1, out filled, free with snap_verified_free) or 0 (none). */
 int agent_sync_take(struct agent_sync *s, struct snap_verified *out);
 void agent_sync_view(struct agent_sync *s, struct agent_sync_view *v);
+/* On the loop: what was taken could not be applied; the thread fetches a
+ * full snapshot at its next turn (after the poll it may be in). */
+void agent_sync_resync(struct agent_sync *s);
 /* Stops and joins the thread (within about a second), frees s. */
 void agent_sync_stop(struct agent_sync *s);
 
