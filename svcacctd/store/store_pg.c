@@ -1223,15 +1223,18 @@ int pgs_changes_between(struct pg_store *p, uint64_t since, uint64_t upto,
 		char last[24];
 		snprintf(last, sizeof(last), "%" PRIu64, next - 1);
 		const char *v[] = { last };
-		PGresult *r = run(p, S_SINCE, 1, v, NULL, NULL);
+		const int fmts[] = { 0 };
+		PGresult *r = run(p, S_SINCE, 1, v, NULL, fmts);
 		if (!r || !res_ok(r)) {
 			PQclear(r);
 			return -1;
 		}
 		int rows = PQntuples(r), ret = 0;
 		for (int i = 0; i < rows && ret == 0 && next <= upto; i++, next++) {
-			char *end = NULL;
-			unsigned long long seq = strtoull(PQgetvalue(r, i, 0), &end, 10);
+			const uint8_t *b = (const uint8_t *)PQgetvalue(r, i, 0);
+			uint64_t seq = 0; /* binary results: int8, big-endian */
+			for (int j = 0; j < 8 && PQgetlength(r, i, 0) == 8; j++)
+				seq = seq << 8 | b[j];
 			char *keys = seq == next ? strndup(PQgetvalue(r, i, 1),
 							   (size_t)PQgetlength(r, i, 1))
 						 : NULL;
