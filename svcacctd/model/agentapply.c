@@ -200,6 +200,35 @@ static int drop_account(struct store *s, uint32_t uid)
 	return r == 0 ? 0 : -1;
 }
 
+/* deny/<jti> whose token has expired: a full snapshot leaves them out,
+ * a delta does not say so (nothing changed): the agent forgets them. */
+struct expired {
+	struct keys k;
+	int64_t now_s;
+};
+
+static int expired_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct expired *e = arg;
+	char buf[24];
+	if (vlen == 0 || vlen >= sizeof(buf))
+		return 0;
+	memcpy(buf, val, vlen);
+	buf[vlen] = '\0';
+	return strtoll(buf, NULL, 10) <= e->now_s ? collect(&e->k, key, klen, NULL, 0) : 0;
+}
+
+static int drop_expired(struct store *s, int64_t now_s)
+{
+	struct expired e = { { NULL, 0, 0 }, now_s };
+	int r = store_iterate(s, DB_STATE, "deny/", expired_cb, &e);
+	for (size_t i = 0; r == 0 && i < e.k.n; i++)
+		if (store_del(s, DB_STATE, e.k.v[i]) < 0)
+			r = -1;
+	keys_free(&e.k);
+	return r == 0 ? 0 : -1;
+}
+
 static int apply_changes(struct store *s, const json_t *doc)
 {
 	size_t i;
@@ -220,7 +249,7 @@ static int apply_changes(struct store *s, const json_t *doc)
 		if (put_record(s, x) < 0)
 			return -1;
 	}
-	return 0;
+	return drop_expired(s, svca_wall_ms() / 1000);
 }
 
 int agent_apply_delta(struct store *s, const char *payload, size_t len, int64_t ok_wall, char *err,

@@ -4,7 +4,8 @@
  * a rename, index records, grants, keys: also a key its index no longer
  * lists) before the delta's records are put; an account named without
  * records leaves the store entirely; other accounts are untouched;
- * "deletes" and "upserts" apply; seq, JWKS and host workspaces follow.  A
+ * "deletes" and "upserts" apply, an expired deny-list entry goes (as from
+ * a snapshot); seq, JWKS and host workspaces follow.  A
  * delta on another base or deleting a key outside the organization's
  * records is refused and, aborted, changes nothing. */
 #include <setjmp.h>
@@ -82,6 +83,7 @@ static int setup(void **state)
 	put_key("kb1", 1002, 1);
 	put_key("kc1", 1003, 1);
 	put_raw("deny/j1", "9999999999");
+	put_raw("deny/jold", "1000"); /* expired long ago */
 	put_raw("agent/sync", "5 1000");
 	return 0;
 }
@@ -103,14 +105,15 @@ static int apply(const char *delta, char *err)
 	return r;
 }
 
-/* base64 of "svc-a2": c3ZjLWEy; of "x": eA==; of "w/wa\n": dy93YQo= */
+/* base64 of "svc-a2": c3ZjLWEy; "x": eA==; "w/wa\n": dy93YQo=; "9999999999":
+ * OTk5OTk5OTk5OQ== */
 static const char RENAME[] =
 	"{\"format\":1,\"kind\":\"delta\",\"host_id\":\"h\",\"workspaces\":[\"wa\",\"wb\"],"
 	"\"base_seq\":5,\"seq\":6,\"issued_at\":1,\"accounts\":[1001,1002],"
 	"\"upserts\":[{\"k\":\"uid/1001\",\"v\":\"c3ZjLWEy\"},{\"k\":\"acct/"
 	"svc-a2\",\"v\":\"eA==\"},"
 	"{\"k\":\"gidx/1001\",\"v\":\"dy93YQo=\"},{\"k\":\"grant/1001/w/wa\",\"v\":\"eA==\"},"
-	"{\"k\":\"deny/j2\",\"v\":\"eA==\"}],"
+	"{\"k\":\"deny/j2\",\"v\":\"OTk5OTk5OTk5OQ==\"}],"
 	"\"deletes\":[\"deny/j1\"],\"jwks\":{\"keys\":[]}}";
 
 static void test_delta_applies(void **state)
@@ -142,6 +145,7 @@ static void test_delta_applies(void **state)
 	assert_true(has("key/kc1"));
 	assert_false(has("deny/j1"));
 	assert_true(has("deny/j2"));
+	assert_false(has("deny/jold"));
 	struct agent_syncstate st;
 	assert_int_equal(agent_syncstate_get(S, &st), 1);
 	assert_int_equal(st.seq, 6);
