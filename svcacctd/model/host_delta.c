@@ -131,10 +131,12 @@ static int on_change(void *arg, const char *ck)
 	return c->full || c->err ? 1 : 0;
 }
 
-static int add_upsert(json_t *ups, const struct snapshot_slice *sl, const char *key)
+/* The slice's record key (if it has one) into ups; out of memory: c->err. */
+static void add_upsert(struct changes *c, json_t *ups, const char *key)
 {
-	json_t *v = json_object_get(sl->recs, key);
-	return v ? json_array_append_new(ups, json_pack("{s:s, s:O}", "k", key, "v", v)) : 0;
+	json_t *v = json_object_get(c->sl->recs, key);
+	if (v && json_array_append_new(ups, json_pack("{s:s, s:O}", "k", key, "v", v)) < 0)
+		c->err = 1;
 }
 
 /* Every slice record of an account in the slice: uid/, acct/, gidx/,
@@ -149,10 +151,10 @@ static int account_upserts(struct changes *c, uint32_t uid, json_t *ups)
 	const char *const pre3[] = { "uid", "gidx", "kidx" };
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(key, sizeof(key), "%s/%" PRIu32, pre3[i], uid);
-		add_upsert(ups, c->sl, key);
+		add_upsert(c, ups, key);
 	}
 	snprintf(key, sizeof(key), "acct/%s", a.name);
-	add_upsert(ups, c->sl, key);
+	add_upsert(c, ups, key);
 	char pre[32];
 	int pl = snprintf(pre, sizeof(pre), "grant/%" PRIu32 "/", uid);
 	const char *k;
@@ -160,7 +162,7 @@ static int account_upserts(struct changes *c, uint32_t uid, json_t *ups)
 	json_object_foreach(c->sl->recs, k, v)
 	{
 		if (!strncmp(k, pre, (size_t)pl))
-			add_upsert(ups, c->sl, k);
+			add_upsert(c, ups, k);
 	}
 	struct apikey *ks;
 	size_t nk;
@@ -168,7 +170,7 @@ static int account_upserts(struct changes *c, uint32_t uid, json_t *ups)
 		return -1;
 	for (size_t i = 0; i < nk; i++) {
 		snprintf(key, sizeof(key), "key/%s", ks[i].key_id);
-		add_upsert(ups, c->sl, key);
+		add_upsert(c, ups, key);
 	}
 	sodium_memzero(ks, nk * sizeof(*ks));
 	free(ks);
@@ -190,7 +192,8 @@ static int accounts_part(struct changes *c, json_t *accts, json_t *ups)
 		int in_slice = json_object_get(c->sl->recs, ukey) != NULL;
 		if (!in_slice && !json_is_true(reached) && !json_object_get(c->sl->gidx, u))
 			continue;
-		json_array_append_new(accts, json_integer(uid));
+		if (json_array_append_new(accts, json_integer(uid)) < 0)
+			return -1;
 		if (in_slice && account_upserts(c, uid, ups) < 0)
 			return -1;
 	}
@@ -204,14 +207,14 @@ static void direct_part(struct changes *c, json_t *ups, json_t *dels)
 	json_object_foreach(c->direct, k, v)
 	{
 		if (json_object_get(c->sl->recs, k))
-			add_upsert(ups, c->sl, k);
+			add_upsert(c, ups, k);
 		else
-			json_array_append_new(dels, json_string(k));
+			c->err |= json_array_append_new(dels, json_string(k)) < 0;
 	}
 	json_object_foreach(c->sl->recs, k, v)
 	{
 		if (prefixed(k, "org/") && !json_object_get(c->direct, k))
-			add_upsert(ups, c->sl, k); /* always: cheap, and never stale */
+			add_upsert(c, ups, k); /* always: cheap, and never stale */
 	}
 }
 
@@ -243,6 +246,10 @@ static json_t *delta_json(struct changes *c, uint64_t since, uint64_t seq, int64
 	json_object_set_new(o, "upserts", ups);
 	json_object_set_new(o, "deletes", dels);
 	json_object_set_new(o, "jwks", jw);
+	if (c->err || json_object_size(o) != 11) { /* out of memory somewhere */
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
