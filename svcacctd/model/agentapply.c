@@ -252,6 +252,21 @@ static int apply_changes(struct store *s, const json_t *doc)
 	return drop_expired(s, svca_wall_ms() / 1000);
 }
 
+/* 1 when the delta's workspaces are those of the slice applied: a delta
+ * never changes which workspaces the slice is cut for (the hub answers
+ * 409 then), so anything else means it was not cut for this state. */
+static int same_workspaces(struct store *s, const json_t *ws)
+{
+	struct strlist l = { NULL, 0 };
+	int same = agent_hostws_get(s, &l) == 1 && l.n == json_array_size(ws);
+	for (size_t i = 0; same && i < l.n; i++) {
+		const char *w = json_string_value(json_array_get(ws, i));
+		same = w && !strcmp(w, l.v[i]);
+	}
+	strlist_free(&l);
+	return same;
+}
+
 int agent_apply_delta(struct store *s, const char *payload, size_t len, int64_t ok_wall, char *err,
 		      size_t errlen)
 {
@@ -265,7 +280,8 @@ int agent_apply_delta(struct store *s, const char *payload, size_t len, int64_t 
 		snprintf(err, errlen, "malformed delta");
 		return -1;
 	}
-	if (agent_syncstate_get(s, &st) != 1 || st.seq != (uint64_t)json_integer_value(base)) {
+	if (agent_syncstate_get(s, &st) != 1 || st.seq != (uint64_t)json_integer_value(base) ||
+	    !same_workspaces(s, json_object_get(doc, "workspaces"))) {
 		json_decref(doc);
 		snprintf(err, errlen, "the delta is not based on the snapshot applied");
 		return -1;

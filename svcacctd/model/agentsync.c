@@ -189,12 +189,15 @@ static int fetch_full(struct agent_sync *s)
 
 /* One long poll on the first hub that answers (*hub).  1 the seq moved, 0
  * it did not (the hold ended), -1 no hub answered. */
-static int poll_changes(struct agent_sync *s, size_t *hub)
+static int poll_changes(struct agent_sync *s, size_t *hub, int probe)
 {
 	char path[80];
 	pthread_mutex_lock(&s->mu);
-	uint64_t since = s->view.seq;
+	uint64_t seq = s->view.seq;
 	pthread_mutex_unlock(&s->mu);
+	/* A probe asks from one before: answered at once, it says whether the
+	 * hub is past seq without holding the request. */
+	uint64_t since = probe && seq > 0 ? seq - 1 : seq;
 	snprintf(path, sizeof(path), "/v1/agent/changes?since=%llu", (unsigned long long)since);
 	for (size_t i = 0; i < s->hubs.n && !atomic_load(&s->stop); i++) {
 		struct hub_reply rep;
@@ -210,10 +213,10 @@ static int poll_changes(struct agent_sync *s, size_t *hub)
 			continue;
 		}
 		json_t *doc = json_loadb(rep.body, rep.len, 0, &jerr);
-		const json_t *seq = json_object_get(doc, "seq");
-		int moved = json_is_integer(seq) && json_integer_value(seq) > 0 &&
-			    (uint64_t)json_integer_value(seq) > since;
-		int good = json_is_integer(seq);
+		const json_t *js = json_object_get(doc, "seq");
+		int moved = json_is_integer(js) && json_integer_value(js) > 0 &&
+			    (uint64_t)json_integer_value(js) > seq;
+		int good = json_is_integer(js);
 		json_decref(doc);
 		hub_reply_free(&rep);
 		mark(s, i, 1, good);
@@ -254,10 +257,15 @@ static int64_t backoff_ms(const struct agent_sync *s, int n)
 	return ms - (int64_t)randombytes_uniform((uint32_t)(ms / 4 + 1));
 }
 
+/* A full snapshot only when there is none yet, after the loop could not
+ * apply one, or when a delta will not do; after a start or a broken
+ * stream a probe (a poll answered at once) says whether the hubs moved
+ * on, and a delta catches up. */
 static void *run(void *arg)
 {
 	struct agent_sync *s = arg;
-	int need_full = 1, fails = 0;
+	int untaken, fails = 0, probe = 1;
+	int need_full = handed_seq(s, &untaken) == 0;
 	while (!atomic_load(&s->stop)) {
 		if (atomic_exchange(&s->resync, 0))
 			need_full = 1;
@@ -266,14 +274,15 @@ static void *run(void *arg)
 			continue;
 		}
 		size_t hub = 0;
-		int r = poll_changes(s, &hub);
+		int r = poll_changes(s, &hub, probe && !need_full);
+		need_full = 0;
 		if (r < 0) {
-			need_full = 1; /* the stream broke: a full snapshot next */
+			probe = 1; /* the stream broke: ask at once next time */
 			nap(s, backoff_ms(s, ++fails));
 			continue;
 		}
 		fails = 0;
-		need_full = 0;
+		probe = 0;
 		if (r == 1) { /* the seq moved: what changed, from the hub that said so */
 			int d = fetch_delta(s, hub);
 			mark(s, hub, d >= 0, d == 1);

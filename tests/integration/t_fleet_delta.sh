@@ -12,8 +12,8 @@
 # the hub answer 409 and A fetch a full snapshot, a new workspace
 # elsewhere does not.  Bad since: 400; since 0: 409; no credential: 401.
 # A paused (SIGSTOP) while 3 changes happen catches up with a delta, and
-# stopped while 3 more happen catches up after its restart; both times
-# its state (NSS passwd and group entries, access of every account)
+# stopped while 3 more happen catches up with a delta after its restart
+# (a probe: changes?since=SEQ-1); both times its state (NSS passwd and group entries, access of every account)
 # equals that of agent B, enrolled afresh.
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/lib_pg.sh"
@@ -67,7 +67,9 @@ deltas() { grep -c "applied delta seq" "$1/daemon.log"; }
 aseq() { $SVCACCTCTL -s "$1/svcacctd.sock" --json fleet status 2>/dev/null | json_py 'd["snapshot_seq"]'; }
 hubseq() { curl -s --cacert "$PKI/ca.crt" -m 10 -H "Authorization: Bearer $CRED" "$U1/v1/agent/changes?since=0" | json_py 'd["seq"]'; }
 synced() { [ "$(aseq "$1")" = "$(hubseq)" ]; }
-if wait_for 15 nss_has "$A" svc-alpha && [ "$(fulls "$A")" = 1 ] && [ "$(deltas "$A")" = 0 ]; then
+more_deltas() { [ "$(deltas "$1")" -gt "$2" ]; } # DIR N: the log says more than N
+first_sync() { nss_has "$A" svc-alpha && [ "$(fulls "$A")" = 1 ]; }
+if wait_for 15 first_sync && [ "$(deltas "$A")" = 0 ]; then
 	ok "agent A enrolls in wa; its first sync is a full snapshot"
 else
 	not_ok "agent A enrolls in wa; its first sync is a full snapshot"
@@ -82,7 +84,7 @@ S0=$(aseq "$A")
 F0=$(fulls "$A")
 expect_exit 0 $H1 key revoke svc-tok "$TOKKEY" || not_ok "key revoke on the hub"
 S1=$(hubseq)
-if wait_for 10 synced "$A" && [ "$(deltas "$A")" -ge 1 ] && [ "$(fulls "$A")" = "$F0" ]; then
+if wait_for 10 synced "$A" && wait_for 5 more_deltas "$A" 0 && [ "$(fulls "$A")" = "$F0" ]; then
 	ok "key revoke on the hub: agent A applied a delta (seq $S0 -> $(aseq "$A")), no full snapshot"
 else
 	not_ok "key revoke on the hub: agent A applied a delta, no full snapshot (fulls $(fulls "$A"), was $F0)"
@@ -156,7 +158,7 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 dt=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}')
-if [ $gone = 1 ] && awk -v d="$dt" 'BEGIN{exit !(d < 2.0)}' && [ "$(deltas "$A")" -gt "$D0" ]; then
+if [ $gone = 1 ] && awk -v d="$dt" 'BEGIN{exit !(d < 2.0)}' && wait_for 5 more_deltas "$A" "$D0"; then
 	ok "token revoke on the hub: refused on agent A within 2 s (${dt}s), through a delta"
 else
 	not_ok "token revoke on the hub: refused on agent A within 2 s (${dt}s), through a delta"
@@ -257,7 +259,7 @@ done
 sleep 1
 kill -CONT "${AGENT_PIDS[$A]}"
 both() { synced "$A" && synced "$B" && same_state "$A" "$B"; }
-if wait_for 15 both && [ "$(fulls "$A")" = "$F0" ] && [ "$(deltas "$A")" -gt "$D0" ] &&
+if wait_for 15 both && wait_for 5 more_deltas "$A" "$D0" && [ "$(fulls "$A")" = "$F0" ] &&
 	nss_has "$A" svc-bravozulu; then
 	ok "agent A paused while 3 changes happen: catches up with a delta, and equals agent B, enrolled afresh"
 else
@@ -267,20 +269,23 @@ else
 fi
 
 agent_dir_stop "$A" || not_ok "agent A stops cleanly"
+F0=$(fulls "$A")
+D0=$(deltas "$A")
 for c in "grant remove svc-bravozulu --workspace wa" "account enable svc-teamy" \
 	"grant add svc-tok --team ta --role editor"; do
 	# shellcheck disable=SC2086
 	expect_exit 0 $H1 $c || not_ok "$c on the hub"
 done
 agent_dir_start "$A" || bail "agent A starts again"
-if wait_for 15 both && ! nss_has "$A" svc-bravozulu; then
-	ok "agent A stopped while 3 more changes happen: after its restart it equals agent B"
+if wait_for 15 both && wait_for 5 more_deltas "$A" "$D0" && [ "$(fulls "$A")" = "$F0" ] &&
+	! nss_has "$A" svc-bravozulu; then
+	ok "agent A stopped while 3 more changes happen: after its restart it catches up with a delta and equals agent B"
 else
-	not_ok "agent A stopped while 3 more changes happen: after its restart it equals agent B"
+	not_ok "agent A stopped while 3 more changes happen: after its restart it catches up with a delta and equals agent B"
 	diag "A seq $(aseq "$A"), B seq $(aseq "$B"), hub $(hubseq)"
 	diag_file "$TMPD/nss.diff" 10
 fi
-if [ "$(deltas "$B")" -ge 1 ]; then
+if more_deltas "$B" 0; then
 	ok "agent B followed those changes with deltas too ($(deltas "$B") applied)"
 else
 	not_ok "agent B followed those changes with deltas too"

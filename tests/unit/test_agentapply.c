@@ -6,8 +6,9 @@
  * records leaves the store entirely; other accounts are untouched;
  * "deletes" and "upserts" apply, an expired deny-list entry goes (as from
  * a snapshot); seq, JWKS and host workspaces follow.  A
- * delta on another base or deleting a key outside the organization's
- * records is refused and, aborted, changes nothing. */
+ * delta on another base, for other host workspaces or deleting a key
+ * outside the organization's records is refused and, aborted, changes
+ * nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,6 +86,7 @@ static int setup(void **state)
 	put_raw("deny/j1", "9999999999");
 	put_raw("deny/jold", "1000"); /* expired long ago */
 	put_raw("agent/sync", "5 1000");
+	put_raw("agent/hostws", "wa\nwb\n");
 	return 0;
 }
 
@@ -169,6 +171,12 @@ static void test_delta_refused(void **state)
 		"\"base_seq\":6,\"seq\":7,\"issued_at\":1,\"accounts\":[1003],\"upserts\":[],"
 		"\"deletes\":[\"agent/sync\"],\"jwks\":{\"keys\":[]}}";
 	assert_int_equal(apply(BAD, err), -1);
+	static const char OTHER_WS[] =
+		"{\"format\":1,\"kind\":\"delta\",\"host_id\":\"h\",\"workspaces\":[\"wa\"],"
+		"\"base_seq\":6,\"seq\":7,\"issued_at\":1,\"accounts\":[1003],\"upserts\":[],"
+		"\"deletes\":[],\"jwks\":{\"keys\":[]}}";
+	assert_int_equal(apply(OTHER_WS, err), -1); /* cut for other workspaces */
+	assert_non_null(strstr(err, "not based on"));
 	assert_true(has("acct/svc-c")); /* aborted: svc-c is still there */
 	assert_true(has("key/kc1"));
 	struct agent_syncstate st;
