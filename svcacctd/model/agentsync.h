@@ -4,8 +4,10 @@
  * docs/agent-protocol.md).
  *
  * One worker thread long-polls GET /v1/agent/changes?since=SEQ on the
- * configured hubs in order, and fetches GET /v1/agent/snapshot at start
- * and after a failure.  When the seq moved it fetches GET
+ * configured hubs in order, and fetches GET /v1/agent/snapshot when it
+ * has nothing applied yet or the loop could not apply the last payload.
+ * After a start or a broken stream a probe (changes?since=SEQ-1, answered
+ * at once) says whether the hubs moved on.  When the seq moved it fetches GET
  * /v1/agent/delta?since=SEQ from the hub that said so, and a full
  * snapshot when the hub answers 409 or the delta is refused (another
  * base, replay, bad signature).  A snapshot is checked with
