@@ -137,15 +137,18 @@ static void agent_apply_one(struct daemon *d, const struct snap_verified *v, int
 {
 	char err[200];
 	store_begin(d->store);
-	if (agent_apply(d->store, v->payload, v->len, ok_wall, err, sizeof(err)) < 0) {
+	if ((v->delta ? agent_apply_delta(d->store, v->payload, v->len, ok_wall, err, sizeof(err))
+		      : agent_apply(d->store, v->payload, v->len, ok_wall, err, sizeof(err))) < 0) {
 		store_abort(d->store);
-		log_err("agent sync: snapshot seq %llu not applied: %s", (unsigned long long)v->seq,
-			err);
+		log_err("agent sync: %s seq %llu not applied: %s", v->delta ? "delta" : "snapshot",
+			(unsigned long long)v->seq, err);
+		agent_sync_resync(d->sync);
 		return;
 	}
 	if (store_commit(d->store) < 0) {
 		log_err("agent sync: snapshot seq %llu not applied: storage error",
 			(unsigned long long)v->seq);
+		agent_sync_resync(d->sync);
 		return;
 	}
 	nss_snapshot_forget(d->nss);
@@ -161,7 +164,8 @@ static void agent_apply_one(struct daemon *d, const struct snap_verified *v, int
 	d->nss_dirty = 1; /* the host workspaces came with it */
 	nss_snapshot_forget(d->nss);
 	nss_snapshot_write(d);
-	log_info("agent sync: applied snapshot seq %llu", (unsigned long long)v->seq);
+	log_info("agent sync: applied %s seq %llu", v->delta ? "delta" : "snapshot",
+		 (unsigned long long)v->seq);
 }
 
 /* The sync thread signalled: a snapshot to apply, or a sync's time. */

@@ -313,6 +313,12 @@ _HUB_NSS_CALL=""
 hub_nss() { # N OP ARGS...
 	local n=$1
 	shift
+	nss_dir_call "${HUB_NSS[n]}" "$@"
+}
+
+nss_dir_call() { # NSS_DIR OP ARGS...: tests/nss/nss_call.c on that snapshot
+	local dir=$1
+	shift
 	if [ -z "$_HUB_NSS_CALL" ]; then
 		_HUB_NSS_CALL=$TMPD/nss_call
 		cc -std=gnu11 -O2 -o "$_HUB_NSS_CALL" "$REPO_DIR/tests/nss/nss_call.c" -ldl \
@@ -320,7 +326,7 @@ hub_nss() { # N OP ARGS...
 	fi
 	# The module honours SVCACCT_NSS_DIR for a non-setuid caller when root
 	# owns the snapshot (tests/nss/nss_lib.sh).
-	SVCACCT_NSS_DIR=${HUB_NSS[n]} "$_HUB_NSS_CALL" "$SVCACCT_BUILD/libnss_svcacct.so.2" "$@"
+	SVCACCT_NSS_DIR=$dir "$_HUB_NSS_CALL" "$SVCACCT_BUILD/libnss_svcacct.so.2" "$@"
 }
 
 # hub_nss_has N NAME: 0 when hub N's snapshot resolves NAME.
@@ -402,6 +408,47 @@ one_agent_start() {
 one_agent_stop() {
 	kill "$AGENT_PID" 2>/dev/null
 	wait "$AGENT_PID" 2>/dev/null
+}
+
+# ---- agents ------------------------------------------------------------------------
+# The agent set-up of t_fleet_agent.sh, for scripts with several agents
+# (t_fleet_delta.sh): each in its own DIR (socket, state, NSS dir, log).
+
+declare -A AGENT_PIDS=()
+
+agent_dir_init() { # DIR HOST_ID HUB_URL...: DIR/svcacctd.conf (hub_ca $PKI/ca.crt)
+	local d=$1 id=$2 hubs="" u
+	shift 2
+	for u in "$@"; do hubs="${hubs:+$hubs, }\"$u\""; done
+	mkdir -m 0755 "$d" && mkdir -m 0700 "$d/state" && mkdir -m 0755 "$d/nss" || return 1
+	cat >"$d/svcacctd.conf" <<AGENTEOF
+socket = "$d/svcacctd.sock";
+state_dir = "$d/state";
+nss_dir = "$d/nss";
+hubs = [ $hubs ];
+hub_ca = "$PKI/ca.crt";
+host_id = "$id";
+refresh_interval = 5;
+max_staleness = 3600;
+AGENTEOF
+	chmod 644 "$d/svcacctd.conf"
+}
+
+agent_dir_start() { # DIR: starts the agent and waits (15 s) until it answers
+	"$SVCACCTD" -f -c "$1/svcacctd.conf" </dev/null >>"$1/daemon.log" 2>&1 &
+	AGENT_PIDS[$1]=$!
+	track_pid "$!"
+	wait_for 15 $SVCACCTCTL -s "$1/svcacctd.sock" audit verify
+}
+
+agent_dir_stop() { # DIR: SIGTERM; 1 unless it exits 0 without a sanitizer report
+	local pid=${AGENT_PIDS[$1]:-} rc
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rc=$?
+	AGENT_PIDS[$1]=""
+	[ "$rc" = 0 ] && ! grep -qE "$_SVCA_SAN_RE" "$1/daemon.log"
 }
 
 # ---- cleanup -----------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "record.h"
 #include "sockio.h"
 
 #define MAX_RECORD (1024 * 1024)
@@ -146,6 +147,158 @@ int agent_apply(struct store *s, const char *payload, size_t len, int64_t ok_wal
 	json_decref(doc);
 	if (r < 0)
 		snprintf(err, errlen, "a record of the snapshot could not be stored");
+	return r;
+}
+
+/* ---- a delta ---------------------------------------------------------------- */
+
+/* key/<id> records owned by uid (their index may be gone already). */
+struct owned {
+	struct keys k;
+	uint32_t uid;
+};
+
+static int owned_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct owned *o = arg;
+	struct rec r;
+	int mine = rec_parse(val, vlen, 'K', &r) == 0 && rec_u64(&r, F_UID) == o->uid;
+	return mine ? collect(&o->k, key, klen, NULL, 0) : 0; /* unreadable: not its */
+}
+
+/* Every local record of an account: its name (from uid/), index records,
+ * grants and keys.  What the delta has of it is put afterwards. */
+static int drop_account(struct store *s, uint32_t uid)
+{
+	char key[96], pre[32];
+	uint8_t *v = NULL;
+	size_t n = 0;
+	struct owned o = { { NULL, 0, 0 }, uid };
+	snprintf(key, sizeof(key), "uid/%" PRIu32, uid);
+	int g = store_get(s, DB_STATE, key, &v, &n);
+	if (g < 0)
+		return -1;
+	int r = 0;
+	if (g == 1 && n > 0 && n <= 64) {
+		snprintf(key, sizeof(key), "acct/%.*s", (int)n, (const char *)v);
+		r = collect(&o.k, key, strlen(key), NULL, 0);
+	}
+	free(v);
+	const char *const idx[] = { "uid", "gidx", "kidx" };
+	for (size_t i = 0; r == 0 && i < 3; i++) {
+		snprintf(key, sizeof(key), "%s/%" PRIu32, idx[i], uid);
+		r = collect(&o.k, key, strlen(key), NULL, 0);
+	}
+	snprintf(pre, sizeof(pre), "grant/%" PRIu32 "/", uid);
+	if (r == 0)
+		r = store_iterate(s, DB_STATE, pre, collect, &o.k);
+	if (r == 0)
+		r = store_iterate(s, DB_STATE, "key/", owned_cb, &o);
+	for (size_t i = 0; r == 0 && i < o.k.n; i++)
+		if (store_del(s, DB_STATE, o.k.v[i]) < 0)
+			r = -1;
+	keys_free(&o.k);
+	return r == 0 ? 0 : -1;
+}
+
+/* deny/<jti> whose token has expired: a full snapshot leaves them out,
+ * a delta does not say so (nothing changed): the agent forgets them. */
+struct expired {
+	struct keys k;
+	int64_t now_s;
+};
+
+static int expired_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct expired *e = arg;
+	char buf[24];
+	if (vlen == 0 || vlen >= sizeof(buf))
+		return 0;
+	memcpy(buf, val, vlen);
+	buf[vlen] = '\0';
+	return strtoll(buf, NULL, 10) <= e->now_s ? collect(&e->k, key, klen, NULL, 0) : 0;
+}
+
+static int drop_expired(struct store *s, int64_t now_s)
+{
+	struct expired e = { { NULL, 0, 0 }, now_s };
+	int r = store_iterate(s, DB_STATE, "deny/", expired_cb, &e);
+	for (size_t i = 0; r == 0 && i < e.k.n; i++)
+		if (store_del(s, DB_STATE, e.k.v[i]) < 0)
+			r = -1;
+	keys_free(&e.k);
+	return r == 0 ? 0 : -1;
+}
+
+static int apply_changes(struct store *s, const json_t *doc)
+{
+	size_t i;
+	const json_t *x;
+	json_array_foreach(json_object_get(doc, "accounts"), i, x)
+	{
+		if (drop_account(s, (uint32_t)json_integer_value(x)) < 0)
+			return -1;
+	}
+	json_array_foreach(json_object_get(doc, "deletes"), i, x)
+	{
+		const char *k = json_string_value(x);
+		if (!k || !org_key(k) || store_del(s, DB_STATE, k) < 0)
+			return -1;
+	}
+	json_array_foreach(json_object_get(doc, "upserts"), i, x)
+	{
+		if (put_record(s, x) < 0)
+			return -1;
+	}
+	return drop_expired(s, svca_wall_ms() / 1000);
+}
+
+/* 1 when the delta's workspaces are those of the slice applied: a delta
+ * never changes which workspaces the slice is cut for (the hub answers
+ * 409 then), so anything else means it was not cut for this state. */
+static int same_workspaces(struct store *s, const json_t *ws)
+{
+	struct strlist l = { NULL, 0 };
+	int same = agent_hostws_get(s, &l) == 1 && l.n == json_array_size(ws);
+	for (size_t i = 0; same && i < l.n; i++) {
+		const char *w = json_string_value(json_array_get(ws, i));
+		same = w && !strcmp(w, l.v[i]);
+	}
+	strlist_free(&l);
+	return same;
+}
+
+int agent_apply_delta(struct store *s, const char *payload, size_t len, int64_t ok_wall, char *err,
+		      size_t errlen)
+{
+	json_error_t jerr;
+	struct agent_syncstate st;
+	json_t *doc = json_loadb(payload, len, 0, &jerr);
+	const json_t *base = json_object_get(doc, "base_seq");
+	const json_t *seq = json_object_get(doc, "seq");
+	if (!doc || !json_is_integer(base) || !json_is_integer(seq)) {
+		json_decref(doc);
+		snprintf(err, errlen, "malformed delta");
+		return -1;
+	}
+	if (agent_syncstate_get(s, &st) != 1 || st.seq != (uint64_t)json_integer_value(base) ||
+	    !same_workspaces(s, json_object_get(doc, "workspaces"))) {
+		json_decref(doc);
+		snprintf(err, errlen, "the delta is not based on the snapshot applied");
+		return -1;
+	}
+	char *jwks = json_dumps(json_object_get(doc, "jwks"), JSON_COMPACT);
+	st.seq = (uint64_t)json_integer_value(seq);
+	st.last_ok = ok_wall;
+	int r = apply_changes(s, doc) == 0 && jwks && put_text(s, "agent/jwks", jwks) == 0 &&
+				put_hostws(s, json_object_get(doc, "workspaces")) == 0 &&
+				agent_syncstate_put(s, &st) == 0
+			? 0
+			: -1;
+	free(jwks);
+	json_decref(doc);
+	if (r < 0)
+		snprintf(err, errlen, "a record of the delta could not be applied");
 	return r;
 }
 

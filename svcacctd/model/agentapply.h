@@ -31,6 +31,15 @@ struct agent_syncstate {
  * storage error; the caller aborts). */
 int agent_apply(struct store *s, const char *payload, size_t len, int64_t ok_wall, char *err,
 		size_t errlen);
+/* A verified delta (snapverify.h), inside the caller's transaction: the
+ * store's applied seq must be the delta's base_seq and its host
+ * workspaces the delta's; every record of each uid in "accounts" is
+ * dropped, "deletes" deleted, "upserts" put, deny-list entries past their
+ * expiry dropped (a snapshot leaves them out); JWKS, host workspaces and
+ * sync state replaced as by agent_apply.  0 ok, -1 (err; the caller
+ * aborts and takes a full snapshot). */
+int agent_apply_delta(struct store *s, const char *payload, size_t len, int64_t ok_wall, char *err,
+		      size_t errlen);
 struct daemon;
 /* Seconds since the last successful sync, -1 never.  While running:
  * monotonic time since this run's last sync (a wall clock jump neither

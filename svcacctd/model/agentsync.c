@@ -15,17 +15,20 @@
 
 #include "hubclient.h"
 #include "log.h"
+#include "host_delta.h"
 #include "host_snapshot.h"
 #include "sockio.h"
 
 /* A snapshot's envelope: base64 of the largest payload, and the rest. */
 #define ENVELOPE_MAX ((size_t)SNAPSHOT_MAX_BYTES / 3 * 4 + 4096)
+#define DELTA_ENVELOPE_MAX ((size_t)DELTA_MAX_BYTES / 3 * 4 + 4096)
 
 struct agent_sync {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	atomic_int stop;
+	atomic_int resync; /* the loop could not apply: a full snapshot next */
 	int efd;
 	struct agent_hubs hubs;
 	char cred[SVCA_KEY_LEN + 1];
@@ -59,6 +62,21 @@ static void mark(struct agent_sync *s, size_t hub, int reachable, int ok)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* A verified snapshot or delta for the loop (replacing an untaken
+ * snapshot: a delta is only fetched when none is waiting). */
+static void hand_over(struct agent_sync *s, struct snap_verified *v)
+{
+	pthread_mutex_lock(&s->mu);
+	snap_verified_free(&s->pending);
+	s->pending = *v;
+	s->view.seq = v->seq;
+	if (v->delta)
+		s->view.delta_syncs++;
+	else
+		s->view.full_syncs++;
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* One hub's snapshot.  1 verified and handed over, 0 answered but not
  * usable (logged), -1 no answer. */
 static int fetch_one(struct agent_sync *s, size_t i)
@@ -87,11 +105,71 @@ static int fetch_one(struct agent_sync *s, size_t i)
 		log_warn("agent sync: hub %s: %s; not applied", s->hubs.url[i], err);
 		return 0;
 	}
+	hand_over(s, &v);
+	return 1;
+}
+
+/* The seq handed over last, and whether the loop has yet to take it. */
+static uint64_t handed_seq(struct agent_sync *s, int *untaken)
+{
 	pthread_mutex_lock(&s->mu);
-	snap_verified_free(&s->pending); /* an older one not taken yet */
-	s->pending = v;
-	s->view.seq = v.seq;
+	uint64_t seq = s->view.seq;
+	*untaken = s->pending.payload != NULL;
 	pthread_mutex_unlock(&s->mu);
+	return seq;
+}
+
+/* The problem document's detail, for the log (bounded, printable). */
+static void problem_detail(const struct hub_reply *rep, char *out, size_t len)
+{
+	json_error_t jerr;
+	json_t *doc = rep->body ? json_loadb(rep->body, rep->len, 0, &jerr) : NULL;
+	const char *d = json_string_value(json_object_get(doc, "detail"));
+	snprintf(out, len, "%s", d ? d : "no reason given");
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	json_decref(doc);
+}
+
+/* One hub's delta since the seq handed over last (docs/agent-protocol.md).
+ * 1 verified and handed over; 0 not usable (the hub wants a full snapshot,
+ * a refused delta, one still untaken: logged); -1 no answer. */
+static int fetch_delta(struct agent_sync *s, size_t i)
+{
+	struct hub_reply rep;
+	char path[80], err[300];
+	int untaken;
+	uint64_t since = handed_seq(s, &untaken);
+	if (untaken || since == 0)
+		return 0; /* a delta applies on what the loop holds: a full one then */
+	snprintf(path, sizeof(path), "/v1/agent/delta?since=%llu", (unsigned long long)since);
+	if (hub_request_ex(s->hubs.url[i], path, s->hubs.ca, s->cred, NULL,
+			   AGENT_SNAPSHOT_TIMEOUT_MS, DELTA_ENVELOPE_MAX, &s->stop, &rep) < 0) {
+		if (!atomic_load(&s->stop))
+			log_warn("agent sync: hub %s: %s", s->hubs.url[i], rep.err);
+		return -1;
+	}
+	if (rep.status != 200) {
+		problem_detail(&rep, err, sizeof(err));
+		if (rep.status == 409)
+			log_info("agent sync: hub %s: a full snapshot is needed: %s",
+				 s->hubs.url[i], err);
+		else
+			log_warn("agent sync: hub %s: delta: HTTP %ld: %s", s->hubs.url[i],
+				 rep.status, err);
+		hub_reply_free(&rep);
+		return rep.status >= 500 ? -1 : 0;
+	}
+	struct snap_verified v;
+	int r = host_delta_verify(s->pk, s->host_id, since, rep.body, rep.len, &v, err,
+				  sizeof(err));
+	hub_reply_free(&rep);
+	if (r < 0) {
+		log_warn("agent sync: hub %s: %s; not applied", s->hubs.url[i], err);
+		return 0;
+	}
+	hand_over(s, &v);
 	return 1;
 }
 
@@ -133,14 +211,17 @@ static void dropped(struct agent_sync *s, int64_t sent_at)
 	signal_loop(s);
 }
 
-/* One long poll on the first hub that answers.  1 the seq moved, 0 it
- * did not (the hold ended), -1 no hub answered. */
-static int poll_changes(struct agent_sync *s)
+/* One long poll on the first hub that answers (*hub).  1 the seq moved, 0
+ * it did not (the hold ended), -1 no hub answered. */
+static int poll_changes(struct agent_sync *s, size_t *hub, int probe)
 {
 	char path[80];
 	pthread_mutex_lock(&s->mu);
-	uint64_t since = s->view.seq;
+	uint64_t seq = s->view.seq;
 	pthread_mutex_unlock(&s->mu);
+	/* A probe asks from one before: answered at once, it says whether the
+	 * hub is past seq without holding the request. */
+	uint64_t since = probe && seq > 0 ? seq - 1 : seq;
 	snprintf(path, sizeof(path), "/v1/agent/changes?since=%llu", (unsigned long long)since);
 	for (size_t i = 0; i < s->hubs.n && !atomic_load(&s->stop); i++) {
 		struct hub_reply rep;
@@ -161,15 +242,16 @@ static int poll_changes(struct agent_sync *s)
 			continue;
 		}
 		json_t *doc = json_loadb(rep.body, rep.len, 0, &jerr);
-		const json_t *seq = json_object_get(doc, "seq");
-		int moved = json_is_integer(seq) && json_integer_value(seq) > 0 &&
-			    (uint64_t)json_integer_value(seq) > since;
-		int good = json_is_integer(seq);
+		const json_t *js = json_object_get(doc, "seq");
+		int moved = json_is_integer(js) && json_integer_value(js) > 0 &&
+			    (uint64_t)json_integer_value(js) > seq;
+		int good = json_is_integer(js);
 		json_decref(doc);
 		hub_reply_free(&rep);
 		mark(s, i, 1, good);
 		if (good) {
 			signal_loop(s); /* a successful sync: the loop records its time */
+			*hub = i;
 			return moved;
 		}
 	}
@@ -204,23 +286,40 @@ static int64_t backoff_ms(const struct agent_sync *s, int n)
 	return ms - (int64_t)randombytes_uniform((uint32_t)(ms / 4 + 1));
 }
 
+/* A full snapshot only when there is none yet, after the loop could not
+ * apply one, or when a delta will not do; after a start or a broken
+ * stream a probe (a poll answered at once) says whether the hubs moved
+ * on, and a delta catches up. */
 static void *run(void *arg)
 {
 	struct agent_sync *s = arg;
-	int need_full = 1, fails = 0;
+	int untaken, fails = 0, probe = 1;
+	int need_full = handed_seq(s, &untaken) == 0;
 	while (!atomic_load(&s->stop)) {
+		if (atomic_exchange(&s->resync, 0))
+			need_full = 1;
 		if (need_full && !fetch_full(s)) {
 			nap(s, backoff_ms(s, ++fails));
 			continue;
 		}
-		int r = poll_changes(s);
+		size_t hub = 0;
+		int r = poll_changes(s, &hub, probe && !need_full);
+		need_full = 0;
 		if (r < 0) {
-			need_full = 1; /* the stream broke: a full snapshot next */
+			probe = 1; /* the stream broke: ask at once next time */
 			nap(s, backoff_ms(s, ++fails));
 			continue;
 		}
 		fails = 0;
-		need_full = r == 1;
+		probe = 0;
+		if (r == 1) { /* the seq moved: what changed, from the hub that said so */
+			int d = fetch_delta(s, hub);
+			mark(s, hub, d >= 0, d == 1);
+			if (d == 1)
+				signal_loop(s);
+			else
+				need_full = 1; /* now, at the top of the loop */
+		}
 	}
 	return NULL;
 }
@@ -240,6 +339,7 @@ struct agent_sync *agent_sync_start(const struct agent_hubs *hubs, const char *c
 	s->refresh_s = refresh_s > 0 ? refresh_s : 300;
 	s->view.seq = applied_seq;
 	atomic_init(&s->stop, 0);
+	atomic_init(&s->resync, 0);
 	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -274,6 +374,11 @@ int agent_sync_take(struct agent_sync *s, struct snap_verified *out)
 	memset(&s->pending, 0, sizeof(s->pending));
 	pthread_mutex_unlock(&s->mu);
 	return out->payload ? 1 : 0;
+}
+
+void agent_sync_resync(struct agent_sync *s)
+{
+	atomic_store(&s->resync, 1);
 }
 
 void agent_sync_view(struct agent_sync *s, struct agent_sync_view *v)

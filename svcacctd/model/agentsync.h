@@ -4,8 +4,13 @@
  * docs/agent-protocol.md).
  *
  * One worker thread long-polls GET /v1/agent/changes?since=SEQ on the
- * configured hubs in order, and fetches GET /v1/agent/snapshot at start,
- * after a failure and whenever the seq moved.  A snapshot is checked with
+ * configured hubs in order, and fetches GET /v1/agent/snapshot when it
+ * has nothing applied yet or the loop could not apply the last payload.
+ * After a start or a broken stream a probe (changes?since=SEQ-1, answered
+ * at once) says whether the hubs moved on.  When the seq moved it fetches GET
+ * /v1/agent/delta?since=SEQ from the hub that said so, and a full
+ * snapshot when the hub answers 409 or the delta is refused (another
+ * base, replay, bad signature).  A snapshot is checked with
  * host_snapshot_verify (pinned key, this host, not older than the last one) before
  * it is handed over; a refused one is logged and dropped.  The thread
  * never touches the store or any daemon state: it signals an eventfd, and
@@ -39,6 +44,8 @@ struct agent_sync_view {
 	int64_t held_since_mono; /* a long poll open since then; 0 = none */
 	int reachable[AGENT_MAX_HUBS];
 	int tried[AGENT_MAX_HUBS]; /* 0: not asked yet since the start */
+	uint64_t full_syncs;       /* verified full snapshots handed over */
+	uint64_t delta_syncs;      /* verified deltas handed over */
 };
 
 /* Starts the thread.  cred is copied (wiped at stop).  NULL on failure. */
@@ -55,6 +62,9 @@ void agent_sync_view(struct agent_sync *s, struct agent_sync_view *v);
  * last answer, or now while a poll is held (at most AGENT_HELD_COUNTS_MS
  * after it was sent).  0 = never.  s may be NULL. */
 int64_t agent_sync_contact_mono(struct agent_sync *s, int64_t now);
+/* On the loop: what was taken could not be applied; the thread fetches a
+ * full snapshot at its next turn (after the poll it may be in). */
+void agent_sync_resync(struct agent_sync *s);
 /* Stops and joins the thread (within about a second), frees s. */
 void agent_sync_stop(struct agent_sync *s);
 

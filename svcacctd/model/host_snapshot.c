@@ -18,20 +18,7 @@
 
 enum { REC_KEY_KIND = 'K' };
 
-struct pick {
-	struct daemon *d;
-	const struct host *h;
-	char teams[HOST_MAX_WORKSPACES][SVCA_SCOPE_NAME_MAX + 1];
-	size_t nteams;
-	char ws[HOST_MAX_WORKSPACES][SVCA_SCOPE_NAME_MAX + 1]; /* the existing ones */
-	size_t nws;
-	json_t *recs; /* store key -> base64 value */
-	json_t *gidx; /* uid text -> "k/scope\n..." */
-	int64_t now_s;
-	int err;
-};
-
-static int put_rec(struct pick *p, const char *key, const uint8_t *v, size_t n)
+static int put_rec(struct snapshot_slice *p, const char *key, const uint8_t *v, size_t n)
 {
 	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
 	char *b = malloc(cap);
@@ -44,7 +31,7 @@ static int put_rec(struct pick *p, const char *key, const uint8_t *v, size_t n)
 }
 
 /* Copies one record as it is stored.  0 (absent is fine), -1 error. */
-static int copy_rec(struct pick *p, const char *key)
+static int copy_rec(struct snapshot_slice *p, const char *key)
 {
 	uint8_t *v;
 	size_t n;
@@ -56,7 +43,7 @@ static int copy_rec(struct pick *p, const char *key)
 	return r;
 }
 
-static int in_list(char (*l)[SVCA_SCOPE_NAME_MAX + 1], size_t n, const char *s)
+static int in_list(const char (*l)[SVCA_SCOPE_NAME_MAX + 1], size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(l[i], s))
@@ -66,7 +53,7 @@ static int in_list(char (*l)[SVCA_SCOPE_NAME_MAX + 1], size_t n, const char *s)
 
 /* The host's workspaces that exist and their teams: what access_compute
  * looks at. */
-static int pick_scopes(struct pick *p)
+static int pick_scopes(struct snapshot_slice *p)
 {
 	for (size_t i = 0; i < p->h->nws; i++) {
 		struct workspace w;
@@ -93,7 +80,7 @@ static int pick_scopes(struct pick *p)
 /* A grant record, filtered by its key: grant/<uid>/<w|t>/<scope>. */
 static int grant_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
-	struct pick *p = arg;
+	struct snapshot_slice *p = arg;
 	char uid[16], *end;
 	(void)klen;
 	const char *u = key + strlen("grant/");
@@ -121,7 +108,7 @@ static int grant_cb(void *arg, const char *key, size_t klen, const uint8_t *val,
 }
 
 /* key/<id> with the 32 bytes of its F_KEY field set to zero. */
-static int copy_key(struct pick *p, const char *key_id, uint32_t uid)
+static int copy_key(struct snapshot_slice *p, const char *key_id, uint32_t uid)
 {
 	char key[48];
 	uint8_t *v;
@@ -146,7 +133,7 @@ static int copy_key(struct pick *p, const char *key_id, uint32_t uid)
 
 /* One account: uid/, acct/, its grant index (only what is sent), its key
  * index and keys. */
-static int pick_account(struct pick *p, const char *uid_text, const char *gidx)
+static int pick_account(struct snapshot_slice *p, const char *uid_text, const char *gidx)
 {
 	char key[64];
 	uint32_t uid = (uint32_t)strtoul(uid_text, NULL, 10);
@@ -181,7 +168,7 @@ static int pick_account(struct pick *p, const char *uid_text, const char *gidx)
 /* deny/<jti> whose token has not expired (value: exp in s, decimal). */
 static int deny_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
-	struct pick *p = arg;
+	struct snapshot_slice *p = arg;
 	char buf[24];
 	(void)klen;
 	if (vlen == 0 || vlen >= sizeof(buf))
@@ -225,7 +212,7 @@ static json_t *records_array(json_t *recs)
 }
 
 /* The hub's organization settings, for the agent to use (orgsettings.h). */
-static int put_settings(struct pick *p)
+static int put_settings(struct snapshot_slice *p)
 {
 	struct org_settings os;
 	struct svca_buf b;
@@ -238,11 +225,9 @@ static int put_settings(struct pick *p)
 	return r;
 }
 
-static json_t *payload_json(struct pick *p, uint64_t seq, int64_t now_ms)
+static json_t *payload_json(struct snapshot_slice *p, uint64_t seq, int64_t now_ms)
 {
-	json_t *o = json_object(), *ws = json_array();
-	for (size_t i = 0; i < p->h->nws; i++)
-		json_array_append_new(ws, json_string(p->h->workspaces[i]));
+	json_t *o = json_object(), *ws = snapshot_workspaces(p->h);
 	char *jwks = tokens_jwks(p->d);
 	json_t *jw = jwks ? json_loads(jwks, 0, NULL) : NULL;
 	free(jwks);
@@ -264,21 +249,15 @@ static json_t *payload_json(struct pick *p, uint64_t seq, int64_t now_ms)
 	return o;
 }
 
-int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char **payload,
-		   size_t *len, uint64_t *seq, char *err, size_t errlen)
+int snapshot_slice_build(struct daemon *d, const struct host *h, int64_t now_ms,
+			 struct snapshot_slice *p)
 {
-	struct pick *p = calloc(1, sizeof(*p));
-	json_t *o = NULL;
-	*payload = NULL;
-	snprintf(err, errlen, "the organization database is unreachable");
-	if (!p)
-		return -1;
+	memset(p, 0, sizeof(*p));
 	p->d = d;
 	p->h = h;
 	p->now_s = now_ms / 1000;
 	p->recs = json_object();
 	p->gidx = json_object();
-	*seq = store_change_seq(d->store);
 	int ok = p->recs && p->gidx && pick_scopes(p) == 0 &&
 		 store_iterate(d->store, DB_STATE, "grant/", grant_cb, p) == 0 && !p->err;
 	const char *uid;
@@ -291,6 +270,44 @@ int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char 
 	ok = ok && copy_rec(p, "meta/gen") == 0 && copy_rec(p, "meta/gen_upgraded") == 0 &&
 	     store_iterate(d->store, DB_STATE, "deny/", deny_cb, p) == 0 && !p->err &&
 	     put_settings(p) == 0;
+	if (!ok)
+		snapshot_slice_free(p);
+	return ok ? 0 : -1;
+}
+
+void snapshot_slice_free(struct snapshot_slice *p)
+{
+	json_decref(p->recs);
+	json_decref(p->gidx);
+	p->recs = p->gidx = NULL;
+}
+
+int snapshot_slice_scope(const struct snapshot_slice *p, char kind, const char *scope)
+{
+	return kind == SCOPE_WORKSPACE ? in_list(p->ws, p->nws, scope)
+	       : kind == SCOPE_TEAM    ? in_list(p->teams, p->nteams, scope)
+				       : 0;
+}
+
+json_t *snapshot_workspaces(const struct host *h)
+{
+	json_t *ws = json_array();
+	for (size_t i = 0; ws && i < h->nws; i++)
+		json_array_append_new(ws, json_string(h->workspaces[i]));
+	return ws;
+}
+
+int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char **payload,
+		   size_t *len, uint64_t *seq, char *err, size_t errlen)
+{
+	struct snapshot_slice *p = calloc(1, sizeof(*p));
+	json_t *o = NULL;
+	*payload = NULL;
+	snprintf(err, errlen, "the organization database is unreachable");
+	if (!p)
+		return -1;
+	*seq = store_change_seq(d->store);
+	int ok = snapshot_slice_build(d, h, now_ms, p) == 0;
 	if (ok && !(o = payload_json(p, *seq, now_ms))) {
 		snprintf(err, errlen, "out of memory");
 		ok = 0;
@@ -307,8 +324,7 @@ int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char 
 		ok = *payload != NULL;
 	}
 	json_decref(o);
-	json_decref(p->recs);
-	json_decref(p->gidx);
+	snapshot_slice_free(p);
 	free(p);
 	return ok ? 0 : -1;
 }
@@ -339,7 +355,7 @@ char *snapshot_envelope(const struct secrets *s, const char *payload, size_t len
  * account: its grants under grant/<uid>/ only. */
 int snapshot_has_account(struct daemon *d, const struct host *h, uint32_t uid)
 {
-	struct pick *p = calloc(1, sizeof(*p));
+	struct snapshot_slice *p = calloc(1, sizeof(*p));
 	char prefix[32];
 	if (!p)
 		return -1;

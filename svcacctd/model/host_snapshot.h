@@ -15,6 +15,7 @@
 #ifndef SVCACCTD_HOST_SNAPSHOT_H
 #define SVCACCTD_HOST_SNAPSHOT_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,31 @@
 
 #define SNAPSHOT_FORMAT 1
 #define SNAPSHOT_MAX_BYTES (64u * 1024 * 1024) /* the payload text */
+
+/* h's slice as records: what a snapshot carries, and what a delta
+ * (host_delta.h) is cut from. */
+struct snapshot_slice {
+	struct daemon *d;
+	const struct host *h;
+	char teams[HOST_MAX_WORKSPACES][SVCA_SCOPE_NAME_MAX + 1];
+	size_t nteams;
+	char ws[HOST_MAX_WORKSPACES][SVCA_SCOPE_NAME_MAX + 1]; /* the existing ones */
+	size_t nws;
+	json_t *recs; /* store key -> base64 value */
+	json_t *gidx; /* uid text -> "k/scope\n...": every uid with a grant reaching h */
+	int64_t now_s;
+	int err;
+};
+
+/* Reads the slice (the caller holds the write intent).  0 ok (free with
+ * snapshot_slice_free), -1 storage error. */
+int snapshot_slice_build(struct daemon *d, const struct host *h, int64_t now_ms,
+			 struct snapshot_slice *sl);
+void snapshot_slice_free(struct snapshot_slice *sl);
+/* 1 when a grant of kind ('w' / 't') on scope reaches the host. */
+int snapshot_slice_scope(const struct snapshot_slice *sl, char kind, const char *scope);
+/* The host's workspaces as a JSON array (the payload's "workspaces"). */
+json_t *snapshot_workspaces(const struct host *h);
 
 /* The payload of h's snapshot, read from the store as it stands (the
  * caller holds the write intent, so the reads are exact and seq is the

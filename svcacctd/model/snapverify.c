@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_delta.h"
 #include "host_snapshot.h"
 
 #define SIG_B64 86 /* base64url, no padding, of 64 bytes */
@@ -19,10 +20,10 @@ static int refuse(char *err, size_t errlen, const char *why)
 }
 
 /* The payload bytes of the envelope, decoded (malloc, NUL-terminated). */
-static char *decode_payload(const char *b64, size_t *len)
+static char *decode_payload(const char *b64, size_t max, size_t *len)
 {
 	size_t cap = strlen(b64) / 4 * 3 + 1, bin = 0;
-	if (cap > SNAPSHOT_MAX_BYTES + 1)
+	if (cap > max + 1)
 		return NULL;
 	char *p = malloc(cap);
 	if (!p)
@@ -73,7 +74,8 @@ static int check_payload(const json_t *doc, const char *host_id, uint64_t applie
 	const json_t *seq = json_object_get(doc, "seq");
 	const json_t *iss = json_object_get(doc, "issued_at");
 	const char *host = json_string_value(json_object_get(doc, "host_id"));
-	if (!json_is_integer(fmt) || json_integer_value(fmt) != SNAPSHOT_FORMAT)
+	if (!json_is_integer(fmt) || json_integer_value(fmt) != SNAPSHOT_FORMAT ||
+	    json_object_get(doc, "kind"))
 		return refuse(err, errlen, "unknown format");
 	if (!host || strcmp(host, host_id) != 0)
 		return refuse(err, errlen, "it is for another host");
@@ -91,9 +93,58 @@ static int check_payload(const json_t *doc, const char *host_id, uint64_t applie
 	return 0;
 }
 
-int host_snapshot_verify(const uint8_t pk[32], const char *host_id, uint64_t applied_seq,
-			 const char *body, size_t len, struct snap_verified *out, char *err,
-			 size_t errlen)
+/* A delta's fields: based on exactly the applied seq, newer than it. */
+static int check_delta(const json_t *doc, const char *host_id, uint64_t applied_seq,
+		       struct snap_verified *out, char *err, size_t errlen)
+{
+	const json_t *fmt = json_object_get(doc, "format");
+	const json_t *base = json_object_get(doc, "base_seq");
+	const json_t *seq = json_object_get(doc, "seq");
+	const json_t *iss = json_object_get(doc, "issued_at");
+	const char *kind = json_string_value(json_object_get(doc, "kind"));
+	const char *host = json_string_value(json_object_get(doc, "host_id"));
+	if (!json_is_integer(fmt) || json_integer_value(fmt) != SNAPSHOT_FORMAT || !kind ||
+	    strcmp(kind, DELTA_KIND) != 0)
+		return refuse(err, errlen, "not a delta");
+	if (!host || strcmp(host, host_id) != 0)
+		return refuse(err, errlen, "it is for another host");
+	if (!json_is_integer(seq) || json_integer_value(seq) < 0 || !json_is_integer(base) ||
+	    json_integer_value(base) < 0 || !json_is_integer(iss) || json_integer_value(iss) < 0)
+		return refuse(err, errlen, "no valid seq, base_seq or issued_at");
+	if ((uint64_t)json_integer_value(base) != applied_seq)
+		return refuse(err, errlen, "not based on the snapshot applied");
+	if ((uint64_t)json_integer_value(seq) <= applied_seq)
+		return refuse(err, errlen, "not newer than the snapshot applied (replay)");
+	size_t i;
+	const json_t *x;
+	int ok = json_is_array(json_object_get(doc, "workspaces")) &&
+		 json_is_array(json_object_get(doc, "accounts")) &&
+		 json_is_array(json_object_get(doc, "deletes")) &&
+		 records_ok(json_object_get(doc, "upserts")) &&
+		 json_is_object(json_object_get(doc, "jwks"));
+	json_array_foreach(json_object_get(doc, "accounts"), i, x)
+	{
+		if (!json_is_integer(x) || json_integer_value(x) <= 0 ||
+		    json_integer_value(x) > UINT32_MAX)
+			ok = 0;
+	}
+	json_array_foreach(json_object_get(doc, "deletes"), i, x)
+	{
+		if (!json_is_string(x))
+			ok = 0;
+	}
+	if (!ok)
+		return refuse(err, errlen, "malformed payload");
+	out->delta = 1;
+	out->base_seq = applied_seq;
+	out->seq = (uint64_t)json_integer_value(seq);
+	out->issued_at = (uint64_t)json_integer_value(iss);
+	return 0;
+}
+
+/* The envelope, its signature, then the payload's fields (delta or not). */
+static int verify(const uint8_t pk[32], const char *host_id, uint64_t applied_seq, const char *body,
+		  size_t len, int delta, struct snap_verified *out, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	memset(out, 0, sizeof(*out));
@@ -105,7 +156,7 @@ int host_snapshot_verify(const uint8_t pk[32], const char *host_id, uint64_t app
 		return refuse(err, errlen, "not a snapshot envelope");
 	}
 	size_t plen = 0;
-	char *p = decode_payload(p64, &plen);
+	char *p = decode_payload(p64, delta ? DELTA_MAX_BYTES : SNAPSHOT_MAX_BYTES, &plen);
 	int ok = p && sig_ok(pk, sig, p, plen);
 	json_decref(env);
 	if (!ok) {
@@ -114,9 +165,10 @@ int host_snapshot_verify(const uint8_t pk[32], const char *host_id, uint64_t app
 			      p ? "bad signature (not the pinned snapshot key)"
 				: "payload not base64 or too large");
 	}
-	json_t *doc = json_loadb(p, plen, 0, &jerr);
-	int r = doc ? check_payload(doc, host_id, applied_seq, out, err, errlen)
-		    : refuse(err, errlen, "payload is not JSON");
+	json_t *doc = json_loadb(p, plen, JSON_REJECT_DUPLICATES, &jerr);
+	int r = !doc    ? refuse(err, errlen, "payload is not JSON")
+		: delta ? check_delta(doc, host_id, applied_seq, out, err, errlen)
+			: check_payload(doc, host_id, applied_seq, out, err, errlen);
 	json_decref(doc);
 	if (r < 0) {
 		free(p);
@@ -126,6 +178,20 @@ int host_snapshot_verify(const uint8_t pk[32], const char *host_id, uint64_t app
 	out->payload = p;
 	out->len = plen;
 	return 0;
+}
+
+int host_snapshot_verify(const uint8_t pk[32], const char *host_id, uint64_t applied_seq,
+			 const char *body, size_t len, struct snap_verified *out, char *err,
+			 size_t errlen)
+{
+	return verify(pk, host_id, applied_seq, body, len, 0, out, err, errlen);
+}
+
+int host_delta_verify(const uint8_t pk[32], const char *host_id, uint64_t applied_seq,
+		      const char *body, size_t len, struct snap_verified *out, char *err,
+		      size_t errlen)
+{
+	return verify(pk, host_id, applied_seq, body, len, 1, out, err, errlen);
 }
 
 void snap_verified_free(struct snap_verified *v)

@@ -14,6 +14,9 @@
  *   GET  /v1/agent/snapshot -> 200 {"payload","sig","kid"}: the host's slice
  *                           (model/snapshot.h, docs/agent-protocol.md)
  *   GET  /v1/agent/changes?since=SEQ -> 200 {"seq": N}: a long poll
+ *   GET  /v1/agent/delta?since=SEQ -> 200 {"payload","sig","kid"}: what
+ *                           changed in the slice since SEQ (model/host_delta.h);
+ *                           409 a full snapshot is needed
  *
  * Enrollment runs the native command host.register through the same
  * table as every other request (audit, the durable path, the per-address
@@ -32,6 +35,7 @@
 #include "hosts.h"
 #include "log.h"
 #include "secrets.h"
+#include "host_delta.h"
 #include "host_snapshot.h"
 #include "sockio.h"
 
@@ -276,6 +280,21 @@ static enum MHD_Result get_only(struct MHD_Connection *c)
 	return http_problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed", "use GET", allow);
 }
 
+/* A signed payload as the answer (snapshot or delta: the same envelope). */
+static enum MHD_Result signed_answer(struct http_front *hf, struct MHD_Connection *c, char *payload,
+				     size_t len)
+{
+	struct daemon *d = http_front_daemon(hf);
+	char *env = snapshot_envelope(d->secrets, payload, len);
+	free(payload);
+	if (!env)
+		return http_problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+				    "the snapshot could not be signed", NULL);
+	enum MHD_Result ret = http_respond(c, MHD_HTTP_OK, "application/json", env, NULL);
+	free(env);
+	return ret;
+}
+
 /* Built under the write intent (the organization's lock: the reads are
  * exact and seq is what they reflect), the fetch recorded in the same
  * transaction, which then ends (a flush: the lock is held no longer). */
@@ -315,14 +334,7 @@ enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection 
 		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable", err,
 				    NULL);
 	}
-	char *env = snapshot_envelope(d->secrets, payload, len);
-	free(payload);
-	if (!env)
-		return http_problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
-				    "the snapshot could not be signed", NULL);
-	ret = http_respond(c, MHD_HTTP_OK, "application/json", env, NULL);
-	free(env);
-	return ret;
+	return signed_answer(hf, c, payload, len);
 }
 
 /* ---- GET /v1/agent/changes?since=SEQ ------------------------------------------- */
@@ -345,6 +357,57 @@ static int parse_since(struct MHD_Connection *c, uint64_t *since)
 		return -1;
 	*since = x;
 	return 0;
+}
+
+/* ---- GET /v1/agent/delta?since=SEQ ---------------------------------------------- */
+
+/* Like the snapshot: built under the write intent, the fetch recorded,
+ * the transaction ended.  409 (not an error: the agent then fetches the
+ * full snapshot) when a delta cannot say what changed. */
+enum MHD_Result agent_api_delta(struct http_front *hf, struct MHD_Connection *c, const char *method)
+{
+	struct daemon *d = http_front_daemon(hf);
+	struct host h;
+	enum MHD_Result ret;
+	char err[160];
+	uint64_t since = 0, seq = 0;
+	if (strcmp(method, "GET"))
+		return get_only(c);
+	if (!agent_api_auth(hf, c, method, &h, &ret))
+		return ret;
+	if (parse_since(c, &since) < 0)
+		return http_problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request",
+				    "since must be a decimal sequence number", NULL);
+	if (!d->secrets->snap_sk)
+		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
+				    "this hub has no snapshot key", NULL);
+	char *payload = NULL;
+	size_t len = 0;
+	int64_t now = svca_wall_ms();
+	store_write_intent(d->store);
+	int r = delta_build(d, &h, since, now, &payload, &len, &seq, err, sizeof(err));
+	if (r == 0) {
+		store_begin(d->store);
+		if (host_sync_put(d->store, h.host_id, (uint64_t)now, seq) < 0 ||
+		    store_commit(d->store) < 0)
+			store_abort(d->store); /* only the fetch time is lost */
+	}
+	if (d->ops->flush(d) < 0 && r == 0) {
+		r = -1;
+		snprintf(err, sizeof(err), "the organization database is unreachable");
+	}
+	if (r != 0) {
+		free(payload);
+		if (r > 0)
+			return http_problem(c, MHD_HTTP_CONFLICT, "Full Snapshot Needed", err,
+					    NULL);
+		log_warn("delta for host %s: %s", h.host_id, err);
+		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable", err,
+				    NULL);
+	}
+	log_msg(LOG_DEBUG, "delta for host %s: seq %llu to %llu, %zu bytes", h.host_id,
+		(unsigned long long)since, (unsigned long long)seq, len);
+	return signed_answer(hf, c, payload, len);
 }
 
 /* A held connection outlives the front's absolute deadline for requests

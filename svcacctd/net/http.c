@@ -378,6 +378,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return agent_api_whoami(h, c, method);
 		if (!strcmp(url, AGENT_API_SNAPSHOT))
 			return agent_api_snapshot(h, c, method);
+		if (!strcmp(url, AGENT_API_DELTA))
+			return agent_api_delta(h, c, method);
 		if (!strcmp(url, AGENT_API_CHANGES))
 			return agent_api_changes(h, c, method, rs);
 		if (!strcmp(url, AGENT_API_KEYCHECK))

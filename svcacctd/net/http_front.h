@@ -111,6 +111,11 @@ enum MHD_Result agent_api_whoami(struct http_front *hf, struct MHD_Connection *c
 #define AGENT_API_SNAPSHOT "/v1/agent/snapshot"
 enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection *c,
 				   const char *method);
+/* GET /v1/agent/delta?since=SEQ: the host's signed changes since SEQ
+ * (model/host_delta.h); 409 when only a full snapshot will do. */
+#define AGENT_API_DELTA "/v1/agent/delta"
+enum MHD_Result agent_api_delta(struct http_front *hf, struct MHD_Connection *c,
+				const char *method);
 /* GET /v1/agent/changes?since=SEQ: {"seq": N} as soon as the change log is
  * past SEQ, else after AGENT_HOLD_MS with the same seq.  A held request is
  * suspended (MHD_suspend_connection): the loop never waits for it. */

@@ -1410,6 +1410,12 @@ int store_change_times(struct store *s, const uint64_t *seqs, size_t n, int64_t 
 	return s->pg ? pgs_change_times(s->pg, seqs, n, first_ms, cur_seq, now_ms) : -1;
 }
 
+int store_changes_between(struct store *s, uint64_t since, uint64_t upto,
+			  int (*fn)(void *arg, const char *key), void *arg)
+{
+	return s->pg ? pgs_changes_between(s->pg, since, upto, fn, arg) : 1;
+}
+
 int store_unavailable(const struct store *s)
 {
 	return s->pg ? pgs_unavailable(s->pg) : 0;

@@ -70,6 +70,13 @@ int store_poll_changes(struct store *s, store_change_fn fn, void *arg);
  * or GDBM (no change log). */
 int store_change_times(struct store *s, const uint64_t *seqs, size_t n, int64_t *first_ms,
 		       uint64_t *cur_seq, int64_t *now_ms);
+/* Shared store, inside store_write_intent: calls fn with every key
+ * ("DB:KEY") the change log holds for seqs in (since, upto], own commits
+ * included (an agent's delta).  0 all read; 1 the log does not hold them
+ * all (pruned, a cut key list; always for GDBM); 2 fn returned non-zero;
+ * -1 error. */
+int store_changes_between(struct store *s, uint64_t since, uint64_t upto,
+			  int (*fn)(void *arg, const char *key), void *arg);
 /* 1 when the last operation failed because the database is unreachable
  * (a shared store); store_error says why, without secrets. */
 int store_unavailable(const struct store *s);

@@ -1211,6 +1211,55 @@ uint64_t pgs_change_seq(const struct pg_store *p)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
+/* The keys changed in (since, upto], own commits included, for a delta
+ * (an agent's, net/agent_api.c).  0 every row read, 1 the log no longer
+ * holds all of them (pruned, or a batch whose key list was cut at
+ * MAX_BATCH_KEYS), -1 error.  fn returning non-zero stops: 2. */
+int pgs_changes_between(struct pg_store *p, uint64_t since, uint64_t upto,
+			int (*fn)(void *arg, const char *key), void *arg)
+{
+	uint64_t next = since + 1;
+	while (next <= upto) {
+		char last[24];
+		snprintf(last, sizeof(last), "%" PRIu64, next - 1);
+		const char *v[] = { last };
+		const int fmts[] = { 0 };
+		PGresult *r = run(p, S_SINCE, 1, v, NULL, fmts);
+		if (!r || !res_ok(r)) {
+			PQclear(r);
+			return -1;
+		}
+		int rows = PQntuples(r), ret = 0;
+		for (int i = 0; i < rows && ret == 0 && next <= upto; i++, next++) {
+			const uint8_t *b = (const uint8_t *)PQgetvalue(r, i, 0);
+			uint64_t seq = 0; /* binary results: int8, big-endian */
+			for (int j = 0; j < 8 && PQgetlength(r, i, 0) == 8; j++)
+				seq = seq << 8 | b[j];
+			char *keys = seq == next ? strndup(PQgetvalue(r, i, 1),
+							   (size_t)PQgetlength(r, i, 1))
+						 : NULL;
+			size_t nk = 0;
+			char *save = NULL;
+			if (!keys) {
+				ret = seq == next ? -1 : 1; /* a gap: pruned */
+				break;
+			}
+			for (char *k = strtok_r(keys, "\n", &save); k && !ret;
+			     k = strtok_r(NULL, "\n", &save), nk++)
+				ret = fn(arg, k) ? 2 : 0;
+			free(keys);
+			if (!ret && nk >= MAX_BATCH_KEYS)
+				ret = 1; /* the row's list may be cut */
+		}
+		PQclear(r);
+		if (ret)
+			return ret;
+		if (rows == 0)
+			return next <= upto ? 1 : 0;
+	}
+	return 0;
+}
+
 /* Reads the change log past last_seq, in seq (= commit) order, and calls
  * fn for every key the other hubs changed ("*": everything, when the log
  * no longer reaches back to last_seq).  Returns the number of changes. */

@@ -61,6 +61,8 @@ uint64_t pgs_change_seq(const struct pg_store *p);
 int pgs_poll_changes(struct pg_store *p, store_change_fn fn, void *arg);
 int pgs_change_times(struct pg_store *p, const uint64_t *seqs, size_t n, int64_t *first_ms,
 		     uint64_t *cur_seq, int64_t *now_ms);
+int pgs_changes_between(struct pg_store *p, uint64_t since, uint64_t upto,
+			int (*fn)(void *arg, const char *key), void *arg);
 int pgs_unavailable(const struct pg_store *p);
 const char *pgs_error(const struct pg_store *p);
 
