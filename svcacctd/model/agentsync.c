@@ -395,7 +395,9 @@ int64_t agent_sync_contact_mono(struct agent_sync *s, int64_t now)
 	pthread_mutex_lock(&s->mu);
 	int64_t last = s->view.last_ok_mono, held_since = s->view.held_since_mono;
 	pthread_mutex_unlock(&s->mu);
-	if (held_since > 0) {
+	/* Only a poll sent right after an answer: one sent while the hubs
+	 * are away (a retry, the probe at start) proves nothing yet. */
+	if (held_since > 0 && last > 0 && held_since - last <= AGENT_HELD_AFTER_MS) {
 		int64_t alive = held_since + AGENT_HELD_COUNTS_MS;
 		alive = alive < now ? alive : now;
 		last = alive > last ? alive : last;

@@ -33,6 +33,7 @@
  * was sent (DESIGN.md section 9: "a held long poll counts while the hub
  * keeps it alive, at least every 30 s"); the hubs answer within 25 s. */
 #define AGENT_HELD_COUNTS_MS 30000
+#define AGENT_HELD_AFTER_MS 2000 /* ... when sent this soon after an answer */
 
 struct agent_sync;
 

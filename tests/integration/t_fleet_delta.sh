@@ -116,10 +116,10 @@ else
 	not_ok "GET /v1/agent/delta?since=$S0: 200, signed with the pinned snapshot key (HTTP $CODE)"
 	diag "$(head -c 300 "$TMPD/delta.json")" "$(cat "$TMPD/verify.err" 2>/dev/null)"
 fi
-want="[\"delta\", \"agent-a\", [\"wa\"], $S0, $S1, [$TU], true, [\"acct/svc-tok\", \"gidx/$TU\", \"grant/$TU/w/wa\", \"key/$TOKKEY\", \"kidx/$TU\", \"uid/$TU\"], []]"
+want="[\"delta\", \"agent-a\", [\"wa\"], $S0, $S1, [$TU], true, [\"acct/svc-tok\", \"gidx/$TU\", \"grant/$TU/w/wa\", \"key/$TOKKEY\", \"kidx/$TU\", \"org/settings\", \"uid/$TU\"], []]"
 got=$(json_py '[d["kind"], d["host_id"], d["workspaces"], d["base_seq"], d["seq"], d["accounts"], "keys" in d["jwks"], sorted(r["k"] for r in d["upserts"]), d["deletes"]]' <"$TMPD/payload.json" 2>&1)
 if [ "$got" = "$want" ]; then
-	ok "the delta holds only svc-tok's records (uid/ acct/ gidx/ kidx/ its wa grant, its key) and the JWKS"
+	ok "the delta holds only svc-tok's records (uid/ acct/ gidx/ kidx/ its wa grant, its key), the org settings and the JWKS"
 else
 	not_ok "the delta holds only svc-tok's records and the JWKS"
 	diag "want $want" "got  $got"
@@ -184,7 +184,7 @@ else
 	not_ok "grant add svc-bravozulu in wa: on agent A (NSS, access viewer), through a delta"
 fi
 got=$(delta_keys "$SB")
-want="[$BU] acct/svc-bravozulu gidx/$BU grant/$BU/w/wa key/$BZKEY kidx/$BU uid/$BU"
+want="[$BU] acct/svc-bravozulu gidx/$BU grant/$BU/w/wa key/$BZKEY kidx/$BU org/settings uid/$BU"
 if [ "$got" = "$want" ]; then
 	ok "that delta carries svc-bravozulu with its key, and only its wa grant"
 else
