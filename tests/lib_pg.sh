@@ -368,6 +368,53 @@ tls_make_cert() { # DIR NAME [SAN]: DIR/NAME.key, DIR/NAME.crt signed by DIR/ca.
 	chmod 0600 "$d/$name.key"
 }
 
+# ---- an agent (t_fleet_audit.sh; t_fleet_agent.sh has its own copy) ----------------
+
+# agent_init DIR HOST_ID HUB_URL CA [CONFIG LINES...]: an agent's directories
+# and configuration under DIR (own socket, state and NSS dirs).  Sets AG,
+# ACTL (svcacctctl on its socket).
+agent_init() {
+	AG=$1
+	local id=$2 url=$3 ca=$4 l
+	shift 4
+	mkdir -m 0755 "$AG" && mkdir -m 0700 "$AG/state" && mkdir -m 0755 "$AG/nss" || return 1
+	{
+		printf 'socket = "%s";\nstate_dir = "%s";\nnss_dir = "%s";\n' \
+			"$AG/svcacctd.sock" "$AG/state" "$AG/nss"
+		printf 'hubs = [ "%s" ];\nhub_ca = "%s";\nhost_id = "%s";\n' "$url" "$ca" "$id"
+		printf 'refresh_interval = 5;\nmax_staleness = 3600;\n'
+		for l in "$@"; do printf '%s\n' "$l"; done
+	} >"$AG/svcacctd.conf"
+	chmod 644 "$AG/svcacctd.conf"
+	ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
+}
+
+# agent_start: runs the agent of AG (AGENT_PID), waits until it answers.
+agent_start() {
+	"$SVCACCTD" -f -c "$AG/svcacctd.conf" </dev/null >>"$AG/daemon.log" 2>&1 &
+	AGENT_PID=$!
+	track_pid "$AGENT_PID"
+	wait_for 15 $ACTL audit verify >/dev/null 2>&1 || {
+		diag_file "$AG/daemon.log" 20
+		bail "the agent starts"
+	}
+}
+
+# agent_stop [SIGNAL]: TERM by default.
+agent_stop() {
+	kill -"${1:-TERM}" "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null
+	return 0
+}
+
+# agent_pam_auth NAME TOKEN: pam.auth on the agent's socket as pam_svcacct
+# sends it.  Sets OUT (JSON reply), RC (daemon status).
+agent_pam_auth() {
+	OUT=$("$PY" "$TESTS_DIR/proto_client.py" "$AG/svcacctd.sock" call PAM_AUTH F_NAME="$1" \
+		F_SERVICE=sshd "F_TOKEN=b:$(printf '%s' "$2" | od -An -tx1 | tr -d ' \n')" 2>&1)
+	RC=$?
+}
+
 # ---- cleanup -----------------------------------------------------------------------
 
 _pg_cleanup() {
