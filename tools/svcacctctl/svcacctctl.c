@@ -276,7 +276,8 @@ static const struct ctl_cmd commands[] = {
 	  ctl_audit_list },
 	{ "audit", "verify", "", "verify the audit trail's hash chain",
 	  "Checks every audit record against the hash chain.  Exits 0 when the\n"
-	  "chain is intact, 1 naming the first bad record otherwise.\n",
+	  "chain is intact, 1 naming the first bad record otherwise.  On a hub\n"
+	  "also each agent's forwarded records (named by host and host seq).\n",
 	  ctl_audit_verify },
 	{ "host", "token", "create --workspace WS [--workspace WS2 ...] [--ttl SECONDS]",
 	  "hub: a one-time enrollment token for a new host",
