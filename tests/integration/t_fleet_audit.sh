@@ -302,3 +302,9 @@ else
 	diag "$OUT $ERR"
 fi
 agent_stop
+if grep -qE "$_SVCA_SAN_RE" "$AG/daemon.log"; then
+	not_ok "the agent's log has no sanitizer report"
+	grep -E -A14 "$_SVCA_SAN_RE" "$AG/daemon.log" | head -n 60 | diag
+else
+	ok "the agent's log has no sanitizer report"
+fi
