@@ -391,7 +391,7 @@ void daemon_tick(struct daemon *d, int force)
 	keys_tick(d, force);
 	refusals_tick(d, force);
 	daemon_audit_feed(d, 1);
-		/* the bound; a batch that found the thread busy */ /* force: every count before daemon.stop */
+	/* the bound; a batch that found the thread busy */ /* force: every count before daemon.stop */
 	/* A failed snapshot write is retried, but never from changes that
 	 * are not durable yet (the batch is flushed after the tick). */
 	if (d->nss_dirty && !store_dirty(d->store) && !store_flush_busy(d->store))
