@@ -45,9 +45,7 @@ uint64_t auditfwd_next_cursor(uint64_t cursor, const struct auditfwd_answer *a, 
 	uint64_t c = cursor;
 	if (!a->got)
 		return cursor;
-	if (a->gap)
-		c = a->mark;
-	else if (a->mark > c)
+	if (a->gap || a->mark > c) /* a gap: back to what the hub has */
 		c = a->mark;
 	return c > head ? head : c;
 }

@@ -25,9 +25,7 @@ int afleet_state_get(struct store *s, struct afleet_state *st)
 {
 	uint8_t *v = NULL;
 	size_t n = 0;
-	char buf[96];
-	unsigned long long c, d;
-	long long w;
+	char buf[96], *p, *end;
 	memset(st, 0, sizeof(*st));
 	int r = store_get(s, DB_STATE, STATE_KEY, &v, &n);
 	if (r <= 0)
@@ -39,12 +37,15 @@ int afleet_state_get(struct store *s, struct afleet_state *st)
 	memcpy(buf, v, n);
 	buf[n] = '\0';
 	free(v);
-	if (sscanf(buf, "%llu %llu %lld", &c, &d, &w) != 3)
+	/* "<cursor> <dropped_through> <last ok wall ms>" */
+	st->cursor = strtoull(buf, &end, 10);
+	if (end == buf || *end != ' ')
 		return -1;
-	st->cursor = c;
-	st->dropped_through = d;
-	st->last_ok_wall = w;
-	return 1;
+	st->dropped_through = strtoull(p = end + 1, &end, 10);
+	if (end == p || *end != ' ')
+		return -1;
+	st->last_ok_wall = strtoll(p = end + 1, &end, 10);
+	return end == p || *end ? -1 : 1;
 }
 
 int afleet_state_put(struct store *s, const struct afleet_state *st)
@@ -387,6 +388,25 @@ static int fail_at(struct fleet_walk *w, const char *host, uint64_t host_seq, ch
 	return -1;
 }
 
+/* "host seqs A-B ..." (afleet_dropped_detail) into r.  0, or -1. */
+static int parse_dropped(const char *detail, struct range *r)
+{
+	static const char head[] = "host seqs ";
+	char *end;
+	const char *p;
+	if (!detail || strncmp(detail, head, sizeof(head) - 1))
+		return -1;
+	p = detail + sizeof(head) - 1;
+	if (*p < '0' || *p > '9')
+		return -1;
+	r->from = strtoull(p, &end, 10);
+	if (*end != '-' || end[1] < '0' || end[1] > '9')
+		return -1;
+	p = end + 1;
+	r->to = strtoull(p, &end, 10);
+	return r->from <= r->to ? 0 : -1;
+}
+
 /* A forwarded record (has host_seq): its own hash, and its link to the
  * host's previous forwarded record. */
 static int each_record(void *ctx, uint64_t seq, json_t *o, char *msg, size_t msglen)
@@ -441,10 +461,11 @@ static int each_record(void *ctx, uint64_t seq, json_t *o, char *msg, size_t msg
 			       "host %s: too many gaps in its forwarded records", host);
 	const char *ev = json_string_value(json_object_get(o, "event"));
 	const char *detail = json_string_value(json_object_get(o, "detail"));
-	unsigned long long f, t;
-	if (ev && !strcmp(ev, AFLEET_DROPPED_EVENT) && detail &&
-	    sscanf(detail, "host seqs %llu-%llu", &f, &t) == 2 && f <= t)
-		add_range(&c->dropped, &c->ndropped, MAX_DROPPED, (struct range){ f, t, seq });
+	struct range dr;
+	if (ev && !strcmp(ev, AFLEET_DROPPED_EVENT) && parse_dropped(detail, &dr) == 0) {
+		dr.hub_seq = seq;
+		add_range(&c->dropped, &c->ndropped, MAX_DROPPED, dr);
+	}
 	c->last_seq = s;
 	c->last_hub = seq;
 	memcpy(c->last_hash, hash, 32);
