@@ -18,6 +18,7 @@
  */
 #include "http_front.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "audit_fleet.h"
 #include "hosts.h"
 #include "log.h"
+#include "secrets.h"
 
 int agent_api_body_add(struct req_state *rs, const char *data, size_t n)
 {
@@ -45,6 +47,18 @@ int agent_api_body_add(struct req_state *rs, const char *data, size_t n)
 	rs->len += n;
 	rs->big[rs->len] = '\0';
 	return 0;
+}
+
+int agent_api_audit_precheck(struct http_front *hf, struct MHD_Connection *c)
+{
+	struct daemon *d = http_front_daemon(hf);
+	struct host h;
+	char cred[128];
+	int b = https_bearer(c, "POST", cred, sizeof(cred));
+	int ok = b == 1 && host_cred_check(d->store, d->secrets->pepper, cred, strlen(cred), &h) ==
+				   HOSTCRED_OK;
+	sodium_memzero(cred, sizeof(cred));
+	return ok;
 }
 
 static enum MHD_Result mark_answer(struct MHD_Connection *c, unsigned status, uint64_t mark,

@@ -348,7 +348,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!rs)
 			return MHD_NO;
 		rs->limit = cmd_name ? HTTPS_MAX_BODY : HTTP_MAX_BODY;
-		if (agent_url(h, c, url) && !strcmp(url, AGENT_API_AUDIT))
+		if (agent_url(h, c, url) && !strcmp(url, AGENT_API_AUDIT) &&
+		    agent_api_audit_precheck(h, c))
 			rs->limit = AGENT_AUDIT_BODY_MAX; /* in rs->big */
 		*con_cls = rs;
 		return MHD_YES;

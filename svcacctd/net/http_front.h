@@ -130,6 +130,10 @@ enum MHD_Result agent_api_changes(struct http_front *hf, struct MHD_Connection *
 #define AGENT_AUDIT_BODY_MAX (1024 * 1024)
 enum MHD_Result agent_api_audit(struct http_front *hf, struct MHD_Connection *c, const char *method,
 				struct req_state *rs);
+/* At the headers of POST /v1/agent/audit: 1 when the bearer is an active
+ * host's credential (only then may the body be large: an unknown caller's
+ * is refused past HTTP_MAX_BODY, and then answered 401 like any). */
+int agent_api_audit_precheck(struct http_front *hf, struct MHD_Connection *c);
 /* Appends an upload chunk to rs->big within rs->limit.  0, or -1 too large
  * or out of memory (the body is then refused). */
 int agent_api_body_add(struct req_state *rs, const char *data, size_t n);
