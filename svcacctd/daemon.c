@@ -236,9 +236,17 @@ static void daemon_audit_feed(struct daemon *d, int may_drop)
 	head = audit_durable_head(d->audit);
 	if (head > d->afwd_cursor && auditfwd_idle(d->afwd)) {
 		int r = afleet_batch(d->audit, d->afwd_cursor, head, d->afwd_dropped, &body, &last);
+		static uint64_t stuck_logged;
 		if (r == 0)
 			auditfwd_offer(d->afwd, body, last);
-		else if (r < 0)
+		else if (r == 1 && stuck_logged != d->afwd_cursor + 1) {
+			stuck_logged = d->afwd_cursor + 1; /* once per seq */
+			log_err("audit forwarding: host seq %llu cannot be read from this host's "
+				"audit chain (missing, damaged or over 64 KiB: see svcacctctl "
+				"audit "
+				"verify); nothing after it is forwarded",
+				(unsigned long long)stuck_logged);
+		} else if (r < 0)
 			log_err("audit forwarding: cannot read the records after host seq %llu",
 				(unsigned long long)d->afwd_cursor);
 	}
