@@ -180,6 +180,9 @@ enum svca_tag {
 
 	F_BREAK_GLASS = 103, /* U64: 1 on, 0 off (account: logs in on a stale agent) */
 	F_SETTINGS = 104,    /* STR: JSON object, the organization settings in force */
+	F_AUDIT_PENDING = 98,      /* U64: agent: audit records not yet on the hubs */
+	F_AUDIT_FORWARDED_AT = 99, /* U64: ms since the epoch a hub last took records */
+	F_HOST_SEQ = 100,          /* U64: a record's seq in its host's own chain */
 };
 
 /*
@@ -262,12 +265,14 @@ enum svca_tag {
  * Any management request may carry F_AUTH_TOKEN: a session token of a
  * service account whose org role is admin or super-admin, which then acts
  * with that role (and is named as the actor in the audit trail).
- *   AUDIT_LIST       [F_ACCOUNT] [F_EVENT] [F_SINCE] [F_LIMIT]
+ *   AUDIT_LIST       [F_ACCOUNT] [F_EVENT] [F_SINCE] [F_LIMIT] [F_HOST_ID]
  *                                   -> (F_ITEM F_SEQ F_JSON)*, oldest first;
  *                                      F_LIMIT keeps the newest N
  *   AUDIT_VERIFY     -              -> F_TOTAL (records checked)
  *                                      on failure: SVCA_ERR_FAILED with
  *                                      F_SEQ (first bad record) F_MESSAGE
+ *                                      [F_HOST_ID F_HOST_SEQ] (a hub: the
+ *                                      forwarded record's host, its seq)
  *
  * The fleet (DESIGN.md section 9).  "host" = F_HOST_ID (F_WORKSPACES)*
  * F_STATUS (active | disabled) F_CREATED_AT F_CREATED_BY F_LAST_SEEN
@@ -287,7 +292,8 @@ enum svca_tag {
  *   HOST_ENROLL      F_TOKEN [F_HOST_ID] (admin; agent: enrolls with its
  *                    hubs) -> F_HOST_ID (F_WORKSPACES)* F_URL (the hub)
  *   FLEET_STATUS     - (admin) -> F_MODE F_HOST_ID F_SNAPSHOT_SEQ [F_AGE_S]
- *                    F_STALE F_HOST_STATUS (F_ITEM F_URL F_REACHABLE)*
+ *                    F_STALE F_HOST_STATUS [F_AUDIT_PENDING]
+ *                    [F_AUDIT_FORWARDED_AT] (F_ITEM F_URL F_REACHABLE)*
  *
  * F_JSON of an audit event is the same JSON object that goes to syslog:
  * {"seq","ts","event","outcome","actor","subject","scope","peer",

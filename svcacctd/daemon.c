@@ -15,6 +15,8 @@
 #include "agentkeys.h"
 #include "agentsync.h"
 #include "audit.h"
+#include "audit_fleet.h"
+#include "auditfwd.h"
 #include "http.h"
 #include "keys.h"
 #include "log.h"
@@ -37,6 +39,8 @@ void daemon_set_front(struct http_front *h)
 	front = h;
 }
 
+static void daemon_audit_feed(struct daemon *d, int may_drop);
+
 /* A batch of changes became durable (ok) or was undone (!ok).  In this
  * order: undone audit lines are forgotten; the NSS snapshot is rewritten
  * (getent sees an account as soon as `account create` returns); the
@@ -55,6 +59,8 @@ void daemon_settled(struct daemon *d, int ok, void (*release)(void *arg), void *
 		audit_flushed(d->audit, 1);
 	if (ok)
 		http_agents_wake(front); /* this hub's change reached the log */
+	if (ok)
+		daemon_audit_feed(d, 0); /* new durable records for the hubs */
 }
 
 /* Makes the open batch durable now (a reply that cannot wait for the
@@ -198,6 +204,132 @@ static void daemon_agent_sync(void *arg)
 	}
 }
 
+/* ---- agent mode: the audit trail to the hubs ------------------------------- */
+
+/* The spool's state into the open transaction. */
+static int audit_fwd_put(struct daemon *d)
+{
+	struct afleet_state st = { d->afwd_cursor, d->afwd_dropped, d->afwd_ok_wall };
+	return afleet_state_put(d->store, &st);
+}
+
+/* Over audit_spool_max: the oldest records waiting are no longer
+ * forwarded (they stay in the local chain, which has them: only durable
+ * records count), and that is itself an event, in the same transaction
+ * as the cursor's jump. */
+static void audit_fwd_drop(struct daemon *d, uint64_t from, uint64_t to)
+{
+	char detail[200];
+	struct actor act = { .uid = geteuid(), .priv = PRIV_SUPER };
+	snprintf(act.user, sizeof(act.user), "svcacctd");
+	afleet_dropped_detail(from, to, (uint64_t)d->cfg.audit_spool_max, detail, sizeof(detail));
+	struct audit_event ev = { .event = AFLEET_DROPPED_EVENT,
+				  .outcome = "failure",
+				  .actor = &act,
+				  .reason = "spool_full",
+				  .detail = detail };
+	uint64_t old_cursor = d->afwd_cursor, old_dropped = d->afwd_dropped;
+	size_t mark = audit_mark(d->audit);
+	d->afwd_cursor = to;
+	d->afwd_dropped = to;
+	store_begin(d->store);
+	if (audit_fwd_put(d) < 0 || audit_append(d->audit, &ev) < 0 || store_commit(d->store) < 0) {
+		store_abort(d->store);
+		audit_rollback(d->audit, mark);
+		d->afwd_cursor = old_cursor;
+		d->afwd_dropped = old_dropped;
+		log_err("audit forwarding: cannot record the dropped records");
+		return;
+	}
+	log_warn("audit forwarding: %s", detail);
+	if (daemon_flush(d) < 0)
+		log_err("audit forwarding: the dropped records' event could not be written");
+}
+
+/* New durable records and an idle thread: the next batch.  may_drop:
+ * the bound is enforced too (from the tick and at start, never from the
+ * durable path itself: the drop's event is flushed at once).  Reentered
+ * through daemon_flush: the guard. */
+static void daemon_audit_feed(struct daemon *d, int may_drop)
+{
+	static int busy;
+	uint64_t from, to, last;
+	char *body;
+	if (!d->afwd || busy)
+		return;
+	busy = 1;
+	uint64_t head = audit_durable_head(d->audit);
+	if (may_drop &&
+	    auditfwd_plan_drop(head, d->afwd_cursor, (uint64_t)d->cfg.audit_spool_max, &from, &to))
+		audit_fwd_drop(d, from, to);
+	head = audit_durable_head(d->audit);
+	if (head > d->afwd_cursor && auditfwd_idle(d->afwd)) {
+		int r = afleet_batch(d->audit, d->afwd_cursor, head, d->afwd_dropped, &body, &last);
+		static uint64_t stuck_logged;
+		if (r == 0)
+			auditfwd_offer(d->afwd, body, last);
+		else if (r == 1 && stuck_logged != d->afwd_cursor + 1) {
+			stuck_logged = d->afwd_cursor + 1; /* once per seq */
+			log_err("audit forwarding: host seq %llu cannot be read from this host's "
+				"audit chain (missing, damaged or over 64 KiB: see svcacctctl "
+				"audit "
+				"verify); nothing after it is forwarded",
+				(unsigned long long)stuck_logged);
+		} else if (r < 0)
+			log_err("audit forwarding: cannot read the records after host seq %llu",
+				(unsigned long long)d->afwd_cursor);
+	}
+	busy = 0;
+}
+
+/* A hub answered a batch: the cursor moves and is persisted. */
+static void daemon_audit_answer(void *arg)
+{
+	struct daemon *d = arg;
+	struct auditfwd_answer a;
+	if (!d->afwd)
+		return;
+	auditfwd_take(d->afwd, &a);
+	if (!a.got)
+		return;
+	d->afwd_cursor = auditfwd_next_cursor(d->afwd_cursor, &a, audit_durable_head(d->audit));
+	d->afwd_ok_wall = svca_wall_ms();
+	store_begin(d->store);
+	if (audit_fwd_put(d) < 0 || store_commit(d->store) < 0) {
+		store_abort(d->store);
+		log_err("audit forwarding: cannot record the hubs' acknowledgement");
+	}
+	daemon_flush(d); /* and, through daemon_settled, the next batch */
+}
+
+static void daemon_audit_follow(struct daemon *d, const char *cred)
+{
+	struct afleet_state st;
+	struct agent_hubs hubs;
+	if (d->afwd)
+		return;
+	if (afleet_state_get(d->store, &st) < 0) {
+		log_err("audit forwarding: the spool's state (audit/fwd) is unreadable; "
+			"not forwarding");
+		return;
+	}
+	d->afwd_cursor = st.cursor;
+	d->afwd_dropped = st.dropped_through;
+	d->afwd_ok_wall = st.last_ok_wall;
+	agent_hubs_copy(&d->cfg, &hubs);
+	d->afwd = auditfwd_start(&hubs, cred);
+	if (!d->afwd ||
+	    server_watch(loop_srv, auditfwd_fd(d->afwd), daemon_audit_answer, NULL, d) < 0) {
+		log_err("audit forwarding: cannot start");
+		auditfwd_stop(d->afwd);
+		d->afwd = NULL;
+		return;
+	}
+	log_info("audit forwarding: host seqs after %llu go to the hubs",
+		 (unsigned long long)d->afwd_cursor);
+	daemon_audit_feed(d, 1);
+}
+
 static void daemon_agent_follow(struct daemon *d)
 {
 	char cred[SVCA_KEY_LEN + 1];
@@ -219,6 +351,7 @@ static void daemon_agent_follow(struct daemon *d)
 	agent_hubs_copy(&d->cfg, &hubs);
 	d->sync = agent_sync_start(&hubs, cred, pk, self.host_id, d->sync_seq,
 				   d->cfg.refresh_interval);
+	daemon_audit_follow(d, cred);
 	sodium_memzero(cred, sizeof(cred));
 	if (!d->sync ||
 	    server_watch(loop_srv, agent_sync_fd(d->sync), daemon_agent_sync, NULL, d) < 0) {
@@ -239,6 +372,8 @@ void daemon_agent_stop(struct daemon *d)
 {
 	agent_sync_stop(d->sync);
 	d->sync = NULL;
+	auditfwd_stop(d->afwd);
+	d->afwd = NULL;
 }
 
 /* ---- daemon events, tick and reload -------------------------------------- */
@@ -291,7 +426,9 @@ void daemon_tick(struct daemon *d, int force)
 		return;
 	d->tick_last = now;
 	keys_tick(d, force);
-	refusals_tick(d, force); /* force: every count before daemon.stop */
+	refusals_tick(d, force);
+	daemon_audit_feed(d, 1);
+	/* the bound; a batch that found the thread busy */ /* force: every count before daemon.stop */
 	/* A failed snapshot write is retried, but never from changes that
 	 * are not durable yet (the batch is flushed after the tick). */
 	if (d->nss_dirty && !store_dirty(d->store) && !store_flush_busy(d->store))

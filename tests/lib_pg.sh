@@ -405,9 +405,18 @@ one_agent_start() {
 	wait_for 15 $ACTL audit verify >/dev/null 2>&1 || { diag_file "$AG/daemon.log" 20; bail "the agent starts"; }
 }
 
-one_agent_stop() {
-	kill "$AGENT_PID" 2>/dev/null
+one_agent_stop() { # [SIGNAL]: TERM by default
+	kill -"${1:-TERM}" "$AGENT_PID" 2>/dev/null
 	wait "$AGENT_PID" 2>/dev/null
+	return 0
+}
+
+# agent_pam_auth NAME TOKEN: pam.auth on $AG's socket as pam_svcacct
+# sends it.  Sets OUT (JSON reply), RC (daemon status).
+agent_pam_auth() {
+	OUT=$("$PY" "$TESTS_DIR/proto_client.py" "$AG/svcacctd.sock" call PAM_AUTH F_NAME="$1" \
+		F_SERVICE=sshd "F_TOKEN=b:$(printf '%s' "$2" | od -An -tx1 | tr -d ' \n')" 2>&1)
+	RC=$?
 }
 
 # ---- agents ------------------------------------------------------------------------

@@ -148,6 +148,7 @@ void config_defaults(struct svca_config *c)
 	c->syslog = 1;
 	c->client_timeout_ms = 2000;
 	c->audit_timeout_ms = 1000;
+	c->audit_spool_max = 100000;
 	c->max_clients = 1024;
 	c->max_clients_per_uid = 64;
 	c->root_reserved_clients = 64;
@@ -579,6 +580,8 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		set_intv(x, s, 100, 60000, &c->client_timeout_ms);
 	else if (!strcmp(k, "audit_timeout_ms"))
 		set_intv(x, s, 10, 60000, &c->audit_timeout_ms);
+	else if (!strcmp(k, "audit_spool_max"))
+		set_intv(x, s, 10, 100000000, &c->audit_spool_max);
 	else if (!strcmp(k, "max_clients"))
 		set_intv(x, s, 8, 65536, &c->max_clients);
 	else if (!strcmp(k, "max_clients_per_uid"))

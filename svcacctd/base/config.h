@@ -78,6 +78,7 @@ struct svca_config {
 	int syslog;
 	int client_timeout_ms;
 	int audit_timeout_ms;
+	int audit_spool_max; /* agent: records waiting for the hubs, at most */
 	int max_clients;
 	int max_clients_per_uid;   /* native socket: connections of one uid */
 	int root_reserved_clients; /* slots only uid 0 may take */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "agentapply.h"
 #include "agentsync.h"
 #include "handlers.h"
@@ -511,6 +512,13 @@ static void status_head(struct request *r, enum svca_mode m, const char *host_id
 	if (settings)
 		svca_put_str(r->reply, F_SETTINGS, settings);
 	free(settings);
+	if (m == MODE_AGENT && r->d->afwd) { /* forwarding the audit trail */
+		uint64_t head = audit_durable_head(r->d->audit);
+		svca_put_u64(r->reply, F_AUDIT_PENDING,
+			     head > r->d->afwd_cursor ? head - r->d->afwd_cursor : 0);
+		if (r->d->afwd_ok_wall > 0)
+			svca_put_u64(r->reply, F_AUDIT_FORWARDED_AT, (uint64_t)r->d->afwd_ok_wall);
+	}
 }
 
 static void probe_finish(struct req_job *j, struct request *r)

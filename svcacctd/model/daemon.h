@@ -22,6 +22,7 @@ struct rl_table;
 struct refusals;
 struct nss_table;
 struct agent_sync;
+struct auditfwd;
 
 struct daemon;
 
@@ -67,6 +68,11 @@ struct daemon {
 	int64_t sync_ok_mono;
 	int64_t sync_ok_wall;
 	int64_t start_mono, start_wall;
+	/* Agent mode: the audit forwarding thread (model/auditfwd.h) and the
+	 * spool's persisted state (store/audit_fleet.h, "audit/fwd"). */
+	struct auditfwd *afwd;
+	uint64_t afwd_cursor, afwd_dropped;
+	int64_t afwd_ok_wall;
 };
 
 #endif

@@ -355,11 +355,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!rs)
 			return MHD_NO;
 		rs->limit = cmd_name ? HTTPS_MAX_BODY : HTTP_MAX_BODY;
+		if (agent_url(h, c, url) && !strcmp(url, AGENT_API_AUDIT) &&
+		    agent_api_audit_precheck(h, c))
+			rs->limit = AGENT_AUDIT_BODY_MAX; /* in rs->big */
 		*con_cls = rs;
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (rs->len + *upload_size > rs->limit)
+		if (rs->limit > HTTPS_MAX_BODY) {
+			if (!rs->too_large && agent_api_body_add(rs, upload, *upload_size) < 0)
+				rs->too_large = 1;
+		} else if (rs->len + *upload_size > rs->limit)
 			rs->too_large = 1;
 		else {
 			memcpy(rs->body + rs->len, upload, *upload_size);
@@ -384,6 +390,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return agent_api_changes(h, c, method, rs);
 		if (!strcmp(url, AGENT_API_KEYCHECK))
 			return agent_api_keycheck(h, c, method, rs);
+		if (!strcmp(url, AGENT_API_AUDIT))
+			return agent_api_audit(h, c, method, rs);
 	}
 	int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	int post = !strcmp(method, "POST");
@@ -427,6 +435,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (rs && rs->held)
 		agent_api_forget(h, rs);
 	if (rs) {
+		free(rs->big);
 		sodium_memzero(rs, sizeof(*rs));
 		free(rs);
 	}

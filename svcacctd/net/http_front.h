@@ -63,6 +63,10 @@ struct req_state {
 	int too_large;
 	int held;    /* a suspended long poll (in http_front.held) */
 	int resumed; /* resumed: answer now */
+	/* A body larger than body[] (POST /v1/agent/audit: limit up to
+	 * AFLEET_BODY_MAX): malloc'ed, grown as it comes. */
+	char *big;
+	size_t big_cap;
 };
 
 /* A response with extra headers (hdrs: name, value, ..., NULL; may be
@@ -129,6 +133,20 @@ enum MHD_Result agent_api_changes(struct http_front *hf, struct MHD_Connection *
 #define AGENT_API_KEYCHECK "/v1/agent/keycheck"
 enum MHD_Result agent_api_keycheck(struct http_front *hf, struct MHD_Connection *c,
 				   const char *method, struct req_state *rs);
+/* POST /v1/agent/audit: a batch of the host's audit records (body in
+ * rs->big, up to AGENT_AUDIT_BODY_MAX) -> 200 {"mark": N}; 409 {"mark": N}
+ * when records after the mark are missing (agent_audit_api.c). */
+#define AGENT_API_AUDIT "/v1/agent/audit"
+#define AGENT_AUDIT_BODY_MAX (1024 * 1024)
+enum MHD_Result agent_api_audit(struct http_front *hf, struct MHD_Connection *c, const char *method,
+				struct req_state *rs);
+/* At the headers of POST /v1/agent/audit: 1 when the bearer is an active
+ * host's credential (only then may the body be large: an unknown caller's
+ * is refused past HTTP_MAX_BODY, and then answered 401 like any). */
+int agent_api_audit_precheck(struct http_front *hf, struct MHD_Connection *c);
+/* Appends an upload chunk to rs->big within rs->limit.  0, or -1 too large
+ * or out of memory (the body is then refused). */
+int agent_api_body_add(struct req_state *rs, const char *data, size_t n);
 /* Resumes the held polls that are due (the log moved past their seq, or
  * their time is up); cheap when none is.  ms until the next is due, or
  * -1 when none is held. */

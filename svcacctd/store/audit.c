@@ -35,6 +35,7 @@
 #define HIGH_KEY "audit/high"
 #define HIGH_LEN (8 + MAC_LEN)
 #define MAX_PENDING_LINES 4096
+#define AUDIT_BATCH_RING 8
 
 struct audit {
 	struct store *store;
@@ -53,6 +54,12 @@ struct audit {
 	unsigned long dropped;
 	int64_t last_warn;
 	char host[256]; /* this host's name, in every record ("host") */
+	/* What is durable (audit_durable_head): the batches still pending. */
+	uint64_t durable_seq;
+	struct batch_seq {
+		uint64_t gen, seq;
+	} batch[AUDIT_BATCH_RING];
+	size_t nbatch;
 };
 
 static void seq_key(uint64_t seq, char *key, size_t len)
@@ -318,6 +325,8 @@ struct audit *audit_open(struct store *s, const struct svca_config *cfg, char *e
 		audit_close(a);
 		return NULL;
 	}
+	a->durable_seq = a->seq; /* what is on disk */
+	a->nbatch = 0;
 	return a;
 }
 
@@ -374,7 +383,72 @@ static char *exe_of(pid_t pid, char *buf, size_t len)
 	return buf;
 }
 
+struct event_build {
+	const struct audit_event *ev;
+	const char *host;
+};
+
+static char *event_text(void *ctx, uint64_t seq, int64_t ts)
+{
+	const struct event_build *b = ctx;
+	char exe[256];
+	return audit_event_json(
+		b->ev, seq, ts,
+		b->ev->peer && b->ev->peer->pid ? exe_of(b->ev->peer->pid, exe, sizeof(exe)) : NULL,
+		b->host);
+}
+
+/* The durable seq follows the batches: (gen, last seq) of the batches
+ * not yet durable, oldest first; a full ring merges into its newest entry
+ * (later, never earlier). */
+static void durable_note(struct audit *a, uint64_t seq)
+{
+	uint64_t gen = store_pending_gen(a->store);
+	if (a->nbatch && a->batch[a->nbatch - 1].gen == gen) {
+		a->batch[a->nbatch - 1].seq = seq;
+		return;
+	}
+	if (a->nbatch == AUDIT_BATCH_RING) {
+		a->batch[a->nbatch - 1] = (struct batch_seq){ gen, seq };
+		return;
+	}
+	a->batch[a->nbatch++] = (struct batch_seq){ gen, seq };
+}
+
+static void durable_advance(struct audit *a)
+{
+	uint64_t durable = store_durable_gen(a->store);
+	size_t n = 0;
+	while (n < a->nbatch && a->batch[n].gen <= durable) {
+		a->durable_seq = a->batch[n].seq;
+		n++;
+	}
+	memmove(a->batch, a->batch + n, (a->nbatch - n) * sizeof(*a->batch));
+	a->nbatch -= n;
+}
+
+/* After the head was re-read (an abort or a failed write): what is past it
+ * was undone. */
+static void durable_reset(struct audit *a)
+{
+	while (a->nbatch && a->batch[a->nbatch - 1].seq > a->seq)
+		a->nbatch--;
+	if (a->durable_seq > a->seq)
+		a->durable_seq = a->seq;
+}
+
+uint64_t audit_durable_head(const struct audit *a)
+{
+	return store_shared(a->store) ? a->seq : a->durable_seq;
+}
+
 int audit_append(struct audit *a, const struct audit_event *ev)
+{
+	struct event_build b = { ev, a->host };
+	return audit_append_with(a, event_text, &b);
+}
+
+int audit_append_with(struct audit *a, audit_build_fn build, void *ctx)
 {
 	/* A shared store (hub mode): other hubs append too; the head is read
 	 * under the write lock the transaction holds, so the chain follows
@@ -383,11 +457,7 @@ int audit_append(struct audit *a, const struct audit_event *ev)
 		return -1;
 	int64_t ts = svca_wall_ms();
 	uint64_t seq = a->seq + 1;
-	char exe[256];
-	char *js = audit_event_json(
-		ev, seq, ts,
-		ev->peer && ev->peer->pid ? exe_of(ev->peer->pid, exe, sizeof(exe)) : NULL,
-		a->host);
+	char *js = build(ctx, seq, ts);
 	if (!js)
 		return -1;
 
@@ -423,6 +493,7 @@ int audit_append(struct audit *a, const struct audit_event *ev)
 	}
 	a->seq = seq;
 	memcpy(a->hash, h, HASH_LEN);
+	durable_note(a, seq);
 	if (a->syslog_on && a->npending < MAX_PENDING_LINES)
 		a->pending[a->npending++] =
 			(struct pending_line){ js, store_pending_gen(a->store) };
@@ -542,6 +613,7 @@ void audit_rollback(struct audit *a, size_t mark)
 		free(a->pending[--a->npending].text);
 	if (load_head(a) < 0)
 		log_err("cannot re-read the audit head after an aborted change");
+	durable_reset(a);
 }
 
 void audit_flushed(struct audit *a, int ok)
@@ -551,11 +623,15 @@ void audit_flushed(struct audit *a, int ok)
 	while (n < a->npending && a->pending[n].gen <= durable)
 		n++;
 	send_syslog(a, n);
-	if (ok)
+	if (ok) {
+		durable_advance(a);
 		return;
+	}
 	drop_pending(a); /* the rest was undone */
 	if (load_head(a) < 0)
 		log_err("cannot re-read the audit head after a failed write");
+	a->nbatch = 0;
+	durable_reset(a);
 }
 
 /* ---- reading -------------------------------------------------------------- */
@@ -565,6 +641,48 @@ static int fetch(struct audit *a, uint64_t seq, uint8_t **rec, size_t *len)
 	char key[40];
 	seq_key(seq, key, sizeof(key));
 	return store_get(a->store, DB_AUDIT, key, rec, len);
+}
+
+int audit_record_get(struct audit *a, uint64_t seq, struct audit_rec *out)
+{
+	uint8_t *rec;
+	size_t len;
+	memset(out, 0, sizeof(*out));
+	int r = fetch(a, seq, &rec, &len);
+	if (r <= 0)
+		return r;
+	if (len < REC_PREFIX || rec[0] != AUDIT_VERSION) {
+		free(rec);
+		return -1;
+	}
+	out->json = malloc(len - REC_PREFIX + 1);
+	if (!out->json) {
+		free(rec);
+		return -1;
+	}
+	out->seq = seq;
+	memcpy(out->prev, rec + 1, HASH_LEN);
+	out->ts_ms = rd64(rec + 1 + HASH_LEN);
+	crypto_generichash(out->hash, HASH_LEN, rec, len, NULL, 0);
+	out->len = len - REC_PREFIX;
+	memcpy(out->json, rec + REC_PREFIX, out->len);
+	out->json[out->len] = '\0';
+	free(rec);
+	return 1;
+}
+
+void audit_record_hash(const uint8_t prev[32], uint64_t ts_ms, const char *json, size_t len,
+		       uint8_t out[32])
+{
+	uint8_t hdr[REC_PREFIX];
+	crypto_generichash_state st;
+	hdr[0] = AUDIT_VERSION;
+	memcpy(hdr + 1, prev, HASH_LEN);
+	be64(hdr + 1 + HASH_LEN, ts_ms);
+	crypto_generichash_init(&st, NULL, 0, HASH_LEN);
+	crypto_generichash_update(&st, hdr, sizeof(hdr));
+	crypto_generichash_update(&st, (const uint8_t *)json, len);
+	crypto_generichash_final(&st, out, HASH_LEN);
 }
 
 static int event_matches(json_t *o, const char *account, const char *event)
@@ -595,6 +713,18 @@ static int event_matches(json_t *o, const char *account, const char *event)
 int audit_list(struct audit *a, struct svca_buf *reply, const char *account, const char *event,
 	       uint64_t since_ms, uint64_t limit)
 {
+	return audit_list_host(a, reply, account, event, NULL, since_ms, limit);
+}
+
+static int host_matches(json_t *o, const char *host)
+{
+	const char *h = json_string_value(json_object_get(o, "host"));
+	return !host || !*host || (h && !strcmp(h, host));
+}
+
+int audit_list_host(struct audit *a, struct svca_buf *reply, const char *account, const char *event,
+		    const char *host, uint64_t since_ms, uint64_t limit)
+{
 	uint64_t *hits = NULL;
 	size_t nhits = 0, cap = 0;
 	int ret = 0;
@@ -621,7 +751,7 @@ int audit_list(struct audit *a, struct svca_buf *reply, const char *account, con
 		}
 		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX, 0, NULL);
 		free(rec);
-		if (!o || !event_matches(o, account, event)) {
+		if (!o || !event_matches(o, account, event) || !host_matches(o, host)) {
 			json_decref(o);
 			continue;
 		}
@@ -675,6 +805,12 @@ static uint64_t missing_until(struct audit *a, uint64_t from, uint64_t last)
 
 int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *msg, size_t msglen)
 {
+	return audit_verify_each(a, NULL, NULL, checked, bad_seq, msg, msglen);
+}
+
+int audit_verify_each(struct audit *a, audit_each_fn each, void *ctx, uint64_t *checked,
+		      uint64_t *bad_seq, char *msg, size_t msglen)
+{
 	uint8_t prev[HASH_LEN] = { 0 };
 	struct head_state h;
 
@@ -719,13 +855,19 @@ int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *ms
 		}
 		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX, 0, NULL);
 		json_int_t js = o ? json_integer_value(json_object_get(o, "seq")) : -1;
-		json_decref(o);
 		crypto_generichash(prev, sizeof(prev), rec, len, NULL, 0);
 		free(rec);
 		if (js < 0 || (uint64_t)js != seq) {
+			json_decref(o);
 			*bad_seq = seq;
 			snprintf(msg, msglen, "audit record %" PRIu64 " is malformed or moved",
 				 seq);
+			return -1;
+		}
+		int bad = each && each(ctx, seq, o, msg, msglen) < 0;
+		json_decref(o);
+		if (bad) {
+			*bad_seq = seq;
 			return -1;
 		}
 		(*checked)++;

@@ -39,6 +39,29 @@ int audit_append(struct audit *a, const struct audit_event *ev);
 
 /* The newest event's seq. */
 uint64_t audit_head(const struct audit *a);
+/* The newest event whose batch is durable (on a shared store: the head). */
+uint64_t audit_durable_head(const struct audit *a);
+
+/* Appends a record whose JSON text build() makes for the seq and time it
+ * gets (a malloc'ed string, NULL on failure), in the caller's open
+ * transaction, like audit_append (which is this with the event's JSON). */
+typedef char *(*audit_build_fn)(void *ctx, uint64_t seq, int64_t ts_ms);
+int audit_append_with(struct audit *a, audit_build_fn build, void *ctx);
+
+/* One record as stored: its chain fields and its JSON text. */
+struct audit_rec {
+	uint64_t seq;
+	uint64_t ts_ms;
+	uint8_t prev[32]; /* the previous record's hash */
+	uint8_t hash[32]; /* this record's (what the next one's prev is) */
+	char *json;       /* malloc'ed, NUL-terminated; free() it */
+	size_t len;
+};
+/* 1 read, 0 absent, -1 unreadable or malformed. */
+int audit_record_get(struct audit *a, uint64_t seq, struct audit_rec *out);
+/* The hash a record with these fields has (BLAKE2b-256 of its bytes). */
+void audit_record_hash(const uint8_t prev[32], uint64_t ts_ms, const char *json, size_t len,
+		       uint8_t out[32]);
 
 /* Marks the start of a transaction; audit_rollback(a, mark) forgets the
  * events appended since (the transaction was aborted). */
@@ -55,9 +78,19 @@ void audit_flushed(struct audit *a, int ok);
  * limit keeps the newest N matches (0 = all). */
 int audit_list(struct audit *a, struct svca_buf *reply, const char *account, const char *event,
 	       uint64_t since_ms, uint64_t limit);
+/* The same, also filtered on the record's "host" (NULL or "": any). */
+int audit_list_host(struct audit *a, struct svca_buf *reply, const char *account, const char *event,
+		    const char *host, uint64_t since_ms, uint64_t limit);
 
 /* Walks the chain.  0 intact (*checked = records), -1 broken: *bad_seq and
  * msg say where. */
 int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *msg, size_t msglen);
+/* The same, calling each(ctx, seq, parsed record, msg, msglen) for every
+ * record that links (in seq order): -1 from it stops the walk with its
+ * message (bad_seq = that record). */
+struct json_t;
+typedef int (*audit_each_fn)(void *ctx, uint64_t seq, struct json_t *rec, char *msg, size_t msglen);
+int audit_verify_each(struct audit *a, audit_each_fn each, void *ctx, uint64_t *checked,
+		      uint64_t *bad_seq, char *msg, size_t msglen);
 
 #endif

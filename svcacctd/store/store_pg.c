@@ -1012,6 +1012,26 @@ struct batch_sql {
 	const char *host;
 };
 
+/* The host an audit record names (its first "host" member, as
+ * audit_columns_match reads it): an agent's forwarded record names the
+ * agent, whose row then says so too.  buf, or NULL when it names none. */
+static const char *rec_host(const uint8_t *rec, size_t len, char *buf, size_t buflen)
+{
+	if (len < 41)
+		return NULL;
+	const char *json = (const char *)rec + 41, *end = (const char *)rec + len;
+	const char *h = memmem(json, (size_t)(end - json), "\"host\":\"", 8);
+	if (!h)
+		return NULL;
+	h += 8;
+	const char *q = memchr(h, '"', (size_t)(end - h));
+	if (!q || (size_t)(q - h) >= buflen || memchr(h, '\\', (size_t)(q - h)))
+		return NULL;
+	memcpy(buf, h, (size_t)(q - h));
+	buf[q - h] = '\0';
+	return buf;
+}
+
 static int batch_rec(void *arg, const char *ck, const uint8_t *val, size_t vlen, int present)
 {
 	struct batch_sql *x = arg;
@@ -1025,7 +1045,9 @@ static int batch_rec(void *arg, const char *ck, const uint8_t *val, size_t vlen,
 		char head[96];
 		snprintf(head, sizeof(head), "%s(%s, ", x->naud++ ? ", " : "", num);
 		sb_str(&x->aud, head);
-		sb_lit(&x->aud, x->c, x->host);
+		char named[256];
+		const char *host = rec_host(val, vlen, named, sizeof(named));
+		sb_lit(&x->aud, x->c, host ? host : x->host);
 		snprintf(head, sizeof(head), ", to_timestamp(%" PRIu64 " / 1000.0), ", ms);
 		sb_str(&x->aud, head);
 		sb_bytea(&x->aud, x->c, val, vlen);

@@ -265,7 +265,8 @@ static const struct ctl_cmd commands[] = {
 	  "it; tokens signed with the old key keep verifying until they expire,\n"
 	  "and the JWKS lists both keys meanwhile.  Needs super-admin rights.\n",
 	  ctl_signing_key_rotate },
-	{ "audit", "list", "[--account NAME] [--event TYPE] [--since TIME] [--limit N]",
+	{ "audit", "list",
+	  "[--account NAME] [--event TYPE] [--since TIME] [--limit N] [--host HOST]",
 	  "list audit events, oldest first",
 	  "Prints one line per event: SEQ TS EVENT OUTCOME ACTOR SUBJECT REASON,\n"
 	  "or with --json an array of the event objects.\n"
@@ -275,11 +276,14 @@ static const struct ctl_cmd commands[] = {
 	  "  --since TIME    only events at or after TIME: an ISO 8601 UTC time\n"
 	  "                  (2026-11-27T10:00:00Z or 2026-11-27), @EPOCH in\n"
 	  "                  seconds, or an age such as 30s, 15m, 2h, 7d\n"
-	  "  --limit N       only the newest N matching events\n",
+	  "  --limit N       only the newest N matching events\n"
+	  "  --host HOST     only events of this host (on a hub: an agent's host id;\n"
+	  "                  its forwarded events carry host_seq)\n",
 	  ctl_audit_list },
 	{ "audit", "verify", "", "verify the audit trail's hash chain",
 	  "Checks every audit record against the hash chain.  Exits 0 when the\n"
-	  "chain is intact, 1 naming the first bad record otherwise.\n",
+	  "chain is intact, 1 naming the first bad record otherwise.  On a hub\n"
+	  "also each agent's forwarded records (named by host and host seq).\n",
 	  ctl_audit_verify },
 	{ "host", "token", "create --workspace WS [--workspace WS2 ...] [--ttl SECONDS]",
 	  "hub: a one-time enrollment token for a new host",

@@ -221,14 +221,17 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
 	struct ctl_opt opts[] = { { "account", 1, NULL },
 				  { "event", 1, NULL },
 				  { "since", 1, NULL },
-				  { "limit", 1, NULL } };
+				  { "limit", 1, NULL },
+				  { "host", 1, NULL } };
 	struct svca_buf b;
 	struct ctl_reply rep;
 	uint64_t since = 0, limit = 0;
 	int rc;
 
-	if ((rc = ctl_parse_args(c, argc, argv, opts, 4, NULL, 0, 0, NULL)) != 0)
+	if ((rc = ctl_parse_args(c, argc, argv, opts, 5, NULL, 0, 0, NULL)) != 0)
 		return rc;
+	if (opts[4].value && (!*opts[4].value || strlen(opts[4].value) > 100))
+		return ctl_usage_error(c, "--host: give a host id (at most 100 characters)");
 	if (opts[0].value && (rc = ctl_check_account_name(c, opts[0].value)) != 0)
 		return rc;
 	if (opts[1].value && !*opts[1].value)
@@ -262,6 +265,8 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
 		svca_put_u64(&b, F_SINCE, since);
 	if (opts[3].value)
 		svca_put_u64(&b, F_LIMIT, limit);
+	if (opts[4].value)
+		svca_put_str(&b, F_HOST_ID, opts[4].value);
 	if ((rc = ctl_request(c, &b, &rep)) != 0)
 		return rc;
 	rc = c->json ? list_json(&rep) : list_plain(&rep);
@@ -308,6 +313,11 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
 			ctl_json_set(o, "ok", json_false(), &oom);
 			ctl_json_set(o, "first_bad_seq", ctl_json_u64(&all, F_SEQ), &oom);
 			ctl_json_set(o, "message", ctl_json_field(&all, F_MESSAGE), &oom);
+			struct ctl_str hs;
+			if (ctl_get_str(&all, F_HOST_ID, &hs)) {
+				ctl_json_set(o, "host", ctl_json_str(hs), &oom);
+				ctl_json_set(o, "host_seq", ctl_json_u64(&all, F_HOST_SEQ), &oom);
+			}
 			if (oom) {
 				json_decref(o);
 				o = NULL;

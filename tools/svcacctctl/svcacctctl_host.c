@@ -404,6 +404,12 @@ static int status_json(const struct ctl_reply *rep)
 		}
 		ctl_json_set(o, "settings", so, &oom);
 	}
+	uint64_t v;
+	if (ctl_get_u64(&rep->top, F_AUDIT_PENDING, &v)) { /* an agent forwarding its audit */
+		ctl_json_set(o, "audit_pending", ctl_json_u64(&rep->top, F_AUDIT_PENDING), &oom);
+		ctl_json_set(o, "audit_forwarded_at", ctl_json_u64(&rep->top, F_AUDIT_FORWARDED_AT),
+			     &oom);
+	}
 	return ctl_json_print_checked(o, oom);
 }
 
@@ -432,6 +438,10 @@ int ctl_fleet_status(struct ctl *c, int argc, char **argv)
 	print_kv("snapshot_seq", ctl_cell_u64(&rep.top, F_SNAPSHOT_SEQ, buf));
 	print_kv("age_s", ctl_cell_u64(&rep.top, F_AGE_S, buf));
 	printf("stale: %s\n", ctl_get_u64(&rep.top, F_STALE, &v) && v ? "yes" : "no");
+	if (ctl_get_u64(&rep.top, F_AUDIT_PENDING, &v)) {
+		printf("audit_pending: %llu\n", (unsigned long long)v);
+		print_kv("audit_forwarded_at", ctl_cell_u64(&rep.top, F_AUDIT_FORWARDED_AT, buf));
+	}
 	for (size_t i = 0; i < rep.nitems; i++) {
 		fputs("hub: ", stdout);
 		if (ctl_get_str(&rep.items[i], F_URL, &s))
