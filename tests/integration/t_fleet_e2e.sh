@@ -262,6 +262,24 @@ fi
 pamt "$TOK_D2" svca-a2 svc-deploy authenticate acct_mgmt
 expect_run "after the kills: svc-deploy logs in on agent 2" 0 "successfully"
 
+# ---- one audit trail -----------------------------------------------------------------------------
+fwd_logins() { # HOST: auth.allow records of that host on hub 2
+	$H2 --json audit list --host "$1" --event auth.allow </dev/null 2>/dev/null |
+		json_py "len([e for e in d if e.get('host') == '$1'])" 2>/dev/null
+}
+fwd_ok() { local n; n=$(fwd_logins "$1"); [ -n "$n" ] && [ "$n" -ge 2 ]; }
+if wait_for 30 fwd_ok build-1 && wait_for 30 fwd_ok build-2 && wait_for 30 fwd_ok build-3; then
+	ok "hub 2's audit list shows the logins of every agent with its host ($(fwd_logins build-1), $(fwd_logins build-2), $(fwd_logins build-3))"
+else
+	not_ok "hub 2's audit list shows the logins of every agent with its host"
+	$H2 --json audit list --event auth.allow </dev/null 2>&1 | tail -c 600 | diag
+fi
+if $H2 audit verify </dev/null >/dev/null 2>&1 && agent_ctl 1 audit verify </dev/null >/dev/null 2>&1; then
+	ok "audit verify on hub 2 (the hub chain and every host's) and on agent 1: intact"
+else
+	not_ok "audit verify on hub 2 and on agent 1: intact"
+fi
+
 secrets_never_logged "no key or token in the agents' logs or syslog" "$KEY_D" "$KEY_C" "$TOK_D" "$TOK_D2"
 for n in 1 2 3; do
 	if grep -qaF -e "${KEY_D:18}" -e "${TOK_D:40:30}" "${AG_LOG[n]}" "${AG_DIR[n]}/state"/* 2>/dev/null; then
