@@ -178,11 +178,11 @@ enum svca_tag {
 	F_STALE = 91,        /* U64: 1 yes, 0 no */
 	F_HOST_STATUS = 92,  /* STR: what the hubs say of this agent */
 
-	F_BREAK_GLASS = 103,       /* U64: 1 on, 0 off (account: logs in on a stale agent) */
-	F_SETTINGS = 104,          /* STR: JSON object, the organization settings in force */
 	F_AUDIT_PENDING = 98,      /* U64: agent: audit records not yet on the hubs */
 	F_AUDIT_FORWARDED_AT = 99, /* U64: ms since the epoch a hub last took records */
 	F_HOST_SEQ = 100,          /* U64: a record's seq in its host's own chain */
+	F_BREAK_GLASS = 103,       /* U64: 1 on, 0 off (account: logs in on a stale agent) */
+	F_SETTINGS = 104,          /* STR: JSON object, the organization settings in force */
 };
 
 /*

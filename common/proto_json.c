@@ -78,11 +78,11 @@ static const struct svca_json_field fields[] = {
 	{ F_AGE_S, SVCA_K_U64, 0, "age_s" },
 	{ F_STALE, SVCA_K_U64, 0, "stale" },
 	{ F_HOST_STATUS, SVCA_K_STR, 0, "host_status" },
-	{ F_BREAK_GLASS, SVCA_K_U64, 0, "break_glass" },
-	{ F_SETTINGS, SVCA_K_STR, 0, "settings" },
 	{ F_AUDIT_PENDING, SVCA_K_U64, 0, "audit_pending" },
 	{ F_AUDIT_FORWARDED_AT, SVCA_K_U64, 0, "audit_forwarded_at" },
 	{ F_HOST_SEQ, SVCA_K_U64, 0, "host_seq" },
+	{ F_BREAK_GLASS, SVCA_K_U64, 0, "break_glass" },
+	{ F_SETTINGS, SVCA_K_STR, 0, "settings" },
 };
 
 /* The commands offered over HTTPS, named as in the daemon's command table
