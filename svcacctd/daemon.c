@@ -189,7 +189,8 @@ static void daemon_agent_sync(void *arg)
 	if (got) {
 		agent_apply_one(d, &v, view.last_ok_wall);
 		snap_verified_free(&v);
-		if (akv_prune(d->store) < 0) /* verifiers of keys no longer active */
+		if (akv_prune(d->store, key_is_current) <
+		    0) /* verifiers of keys no longer active */
 			log_warn("agent sync: cannot drop stale key verifiers");
 		return;
 	}

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "keyfmt.h"
+
 #include "record.h"
 #include "sockio.h"
 
@@ -115,15 +117,15 @@ static int get_verifier(struct store *s, const char *key_id, struct verifier *ou
 	return g;
 }
 
-enum akv_result akv_check(struct store *s, const char *state_dir, const struct apikey *k,
-			  const char *secret)
+enum akv_result akv_check(struct store *s, const char *state_dir, const char *key_id, uint32_t uid,
+			  uint64_t created_at, const char *secret)
 {
 	struct verifier v;
 	uint8_t host[AKV_LEN], h[AKV_LEN];
-	int g = get_verifier(s, k->key_id, &v);
+	int g = get_verifier(s, key_id, &v);
 	if (g < 0)
 		return AKV_ERROR;
-	if (g == 0 || v.uid != k->uid || v.created_at != k->created_at)
+	if (g == 0 || v.uid != uid || v.created_at != created_at)
 		return AKV_NONE;
 	int r = akv_secret(state_dir, 0, host);
 	if (r <= 0)
@@ -190,18 +192,7 @@ static int list_cb(void *arg, const char *key, size_t klen, const uint8_t *val, 
 	return 0;
 }
 
-/* 1 when the verifier no longer counts, 0 it does, -1 error. */
-static int is_stale(struct store *s, const char *id, const struct verifier *v)
-{
-	struct apikey k;
-	int g = key_get(s, id, &k);
-	if (g < 0)
-		return -1;
-	return !(g == 1 && k.status == KEY_ACTIVE && v->uid && k.uid == v->uid &&
-		 k.created_at == v->created_at);
-}
-
-int akv_prune(struct store *s)
+int akv_prune(struct store *s, akv_current_fn current)
 {
 	struct vlist l = { 0 };
 	char key[48];
@@ -214,7 +205,9 @@ int akv_prune(struct store *s)
 		return 0;
 	store_begin(s);
 	for (size_t i = 0; i < l.n && ret >= 0; i++) {
-		int st = is_stale(s, l.e[i].id, &l.e[i].v);
+		int cur =
+			l.e[i].v.uid ? current(s, l.e[i].id, l.e[i].v.uid, l.e[i].v.created_at) : 0;
+		int st = cur < 0 ? -1 : !cur;
 		snprintf(key, sizeof(key), "kver/%s", l.e[i].id);
 		if (st < 0 || (st == 1 && store_del(s, DB_STATE, key) < 0))
 			ret = -1;

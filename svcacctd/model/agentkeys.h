@@ -22,7 +22,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "keys.h"
 #include "store.h"
 
 #define AKV_FILE "agent_verifier.key"
@@ -37,16 +36,22 @@ void akv_compute(const uint8_t host[AKV_LEN], const char *secret, uint8_t out[AK
 
 enum akv_result { AKV_ERROR = -1, AKV_MISMATCH = 0, AKV_MATCH = 1, AKV_NONE = 2 };
 
-/* The presented secret against k's verifier: AKV_NONE when there is no
- * verifier bound to this k (owner, creation time) or no host secret. */
-enum akv_result akv_check(struct store *s, const char *state_dir, const struct apikey *k,
-			  const char *secret);
+/* The presented secret against the verifier of key_id: AKV_NONE when there
+ * is none bound to this key (owner uid, creation time created_at: its
+ * generation) or no host secret. */
+enum akv_result akv_check(struct store *s, const char *state_dir, const char *key_id, uint32_t uid,
+			  uint64_t created_at, const char *secret);
 /* Records the verifier of (k's id, uid, created_at, secret), in the
  * caller's transaction.  0 or -1. */
 int akv_store(struct store *s, const char *state_dir, const char *key_id, uint32_t uid,
 	      uint64_t created_at, const char *secret);
-/* Drops verifiers whose key is no longer active with that generation
- * (own transaction).  The number dropped, or -1. */
-int akv_prune(struct store *s);
+/* 1 when key_id is active with that owner and creation time, 0 not, -1
+ * error (keys.c's key_is_current: given by the caller, so this file needs
+ * nothing of keys.c and keys.c may call it). */
+typedef int (*akv_current_fn)(struct store *s, const char *key_id, uint32_t uid,
+			      uint64_t created_at);
+/* Drops verifiers whose key is no longer current (own transaction).  The
+ * number dropped, or -1. */
+int akv_prune(struct store *s, akv_current_fn current);
 
 #endif

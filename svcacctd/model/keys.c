@@ -286,6 +286,15 @@ static enum cred_result key_state(const struct apikey *k, uint64_t now)
 	return CRED_OK;
 }
 
+int key_is_current(struct store *s, const char *key_id, uint32_t uid, uint64_t created_at)
+{
+	struct apikey k;
+	int g = key_get(s, key_id, &k);
+	if (g < 0)
+		return -1;
+	return g == 1 && k.status == KEY_ACTIVE && k.uid == uid && k.created_at == created_at;
+}
+
 /* An agent's secret check: the verifier of a key the snapshot lists
  * active (agentkeys.h).  1 right, 0 wrong (counts toward the lockout), -1
  * decided here (c->result: the hubs must check it, or the snapshot says
@@ -297,7 +306,8 @@ static int agent_secret_ok(struct daemon *d, int g, struct cred *c, const char *
 	if (g == 1 && (c->result = key_state(&c->key, now)) != CRED_OK)
 		return -1; /* revoked, disabled, expired: no use asking */
 	if (g == 1)
-		v = akv_check(d->store, d->cfg.state_dir, &c->key, secret);
+		v = akv_check(d->store, d->cfg.state_dir, c->key.key_id, c->key.uid,
+			      c->key.created_at, secret);
 	if (v == AKV_ERROR)
 		c->result = CRED_ERROR;
 	else if (v == AKV_NONE)

@@ -105,4 +105,8 @@ void keys_tick(struct daemon *d, int force);
 int keys_pending_use(const struct daemon *d, const char *key_id, uint64_t *at, uint32_t *uid,
 		     uint32_t *pid, const char **service);
 
+/* 1 when key_id is active, owned by uid and made at created_at (an agent's
+ * verifier still counts: akv_current_fn), 0 not, -1 error. */
+int key_is_current(struct store *s, const char *key_id, uint32_t uid, uint64_t created_at);
+
 #endif

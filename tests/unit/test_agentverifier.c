@@ -23,6 +23,7 @@
 
 #include "agentkeys.h"
 #include "agentsess.h"
+#include "keys.h"
 #include "store.h"
 
 static char dir[64];
@@ -115,17 +116,19 @@ static void test_check(void **state)
 	store_begin(S);
 	assert_int_equal(akv_store(S, dir, k.key_id, 1001, 5000, "the-secret"), 0);
 	assert_int_equal(store_commit(S), 0);
-	assert_int_equal(akv_check(S, dir, &k, "the-secret"), AKV_MATCH);
-	assert_int_equal(akv_check(S, dir, &k, "the-secreT"), AKV_MISMATCH);
-	assert_int_equal(akv_check(S, dir, &k, ""), AKV_MISMATCH);
+	assert_int_equal(akv_check(S, dir, k.key_id, k.uid, k.created_at, "the-secret"), AKV_MATCH);
+	assert_int_equal(akv_check(S, dir, k.key_id, k.uid, k.created_at, "the-secreT"),
+			 AKV_MISMATCH);
+	assert_int_equal(akv_check(S, dir, k.key_id, k.uid, k.created_at, ""), AKV_MISMATCH);
 	k.created_at = 5001; /* another generation of the key record */
-	assert_int_equal(akv_check(S, dir, &k, "the-secret"), AKV_NONE);
+	assert_int_equal(akv_check(S, dir, k.key_id, k.uid, k.created_at, "the-secret"), AKV_NONE);
 	k.created_at = 5000;
 	k.uid = 1002; /* another owner */
-	assert_int_equal(akv_check(S, dir, &k, "the-secret"), AKV_NONE);
+	assert_int_equal(akv_check(S, dir, k.key_id, k.uid, k.created_at, "the-secret"), AKV_NONE);
 	k.uid = 1001;
 	put_key(&other, "BBBBBBBBBBBB", 1001, 5000, KEY_ACTIVE);
-	assert_int_equal(akv_check(S, dir, &other, "the-secret"), AKV_NONE); /* none kept */
+	assert_int_equal(akv_check(S, dir, other.key_id, other.uid, other.created_at, "the-secret"),
+			 AKV_NONE); /* none kept */
 	/* bad input: a key id of the wrong length is not stored */
 	store_begin(S);
 	assert_int_equal(akv_store(S, dir, "short", 1001, 5000, "x"), -1);
@@ -134,7 +137,7 @@ static void test_check(void **state)
 	char p[128];
 	path_of(p, sizeof(p));
 	assert_int_equal(unlink(p), 0);
-	assert_int_equal(akv_check(S, dir, &k, "the-secret"), AKV_NONE);
+	assert_int_equal(akv_check(S, dir, k.key_id, k.uid, k.created_at, "the-secret"), AKV_NONE);
 }
 
 static void test_prune(void **state)
@@ -149,15 +152,15 @@ static void test_prune(void **state)
 	assert_int_equal(akv_store(S, dir, b.key_id, 1001, 20, "sb"), 0);
 	assert_int_equal(akv_store(S, dir, c.key_id, 1001, 30, "sc"), 0);
 	assert_int_equal(store_commit(S), 0);
-	assert_int_equal(akv_prune(S), 0); /* all still listed active */
+	assert_int_equal(akv_prune(S, key_is_current), 0); /* all still listed active */
 	put_key(&b, b.key_id, 1001, 20, KEY_REVOKED);
 	store_begin(S);
 	assert_int_equal(key_del(S, c.key_id), 0); /* gone from the snapshot */
 	assert_int_equal(store_commit(S), 0);
-	assert_int_equal(akv_prune(S), 2);
+	assert_int_equal(akv_prune(S, key_is_current), 2);
 	put_key(&b, b.key_id, 1001, 20, KEY_ACTIVE); /* enabled again: no verifier left */
-	assert_int_equal(akv_check(S, dir, &b, "sb"), AKV_NONE);
-	assert_int_equal(akv_check(S, dir, &a, "sa"), AKV_MATCH);
+	assert_int_equal(akv_check(S, dir, b.key_id, b.uid, b.created_at, "sb"), AKV_NONE);
+	assert_int_equal(akv_check(S, dir, a.key_id, a.uid, a.created_at, "sa"), AKV_MATCH);
 }
 
 static void test_sessions(void **state)
