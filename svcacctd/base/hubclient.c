@@ -101,27 +101,28 @@ int hub_request(const char *base_url, const char *path, const char *ca, const ch
 			      out);
 }
 
-static int request(const char *base_url, const char *path, const char *ca, const char *bearer,
-		   const char *apikey, const char *json, int timeout_ms, size_t max_reply,
-		   const atomic_int *stop, struct hub_reply *out);
+static int hub_perform(const char *base_url, const char *path, const char *ca, const char *bearer,
+		       const char *apikey, const char *json, int timeout_ms, size_t max_reply,
+		       const atomic_int *stop, struct hub_reply *out);
 
 int hub_request_ex(const char *base_url, const char *path, const char *ca, const char *bearer,
 		   const char *json, int timeout_ms, size_t max_reply, const atomic_int *stop,
 		   struct hub_reply *out)
 {
-	return request(base_url, path, ca, bearer, NULL, json, timeout_ms, max_reply, stop, out);
+	return hub_perform(base_url, path, ca, bearer, NULL, json, timeout_ms, max_reply, stop,
+			   out);
 }
 
 int hub_request_apikey(const char *base_url, const char *path, const char *ca, const char *apikey,
 		       int timeout_ms, struct hub_reply *out)
 {
-	return request(base_url, path, ca, NULL, apikey, "{}", timeout_ms, HUB_REPLY_MAX, NULL,
-		       out);
+	return hub_perform(base_url, path, ca, NULL, apikey, "{}", timeout_ms, HUB_REPLY_MAX, NULL,
+			   out);
 }
 
-static int request(const char *base_url, const char *path, const char *ca, const char *bearer,
-		   const char *apikey, const char *json, int timeout_ms, size_t max_reply,
-		   const atomic_int *stop, struct hub_reply *out)
+static int hub_perform(const char *base_url, const char *path, const char *ca, const char *bearer,
+		       const char *apikey, const char *json, int timeout_ms, size_t max_reply,
+		       const atomic_int *stop, struct hub_reply *out)
 {
 	char url[512], ebuf[CURL_ERROR_SIZE] = "";
 	memset(out, 0, sizeof(*out));
