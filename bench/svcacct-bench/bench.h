@@ -303,6 +303,7 @@ struct run {
 	unsigned long fleet_big;               /* accounts in the big snapshot */
 	double fleet_snap_kib;                 /* its envelope, KiB */
 	double fleet_sync_p50, fleet_sync_max; /* GET + verify + parse, ms */
+	double fleet_verify_ms;                /* of which verify + parse, mean */
 };
 
 void bench_hub(struct run *r);

@@ -72,7 +72,7 @@ struct agent {
 	int fails; /* in a row */
 };
 
-enum { ST_POLL, ST_FETCH };
+enum { ST_WARM, ST_POLL, ST_FETCH };
 
 static char pki[PATH_MAX + 16], ca_file[PATH_MAX + 32];
 static char hub_url[2][64];
@@ -81,6 +81,9 @@ static CURLM *multi;
 static struct agent *agents;
 static unsigned nagents;
 static atomic_int loop_stop;
+static _Atomic uint64_t last_apply_ns; /* any agent's last verified snapshot */
+static atomic_uint warmed;             /* agents whose connection authenticated */
+static char first_error[200];          /* of this agent count (loop thread) */
 static pthread_t loop_thread;
 
 /* ---- set-up ------------------------------------------------------------------ */
@@ -169,10 +172,9 @@ static void granted_accounts(const char *prefix, const char *ws, unsigned long n
 	struct grant_job jobs[T];
 	pthread_t th[T];
 	for (unsigned long t = 0; t < T; t++) {
-		jobs[t] = (struct grant_job){ .prefix = prefix,
-					      .ws = ws,
-					      .from = n * t / T,
-					      .to = n * (t + 1) / T };
+		jobs[t] = (struct grant_job){
+			.prefix = prefix, .ws = ws, .from = n * t / T, .to = n * (t + 1) / T
+		};
 		if (pthread_create(&th[t], &small_stack, grant_worker, &jobs[t]) != 0)
 			die("pthread_create");
 	}
@@ -325,13 +327,15 @@ out:
 static int fetch_done(struct agent *a)
 {
 	uint64_t seq;
-	if (http_status(a->e) != 200 ||
-	    snap_verify(a->buf, a->len, a->pk, a->host_id, &seq) < 0 || seq < a->seq)
+	if (http_status(a->e) != 200 || snap_verify(a->buf, a->len, a->pk, a->host_id, &seq) < 0 ||
+	    seq < a->seq)
 		return -1;
 	if (seq > a->seq) {
 		a->seq = seq;
-		atomic_store(&a->applied_ns, now_ns());
+		uint64_t t = now_ns();
+		atomic_store(&a->applied_ns, t);
 		atomic_store(&a->applied_seq, seq);
+		atomic_store(&last_apply_ns, t);
 	}
 	return 0;
 }
@@ -343,6 +347,14 @@ static void poll_begin(struct agent *a)
 	sfmt(path, sizeof(path), "/v1/agent/changes?since=%llu", (unsigned long long)a->seq);
 	get_setup(a, path, POLL_TIMEOUT_MS);
 	atomic_fetch_add(&a->polls, 1);
+}
+
+/* GET /v1/agent/whoami: the connection authenticates (and leaves the
+ * hub's caps for anonymous callers) before the agent holds its poll. */
+static void warm_begin(struct agent *a)
+{
+	a->state = ST_WARM;
+	get_setup(a, "/v1/agent/whoami", FETCH_TIMEOUT_MS);
 }
 
 /* A poll's answer: {"seq": N}; -1, or 1 when N is newer. */
@@ -361,16 +373,31 @@ static int poll_done(struct agent *a)
 
 static void on_done(struct agent *a, CURLcode res)
 {
-	int r = res == CURLE_OK ? (a->state == ST_POLL ? poll_done(a) : fetch_done(a)) : -1;
+	int r = -1;
+	if (res == CURLE_OK && a->state == ST_WARM)
+		r = http_status(a->e) == 200 ? 0 : -1;
+	else if (res == CURLE_OK)
+		r = a->state == ST_POLL ? poll_done(a) : fetch_done(a);
 	curl_multi_remove_handle(multi, a->e);
 	if (r < 0) {
+		if (!first_error[0])
+			sfmt(first_error, sizeof(first_error), "%s: %s: %s, HTTP %ld %.80s",
+			     a->host_id,
+			     a->state == ST_POLL   ? "changes"
+			     : a->state == ST_WARM ? "whoami"
+						   : "snapshot",
+			     curl_easy_strerror(res), http_status(a->e), a->buf ? a->buf : "");
 		atomic_fetch_add(&a->errors, 1);
 		if (++a->fails >= 5)
 			return; /* given up: counted as errors */
 	} else {
 		a->fails = 0;
 	}
-	if (r == 1 || (r < 0 && a->state == ST_FETCH))
+	if (a->state == ST_WARM && r == 0)
+		atomic_fetch_add(&warmed, 1);
+	if (a->state == ST_WARM && r < 0)
+		warm_begin(a);
+	else if (r == 1 || (r < 0 && a->state == ST_FETCH))
 		fetch_begin(a);
 	else
 		poll_begin(a);
@@ -503,16 +530,22 @@ static void agents_start(unsigned n, unsigned base)
 	atomic_store(&loop_stop, 0);
 	if (pthread_create(&loop_thread, NULL, loop_main, NULL) != 0)
 		die("pthread_create");
-	/* Polls start 32 at a time, as a fleet reconnecting: each connection
-	 * is an agent's once its first request authenticates. */
+	/* Connections open 32 at a time, each authenticated (whoami) before
+	 * the next batch: a connection counts as anonymous on the hub (64 per
+	 * address) until a request on it authenticates, and all of loopback
+	 * is one address. */
+	atomic_store(&warmed, 0);
 	for (unsigned i = 0; i < n; i++) {
 		struct agent *a = &agents[i];
 		easy_setup(a);
-		poll_begin(a);
+		warm_begin(a);
 		curl_multi_add_handle(multi, a->e);
 		curl_multi_wakeup(multi);
-		if (i % 32 == 31)
-			usleep(100000);
+		if (i % 32 == 31 || i == n - 1) {
+			uint64_t w0 = now_ns();
+			while (atomic_load(&warmed) < i + 1 && now_ns() - w0 < 60ull * 1000000000u)
+				usleep(2000);
+		}
 	}
 }
 
@@ -559,7 +592,8 @@ static unsigned long revoke_once(const char *name, const char *key, struct lat *
 	unsigned long missing = 0;
 	for (unsigned i = 0; i < nagents; i++) {
 		struct agent *a = &agents[i];
-		while (atomic_load(&a->applied_seq) <= before[i] && now_ns() - t0 < PROPAGATE_WAIT_NS)
+		while (atomic_load(&a->applied_seq) <= before[i] &&
+		       now_ns() - t0 < PROPAGATE_WAIT_NS)
 			usleep(1000);
 		if (atomic_load(&a->applied_seq) <= before[i])
 			missing++;
@@ -584,7 +618,12 @@ static void fleet_at(struct run *r, unsigned n, unsigned base, char (*keys)[KEYB
 	for (unsigned i = 0; i < n; i++)
 		while (!atomic_load(&agents[i].polls) && now_ns() - t_wait < 60ull * 1000000000u)
 			usleep(1000);
-	sleep(2);
+	/* The enrollments moved the seq: the agents catch up first; idle is
+	 * when none has fetched anything for 2 s. */
+	while (now_ns() - atomic_load(&last_apply_ns) < 2000000000ull &&
+	       now_ns() - t_wait < 300ull * 1000000000u)
+		usleep(100000);
+	note("fleet: %u agents caught up after %.1f s", n, (double)(now_ns() - t_wait) / 1e9);
 	uint64_t k0 = hubs_ticks(), w0 = now_ns();
 	usleep((useconds_t)(Z.fleet_idle * 1e6));
 	uint64_t k1 = hubs_ticks(), w1 = now_ns();
@@ -618,6 +657,9 @@ static void fleet_at(struct run *r, unsigned n, unsigned base, char (*keys)[KEYB
 	     f->errors);
 	lat_free(&l);
 	agents_stop();
+	if (first_error[0])
+		note("fleet N=%u: first agent error: %s", n, first_error);
+	first_error[0] = '\0';
 	sleep(1); /* the hubs close the connections (idle timeout) */
 }
 
@@ -631,19 +673,22 @@ static void big_snapshot(struct run *r)
 	enroll(&a, e, BIG_WS);
 	a.e = e;
 	struct lat l = { 0 };
-	double bytes = 0;
+	double bytes = 0, verify_ms = 0;
 	unsigned reps = smoke ? 2 : 5;
 	for (unsigned i = 0; i < reps; i++) {
 		a.seq = 0;
 		uint64_t t0 = now_ns();
 		fetch_begin(&a);
 		CURLcode res = curl_easy_perform(e);
+		uint64_t t1 = now_ns();
 		if (res != CURLE_OK || fetch_done(&a) < 0)
 			die("fleet: the snapshot of %lu accounts: %s (HTTP %ld)", Z.fleet_big,
 			    curl_easy_strerror(res), http_status(e));
 		lat_add(&l, now_ns() - t0);
+		verify_ms += (double)(now_ns() - t1) / 1e6 / reps;
 		bytes = (double)a.len;
 	}
+	r->fleet_verify_ms = verify_ms;
 	char label[64];
 	sfmt(label, sizeof(label), "fleet: full sync (GET snapshot + verify)");
 	char accts[16];
@@ -656,8 +701,8 @@ static void big_snapshot(struct run *r)
 	r->fleet_sync_p50 = pct_us(&l, 0.5) / 1e3;
 	r->fleet_sync_max = (double)l.v[l.n - 1] / 1e6;
 	note("fleet: snapshot of %lu accounts: %.0f KiB; GET + verify + parse p50 %.1f ms, max "
-	     "%.1f ms",
-	     Z.fleet_big, r->fleet_snap_kib, r->fleet_sync_p50, r->fleet_sync_max);
+	     "%.1f ms (verify + parse alone: %.1f ms)",
+	     Z.fleet_big, r->fleet_snap_kib, r->fleet_sync_p50, r->fleet_sync_max, verify_ms);
 	lat_free(&l);
 	curl_slist_free_all(a.hdr);
 	free(a.buf);
@@ -709,8 +754,8 @@ static void pam_variant(struct run *r, struct daemon *d, const char *dir, const 
 		sfmt(dir2, sizeof(dir2), "%s-nokey", dir);
 		note("%sthe key login failed: again without the key variants", prefix);
 		pam_run(d, dir2, NULL, tok, "-", p50);
-		struct row *w = add_row("pam: API key n/a (keys on agents not built)",
-					"-", 1, 0, NAN, NULL, NAN);
+		struct row *w = add_row("pam: API key n/a (keys on agents not built)", "-", 1, 0,
+					NAN, NULL, NAN);
 		emit(w);
 		r->fleet_key_na = 1;
 	}
@@ -722,8 +767,8 @@ static void pam_on_agent(struct run *r, const char *key, const char *tok)
 	static struct daemon ag;
 	char extra[PATH_MAX + 512], msg[300], etok[200];
 	sfmt(extra, sizeof(extra),
-	     "hubs = [ \"%s\", \"%s\" ];\nhub_ca = \"%s\";\nhost_id = \"pam-agent\";\n",
-	     hub_url[0], hub_url[1], ca_file);
+	     "hubs = [ \"%s\", \"%s\" ];\nhub_ca = \"%s\";\nhost_id = \"pam-agent\";\n", hub_url[0],
+	     hub_url[1], ca_file);
 	daemon_init_conf(&ag, "f-agent", extra);
 	register_daemon(&ag);
 	daemon_start(&ag);
@@ -746,12 +791,10 @@ static void pam_on_agent(struct run *r, const char *key, const char *tok)
 	note("-- fleet: PAM on a real agent (hubs up), standalone d-main, agent (hubs down)");
 	pam_variant(r, &r->main, "pam-fleet-sa", "fleet sa: ", r->pamkey, r->pamtok, 0,
 		    r->fleet_pam[0]);
-	pam_variant(r, &ag, "pam-fleet-up", "agent up: ", key, tok, 1,
-		    r->fleet_pam[1]);
+	pam_variant(r, &ag, "pam-fleet-up", "agent up: ", key, tok, 1, r->fleet_pam[1]);
 	if (daemon_stop(&fh[1]) < 0 || daemon_stop(&fh[0]) < 0)
 		r->hub_stop_bad = 1;
-	pam_variant(r, &ag, "pam-fleet-down", "agent down: ", key, tok, 1,
-		    r->fleet_pam[2]);
+	pam_variant(r, &ag, "pam-fleet-down", "agent down: ", key, tok, 1, r->fleet_pam[2]);
 	if (daemon_stop(&ag) < 0)
 		r->hub_stop_bad = 1;
 }
@@ -853,8 +896,9 @@ void target_fleet(FILE *out, const struct run *r)
 	}
 	fprintf(out,
 		"- info  : fleet: snapshot of %lu accounts: %.0f KiB; full sync (GET + verify + "
-		"parse) p50 %.1f ms, max %.1f ms\n",
-		r->fleet_big, r->fleet_snap_kib, r->fleet_sync_p50, r->fleet_sync_max);
+		"parse) p50 %.1f ms, max %.1f ms; of which verify + parse %.1f ms\n",
+		r->fleet_big, r->fleet_snap_kib, r->fleet_sync_p50, r->fleet_sync_max,
+		r->fleet_verify_ms);
 	static const char *const what[3] = { "standalone", "agent, hubs up", "agent, hubs down" };
 	for (int s = 0; s < 3; s++)
 		fprintf(out, "- info  : fleet PAM (%s): token p50 %.3f ms, key %s\n", what[s],

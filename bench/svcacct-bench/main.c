@@ -111,7 +111,7 @@ struct sizes Z = {
 	.fleet = "10,100,1000",
 	.fleet_big = 10000,
 	.fleet_revokes = 5,
-	.fleet_idle = 5,
+	.fleet_idle = 30, /* > AGENT_HOLD_MS: each held poll is answered and renewed once */
 };
 
 static const struct sizes SMOKE = {
