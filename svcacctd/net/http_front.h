@@ -101,8 +101,9 @@ enum MHD_Result https_command(struct http_front *h, struct MHD_Connection *c, co
 /* The connection c has authenticated as an agent (agent_api_auth): it
  * leaves the caps meant for anonymous callers (64 per address, 256 in
  * all) for the hub's https_max_connections, so that a fleet behind one
- * address (or NAT) holds its long polls.  Past that cap it stays counted
- * as anonymous. */
+ * address (or NAT) holds its long polls, and gets longer idle and absolute
+ * timeouts (its requests may queue behind other agents' snapshot builds).
+ * Past that cap it stays counted as anonymous. */
 void http_front_agent(struct http_front *h, struct MHD_Connection *c);
 
 /* The daemon a front serves. */
