@@ -69,7 +69,8 @@ struct agent {
 	_Atomic uint64_t applied_ns;  /* when it verified that snapshot */
 	_Atomic uint64_t polls;       /* polls sent */
 	_Atomic unsigned long errors;
-	int fails; /* in a row */
+	int fails;         /* in a row */
+	uint64_t retry_at; /* a failed request waits (not in the multi) till then */
 };
 
 enum { ST_WARM, ST_POLL, ST_FETCH };
@@ -380,6 +381,11 @@ static void on_done(struct agent *a, CURLcode res)
 		r = a->state == ST_POLL ? poll_done(a) : fetch_done(a);
 	curl_multi_remove_handle(multi, a->e);
 	if (r < 0) {
+		/* As an agent does: the other hub, after a pause growing with
+		 * the failures in a row (200 ms .. 5 s); never given up. */
+		a->fails++;
+		a->hub ^= 1;
+		a->retry_at = now_ns() + (uint64_t)(a->fails < 25 ? a->fails : 25) * 200000000u;
 		if (!first_error[0])
 			sfmt(first_error, sizeof(first_error), "%s: %s: %s, HTTP %ld %.80s",
 			     a->host_id,
@@ -388,8 +394,6 @@ static void on_done(struct agent *a, CURLcode res)
 						   : "snapshot",
 			     curl_easy_strerror(res), http_status(a->e), a->buf ? a->buf : "");
 		atomic_fetch_add(&a->errors, 1);
-		if (++a->fails >= 5)
-			return; /* given up: counted as errors */
 	} else {
 		a->fails = 0;
 	}
@@ -401,7 +405,21 @@ static void on_done(struct agent *a, CURLcode res)
 		fetch_begin(a);
 	else
 		poll_begin(a);
-	curl_multi_add_handle(multi, a->e);
+	if (r >= 0)
+		curl_multi_add_handle(multi, a->e);
+}
+
+/* Failed requests whose pause is over go again. */
+static void retry_due(void)
+{
+	uint64_t now = now_ns();
+	for (unsigned i = 0; i < nagents; i++) {
+		struct agent *a = &agents[i];
+		if (a->retry_at && a->retry_at <= now) {
+			a->retry_at = 0;
+			curl_multi_add_handle(multi, a->e);
+		}
+	}
 }
 
 static void *loop_main(void *arg)
@@ -417,6 +435,7 @@ static void *loop_main(void *arg)
 				curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&a);
 				on_done(a, m->data.result);
 			}
+		retry_due();
 		curl_multi_poll(multi, NULL, 0, 50, NULL);
 	}
 	return NULL;
