@@ -16,6 +16,13 @@ each sending GET /v1/agent/changes?since=SINCE with the host credential
      answers: 200 with a seq above SINCE.
 Prints one JSON line: {"opened", "held", "anon_closed", "held_after_anon",
 "answered", "answer_ms_max"}.  Exit 0 always (the test judges).
+
+  agent_polls.py idle HOST PORT CAFILE CRED SECS
+
+One connection sends GET /v1/agent/whoami with the credential, another
+GET /healthz (no credential); both then stay idle SECS seconds and send
+the same request again on the same connection.  Prints {"agent_again":
+HTTP status or 0 (closed), "anon_again": ...}.
 """
 import asyncio
 import json
@@ -89,8 +96,58 @@ async def anon_one(host, port, ctx, st):
     w.close()
 
 
+async def request(r, w, req):
+    w.write(req)
+    await w.drain()
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = await asyncio.wait_for(r.read(4096), timeout=10)
+        if not chunk:
+            return 0
+        data += chunk
+    head = data.split(b"\r\n\r\n")[0]
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v.strip())
+    body = data.split(b"\r\n\r\n", 1)[1]
+    while len(body) < length:
+        chunk = await asyncio.wait_for(r.read(4096), timeout=10)
+        if not chunk:
+            return 0
+        body += chunk
+    return int(head.split()[1])
+
+
+async def idle_main(a):
+    host, port, cafile, credvar, secs = a[0], int(a[1]), a[2], a[3], float(a[4])
+    cred = os.environ[credvar]
+    ctx = ssl.create_default_context(cafile=cafile)
+    who = (f"GET /v1/agent/whoami HTTP/1.1\r\nHost: {host}\r\n"
+           f"Authorization: Bearer {cred}\r\n\r\n").encode()
+    hz = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    out = {}
+    conns = []
+    for name, req in (("agent", who), ("anon", hz)):
+        r, w = await asyncio.open_connection(host, port, ssl=ctx)
+        out[name + "_first"] = await request(r, w, req)
+        conns.append((name, r, w, req))
+    await asyncio.sleep(secs)
+    for name, r, w, req in conns:
+        try:
+            out[name + "_again"] = await request(r, w, req)
+        except (OSError, ssl.SSLError, asyncio.TimeoutError, IndexError, ValueError):
+            out[name + "_again"] = 0
+        w.close()
+    print(json.dumps(out), flush=True)
+
+
 async def main():
     a = sys.argv[1:]
+    if a and a[0] == "idle":
+        await idle_main(a[1:])
+        return
     host, port, cafile, credvar, since, n = a[0], int(a[1]), a[2], a[3], a[4], int(a[5])
     during = a[a.index("--during") + 1]
     change = a[a.index("--change") + 1]

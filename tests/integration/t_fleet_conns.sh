@@ -6,7 +6,8 @@
 # (64 per address, 256 in all), which still bind: 80 idle anonymous
 # connections from the same address get some of theirs closed while no
 # agent poll is dropped.  With the polls held the hub answers its socket
-# and /healthz, and one change answers every poll.  The hub raised its
+# and /healthz, and one change answers every poll.  An agent's connection
+# stays open idle past the 10 s that close an anonymous one.  The hub raised its
 # open-file limit for https_max_connections; the setting is refused
 # outside a hub.
 . "$(dirname "$0")/../lib.sh"
@@ -96,6 +97,18 @@ if [ "$(r answered)" = "$N" ]; then
 	ok "one change answers all $N held polls with the new seq (last after $(r answer_ms_max) ms)"
 else
 	not_ok "one change answers all $N held polls ($(r answered))"
+fi
+# An agent's connection outlives the 10 s idle timeout of anonymous ones
+# (its next request may queue behind other agents' snapshots).
+python3 "$TESTS_DIR/http/agent_polls.py" idle 127.0.0.1 "$P1" "$PKI/ca.crt" FLEET_CRED 14 \
+	>"$TMPD/idle.json" 2>"$TMPD/idle.err"
+i() { json_py "d[\"$1\"]" <"$TMPD/idle.json" 2>/dev/null; }
+if [ "$(i agent_first)" = 200 ] && [ "$(i agent_again)" = 200 ] && [ "$(i anon_first)" = 200 ] &&
+	[ "$(i anon_again)" = 0 ]; then
+	ok "idle 14 s: an agent's connection still answers, an anonymous one was closed (10 s)"
+else
+	not_ok "idle 14 s: agent's connection kept, anonymous closed ($(cat "$TMPD/idle.json"))"
+	diag_file "$TMPD/idle.err" 5
 fi
 hub_alive 1 && ok "the hub is still running" || not_ok "the hub is still running"
 stop_daemon
