@@ -56,7 +56,6 @@
 struct agent {
 	unsigned idx;
 	char host_id[40];
-	char cred[CRED_MAX];
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	int hub;   /* 0 or 1 */
 	int state; /* ST_POLL, ST_FETCH */
@@ -488,7 +487,7 @@ static void enroll(struct agent *a, CURL *e, const char *ws)
 	const char *cred = json_string_value(json_object_get(o, "credential"));
 	const char *key = json_string_value(json_object_get(o, "snapshot_key"));
 	size_t pklen = 0;
-	if (!cred || strlen(cred) + 32 > sizeof(a->cred) || !key ||
+	if (!cred || strlen(cred) > CRED_MAX || !key ||
 	    sodium_base642bin(a->pk, sizeof(a->pk), key, strlen(key), NULL, &pklen, NULL,
 			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) < 0 ||
 	    pklen != sizeof(a->pk))
@@ -499,6 +498,7 @@ static void enroll(struct agent *a, CURL *e, const char *ws)
 	a->hdr = curl_slist_append(NULL, hdr);
 	sodium_memzero(hdr, sizeof(hdr));
 	sodium_memzero(a->buf, a->len);
+	sodium_memzero((char *)(uintptr_t)cred, strlen(cred)); /* jansson does not wipe */
 	json_decref(o);
 	fetch_begin(a);
 	res = curl_easy_perform(e);
@@ -568,6 +568,14 @@ static void agents_start(unsigned n, unsigned base)
 	}
 }
 
+/* The Authorization header holds the credential: wiped before it is freed. */
+static void hdr_free(struct curl_slist *h)
+{
+	for (struct curl_slist *i = h; i; i = i->next)
+		sodium_memzero(i->data, strlen(i->data));
+	curl_slist_free_all(h);
+}
+
 static void agents_stop(void)
 {
 	atomic_store(&loop_stop, 1);
@@ -577,8 +585,7 @@ static void agents_stop(void)
 		struct agent *a = &agents[i];
 		curl_multi_remove_handle(multi, a->e);
 		curl_easy_cleanup(a->e);
-		curl_slist_free_all(a->hdr); /* the credential: the hosts go with the run */
-		sodium_memzero(a->cred, sizeof(a->cred));
+		hdr_free(a->hdr);
 		free(a->buf);
 	}
 	curl_multi_cleanup(multi);
@@ -723,7 +730,7 @@ static void big_snapshot(struct run *r)
 	     "%.1f ms (verify + parse alone: %.1f ms)",
 	     Z.fleet_big, r->fleet_snap_kib, r->fleet_sync_p50, r->fleet_sync_max, verify_ms);
 	lat_free(&l);
-	curl_slist_free_all(a.hdr);
+	hdr_free(a.hdr);
 	free(a.buf);
 	curl_easy_cleanup(e);
 }
