@@ -148,7 +148,7 @@ BENCH_SRC := $(wildcard bench/svcacct-bench/*.c)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 all: $(BUILD)/svcacct-bench
 $(BUILD)/svcacct-bench: $(BENCH_OBJ) $(BUILD)/libsvcacct-common.a | $(BUILD)/nss-bench
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpam -lcrypt -lsodium -lpthread -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpam -lcrypt -lsodium -lcurl -ljansson -lpthread -lm
 .PHONY: bench
 bench:
 	@$(MAKE) --no-print-directory all

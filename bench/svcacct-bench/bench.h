@@ -11,6 +11,7 @@
  *   pam.c       pam: in-process PAM transactions in a private namespace
  *   nss.c       nss: BUILD/nss-bench as a subprocess
  *   hub.c       hub: PostgreSQL, two hubs; exchange, PAM, create, revoke
+ *   fleet.c     fleet: two hubs, N simulated agents (long polls), a real agent
  *   util.c      small helpers, latency samples, CPU accounting, machine
  */
 #ifndef SVCACCT_BENCH_H
@@ -65,6 +66,10 @@ struct sizes {
 	const char *nss_counts;
 	const char *nss_ops;
 	const char *nss_T;
+	const char *fleet;       /* fleet: agent counts, "10,100,1000" */
+	unsigned long fleet_big; /* fleet: accounts in the big snapshot */
+	unsigned fleet_revokes;  /* fleet: revokes per agent count */
+	double fleet_idle;       /* fleet: seconds of the idle CPU window */
 };
 
 /* The --only phases: one bit per benchmark name of main.c's table. */
@@ -75,7 +80,8 @@ enum {
 	PH_NSS = 8,
 	PH_MEMORY = 16,
 	PH_HUB = 32,
-	PH_ALL = 63
+	PH_FLEET = 64,
+	PH_ALL = 127
 };
 
 extern struct sizes Z;  /* the sizes of this run (--smoke: SMOKE) */
@@ -142,7 +148,7 @@ struct row {
 	unsigned long errors;
 };
 
-extern struct row rows[96];
+extern struct row rows[128];
 extern size_t nrows;
 struct row *add_row(const char *what, const char *accounts, int clients, unsigned long ops,
 		    double secs, struct lat *l, double rss);
@@ -181,6 +187,8 @@ int simple(uint16_t cmd, char *msg, size_t msglen, ...);
 int account_create(const char *name, char *msg, size_t msglen);
 int key_create(const char *name, char key[KEYBUF], char *msg, size_t msglen);
 int token_create(const char *key, char *tok, size_t toklen, char *msg, size_t msglen);
+/* Copies the first field with this tag (STR or BYTES) into dst; 0 or -1. */
+int reply_text(const struct svca_reply *rep, uint16_t tag, char *dst, size_t len);
 void setup_org(void);
 char (*make_keyed(const char *prefix, unsigned long n))[KEYBUF];
 
@@ -226,6 +234,7 @@ void grow_run(struct daemon *d, unsigned long have, unsigned long total, double 
  * PV_KEY_NONSS with "passwd: files" / "group: files" (pam_svcacct then asks
  * svcacctd whether the name is a service account before prompting). */
 enum { PV_PERMIT, PV_KEY, PV_TOKEN, PV_KEY_NONSS, PV_UNIX, PV_N };
+/* key NULL: without the two API-key variants. */
 void pam_run(struct daemon *d, const char *dirname_, const char *key, const char *token,
 	     const char *accounts_label, double *p50_out);
 
@@ -244,6 +253,18 @@ void target_nss(FILE *out, const struct run *r);
 void target(FILE *out, int met, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- one run (main.c) and its report (report.c) ----------------------------- */
+
+/* One agent count of the fleet benchmark (fleet.c). */
+#define FLEET_MAX_N 8
+struct fleet_fig {
+	unsigned n;           /* simulated agents */
+	unsigned long props;  /* propagations measured (agents x revokes) */
+	double p50, p99, max; /* revoke -> verified snapshot on an agent, ms */
+	double rss_kib;       /* hubs' RSS per connected agent, polls held, KiB */
+	double cpu_idle_us;   /* hubs' CPU per agent per second, idle, us */
+	double cpu_burst_ms;  /* hubs' CPU per agent per revoke burst, ms */
+	unsigned long errors;
+};
 
 /* What one run builds up step by step and the report reads: the main
  * daemon (d-main), whose store grows from a handful of accounts by --mgmt
@@ -272,9 +293,31 @@ struct run {
 	double hub_rev_p50, hub_rev_p99; /* us */
 	unsigned long hub_rev_n, hub_rev_first;
 	double hub_pam_p50[PV_N];
+	/* fleet (fleet.c) */
+	int fleet_ran;
+	char fleet_skipped[200];
+	double fleet_pam[3][PV_N]; /* p50 us: [0] standalone, [1] agent hubs up, [2] hubs down */
+	int fleet_key_na;          /* key logins on the agent failed: not built yet */
+	struct fleet_fig fleet[FLEET_MAX_N];
+	size_t nfleet;
+	unsigned long fleet_big;               /* accounts in the big snapshot */
+	double fleet_snap_kib;                 /* its envelope, KiB */
+	double fleet_sync_p50, fleet_sync_max; /* GET + verify + parse, ms */
+	double fleet_verify_ms;                /* of which verify + parse, mean */
 };
 
 void bench_hub(struct run *r);
+void bench_fleet(struct run *r);
+void target_fleet(FILE *out, const struct run *r);
+/* hub.c, shared with fleet.c: PostgreSQL (WORK/pg<tag>) and two hubs n1,
+ * n2 (h2 with h1's pepper and audit.key), extra config lines each; the
+ * database first filled by svcacctd --import import_dir when not NULL. */
+int hubs_available(char *why, size_t len);
+void hubs_up(const char *tag, struct daemon *h1, struct daemon *h2, const char *n1, const char *n2,
+	     const char *extra1, const char *extra2, const char *import_dir);
+void hubs_pg_stop(void);
+int run_prog(char *const argv[], int as_pg, const char *log);
+
 void target_hub(FILE *out, const struct run *r);
 
 void report_write(FILE *out, const struct run *r);

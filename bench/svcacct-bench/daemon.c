@@ -288,7 +288,7 @@ int call(struct svca_buf *b, struct svca_reply *rep, char *msg, size_t msglen)
 }
 
 /* Copies the first field with this tag (STR or BYTES) into dst. */
-static int reply_text(const struct svca_reply *rep, uint16_t tag, char *dst, size_t len)
+int reply_text(const struct svca_reply *rep, uint16_t tag, char *dst, size_t len)
 {
 	struct svca_iter it;
 	struct svca_field f;

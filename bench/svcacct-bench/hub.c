@@ -70,7 +70,7 @@ static int pg_find(char *why, size_t len)
 }
 
 /* Runs argv (as postgres when as_pg), output to log; its exit status. */
-static int run_prog(char *const argv[], int as_pg, const char *log)
+int run_prog(char *const argv[], int as_pg, const char *log)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -123,10 +123,10 @@ static void pg_stop(void)
 	pg_pid = 0;
 }
 
-static void pg_start(void)
+static void pg_start(const char *tag)
 {
 	char exe[PATH_MAX + 16], log[PATH_MAX + 32], conf[PATH_MAX + 32], text[1024];
-	sfmt(pg_dir, sizeof(pg_dir), "%s/pg", work);
+	sfmt(pg_dir, sizeof(pg_dir), "%s/pg%s", work, tag);
 	sfmt(pg_data, sizeof(pg_data), "%s/data", pg_dir);
 	sfmt(pg_sock, sizeof(pg_sock), "%s/sock", pg_dir);
 	if (mkdir(pg_dir, 0755) < 0 || mkdir(pg_sock, 0755) < 0 ||
@@ -197,7 +197,7 @@ static void pg_atexit(void)
 	pg_stop();
 }
 
-static void copy_secret(const char *from_dir, const char *to_dir, const char *name)
+void copy_secret(const char *from_dir, const char *to_dir, const char *name)
 {
 	char a[PATH_MAX + 32], b[PATH_MAX + 32], buf[4096];
 	sfmt(a, sizeof(a), "%s/state/%s", from_dir, name);
@@ -307,6 +307,59 @@ static void revoke_run(struct daemon *h1, struct daemon *h2, unsigned long n, st
 	free(keys);
 }
 
+int hubs_available(char *why, size_t len)
+{
+	return pg_find(why, len);
+}
+
+void hubs_pg_stop(void)
+{
+	pg_stop();
+}
+
+void hubs_up(const char *tag, struct daemon *h1, struct daemon *h2, const char *n1, const char *n2,
+	     const char *extra1, const char *extra2, const char *import_dir)
+{
+	static int registered;
+	static struct daemon owner;
+	char db[PATH_MAX + 128], owner_db[PATH_MAX + 128], conf1[PATH_MAX + 512],
+		conf2[PATH_MAX + 512], oname[32];
+	if (!registered++)
+		atexit(pg_atexit);
+	pg_start(tag);
+	sfmt(db, sizeof(db), "database = \"host=%s dbname=svcacct user=svcacct_hub\";\n", pg_sock);
+	sfmt(owner_db, sizeof(owner_db),
+	     "database = \"host=%s dbname=svcacct user=svcacct_owner\";\n", pg_sock);
+	sfmt(oname, sizeof(oname), "h-owner%s", tag);
+	daemon_init_conf(&owner, oname, owner_db);
+	char exe[PATH_MAX + 16], conf[PATH_MAX + 32], log[PATH_MAX + 32];
+	sfmt(exe, sizeof(exe), "%s/svcacctd", build_dir);
+	sfmt(conf, sizeof(conf), "%s/svcacctd.conf", owner.dir);
+	sfmt(log, sizeof(log), "%s/daemon.log", owner.dir);
+	char *migrate[] = { exe, "--migrate", "-c", conf, NULL };
+	if (run_prog(migrate, 0, log) != 0)
+		die("svcacctd --migrate failed (see %s)", log);
+	sfmt(conf1, sizeof(conf1), "%s%s", db, extra1);
+	sfmt(conf2, sizeof(conf2), "%s%s", db, extra2);
+	daemon_init_conf(h1, n1, conf1);
+	if (import_dir) {
+		char idir[PATH_MAX];
+		sfmt(idir, sizeof(idir), "%s", import_dir);
+		sfmt(conf, sizeof(conf), "%s/svcacctd.conf", h1->dir);
+		sfmt(log, sizeof(log), "%s/import.log", h1->dir);
+		char *import[] = { exe, "--import", idir, "-c", conf, NULL };
+		if (run_prog(import, 0, log) != 0)
+			die("svcacctd --import failed (see %s)", log);
+	}
+	register_daemon(h1);
+	daemon_start(h1);
+	daemon_init_conf(h2, n2, conf2);
+	copy_secret(h1->dir, h2->dir, "pepper");
+	copy_secret(h1->dir, h2->dir, "audit.key");
+	register_daemon(h2);
+	daemon_start(h2);
+}
+
 /* Adds a row's operations and the seconds they took to the totals. */
 static void add_rate(const struct row *row, double *ops, double *secs)
 {
@@ -318,38 +371,17 @@ static void add_rate(const struct row *row, double *ops, double *secs)
 
 void bench_hub(struct run *r)
 {
-	char why[200], msg[300], db[PATH_MAX + 128], owner_db[PATH_MAX + 128], pamkey[KEYBUF],
-		pamtok[TOKBUF];
-	static struct daemon h1, h2, owner;
+	char why[200], msg[300], pamkey[KEYBUF], pamtok[TOKBUF];
+	static struct daemon h1, h2;
 	r->hub_x8_ops = r->sa_x8_ops = r->hub_rev_p50 = r->hub_rev_p99 = NAN;
 	r->hub_x8_p99 = 0;
-	if (pg_find(why, sizeof(why)) < 0) {
+	if (hubs_available(why, sizeof(why)) < 0) {
 		note("hub: skipped: %s", why);
 		sfmt(r->hub_skipped, sizeof(r->hub_skipped), "%s", why);
 		return;
 	}
 	note("-- hub: PostgreSQL from %s, two hubs", pg_bin);
-	atexit(pg_atexit);
-	pg_start();
-	sfmt(db, sizeof(db), "database = \"host=%s dbname=svcacct user=svcacct_hub\";\n", pg_sock);
-	sfmt(owner_db, sizeof(owner_db),
-	     "database = \"host=%s dbname=svcacct user=svcacct_owner\";\n", pg_sock);
-	daemon_init_conf(&owner, "h-owner", owner_db);
-	char exe[PATH_MAX + 16], conf[PATH_MAX + 32], log[PATH_MAX + 32];
-	sfmt(exe, sizeof(exe), "%s/svcacctd", build_dir);
-	sfmt(conf, sizeof(conf), "%s/svcacctd.conf", owner.dir);
-	sfmt(log, sizeof(log), "%s/daemon.log", owner.dir);
-	char *migrate[] = { exe, "--migrate", "-c", conf, NULL };
-	if (run_prog(migrate, 0, log) != 0)
-		die("svcacctd --migrate failed (see %s)", log);
-	daemon_init_conf(&h1, "h-1", db);
-	register_daemon(&h1);
-	daemon_start(&h1);
-	daemon_init_conf(&h2, "h-2", db);
-	copy_secret(h1.dir, h2.dir, "pepper");
-	copy_secret(h1.dir, h2.dir, "audit.key");
-	register_daemon(&h2);
-	daemon_start(&h2);
+	hubs_up("", &h1, &h2, "h-1", "h-2", "", "", NULL);
 
 	cur = &h1;
 	setup_org();
@@ -398,7 +430,7 @@ void bench_hub(struct run *r)
 	int bad = daemon_stop(&h2) | daemon_stop(&h1);
 	if (bad)
 		r->hub_stop_bad = 1;
-	pg_stop();
+	hubs_pg_stop();
 	cur = &r->main;
 	r->hub_ran = 1;
 	explicit_bzero(pamkey, sizeof(pamkey));

@@ -4,7 +4,8 @@
  *
  *   svcacct-bench [--smoke] [--keep] [--markdown FILE] [-d TMPDIR]
  *                 [--big N] [--mgmt N] [--duration S] [--grow-budget S]
- *                 [--only exchange,pam,mgmt,nss,memory,hub]
+ *                 [--only exchange,pam,mgmt,nss,memory,hub,fleet]
+ *                 [--fleet N[,N...]] [--fleet-big N]
  *
  * It starts private svcacctd instances itself (BUILD/svcacctd -f -c CONF,
  * BUILD being the directory of this program) on a temporary directory,
@@ -55,13 +56,20 @@
  *              PAM, ACCOUNT_CREATE (hub and standalone), and the time from
  *              a key revoked on one hub to its refusal on the other; only
  *              when the PostgreSQL server binaries are installed
+ *   fleet      two hubs on https_listen and N simulated agents each (--fleet
+ *              N,N..., default 10,100,1000) holding long polls (fleet.c):
+ *              revoke -> verified snapshot on every agent (p50/p99/max),
+ *              the hubs' CPU and RSS per agent, the snapshot of
+ *              --fleet-big accounts (size, full sync), PAM logins on a real
+ *              agent with the hubs up and down beside standalone
  *
  * The passwd copy of the PAM part also holds _svcacct, the daemon's user as
  * the packages create it: pam_svcacct resolves daemon_user on every call.
  *
  * The table, notes and targets go to stdout (and --markdown FILE), progress
  * to stderr.  Exit status 1 when a request failed or a daemon did not stop
- * cleanly.  --smoke runs everything with tiny counts (for `make check`).
+ * cleanly.  --smoke runs everything but fleet with tiny counts (for `make
+ * check`; --smoke --only fleet: 3 agents, 100 accounts).
  * Root is needed for the PAM and NSS parts (PAM requests are root-only in
  * svcacctd; mount namespaces); without root they are skipped.
  *
@@ -100,6 +108,10 @@ struct sizes Z = {
 	.nss_counts = "10,100000",
 	.nss_ops = "20000",
 	.nss_T = "2",
+	.fleet = "10,100,1000",
+	.fleet_big = 10000,
+	.fleet_revokes = 5,
+	.fleet_idle = 30, /* > AGENT_HOLD_MS: each held poll is answered and renewed once */
 };
 
 static const struct sizes SMOKE = {
@@ -117,6 +129,10 @@ static const struct sizes SMOKE = {
 	.nss_counts = "10,1000",
 	.nss_ops = "2000",
 	.nss_T = "0.5",
+	.fleet = "3",
+	.fleet_big = 100,
+	.fleet_revokes = 2,
+	.fleet_idle = 0.5,
 };
 
 unsigned phases = PH_ALL;
@@ -128,7 +144,7 @@ static const char *markdown_path;
 
 /* ---- the setup every benchmark starts from ------------------------------------------------ */
 
-static struct daemon *all_daemons[6];
+static struct daemon *all_daemons[12];
 
 void register_daemon(struct daemon *d)
 {
@@ -250,7 +266,7 @@ static void bench_memory(struct run *r)
 
 /* The benchmarks in the order they run, on d-main unless said otherwise.
  * --only selects by name (a benchmark runs when its phase and every phase
- * of `after` are selected); --smoke runs all of them with the SMOKE sizes.
+ * of `after` are selected); --smoke runs all but fleet with the SMOKE sizes.
  * exchange and pam run twice: with a handful of accounts, and again once
  * mgmt has added its accounts to the store. */
 struct benchmark {
@@ -311,6 +327,14 @@ static const struct benchmark benchmarks[] = {
 	  .skipped = "hub: skipped (needs root: initdb runs as the user postgres)",
 	  .measures = "two hubs on a throwaway PostgreSQL cluster: exchange (8 clients), PAM, "
 		      "account create beside standalone, revoke on h-2 -> refused on h-1" },
+	{ .name = "fleet",
+	  .phase = PH_FLEET,
+	  .run = bench_fleet,
+	  .root = 1,
+	  .skipped = "fleet: skipped (needs root: initdb runs as the user postgres)",
+	  .measures = "two hubs on https_listen, N simulated agents holding long polls: "
+		      "revoke -> verified snapshot, hub CPU/RSS per agent, the big snapshot, "
+		      "PAM on a real agent with the hubs up and down" },
 };
 #define NBENCH (sizeof(benchmarks) / sizeof(benchmarks[0]))
 
@@ -330,7 +354,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: svcacct-bench [--smoke] [--keep] [--markdown FILE] [-d TMPDIR]\n"
 		"                     [--mgmt N] [--big N] [--duration S] [--grow-budget S]\n"
-		"                     [--only exchange,pam,mgmt,nss,memory,hub]\n");
+		"                     [--only exchange,pam,mgmt,nss,memory,hub,fleet]\n"
+		"                     [--fleet N[,N...]] [--fleet-big N]\n");
 	exit(2);
 }
 
@@ -361,6 +386,12 @@ static void options(int argc, char **argv)
 		} else if (!strcmp(a, "--duration") && v) {
 			Z.xdur = atof(v);
 			i++;
+		} else if (!strcmp(a, "--fleet") && v) {
+			Z.fleet = v;
+			i++;
+		} else if (!strcmp(a, "--fleet-big") && v) {
+			Z.fleet_big = strtoul(v, NULL, 10);
+			i++;
 		} else if (!strcmp(a, "--grow-budget") && v) {
 			Z.grow_budget = atof(v);
 			i++;
@@ -376,8 +407,12 @@ static void options(int argc, char **argv)
 			usage();
 		}
 	}
-	if (Z.mgmt < 1 || Z.big < 1 || Z.xdur <= 0 || Z.small < 1)
+	if (Z.mgmt < 1 || Z.big < 1 || Z.xdur <= 0 || Z.small < 1 || Z.fleet_big < 1)
 		usage();
+	/* make check's smoke pass stays short: the fleet has its own
+	 * (tests/integration/t_fleet_bench.sh: --smoke --only fleet). */
+	if (smoke && phases == PH_ALL)
+		phases &= ~(unsigned)PH_FLEET;
 }
 
 int main(int argc, char **argv)

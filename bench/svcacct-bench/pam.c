@@ -386,9 +386,13 @@ __attribute__((noreturn)) static void pam_child(const char *dir, const char *nss
 	const char *secret[PV_N] = { "", key, token, key, UNIX_PASSWORD };
 	unsigned per_round[PV_N] = { Z.pam_fast, Z.pam_fast, Z.pam_fast, Z.pam_fast, Z.pam_unix };
 	char err[200];
+	if (!key) /* no key variants (pam_run) */
+		per_round[PV_KEY] = per_round[PV_KEY_NONSS] = 0;
 
 	/* warm-up (and a check that every stack succeeds at all) */
 	for (int v = 0; v < PV_N; v++) {
+		if (!per_round[v])
+			continue;
 		if (v == PV_KEY_NONSS)
 			nss_switch(dir, 0, sh);
 		for (int i = 0; i < 3; i++)
@@ -400,6 +404,8 @@ __attribute__((noreturn)) static void pam_child(const char *dir, const char *nss
 	}
 	for (unsigned r = 0; r < Z.pam_rounds; r++) {
 		for (int v = 0; v < PV_N; v++) {
+			if (!per_round[v])
+				continue;
 			if (v == PV_KEY_NONSS)
 				nss_switch(dir, 0, sh);
 			uint64_t b0 = now_ns(), d0 = proc_ticks(cur->pid, 0);
@@ -456,6 +462,10 @@ void pam_run(struct daemon *d, const char *dirname_, const char *key, const char
 	double rss = daemon_rss(d), others;
 	cpu_end(&cm, 0, NULL, &others);
 	for (int v = 0; v < PV_N; v++) {
+		if (!key && (v == PV_KEY || v == PV_KEY_NONSS)) {
+			p50_out[v] = NAN;
+			continue;
+		}
 		struct lat l = { .v = sh->lat[v], .n = sh->n[v], .cap = sh->n[v] };
 		int daemon_involved = v == PV_KEY || v == PV_TOKEN || v == PV_KEY_NONSS;
 		struct row *r =

@@ -10,7 +10,7 @@
 
 /* ---- the result table ---------------------------------------------------- */
 
-struct row rows[96];
+struct row rows[128];
 size_t nrows;
 const char *row_prefix = "";
 
@@ -343,7 +343,7 @@ static void target_memory(FILE *out, const struct run *r)
 static void (*const report[])(FILE *, const struct run *) = {
 	sec_head,        sec_table,      sec_settings,     sec_pam_setup, sec_memory,
 	sec_notes,       sec_pam_ratios, sec_exchange_cpu, sec_targets,   target_pam,
-	target_exchange, target_nss,     target_memory,    target_hub,
+	target_exchange, target_nss,     target_memory,    target_hub,    target_fleet,
 };
 
 /* The report, section by section, to stdout and --markdown FILE. */

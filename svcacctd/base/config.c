@@ -161,6 +161,7 @@ void config_defaults(struct svca_config *c)
 	c->state_reserve_mb = 16;
 	c->refresh_interval = 300;
 	c->max_staleness = 86400;
+	c->https_max_connections = 4096;
 	strlist_add(&c->admin_groups, "svcacct-admin");
 	c->role_caps[ROLE_NONE] = 0;
 	c->role_caps[ROLE_VIEWER] = 0;
@@ -534,6 +535,8 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		set_intv(x, s, 5, 86400, &c->refresh_interval);
 	else if (!strcmp(k, "max_staleness"))
 		set_intv(x, s, 5, 31536000, &c->max_staleness);
+	else if (!strcmp(k, "https_max_connections"))
+		set_intv(x, s, 16, 4096, &c->https_max_connections);
 	else if (!strcmp(k, "host_id")) {
 		set_string(x, s, &c->host_id);
 		if (c->host_id && !config_host_id_ok(c->host_id))
@@ -646,6 +649,10 @@ static void check_fleet(struct ctx *x, config_t *cf, struct svca_config *c)
 		       "hubs' TLS certificates)");
 	else if (!c->hubs.n && c->hub_ca)
 		err_at(x, config_lookup(cf, "hub_ca"), "'hub_ca' is for 'hubs', which is not set");
+	if (!c->database && config_lookup(cf, "https_max_connections"))
+		err_at(x, config_lookup(cf, "https_max_connections"),
+		       "'https_max_connections' is for a hub ('database'): the agents' "
+		       "connections it holds");
 	if (!c->hubs.n && config_lookup(cf, "host_id") && !c->database)
 		err_at(x, config_lookup(cf, "host_id"),
 		       "'host_id' names this host in a fleet: set 'hubs' (an agent) or "

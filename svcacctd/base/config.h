@@ -45,6 +45,9 @@ struct svca_config {
 	char *https_listen; /* the HTTPS API (any address); NULL = none */
 	char *tls_cert;     /* PEM certificate chain of https_listen */
 	char *tls_key;      /* PEM private key: a secret file (secret_file_ok) */
+	/* a hub: connections its HTTPS API holds for authenticated agents
+	 * (their long polls), apart from the anonymous callers' caps */
+	int https_max_connections;
 	/* hub mode: the organization in PostgreSQL (libpq connection string;
 	 * NULL = standalone, state in GDBM under state_dir) */
 	char *database;

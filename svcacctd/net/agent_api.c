@@ -61,7 +61,9 @@ int agent_api_auth(struct http_front *hf, struct MHD_Connection *c, const char *
 		       : HOSTCRED_MALFORMED;
 	sodium_memzero(cred, sizeof(cred));
 	switch (r) {
-	case HOSTCRED_OK: return 1;
+	case HOSTCRED_OK:
+		http_front_agent(hf, c); /* out of the anonymous callers' caps */
+		return 1;
 	case HOSTCRED_ERROR:
 		*ret = http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
 				    "the organization database is unreachable", NULL);

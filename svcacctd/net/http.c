@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,6 +46,11 @@
 #define HTTP_ROOT_RESERVE 16
 #define HTTP_IDLE_TIMEOUT_S 10
 #define HTTP_DEADLINE_MS 10000
+/* An agent's connection: its requests may wait behind a burst of other
+ * agents' snapshot builds on this single-threaded hub (a change wakes
+ * every agent), which must not count as the agent being idle. */
+#define AGENT_IDLE_TIMEOUT_S 120
+#define AGENT_DEADLINE_MS 120000
 
 /* The optional Retry-After and Allow headers as a NULL-ended name/value
  * list in hdrs[5]; ra holds the number. */
@@ -484,18 +490,22 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The caller holding the most live non-root connections. */
+/* The caller holding the most live anonymous non-root connections. */
 static uint64_t heaviest(const struct http_front *h)
 {
-	uint64_t v[MAX_TRACKED], best = 0;
+	uint64_t *v = malloc((size_t)h->ntracked * sizeof(*v)), best = 0;
 	size_t n = 0, best_n = 0;
-	for (int i = 0; i < MAX_TRACKED; i++) {
+	if (!v)
+		return 0;
+	for (int i = 0; i < h->ntracked; i++) {
 		const struct tracked *t = &h->conns[i];
-		if (t->fd && !t->evicted && !t->root)
+		if (t->fd && !t->evicted && !t->root && !t->agent)
 			v[n++] = t->caller;
 	}
-	if (n == 0)
+	if (n == 0) {
+		free(v);
 		return 0;
+	}
 	qsort(v, n, sizeof(v[0]), cmp_u64);
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i; j < n && v[j] == v[i]; j++)
@@ -505,6 +515,7 @@ static uint64_t heaviest(const struct http_front *h)
 			best = v[i];
 		}
 	}
+	free(v);
 	return best;
 }
 
@@ -526,9 +537,9 @@ static struct tracked *oldest_evictable(struct http_front *h, uint64_t caller,
 	uint64_t after = 0; /* skip those already found not evictable */
 	for (;;) {
 		struct tracked *best = NULL;
-		for (int i = 0; i < MAX_TRACKED; i++) {
+		for (int i = 0; i < h->ntracked; i++) {
 			struct tracked *t = &h->conns[i];
-			if (t->fd && t != except && !t->evicted && !t->root &&
+			if (t->fd && t != except && !t->evicted && !t->root && !t->agent &&
 			    t->caller == caller && t->seq > after && (!best || t->seq < best->seq))
 				best = t;
 		}
@@ -545,18 +556,19 @@ static void evict(struct http_front *h, struct tracked *t)
 	h->evicted++;
 }
 
-/* Applies the caps to the newcomer t (already counted in live). */
+/* Applies the caps to the newcomer t (already counted in live).  Agents'
+ * connections are not counted: they have a cap of their own. */
 static void admit(struct http_front *h, struct tracked *t)
 {
 	int held = 0, nonroot = 0;
-	for (int i = 0; i < MAX_TRACKED; i++) {
+	for (int i = 0; i < h->ntracked; i++) {
 		const struct tracked *o = &h->conns[i];
-		if (!o->fd || o->evicted)
+		if (!o->fd || o->evicted || o->agent)
 			continue;
 		held += o->caller == t->caller;
 		nonroot += !o->root;
 	}
-	int active = h->live - h->evicted;
+	int active = h->live - h->evicted - h->agents;
 	struct tracked *victim;
 	if (!t->root && held > HTTP_MAX_PER_CALLER)
 		victim = oldest_evictable(h, t->caller, t);
@@ -591,6 +603,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 		struct tracked *t = *socket_ctx;
 		if (t && t->fd == fd + 1) {
 			h->evicted -= t->evicted;
+			h->agents -= t->agent;
 			memset(t, 0, sizeof(*t));
 			h->live--;
 		}
@@ -599,7 +612,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 	}
 	if (code != MHD_CONNECTION_NOTIFY_STARTED)
 		return;
-	for (int i = 0; i < MAX_TRACKED; i++) {
+	for (int i = 0; i < h->ntracked; i++) {
 		struct tracked *t = &h->conns[i];
 		if (t->fd == 0) {
 			memset(t, 0, sizeof(*t));
@@ -624,7 +637,25 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, soc
 	struct http_front *h = cls;
 	(void)addr;
 	(void)len;
-	return h->live < MAX_TRACKED - 1 ? MHD_YES : MHD_NO;
+	return h->live < h->ntracked - 1 ? MHD_YES : MHD_NO;
+}
+
+void http_front_agent(struct http_front *h, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct tracked *t = ci ? ci->socket_context : NULL;
+	if (!t || t->evicted || (!t->agent && h->agents >= h->max_agents))
+		return;
+	if (!t->agent) {
+		t->agent = 1;
+		h->agents++;
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned)AGENT_IDLE_TIMEOUT_S);
+	}
+	int64_t until = svca_now_ms() + AGENT_DEADLINE_MS; /* each request of it */
+	if (t->deadline < until)
+		t->deadline = until;
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -642,7 +673,7 @@ static void on_ready(void *arg)
 {
 	struct http_front *h = arg;
 	int64_t now = svca_now_ms();
-	for (int i = 0; i < MAX_TRACKED; i++) {
+	for (int i = 0; i < h->ntracked; i++) {
 		struct tracked *t = &h->conns[i];
 		if (t->fd && t->deadline <= now) {
 			/* Past its deadline (a slow-loris client): MHD sees
@@ -696,8 +727,10 @@ static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd, const struct 
 		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTPS_PRIORITIES },
 		{ MHD_OPTION_END, 0, NULL },
 	};
+	/* A hub's HTTPS API also holds its agents' connections. */
+	intptr_t limit = 2 * HTTP_MAX_CONNECTIONS + (tls ? h->max_agents : 0);
 	struct MHD_OptionItem opts[] = {
-		{ MHD_OPTION_CONNECTION_LIMIT, 2 * HTTP_MAX_CONNECTIONS, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, limit, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S, NULL },
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_MEMORY_LIMIT, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, h },
@@ -709,6 +742,28 @@ static struct MHD_Daemon *start_mhd(struct http_front *h, int lfd, const struct 
 	return MHD_start_daemon(flags, 0, accept_policy, h, on_request, h,
 				MHD_OPTION_EXTERNAL_LOGGER, log_mhd, h, MHD_OPTION_ARRAY, opts,
 				MHD_OPTION_ARRAY, tls ? tls_opts : tls_opts + 3, MHD_OPTION_END);
+}
+
+/* A hub holding https_max_connections agents needs as many descriptors
+ * besides the rest (the native socket's clients, the front's anonymous
+ * callers, the database): the soft limit is raised as far as the hard
+ * one allows (root may raise that too). */
+static void raise_nofile(const struct http_front *h)
+{
+	struct rlimit rl;
+	rlim_t need =
+		(rlim_t)h->ntracked + (rlim_t)h->d->cfg.max_clients + 2 * HTTP_MAX_CONNECTIONS;
+	if (!h->max_agents || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	struct rlimit want = { need, rl.rlim_max >= need ? rl.rlim_max : need };
+	if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+		return;
+	want.rlim_cur = rl.rlim_max;
+	want.rlim_max = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &want);
+	log_warn("http: the open-file limit is %llu, below the %llu that https_max_connections "
+		 "= %d needs (raise LimitNOFILE)",
+		 (unsigned long long)rl.rlim_max, (unsigned long long)need, h->max_agents);
 }
 
 /* The HTTPS API on https_listen (any address: TLS protects it). */
@@ -728,6 +783,7 @@ static int start_https(struct http_front *h, char *err, size_t errlen)
 	}
 	if (https_tls_load(&h->d->cfg, &h->tls_cert, &h->tls_key, err, errlen) < 0)
 		return -1;
+	raise_nofile(h);
 	errno = 0;
 	h->tls = start_mhd(h, -1, (struct sockaddr *)&ss, 1);
 	if (!h->tls) {
@@ -751,6 +807,15 @@ struct http_front *http_start(struct daemon *d, struct server *srv, int unix_fd,
 	}
 	h->d = d;
 	h->started = svca_now_ms();
+	if (d->cfg.https_listen && config_mode(&d->cfg) == MODE_HUB)
+		h->max_agents = d->cfg.https_max_connections;
+	h->ntracked = MAX_TRACKED + h->max_agents;
+	h->conns = calloc((size_t)h->ntracked, sizeof(*h->conns));
+	if (!h->conns) {
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	if (unix_fd >= 0) {
 		h->mhd[h->nmhd] = start_mhd(h, unix_fd, NULL, 0);
 		if (!h->mhd[h->nmhd]) {
@@ -808,5 +873,6 @@ void http_stop(struct http_front *h)
 	for (int i = 0; i < h->nmhd; i++)
 		MHD_stop_daemon(h->mhd[i]);
 	https_tls_free(h->tls_cert, h->tls_key);
+	free(h->conns);
 	free(h);
 }

@@ -12,7 +12,8 @@
 #include "daemon.h"
 #include "proto.h"
 
-/* Connections the front tracks for its per-caller caps (http.c). */
+/* Connections the front tracks for its per-caller caps (http.c), besides
+ * a hub's https_max_connections for its agents. */
 #define MAX_TRACKED 1024
 
 struct tracked {
@@ -22,6 +23,7 @@ struct tracked {
 	uint64_t caller; /* hash of the caller (http_caller_key or uid) */
 	int root;        /* uid 0 on http_socket: never evicted */
 	int evicted;     /* shut down by the policy; MHD closes it soon */
+	int agent;       /* an agent's, authenticated: outside the anonymous caps */
 };
 
 /* A long poll (GET /v1/agent/changes) held while nothing changes. */
@@ -42,9 +44,12 @@ struct http_front {
 	int nmhd;
 	struct MHD_Daemon *tls;   /* the HTTPS API's (also in mhd[]), or NULL */
 	char *tls_cert, *tls_key; /* PEM texts it was started with */
-	struct tracked conns[MAX_TRACKED];
-	int live;    /* connections being served, over both daemons */
-	int evicted; /* of which shut down by the policy, not yet closed */
+	struct tracked *conns;    /* ntracked slots */
+	int ntracked;
+	int live;       /* connections being served, over both daemons */
+	int evicted;    /* of which shut down by the policy, not yet closed */
+	int agents;     /* of which authenticated agents' (http_front_agent) */
+	int max_agents; /* a hub's https_max_connections; else 0 */
 	uint64_t next_seq;
 	int64_t last_cap_log;
 	int64_t started;
@@ -96,6 +101,14 @@ int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
 #define HTTPS_COMMANDS_PREFIX "/v1/commands/"
 enum MHD_Result https_command(struct http_front *h, struct MHD_Connection *c, const char *name,
 			      const char *method, struct req_state *rs);
+
+/* The connection c has authenticated as an agent (agent_api_auth): it
+ * leaves the caps meant for anonymous callers (64 per address, 256 in
+ * all) for the hub's https_max_connections, so that a fleet behind one
+ * address (or NAT) holds its long polls, and gets longer idle and absolute
+ * timeouts (its requests may queue behind other agents' snapshot builds).
+ * Past that cap it stays counted as anonymous. */
+void http_front_agent(struct http_front *h, struct MHD_Connection *c);
 
 /* The daemon a front serves. */
 struct daemon *http_front_daemon(struct http_front *h);

@@ -265,6 +265,18 @@ static void agent_settings(void **state)
 	assert_int_equal(config_mode(&c), MODE_HUB);
 	assert_int_equal(c.ignored.n, 0);
 	config_free(&c);
+	/* A hub's agents' connections: default, range, hub only. */
+	assert_int_equal(load("database = \"dbname=x\";\n", &c), 0);
+	assert_int_equal(c.https_max_connections, 4096);
+	config_free(&c);
+	assert_int_equal(load("database = \"dbname=x\";\nhttps_max_connections = 1000;\n", &c), 0);
+	assert_int_equal(c.https_max_connections, 1000);
+	config_free(&c);
+	assert_int_equal(load("database = \"dbname=x\";\nhttps_max_connections = 5000;\n", &c), 1);
+	config_free(&c);
+	assert_int_equal(load("https_max_connections = 100;\n", &c), 1);
+	assert_non_null(strstr(errs, "is for a hub"));
+	config_free(&c);
 }
 
 int main(void)
