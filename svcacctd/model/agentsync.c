@@ -9,11 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "hubclient.h"
+#include "worker.h"
 #include "log.h"
 #include "host_delta.h"
 #include "host_snapshot.h"
@@ -24,12 +23,8 @@
 #define DELTA_ENVELOPE_MAX ((size_t)DELTA_MAX_BYTES / 3 * 4 + 4096)
 
 struct agent_sync {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	atomic_int stop;
+	struct worker w;   /* its lock w.mu guards the fields marked below */
 	atomic_int resync; /* the loop could not apply: a full snapshot next */
-	int efd;
 	struct agent_hubs hubs;
 	char cred[SVCA_KEY_LEN + 1];
 	uint8_t pk[32];
@@ -40,33 +35,25 @@ struct agent_sync {
 	struct snap_verified pending; /* payload NULL: none */
 };
 
-static void signal_loop(struct agent_sync *s)
-{
-	uint64_t one = 1;
-	if (write(s->efd, &one, sizeof(one)) < 0) {
-		/* full counter: the loop has a wake-up pending anyway */
-	}
-}
-
 /* A hub answered (reachable) or not; ok: a sync succeeded (a verified
  * snapshot, or a long poll that returned). */
 static void mark(struct agent_sync *s, size_t hub, int reachable, int ok)
 {
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->w.mu);
 	s->view.tried[hub] = 1;
 	s->view.reachable[hub] = reachable;
 	if (ok) {
 		s->view.last_ok_mono = svca_now_ms();
 		s->view.last_ok_wall = svca_wall_ms();
 	}
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->w.mu);
 }
 
 /* A verified snapshot or delta for the loop (replacing an untaken
  * snapshot: a delta is only fetched when none is waiting). */
 static void hand_over(struct agent_sync *s, struct snap_verified *v)
 {
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->w.mu);
 	snap_verified_free(&s->pending);
 	s->pending = *v;
 	s->view.seq = v->seq;
@@ -74,7 +61,7 @@ static void hand_over(struct agent_sync *s, struct snap_verified *v)
 		s->view.delta_syncs++;
 	else
 		s->view.full_syncs++;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->w.mu);
 }
 
 /* One hub's snapshot.  1 verified and handed over, 0 answered but not
@@ -84,8 +71,8 @@ static int fetch_one(struct agent_sync *s, size_t i)
 	struct hub_reply rep;
 	char err[300];
 	if (hub_request_ex(s->hubs.url[i], "/v1/agent/snapshot", s->hubs.ca, s->cred, NULL,
-			   AGENT_SNAPSHOT_TIMEOUT_MS, ENVELOPE_MAX, &s->stop, &rep) < 0) {
-		if (!atomic_load(&s->stop))
+			   AGENT_SNAPSHOT_TIMEOUT_MS, ENVELOPE_MAX, &s->w.stop, &rep) < 0) {
+		if (!worker_stopping(&s->w))
 			log_warn("agent sync: hub %s: %s", s->hubs.url[i], rep.err);
 		return -1;
 	}
@@ -94,9 +81,9 @@ static int fetch_one(struct agent_sync *s, size_t i)
 		hub_reply_free(&rep);
 		return rep.status >= 500 ? -1 : 0;
 	}
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->w.mu);
 	uint64_t seq = s->view.seq;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->w.mu);
 	struct snap_verified v;
 	int r = host_snapshot_verify(s->pk, s->host_id, seq, rep.body, rep.len, &v, err,
 				     sizeof(err));
@@ -112,10 +99,10 @@ static int fetch_one(struct agent_sync *s, size_t i)
 /* The seq handed over last, and whether the loop has yet to take it. */
 static uint64_t handed_seq(struct agent_sync *s, int *untaken)
 {
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->w.mu);
 	uint64_t seq = s->view.seq;
 	*untaken = s->pending.payload != NULL;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->w.mu);
 	return seq;
 }
 
@@ -145,8 +132,8 @@ static int fetch_delta(struct agent_sync *s, size_t i)
 		return 0; /* a delta applies on what the loop holds: a full one then */
 	snprintf(path, sizeof(path), "/v1/agent/delta?since=%llu", (unsigned long long)since);
 	if (hub_request_ex(s->hubs.url[i], path, s->hubs.ca, s->cred, NULL,
-			   AGENT_SNAPSHOT_TIMEOUT_MS, DELTA_ENVELOPE_MAX, &s->stop, &rep) < 0) {
-		if (!atomic_load(&s->stop))
+			   AGENT_SNAPSHOT_TIMEOUT_MS, DELTA_ENVELOPE_MAX, &s->w.stop, &rep) < 0) {
+		if (!worker_stopping(&s->w))
 			log_warn("agent sync: hub %s: %s", s->hubs.url[i], rep.err);
 		return -1;
 	}
@@ -176,11 +163,11 @@ static int fetch_delta(struct agent_sync *s, size_t i)
 /* A full snapshot from the first hub that gives a good one.  1 or 0. */
 static int fetch_full(struct agent_sync *s)
 {
-	for (size_t i = 0; i < s->hubs.n && !atomic_load(&s->stop); i++) {
+	for (size_t i = 0; i < s->hubs.n && !worker_stopping(&s->w); i++) {
 		int r = fetch_one(s, i);
 		mark(s, i, r >= 0, r == 1);
 		if (r == 1) {
-			signal_loop(s);
+			worker_signal(&s->w);
 			return 1;
 		}
 	}
@@ -189,9 +176,9 @@ static int fetch_full(struct agent_sync *s)
 
 static void held(struct agent_sync *s, int64_t since)
 {
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->w.mu);
 	s->view.held_since_mono = since;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->w.mu);
 }
 
 /* A hub held the poll, then the connection broke (the hub stopped or
@@ -202,13 +189,13 @@ static void dropped(struct agent_sync *s, int64_t sent_at)
 	int64_t now = svca_now_ms(), until = sent_at + AGENT_HELD_COUNTS_MS;
 	if (until > now)
 		until = now;
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->w.mu);
 	if (until > s->view.last_ok_mono) {
 		s->view.last_ok_wall = svca_wall_ms() - (now - until);
 		s->view.last_ok_mono = until;
 	}
-	pthread_mutex_unlock(&s->mu);
-	signal_loop(s);
+	pthread_mutex_unlock(&s->w.mu);
+	worker_signal(&s->w);
 }
 
 /* One long poll on the first hub that answers (*hub).  1 the seq moved, 0
@@ -216,20 +203,20 @@ static void dropped(struct agent_sync *s, int64_t sent_at)
 static int poll_changes(struct agent_sync *s, size_t *hub, int probe)
 {
 	char path[80];
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->w.mu);
 	uint64_t seq = s->view.seq;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->w.mu);
 	/* A probe asks from one before: answered at once, it says whether the
 	 * hub is past seq without holding the request. */
 	uint64_t since = probe && seq > 0 ? seq - 1 : seq;
 	snprintf(path, sizeof(path), "/v1/agent/changes?since=%llu", (unsigned long long)since);
-	for (size_t i = 0; i < s->hubs.n && !atomic_load(&s->stop); i++) {
+	for (size_t i = 0; i < s->hubs.n && !worker_stopping(&s->w); i++) {
 		struct hub_reply rep;
 		json_error_t jerr;
 		int64_t sent_at = svca_now_ms();
 		held(s, sent_at);
 		int r = hub_request_ex(s->hubs.url[i], path, s->hubs.ca, s->cred, NULL,
-				       AGENT_POLL_TIMEOUT_MS, 4096, &s->stop, &rep);
+				       AGENT_POLL_TIMEOUT_MS, 4096, &s->w.stop, &rep);
 		held(s, 0);
 		if (r < 0 && rep.sent)
 			dropped(s, sent_at);
@@ -250,40 +237,12 @@ static int poll_changes(struct agent_sync *s, size_t *hub, int probe)
 		hub_reply_free(&rep);
 		mark(s, i, 1, good);
 		if (good) {
-			signal_loop(s); /* a successful sync: the loop records its time */
+			worker_signal(&s->w); /* a successful sync: the loop records its time */
 			*hub = i;
 			return moved;
 		}
 	}
 	return -1;
-}
-
-/* Waits ms (or until stopped). */
-static void nap(struct agent_sync *s, int64_t ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&s->mu);
-	while (!atomic_load(&s->stop) && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0) {
-	}
-	pthread_mutex_unlock(&s->mu);
-}
-
-/* After the n-th failure in a row: 1, 2, 4 ... s capped at
- * refresh_interval, minus up to a quarter (jitter: a fleet that lost its
- * hubs together does not come back together). */
-static int64_t backoff_ms(const struct agent_sync *s, int n)
-{
-	int64_t ms = 1000LL << (n > 16 ? 16 : n - 1);
-	if (ms > (int64_t)s->refresh_s * 1000)
-		ms = (int64_t)s->refresh_s * 1000;
-	return ms - (int64_t)randombytes_uniform((uint32_t)(ms / 4 + 1));
 }
 
 /* A full snapshot only when there is none yet, after the loop could not
@@ -295,11 +254,12 @@ static void *run(void *arg)
 	struct agent_sync *s = arg;
 	int untaken, fails = 0, probe = 1;
 	int need_full = handed_seq(s, &untaken) == 0;
-	while (!atomic_load(&s->stop)) {
+	while (!worker_stopping(&s->w)) {
 		if (atomic_exchange(&s->resync, 0))
 			need_full = 1;
 		if (need_full && !fetch_full(s)) {
-			nap(s, backoff_ms(s, ++fails));
+			worker_nap(&s->w, worker_backoff_ms(++fails, (int64_t)s->refresh_s * 1000),
+				   NULL, NULL);
 			continue;
 		}
 		size_t hub = 0;
@@ -307,7 +267,8 @@ static void *run(void *arg)
 		need_full = 0;
 		if (r < 0) {
 			probe = 1; /* the stream broke: ask at once next time */
-			nap(s, backoff_ms(s, ++fails));
+			worker_nap(&s->w, worker_backoff_ms(++fails, (int64_t)s->refresh_s * 1000),
+				   NULL, NULL);
 			continue;
 		}
 		fails = 0;
@@ -316,7 +277,7 @@ static void *run(void *arg)
 			int d = fetch_delta(s, hub);
 			mark(s, hub, d >= 0, d == 1);
 			if (d == 1)
-				signal_loop(s);
+				worker_signal(&s->w);
 			else
 				need_full = 1; /* now, at the top of the loop */
 		}
@@ -329,7 +290,6 @@ struct agent_sync *agent_sync_start(const struct agent_hubs *hubs, const char *c
 				    int refresh_s)
 {
 	struct agent_sync *s = calloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 	if (!s)
 		return NULL;
 	s->hubs = *hubs;
@@ -338,19 +298,8 @@ struct agent_sync *agent_sync_start(const struct agent_hubs *hubs, const char *c
 	snprintf(s->host_id, sizeof(s->host_id), "%s", host_id);
 	s->refresh_s = refresh_s > 0 ? refresh_s : 300;
 	s->view.seq = applied_seq;
-	atomic_init(&s->stop, 0);
 	atomic_init(&s->resync, 0);
-	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (s->efd < 0 || pthread_create(&s->th, NULL, run, s) != 0) {
-		if (s->efd >= 0)
-			close(s->efd);
-		pthread_mutex_destroy(&s->mu);
-		pthread_cond_destroy(&s->cv);
+	if (worker_start(&s->w, run, s) < 0) {
 		sodium_memzero(s, sizeof(*s));
 		free(s);
 		return NULL;
@@ -360,19 +309,16 @@ struct agent_sync *agent_sync_start(const struct agent_hubs *hubs, const char *c
 
 int agent_sync_fd(const struct agent_sync *s)
 {
-	return s->efd;
+	return s->w.efd;
 }
 
 int agent_sync_take(struct agent_sync *s, struct snap_verified *out)
 {
-	uint64_t n;
-	if (read(s->efd, &n, sizeof(n)) < 0) {
-		/* nothing counted: fine, the pending slot decides */
-	}
-	pthread_mutex_lock(&s->mu);
+	worker_clear(&s->w);
+	pthread_mutex_lock(&s->w.mu);
 	*out = s->pending;
 	memset(&s->pending, 0, sizeof(s->pending));
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->w.mu);
 	return out->payload ? 1 : 0;
 }
 
@@ -383,18 +329,18 @@ void agent_sync_resync(struct agent_sync *s)
 
 void agent_sync_view(struct agent_sync *s, struct agent_sync_view *v)
 {
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->w.mu);
 	*v = s->view;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->w.mu);
 }
 
 int64_t agent_sync_contact_mono(struct agent_sync *s, int64_t now)
 {
 	if (!s)
 		return 0;
-	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->w.mu);
 	int64_t last = s->view.last_ok_mono, held_since = s->view.held_since_mono;
-	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->w.mu);
 	/* Only a poll sent right after an answer: one sent while the hubs
 	 * are away (a retry, the probe at start) proves nothing yet. */
 	if (held_since > 0 && last > 0 && held_since - last <= AGENT_HELD_AFTER_MS) {
@@ -409,15 +355,8 @@ void agent_sync_stop(struct agent_sync *s)
 {
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->mu);
-	atomic_store(&s->stop, 1);
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->th, NULL);
+	worker_stop(&s->w);
 	snap_verified_free(&s->pending);
-	close(s->efd);
-	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cv);
 	sodium_memzero(s, sizeof(*s));
 	free(s);
 }
