@@ -50,6 +50,11 @@
 #                               1 on timeout; WAITED = seconds it took
 #   tls_make_ca DIR / tls_make_cert DIR NAME [SAN]   a CA and a server
 #                               certificate (openssl, EC P-256), loopback
+#   hub1_https_up [LINES...]    all of the above for one hub on HTTPS:
+#                               sets PKI, P1, H1, U1
+#   one_agent_init/start/stop, agent_pam_auth, agent_dir_init/start/stop
+#                               one agent of the hubs (several numbered
+#                               agents: tests/lib_fleet.sh)
 #   agent_init DIR HOST_ID [LINES...] / agent_start / agent_stop   an agent
 #                               daemon in DIR (AG, ACTL, AGENT_PID)
 #
@@ -374,6 +379,23 @@ tls_make_cert() { # DIR NAME [SAN]: DIR/NAME.key, DIR/NAME.crt signed by DIR/ca.
 	openssl x509 -req -in "$d/$name.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
 		-days 2 -extfile "$d/$name.ext" -out "$d/$name.crt" >>"$d/openssl.log" 2>&1 || return 1
 	chmod 0600 "$d/$name.key"
+}
+
+# ---- one hub on HTTPS ---------------------------------------------------------------
+# hub1_https_up: PostgreSQL, a CA and the hub's certificate ($PKI), hub 1 with
+# https_listen on a free loopback port (host_id hub1), migrated and started;
+# sets PKI, P1, H1 (svcacctctl on its socket), U1 (its URL).  Bails on failure.
+hub1_https_up() {
+	pg_start
+	PKI=$TMPD/pki
+	tls_make_ca "$PKI" && tls_make_cert "$PKI" hub || bail "a CA and the hub's certificate"
+	P1=$(free_port)
+	hub_init 1 "https_listen = \"127.0.0.1:$P1\";" "tls_cert = \"$PKI/hub.crt\";" \
+		"tls_key = \"$PKI/hub.key\";" "host_id = \"hub1\";" "$@"
+	pg_migrate || bail "svcacctd --migrate"
+	hub_start 1 || bail "hub 1 starts"
+	H1="$SVCACCTCTL -s ${HUB_SOCK[1]}"
+	U1="https://127.0.0.1:$P1"
 }
 
 # ---- one agent of the hubs (DESIGN.md section 9) -----------------------------------

@@ -26,17 +26,7 @@
 command -v openssl >/dev/null || bail "openssl is needed (make deps)"
 command -v curl >/dev/null || bail "curl is needed (make deps)"
 
-pg_start
-PKI=$TMPD/pki
-tls_make_ca "$PKI" && tls_make_cert "$PKI" hub || bail "a CA and the hub's certificate"
-P1=$(free_port)
-hub_init 1 "https_listen = \"127.0.0.1:$P1\";" "tls_cert = \"$PKI/hub.crt\";" \
-	"tls_key = \"$PKI/hub.key\";" "host_id = \"hub1\";" "rate_limit_count = 7;" \
-	"token_ttl = 1800;" "uid_min = 61000;" "uid_max = 61999;"
-pg_migrate || bail "svcacctd --migrate"
-hub_start 1 || bail "hub 1 starts"
-H1="$SVCACCTCTL -s ${HUB_SOCK[1]}"
-U1="https://127.0.0.1:$P1"
+hub1_https_up "rate_limit_count = 7;" "token_ttl = 1800;" "uid_min = 61000;" "uid_max = 61999;"
 
 setup_ok=1
 for c in "team create ta" "workspace create wa --team ta" "account create svc-bg" \
