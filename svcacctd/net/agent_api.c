@@ -37,6 +37,7 @@
 #include "secrets.h"
 #include "host_delta.h"
 #include "host_snapshot.h"
+#include "snapcache.h"
 #include "sockio.h"
 
 #define CRED_BEARER_MAX 128
@@ -297,9 +298,28 @@ static enum MHD_Result signed_answer(struct http_front *hf, struct MHD_Connectio
 	return ret;
 }
 
-/* Built under the write intent (the organization's lock: the reads are
- * exact and seq is what they reflect), the fetch recorded in the same
- * transaction, which then ends (a flush: the lock is held no longer). */
+/* The hub's cache of slices (model/snapcache.h), made on first use; NULL
+ * (out of memory): every fetch builds its own. */
+static struct snapcache *slices(struct http_front *hf)
+{
+	if (!hf->snapcache)
+		hf->snapcache = snapcache_new(SNAPCACHE_MAX_ENTRIES, SNAPCACHE_MAX_BYTES);
+	return hf->snapcache;
+}
+
+static uint64_t slice_hits(const struct http_front *hf)
+{
+	struct snapcache_stats st;
+	snapcache_stats(hf->snapcache, &st);
+	return st.hits;
+}
+
+/* Under the write intent (the organization's lock: the reads are exact
+ * and seq is what they reflect), the fetch recorded in the same
+ * transaction, which then ends (a flush: the lock is held no longer).
+ * The slice is built once per workspace set and seq (snapcache.h): the
+ * lock makes seq exact, so a cached slice is served only at the seq it
+ * reflects. */
 enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection *c,
 				   const char *method)
 {
@@ -318,8 +338,10 @@ enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection 
 	size_t len = 0;
 	uint64_t seq = 0;
 	int64_t now = svca_wall_ms();
+	uint64_t hits = slice_hits(hf);
 	store_write_intent(d->store);
-	int ok = snapshot_build(d, &h, now, &payload, &len, &seq, err, sizeof(err)) == 0;
+	int ok = snapshot_build_cached(slices(hf), d, &h, now, &payload, &len, &seq, err,
+				       sizeof(err)) == 0;
 	if (ok) {
 		store_begin(d->store);
 		if (host_sync_put(d->store, h.host_id, (uint64_t)now, seq) < 0 ||
@@ -336,6 +358,8 @@ enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection 
 		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable", err,
 				    NULL);
 	}
+	log_msg(LOG_DEBUG, "snapshot for host %s: seq %llu, %zu bytes, slice %s", h.host_id,
+		(unsigned long long)seq, len, slice_hits(hf) > hits ? "cached" : "built");
 	return signed_answer(hf, c, payload, len);
 }
 
@@ -386,8 +410,10 @@ enum MHD_Result agent_api_delta(struct http_front *hf, struct MHD_Connection *c,
 	char *payload = NULL;
 	size_t len = 0;
 	int64_t now = svca_wall_ms();
+	uint64_t hits = slice_hits(hf);
 	store_write_intent(d->store);
-	int r = delta_build(d, &h, since, now, &payload, &len, &seq, err, sizeof(err));
+	int r = delta_build_cached(slices(hf), d, &h, since, now, &payload, &len, &seq, err,
+				   sizeof(err));
 	if (r == 0) {
 		store_begin(d->store);
 		if (host_sync_put(d->store, h.host_id, (uint64_t)now, seq) < 0 ||
@@ -407,8 +433,9 @@ enum MHD_Result agent_api_delta(struct http_front *hf, struct MHD_Connection *c,
 		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable", err,
 				    NULL);
 	}
-	log_msg(LOG_DEBUG, "delta for host %s: seq %llu to %llu, %zu bytes", h.host_id,
-		(unsigned long long)since, (unsigned long long)seq, len);
+	log_msg(LOG_DEBUG, "delta for host %s: seq %llu to %llu, %zu bytes, slice %s", h.host_id,
+		(unsigned long long)since, (unsigned long long)seq, len,
+		slice_hits(hf) > hits ? "cached" : "built");
 	return signed_answer(hf, c, payload, len);
 }
 

@@ -33,6 +33,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "server.h"
+#include "snapcache.h"
 #include "sockio.h"
 #include "tokens.h"
 
@@ -873,6 +874,7 @@ void http_stop(struct http_front *h)
 	for (int i = 0; i < h->nmhd; i++)
 		MHD_stop_daemon(h->mhd[i]);
 	https_tls_free(h->tls_cert, h->tls_key);
+	snapcache_free(h->snapcache);
 	free(h->conns);
 	free(h);
 }

@@ -40,6 +40,7 @@ struct http_front {
 	size_t nheld;
 	uint64_t woke_seq; /* the change-log seq the held polls were last checked at */
 	int64_t next_until;
+	struct snapcache *snapcache; /* agents' slices (model/snapcache.h), made on first fetch */
 	struct MHD_Daemon *mhd[3];
 	int nmhd;
 	struct MHD_Daemon *tls;   /* the HTTPS API's (also in mhd[]), or NULL */
