@@ -359,6 +359,17 @@ static int delta_for(const struct host *h, const struct snapcache_entry *e, int6
 	return 0;
 }
 
+int delta_from_cache(struct snapcache *c, const struct host *h, uint64_t since, uint64_t seq,
+		     int64_t now_ms, char **payload, size_t *len, char *err, size_t errlen)
+{
+	char *wsk = c ? snapcache_wskey(h->workspaces, h->nws) : NULL;
+	const struct snapcache_entry *e =
+		wsk ? snapcache_get(c, wsk, seq, since, svca_now_ms()) : NULL;
+	free(wsk);
+	*payload = NULL;
+	return e ? delta_for(h, e, now_ms, payload, len, err, errlen) : 2;
+}
+
 int delta_build(struct daemon *d, const struct host *h, uint64_t since, int64_t now_ms,
 		char **payload, size_t *len, uint64_t *seq, char *err, size_t errlen)
 {

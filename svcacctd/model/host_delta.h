@@ -50,4 +50,9 @@ int delta_build_cached(struct snapcache *c, struct daemon *d, const struct host 
 		       int64_t now_ms, char **payload, size_t *len, uint64_t *seq, char *err,
 		       size_t errlen);
 
+/* h's delta (since, seq] from the cache only (no store read: no lock
+ * needed, snapcache.h).  delta_build's answers, or 2 not cached. */
+int delta_from_cache(struct snapcache *c, const struct host *h, uint64_t since, uint64_t seq,
+		     int64_t now_ms, char **payload, size_t *len, char *err, size_t errlen);
+
 #endif

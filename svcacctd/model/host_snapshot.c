@@ -439,6 +439,20 @@ int snapshot_build_cached(struct snapcache *c, struct daemon *d, const struct ho
 	return r;
 }
 
+int snapshot_from_cache(struct snapcache *c, const struct host *h, uint64_t seq, int64_t now_ms,
+			char **payload, size_t *len)
+{
+	char err[64], *wsk = c ? snapcache_wskey(h->workspaces, h->nws) : NULL;
+	const struct snapcache_entry *e = wsk ? snapcache_get(c, wsk, seq, 0, svca_now_ms()) : NULL;
+	free(wsk);
+	*payload = NULL;
+	*len = 0;
+	return e && snapshot_for(h, seq, now_ms, e->tail, e->tlen, payload, len, err,
+				 sizeof(err)) == 0
+		       ? 0
+		       : 1;
+}
+
 char *snapshot_envelope(const struct secrets *s, const char *payload, size_t len)
 {
 	uint8_t sig[crypto_sign_BYTES];

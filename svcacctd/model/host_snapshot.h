@@ -78,6 +78,11 @@ int snapshot_build_cached(struct snapcache *c, struct daemon *d, const struct ho
 			  int64_t now_ms, char **payload, size_t *len, uint64_t *seq, char *err,
 			  size_t errlen);
 
+/* h's snapshot at seq from the cache only (no store read: no lock needed,
+ * snapcache.h).  0 *payload, 1 not cached (or out of memory). */
+int snapshot_from_cache(struct snapcache *c, const struct host *h, uint64_t seq, int64_t now_ms,
+			char **payload, size_t *len);
+
 /* The envelope {"payload": base64(payload), "sig": base64url(Ed25519 over
  * the payload bytes), "kid": ...} signed with the organization's snapshot
  * key.  malloc'ed JSON text, or NULL. */
