@@ -819,8 +819,8 @@ static void pam_variant(struct run *r, struct daemon *d, const char *dir, const 
 	pam_skip_lookup = agent;
 	pam_run(d, dir, key, tok, "-", p50);
 	if (agent && !isnan(p50[PV_TOKEN]))
-		emit(add_row("pam: API key, no NSS: n/a (account.show is refused on agents)", "-",
-			     1, 0, NAN, NULL, NAN));
+		emit(add_row("pam: API key, no NSS: n/a (no account.show)", "-", 1, 0, NAN, NULL,
+			     NAN));
 	if (agent && isnan(p50[PV_TOKEN])) {
 		sfmt(dir2, sizeof(dir2), "%s-nokey", dir);
 		note("%sthe key login failed: again without the key variants", prefix);
