@@ -91,9 +91,9 @@ static void bounded(void **state)
 
 	/* Bytes: 3 entries of 40 KiB in 100 KiB; one over the bound is not kept. */
 	c = snapcache_new(100, 100 * 1024);
-	for (int i = 0; i < 3; i++) {
-		char w[8];
-		snprintf(w, sizeof(w), "w%d\n", i);
+	for (unsigned i = 0; i < 3; i++) {
+		char w[16];
+		snprintf(w, sizeof(w), "w%u\n", i);
 		assert_int_equal(put(c, w, 9, 0, 40 * 1024, 0), 1);
 	}
 	snapcache_stats(c, &st);
