@@ -329,7 +329,7 @@ struct fetch_log {
 };
 
 /* One transaction for every waiting fetch record (a host removed since
- * gets none: no orphan hsync/). */
+ * gets none: no orphan hsync/; one fetched later meanwhile keeps that). */
 static void write_fetches(struct http_front *hf)
 {
 	struct daemon *d = http_front_daemon(hf);
@@ -340,8 +340,10 @@ static void write_fetches(struct http_front *hf)
 	for (size_t i = 0; ok && i < l->n; i++) {
 		struct host h;
 		int g = host_get(d->store, l->v[i].host_id, &h);
-		ok = g >= 0 && (g == 0 || host_sync_put(d->store, l->v[i].host_id, l->v[i].at_ms,
-							l->v[i].seq) == 0);
+		/* a newer fetch (locked path, another hub) may be recorded already */
+		ok = g >= 0 &&
+		     (g == 0 || h.last_seen >= l->v[i].at_ms ||
+		      host_sync_put(d->store, l->v[i].host_id, l->v[i].at_ms, l->v[i].seq) == 0);
 	}
 	if (!ok || store_commit(d->store) < 0)
 		store_abort(d->store); /* only the fetch times are lost */
