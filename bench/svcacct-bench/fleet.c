@@ -12,9 +12,10 @@
  * for real (HOST_TOKEN_CREATE on f-h1, POST /v1/agent/enroll on its hub,
  * the agents alternating between the hubs), pinning the snapshot key, then
  * holding GET /v1/agent/changes?since=SEQ and, when the seq moves, fetching
- * what a real agent fetches (fetch_begin/fetch_done: today the full
- * GET /v1/agent/snapshot) and verifying it (Ed25519 over the payload,
- * libsodium; host_id and seq of the parsed payload).  All agents run in
+ * what a real agent fetches (fetch_begin/fetch_done: GET
+ * /v1/agent/delta?since=SEQ, the full GET /v1/agent/snapshot when it holds
+ * nothing or the hub answers 409) and verifying it (Ed25519 over the
+ * payload, libsodium; host_id, seq, a delta's base_seq).  All agents run in
  * one thread on a libcurl multi handle, one connection each.
  *
  * Measured for each agent count (--fleet N,N...):
@@ -59,6 +60,8 @@ struct agent {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	int hub;   /* 0 or 1 */
 	int state; /* ST_POLL, ST_FETCH */
+	int delta; /* the fetch in flight is a delta (since seq) */
+	int full;  /* the hub answered 409: the next fetch is a full snapshot */
 	CURL *e;
 	struct curl_slist *hdr;
 	char *buf;
@@ -83,6 +86,7 @@ static unsigned nagents;
 static atomic_int loop_stop;
 static _Atomic uint64_t last_apply_ns; /* any agent's last verified snapshot */
 static atomic_uint warmed;             /* agents whose connection authenticated */
+static atomic_ulong fetched[3];        /* deltas, full snapshots, 409 answers */
 static char first_error[200];          /* of this agent count (loop thread) */
 static pthread_t loop_thread;
 
@@ -277,19 +281,43 @@ static long http_status(CURL *e)
 
 /* ---- what an agent fetches and verifies: one place ----------------------------- */
 
-/* The request for the newest data (today the whole snapshot; a delta
- * endpoint would change these two functions only). */
+/* The request for the newest data, as a real agent's (agentsync.c): a
+ * delta since the seq it holds; the full snapshot when it holds none or
+ * the hub said 409 (a delta cannot say it). */
 static void fetch_begin(struct agent *a)
 {
+	char path[80];
 	a->state = ST_FETCH;
-	get_setup(a, "/v1/agent/snapshot", FETCH_TIMEOUT_MS);
+	a->delta = a->seq > 0 && !a->full;
+	if (a->delta)
+		sfmt(path, sizeof(path), "/v1/agent/delta?since=%llu", (unsigned long long)a->seq);
+	else
+		sfmt(path, sizeof(path), "/v1/agent/snapshot");
+	get_setup(a, path, FETCH_TIMEOUT_MS);
+}
+
+/* The payload's fields as an agent checks them (snapverify.c): format 1,
+ * its own host_id, seq; a delta: kind "delta" and base_seq == base; a
+ * snapshot: no kind.  1 good. */
+static int payload_ok(json_t *pl, const char *host_id, int delta, uint64_t base)
+{
+	const char *hid = json_string_value(json_object_get(pl, "host_id"));
+	const char *kind = json_string_value(json_object_get(pl, "kind"));
+	json_t *sq = json_object_get(pl, "seq"), *bs = json_object_get(pl, "base_seq");
+	if (json_integer_value(json_object_get(pl, "format")) != 1 || !hid ||
+	    strcmp(hid, host_id) || !json_is_integer(sq) || json_integer_value(sq) < 0)
+		return 0;
+	if (!delta)
+		return json_object_get(pl, "kind") == NULL;
+	return kind && !strcmp(kind, "delta") && json_is_integer(bs) &&
+	       (uint64_t)json_integer_value(bs) == base;
 }
 
 /* Verifies an envelope as an agent does: strict base64 payload and
  * base64url signature, Ed25519 with the pinned key over the payload bytes,
- * then the payload parsed: format 1, its own host_id, seq.  0 with *seq. */
+ * then the payload parsed (payload_ok).  0 with *seq. */
 static int snap_verify(const char *body, size_t len, const unsigned char *pk, const char *host_id,
-		       uint64_t *seq)
+		       int delta, uint64_t base, uint64_t *seq)
 {
 	json_t *env = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	const char *p64 = json_string_value(json_object_get(env, "payload"));
@@ -310,11 +338,8 @@ static int snap_verify(const char *body, size_t len, const unsigned char *pk, co
 	    slen != sizeof(sig) || crypto_sign_verify_detached(sig, payload, plen, pk) != 0)
 		goto out;
 	json_t *pl = json_loadb((const char *)payload, plen, JSON_REJECT_DUPLICATES, NULL);
-	const char *hid = json_string_value(json_object_get(pl, "host_id"));
-	json_t *sq = json_object_get(pl, "seq");
-	if (json_integer_value(json_object_get(pl, "format")) == 1 && hid &&
-	    !strcmp(hid, host_id) && json_is_integer(sq) && json_integer_value(sq) >= 0) {
-		*seq = (uint64_t)json_integer_value(sq);
+	if (payload_ok(pl, host_id, delta, base)) {
+		*seq = (uint64_t)json_integer_value(json_object_get(pl, "seq"));
 		rc = 0;
 	}
 	json_decref(pl);
@@ -324,12 +349,21 @@ out:
 	return rc;
 }
 
+/* 0 done, 1 fetch again (409: the full snapshot), -1 failed. */
 static int fetch_done(struct agent *a)
 {
 	uint64_t seq;
-	if (http_status(a->e) != 200 || snap_verify(a->buf, a->len, a->pk, a->host_id, &seq) < 0 ||
-	    seq < a->seq)
+	if (a->delta && http_status(a->e) == 409) {
+		a->full = 1;
+		atomic_fetch_add(&fetched[2], 1);
+		return 1;
+	}
+	if (http_status(a->e) != 200 ||
+	    snap_verify(a->buf, a->len, a->pk, a->host_id, a->delta, a->seq, &seq) < 0 ||
+	    seq < a->seq || (a->delta && seq == a->seq))
 		return -1;
+	a->full = 0;
+	atomic_fetch_add(&fetched[a->delta ? 0 : 1], 1);
 	if (seq > a->seq) {
 		a->seq = seq;
 		uint64_t t = now_ns();
@@ -657,6 +691,8 @@ static void fleet_at(struct run *r, unsigned n, unsigned base, char (*keys)[KEYB
 	f->rss_kib = (rss1 - rss0) / n;
 	f->cpu_idle_us = ticks_s(k1 - k0) * 1e6 / ((double)(w1 - w0) / 1e9) / n;
 	struct lat l = { 0 };
+	unsigned long f0[3] = { atomic_load(&fetched[0]), atomic_load(&fetched[1]),
+				atomic_load(&fetched[2]) };
 	uint64_t kb = hubs_ticks();
 	for (unsigned i = 0; i < Z.fleet_revokes; i++) {
 		char name[40];
@@ -666,6 +702,9 @@ static void fleet_at(struct run *r, unsigned n, unsigned base, char (*keys)[KEYB
 		usleep(300000); /* the next revoke on a quiet fleet */
 	}
 	f->cpu_burst_ms = ticks_s(hubs_ticks() - kb) * 1e3 / Z.fleet_revokes / n;
+	note("fleet: %u agents, %u revokes: %lu deltas, %lu full snapshots, %lu answers 409", n,
+	     Z.fleet_revokes, atomic_load(&fetched[0]) - f0[0], atomic_load(&fetched[1]) - f0[1],
+	     atomic_load(&fetched[2]) - f0[2]);
 	f->errors += agents_errors();
 	lat_sort(&l);
 	f->props = l.n;
@@ -766,25 +805,32 @@ static void agent_wait_synced(struct daemon *ag)
 	}
 }
 
-/* pam_run on d with rows prefixed.  On an agent, when the run fails as a
- * whole (its warm-up checks every variant) it runs again without the key
- * variants, marked n/a: API keys on agents come later (issue 17 item 3). */
+/* pam_run on d with rows prefixed.  On an agent the key variant without
+ * NSS cannot work (pam_svcacct's lookup is account.show, which an agent
+ * refuses: management is the hubs'): it is left out, with a row saying so.
+ * When the run still fails as a whole (its warm-up checks every variant) it
+ * runs again without the key variants, marked n/a. */
 static void pam_variant(struct run *r, struct daemon *d, const char *dir, const char *prefix,
 			const char *key, const char *tok, int agent, double *p50)
 {
 	char dir2[64];
 	row_prefix = prefix;
 	cur = d;
+	pam_skip_lookup = agent;
 	pam_run(d, dir, key, tok, "-", p50);
+	if (agent && !isnan(p50[PV_TOKEN]))
+		emit(add_row("pam: API key, no NSS: n/a (no account.show)", "-", 1, 0, NAN, NULL,
+			     NAN));
 	if (agent && isnan(p50[PV_TOKEN])) {
 		sfmt(dir2, sizeof(dir2), "%s-nokey", dir);
 		note("%sthe key login failed: again without the key variants", prefix);
 		pam_run(d, dir2, NULL, tok, "-", p50);
-		struct row *w = add_row("pam: API key n/a (keys on agents not built)", "-", 1, 0,
-					NAN, NULL, NAN);
+		struct row *w = add_row("pam: API key n/a (the key login failed on the agent)", "-",
+					1, 0, NAN, NULL, NAN);
 		emit(w);
 		r->fleet_key_na = 1;
 	}
+	pam_skip_lookup = 0;
 	row_prefix = "";
 }
 
@@ -926,10 +972,24 @@ void target_fleet(FILE *out, const struct run *r)
 		r->fleet_big, r->fleet_snap_kib, r->fleet_sync_p50, r->fleet_sync_max,
 		r->fleet_verify_ms);
 	static const char *const what[3] = { "standalone", "agent, hubs up", "agent, hubs down" };
-	for (int s = 0; s < 3; s++)
+	for (int s = 0; s < 3; s++) {
+		char key[64];
+		if (s && r->fleet_key_na)
+			sfmt(key, sizeof(key), "n/a (the key login failed on the agent)");
+		else
+			sfmt(key, sizeof(key), "p50 %.3f ms", r->fleet_pam[s][PV_KEY] / 1000);
 		fprintf(out, "- info  : fleet PAM (%s): token p50 %.3f ms, key %s\n", what[s],
-			r->fleet_pam[s][PV_TOKEN] / 1000,
-			s && r->fleet_key_na ? "n/a (keys on agents not built)" : "measured");
+			r->fleet_pam[s][PV_TOKEN] / 1000, key);
+	}
+	if (!r->fleet_key_na && !isnan(r->fleet_pam[1][PV_KEY]) &&
+	    !isnan(r->fleet_pam[0][PV_KEY])) {
+		double up = r->fleet_pam[1][PV_KEY] - r->fleet_pam[0][PV_KEY];
+		double down = r->fleet_pam[2][PV_KEY] - r->fleet_pam[0][PV_KEY];
+		fprintf(out,
+			"- info  : PAM API-key login on an agent vs standalone: hubs up %+.3f ms, "
+			"hubs down %+.3f ms\n",
+			up / 1000, down / 1000);
+	}
 	if (!isnan(r->fleet_pam[1][PV_TOKEN]) && !isnan(r->fleet_pam[0][PV_TOKEN])) {
 		double up = r->fleet_pam[1][PV_TOKEN] - r->fleet_pam[0][PV_TOKEN];
 		double down = r->fleet_pam[2][PV_TOKEN] - r->fleet_pam[0][PV_TOKEN];

@@ -13,6 +13,8 @@
 #include "host_snapshot.h"
 #include "keys.h"
 #include "rbac.h"
+#include "snapcache.h"
+#include "sockio.h"
 #include "tokens.h"
 
 struct changes {
@@ -21,6 +23,7 @@ struct changes {
 	const struct snapshot_slice *sl;
 	json_t *uids;   /* uid text -> true: reached the host before (grant) / false */
 	json_t *direct; /* store key -> null: deny/ meta/ org/ */
+	json_t *hosts;  /* host ids whose host/ record changed (a 409 for them) */
 	size_t nkeys;
 	const char *full; /* why a delta cannot say it: NULL none */
 	int err;
@@ -111,12 +114,10 @@ static int on_change(void *arg, const char *ck)
 	if (strncmp(ck, "0:", 2) != 0)
 		return 0; /* not DB_STATE: nothing an agent holds */
 	const char *k = ck + 2;
-	char host_key[HOST_ID_MAX + 8];
-	snprintf(host_key, sizeof(host_key), "host/%s", c->h->host_id);
 	if (host_scope(c, k))
 		c->full = "a workspace or team of the host changed";
-	else if (!strcmp(k, host_key))
-		c->full = "the host's record changed";
+	else if (prefixed(k, "host/")) /* which host: per request (delta_for) */
+		c->err |= json_array_append_new(c->hosts, json_string(k + 5)) < 0;
 	else if (prefixed(k, "uid/") || prefixed(k, "kidx/") || prefixed(k, "gidx/")) {
 		uint32_t u = uid_of(strchr(k, '/') + 1);
 		if (u)
@@ -218,39 +219,57 @@ static void direct_part(struct changes *c, json_t *ups, json_t *dels)
 	}
 }
 
-static json_t *delta_json(struct changes *c, uint64_t since, uint64_t seq, int64_t now_ms)
+/* The part of the payload every host of the same workspace set gets:
+ * ,"accounts":[...],"upserts":[...],"deletes":[...],"jwks":{...}} */
+static char *delta_tail(struct changes *c, size_t *tlen)
 {
-	json_t *o = json_object(), *accts = json_array(), *ups = json_array(), *dels = json_array(),
-	       *ws = snapshot_workspaces(c->h);
+	json_t *o = json_object(), *accts = json_array(), *ups = json_array(), *dels = json_array();
 	char *jwks = tokens_jwks(c->d);
 	json_t *jw = jwks ? json_loads(jwks, 0, NULL) : NULL;
 	free(jwks);
-	if (!o || !accts || !ups || !dels || !ws || !jw || accounts_part(c, accts, ups) < 0) {
+	if (!o || !accts || !ups || !dels || !jw || accounts_part(c, accts, ups) < 0) {
 		json_decref(accts);
 		json_decref(ups);
 		json_decref(dels);
-		json_decref(ws);
 		json_decref(jw);
 		json_decref(o);
 		return NULL;
 	}
 	direct_part(c, ups, dels);
-	json_object_set_new(o, "format", json_integer(SNAPSHOT_FORMAT));
-	json_object_set_new(o, "kind", json_string(DELTA_KIND));
-	json_object_set_new(o, "host_id", json_string(c->h->host_id));
-	json_object_set_new(o, "workspaces", ws);
-	json_object_set_new(o, "base_seq", json_integer((json_int_t)since));
-	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-	json_object_set_new(o, "issued_at", json_integer((json_int_t)now_ms));
-	json_object_set_new(o, "accounts", accts);
-	json_object_set_new(o, "upserts", ups);
-	json_object_set_new(o, "deletes", dels);
-	json_object_set_new(o, "jwks", jw);
-	if (c->err || json_object_size(o) != 11) { /* out of memory somewhere */
-		json_decref(o);
+	/* json_object_set_new takes the value even when it fails */
+	c->err |= json_object_set_new(o, "accounts", accts) < 0;
+	c->err |= json_object_set_new(o, "upserts", ups) < 0;
+	c->err |= json_object_set_new(o, "deletes", dels) < 0;
+	c->err |= json_object_set_new(o, "jwks", jw) < 0;
+	char *text = c->err ? NULL : json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text || text[0] != '{') {
+		free(text);
 		return NULL;
 	}
-	return o;
+	text[0] = ','; /* follows the host's head (snapshot_head) */
+	*tlen = strlen(text);
+	return text;
+}
+
+/* "\nID\nID\n" of the changed host records, NULL when none. */
+static char *hosts_text(json_t *hosts)
+{
+	size_t i, cap = 2;
+	json_t *v;
+	if (!json_array_size(hosts))
+		return NULL;
+	json_array_foreach(hosts, i, v) cap += strlen(json_string_value(v)) + 1;
+	char *t = malloc(cap);
+	if (!t)
+		return NULL;
+	strcpy(t, "\n");
+	json_array_foreach(hosts, i, v)
+	{
+		strcat(t, json_string_value(v));
+		strcat(t, "\n");
+	}
+	return t;
 }
 
 static int full_needed(char *err, size_t errlen, const char *why)
@@ -259,26 +278,30 @@ static int full_needed(char *err, size_t errlen, const char *why)
 	return 1;
 }
 
-int delta_build(struct daemon *d, const struct host *h, uint64_t since, int64_t now_ms,
-		char **payload, size_t *len, uint64_t *seq, char *err, size_t errlen)
+int delta_tail_build(struct daemon *d, const struct host *h, uint64_t since, int64_t now_ms,
+		     struct snapcache_entry *out, char *err, size_t errlen)
 {
 	struct snapshot_slice *sl = calloc(1, sizeof(*sl));
 	struct changes c = { .d = d, .h = h, .sl = sl };
-	int ret = -1;
-	*payload = NULL;
-	*seq = store_change_seq(d->store);
+	int ret = -1, built = 0;
+	out->seq = store_change_seq(d->store);
+	out->since = since;
 	snprintf(err, errlen, "the organization database is unreachable");
 	if (!sl)
 		return -1;
-	if (since > *seq || since == 0) {
-		free(sl);
-		return full_needed(err, errlen, "no delta from that seq");
+	if (since > out->seq || since == 0) {
+		ret = full_needed(err, errlen, "no delta from that seq");
+		goto out;
 	}
 	c.uids = json_object();
 	c.direct = json_object();
-	if (!c.uids || !c.direct || snapshot_slice_build(d, h, now_ms, sl) < 0)
+	c.hosts = json_array();
+	if (!c.uids || !c.direct || !c.hosts)
 		goto out;
-	int r = store_changes_between(d->store, since, *seq, on_change, &c);
+	if (snapshot_slice_build(d, h, now_ms, sl) < 0)
+		goto out;
+	built = 1;
+	int r = store_changes_between(d->store, since, out->seq, on_change, &c);
 	if (r < 0 || c.err)
 		goto out;
 	if (r == 1 || c.full) {
@@ -286,24 +309,107 @@ int delta_build(struct daemon *d, const struct host *h, uint64_t since, int64_t 
 				  c.full ? c.full : "the change log does not reach back");
 		goto out;
 	}
-	json_t *o = delta_json(&c, since, *seq, now_ms);
-	*payload = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!*payload) {
+	out->tail = delta_tail(&c, &out->tlen);
+	out->hosts = hosts_text(c.hosts);
+	if (!out->tail || (json_array_size(c.hosts) && !out->hosts)) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	*len = strlen(*payload);
 	ret = 0;
+out:
+	if (ret == 1) {
+		out->full = 1;
+		snprintf(out->why, sizeof(out->why), "%s", err);
+	}
+	json_decref(c.uids);
+	json_decref(c.direct);
+	json_decref(c.hosts);
+	if (built)
+		snapshot_slice_free(sl);
+	free(sl);
+	return ret;
+}
+
+/* h's delta from a built (or cached) entry: 0 payload, 1 a full snapshot
+ * is needed (err), -1 out of memory. */
+static int delta_for(const struct host *h, const struct snapcache_entry *e, int64_t now_ms,
+		     char **payload, size_t *len, char *err, size_t errlen)
+{
+	char id[HOST_ID_MAX + 3];
+	*payload = NULL;
+	if (e->full)
+		return full_needed(err, errlen, e->why);
+	snprintf(id, sizeof(id), "\n%s\n", h->host_id);
+	if (e->hosts && strstr(e->hosts, id))
+		return full_needed(err, errlen, "the host's record changed");
+	size_t hlen = 0;
+	char *head = snapshot_head(h, DELTA_KIND, e->since, e->seq, now_ms, &hlen);
+	int r = head ? snapshot_assemble(head, hlen, e->tail, e->tlen, payload, len) : -1;
+	free(head);
+	if (r < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (*len > DELTA_MAX_BYTES) {
 		free(*payload);
 		*payload = NULL;
-		ret = full_needed(err, errlen, "the delta would be larger than a snapshot's bound");
+		return full_needed(err, errlen,
+				   "the delta would be larger than a snapshot's bound");
 	}
-out:
-	json_decref(c.uids);
-	json_decref(c.direct);
-	snapshot_slice_free(sl);
-	free(sl);
-	return ret;
+	return 0;
+}
+
+int delta_from_cache(struct snapcache *c, const struct host *h, uint64_t since, uint64_t seq,
+		     int64_t now_ms, char **payload, size_t *len, char *err, size_t errlen)
+{
+	char *wsk = c ? snapcache_wskey(h->workspaces, h->nws) : NULL;
+	const struct snapcache_entry *e =
+		wsk ? snapcache_get(c, wsk, seq, since, svca_now_ms()) : NULL;
+	free(wsk);
+	*payload = NULL;
+	return e ? delta_for(h, e, now_ms, payload, len, err, errlen) : 2;
+}
+
+int delta_build(struct daemon *d, const struct host *h, uint64_t since, int64_t now_ms,
+		char **payload, size_t *len, uint64_t *seq, char *err, size_t errlen)
+{
+	struct snapcache_entry e = { 0 };
+	*payload = NULL;
+	int r = delta_tail_build(d, h, since, now_ms, &e, err, errlen);
+	*seq = e.seq;
+	if (r == 0)
+		r = delta_for(h, &e, now_ms, payload, len, err, errlen);
+	free(e.tail);
+	free(e.hosts);
+	return r;
+}
+
+int delta_build_cached(struct snapcache *c, struct daemon *d, const struct host *h, uint64_t since,
+		       int64_t now_ms, char **payload, size_t *len, uint64_t *seq, char *err,
+		       size_t errlen)
+{
+	/* only a shared store's seq says which store state a slice reflects */
+	char *wsk = c && store_shared(d->store) ? snapcache_wskey(h->workspaces, h->nws) : NULL;
+	if (!wsk)
+		return delta_build(d, h, since, now_ms, payload, len, seq, err, errlen);
+	*payload = NULL;
+	*seq = store_change_seq(d->store); /* exact: the caller holds the write intent */
+	int64_t mono = svca_now_ms();
+	const struct snapcache_entry *e = snapcache_get(c, wsk, *seq, since, mono);
+	if (e) {
+		free(wsk);
+		return delta_for(h, e, now_ms, payload, len, err, errlen);
+	}
+	struct snapcache_entry ne = { .wsk = wsk };
+	int t = delta_tail_build(d, h, since, now_ms, &ne, err, errlen);
+	*seq = ne.seq;
+	int r = t < 0 ? t : delta_for(h, &ne, now_ms, payload, len, err, errlen);
+	if (t >= 0) { /* a delta, or "a full snapshot is needed" for the whole set */
+		snapcache_put(c, &ne, mono); /* takes wsk, tail, hosts */
+	} else {                             /* a storage error is not kept */
+		free(ne.wsk);
+		free(ne.tail);
+		free(ne.hosts);
+	}
+	return r;
 }

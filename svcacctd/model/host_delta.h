@@ -35,4 +35,24 @@
 int delta_build(struct daemon *d, const struct host *h, uint64_t since, int64_t now_ms,
 		char **payload, size_t *len, uint64_t *seq, char *err, size_t errlen);
 
+struct snapcache;
+struct snapcache_entry;
+
+/* The part of the delta every host of h's workspace set gets (snapcache.h),
+ * into out: seq, since, and tail + hosts (0) or full + why (1); -1 a
+ * storage error (err).  The caller holds the write intent. */
+int delta_tail_build(struct daemon *d, const struct host *h, uint64_t since, int64_t now_ms,
+		     struct snapcache_entry *out, char *err, size_t errlen);
+
+/* delta_build, the shared part taken from / put into the cache c (NULL:
+ * no cache).  The same answers as delta_build's but for issued_at. */
+int delta_build_cached(struct snapcache *c, struct daemon *d, const struct host *h, uint64_t since,
+		       int64_t now_ms, char **payload, size_t *len, uint64_t *seq, char *err,
+		       size_t errlen);
+
+/* h's delta (since, seq] from the cache only (no store read: no lock
+ * needed, snapcache.h).  delta_build's answers, or 2 not cached. */
+int delta_from_cache(struct snapcache *c, const struct host *h, uint64_t since, uint64_t seq,
+		     int64_t now_ms, char **payload, size_t *len, char *err, size_t errlen);
+
 #endif

@@ -14,6 +14,8 @@
 #include "rbac.h"
 #include "record.h"
 #include "secrets.h"
+#include "snapcache.h"
+#include "sockio.h"
 #include "tokens.h"
 
 enum { REC_KEY_KIND = 'K' };
@@ -225,28 +227,81 @@ static int put_settings(struct snapshot_slice *p)
 	return r;
 }
 
-static json_t *payload_json(struct snapshot_slice *p, uint64_t seq, int64_t now_ms)
+/* The slice's part of the payload, the same for every host of the same
+ * workspace set: ,"records":[...],"jwks":{...}} (snapcache.h). */
+static char *tail_text(struct snapshot_slice *p, size_t *tlen)
 {
-	json_t *o = json_object(), *ws = snapshot_workspaces(p->h);
 	char *jwks = tokens_jwks(p->d);
 	json_t *jw = jwks ? json_loads(jwks, 0, NULL) : NULL;
 	free(jwks);
-	json_t *recs = records_array(p->recs);
-	if (!o || !ws || !jw || !recs) {
+	json_t *recs = records_array(p->recs), *o = json_object();
+	if (!o || !jw || !recs) {
 		json_decref(o);
-		json_decref(ws);
 		json_decref(jw);
 		json_decref(recs);
 		return NULL;
 	}
-	json_object_set_new(o, "format", json_integer(SNAPSHOT_FORMAT));
-	json_object_set_new(o, "host_id", json_string(p->h->host_id));
-	json_object_set_new(o, "workspaces", ws);
-	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-	json_object_set_new(o, "issued_at", json_integer((json_int_t)now_ms));
-	json_object_set_new(o, "records", recs);
-	json_object_set_new(o, "jwks", jw);
-	return o;
+	/* json_object_set_new takes the value even when it fails */
+	int bad = json_object_set_new(o, "records", recs) < 0;
+	bad |= json_object_set_new(o, "jwks", jw) < 0;
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text || text[0] != '{')
+		return free(text), NULL;
+	text[0] = ','; /* {"records"...} -> ,"records"...}: follows the head */
+	*tlen = strlen(text);
+	return text;
+}
+
+/* JSON text of one value (a host's own fields go into the head escaped as
+ * jansson would). */
+static char *value_text(json_t *v)
+{
+	char *t = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(v);
+	return t;
+}
+
+char *snapshot_head(const struct host *h, const char *kind, uint64_t base_seq, uint64_t seq,
+		    int64_t now_ms, size_t *hlen)
+{
+	char *id = value_text(json_string(h->host_id)), *ws = value_text(snapshot_workspaces(h));
+	char *head = NULL, base[48] = "";
+	if (kind)
+		snprintf(base, sizeof(base), ",\"base_seq\":%llu", (unsigned long long)base_seq);
+	if (id && ws) {
+		size_t cap = strlen(id) + strlen(ws) + 200;
+		head = malloc(cap);
+		if (head)
+			snprintf(head, cap,
+				 "{\"format\":%d%s%s%s,\"host_id\":%s,\"workspaces\":%s%s,"
+				 "\"seq\":%llu,\"issued_at\":%lld",
+				 SNAPSHOT_FORMAT, kind ? ",\"kind\":\"" : "", kind ? kind : "",
+				 kind ? "\"" : "", id, ws, base, (unsigned long long)seq,
+				 (long long)now_ms);
+	}
+	free(id);
+	free(ws);
+	if (head)
+		*hlen = strlen(head);
+	return head;
+}
+
+int snapshot_assemble(const char *head, size_t hlen, const char *tail, size_t tlen, char **payload,
+		      size_t *len)
+{
+	*payload = malloc(hlen + tlen + 1);
+	if (!*payload)
+		return -1;
+	memcpy(*payload, head, hlen);
+	memcpy(*payload + hlen, tail, tlen);
+	(*payload)[hlen + tlen] = '\0';
+	*len = hlen + tlen;
+	return 0;
 }
 
 int snapshot_slice_build(struct daemon *d, const struct host *h, int64_t now_ms,
@@ -297,36 +352,105 @@ json_t *snapshot_workspaces(const struct host *h)
 	return ws;
 }
 
-int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char **payload,
-		   size_t *len, uint64_t *seq, char *err, size_t errlen)
+int snapshot_tail_build(struct daemon *d, const struct host *h, int64_t now_ms, char **tail,
+			size_t *tlen, uint64_t *seq, char *err, size_t errlen)
 {
 	struct snapshot_slice *p = calloc(1, sizeof(*p));
-	json_t *o = NULL;
-	*payload = NULL;
+	*tail = NULL;
 	snprintf(err, errlen, "the organization database is unreachable");
 	if (!p)
 		return -1;
 	*seq = store_change_seq(d->store);
-	int ok = snapshot_slice_build(d, h, now_ms, p) == 0;
-	if (ok && !(o = payload_json(p, *seq, now_ms))) {
+	int built = snapshot_slice_build(d, h, now_ms, p) == 0, ok = built;
+	if (ok && !(*tail = tail_text(p, tlen))) {
 		snprintf(err, errlen, "out of memory");
 		ok = 0;
 	}
-	if (ok) {
-		*payload = json_dumps(o, JSON_COMPACT);
-		*len = *payload ? strlen(*payload) : 0;
-		if (*payload && *len > SNAPSHOT_MAX_BYTES) {
-			snprintf(err, errlen, "the snapshot is larger than %u bytes",
-				 SNAPSHOT_MAX_BYTES);
-			free(*payload);
-			*payload = NULL;
-		}
-		ok = *payload != NULL;
+	if (ok && *tlen > SNAPSHOT_MAX_BYTES) {
+		snprintf(err, errlen, "the snapshot is larger than %u bytes", SNAPSHOT_MAX_BYTES);
+		free(*tail);
+		*tail = NULL;
+		ok = 0;
 	}
-	json_decref(o);
-	snapshot_slice_free(p);
+	if (built)
+		snapshot_slice_free(p);
 	free(p);
 	return ok ? 0 : -1;
+}
+
+/* h's payload: its own head, then the tail. */
+static int snapshot_for(const struct host *h, uint64_t seq, int64_t now_ms, const char *tail,
+			size_t tlen, char **payload, size_t *len, char *err, size_t errlen)
+{
+	size_t hlen = 0;
+	char *head = snapshot_head(h, NULL, 0, seq, now_ms, &hlen);
+	int r = head ? snapshot_assemble(head, hlen, tail, tlen, payload, len) : -1;
+	free(head);
+	if (r == 0 && *len > SNAPSHOT_MAX_BYTES) {
+		free(*payload);
+		*payload = NULL;
+		r = -1;
+	}
+	if (r < 0)
+		snprintf(err, errlen, "%s",
+			 *len > SNAPSHOT_MAX_BYTES ? "the snapshot is too large" : "out of memory");
+	return r;
+}
+
+int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char **payload,
+		   size_t *len, uint64_t *seq, char *err, size_t errlen)
+{
+	char *tail = NULL;
+	size_t tlen = 0;
+	*payload = NULL;
+	*len = 0;
+	if (snapshot_tail_build(d, h, now_ms, &tail, &tlen, seq, err, errlen) < 0)
+		return -1;
+	int r = snapshot_for(h, *seq, now_ms, tail, tlen, payload, len, err, errlen);
+	free(tail);
+	return r;
+}
+
+int snapshot_build_cached(struct snapcache *c, struct daemon *d, const struct host *h,
+			  int64_t now_ms, char **payload, size_t *len, uint64_t *seq, char *err,
+			  size_t errlen)
+{
+	/* only a shared store's seq says which store state a slice reflects */
+	char *wsk = c && store_shared(d->store) ? snapcache_wskey(h->workspaces, h->nws) : NULL;
+	if (!wsk)
+		return snapshot_build(d, h, now_ms, payload, len, seq, err, errlen);
+	*payload = NULL;
+	*len = 0;
+	*seq = store_change_seq(d->store); /* exact: the caller holds the write intent */
+	int64_t mono = svca_now_ms();
+	const struct snapcache_entry *e = snapcache_get(c, wsk, *seq, 0, mono);
+	if (e) {
+		free(wsk);
+		return snapshot_for(h, *seq, now_ms, e->tail, e->tlen, payload, len, err, errlen);
+	}
+	struct snapcache_entry ne = { .wsk = wsk };
+	if (snapshot_tail_build(d, h, now_ms, &ne.tail, &ne.tlen, &ne.seq, err, errlen) < 0) {
+		free(wsk);
+		return -1;
+	}
+	*seq = ne.seq;
+	int r = snapshot_for(h, ne.seq, now_ms, ne.tail, ne.tlen, payload, len, err, errlen);
+	snapcache_put(c, &ne, mono); /* takes wsk and tail either way */
+	return r;
+}
+
+int snapshot_from_cache(struct snapcache *c, const struct host *h, uint64_t seq, int64_t now_ms,
+			char **payload, size_t *len)
+{
+	char err[64], *wsk = c ? snapcache_wskey(h->workspaces, h->nws) : NULL;
+	const struct snapcache_entry *e = wsk ? snapcache_get(c, wsk, seq, 0, svca_now_ms()) : NULL;
+	free(wsk);
+	*payload = NULL;
+	*len = 0;
+	return e && snapshot_for(h, seq, now_ms, e->tail, e->tlen, payload, len, err,
+				 sizeof(err)) == 0
+		       ? 0
+		       : 1;
 }
 
 char *snapshot_envelope(const struct secrets *s, const char *payload, size_t len)

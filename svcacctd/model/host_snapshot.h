@@ -57,6 +57,32 @@ json_t *snapshot_workspaces(const struct host *h);
 int snapshot_build(struct daemon *d, const struct host *h, int64_t now_ms, char **payload,
 		   size_t *len, uint64_t *seq, char *err, size_t errlen);
 
+struct snapcache;
+
+/* The part of h's payload that depends only on its workspace set and on
+ * the store at *seq (the caller holds the write intent): the JSON text
+ * after the head, ,"records":[...],"jwks":{...}} (malloc'ed).  0, -1 (err). */
+int snapshot_tail_build(struct daemon *d, const struct host *h, int64_t now_ms, char **tail,
+			size_t *tlen, uint64_t *seq, char *err, size_t errlen);
+/* The host's own head of a payload: {"format":1[,"kind":kind],"host_id",
+ * "workspaces"[,"base_seq"],"seq","issued_at" (no closing brace; kind NULL:
+ * a snapshot).  malloc'ed, or NULL. */
+char *snapshot_head(const struct host *h, const char *kind, uint64_t base_seq, uint64_t seq,
+		    int64_t now_ms, size_t *hlen);
+/* head + tail into *payload (malloc'ed).  0, -1 out of memory. */
+int snapshot_assemble(const char *head, size_t hlen, const char *tail, size_t tlen, char **payload,
+		      size_t *len);
+/* snapshot_build, the tail taken from / put into the cache c (NULL: no
+ * cache).  The same payload as snapshot_build's but for issued_at. */
+int snapshot_build_cached(struct snapcache *c, struct daemon *d, const struct host *h,
+			  int64_t now_ms, char **payload, size_t *len, uint64_t *seq, char *err,
+			  size_t errlen);
+
+/* h's snapshot at seq from the cache only (no store read: no lock needed,
+ * snapcache.h).  0 *payload, 1 not cached (or out of memory). */
+int snapshot_from_cache(struct snapcache *c, const struct host *h, uint64_t seq, int64_t now_ms,
+			char **payload, size_t *len);
+
 /* The envelope {"payload": base64(payload), "sig": base64url(Ed25519 over
  * the payload bytes), "kid": ...} signed with the organization's snapshot
  * key.  malloc'ed JSON text, or NULL. */

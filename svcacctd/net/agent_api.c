@@ -37,6 +37,7 @@
 #include "secrets.h"
 #include "host_delta.h"
 #include "host_snapshot.h"
+#include "snapcache.h"
 #include "sockio.h"
 
 #define CRED_BEARER_MAX 128
@@ -297,9 +298,116 @@ static enum MHD_Result signed_answer(struct http_front *hf, struct MHD_Connectio
 	return ret;
 }
 
-/* Built under the write intent (the organization's lock: the reads are
- * exact and seq is what they reflect), the fetch recorded in the same
- * transaction, which then ends (a flush: the lock is held no longer). */
+/* The hub's cache of slices (model/snapcache.h), made on first use; NULL
+ * (out of memory): every fetch builds its own. */
+static struct snapcache *slices(struct http_front *hf)
+{
+	if (!hf->snapcache)
+		hf->snapcache = snapcache_new(SNAPCACHE_MAX_ENTRIES, SNAPCACHE_MAX_BYTES);
+	return hf->snapcache;
+}
+
+static uint64_t slice_hits(const struct http_front *hf)
+{
+	struct snapcache_stats st;
+	snapcache_stats(hf->snapcache, &st);
+	return st.hits;
+}
+
+/* ---- fetches served without the lock: their hsync/ records, in batches ---------- */
+
+#define FETCH_BATCH_MS 200  /* a fetch's time is written this late at most */
+#define FETCH_BATCH_MAX 512 /* or when this many wait */
+
+struct fetch_log {
+	struct {
+		char host_id[HOST_ID_MAX + 1];
+		uint64_t at_ms, seq;
+	} v[FETCH_BATCH_MAX];
+	size_t n;
+	int64_t due; /* monotonic ms */
+};
+
+/* One transaction for every waiting fetch record (a host removed since
+ * gets none: no orphan hsync/; one fetched later meanwhile keeps that). */
+static void write_fetches(struct http_front *hf)
+{
+	struct daemon *d = http_front_daemon(hf);
+	struct fetch_log *l = hf->fetch_log;
+	store_write_intent(d->store);
+	store_begin(d->store);
+	int ok = 1;
+	for (size_t i = 0; ok && i < l->n; i++) {
+		struct host h;
+		int g = host_get(d->store, l->v[i].host_id, &h);
+		/* a newer fetch (locked path, another hub) may be recorded already */
+		ok = g >= 0 &&
+		     (g == 0 || h.last_seen >= l->v[i].at_ms ||
+		      host_sync_put(d->store, l->v[i].host_id, l->v[i].at_ms, l->v[i].seq) == 0);
+	}
+	if (!ok || store_commit(d->store) < 0)
+		store_abort(d->store); /* only the fetch times are lost */
+	if (d->ops->flush(d) < 0)
+		log_warn("agents' fetch times not written: the organization database is "
+			 "unreachable");
+	l->n = 0;
+}
+
+int agent_api_fetches(struct http_front *hf, int now)
+{
+	struct fetch_log *l = hf->fetch_log;
+	if (!l || !l->n)
+		return -1;
+	int64_t t = svca_now_ms();
+	if (!now && t < l->due)
+		return (int)(l->due - t);
+	write_fetches(hf);
+	return -1;
+}
+
+void agent_api_fetches_free(struct http_front *hf)
+{
+	agent_api_fetches(hf, 1);
+	free(hf->fetch_log);
+	hf->fetch_log = NULL;
+}
+
+/* Records h's fetch at seq (hsync/) within FETCH_BATCH_MS. */
+static void fetch_later(struct http_front *hf, const struct host *h, int64_t at_ms, uint64_t seq)
+{
+	if (!hf->fetch_log && !(hf->fetch_log = calloc(1, sizeof(*hf->fetch_log))))
+		return; /* only the fetch time is lost */
+	struct fetch_log *l = hf->fetch_log;
+	size_t i = 0;
+	while (i < l->n && strcmp(l->v[i].host_id, h->host_id))
+		i++;
+	if (i == l->n) {
+		if (!l->n)
+			l->due = svca_now_ms() + FETCH_BATCH_MS;
+		snprintf(l->v[i].host_id, sizeof(l->v[i].host_id), "%s", h->host_id);
+		l->n++;
+	}
+	l->v[i].at_ms = (uint64_t)at_ms;
+	l->v[i].seq = seq;
+	if (l->n == FETCH_BATCH_MAX)
+		write_fetches(hf);
+}
+
+/* The seq this hub knows (its own commits, the others' notifications),
+ * when a cached slice may be served at it without the lock: a shared
+ * store, no transaction open.  0: take the lock. */
+static uint64_t known_seq(struct http_front *hf)
+{
+	struct daemon *d = http_front_daemon(hf);
+	return hf->snapcache && store_shared(d->store) ? store_change_seq(d->store) : 0;
+}
+
+/* Under the write intent (the organization's lock: the reads are exact
+ * and seq is what they reflect), the fetch recorded in the same
+ * transaction, which then ends (a flush: the lock is held no longer).
+ * The slice is built once per workspace set and seq (snapcache.h): the
+ * lock makes seq exact, so a cached slice is served only at the seq it
+ * reflects. */
 enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection *c,
 				   const char *method)
 {
@@ -318,8 +426,20 @@ enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection 
 	size_t len = 0;
 	uint64_t seq = 0;
 	int64_t now = svca_wall_ms();
+	seq = known_seq(hf);
+	/* not older than what the host was last handed (its hsync/) */
+	if (seq && seq >= h.snapshot_seq &&
+	    snapshot_from_cache(hf->snapcache, &h, seq, now, &payload, &len) == 0) {
+		fetch_later(hf, &h, now, seq);
+		log_msg(LOG_DEBUG,
+			"snapshot for host %s: seq %llu, %zu bytes, slice cached (no lock)",
+			h.host_id, (unsigned long long)seq, len);
+		return signed_answer(hf, c, payload, len);
+	}
+	uint64_t hits = slice_hits(hf);
 	store_write_intent(d->store);
-	int ok = snapshot_build(d, &h, now, &payload, &len, &seq, err, sizeof(err)) == 0;
+	int ok = snapshot_build_cached(slices(hf), d, &h, now, &payload, &len, &seq, err,
+				       sizeof(err)) == 0;
 	if (ok) {
 		store_begin(d->store);
 		if (host_sync_put(d->store, h.host_id, (uint64_t)now, seq) < 0 ||
@@ -336,6 +456,8 @@ enum MHD_Result agent_api_snapshot(struct http_front *hf, struct MHD_Connection 
 		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable", err,
 				    NULL);
 	}
+	log_msg(LOG_DEBUG, "snapshot for host %s: seq %llu, %zu bytes, slice %s", h.host_id,
+		(unsigned long long)seq, len, slice_hits(hf) > hits ? "cached" : "built");
 	return signed_answer(hf, c, payload, len);
 }
 
@@ -386,8 +508,23 @@ enum MHD_Result agent_api_delta(struct http_front *hf, struct MHD_Connection *c,
 	char *payload = NULL;
 	size_t len = 0;
 	int64_t now = svca_wall_ms();
+	seq = known_seq(hf);
+	int r = seq > since ? delta_from_cache(hf->snapcache, &h, since, seq, now, &payload, &len,
+					       err, sizeof(err))
+			    : 2;
+	if (r == 1)
+		return http_problem(c, MHD_HTTP_CONFLICT, "Full Snapshot Needed", err, NULL);
+	if (r == 0) {
+		fetch_later(hf, &h, now, seq);
+		log_msg(LOG_DEBUG,
+			"delta for host %s: seq %llu to %llu, %zu bytes, slice cached (no lock)",
+			h.host_id, (unsigned long long)since, (unsigned long long)seq, len);
+		return signed_answer(hf, c, payload, len);
+	}
+	uint64_t hits = slice_hits(hf);
 	store_write_intent(d->store);
-	int r = delta_build(d, &h, since, now, &payload, &len, &seq, err, sizeof(err));
+	r = delta_build_cached(slices(hf), d, &h, since, now, &payload, &len, &seq, err,
+			       sizeof(err));
 	if (r == 0) {
 		store_begin(d->store);
 		if (host_sync_put(d->store, h.host_id, (uint64_t)now, seq) < 0 ||
@@ -407,8 +544,9 @@ enum MHD_Result agent_api_delta(struct http_front *hf, struct MHD_Connection *c,
 		return http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable", err,
 				    NULL);
 	}
-	log_msg(LOG_DEBUG, "delta for host %s: seq %llu to %llu, %zu bytes", h.host_id,
-		(unsigned long long)since, (unsigned long long)seq, len);
+	log_msg(LOG_DEBUG, "delta for host %s: seq %llu to %llu, %zu bytes, slice %s", h.host_id,
+		(unsigned long long)since, (unsigned long long)seq, len,
+		slice_hits(hf) > hits ? "cached" : "built");
 	return signed_answer(hf, c, payload, len);
 }
 

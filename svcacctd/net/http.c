@@ -33,6 +33,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "server.h"
+#include "snapcache.h"
 #include "sockio.h"
 #include "tokens.h"
 
@@ -682,7 +683,8 @@ static void on_ready(void *arg)
 			t->deadline = now + 60000;
 		}
 	}
-	agent_api_wake(h); /* held long polls whose seq moved or time is up */
+	agent_api_wake(h);       /* held long polls whose seq moved or time is up */
+	agent_api_fetches(h, 0); /* fetch times due to be written */
 	for (int i = 0; i < h->nmhd; i++) {
 		/* Run while MHD has work due now (buffered data it has not
 		 * processed yet), a bounded number of times. */
@@ -699,6 +701,9 @@ static int next_timeout(void *arg)
 {
 	struct http_front *h = arg;
 	int best = h->nheld ? agent_api_wake(h) : -1;
+	int f = agent_api_fetches(h, 0);
+	if (f >= 0 && (best < 0 || f < best))
+		best = f;
 	for (int i = 0; i < h->nmhd; i++) {
 		MHD_UNSIGNED_LONG_LONG ms;
 		if (MHD_get_timeout(h->mhd[i], &ms) == MHD_YES) {
@@ -873,6 +878,8 @@ void http_stop(struct http_front *h)
 	for (int i = 0; i < h->nmhd; i++)
 		MHD_stop_daemon(h->mhd[i]);
 	https_tls_free(h->tls_cert, h->tls_key);
+	agent_api_fetches_free(h);
+	snapcache_free(h->snapcache);
 	free(h->conns);
 	free(h);
 }

@@ -40,6 +40,8 @@ struct http_front {
 	size_t nheld;
 	uint64_t woke_seq; /* the change-log seq the held polls were last checked at */
 	int64_t next_until;
+	struct snapcache *snapcache; /* agents' slices (model/snapcache.h), made on first fetch */
+	struct fetch_log *fetch_log; /* fetches served without the lock, to record (agent_api.c) */
 	struct MHD_Daemon *mhd[3];
 	int nmhd;
 	struct MHD_Daemon *tls;   /* the HTTPS API's (also in mhd[]), or NULL */
@@ -164,6 +166,11 @@ int agent_api_body_add(struct req_state *rs, const char *data, size_t n);
  * their time is up); cheap when none is.  ms until the next is due, or
  * -1 when none is held. */
 int agent_api_wake(struct http_front *hf);
+/* Writes the records (hsync/) of the fetches served without the lock when
+ * due (now: at once).  ms until the next are due, or -1 none wait. */
+int agent_api_fetches(struct http_front *hf, int now);
+/* At shutdown: writes what waits, frees the log. */
+void agent_api_fetches_free(struct http_front *hf);
 /* A held poll's connection ended (on_completed): forget it. */
 void agent_api_forget(struct http_front *hf, struct req_state *rs);
 /* At shutdown: resume every held poll so that MHD can stop. */

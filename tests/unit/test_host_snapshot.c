@@ -233,12 +233,74 @@ static void host_slice(void **state)
 	free(text);
 }
 
+/* The slice's part of the payload depends on the workspace set only: two
+ * hosts of the same set (in any order, with a duplicate) get the same
+ * bytes, whose whole payloads differ only in the head; a host of another
+ * set gets its own. */
+static void same_set_same_records(void **state)
+{
+	(void)state;
+	put_scope("ta", "wa");
+	put_scope("teambravo", "wsbravo");
+	unit_put_account(D->store, "svc-alpha", 70001, 0, 0);
+	unit_put_account(D->store, "svc-bravo", 70002, 0, 0);
+	put_grant(70001, SCOPE_WORKSPACE, "wa");
+	put_grant(70002, SCOPE_WORKSPACE, "wsbravo");
+	put_key("AAAAAAAAAAAA", 70001, 0xa5);
+	struct host a, b, o;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&o, 0, sizeof(o));
+	strcpy(a.host_id, "web-a");
+	strcpy(a.workspaces[0], "wa");
+	strcpy(a.workspaces[1], "wsbravo");
+	a.nws = 2;
+	strcpy(b.host_id, "web-b");
+	strcpy(b.workspaces[0], "wsbravo");
+	strcpy(b.workspaces[1], "wa");
+	strcpy(b.workspaces[2], "wa");
+	b.nws = 3;
+	strcpy(o.host_id, "web-o");
+	strcpy(o.workspaces[0], "wa");
+	o.nws = 1;
+	char *ta, *tb, *to, err[128];
+	size_t la, lb, lo;
+	uint64_t seq;
+	int64_t now = 1700000000000LL;
+	assert_int_equal(snapshot_tail_build(D, &a, now, &ta, &la, &seq, err, sizeof(err)), 0);
+	assert_int_equal(snapshot_tail_build(D, &b, now, &tb, &lb, &seq, err, sizeof(err)), 0);
+	assert_int_equal(snapshot_tail_build(D, &o, now, &to, &lo, &seq, err, sizeof(err)), 0);
+	assert_int_equal(la, lb);
+	assert_memory_equal(ta, tb, la);
+	assert_non_null(strstr(ta, "svc-alpha") ? ta : NULL);
+	assert_true(lo != la || memcmp(ta, to, la) != 0);
+
+	/* The whole payload of a: its head, then exactly that tail. */
+	char *pa;
+	size_t pl;
+	assert_int_equal(snapshot_build(D, &a, now, &pa, &pl, &seq, err, sizeof(err)), 0);
+	assert_true(pl > la);
+	assert_memory_equal(pa + pl - la, ta, la);
+	json_t *p = json_loadb(pa, pl, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(p);
+	assert_string_equal(json_string_value(json_object_get(p, "host_id")), "web-a");
+	assert_int_equal(json_array_size(json_object_get(p, "workspaces")), 2);
+	assert_int_equal(json_integer_value(json_object_get(p, "issued_at")), now);
+	assert_null(json_object_get(p, "kind"));
+	json_decref(p);
+	free(pa);
+	free(ta);
+	free(tb);
+	free(to);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(host_slice, setup, teardown),
+		cmocka_unit_test_setup_teardown(same_set_same_records, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
