@@ -283,7 +283,26 @@ static void daemon_audit_feed(struct daemon *d, int may_drop)
 	busy = 0;
 }
 
-/* A hub answered a batch: the cursor moves and is persisted. */
+/* The cursor into the store, when it moved since it was last written.
+ * Not flushed here: it becomes durable with the next batch of writes (a
+ * crash before that only makes the agent send records again, which the
+ * hubs acknowledge without storing them twice). */
+static void audit_fwd_save(struct daemon *d)
+{
+	if (!d->afwd_unsaved)
+		return;
+	store_begin(d->store);
+	if (audit_fwd_put(d) < 0 || store_commit(d->store) < 0) {
+		store_abort(d->store);
+		log_err("audit forwarding: cannot record the hubs' acknowledgement");
+		return;
+	}
+	d->afwd_unsaved = 0;
+}
+
+/* The thread answered: a hub took a batch (the cursor moves; written at
+ * the next tick, not per batch: logins must not wait behind a write of
+ * it), or the thread is ready for the next batch. */
 static void daemon_audit_answer(void *arg)
 {
 	struct daemon *d = arg;
@@ -291,16 +310,13 @@ static void daemon_audit_answer(void *arg)
 	if (!d->afwd)
 		return;
 	auditfwd_take(d->afwd, &a);
-	if (!a.got)
-		return;
-	d->afwd_cursor = auditfwd_next_cursor(d->afwd_cursor, &a, audit_durable_head(d->audit));
-	d->afwd_ok_wall = svca_wall_ms();
-	store_begin(d->store);
-	if (audit_fwd_put(d) < 0 || store_commit(d->store) < 0) {
-		store_abort(d->store);
-		log_err("audit forwarding: cannot record the hubs' acknowledgement");
+	if (a.got) {
+		d->afwd_cursor =
+			auditfwd_next_cursor(d->afwd_cursor, &a, audit_durable_head(d->audit));
+		d->afwd_ok_wall = svca_wall_ms();
+		d->afwd_unsaved = 1;
 	}
-	daemon_flush(d); /* and, through daemon_settled, the next batch */
+	daemon_audit_feed(d, 0);
 }
 
 static void daemon_audit_follow(struct daemon *d, const char *cred)
@@ -375,6 +391,11 @@ void daemon_agent_stop(struct daemon *d)
 	d->sync = NULL;
 	auditfwd_stop(d->afwd);
 	d->afwd = NULL;
+	if (!d->store)
+		return;
+	audit_fwd_save(d);
+	if (store_dirty(d->store) && store_flush(d->store) < 0)
+		log_err("audit forwarding: the last acknowledgement could not be written");
 }
 
 /* ---- daemon events, tick and reload -------------------------------------- */
@@ -428,6 +449,7 @@ void daemon_tick(struct daemon *d, int force)
 	d->tick_last = now;
 	keys_tick(d, force);
 	refusals_tick(d, force);
+	audit_fwd_save(d);
 	daemon_audit_feed(d, 1);
 	/* the bound; a batch that found the thread busy */ /* force: every count before daemon.stop */
 	/* A failed snapshot write is retried, but never from changes that

@@ -19,7 +19,8 @@ struct auditfwd {
 	struct agent_hubs hubs;
 	char cred[SVCA_KEY_LEN + 1];
 	/* under mu: */
-	char *body; /* the batch held (NULL: idle) */
+	char *body;    /* the batch held (NULL: idle) */
+	int lingering; /* just sent one: gathering the next for a moment */
 	uint64_t last;
 	struct auditfwd_answer answer;
 };
@@ -116,8 +117,16 @@ static void *run(void *arg)
 		pthread_mutex_lock(&f->w.mu);
 		free(f->body);
 		f->body = NULL;
+		f->lingering = 1;
 		pthread_mutex_unlock(&f->w.mu);
 		worker_signal(&f->w);
+		/* Records keep coming (a login each): let them gather into the
+		 * next batch instead of one POST, and one cursor move, each. */
+		worker_nap(&f->w, AUDITFWD_LINGER_MS, NULL, NULL);
+		pthread_mutex_lock(&f->w.mu);
+		f->lingering = 0;
+		pthread_mutex_unlock(&f->w.mu);
+		worker_signal(&f->w); /* idle again: the loop may offer the next */
 	}
 	return NULL;
 }
@@ -145,7 +154,7 @@ int auditfwd_fd(const struct auditfwd *f)
 int auditfwd_idle(struct auditfwd *f)
 {
 	pthread_mutex_lock(&f->w.mu);
-	int idle = !f->body && !f->answer.got;
+	int idle = !f->body && !f->answer.got && !f->lingering;
 	pthread_mutex_unlock(&f->w.mu);
 	return idle;
 }

@@ -20,6 +20,7 @@
 
 #define AUDITFWD_TIMEOUT_MS 20000     /* one POST */
 #define AUDITFWD_BACKOFF_MAX_MS 30000 /* the longest wait between tries */
+#define AUDITFWD_LINGER_MS 200        /* after a batch, before the next */
 #define AUDITFWD_PATH "/v1/agent/audit"
 
 struct auditfwd;

@@ -73,6 +73,7 @@ struct daemon {
 	struct auditfwd *afwd;
 	uint64_t afwd_cursor, afwd_dropped;
 	int64_t afwd_ok_wall;
+	int afwd_unsaved; /* the cursor moved since audit/fwd was written */
 };
 
 #endif
