@@ -22,8 +22,10 @@ static const struct command commands[] = {
 	  1, CMD_NOT_AGENT },
 	{ SVCA_CMD_ACCOUNT_LIST, "account.list", cmd_account_list, CALLER_ADMIN, MGMTSIZE, 0,
 	  CMD_NOT_AGENT },
+	/* A read of the applied records on an agent too: pam_svcacct looks
+	 * an account up with it when NSS does not know it. */
 	{ SVCA_CMD_ACCOUNT_SHOW, "account.show", cmd_account_show, CALLER_SELF_OR_ADMIN, MGMTSIZE,
-	  0, CMD_NOT_AGENT },
+	  0, CMD_ANY_MODE },
 	{ SVCA_CMD_ACCOUNT_UPDATE, "account.update", cmd_account_update, CALLER_ADMIN, MGMTSIZE, 1,
 	  CMD_NOT_AGENT },
 	{ SVCA_CMD_ACCOUNT_DISABLE, "account.disable", cmd_account_disable, CALLER_ADMIN, MGMTSIZE,
