@@ -234,10 +234,7 @@ void grow_run(struct daemon *d, unsigned long have, unsigned long total, double 
  * PV_KEY_NONSS with "passwd: files" / "group: files" (pam_svcacct then asks
  * svcacctd whether the name is a service account before prompting). */
 enum { PV_PERMIT, PV_KEY, PV_TOKEN, PV_KEY_NONSS, PV_UNIX, PV_N };
-/* key NULL: without the two API-key variants.  pam_skip_lookup set:
- * without PV_KEY_NONSS (an agent refuses account.show, the module's lookup:
- * management is the hubs'). */
-extern int pam_skip_lookup;
+/* key NULL: without the two API-key variants. */
 void pam_run(struct daemon *d, const char *dirname_, const char *key, const char *token,
 	     const char *accounts_label, double *p50_out);
 

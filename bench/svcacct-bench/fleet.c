@@ -805,22 +805,16 @@ static void agent_wait_synced(struct daemon *ag)
 	}
 }
 
-/* pam_run on d with rows prefixed.  On an agent the key variant without
- * NSS cannot work (pam_svcacct's lookup is account.show, which an agent
- * refuses: management is the hubs'): it is left out, with a row saying so.
- * When the run still fails as a whole (its warm-up checks every variant) it
- * runs again without the key variants, marked n/a. */
+/* pam_run on d with rows prefixed.  When the run fails as a whole on an
+ * agent (its warm-up checks every variant) it runs again without the key
+ * variants, marked n/a. */
 static void pam_variant(struct run *r, struct daemon *d, const char *dir, const char *prefix,
 			const char *key, const char *tok, int agent, double *p50)
 {
 	char dir2[64];
 	row_prefix = prefix;
 	cur = d;
-	pam_skip_lookup = agent;
 	pam_run(d, dir, key, tok, "-", p50);
-	if (agent && !isnan(p50[PV_TOKEN]))
-		emit(add_row("pam: API key, no NSS: n/a (no account.show)", "-", 1, 0, NAN, NULL,
-			     NAN));
 	if (agent && isnan(p50[PV_TOKEN])) {
 		sfmt(dir2, sizeof(dir2), "%s-nokey", dir);
 		note("%sthe key login failed: again without the key variants", prefix);
@@ -830,7 +824,6 @@ static void pam_variant(struct run *r, struct daemon *d, const char *dir, const 
 		emit(w);
 		r->fleet_key_na = 1;
 	}
-	pam_skip_lookup = 0;
 	row_prefix = "";
 }
 

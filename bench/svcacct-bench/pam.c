@@ -388,8 +388,6 @@ __attribute__((noreturn)) static void pam_child(const char *dir, const char *nss
 	char err[200];
 	if (!key) /* no key variants (pam_run) */
 		per_round[PV_KEY] = per_round[PV_KEY_NONSS] = 0;
-	if (pam_skip_lookup)
-		per_round[PV_KEY_NONSS] = 0;
 
 	/* warm-up (and a check that every stack succeeds at all) */
 	for (int v = 0; v < PV_N; v++) {
@@ -432,8 +430,6 @@ __attribute__((noreturn)) static void pam_child(const char *dir, const char *nss
 	_exit(0);
 }
 
-int pam_skip_lookup;
-
 void pam_run(struct daemon *d, const char *dirname_, const char *key, const char *token,
 	     const char *accounts_label, double *p50_out)
 {
@@ -466,8 +462,7 @@ void pam_run(struct daemon *d, const char *dirname_, const char *key, const char
 	double rss = daemon_rss(d), others;
 	cpu_end(&cm, 0, NULL, &others);
 	for (int v = 0; v < PV_N; v++) {
-		if ((!key && (v == PV_KEY || v == PV_KEY_NONSS)) ||
-		    (pam_skip_lookup && v == PV_KEY_NONSS)) {
+		if (!key && (v == PV_KEY || v == PV_KEY_NONSS)) {
 			p50_out[v] = NAN;
 			continue;
 		}
