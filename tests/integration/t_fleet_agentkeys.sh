@@ -223,8 +223,8 @@ fi
 
 # ---- the hub back: revocation reaches the agent ---------------------------------------------
 hub_start 1 || bail "hub 1 starts again"
-synced() { $ACTL --json fleet status 2>/dev/null | json_py 'd["hubs"][0]["reachable"] and not d["stale"]' | grep -q True; }
-wait_for 30 synced >/dev/null 2>&1
+synced() { $ACTL --json fleet status 2>/dev/null | json_py 'd["hubs"][0]["reachable"] and not d["stale"]' | grep -qx true; }
+wait_for 30 synced >/dev/null 2>&1 || not_ok "the agent reaches the hub again within 30 s"
 sleep 2 # the agent's long poll is in place again
 t0=$(now)
 expect_exit 0 $H1 key revoke svc-alpha "$KAID" </dev/null || not_ok "key revoke on the hub"

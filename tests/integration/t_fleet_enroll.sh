@@ -299,7 +299,7 @@ CODE=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" "$HUB/v1/ag
 if [ "$CODE" = 401 ]; then ok "whoami without a credential: 401"; else not_ok "whoami without a credential: 401 (got $CODE)"; fi
 
 # Enrolled, the agent follows the hub (t_fleet_agent tests what it syncs).
-synced() { $ACTL --json fleet status 2>/dev/null | json_py 'd["snapshot_seq"] > 0' 2>/dev/null | grep -q True; }
+synced() { $ACTL --json fleet status 2>/dev/null | json_py 'd["snapshot_seq"] > 0' 2>/dev/null | grep -qx true; }
 wait_for 15 synced >/dev/null 2>&1
 if expect_exit 0 $ACTL --json fleet status &&
 	[ "$(json_py '[d["mode"], d["hubs"], d["host_id"], d["snapshot_seq"] > 0, d["age_s"] is not None, d["stale"], d["host_status"]]' <<<"$OUT")" = "[\"agent\", [{\"url\": \"$HUB\", \"reachable\": true}], \"agent1\", true, true, false, \"active\"]" ]; then
