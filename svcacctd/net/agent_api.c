@@ -21,8 +21,7 @@
  * Enrollment runs the native command host.register through the same
  * table as every other request (audit, the durable path, the per-address
  * rate limit).  Every later agent request authenticates with
- * agent_api_auth(), the one check of a host credential
- * (host_cred_check in model/hosts.c).
+ * agent_api_auth() (agent_auth.c), the one check of a host credential.
  */
 #include "http_front.h"
 
@@ -39,52 +38,6 @@
 #include "host_snapshot.h"
 #include "snapcache.h"
 #include "sockio.h"
-
-#define CRED_BEARER_MAX 128
-
-/* ---- authentication of agents -------------------------------------------------- */
-
-static const char *const host_bearer[] = { "WWW-Authenticate", "Bearer realm=\"svcacct-agents\"",
-					   NULL };
-
-/* No lockout here: a credential holds 256 random bits, so guessing is
- * hopeless, while a lockout per address would let one removed host behind
- * a NAT lock out every host that shares its address.  The front's caps
- * per address and deadlines bound the load. */
-int agent_api_auth(struct http_front *hf, struct MHD_Connection *c, const char *method,
-		   struct host *h, enum MHD_Result *ret)
-{
-	struct daemon *d = http_front_daemon(hf);
-	char cred[CRED_BEARER_MAX];
-	int b = https_bearer(c, method, cred, sizeof(cred));
-	enum hostcred_result r =
-		b == 1 ? host_cred_check(d->store, d->secrets->pepper, cred, strlen(cred), h)
-		       : HOSTCRED_MALFORMED;
-	sodium_memzero(cred, sizeof(cred));
-	switch (r) {
-	case HOSTCRED_OK:
-		http_front_agent(hf, c); /* out of the anonymous callers' caps */
-		return 1;
-	case HOSTCRED_ERROR:
-		*ret = http_problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable",
-				    "the organization database is unreachable", NULL);
-		return 0;
-	case HOSTCRED_DISABLED:
-		*ret = http_problem(c, MHD_HTTP_FORBIDDEN, "Forbidden",
-				    "this host is disabled on the hubs (host disable); an admin "
-				    "must remove and enroll it again",
-				    NULL);
-		return 0;
-	default:
-		*ret = http_problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
-				    b == 1 ? "unknown host credential (the host was removed, or "
-					     "never enrolled)"
-					   : "send the host credential: Authorization: Bearer "
-					     "svch_...",
-				    host_bearer);
-		return 0;
-	}
-}
 
 /* ---- GET /v1/agent/whoami --------------------------------------------------------- */
 

@@ -47,11 +47,6 @@
 #define HTTP_ROOT_RESERVE 16
 #define HTTP_IDLE_TIMEOUT_S 10
 #define HTTP_DEADLINE_MS 10000
-/* An agent's connection: its requests may wait behind a burst of other
- * agents' snapshot builds on this single-threaded hub (a change wakes
- * every agent), which must not count as the agent being idle. */
-#define AGENT_IDLE_TIMEOUT_S 120
-#define AGENT_DEADLINE_MS 120000
 
 /* The optional Retry-After and Allow headers as a NULL-ended name/value
  * list in hdrs[5]; ra holds the number. */
@@ -639,24 +634,6 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, soc
 	(void)addr;
 	(void)len;
 	return h->live < h->ntracked - 1 ? MHD_YES : MHD_NO;
-}
-
-void http_front_agent(struct http_front *h, struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	struct tracked *t = ci ? ci->socket_context : NULL;
-	if (!t || t->evicted || (!t->agent && h->agents >= h->max_agents))
-		return;
-	if (!t->agent) {
-		t->agent = 1;
-		h->agents++;
-		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
-					  (unsigned)AGENT_IDLE_TIMEOUT_S);
-	}
-	int64_t until = svca_now_ms() + AGENT_DEADLINE_MS; /* each request of it */
-	if (t->deadline < until)
-		t->deadline = until;
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

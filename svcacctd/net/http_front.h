@@ -50,7 +50,7 @@ struct http_front {
 	int ntracked;
 	int live;       /* connections being served, over both daemons */
 	int evicted;    /* of which shut down by the policy, not yet closed */
-	int agents;     /* of which authenticated agents' (http_front_agent) */
+	int agents;     /* of which authenticated agents' (agent_auth.c) */
 	int max_agents; /* a hub's https_max_connections; else 0 */
 	uint64_t next_seq;
 	int64_t last_cap_log;
@@ -103,14 +103,6 @@ int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
 #define HTTPS_COMMANDS_PREFIX "/v1/commands/"
 enum MHD_Result https_command(struct http_front *h, struct MHD_Connection *c, const char *name,
 			      const char *method, struct req_state *rs);
-
-/* The connection c has authenticated as an agent (agent_api_auth): it
- * leaves the caps meant for anonymous callers (64 per address, 256 in
- * all) for the hub's https_max_connections, so that a fleet behind one
- * address (or NAT) holds its long polls, and gets longer idle and absolute
- * timeouts (its requests may queue behind other agents' snapshot builds).
- * Past that cap it stays counted as anonymous. */
-void http_front_agent(struct http_front *h, struct MHD_Connection *c);
 
 /* The daemon a front serves. */
 struct daemon *http_front_daemon(struct http_front *h);
