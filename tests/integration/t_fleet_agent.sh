@@ -40,20 +40,8 @@ for c in "team create ta" "team create teambravo" "workspace create wa --team ta
 done
 [ $setup_ok = 1 ] && ok "hub: svc-alpha and svc-teamy reach wa, svc-bravozulu only wsbravo" || bail "the directory"
 
-AG=$TMPD/agent
-mkdir -m 0755 "$AG" && mkdir -m 0700 "$AG/state" && mkdir -m 0755 "$AG/nss"
-cat >"$AG/svcacctd.conf" <<EOF
-socket = "$AG/svcacctd.sock";
-state_dir = "$AG/state";
-nss_dir = "$AG/nss";
-hubs = [ "$U1" ];
-hub_ca = "$PKI/ca.crt";
-host_id = "agent-x";
-refresh_interval = 5;
-max_staleness = 3600;
-EOF
-chmod 644 "$AG/svcacctd.conf"
-ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
+one_agent_init "$TMPD/agent" agent-x \
+	"hubs = [ \"$U1\" ];" "hub_ca = \"$PKI/ca.crt\";" "refresh_interval = 5;" "max_staleness = 3600;"
 one_agent_start
 expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
 expect_exit 0 $ACTL host enroll "$TOK" || bail "the agent enrolls"
@@ -267,19 +255,8 @@ PYEOF
 PX=$(free_port)
 "$PY" "$TMPD/flip.py" "$PX" "$P1" "$PKI/hub.crt" "$PKI/hub.key" "$PKI/ca.crt" >"$TMPD/flip.log" 2>&1 &
 track_pid $!
-AG=$TMPD/agent2
-mkdir -m 0755 "$AG" && mkdir -m 0700 "$AG/state" && mkdir -m 0755 "$AG/nss"
-cat >"$AG/svcacctd.conf" <<CONFEOF
-socket = "$AG/svcacctd.sock";
-state_dir = "$AG/state";
-nss_dir = "$AG/nss";
-hubs = [ "https://127.0.0.1:$PX" ];
-hub_ca = "$PKI/ca.crt";
-host_id = "agent-y";
-refresh_interval = 5;
-CONFEOF
-chmod 644 "$AG/svcacctd.conf"
-ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
+one_agent_init "$TMPD/agent2" agent-y \
+	"hubs = [ \"https://127.0.0.1:$PX\" ];" "hub_ca = \"$PKI/ca.crt\";" "refresh_interval = 5;"
 one_agent_start
 expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
 refused() { grep -q "snapshot refused: bad signature" "$AG/daemon.log"; }

@@ -39,21 +39,8 @@ CTL=$H1 key_create svc-alpha && KA2=$KEY || setup_ok=0
 CTL=$H1 key_create svc-out && KO=$KEY || setup_ok=0
 [ $setup_ok = 1 ] && ok "hub: svc-alpha (wa) with two keys, svc-out (wb) with one" || bail "the directory"
 
-AG=$TMPD/agent
-mkdir -m 0755 "$AG" && mkdir -m 0700 "$AG/state" && mkdir -m 0755 "$AG/nss"
-cat >"$AG/svcacctd.conf" <<EOF
-socket = "$AG/svcacctd.sock";
-state_dir = "$AG/state";
-nss_dir = "$AG/nss";
-http_socket = "$AG/http.sock";
-hubs = [ "$U1" ];
-hub_ca = "$PKI/ca.crt";
-host_id = "agent-k";
-refresh_interval = 5;
-max_staleness = 3600;
-EOF
-chmod 644 "$AG/svcacctd.conf"
-ACTL="$SVCACCTCTL -s $AG/svcacctd.sock"
+one_agent_init "$TMPD/agent" agent-k \
+	"http_socket = \"$TMPD/agent/http.sock\";" "hubs = [ \"$U1\" ];" "hub_ca = \"$PKI/ca.crt\";" "refresh_interval = 5;" "max_staleness = 3600;"
 one_agent_start
 expect_exit 0 $H1 host token create --workspace wa && TOK=$(tail -n 1 <<<"$OUT")
 expect_exit 0 $ACTL host enroll "$TOK" || bail "the agent enrolls"

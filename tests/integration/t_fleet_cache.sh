@@ -22,16 +22,7 @@ command -v curl >/dev/null || bail "curl is needed (make deps)"
 python3 -c 'from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey' ||
 	bail "python3-cryptography is needed (make deps)"
 
-pg_start
-PKI=$TMPD/pki
-tls_make_ca "$PKI" && tls_make_cert "$PKI" hub || bail "a CA and the hub's certificate"
-P1=$(free_port)
-hub_init 1 "https_listen = \"127.0.0.1:$P1\";" "tls_cert = \"$PKI/hub.crt\";" \
-	"tls_key = \"$PKI/hub.key\";" "host_id = \"hub1\";"
-pg_migrate || bail "svcacctd --migrate"
-hub_start 1 || bail "hub 1 starts"
-H1="$SVCACCTCTL -s ${HUB_SOCK[1]}"
-U1="https://127.0.0.1:$P1"
+hub1_https_up
 LOG=$(hub_log 1)
 
 setup_ok=1
