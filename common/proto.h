@@ -95,6 +95,13 @@ enum svca_cmd {
 	SVCA_CMD_HOST_REGISTER = 76,
 	SVCA_CMD_HOST_ENROLL = 77,
 	SVCA_CMD_FLEET_STATUS = 78,
+
+	SVCA_CMD_SSH_SIGN = 80, /* DESIGN.md section 10 */
+	SVCA_CMD_SSH_CA = 81,
+	SVCA_CMD_SSH_LIST = 82,
+	SVCA_CMD_SSH_REVOKE = 83,
+	SVCA_CMD_SSH_PRINCIPALS = 84, /* svcacct-principals, for sshd */
+	SVCA_CMD_SSH_CA_ROTATE = 85,
 };
 
 /* Reply status.  Values equal svcacctctl's exit statuses. */
@@ -183,6 +190,16 @@ enum svca_tag {
 	F_HOST_SEQ = 100,          /* U64: a record's seq in its host's own chain */
 	F_BREAK_GLASS = 103,       /* U64: 1 on, 0 off (account: logs in on a stale agent) */
 	F_SETTINGS = 104,          /* STR: JSON object, the organization settings in force */
+
+	F_PUBLIC_KEY = 110,     /* STR: an OpenSSH public key line */
+	F_CERTIFICATE = 111,    /* STR: an OpenSSH certificate line */
+	F_SERIAL = 112,         /* U64: a certificate's serial */
+	F_VALID_BEFORE = 113,   /* U64: ms since the epoch */
+	F_FINGERPRINT = 114,    /* STR: "SHA256:..." as ssh-keygen -l prints */
+	F_CA_FINGERPRINT = 115, /* STR: the CA key's "SHA256:..." (sshd's %F) */
+	F_SSH_CERT = 116,       /* STR: the certificate sshd accepted (PAM, SSH_AUTH_INFO_0) */
+	F_VALID_AFTER = 117,    /* U64: ms since the epoch */
+	F_METHOD = 118,         /* STR: how a login authenticated (ssh-cert) */
 };
 
 /*
@@ -295,6 +312,30 @@ enum svca_tag {
  *                    F_STALE F_HOST_STATUS [F_AUDIT_PENDING]
  *                    [F_AUDIT_FORWARDED_AT] (F_ITEM F_URL F_REACHABLE)*
  *
+ * SSH certificates (DESIGN.md section 10).  "cert" = F_SERIAL F_NAME
+ * F_KEY_ID (the certificate's key id) F_FINGERPRINT (of the subject key)
+ * F_VALID_AFTER F_VALID_BEFORE F_STATUS (valid | expired | revoked)
+ * F_CREATED_AT.
+ *   SSH_SIGN         F_PUBLIC_KEY [F_TTL] (F_KEY | F_AUTH_TOKEN: the account's
+ *                    own credential, like TOKEN_CREATE; any caller)
+ *                    -> F_CERTIFICATE F_SERIAL F_KEY_ID F_VALID_BEFORE F_NAME
+ *                    refused: SVCA_ERR_FAILED F_REASON F_MESSAGE [F_RETRY_AFTER]
+ *   SSH_CA           - (any caller) -> (F_ITEM F_PUBLIC_KEY F_FINGERPRINT
+ *                    F_STATUS (current | next | retired) F_CREATED_AT)*
+ *   SSH_LIST         [F_NAME] (admin, or the account itself) -> (F_ITEM cert)*
+ *   SSH_REVOKE       F_SERIAL | F_NAME (admin) -> F_TOTAL (certificates revoked)
+ *   SSH_CA_ROTATE    - (super-admin) -> F_FINGERPRINT (the next key, published
+ *                    now, signing from the following rotation)
+ *   SSH_PRINCIPALS   F_NAME (sshd's %u) F_KEY_ID (%i) F_SERIAL (%s)
+ *                    F_CA_FINGERPRINT (%F) [F_SERVICE, default "sshd"]
+ *                    (root, the daemon's user, or ssh_principals_user)
+ *                    -> F_ALLOWED [F_NAME when allowed] F_REASON
+ *   PAM_AUTHORIZE and PAM_SESSION_OPEN take [F_SSH_CERT]: the certificate
+ *                    sshd accepted for this login (SSH_AUTH_INFO_0, service
+ *                    sshd only); it must pass the same check as
+ *                    SSH_PRINCIPALS, is audited as auth.allow with method
+ *                    ssh-cert, and lets PAM_SESSION_OPEN issue a token.
+
  * F_JSON of an audit event is the same JSON object that goes to syslog:
  * {"seq","ts","event","outcome","actor","subject","scope","peer",
  *  "service","rhost","reason"} with ts as an ISO 8601 UTC string (ms).

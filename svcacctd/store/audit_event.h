@@ -27,6 +27,13 @@ struct audit_event {
 	const char *reason;
 	const char *detail;  /* free text, never a secret */
 	uint64_t suppressed; /* audit.coalesced: refusals not recorded one by one */
+	/* SSH certificates (DESIGN.md section 10): ssh.issue, ssh.revoke and a
+	 * certificate login (auth.allow with method "ssh-cert"). */
+	const char *method;      /* how a login authenticated: "ssh-cert"; NULL */
+	uint64_t serial;         /* a certificate's serial; 0 = none */
+	const char *cert_id;     /* the certificate's key id */
+	const char *fingerprint; /* the certified public key's SHA256 fingerprint */
+	uint64_t ttl;            /* seconds; 0 = none */
 };
 
 /* Formats ms since the epoch as 2026-11-27T10:00:00.123Z. */

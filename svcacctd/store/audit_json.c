@@ -281,6 +281,16 @@ char *audit_event_json(const struct audit_event *ev, uint64_t seq, int64_t ts_ms
 		m_str(&w, "detail", ev->detail);
 	if (ev->suppressed)
 		m_int(&w, "suppressed", (long long)ev->suppressed);
+	if (ev->method)
+		m_str(&w, "method", ev->method);
+	if (ev->serial)
+		m_int(&w, "serial", (long long)ev->serial);
+	if (ev->cert_id)
+		m_str(&w, "cert_id", ev->cert_id);
+	if (ev->fingerprint)
+		m_str(&w, "fingerprint", ev->fingerprint);
+	if (ev->ttl)
+		m_int(&w, "ttl", (long long)ev->ttl);
 	close_obj(&w);
 
 	if (w.oom) {

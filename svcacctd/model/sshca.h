@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The organization's SSH user CA (DESIGN.md section 10): its keys, the
+ * certificates it issued, their revocation, the files sshd reads
+ * (TrustedUserCAKeys, RevokedKeys), and the host-side decision on a
+ * certificate login.  One code path for every mode: the CA public keys
+ * and the revocation list are org/ records, so an agent holds them in its
+ * snapshot and decides from local state exactly as a standalone host does;
+ * only a host with the CA secret (standalone, hub) signs.
+ */
+#ifndef SVCACCTD_SSHCA_H
+#define SVCACCTD_SSHCA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "accounts.h"
+#include "sshcert.h"
+
+struct daemon;
+
+#define SSHCA_TTL_DEFAULT 900u
+#define SSHCA_TTL_MIN 60u
+#define SSHCA_TTL_MAX 3600u
+#define SSHCA_BACKDATE_S 60u /* valid_after = now - 60 s: clock skew */
+
+/* At start, after the store and the secrets are open: standalone and hub
+ * load (or make, root-only) the CA secret keys and publish their public
+ * halves in the store; an agent has none.  Then writes the files.  0, or
+ * -1 with err (the daemon refuses to start). */
+int sshca_open(struct daemon *d, char *err, size_t errlen);
+void sshca_close(struct daemon *d);
+
+/* Rewrites the CA keys file and the KRL (atomically: temp file, fsync,
+ * rename) when the records they come from changed since the last call;
+ * called once a batch is durable and after an agent applied a snapshot. */
+void sshca_files_sync(struct daemon *d);
+
+/* A certificate login as sshd presents it to AuthorizedPrincipalsCommand. */
+struct ssh_login {
+	const char *user;    /* %u: the account sshd logs in */
+	const char *key_id;  /* %i: the certificate's key id */
+	uint64_t serial;     /* %s */
+	const char *ca_fp;   /* %F: SHA256 fingerprint of the signing CA key */
+	const char *service; /* PAM service whose capability applies; "sshd" */
+};
+
+enum ssh_login_result {
+	SSH_LOGIN_OK = 0,
+	SSH_LOGIN_UNKNOWN_CA,     /* %F is not one of the CA's keys */
+	SSH_LOGIN_NOT_ACCOUNT,    /* %u is not a service account */
+	SSH_LOGIN_DISABLED,       /* the account is disabled */
+	SSH_LOGIN_NO_CAPABILITY,  /* no login capability for the service here */
+	SSH_LOGIN_WRONG_KEY_ID,   /* the key id does not name this account */
+	SSH_LOGIN_SERIAL_REVOKED, /* revoked serial (ssh revoke, disable, ...) */
+	SSH_LOGIN_KEY_REVOKED,    /* the API key that obtained it is revoked */
+	SSH_LOGIN_BAD_CERT,       /* PAM: malformed, bad signature, expired, ... */
+	SSH_LOGIN_STALE,          /* agent past max_staleness, not break-glass */
+	SSH_LOGIN_ERROR,          /* storage error: refuse */
+};
+
+/* Short reason for the audit trail and syslog ("unknown_ca", ...). */
+const char *sshca_login_reason(enum ssh_login_result r);
+
+/* The host-side decision from local state only (never the network): the
+ * principals helper's question.  On SSH_LOGIN_OK *a is the account. */
+enum ssh_login_result sshca_login_check(struct daemon *d, const struct ssh_login *q,
+					struct account *a);
+
+/* PAM's question: the certificate line sshd accepted for this login
+ * (SSH_AUTH_INFO_0 "publickey TYPE BASE64").  Parses it, checks its
+ * signature, that it is valid now, that user is its principal, then
+ * sshca_login_check.  *c is the parsed certificate (serial, key id) when
+ * it parsed, for the audit record. */
+enum ssh_login_result sshca_cert_check(struct daemon *d, const char *user, const char *cert_line,
+				       const char *service, struct ssh_cert *c, struct account *a);
+
+#endif
