@@ -36,6 +36,22 @@ void sshca_close(struct daemon *d);
  * called once a batch is durable and after an agent applied a snapshot. */
 void sshca_files_sync(struct daemon *d);
 
+/* ---- what the CA's records say (model/sshca.c) ---- */
+
+/* Is this "SHA256:..." fingerprint one of the CA's keys (current, next or
+ * retired: every key a host must trust)?  1 yes, 0 no, -1 storage error. */
+int sshca_trusts(struct daemon *d, const char *ca_fp);
+/* Is this certificate revoked (its serial or its key id in the revocation
+ * list)?  1 yes, 0 no, -1 storage error. */
+int sshca_revoked(struct daemon *d, uint64_t serial, const char *key_id);
+/* In the open transaction: revoke every unexpired certificate of the
+ * account / obtained with this API key (account disable and delete, key
+ * revoke).  Returns how many, or -1. */
+int sshca_revoke_account(struct daemon *d, uint32_t uid);
+int sshca_revoke_key(struct daemon *d, const char *api_key_id);
+
+/* ---- the host-side decision (model/sshlogin.c) ---- */
+
 /* A certificate login as sshd presents it to AuthorizedPrincipalsCommand. */
 struct ssh_login {
 	const char *user;    /* %u: the account sshd logs in */
