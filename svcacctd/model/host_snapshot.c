@@ -186,6 +186,22 @@ static int deny_cb(void *arg, const char *key, size_t klen, const uint8_t *val, 
 	return 0;
 }
 
+/* Every org/ record of the store (the SSH CA's public keys and its
+ * revocation list): organization-wide, the same for every host.  The
+ * settings are the hub's config, put by put_settings. */
+static int org_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+	struct snapshot_slice *p = arg;
+	(void)klen;
+	if (!strcmp(key, ORG_SETTINGS_KEY))
+		return 0;
+	if (put_rec(p, key, val, vlen) < 0) {
+		p->err = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static int by_key(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -324,6 +340,7 @@ int snapshot_slice_build(struct daemon *d, const struct host *h, int64_t now_ms,
 	}
 	ok = ok && copy_rec(p, "meta/gen") == 0 && copy_rec(p, "meta/gen_upgraded") == 0 &&
 	     store_iterate(d->store, DB_STATE, "deny/", deny_cb, p) == 0 && !p->err &&
+	     store_iterate(d->store, DB_STATE, "org/", org_cb, p) == 0 && !p->err &&
 	     put_settings(p) == 0;
 	if (!ok)
 		snapshot_slice_free(p);
