@@ -493,6 +493,50 @@ static void test_sign_refusals(void **state)
 	free(cert);
 }
 
+/* The other direction: certificates signed by ssh-keygen -s parse, with
+ * every field and a valid signature; one of them with another CA key. */
+static void test_parse_keygen_cert(void **state)
+{
+	(void)state;
+	NEED_KEYGEN();
+	struct ssh_pubkey ca, k;
+	struct ssh_cert c;
+	char path[128], err[128], cafp[SSH_FP_LEN];
+	make_key("kca", "-t ed25519", &ca);
+	make_key("kr", "-t rsa -b 2048", &k);
+	assert_int_equal(run(NULL, 0,
+			     "cd %s && ssh-keygen -q -s kca -I '%s' -n %s,other "
+			     "-V 20260101000000:20260101010000 -z 77 -O clear -O permit-pty "
+			     "-O source-address=10.1.0.0/16 kr.pub </dev/null",
+			     g_dir, KEY_ID, PRINCIPAL),
+			 0);
+	snprintf(path, sizeof(path), "%s/kr-cert.pub", g_dir);
+	char *line = slurp(path);
+	if (ssh_cert_parse_line(line, strlen(line), &c, err, sizeof(err)) != 0)
+		fail_msg("ssh_cert_parse_line: %s", err);
+	assert_string_equal(c.type, "ssh-rsa-cert-v01@openssh.com");
+	assert_int_equal(c.subject.blob_len, k.blob_len);
+	assert_memory_equal(c.subject.blob, k.blob, k.blob_len);
+	assert_int_equal(c.serial, 77);
+	assert_int_equal(c.cert_type, SSH_CERT_TYPE_USER);
+	assert_string_equal(c.key_id, KEY_ID);
+	assert_int_equal(c.n_principals, 2);
+	assert_string_equal(c.principals[0], PRINCIPAL);
+	assert_string_equal(c.principals[1], "other");
+	assert_string_equal(c.source_address, "10.1.0.0/16");
+	assert_int_equal(c.n_critical, 1);
+	assert_int_equal(c.n_extensions, 1);
+	assert_string_equal(c.extensions[0], "permit-pty");
+	assert_int_equal(c.ca_blob_len, ca.blob_len);
+	assert_memory_equal(c.ca_blob, ca.blob, ca.blob_len);
+	ssh_fingerprint(ca.blob, ca.blob_len, cafp);
+	assert_string_equal(c.ca_fp, cafp);
+	assert_int_equal(c.signature_ok, 1);
+	/* 2026-01-01T00:00:00 in ssh-keygen's local time */
+	assert_int_equal(c.valid_before - c.valid_after, 3600);
+	free(line);
+}
+
 /* ssh-keygen -Q against DIR/name-cert.pub: 1 revoked, 0 ok. */
 static int keygen_revoked(const char *krl, const char *name)
 {
@@ -592,15 +636,11 @@ static void test_krl(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ed25519),
-		cmocka_unit_test(test_ecdsa256),
-		cmocka_unit_test(test_ecdsa521),
-		cmocka_unit_test(test_rsa3072),
-		cmocka_unit_test(test_options_sorted),
-		cmocka_unit_test(test_ca_line),
-		cmocka_unit_test(test_pubkey_refusals),
-		cmocka_unit_test(test_sign_refusals),
-		cmocka_unit_test(test_krl),
+		cmocka_unit_test(test_ed25519),           cmocka_unit_test(test_ecdsa256),
+		cmocka_unit_test(test_ecdsa521),          cmocka_unit_test(test_rsa3072),
+		cmocka_unit_test(test_options_sorted),    cmocka_unit_test(test_ca_line),
+		cmocka_unit_test(test_pubkey_refusals),   cmocka_unit_test(test_sign_refusals),
+		cmocka_unit_test(test_parse_keygen_cert), cmocka_unit_test(test_krl),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
