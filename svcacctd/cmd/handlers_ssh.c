@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentfwd.h"
 #include "handlers.h"
 #include "keys.h"
 #include "request.h"
@@ -63,6 +64,133 @@ static int sign_credential(struct request *r, struct account *a, char *key_id, s
 	return 0;
 }
 
+/* ---- an agent: a hub signs (worker thread) ------------------------------------ */
+
+struct forward_job {
+	struct req_job job;
+	struct agent_ssh_sign q;
+	struct cred c; /* the local key check */
+};
+
+static void forward_work(struct req_job *j)
+{
+	agent_ssh_sign_run(&((struct forward_job *)j)->q);
+}
+
+static void forward_release(struct req_job *j)
+{
+	sodium_memzero(j, sizeof(struct forward_job));
+	free(j);
+}
+
+static void forward_finish(struct req_job *rj, struct request *r)
+{
+	struct forward_job *j = (struct forward_job *)rj;
+	const struct agent_fwd_answer *a = &j->q.ans;
+	struct ssh_cert c;
+	char err[200];
+	if (a->status == SVCA_ERR_UNAVAIL) {
+		req_audit_refusal(r, "ssh.deny", "failure", NULL, "hub_unreachable");
+		req_fail(r, SVCA_ERR_UNAVAIL, "no hub reachable: ssh sign needs a hub (%s)",
+			 a->message);
+		return;
+	}
+	if (a->status == SVCA_ERR_BADREQ) {
+		req_fail(r, SVCA_ERR_BADREQ, "%s", a->message);
+		return;
+	}
+	if (a->status != SVCA_OK) {
+		int limited =
+			!strcmp(a->reason, "rate_limited") || !strcmp(a->reason, "locked_out");
+		int nologin = !strcmp(a->reason, "no_login_capability");
+		if (!limited && !nologin && j->c.key_id[0])
+			cred_count_failure(r->d, r->peer, NULL, j->c.key_id);
+		req_audit_refusal(r, "ssh.deny", "denied", NULL, a->reason);
+		svca_frame_begin(r->reply, SVCA_ERR_FAILED);
+		svca_put_str(r->reply, F_REASON,
+			     limited   ? a->reason
+			     : nologin ? a->reason
+				       : "invalid_key");
+		svca_put_str(r->reply, F_MESSAGE,
+			     limited   ? "rate limited by the hub, retry later"
+			     : nologin ? a->message
+				       : "invalid API key");
+		if (limited)
+			svca_put_u64(r->reply, F_RETRY_AFTER, (uint64_t)a->retry_after);
+		svca_frame_end(r->reply);
+		return;
+	}
+	if (ssh_cert_parse_line(j->q.line, strlen(j->q.line), &c, err, sizeof(err)) < 0 ||
+	    c.n_principals != 1) {
+		req_fail(r, SVCA_ERR_UNAVAIL, "the hub's certificate is malformed: %s", err);
+		return;
+	}
+	char fp[SSH_FP_LEN];
+	ssh_fingerprint(c.subject.blob, c.subject.blob_len, fp);
+	struct audit_event ev;
+	req_txn_begin(r);
+	req_event(&ev, r, "ssh.issue", "success");
+	ev.account = c.principals[0];
+	ev.serial = c.serial;
+	ev.cert_id = c.key_id;
+	ev.fingerprint = fp;
+	ev.ttl = c.valid_before - c.valid_after - SSHCA_BACKDATE_S;
+	ev.detail = "issued by a hub";
+	if (req_finish(r, &ev) < 0)
+		return;
+	req_ok(r);
+	svca_put_str(r->reply, F_CERTIFICATE, j->q.line);
+	svca_put_u64(r->reply, F_SERIAL, c.serial);
+	svca_put_str(r->reply, F_KEY_ID, c.key_id);
+	svca_put_u64(r->reply, F_VALID_BEFORE, c.valid_before * 1000);
+	svca_put_str(r->reply, F_NAME, c.principals[0]);
+	svca_frame_end(r->reply);
+}
+
+/* The key is checked here first (a revoked, disabled or expired key in
+ * the snapshot, a rate limit, a lockout: refused without asking). */
+static void forward_start(struct request *r, const char *pub, unsigned ttl)
+{
+	struct forward_job *j = calloc(1, sizeof(*j));
+	char key[SVCA_KEY_LEN + 8];
+	int just_locked;
+	if (!j) {
+		req_fail(r, SVCA_ERR_FAILED, "out of memory");
+		return;
+	}
+	if (req_field(r, F_KEY)) {
+		if (req_secret(r, F_KEY, key, sizeof(key)) < 0 || strlen(key) > SVCA_KEY_LEN) {
+			j->c.result = CRED_MALFORMED;
+			req_cred_refused(r, &j->c, 0, "ssh.deny", NULL, NULL, NULL, NULL);
+			req_cred_refusal_reply(r, &j->c);
+			sodium_memzero(key, sizeof(key));
+			free(j);
+			return;
+		}
+		cred_check_key(r->d, key, strlen(key), r->peer, NULL, NULL, &j->c, &just_locked);
+		if (j->c.result != CRED_OK && j->c.result != CRED_HUB_ONLY) {
+			sodium_memzero(key, sizeof(key));
+			req_cred_refused(r, &j->c, just_locked, "ssh.deny", NULL, NULL, NULL, NULL);
+			req_cred_refusal_reply(r, &j->c);
+			forward_release(&j->job);
+			return;
+		}
+		memcpy(j->q.key, key, strlen(key));
+		sodium_memzero(key, sizeof(key));
+	} else if (req_secret(r, F_AUTH_TOKEN, j->q.token, sizeof(j->q.token)) < 0) {
+		forward_release(&j->job);
+		req_fail(r, SVCA_ERR_BADREQ, "malformed session token");
+		return;
+	}
+	j->job = (struct req_job){ .work = forward_work,
+				   .finish = forward_finish,
+				   .release = forward_release };
+	snprintf(j->q.public_key, sizeof(j->q.public_key), "%s", pub);
+	j->q.ttl = ttl;
+	agent_hubs_copy(&r->d->cfg, &j->q.hubs);
+	req_defer(r, &j->job);
+}
+
 static void new_jti(char out[32])
 {
 	uint8_t rnd[16];
@@ -89,14 +217,13 @@ void cmd_ssh_sign(struct request *r)
 			 SSHCA_TTL_MIN, SSHCA_TTL_MAX);
 		return;
 	}
-	if (config_mode(&r->d->cfg) == MODE_AGENT) {
-		/* only the hubs hold the CA key; no forwarding yet */
-		req_fail(r, SVCA_ERR_UNAVAIL, "ssh sign needs a hub: run it against --hub URL");
-		return;
-	}
 	if (!req_field(r, F_KEY) && !req_field(r, F_AUTH_TOKEN)) {
 		req_fail(r, SVCA_ERR_BADREQ,
 			 "ssh sign needs the account's API key or a session token");
+		return;
+	}
+	if (config_mode(&r->d->cfg) == MODE_AGENT) {
+		forward_start(r, pub, (unsigned)(ft ? ttl : 0)); /* only the hubs hold the CA */
 		return;
 	}
 	if (sign_credential(r, &a, key_id, sizeof(key_id)) < 0)
