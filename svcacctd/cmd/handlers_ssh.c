@@ -320,26 +320,50 @@ static void cert_reply(struct request *r, const struct sshca_cert *c, uint64_t n
 	svca_put_u64(r->reply, F_CREATED_AT, c->created_at);
 }
 
+/* The records of the last 30 days, collected to be listed in serial
+ * order (the store iterates in hash order). */
+#define LIST_MAX 20000u
+
 struct list_ctx {
-	struct request *r;
 	uint32_t uid;
 	int all;
-	uint64_t now;
+	struct sshca_cert *v;
+	size_t n, cap;
+	int full;
 };
 
 static int list_one(void *arg, const struct sshca_cert *c)
 {
 	struct list_ctx *x = arg;
-	if (x->all || c->uid == x->uid)
-		cert_reply(x->r, c, x->now);
-	return x->r->reply->failed;
+	if (!x->all && c->uid != x->uid)
+		return 0;
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 64;
+		void *nv = nc <= LIST_MAX ? realloc(x->v, nc * sizeof(x->v[0])) : NULL;
+		if (!nv) {
+			x->full = 1;
+			return 1;
+		}
+		x->v = nv;
+		x->cap = nc;
+	}
+	x->v[x->n++] = *c;
+	return 0;
+}
+
+static int by_serial(const void *a, const void *b)
+{
+	uint64_t x = ((const struct sshca_cert *)a)->serial,
+		 y = ((const struct sshca_cert *)b)->serial;
+	return x < y ? -1 : x > y;
 }
 
 void cmd_ssh_list(struct request *r)
 {
 	char name[SVCA_NAME_MAX + 2];
 	struct account a;
-	struct list_ctx x = { r, 0, 1, (uint64_t)svca_wall_ms() };
+	struct list_ctx x = { 0, 1, NULL, 0, 0, 0 };
+	uint64_t now = (uint64_t)svca_wall_ms();
 	if (req_field(r, F_NAME)) {
 		if (req_account_name(r, F_NAME, name) < 0)
 			return;
@@ -353,11 +377,19 @@ void cmd_ssh_list(struct request *r)
 	} else if (req_require(r, PRIV_ADMIN, NULL) < 0) {
 		return;
 	}
-	req_ok(r);
-	if (sshca_cert_foreach(r->d, list_one, &x) < 0) {
-		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
+	if (sshca_cert_foreach(r->d, list_one, &x) < 0 || x.full) {
+		free(x.v);
+		req_fail(r, SVCA_ERR_FAILED, "%s",
+			 x.full ? "too many certificates for one reply: list one account's "
+				  "(--account)"
+				: "internal storage error");
 		return;
 	}
+	qsort(x.v, x.n, sizeof(x.v[0]), by_serial);
+	req_ok(r);
+	for (size_t i = 0; i < x.n; i++)
+		cert_reply(r, &x.v[i], now);
+	free(x.v);
 	if (svca_frame_end(r->reply) < 0)
 		req_fail(r, SVCA_ERR_FAILED,
 			 "too many certificates for one reply: list one account's (--account)");
