@@ -167,6 +167,10 @@ n_issue=$(audit_count ssh.issue)
 check_exit 2 -d "a bad public key file is refused (exit 2)" $CTL ssh sign "$TMPD/bad.pub" --key-file "$TMPD/k1.key"
 [ ! -e "$TMPD/bad-cert.pub" ] && [ "$(audit_count ssh.issue)" = "$n_issue" ] &&
 	ok "... nothing written, nothing issued" || not_ok "... something was written"
+n_issue=$(audit_count ssh.issue)
+check_exit 2 -d "an API key on argv is a usage error (exit 2)" $CTL ssh sign "$TMPD/id1.pub" "$K1"
+[[ $ERR != *"${K1:18:43}"* && $ERR == *"command line"* ]] && [ "$(audit_count ssh.issue)" = "$n_issue" ] &&
+	ok "... not repeated in the message, nothing sent" || not_ok "... key on argv: $ERR"
 check_exit 1 -d "a missing public key file exits 1" $CTL ssh sign "$TMPD/nosuch.pub" --key-file "$TMPD/k1.key"
 key_create nog || bail "key create nog"
 put_secret "$TMPD/nog.key" "$KEY"
