@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Hub mode: an agent's delta since a seq (host_delta.h). */
 #include "host_delta.h"
+#include "orgsettings.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -215,10 +216,10 @@ static void direct_part(struct changes *c, json_t *ups, json_t *dels)
 	json_object_foreach(c->sl->recs, k, v)
 	{
 		/* org/settings always: cheap, and never stale (it is made from
-		 * the configuration, not the change log); the SSH CA's records
-		 * are in the change log, and the revocation list may be large */
-		if (prefixed(k, "org/") && !prefixed(k, "org/ssh_") &&
-		    !json_object_get(c->direct, k))
+		 * the hub's configuration, not the change log); the other org/
+		 * records come through the change log (c->direct), and the SSH
+		 * revocation list may be large */
+		if (!strcmp(k, ORG_SETTINGS_KEY) && !json_object_get(c->direct, k))
 			add_upsert(c, ups, k);
 	}
 }

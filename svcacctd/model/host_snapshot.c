@@ -187,7 +187,7 @@ static int deny_cb(void *arg, const char *key, size_t klen, const uint8_t *val, 
 }
 
 /* Every org/ record of the store (the SSH CA's public keys and its
- * revocation list): organization-wide, the same for every host.  The
+ * revocation list, model/sshca.c): organization-wide, the same for every host.  The
  * settings are the hub's config, put by put_settings. */
 static int org_cb(void *arg, const char *key, size_t klen, const uint8_t *val, size_t vlen)
 {
@@ -338,9 +338,7 @@ int snapshot_slice_build(struct daemon *d, const struct host *h, int64_t now_ms,
 		if (ok && pick_account(p, uid, json_string_value(items)) < 0)
 			ok = 0;
 	}
-	/* the SSH CA's public keys and revocations (model/sshca.c) */
 	ok = ok && copy_rec(p, "meta/gen") == 0 && copy_rec(p, "meta/gen_upgraded") == 0 &&
-	     copy_rec(p, "org/ssh_ca") == 0 && copy_rec(p, "org/ssh_revoked") == 0 &&
 	     store_iterate(d->store, DB_STATE, "deny/", deny_cb, p) == 0 && !p->err &&
 	     store_iterate(d->store, DB_STATE, "org/", org_cb, p) == 0 && !p->err &&
 	     put_settings(p) == 0;
