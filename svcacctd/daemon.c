@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
+#include "sshca.h"
 #include "orgsecrets.h"
 #include "orgsettings.h"
 #include "request.h"
@@ -53,6 +54,8 @@ void daemon_settled(struct daemon *d, int ok, void (*release)(void *arg), void *
 		audit_flushed(d->audit, 0); /* forget the undone events first */
 	if (ok && d->nss_dirty)
 		nss_snapshot_write(d);
+	if (ok)
+		sshca_files_sync(d); /* sshd's CA keys and KRL, when they changed */
 	if (release)
 		release(arg);
 	if (ok)
@@ -170,6 +173,7 @@ static void agent_apply_one(struct daemon *d, const struct snap_verified *v, int
 	d->nss_dirty = 1; /* the host workspaces came with it */
 	nss_snapshot_forget(d->nss);
 	nss_snapshot_write(d);
+	sshca_files_sync(d);
 	log_info("agent sync: applied %s seq %llu", v->delta ? "delta" : "snapshot",
 		 (unsigned long long)v->seq);
 }
@@ -456,6 +460,9 @@ void daemon_tick(struct daemon *d, int force)
 	 * are not durable yet (the batch is flushed after the tick). */
 	if (d->nss_dirty && !store_dirty(d->store) && !store_flush_busy(d->store))
 		nss_snapshot_write(d);
+	sshca_tick(d); /* expired SSH CA records; a failed file write again */
+	if (!store_dirty(d->store) && !store_flush_busy(d->store))
+		sshca_files_sync(d);
 	if (force || now - d->purge_last >= DENYLIST_PURGE_MS) {
 		d->purge_last = now;
 		tokens_tick(d);
@@ -537,7 +544,8 @@ static void on_change(void *arg, const char *key)
 		f->secrets = 1;
 	else if (strncmp(key, "0:key/", 6) && strncmp(key, "0:deny/", 7) &&
 		 strncmp(key, "0:host/", 7) && strncmp(key, "0:hcred/", 8) &&
-		 strncmp(key, "0:enroll/", 9))
+		 strncmp(key, "0:enroll/", 9) && strncmp(key, "0:sshc/", 7) &&
+		 strncmp(key, "0:sshs/", 7) && strncmp(key, "0:org/ssh_", 10))
 		f->nss = 1; /* the fleet's host records are no part of it */
 }
 
@@ -559,4 +567,6 @@ void daemon_changes(void *arg)
 		if (!store_dirty(d->store))
 			nss_snapshot_write(d);
 	}
+	if (!store_dirty(d->store))
+		sshca_files_sync(d); /* another hub revoked or rotated */
 }

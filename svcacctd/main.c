@@ -37,6 +37,7 @@
 #include "secrets.h"
 #include "server.h"
 #include "sockio.h"
+#include "sshca.h"
 #include "tokens.h"
 
 #define VERSION SVCACCTD_VERSION
@@ -374,6 +375,10 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	if (sshca_open(&d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	d.rl_key = rl_new(65536);
 	d.rl_uid = rl_new(4096);
 	d.rl_lock = rl_new(65536);
@@ -468,6 +473,7 @@ out:
 	nss_snapshot_forget(d.nss);
 	store_close(d.store);
 	nss_table_free(d.nss); /* after the store: its hooks point into the table */
+	sshca_close(&d);
 	if (d.secrets)
 		secrets_free(d.secrets);
 	rl_free(d.rl_key);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <libconfig.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -208,6 +209,10 @@ void config_free(struct svca_config *c)
 	free(c->pepper_file);
 	free(c->signing_key_file);
 	free(c->audit_key_file);
+	free(c->ssh_ca_file);
+	free(c->ssh_krl_file);
+	strlist_free(&c->ssh_cert_extensions);
+	free(c->ssh_source_address);
 	strlist_free(&c->host_workspaces);
 	strlist_free(&c->admin_groups);
 	strlist_free(&c->super_admin_groups);
@@ -308,6 +313,37 @@ static void set_list(struct ctx *x, config_setting_t *s, struct strlist *out, na
 		}
 		strlist_add(out, v);
 	}
+}
+
+/* The certificate extensions OpenSSH knows (PROTOCOL.certkeys), or a
+ * vendor one ("name@domain"). */
+static int ssh_extension_ok(const char *v)
+{
+	static const char *const known[] = { "permit-X11-forwarding",  "permit-agent-forwarding",
+					     "permit-port-forwarding", "permit-pty",
+					     "permit-user-rc",         "no-touch-required" };
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(v, known[i]))
+			return 1;
+	size_t n = strlen(v);
+	if (n == 0 || n > 63 || !strchr(v, '@'))
+		return 0;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("@.-_", *p))
+			return 0;
+	return 1;
+}
+
+/* sshd's source-address syntax: addresses and CIDR blocks, comma separated. */
+static int ssh_source_address_ok(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > 255 || v[0] == ',' || v[n - 1] == ',' || strstr(v, ",,"))
+		return 0;
+	for (const char *p = v; *p; p++)
+		if (!isxdigit((unsigned char)*p) && !strchr(".:/,", *p))
+			return 0;
+	return 1;
 }
 
 static void set_services(struct ctx *x, config_setting_t *s, struct svca_config *c)
@@ -555,7 +591,22 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		set_path(x, s, &c->signing_key_file);
 	else if (!strcmp(k, "audit_key_file"))
 		set_path(x, s, &c->audit_key_file);
-	else if (!strcmp(k, "sudo_group")) {
+	else if (!strcmp(k, "ssh_ca_file"))
+		set_path(x, s, &c->ssh_ca_file);
+	else if (!strcmp(k, "ssh_krl_file"))
+		set_path(x, s, &c->ssh_krl_file);
+	else if (!strcmp(k, "ssh_cert_extensions")) {
+		set_list(x, s, &c->ssh_cert_extensions, ssh_extension_ok, "certificate extension");
+		if (c->ssh_cert_extensions.n > 16)
+			err_at(x, s, "'ssh_cert_extensions': at most 16 extensions");
+	} else if (!strcmp(k, "ssh_source_address")) {
+		set_string(x, s, &c->ssh_source_address);
+		if (c->ssh_source_address && !ssh_source_address_ok(c->ssh_source_address))
+			err_at(x, s,
+			       "'ssh_source_address' must be a comma-separated list of addresses "
+			       "or "
+			       "CIDR blocks, like \"10.0.0.0/8,192.0.2.7\"");
+	} else if (!strcmp(k, "sudo_group")) {
 		set_string(x, s, &c->sudo_group);
 		if (c->sudo_group && !svca_account_name_valid(c->sudo_group))
 			err_at(x, s, "'sudo_group' is not a valid group name");
@@ -739,6 +790,14 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn, voi
 	if (!out->audit_key_file) {
 		snprintf(buf, sizeof(buf), "%s/audit.key", out->state_dir);
 		out->audit_key_file = xstrdup(buf);
+	}
+	if (!out->ssh_ca_file) {
+		snprintf(buf, sizeof(buf), "%s/ssh_ca.pub", out->state_dir);
+		out->ssh_ca_file = xstrdup(buf);
+	}
+	if (!out->ssh_krl_file) {
+		snprintf(buf, sizeof(buf), "%s/ssh_revoked.krl", out->state_dir);
+		out->ssh_krl_file = xstrdup(buf);
 	}
 	check_client_caps(&x, &cf, out);
 	if (out->https_listen && (!out->tls_cert || !out->tls_key))

@@ -77,6 +77,12 @@ struct svca_config {
 	char *pepper_file;      /* default <state_dir>/pepper */
 	char *signing_key_file; /* default <state_dir>/signing.keys */
 	char *audit_key_file;   /* default <state_dir>/audit.key */
+	/* SSH CA (DESIGN.md section 10, model/sshca.c): the files sshd reads,
+	 * the certificates' extensions and source-address option */
+	char *ssh_ca_file;                  /* default <state_dir>/ssh_ca.pub */
+	char *ssh_krl_file;                 /* default <state_dir>/ssh_revoked.krl */
+	struct strlist ssh_cert_extensions; /* default [ "permit-pty" ] */
+	char *ssh_source_address;           /* NULL = no critical option */
 	uint32_t uid_min, uid_max;
 	int token_ttl;
 	int max_active_keys;

@@ -111,6 +111,17 @@ static const struct command commands[] = {
 	  CMD_AGENT_ONLY },
 	{ SVCA_CMD_FLEET_STATUS, "fleet.status", cmd_fleet_status, CALLER_ADMIN, MGMTSIZE, 0,
 	  CMD_ANY_MODE },
+
+	/* SSH certificates (DESIGN.md section 10): sign needs the account's
+	 * key or token; an agent refuses it (only the hubs hold the CA) */
+	{ SVCA_CMD_SSH_SIGN, "ssh.sign", cmd_ssh_sign, CALLER_ANYONE, ANYSIZE, 1, CMD_ANY_MODE },
+	{ SVCA_CMD_SSH_CA, "ssh.ca", cmd_ssh_ca, CALLER_ANYONE, ANYSIZE, 0, CMD_ANY_MODE },
+	{ SVCA_CMD_SSH_LIST, "ssh.list", cmd_ssh_list, CALLER_SELF_OR_ADMIN, MGMTSIZE, 0,
+	  CMD_NOT_AGENT },
+	{ SVCA_CMD_SSH_REVOKE, "ssh.revoke", cmd_ssh_revoke, CALLER_ADMIN, MGMTSIZE, 1,
+	  CMD_NOT_AGENT },
+	{ SVCA_CMD_SSH_CA_ROTATE, "ssh_ca.rotate", cmd_ssh_ca_rotate, CALLER_SUPER, MGMTSIZE, 1,
+	  CMD_NOT_AGENT },
 };
 
 const struct command *command_find(uint16_t cmd)

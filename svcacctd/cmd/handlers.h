@@ -52,5 +52,10 @@ void cmd_host_remove(struct request *r);
 void cmd_host_register(struct request *r);
 void cmd_host_enroll(struct request *r);
 void cmd_fleet_status(struct request *r);
+void cmd_ssh_sign(struct request *r);
+void cmd_ssh_ca(struct request *r);
+void cmd_ssh_list(struct request *r);
+void cmd_ssh_revoke(struct request *r);
+void cmd_ssh_ca_rotate(struct request *r);
 
 #endif

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "handlers.h"
 #include "request.h"
+#include "sshca.h"
 #include "keys.h"
 #include "sockio.h"
 
@@ -309,6 +310,11 @@ static void account_set_status(struct request *r, int disable)
 			return;
 		}
 	}
+	/* Its SSH certificates end for good (enabling does not bring them back). */
+	if (disable && sshca_revoke_account(r->d, a.uid) < 0) {
+		req_storage_error(r);
+		return;
+	}
 	struct audit_event ev;
 	req_event(&ev, r, event, "success");
 	ev.account = a.name;
@@ -370,7 +376,7 @@ void cmd_account_delete(struct request *r)
 		return;
 	req_txn_begin(r);
 	if (revoke_account_keys(r, &a) < 0 || req_remove_account_grants(r, a.uid) < 0 ||
-	    account_del(r->d->store, &a) < 0) {
+	    sshca_revoke_account(r->d, a.uid) < 0 || account_del(r->d->store, &a) < 0) {
 		req_storage_error(r);
 		return;
 	}

@@ -16,6 +16,7 @@
 #include "refusals.h"
 #include "secrets.h"
 #include "sockio.h"
+#include "sshca.h"
 #include "tokens.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
@@ -269,6 +270,11 @@ static void key_set_status(struct request *r, enum key_status target)
 			return;
 		}
 	}
+	/* The certificates it obtained are revoked with it. */
+	if (target == KEY_REVOKED && sshca_revoke_key(r->d, k.key_id) < 0) {
+		req_storage_error(r);
+		return;
+	}
 	struct audit_event ev;
 	req_event(&ev, r, events[target], "success");
 	ev.account = a.name;
@@ -406,22 +412,7 @@ void cmd_token_create(struct request *r)
 	sodium_memzero(key, sizeof(key));
 	if (c.result != CRED_OK) {
 		req_cred_refused(r, &c, just_locked, "token.deny", NULL, NULL, NULL, NULL);
-		svca_frame_begin(r->reply, SVCA_ERR_FAILED);
-		svca_put_str(r->reply, F_REASON,
-			     c.result == CRED_RATE_LIMITED || c.result == CRED_LOCKED_OUT
-				     ? cred_reason(c.result)
-				     : "invalid_key");
-		if (c.result == CRED_RATE_LIMITED || c.result == CRED_LOCKED_OUT) {
-			char msg[80];
-			snprintf(msg, sizeof(msg), "rate limited, retry in %d s", c.retry_after);
-			svca_put_str(r->reply, F_MESSAGE, msg);
-			svca_put_u64(r->reply, F_RETRY_AFTER, (uint64_t)c.retry_after);
-		} else {
-			/* The same words for every refusal: the caller must not
-			 * learn whether a key id exists. */
-			svca_put_str(r->reply, F_MESSAGE, "invalid API key");
-		}
-		svca_frame_end(r->reply);
+		req_cred_refusal_reply(r, &c);
 		return;
 	}
 	if (token_issue(r->d, &c.account, c.key.key_id, &tok) < 0) {

@@ -396,6 +396,25 @@ void req_cred_refused(struct request *r, const struct cred *c, int just_locked, 
 	}
 }
 
+/* The reply to a refused API key (token exchange, ssh sign). */
+void req_cred_refusal_reply(struct request *r, const struct cred *c)
+{
+	int limited = c->result == CRED_RATE_LIMITED || c->result == CRED_LOCKED_OUT;
+	svca_frame_begin(r->reply, SVCA_ERR_FAILED);
+	svca_put_str(r->reply, F_REASON, limited ? cred_reason(c->result) : "invalid_key");
+	if (limited) {
+		char msg[80];
+		snprintf(msg, sizeof(msg), "rate limited, retry in %d s", c->retry_after);
+		svca_put_str(r->reply, F_MESSAGE, msg);
+		svca_put_u64(r->reply, F_RETRY_AFTER, (uint64_t)c->retry_after);
+	} else {
+		/* The same words for every refusal: the caller must not
+		 * learn whether a key id exists. */
+		svca_put_str(r->reply, F_MESSAGE, "invalid API key");
+	}
+	svca_frame_end(r->reply);
+}
+
 /* Admin by token: a service account with an admin org role acts with it. */
 int req_token_actor(struct request *r)
 {

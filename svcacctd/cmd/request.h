@@ -92,6 +92,9 @@ int req_audit_cred(struct request *r, const struct cred *c, const char *event, c
 		   const char *rhost, const char *tty, const char *jti, const char *account);
 void req_cred_refused(struct request *r, const struct cred *c, int just_locked, const char *event,
 		      const char *service, const char *rhost, const char *tty, const char *account);
+/* The reply to a refused API key: F_REASON invalid_key (the same words for
+ * every refusal) or rate_limited / locked_out with F_RETRY_AFTER. */
+void req_cred_refusal_reply(struct request *r, const struct cred *c);
 
 /* A BYTES secret into a NUL-terminated buffer (the caller wipes it).
  * 0 ok, -1 absent or malformed. */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "accounts.h"
+#include "keyfmt.h"
 #include "sshcert.h"
 
 struct daemon;
@@ -49,6 +50,86 @@ int sshca_revoked(struct daemon *d, uint64_t serial, const char *key_id);
  * revoke).  Returns how many, or -1. */
 int sshca_revoke_account(struct daemon *d, uint32_t uid);
 int sshca_revoke_key(struct daemon *d, const char *api_key_id);
+
+/* ---- the CA's keys, certificates and revocations (model/sshca.c) ---- */
+
+#define SSHCA_MAX_KEYS 8         /* current, next and retired keys published */
+#define SSHCA_REVOKED_MAX 65536u /* unexpired revoked certificates listed */
+
+enum sshca_key_state { SSHCA_CURRENT = 0, SSHCA_NEXT = 1, SSHCA_RETIRED = 2 };
+
+struct sshca_key {
+	uint8_t pk[32]; /* Ed25519 public key */
+	enum sshca_key_state state;
+	uint64_t created_at; /* ms */
+	uint64_t retired_at; /* ms; 0 unless retired */
+};
+
+struct sshca_keys {
+	struct sshca_key k[SSHCA_MAX_KEYS];
+	size_t n;
+};
+
+/* The published keys (org/ssh_ca; none yet: n = 0).  0, -1. */
+int sshca_keys(struct daemon *d, struct sshca_keys *k);
+const char *sshca_state_name(enum sshca_key_state s);
+void sshca_key_fp(const uint8_t pk[32], char fp[SSH_FP_LEN]);
+
+/* An issued certificate's record (sshc/<016x serial>). */
+struct sshca_cert {
+	uint64_t serial;
+	uint32_t uid;
+	char account[SVCA_NAME_MAX + 1];
+	char api_key_id[SVCA_KEYID_LEN + 16]; /* the API key; a token's key_id claim */
+	char jti[48];
+	char cert_id[SSH_KEY_ID_MAX];                   /* the certificate's key id */
+	char fingerprint[SSH_FP_LEN];                   /* of the certified key */
+	uint64_t valid_after, valid_before, created_at; /* ms */
+	int revoked;
+};
+
+/* 1 found, 0 not, -1 error. */
+int sshca_cert_get(struct daemon *d, uint64_t serial, struct sshca_cert *c);
+/* "valid", "expired" or "revoked". */
+const char *sshca_cert_status(const struct sshca_cert *c, uint64_t now_ms);
+/* Calls fn for each certificate record (serial order); fn non-zero stops. */
+typedef int (*sshca_cert_fn)(void *arg, const struct sshca_cert *c);
+int sshca_cert_foreach(struct daemon *d, sshca_cert_fn fn, void *arg);
+
+/* 1 when the account may log in somewhere with a certificate (standalone:
+ * the login capability here for a PAM service mapped to login; hub: a
+ * grant whose role gives login), 0 not, -1 storage error. */
+int sshca_may_login(struct daemon *d, const struct account *a);
+
+struct sshca_issue_req {
+	const struct account *account;
+	const char *api_key_id; /* "" when unknown */
+	const char *jti;
+	const struct ssh_pubkey *subject;
+	unsigned ttl; /* seconds, SSHCA_TTL_MIN..SSHCA_TTL_MAX */
+};
+
+/* In the open transaction: takes the next serial, signs with the current
+ * key, records the certificate.  *line: the malloc'ed certificate line.
+ * 0; -1 error; -2 refused (no CA key here, revocation list full): err. */
+int sshca_issue(struct daemon *d, const struct sshca_issue_req *q, struct sshca_cert *c,
+		char **line, char *err, size_t errlen);
+
+/* In the open transaction: marks c revoked and lists it in org/ssh_revoked
+ * (unless expired).  1 revoked now, 0 it already was, -1 error. */
+int sshca_revoke_cert(struct daemon *d, struct sshca_cert *c);
+/* sshca_revoke_account / _key with a callback per certificate revoked
+ * (auditing); api_key_id NULL selects by uid. */
+int sshca_revoke_where(struct daemon *d, uint32_t uid, const char *api_key_id, sshca_cert_fn fn,
+		       void *arg);
+
+/* In the open transaction: next -> current, current -> retired, a new
+ * next (its fingerprint in fp).  0, -1 err. */
+int sshca_rotate(struct daemon *d, char fp[SSH_FP_LEN], char *err, size_t errlen);
+
+/* Daemon tick: drops retired keys older than every certificate they
+ * signed, expired revocations, certificate records 30 days past expiry. */
+void sshca_tick(struct daemon *d);
 
 /* ---- the host-side decision (model/sshlogin.c) ---- */
 
