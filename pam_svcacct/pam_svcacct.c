@@ -281,7 +281,9 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	}
 	svca_pam_req_begin(&req, SVCA_CMD_PAM_AUTHORIZE, &c, 1);
 	/* sshd's certificate login (no PAM auth ran): svcacctd checks the
-	 * certificate too, and records the login */
+	 * certificate too.  (sshd records the method after this stage: the
+	 * certificate is here only when an earlier method of several used it;
+	 * the session stage always has it.) */
 	if (!svca_pam_authed_peek(pamh, &c)) {
 		int hc = svca_pam_ssh_cert(pamh, &c, cert, sizeof(cert));
 		if (hc < 0) {
@@ -433,8 +435,10 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	svca_pam_req_begin(&req, SVCA_CMD_PAM_SESSION_OPEN, &c, 1);
 	svca_put_u64(&req, F_PID, (uint64_t)getpid());
-	if (hc == 1)
+	if (hc == 1) {
+		SVCA_PAM_LOG_DEBUG(pamh, &o, "session: %s: an SSH certificate login", c.user);
 		svca_put_str(&req, F_SSH_CERT, cert);
+	}
 	else if (!authed)
 		svca_put_u64(&req, F_NO_TOKEN, 1);
 	authed = authed || hc == 1;

@@ -454,7 +454,7 @@ static void audit_session(struct request *r, const struct pam_ctx *p, const stru
  * when it checked this login's key, if it did; a login checked offline
  * (verifier) or with a token gets none (reason "offline"). */
 static void session_from_hub(struct request *r, const struct pam_ctx *p, const struct account *a,
-			     uint64_t pid)
+			     uint64_t pid, const struct ssh_cert *cert)
 {
 	char tok[AGENT_SESS_TOKEN_MAX + 1], jti[72] = "";
 	uint64_t expires_in = 0;
@@ -472,6 +472,11 @@ static void session_from_hub(struct request *r, const struct pam_ctx *p, const s
 		json_decref(claims);
 	}
 	req_txn_begin(r);
+	if (cert && ssh_cert_allow(r, a, p->service, p->rhost, p->tty, cert) < 0) {
+		sodium_memzero(tok, sizeof(tok));
+		req_storage_error(r);
+		return;
+	}
 	audit_session(r, p, a, "session.open", jti[0] ? jti : NULL, pid, have ? NULL : "offline");
 	if (r->wrote) {
 		req_ok(r);
@@ -508,8 +513,9 @@ void cmd_pam_session_open(struct request *r)
 		svca_field_u64(req_field(r, F_NO_TOKEN), &no_token);
 	/* a certificate login that passes gets a token like a key login */
 	struct ssh_cert cert;
+	int cert_ok = 0;
 	if (no_token != 1 &&
-	    ssh_cert_stage(r, p.name, p.service, p.rhost, p.tty, "session", &cert) < 0)
+	    (cert_ok = ssh_cert_stage(r, p.name, p.service, p.rhost, p.tty, "session", &cert)) < 0)
 		return;
 	if (no_token == 1) {
 		req_txn_begin(r);
@@ -521,7 +527,7 @@ void cmd_pam_session_open(struct request *r)
 		return;
 	}
 	if (config_mode(&r->d->cfg) == MODE_AGENT) {
-		session_from_hub(r, &p, &a, pid);
+		session_from_hub(r, &p, &a, pid, cert_ok ? &cert : NULL);
 		return;
 	}
 	if (token_issue(r->d, &a, "session", &tok) < 0) {
@@ -529,6 +535,14 @@ void cmd_pam_session_open(struct request *r)
 		return;
 	}
 	req_txn_begin(r);
+	/* sshd exposes the certificate only from the session stage on (its
+	 * account stage runs before it records the method): the login's
+	 * auth.allow goes with the session's records */
+	if (cert_ok && ssh_cert_allow(r, &a, p.service, p.rhost, p.tty, &cert) < 0) {
+		sodium_memzero(&tok, sizeof(tok));
+		req_storage_error(r);
+		return;
+	}
 	struct audit_event ev;
 	req_event(&ev, r, "token.issue", "success");
 	ev.account = a.name;
