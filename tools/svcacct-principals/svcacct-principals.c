@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * svcacct-principals: sshd's AuthorizedPrincipalsCommand for svcacct SSH
  * certificates (DESIGN.md section 10; man/svcacct-principals.8).
