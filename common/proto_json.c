@@ -83,6 +83,15 @@ static const struct svca_json_field fields[] = {
 	{ F_HOST_SEQ, SVCA_K_U64, 0, "host_seq" },
 	{ F_BREAK_GLASS, SVCA_K_U64, 0, "break_glass" },
 	{ F_SETTINGS, SVCA_K_STR, 0, "settings" },
+	{ F_PUBLIC_KEY, SVCA_K_STR, 0, "public_key" },
+	{ F_CERTIFICATE, SVCA_K_STR, 0, "certificate" },
+	{ F_SERIAL, SVCA_K_U64, 0, "serial" },
+	{ F_VALID_BEFORE, SVCA_K_U64, 0, "valid_before" },
+	{ F_FINGERPRINT, SVCA_K_STR, 0, "fingerprint" },
+	{ F_CA_FINGERPRINT, SVCA_K_STR, 0, "ca_fingerprint" },
+	{ F_SSH_CERT, SVCA_K_STR, 0, "ssh_cert" },
+	{ F_VALID_AFTER, SVCA_K_U64, 0, "valid_after" },
+	{ F_METHOD, SVCA_K_STR, 0, "method" },
 };
 
 /* The commands offered over HTTPS, named as in the daemon's command table
@@ -129,6 +138,11 @@ static const struct svca_json_cmd cmds[] = {
 	{ SVCA_CMD_HOST_REGISTER, "host.register" },
 	{ SVCA_CMD_HOST_ENROLL, "host.enroll" },
 	{ SVCA_CMD_FLEET_STATUS, "fleet.status" },
+	{ SVCA_CMD_SSH_SIGN, "ssh.sign" },
+	{ SVCA_CMD_SSH_CA, "ssh.ca" },
+	{ SVCA_CMD_SSH_LIST, "ssh.list" },
+	{ SVCA_CMD_SSH_REVOKE, "ssh.revoke" },
+	{ SVCA_CMD_SSH_CA_ROTATE, "ssh_ca.rotate" },
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))

@@ -147,6 +147,7 @@ void config_defaults(struct svca_config *c)
 	c->uid_max = 60999;
 	c->token_ttl = 900;
 	c->max_active_keys = 2;
+	strlist_add(&c->ssh_cert_extensions, "permit-pty");
 	c->default_key_days = 90;
 	c->max_key_days = 366;
 	c->syslog = 1;

@@ -404,7 +404,8 @@ static int cert_body(struct wr *w, const struct ssh_cert_req *q, const uint8_t c
 	uint8_t nonce[NONCE_LEN], tmp[OPT_DATA_MAX + 64];
 	const char *ext[SSH_CERT_MAX_EXT];
 
-	if (blob_type(&r, type) != 0 || is_cert_type(type) || key_fields(type, &r, err, errlen))
+	if (blob_type(&r, type) != 0 || is_cert_type(type) || strcmp(type, k->type) != 0 ||
+	    key_fields(type, &r, err, errlen))
 		return fail(err, errlen, "the subject is not a supported public key");
 	if (r.off != k->blob_len)
 		return fail(err, errlen, "trailing bytes after the subject key");
@@ -469,6 +470,8 @@ int ssh_cert_sign(const struct ssh_cert_req *req, const uint8_t ca_sk[64], const
 	*line = NULL;
 	if (req_check(req, err, errlen) != 0)
 		return -1;
+	if (comment && strpbrk(comment, "\r\n"))
+		return fail(err, errlen, "the comment must be one line");
 	buf = malloc(CERT_BLOB_MAX);
 	if (!buf)
 		return fail(err, errlen, "out of memory");

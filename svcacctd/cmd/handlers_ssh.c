@@ -126,8 +126,7 @@ void cmd_ssh_sign(struct request *r)
 	int got = sshca_issue(r->d, &q, &c, &line, err, sizeof(err));
 	if (got < 0) {
 		req_txn_abort(r);
-		req_fail(r, got == -2 ? SVCA_ERR_UNAVAIL : SVCA_ERR_FAILED, "cannot sign: %s",
-			 err);
+		req_fail(r, got == -2 ? SVCA_ERR_UNAVAIL : SVCA_ERR_FAILED, "cannot sign: %s", err);
 		return;
 	}
 	struct audit_event ev;
@@ -278,7 +277,8 @@ void cmd_ssh_revoke(struct request *r)
 			return;
 		}
 		if (g == 0) {
-			req_fail(r, SVCA_ERR_NOTFOUND, "no certificate with serial %" PRIu64, serial);
+			req_fail(r, SVCA_ERR_NOTFOUND, "no certificate with serial %" PRIu64,
+				 serial);
 			return;
 		}
 		req_txn_begin(r);

@@ -214,8 +214,12 @@ static void direct_part(struct changes *c, json_t *ups, json_t *dels)
 	}
 	json_object_foreach(c->sl->recs, k, v)
 	{
-		if (prefixed(k, "org/") && !json_object_get(c->direct, k))
-			add_upsert(c, ups, k); /* always: cheap, and never stale */
+		/* org/settings always: cheap, and never stale (it is made from
+		 * the configuration, not the change log); the SSH CA's records
+		 * are in the change log, and the revocation list may be large */
+		if (prefixed(k, "org/") && !prefixed(k, "org/ssh_") &&
+		    !json_object_get(c->direct, k))
+			add_upsert(c, ups, k);
 	}
 }
 

@@ -322,7 +322,9 @@ int snapshot_slice_build(struct daemon *d, const struct host *h, int64_t now_ms,
 		if (ok && pick_account(p, uid, json_string_value(items)) < 0)
 			ok = 0;
 	}
+	/* the SSH CA's public keys and revocations (model/sshca.c) */
 	ok = ok && copy_rec(p, "meta/gen") == 0 && copy_rec(p, "meta/gen_upgraded") == 0 &&
+	     copy_rec(p, "org/ssh_ca") == 0 && copy_rec(p, "org/ssh_revoked") == 0 &&
 	     store_iterate(d->store, DB_STATE, "deny/", deny_cb, p) == 0 && !p->err &&
 	     put_settings(p) == 0;
 	if (!ok)

@@ -429,7 +429,8 @@ static int reconcile(struct sshca_keys *k, struct sec *s, uint64_t now, int *cha
 			size_t old = SSHCA_MAX_KEYS;
 			for (size_t i = 0; i < k->n; i++)
 				if (k->k[i].state == SSHCA_RETIRED &&
-				    (old == SSHCA_MAX_KEYS || k->k[i].retired_at < k->k[old].retired_at))
+				    (old == SSHCA_MAX_KEYS ||
+				     k->k[i].retired_at < k->k[old].retired_at))
 					old = i;
 			if (old == SSHCA_MAX_KEYS)
 				return -1;
@@ -468,9 +469,10 @@ static int open_signer(struct daemon *d, char *err, size_t errlen)
 	store_begin(d->store);
 	int g = shared ? sealed_get(d, s) : file_get(d, s, err, errlen);
 	if (g < 0 && shared)
-		snprintf(err, errlen,
-			 "the organization's SSH CA key (secret/ssh_ca) is damaged or does not open "
-			 "with this hub's pepper");
+		snprintf(
+			err, errlen,
+			"the organization's SSH CA key (secret/ssh_ca) is damaged or does not open "
+			"with this hub's pepper");
 	if (g >= 0 && ca_get(d->store, &k) < 0) {
 		snprintf(err, errlen, "the SSH CA record %s is unreadable", CA_KEY);
 		g = -1;
@@ -641,8 +643,8 @@ int sshca_revoked(struct daemon *d, uint64_t serial, const char *key_id)
 		return g;
 	int hit = 0;
 	for (size_t i = 0; i < rv.n && !hit; i++)
-		hit = rv.e[i].serial == serial || (key_id && key_id[0] && rv.e[i].key_id[0] &&
-						    !strcmp(rv.e[i].key_id, key_id));
+		hit = rv.e[i].serial == serial ||
+		      (key_id && key_id[0] && rv.e[i].key_id[0] && !strcmp(rv.e[i].key_id, key_id));
 	rv_free(&rv);
 	return hit;
 }

@@ -53,8 +53,11 @@ int sshca_revoke_key(struct daemon *d, const char *api_key_id);
 
 /* ---- the CA's keys, certificates and revocations (model/sshca.c) ---- */
 
-#define SSHCA_MAX_KEYS 8         /* current, next and retired keys published */
-#define SSHCA_REVOKED_MAX 65536u /* unexpired revoked certificates listed */
+#define SSHCA_MAX_KEYS 8 /* current, next and retired keys published */
+/* Unexpired revoked certificates listed: org/ssh_revoked (about 120 bytes
+ * an entry) must stay under an agent's record limit of 1 MiB
+ * (agentapply.c); past it SSH_SIGN is refused until some expire. */
+#define SSHCA_REVOKED_MAX 8192u
 
 enum sshca_key_state { SSHCA_CURRENT = 0, SSHCA_NEXT = 1, SSHCA_RETIRED = 2 };
 

@@ -207,6 +207,110 @@ out:
 	return ret;
 }
 
+/* POST /ssh/sign (DESIGN.md section 10): x-api-key or Authorization:
+ * Bearer <session token>, body {"public_key": "...", "ttl": 900} ->
+ * {"certificate", "serial", "key_id", "valid_before" (RFC 3339)}.  Refusals
+ * as the token endpoint's: 401 for the credential, 429 rate limited, 403
+ * no login capability, 400 a bad body or key, 503 no CA here. */
+static enum MHD_Result ssh_sign(struct http_front *h, struct MHD_Connection *c,
+				struct req_state *rs)
+{
+	const char *key = NULL;
+	size_t klen = 0;
+	char tok[TOKEN_BUF];
+	if (rs->too_large)
+		return problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
+			       "the request body is too large", 0, NULL);
+	json_t *body = json_loadb(rs->body, rs->len, 0, NULL);
+	json_t *jt = json_object_get(body, "ttl");
+	const char *pub = json_string_value(json_object_get(body, "public_key"));
+	if (!json_is_object(body) || !pub || (jt && !json_is_integer(jt)) ||
+	    (jt && json_integer_value(jt) <= 0)) {
+		json_decref(body);
+		return problem(
+			c, MHD_HTTP_BAD_REQUEST, "Bad Request",
+			"send a JSON body {\"public_key\": \"ssh-ed25519 AAAA...\", \"ttl\": "
+			"900}",
+			0, NULL);
+	}
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "x-api-key", strlen("x-api-key"),
+					  &key, &klen) != MHD_YES ||
+	    !key || http_hidden_after_nul(c, "POST", key, klen))
+		key = NULL;
+	int b = key ? 0 : https_bearer(c, "POST", tok, sizeof(tok));
+	if (!key && b != 1) {
+		json_decref(body);
+		return problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
+			       "send the API key in the x-api-key header or a session token in "
+			       "Authorization: Bearer",
+			       0, NULL);
+	}
+	struct svca_buf req, out;
+	struct svca_field fs[32];
+	size_t nf = 0;
+	uint16_t st = 0;
+	svca_buf_init(&req, SVCA_MAX_UNAUTH_REQUEST);
+	svca_buf_init(&out, 0);
+	svca_frame_begin(&req, SVCA_CMD_SSH_SIGN);
+	svca_put_str(&req, F_PUBLIC_KEY, pub);
+	if (jt)
+		svca_put_u64(&req, F_TTL, (uint64_t)json_integer_value(jt));
+	if (key)
+		svca_put_bytes(&req, F_KEY, key, klen <= 512 ? klen : 0);
+	else
+		svca_put_bytes(&req, F_AUTH_TOKEN, tok, strlen(tok));
+	sodium_memzero(tok, sizeof(tok));
+	json_decref(body);
+	enum MHD_Result ret;
+	if (svca_frame_end(&req) < 0) {
+		ret = problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request", "the request is too large", 0,
+			      NULL);
+		goto out;
+	}
+	if (run_command(h, c, SVCA_CMD_SSH_SIGN, &req, &out, &st, fs, &nf) < 0) {
+		ret = problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+			      "the request could not be completed", 0, NULL);
+		goto out;
+	}
+	char reason[32] = "", msg[512] = "", cert[8192], kid[256], vb[40];
+	if (st != SVCA_OK) {
+		fstr(fs, nf, F_REASON, reason, sizeof(reason));
+		if (!fstr(fs, nf, F_MESSAGE, msg, sizeof(msg)))
+			snprintf(msg, sizeof(msg), "refused");
+		int ra = (int)fu64(fs, nf, F_RETRY_AFTER);
+		if (!strcmp(reason, "rate_limited") || !strcmp(reason, "locked_out"))
+			ret = problem(c, MHD_HTTP_TOO_MANY_REQUESTS, "Too Many Requests", msg,
+				      ra > 0 ? ra : 1, NULL);
+		else if (st == SVCA_ERR_BADREQ)
+			ret = problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request", msg, 0, NULL);
+		else if (!strcmp(reason, "no_login_capability"))
+			ret = problem(c, MHD_HTTP_FORBIDDEN, "Forbidden", msg, 0, NULL);
+		else if (st == SVCA_ERR_UNAVAIL)
+			ret = problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable", msg,
+				      0, NULL);
+		else if (st == SVCA_ERR_NOTAUTH || reason[0])
+			ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
+				      key ? "invalid API key" : msg, 0, NULL);
+		else
+			ret = problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
+				      msg, 0, NULL);
+		goto out;
+	}
+	json_t *o = json_object();
+	format_iso_ms((int64_t)fu64(fs, nf, F_VALID_BEFORE), vb, sizeof(vb));
+	json_object_set_new(o, "certificate",
+			    json_string(fstr(fs, nf, F_CERTIFICATE, cert, sizeof(cert)) ?: ""));
+	json_object_set_new(o, "serial", json_integer((json_int_t)fu64(fs, nf, F_SERIAL)));
+	json_object_set_new(o, "key_id",
+			    json_string(fstr(fs, nf, F_KEY_ID, kid, sizeof(kid)) ?: ""));
+	json_object_set_new(o, "valid_before", json_string(vb));
+	ret = json_reply(c, MHD_HTTP_OK, o);
+out:
+	svca_buf_free(&req);
+	svca_buf_free(&out);
+	return ret;
+}
+
 static enum MHD_Result jwks(struct http_front *h, struct MHD_Connection *c)
 {
 	char *s = tokens_jwks(h->d);
@@ -405,6 +509,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return problem(c, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large",
 				       "the request body is too large", 0, NULL);
 		return token_exchange(h, c, method);
+	}
+	if (!strcmp(url, "/ssh/sign")) {
+		if (!post)
+			return problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed",
+				       "use POST", 0, "POST");
+		return ssh_sign(h, c, rs);
 	}
 	if (!strcmp(url, "/.well-known/jwks.json")) {
 		if (!get)

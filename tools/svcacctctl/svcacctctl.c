@@ -334,6 +334,60 @@ static const struct ctl_cmd commands[] = {
 	  "\"reachable\"}], \"snapshot_seq\", \"age_s\", \"stale\", \"host_id\"}\n"
 	  "(and \"host_status\" on an agent).\n",
 	  ctl_fleet_status },
+	{ "ssh", "sign", "PUBKEY_FILE [--key-file FILE] [--ttl SECONDS] [--out FILE]",
+	  "trade an API key or token for a short-lived SSH certificate",
+	  "Sends the OpenSSH public key in PUBKEY_FILE to the daemon's SSH CA and\n"
+	  "writes the user certificate it signs to PUBKEY_FILE with .pub replaced\n"
+	  "by -cert.pub (FILE-cert.pub when it does not end in .pub), or to\n"
+	  "--out FILE; mode 0644; anything but a regular file is not replaced.\n"
+	  "The principal is the account's name, the key id \"sa:NAME key:KEYID\n"
+	  "jti:JTI\", valid from 60 s ago for --ttl seconds (60 to 3600, default\n"
+	  "900).  The credential: --key-file FILE, else $SVCACCT_API_KEY, else\n"
+	  "the session token of $SVCACCT_TOKEN or --token-file, else an API key\n"
+	  "on standard input (never the command line).  The same checks as\n"
+	  "token create apply, and the account must have the login capability\n"
+	  "somewhere (else exit 1, reason no_login_capability).  Only a\n"
+	  "standalone daemon or a hub signs: on an agent use --hub URL.\n"
+	  "Prints \"wrote FILE (serial N, valid until TIME)\"; with --json\n"
+	  "{\"certificate\", \"serial\", \"key_id\", \"valid_before\", \"file\"}.\n"
+	  "\n"
+	  "  --key-file FILE  read the API key from FILE\n"
+	  "  --ttl SECONDS    validity, 60 to 3600 (default 900)\n"
+	  "  --out FILE       where to write the certificate\n",
+	  ctl_ssh_sign },
+	{ "ssh", "ca", "", "the SSH CA public keys, for sshd's TrustedUserCAKeys",
+	  "Prints every SSH CA key a host must trust, one OpenSSH public key line\n"
+	  "each (comment svcacct-ca-current, -next or -retired): the key that\n"
+	  "signs, the next one (published before it signs) and retired ones\n"
+	  "whose certificates may still be valid.  Any user may ask.  With --json\n"
+	  "prints an array of {\"public_key\", \"fingerprint\", \"status\",\n"
+	  "\"created_at\"}.\n",
+	  ctl_ssh_ca },
+	{ "ssh", "list", "[--account NAME]", "the SSH certificates issued",
+	  "Prints a table SERIAL ACCOUNT KEY_ID VALID_BEFORE STATUS (valid,\n"
+	  "expired or revoked) of the certificates issued in the last 30 days,\n"
+	  "or with --json an array of {\"serial\", \"account\", \"key_id\",\n"
+	  "\"fingerprint\", \"valid_after\", \"valid_before\", \"status\",\n"
+	  "\"created_at\"}.  Needs admin rights, except for an account's own\n"
+	  "certificates (--account NAME with its token).\n"
+	  "\n"
+	  "  --account NAME  only this account's certificates\n",
+	  ctl_ssh_list },
+	{ "ssh", "revoke", "SERIAL | --account NAME", "revoke SSH certificates",
+	  "Revokes the certificate SERIAL, or with --account NAME every unexpired\n"
+	  "certificate of the account: sshd refuses them at the next login (the\n"
+	  "daemon rewrites the KRL file ssh_krl_file at once).  Disabling or\n"
+	  "deleting an account, and revoking the API key a certificate was\n"
+	  "obtained with, revoke its certificates too.  Prints \"revoked N\n"
+	  "certificates\"; with --json {\"revoked\": N}.  Needs admin rights.\n",
+	  ctl_ssh_revoke },
+	{ "ssh", "ca-rotate", "", "rotate the SSH CA (super-admin)",
+	  "The next CA key (published since the last rotation) signs from now\n"
+	  "on; the former current key stays trusted until every certificate it\n"
+	  "signed expired; a new next key is published.  Prints the new next\n"
+	  "key's fingerprint; with --json {\"next_fingerprint\"}.  Needs\n"
+	  "super-admin rights.\n",
+	  ctl_ssh_ca_rotate },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -271,6 +271,13 @@ int ctl_read_secret_stdin(const char *what, char *buf, size_t cap, size_t *len);
  * readers above (one trailing newline dropped).  0 or CTL_EXIT_FAILED. */
 int ctl_copy_secret(const char *s, const char *what, char *buf, size_t cap, size_t *len);
 
+/* The API key of token create and ssh sign: --key-file FILE, else
+ * $SVCACCT_API_KEY, else (token_ok) none when a session token is given
+ * ($SVCACCT_TOKEN, --token-file: *klen = 0), else standard input.  0, or
+ * an exit status after printing the error. */
+int ctl_api_key_read(const struct ctl *c, const char *key_file, int token_ok, char *key, size_t cap,
+		     size_t *klen);
+
 /* Wipes memory that held a secret. */
 void ctl_wipe(void *p, size_t n);
 
@@ -326,5 +333,11 @@ int ctl_host_disable(struct ctl *c, int argc, char **argv);
 int ctl_host_remove(struct ctl *c, int argc, char **argv);
 int ctl_host_enroll(struct ctl *c, int argc, char **argv);
 int ctl_fleet_status(struct ctl *c, int argc, char **argv);
+
+int ctl_ssh_sign(struct ctl *c, int argc, char **argv);
+int ctl_ssh_ca(struct ctl *c, int argc, char **argv);
+int ctl_ssh_list(struct ctl *c, int argc, char **argv);
+int ctl_ssh_revoke(struct ctl *c, int argc, char **argv);
+int ctl_ssh_ca_rotate(struct ctl *c, int argc, char **argv);
 
 #endif

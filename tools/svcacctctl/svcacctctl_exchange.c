@@ -90,15 +90,31 @@ static uint16_t request_cmd(const struct svca_buf *b)
 	return (uint16_t)((unsigned)b->data[6] << 8 | (unsigned)b->data[7]);
 }
 
+/* 1 when the (unended) request frame b holds the field tag. */
+static int frame_has(const struct svca_buf *b, uint16_t tag)
+{
+	struct svca_iter it;
+	struct svca_field f;
+	if (b->len < SVCA_HDR_LEN)
+		return 0;
+	svca_iter_init(&it, b->data + SVCA_HDR_LEN, b->len - SVCA_HDR_LEN);
+	while (svca_iter_next(&it, &f) == 1)
+		if (f.tag == tag)
+			return 1;
+	return 0;
+}
+
 /* Commands that need no rights carry no session token: a stale one must
  * not stand in their way. */
-static int needs_no_token(uint16_t cmd)
+static int needs_no_token(const struct svca_buf *b)
 {
-	switch (cmd) {
+	switch (request_cmd(b)) {
 	case SVCA_CMD_PING:
 	case SVCA_CMD_TOKEN_CREATE:
 	case SVCA_CMD_TOKEN_VERIFY:
+	case SVCA_CMD_SSH_CA:
 	case SVCA_CMD_JWKS: return 1;
+	case SVCA_CMD_SSH_SIGN: return frame_has(b, F_KEY); /* else the token signs */
 	default: return 0;
 	}
 }
@@ -142,7 +158,7 @@ static int attach_auth_token(const struct ctl *c, struct svca_buf *b)
 	char tok[CTL_SECRET_MAX];
 	size_t n = 0;
 
-	if (needs_no_token(request_cmd(b)))
+	if (needs_no_token(b))
 		return 0;
 	int rc = read_auth_token(c, tok, sizeof(tok), &n);
 	if (rc == 0 && n)
@@ -160,7 +176,7 @@ static int hub_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_repl
 	size_t n = 0;
 	int rc = 0;
 
-	if (!needs_no_token(request_cmd(b))) {
+	if (!needs_no_token(b)) {
 		rc = read_auth_token(c, tok, sizeof(tok), &n);
 		if (rc == 0 && n == 0) {
 			ctl_err("--hub needs the session token of a service account whose org "

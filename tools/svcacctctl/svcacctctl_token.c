@@ -58,6 +58,38 @@ static int read_token(const struct ctl *c, const char *arg, char *buf, size_t ca
 
 /* ---- token create ----------------------------------------------------------------- */
 
+int ctl_api_key_read(const struct ctl *c, const char *key_file, int token_ok, char *key, size_t cap,
+		     size_t *klen)
+{
+	const char *env = getenv("SVCACCT_API_KEY");
+	const char *tok = getenv("SVCACCT_TOKEN");
+	const char *from;
+	int rc;
+	*klen = 0;
+	if (key_file) {
+		from = "the key file";
+		rc = ctl_read_secret_file(key_file, "API key", key, cap, klen);
+	} else if (env && *env) {
+		from = "$SVCACCT_API_KEY";
+		rc = ctl_copy_secret(env, "API key in $SVCACCT_API_KEY", key, cap, klen);
+	} else if (token_ok && (c->token_file || (tok && *tok))) {
+		return 0; /* the session token is the credential */
+	} else {
+		from = "standard input";
+		rc = ctl_read_secret_stdin("API key", key, cap, klen);
+	}
+	if (rc)
+		return rc;
+	if (*klen == 0) {
+		ctl_wipe(key, cap);
+		return ctl_usage_error(c,
+				       "no API key in %s (give --key-file FILE, "
+				       "$SVCACCT_API_KEY or the key on standard input)",
+				       from);
+	}
+	return 0;
+}
+
 static json_t *token_json(const struct ctl_item *it, const struct svca_field *tok, int *oom)
 {
 	json_t *o = json_object();
@@ -114,27 +146,8 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
 					  "--key-file FILE, $SVCACCT_API_KEY or on "
 					  "standard input (and treat that key as leaked)");
 
-	const char *env = getenv("SVCACCT_API_KEY");
-	const char *from;
-	if (opts[0].value) {
-		from = "the key file";
-		rc = ctl_read_secret_file(opts[0].value, "API key", key, sizeof(key), &klen);
-	} else if (env && *env) {
-		from = "$SVCACCT_API_KEY";
-		rc = ctl_copy_secret(env, "API key in $SVCACCT_API_KEY", key, sizeof(key), &klen);
-	} else {
-		from = "standard input";
-		rc = ctl_read_secret_stdin("API key", key, sizeof(key), &klen);
-	}
-	if (rc)
+	if ((rc = ctl_api_key_read(c, opts[0].value, 0, key, sizeof(key), &klen)) != 0)
 		return rc;
-	if (klen == 0) {
-		ctl_wipe(key, sizeof(key));
-		return ctl_usage_error(c,
-				       "no API key in %s (give --key-file FILE, "
-				       "$SVCACCT_API_KEY or the key on standard input)",
-				       from);
-	}
 
 	ctl_request_begin(&b, SVCA_CMD_TOKEN_CREATE);
 	svca_put_bytes(&b, F_KEY, key, klen);
