@@ -438,8 +438,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (hc == 1) {
 		SVCA_PAM_LOG_DEBUG(pamh, &o, "session: %s: an SSH certificate login", c.user);
 		svca_put_str(&req, F_SSH_CERT, cert);
-	}
-	else if (!authed)
+	} else if (!authed)
 		svca_put_u64(&req, F_NO_TOKEN, 1);
 	authed = authed || hc == 1;
 	rc = svca_pam_call(pamh, &o, "session", &req, &a);

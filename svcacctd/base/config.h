@@ -67,7 +67,7 @@ struct svca_config {
 	char *login_shell;
 	char *nologin_shell;
 	char *sudo_group;
-	char *daemon_user;      /* pam_svcacct's daemon_user: no account may have it */
+	char *daemon_user; /* pam_svcacct's daemon_user: no account may have it */
 	/* sshd's AuthorizedPrincipalsCommandUser: may ask SSH_PRINCIPALS; its
 	 * uid is resolved (getpwnam) at start and reload, -1 when it does not
 	 * exist */
