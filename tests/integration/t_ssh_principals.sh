@@ -34,24 +34,13 @@ K_REV=$(key_create ci-keyrev) || bail "key create ci-keyrev"
 
 # ---- certificates from the daemon's CA -------------------------------------------
 ssh-keygen -q -t ed25519 -N '' -f "$TMPD/id" </dev/null || bail "ssh-keygen"
-# sign KEY [TTL]: SSH_SIGN over the native protocol; prints "SERIAL<TAB>KEY_ID"
+# sign KEY: svcacctctl ssh sign with the account's key (on stdin); prints
+# "SERIAL<TAB>KEY_ID"
 sign() {
-	"$PY" - "$SOCK" "$1" "${2:-900}" "$TMPD/id.pub" <<'EOF'
-import sys
-import os; sys.path.insert(0, os.environ["TESTS_DIR"])
-import proto_client as pc
-sock, key, ttl, pub = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-st, f = pc.send(sock, 80, [(110, open(pub).read().strip()), (31, key.encode()), (86, ttl)])
-if st != 0:
-    sys.exit("ssh sign refused: status %d %s" % (st, f))
-print("%d\t%s" % (pc.get(f, 112), pc.get(f, 30)))
-EOF
+	printf '%s\n' "$1" | $CTL --json ssh sign "$TMPD/id.pub" --out "$TMPD/id-cert.pub" |
+		json_py '"%s\t%s" % (d["serial"], d["key_id"])'
 }
-export TESTS_DIR
-revoke_serial() { # SERIAL
-	"$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import proto_client as pc
-st, f = pc.send(sys.argv[2], 83, [(112, int(sys.argv[3]))]); sys.exit(st)' "$TESTS_DIR" "$SOCK" "$1"
-}
+revoke_serial() { $CTL ssh revoke "$1" </dev/null >/dev/null; }
 CA_FP=$(ssh-keygen -lf "$STATE/ssh_ca.pub" | awk '/svcacct-ca-current/ {print $2}')
 [ -n "$CA_FP" ] || bail "the daemon's current CA key is in $STATE/ssh_ca.pub"
 ok "the daemon's CA: $CA_FP"
@@ -175,14 +164,13 @@ if [ "$MS" -lt 3000 ]; then ok "... answered within the 2 s deadline ($MS ms)"; 
 check_devlog "... syslog says the daemon is not reachable" \
 	"user ci-deploy, serial $S_DEPLOY: svcacctd not reachable"
 # a daemon that accepts and never answers: the helper gives up at 2 s
-"$PY" -c '
+bg "$PY" -c '
 import socket, sys, time, os
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); s.listen(4)
 conns = []
 while True:
     c, _ = s.accept(); conns.append(c)
-' "$TMPD/silent.sock" </dev/null >/dev/null 2>&1 &
-track_pid $!
+' "$TMPD/silent.sock"
 for _ in $(seq 100); do [ -S "$TMPD/silent.sock" ] && break; sleep 0.02; done
 run_in "" timeout 10 setpriv --reuid="$SSH_UID" --regid="$SSH_UID" --clear-groups -- \
 	"$HELPER" --socket "$TMPD/silent.sock" ci-deploy "$I_DEPLOY" "$S_DEPLOY" "$CA_FP"
@@ -192,3 +180,19 @@ start_daemon_reuse || bail "daemon starts again"
 principals ci-deploy "$I_DEPLOY" "$S_DEPLOY" "$CA_FP"
 if [ "$OUT" = ci-deploy ]; then ok "after a restart the certificate is allowed again"; else not_ok "after a restart the certificate is allowed again (printed '$OUT')"; fi
 secrets_never_logged "no API key in syslog, daemon.log or the audit trail" "$K_DEPLOY" "$K_VIEW" "$K_OFF" "$K_REV"
+
+# ---- ssh_principals_user: resolved again at reload; a bad name is refused -------------
+echo "sshprinc2:x:$((SSH_UID + 1)):$((SSH_UID + 1))::/nonexistent:/usr/sbin/nologin" >>"$PRIV/passwd"
+echo 'ssh_principals_user = "sshprinc2";' >>"$CONF"
+kill -HUP "$DAEMON_PID"
+for _ in $(seq 100); do
+	principals ci-deploy "$I_DEPLOY" "$S_DEPLOY" "$CA_FP" $((SSH_UID + 1))
+	[ "$OUT" = ci-deploy ] && break
+	sleep 0.05
+done
+if [ "$OUT" = ci-deploy ]; then ok "after SIGHUP with ssh_principals_user = sshprinc2, that user is answered"; else not_ok "after SIGHUP with ssh_principals_user = sshprinc2, that user is answered"; fi
+principals ci-deploy "$I_DEPLOY" "$S_DEPLOY" "$CA_FP"
+refused "... and svcacct-ssh no longer"
+sed 's/^ssh_principals_user = .*/ssh_principals_user = "Bad User";/' "$CONF" >"$TMPD/bad.conf"
+run_in "" "$SVCACCTD" -t -c "$TMPD/bad.conf"
+expect_run "svcacctd -t refuses an ssh_principals_user that is not a user name" 1 "'ssh_principals_user' is not a valid user name"

@@ -42,26 +42,13 @@ K_OTHER=$(key_create ci-other) || bail "key create ci-other"
 SD="$TMPD/sshd"
 mkdir -m 0700 "$SD"
 ssh-keygen -q -t ed25519 -N '' -f "$SD/id" </dev/null || bail "ssh-keygen (the account's key)"
-export TESTS_DIR
-# sign KEY NAME [TTL]: SSH_SIGN over the native protocol; the certificate
-# in $SD/NAME-cert.pub; prints its serial
+# sign KEY NAME [TTL]: svcacctctl ssh sign with the account's key (on
+# stdin); the certificate in $SD/NAME-cert.pub; prints its serial
 sign() {
-	"$PY" - "$SOCK" "$1" "${3:-900}" "$SD/id.pub" "$SD/$2-cert.pub" <<'EOF'
-import os, sys
-sys.path.insert(0, os.environ["TESTS_DIR"])
-import proto_client as pc
-sock, key, ttl, pub, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-st, f = pc.send(sock, 80, [(110, open(pub).read().strip()), (31, key.encode()), (86, ttl)])
-if st != 0:
-    sys.exit("ssh sign refused: status %d %s" % (st, f))
-open(out, "w").write(pc.get(f, 111) + "\n")
-print(pc.get(f, 112))
-EOF
+	printf '%s\n' "$1" | $CTL --json ssh sign "$SD/id.pub" --ttl "${3:-900}" --out "$SD/$2-cert.pub" |
+		json_py 'd["serial"]'
 }
-revoke_serial() { # SERIAL
-	"$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import proto_client as pc
-st, f = pc.send(sys.argv[2], 83, [(112, int(sys.argv[3]))]); sys.exit(st)' "$TESTS_DIR" "$SOCK" "$1"
-}
+revoke_serial() { $CTL ssh revoke "$1" </dev/null >/dev/null; }
 S_DEPLOY=$(sign "$K_DEPLOY" deploy) || bail "sign ci-deploy"
 S_REVOKED=$(sign "$K_DEPLOY" revoked) || bail "sign ci-deploy (to be revoked)"
 S_VIEW=$(sign "$K_VIEW" view) || bail "sign ci-view"
