@@ -206,7 +206,7 @@ is "_svcacct: home and shell" "$su_home ${su_shell##*/}" "/var/lib/svcacct nolog
 is "_svcacct: its own group" "$(getent group _svcacct | cut -d: -f3)" "$su_gid"
 # sshd's AuthorizedPrincipalsCommandUser (svcacct-ssh-setup(8))
 pw=$(getent passwd svcacct-ssh)
-IFS=: read -r _ _ ss_uid _ ss_home ss_shell <<<"$pw"
+IFS=: read -r _ _ ss_uid _ _ ss_home ss_shell <<<"$pw"
 if [ -n "$pw" ] && [ "$ss_uid" -lt 1000 ] && [ "$ss_uid" -gt 0 ]; then
 	ok "system user svcacct-ssh exists (uid $ss_uid)"
 else
