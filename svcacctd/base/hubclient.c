@@ -62,7 +62,7 @@ void hub_reply_free(struct hub_reply *r)
 /* bearer or apikey (at most one; may both be NULL): a credential header. */
 static struct curl_slist *headers(const char *bearer, const char *apikey, int post)
 {
-	char auth[160]; /* "Authorization: Bearer " + a 67-character credential */
+	char auth[2100]; /* "Authorization: Bearer " + a credential or a session token (ssh sign) */
 	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json"), *t;
 	if (h && post && (t = curl_slist_append(h, "Content-Type: application/json")))
 		h = t;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agentfwd.h"
 #include "handlers.h"
 #include "keys.h"
 #include "request.h"
@@ -63,6 +64,133 @@ static int sign_credential(struct request *r, struct account *a, char *key_id, s
 	return 0;
 }
 
+/* ---- an agent: a hub signs (worker thread) ------------------------------------ */
+
+struct forward_job {
+	struct req_job job;
+	struct agent_ssh_sign q;
+	struct cred c; /* the local key check */
+};
+
+static void forward_work(struct req_job *j)
+{
+	agent_ssh_sign_run(&((struct forward_job *)j)->q);
+}
+
+static void forward_release(struct req_job *j)
+{
+	sodium_memzero(j, sizeof(struct forward_job));
+	free(j);
+}
+
+static void forward_finish(struct req_job *rj, struct request *r)
+{
+	struct forward_job *j = (struct forward_job *)rj;
+	const struct agent_fwd_answer *a = &j->q.ans;
+	struct ssh_cert c;
+	char err[200];
+	if (a->status == SVCA_ERR_UNAVAIL) {
+		req_audit_refusal(r, "ssh.deny", "failure", NULL, "hub_unreachable");
+		req_fail(r, SVCA_ERR_UNAVAIL, "no hub reachable: ssh sign needs a hub (%s)",
+			 a->message);
+		return;
+	}
+	if (a->status == SVCA_ERR_BADREQ) {
+		req_fail(r, SVCA_ERR_BADREQ, "%s", a->message);
+		return;
+	}
+	if (a->status != SVCA_OK) {
+		int limited =
+			!strcmp(a->reason, "rate_limited") || !strcmp(a->reason, "locked_out");
+		int nologin = !strcmp(a->reason, "no_login_capability");
+		if (!limited && !nologin && j->c.key_id[0])
+			cred_count_failure(r->d, r->peer, NULL, j->c.key_id);
+		req_audit_refusal(r, "ssh.deny", "denied", NULL, a->reason);
+		svca_frame_begin(r->reply, SVCA_ERR_FAILED);
+		svca_put_str(r->reply, F_REASON,
+			     limited   ? a->reason
+			     : nologin ? a->reason
+				       : "invalid_key");
+		svca_put_str(r->reply, F_MESSAGE,
+			     limited   ? "rate limited by the hub, retry later"
+			     : nologin ? a->message
+				       : "invalid API key");
+		if (limited)
+			svca_put_u64(r->reply, F_RETRY_AFTER, (uint64_t)a->retry_after);
+		svca_frame_end(r->reply);
+		return;
+	}
+	if (ssh_cert_parse_line(j->q.line, strlen(j->q.line), &c, err, sizeof(err)) < 0 ||
+	    c.n_principals != 1) {
+		req_fail(r, SVCA_ERR_UNAVAIL, "the hub's certificate is malformed: %s", err);
+		return;
+	}
+	char fp[SSH_FP_LEN];
+	ssh_fingerprint(c.subject.blob, c.subject.blob_len, fp);
+	struct audit_event ev;
+	req_txn_begin(r);
+	req_event(&ev, r, "ssh.issue", "success");
+	ev.account = c.principals[0];
+	ev.serial = c.serial;
+	ev.cert_id = c.key_id;
+	ev.fingerprint = fp;
+	ev.ttl = c.valid_before - c.valid_after - SSHCA_BACKDATE_S;
+	ev.detail = "issued by a hub";
+	if (req_finish(r, &ev) < 0)
+		return;
+	req_ok(r);
+	svca_put_str(r->reply, F_CERTIFICATE, j->q.line);
+	svca_put_u64(r->reply, F_SERIAL, c.serial);
+	svca_put_str(r->reply, F_KEY_ID, c.key_id);
+	svca_put_u64(r->reply, F_VALID_BEFORE, c.valid_before * 1000);
+	svca_put_str(r->reply, F_NAME, c.principals[0]);
+	svca_frame_end(r->reply);
+}
+
+/* The key is checked here first (a revoked, disabled or expired key in
+ * the snapshot, a rate limit, a lockout: refused without asking). */
+static void forward_start(struct request *r, const char *pub, unsigned ttl)
+{
+	struct forward_job *j = calloc(1, sizeof(*j));
+	char key[SVCA_KEY_LEN + 8];
+	int just_locked;
+	if (!j) {
+		req_fail(r, SVCA_ERR_FAILED, "out of memory");
+		return;
+	}
+	if (req_field(r, F_KEY)) {
+		if (req_secret(r, F_KEY, key, sizeof(key)) < 0 || strlen(key) > SVCA_KEY_LEN) {
+			j->c.result = CRED_MALFORMED;
+			req_cred_refused(r, &j->c, 0, "ssh.deny", NULL, NULL, NULL, NULL);
+			req_cred_refusal_reply(r, &j->c);
+			sodium_memzero(key, sizeof(key));
+			free(j);
+			return;
+		}
+		cred_check_key(r->d, key, strlen(key), r->peer, NULL, NULL, &j->c, &just_locked);
+		if (j->c.result != CRED_OK && j->c.result != CRED_HUB_ONLY) {
+			sodium_memzero(key, sizeof(key));
+			req_cred_refused(r, &j->c, just_locked, "ssh.deny", NULL, NULL, NULL, NULL);
+			req_cred_refusal_reply(r, &j->c);
+			forward_release(&j->job);
+			return;
+		}
+		memcpy(j->q.key, key, strlen(key));
+		sodium_memzero(key, sizeof(key));
+	} else if (req_secret(r, F_AUTH_TOKEN, j->q.token, sizeof(j->q.token)) < 0) {
+		forward_release(&j->job);
+		req_fail(r, SVCA_ERR_BADREQ, "malformed session token");
+		return;
+	}
+	j->job = (struct req_job){ .work = forward_work,
+				   .finish = forward_finish,
+				   .release = forward_release };
+	snprintf(j->q.public_key, sizeof(j->q.public_key), "%s", pub);
+	j->q.ttl = ttl;
+	agent_hubs_copy(&r->d->cfg, &j->q.hubs);
+	req_defer(r, &j->job);
+}
+
 static void new_jti(char out[32])
 {
 	uint8_t rnd[16];
@@ -89,14 +217,13 @@ void cmd_ssh_sign(struct request *r)
 			 SSHCA_TTL_MIN, SSHCA_TTL_MAX);
 		return;
 	}
-	if (config_mode(&r->d->cfg) == MODE_AGENT) {
-		/* only the hubs hold the CA key; no forwarding yet */
-		req_fail(r, SVCA_ERR_UNAVAIL, "ssh sign needs a hub: run it against --hub URL");
-		return;
-	}
 	if (!req_field(r, F_KEY) && !req_field(r, F_AUTH_TOKEN)) {
 		req_fail(r, SVCA_ERR_BADREQ,
 			 "ssh sign needs the account's API key or a session token");
+		return;
+	}
+	if (config_mode(&r->d->cfg) == MODE_AGENT) {
+		forward_start(r, pub, (unsigned)(ft ? ttl : 0)); /* only the hubs hold the CA */
 		return;
 	}
 	if (sign_credential(r, &a, key_id, sizeof(key_id)) < 0)
@@ -193,26 +320,50 @@ static void cert_reply(struct request *r, const struct sshca_cert *c, uint64_t n
 	svca_put_u64(r->reply, F_CREATED_AT, c->created_at);
 }
 
+/* The records of the last 30 days, collected to be listed in serial
+ * order (the store iterates in hash order). */
+#define LIST_MAX 20000u
+
 struct list_ctx {
-	struct request *r;
 	uint32_t uid;
 	int all;
-	uint64_t now;
+	struct sshca_cert *v;
+	size_t n, cap;
+	int full;
 };
 
 static int list_one(void *arg, const struct sshca_cert *c)
 {
 	struct list_ctx *x = arg;
-	if (x->all || c->uid == x->uid)
-		cert_reply(x->r, c, x->now);
-	return x->r->reply->failed;
+	if (!x->all && c->uid != x->uid)
+		return 0;
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 64;
+		void *nv = nc <= LIST_MAX ? realloc(x->v, nc * sizeof(x->v[0])) : NULL;
+		if (!nv) {
+			x->full = 1;
+			return 1;
+		}
+		x->v = nv;
+		x->cap = nc;
+	}
+	x->v[x->n++] = *c;
+	return 0;
+}
+
+static int by_serial(const void *a, const void *b)
+{
+	uint64_t x = ((const struct sshca_cert *)a)->serial,
+		 y = ((const struct sshca_cert *)b)->serial;
+	return x < y ? -1 : x > y;
 }
 
 void cmd_ssh_list(struct request *r)
 {
 	char name[SVCA_NAME_MAX + 2];
 	struct account a;
-	struct list_ctx x = { r, 0, 1, (uint64_t)svca_wall_ms() };
+	struct list_ctx x = { 0, 1, NULL, 0, 0, 0 };
+	uint64_t now = (uint64_t)svca_wall_ms();
 	if (req_field(r, F_NAME)) {
 		if (req_account_name(r, F_NAME, name) < 0)
 			return;
@@ -226,11 +377,19 @@ void cmd_ssh_list(struct request *r)
 	} else if (req_require(r, PRIV_ADMIN, NULL) < 0) {
 		return;
 	}
-	req_ok(r);
-	if (sshca_cert_foreach(r->d, list_one, &x) < 0) {
-		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
+	if (sshca_cert_foreach(r->d, list_one, &x) < 0 || x.full) {
+		free(x.v);
+		req_fail(r, SVCA_ERR_FAILED, "%s",
+			 x.full ? "too many certificates for one reply: list one account's "
+				  "(--account)"
+				: "internal storage error");
 		return;
 	}
+	qsort(x.v, x.n, sizeof(x.v[0]), by_serial);
+	req_ok(r);
+	for (size_t i = 0; i < x.n; i++)
+		cert_reply(r, &x.v[i], now);
+	free(x.v);
 	if (svca_frame_end(r->reply) < 0)
 		req_fail(r, SVCA_ERR_FAILED,
 			 "too many certificates for one reply: list one account's (--account)");

@@ -125,3 +125,87 @@ void agent_exchange_run(struct agent_exchange *x)
 	ask(&x->hubs, "/service-account-tokens", NULL, x->key, NULL, &x->ans);
 	sodium_memzero(x->key, sizeof(x->key));
 }
+
+/* ---- ssh sign: the hubs hold the CA ------------------------------------------- */
+
+/* The hubs' answer to POST /ssh/sign.  1 final, 0 try the next hub. */
+static int ssh_answer(struct agent_ssh_sign *q, const struct hub_reply *rep, const char *url)
+{
+	json_t *o = json_loadb(rep->body ? rep->body : "", rep->len, 0, NULL);
+	struct agent_fwd_answer *a = &q->ans;
+	int final = 1;
+	const char *cert = json_string_value(json_object_get(o, "certificate"));
+	if (rep->status == 200 && cert && strlen(cert) < sizeof(q->line)) {
+		a->status = SVCA_OK;
+		snprintf(q->line, sizeof(q->line), "%s", cert);
+	} else if (rep->status == 401 || rep->status == 403 || rep->status == 429) {
+		refused(a, rep, o, url);
+		if (rep->status == 403)
+			snprintf(a->reason, sizeof(a->reason), "no_login_capability");
+	} else if (rep->status == 400) {
+		const char *d = json_string_value(json_object_get(o, "detail"));
+		a->status = SVCA_ERR_BADREQ;
+		snprintf(a->message, sizeof(a->message), "%s", d ? d : "bad request");
+	} else {
+		snprintf(a->message, sizeof(a->message), "%s answered HTTP %ld", url, rep->status);
+		final = 0;
+	}
+	json_decref(o);
+	return final;
+}
+
+void agent_ssh_sign_run(struct agent_ssh_sign *q)
+{
+	if (q->key[0]) { /* the key buys a hub session token first */
+		struct agent_exchange *x = calloc(1, sizeof(*x));
+		if (!x) {
+			memset(&q->ans, 0, sizeof(q->ans));
+			q->ans.status = SVCA_ERR_UNAVAIL;
+			snprintf(q->ans.message, sizeof(q->ans.message), "out of memory");
+			goto out;
+		}
+		x->hubs = q->hubs;
+		memcpy(x->key, q->key, sizeof(x->key));
+		agent_exchange_run(x);
+		q->ans = x->ans;
+		snprintf(q->token, sizeof(q->token), "%s", x->ans.token);
+		sodium_memzero(x, sizeof(*x));
+		free(x);
+		if (q->ans.status != SVCA_OK)
+			goto out;
+	}
+	json_t *body = q->ttl ? json_pack("{s:s, s:I}", "public_key", q->public_key, "ttl",
+					  (json_int_t)q->ttl)
+			      : json_pack("{s:s}", "public_key", q->public_key);
+	char *json = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	char tried[300] = "";
+	size_t used = 0;
+	int64_t start = svca_now_ms();
+	memset(&q->ans, 0, sizeof(q->ans));
+	q->ans.status = SVCA_ERR_UNAVAIL;
+	for (size_t i = 0; json && i < q->hubs.n; i++) {
+		int64_t left = AGENT_FWD_TOTAL_MS - (svca_now_ms() - start);
+		if (left < 200)
+			break;
+		int ms = left < AGENT_FWD_HUB_MS ? (int)left : AGENT_FWD_HUB_MS;
+		struct hub_reply rep;
+		int r = hub_request(q->hubs.url[i], "/ssh/sign", q->hubs.ca, q->token, json, ms,
+				    &rep);
+		if (used < sizeof(tried))
+			used += (size_t)snprintf(tried + used, sizeof(tried) - used, "%s%s",
+						 used ? ", " : "", q->hubs.url[i]);
+		int final = r == 0 && ssh_answer(q, &rep, q->hubs.url[i]);
+		hub_reply_free(&rep);
+		if (final)
+			goto done;
+	}
+	q->ans.status = SVCA_ERR_UNAVAIL;
+	snprintf(q->ans.message, sizeof(q->ans.message), "tried %s",
+		 json ? (q->hubs.n ? tried : "no hub") : "out of memory");
+done:
+	free(json);
+out:
+	sodium_memzero(q->key, sizeof(q->key));
+	sodium_memzero(q->token, sizeof(q->token));
+}

@@ -52,4 +52,22 @@ struct agent_exchange {
 };
 void agent_exchange_run(struct agent_exchange *x);
 
+/* ssh sign on an agent (DESIGN.md section 10): only the hubs hold the CA.
+ * With an API key the key is first exchanged for a hub session token
+ * (POST /service-account-tokens); then POST /ssh/sign with the token as
+ * Bearer.  ans: status, reason, message, retry_after as above; line gets
+ * the certificate line when SVCA_OK. */
+#define AGENT_FWD_PUBKEY_MAX 8192
+#define AGENT_FWD_CERT_MAX 8192
+struct agent_ssh_sign {
+	struct agent_hubs hubs;
+	char key[SVCA_KEY_LEN + 1];            /* "" when token is given; wiped */
+	char token[AGENT_FWD_TOKEN_MAX * 4];   /* a session token; wiped */
+	char public_key[AGENT_FWD_PUBKEY_MAX]; /* the OpenSSH public key line */
+	unsigned ttl;                          /* 0: the hub's default */
+	struct agent_fwd_answer ans;
+	char line[AGENT_FWD_CERT_MAX]; /* the certificate line */
+};
+void agent_ssh_sign_run(struct agent_ssh_sign *q);
+
 #endif

@@ -481,7 +481,7 @@ static int open_signer(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot make the SSH CA keys");
 		g = -1;
 	}
-	if (g >= 0 && g == 0)
+	if (g == 0) /* no secret yet: write the new set and record */
 		changed = 1;
 	if (g >= 0 && changed && (sec_save(d, s) < 0 || ca_put(d->store, &k) < 0)) {
 		snprintf(err, errlen, "cannot store the SSH CA keys: %s", store_error(d->store));
@@ -901,7 +901,7 @@ int sshca_issue(struct daemon *d, const struct sshca_issue_req *q, struct sshca_
 	rv_free(&rv);
 	if (listed >= SSHCA_REVOKED_MAX) {
 		snprintf(err, errlen,
-			 "the SSH revocation list is full (%d unexpired revoked certificates): no "
+			 "the SSH revocation list is full (%u unexpired revoked certificates): no "
 			 "certificate is issued until some expire",
 			 SSHCA_REVOKED_MAX);
 		return -2;

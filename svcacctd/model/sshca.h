@@ -95,7 +95,7 @@ struct sshca_cert {
 int sshca_cert_get(struct daemon *d, uint64_t serial, struct sshca_cert *c);
 /* "valid", "expired" or "revoked". */
 const char *sshca_cert_status(const struct sshca_cert *c, uint64_t now_ms);
-/* Calls fn for each certificate record (serial order); fn non-zero stops. */
+/* Calls fn for each certificate record (store order); fn non-zero stops. */
 typedef int (*sshca_cert_fn)(void *arg, const struct sshca_cert *c);
 int sshca_cert_foreach(struct daemon *d, sshca_cert_fn fn, void *arg);
 

@@ -4,8 +4,8 @@
 # sign with the same CA (sealed in the store) and distinct serials; a CA
 # rotation on hub 1 is hub 2's at once; svcacctctl --hub and POST /ssh/sign
 # on the hub's HTTPS API sign; an agent writes the CA file and the KRL from
-# its snapshot (a revocation on a hub reaches its KRL) and refuses to sign
-# itself (exit 5, use --hub).
+# its snapshot (a revocation on a hub reaches its KRL); ssh sign on the
+# agent is signed by a hub (API key or token), exit 5 with the hubs down.
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/lib_pg.sh"
 . "$TESTS_DIR/http/http_lib.sh"
@@ -102,10 +102,35 @@ wait_for 20 same_ca && ok "the agent writes the hubs' CA keys to its ssh_ca.pub"
 check -d "ssh revoke on hub 2" $H2 ssh revoke "$(serial "$TMPD/c4")"
 revoked_on_agent() { [ "$(ssh-keygen -Q -f "$AG/state/ssh_revoked.krl" "$TMPD/c4" 2>&1 | sed 's/.*: //')" = REVOKED ]; }
 wait_for 20 revoked_on_agent && ok "... reaches the agent's KRL" || not_ok "agent KRL after revoke"
-if SVCACCT_API_KEY=$K expect_exit 5 $ACTL ssh sign "$TMPD/id.pub" --out "$TMPD/c5" && [[ $ERR == *"--hub"* ]]; then
-	ok "ssh sign on the agent: exit 5, use --hub"
+if SVCACCT_API_KEY=$K expect_exit 0 $ACTL ssh sign "$TMPD/id.pub" --out "$TMPD/c5" &&
+	[ "$(signer "$TMPD/c5")" = "$NEXT" ] &&
+	[[ $(ssh-keygen -L -f "$TMPD/c5" | sed -n 's/^ *Key ID: //p') == "\"sa:svc key:$KID jti:"* ]]; then
+	ok "ssh sign on the agent with the API key: a hub signs (the key's id in the key id)"
 else
 	not_ok "ssh sign on the agent (rc $RC, $ERR)"
+fi
+expect_exit 0 $ACTL token create --key-file "$TMPD/k.key" && ATOK=$OUT
+if SVCACCT_TOKEN=$ATOK expect_exit 0 $ACTL ssh sign "$TMPD/id.pub" --out "$TMPD/c6"; then
+	ok "ssh sign on the agent with a session token"
+else
+	not_ok "ssh sign on the agent with a token (rc $RC, $ERR)"
+fi
+if expect_exit 0 $ACTL --json audit list --event ssh.issue &&
+	[ "$(printf '%s' "$OUT" | json_eval 'd[-1].get("detail")')" = "issued by a hub" ]; then
+	ok "the agent audits ssh.issue (issued by a hub)"
+else
+	not_ok "agent ssh.issue audit: $OUT"
+fi
+SVCACCT_API_KEY=$KEY expect_exit 1 $ACTL ssh sign "$TMPD/id.pub" --out "$TMPD/c7" &&
+	[[ $ERR == *"login capability"* ]] && ok "... an account without a grant is refused through the agent" ||
+	not_ok "no grant through the agent (rc $RC, $ERR)"
+check_exit 2 -d "... --ttl 59 is refused on the agent (exit 2)" $ACTL ssh sign "$TMPD/id.pub" --key-file "$TMPD/k.key" --ttl 59
+hub_stop 1
+hub_stop 2
+if SVCACCT_API_KEY=$K expect_exit 5 $ACTL ssh sign "$TMPD/id.pub" --out "$TMPD/c8" && [[ $ERR == *"hub"* ]]; then
+	ok "no hub reachable: ssh sign on the agent exits 5 naming the hubs"
+else
+	not_ok "hubs down (rc $RC, $ERR)"
 fi
 one_agent_stop
 

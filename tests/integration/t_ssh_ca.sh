@@ -167,6 +167,10 @@ n_issue=$(audit_count ssh.issue)
 check_exit 2 -d "a bad public key file is refused (exit 2)" $CTL ssh sign "$TMPD/bad.pub" --key-file "$TMPD/k1.key"
 [ ! -e "$TMPD/bad-cert.pub" ] && [ "$(audit_count ssh.issue)" = "$n_issue" ] &&
 	ok "... nothing written, nothing issued" || not_ok "... something was written"
+n_issue=$(audit_count ssh.issue)
+check_exit 2 -d "an API key on argv is a usage error (exit 2)" $CTL ssh sign "$TMPD/id1.pub" "$K1"
+[[ $ERR != *"${K1:18:43}"* && $ERR == *"command line"* ]] && [ "$(audit_count ssh.issue)" = "$n_issue" ] &&
+	ok "... not repeated in the message, nothing sent" || not_ok "... key on argv: $ERR"
 check_exit 1 -d "a missing public key file exits 1" $CTL ssh sign "$TMPD/nosuch.pub" --key-file "$TMPD/k1.key"
 key_create nog || bail "key create nog"
 put_secret "$TMPD/nog.key" "$KEY"
@@ -321,6 +325,25 @@ expect_exit 0 $CTL --json audit list --event ssh_ca.rotate && [[ $OUT == *"$NEW_
 	ok "ssh_ca.rotate audited with the new next key's fingerprint" || not_ok "rotate audit: $OUT"
 
 # ==============================================================================
+diag "configured extensions and source-address"
+
+rewrite_conf 'host_workspaces = [ "farm" ];' 'rate_limit_count = 1000;' \
+	"http_socket = \"$TMPD/http.sock\";" \
+	'ssh_cert_extensions = [ "permit-pty", "permit-port-forwarding" ];' \
+	'ssh_source_address = "10.0.0.0/8,192.0.2.7";'
+restart_daemon || bail "restart with ssh_cert_extensions"
+sign 0 "$TMPD/id1.pub" --key-file "$TMPD/k1.key" --out "$TMPD/ext-cert.pub" || not_ok "sign with extensions ($ERR)"
+L=$(ssh-keygen -L -f "$TMPD/ext-cert.pub" 2>&1)
+if [[ $L == *"source-address 10.0.0.0/8,192.0.2.7"* && $L == *permit-port-forwarding* && $L == *permit-pty* ]]; then
+	ok "ssh_cert_extensions and ssh_source_address reach the certificate"
+else
+	not_ok "extensions / source-address: $L"
+fi
+rewrite_conf 'host_workspaces = [ "farm" ];' 'rate_limit_count = 1000;' \
+	"http_socket = \"$TMPD/http.sock\";"
+restart_daemon || bail "restart"
+
+# ==============================================================================
 diag "POST /ssh/sign on the HTTP front"
 
 HS="$TMPD/http.sock"
@@ -352,5 +375,33 @@ code=$(curl -s -o "$TMPD/h5.json" -w '%{http_code}' --unix-socket "$HS" -H "x-ap
 [ "$code" = 401 ] && ok "a wrong key: 401" || not_ok "wrong key: $code $(cat "$TMPD/h5.json")"
 code=$(curl -s -o "$TMPD/h6.json" -w '%{http_code}' --unix-socket "$HS" --data "$body" http://localhost/ssh/sign)
 [ "$code" = 401 ] && ok "no credential: 401" || not_ok "no credential: $code"
+
+# ==============================================================================
+diag "two hours later: the retired key and expired revocations are dropped"
+
+if [ -n "$FAKETIME_LIB" ]; then
+	stop_daemon
+	if start_daemon_faked +2h; then
+		gone() { [ "$(wc -l <"$CAFILE")" = 2 ] && ! grep -q retired "$CAFILE"; }
+		wait_for_s() { local i; for i in $(seq 1 "$1"); do "${@:2}" && return 0; sleep 1; done; return 1; }
+		wait_for_s 20 gone && ok "the retired CA key leaves ssh_ca.pub once its certificates expired" ||
+			not_ok "retired key still there: $(cat "$CAFILE")"
+		expect_exit 0 $CTL ssh list --account ci &&
+			printf '%s\n' "$OUT" | grep -qE "^$(cert_field Serial "$TMPD/rot-cert.pub") .* expired$" &&
+			ok "ssh list: an old certificate is expired" || not_ok "ssh list expired: $OUT"
+		krl_empty() { ! "$PY" - "$KRL" <<'PYEOF'
+import sys
+d = open(sys.argv[1], "rb").read()
+# a KRL with revocations holds at least one certificates section (type 1)
+sys.exit(0 if len(d) > 60 else 1)
+PYEOF
+		}
+		wait_for_s 20 krl_empty && ok "expired revocations leave the KRL" || not_ok "KRL size $(stat -c %s "$KRL")"
+	else
+		not_ok "the daemon starts under faketime"
+	fi
+else
+	ok "# SKIP libfaketime missing"
+fi
 
 exit "$(failures)"

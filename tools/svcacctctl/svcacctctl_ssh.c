@@ -116,18 +116,45 @@ static int write_cert(const char *path, const char *line, size_t n)
 
 int ctl_ssh_sign(struct ctl *c, int argc, char **argv)
 {
-	static const char *const names[] = { "PUBKEY_FILE" };
 	struct ctl_opt opts[] = { { "key-file", 1, NULL }, { "ttl", 1, NULL }, { "out", 1, NULL } };
-	const char *pos[1];
 	char key[CTL_SECRET_MAX], out[PATH_MAX];
-	size_t klen = 0;
+	size_t klen = 0, maxpos = argc > 1 ? (size_t)argc : 2;
 	uint64_t ttl = 0;
 	struct svca_buf b;
 	struct ctl_reply rep;
 	int rc;
 
-	if ((rc = ctl_parse_args(c, argc, argv, opts, 3, names, 1, 1, pos)) != 0)
+	/* Every positional argument is caught, so that a key given there by
+	 * mistake is never echoed (as token create does). */
+	const char **pos = calloc(maxpos, sizeof(*pos));
+	const char **names = calloc(maxpos, sizeof(*names));
+	if (!pos || !names) {
+		free(pos);
+		free(names);
+		ctl_err("out of memory");
+		return CTL_EXIT_FAILED;
+	}
+	names[0] = "PUBKEY_FILE";
+	for (size_t i = 1; i < maxpos; i++)
+		names[i] = "KEY";
+	rc = ctl_parse_args(c, argc, argv, opts, 3, names, 1, maxpos, pos);
+	int extra = 0;
+	for (size_t i = 1; !rc && i < maxpos; i++)
+		if (pos[i]) {
+			ctl_wipe((char *)(uintptr_t)pos[i], strlen(pos[i]));
+			extra = 1;
+		}
+	const char *pubfile = pos[0];
+	free(pos);
+	free(names);
+	if (rc)
 		return rc;
+	if (extra)
+		return ctl_usage_error(c,
+				       "ssh sign takes one PUBKEY_FILE; an API key on the "
+				       "command line is visible to every user of this host: give "
+				       "it with --key-file FILE, $SVCACCT_API_KEY or on standard "
+				       "input (and treat that key as leaked)");
 	if (opts[1].value) {
 		char *end;
 		errno = 0;
@@ -137,9 +164,9 @@ int ctl_ssh_sign(struct ctl *c, int argc, char **argv)
 		ttl = v;
 	}
 	if (opts[2].value ? snprintf(out, sizeof(out), "%s", opts[2].value) >= (int)sizeof(out)
-			  : cert_path(pos[0], out, sizeof(out)) < 0)
+			  : cert_path(pubfile, out, sizeof(out)) < 0)
 		return ctl_usage_error(c, "the certificate's path is too long");
-	char *pub = read_pubkey(pos[0]);
+	char *pub = read_pubkey(pubfile);
 	if (!pub)
 		return CTL_EXIT_FAILED;
 	if ((rc = ctl_api_key_read(c, opts[0].value, 1, key, sizeof(key), &klen)) != 0) {
