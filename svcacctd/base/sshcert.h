@@ -59,7 +59,7 @@ struct ssh_cert_req {
 	const char *principal;
 	uint64_t valid_after;
 	uint64_t valid_before;
-	const char *source_address; /* NULL: no critical option */
+	const char *source_address;    /* NULL: no critical option */
 	const char *const *extensions; /* names, empty values; the encoder sorts them */
 	size_t n_extensions;           /* at most SSH_CERT_MAX_EXT */
 };
