@@ -15,6 +15,7 @@ BUILD      ?= build
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/lib/svcacct
 LIBDIR     ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
@@ -125,6 +126,15 @@ $(BUILD)/svcacctd: $(DAEMON_TOP_OBJ) $(BUILD)/libsvcacctd.a $(BUILD)/libsvcacct-
 $(BUILD)/svcacctctl: $(CTL_OBJ) $(BUILD)/libsvcacct-common.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CTL_LIBS)
 
+# sshd's AuthorizedPrincipalsCommand (DESIGN.md section 10): libc and the
+# protocol files only; it reads the daemon's config for the socket.
+PRINCIPALS_SRC := $(wildcard tools/svcacct-principals/*.c)
+PRINCIPALS_OBJ := $(PRINCIPALS_SRC:%.c=$(BUILD)/obj/%.o)
+$(PRINCIPALS_OBJ): CFLAGS += -DPRINCIPALS_CONFIG='"$(SYSCONFDIR)/svcacct/svcacctd.conf"'
+all: $(BUILD)/svcacct-principals
+$(BUILD)/svcacct-principals: $(PRINCIPALS_OBJ) $(BUILD)/libsvcacct-common.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsvcacctd.a $(BUILD)/libsvcacct-common.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LAYER_INC_top) $(LDFLAGS) -o $@ $^ -lcmocka $(DAEMON_LIBS)
@@ -229,7 +239,7 @@ INSTALL_SSH_EX   := $(wildcard etc/ssh/*.svcacct-example)
 INSTALL_NSS_TOOL := $(wildcard tools/svcacct-nss-setup)
 INSTALL_NSS_EX   := $(wildcard etc/nsswitch.svcacct)
 
-install: $(PROGS)
+install: $(PROGS) $(BUILD)/svcacct-principals
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/svcacct $(DESTDIR)$(SYSCONFDIR)/sudoers.d \
 	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
@@ -269,6 +279,11 @@ endif
 ifneq ($(INSTALL_NSS_TOOL),)
 	install -m 0755 tools/svcacct-nss-setup $(DESTDIR)$(SBINDIR)/svcacct-nss-setup
 endif
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(BUILD)/svcacct-principals $(DESTDIR)$(LIBEXECDIR)/svcacct-principals
+	sed 's|/usr/lib/svcacct/svcacct-principals|$(LIBEXECDIR)/svcacct-principals|g' \
+	    tools/svcacct-ssh-setup >$(DESTDIR)$(SBINDIR)/svcacct-ssh-setup
+	chmod 0755 $(DESTDIR)$(SBINDIR)/svcacct-ssh-setup
 ifneq ($(INSTALL_NSS_EX),)
 	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 etc/nsswitch.svcacct $(DESTDIR)$(DOCDIR)/examples/nsswitch.svcacct

@@ -143,6 +143,9 @@ static const struct svca_json_cmd cmds[] = {
 	{ SVCA_CMD_SSH_LIST, "ssh.list" },
 	{ SVCA_CMD_SSH_REVOKE, "ssh.revoke" },
 	{ SVCA_CMD_SSH_CA_ROTATE, "ssh_ca.rotate" },
+	/* named like every non-PAM command; the handler answers local
+	 * callers only (root, the daemon's user, ssh_principals_user) */
+	{ SVCA_CMD_SSH_PRINCIPALS, "ssh.principals" },
 };
 
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))

@@ -236,3 +236,16 @@ int svca_pam_authed(pam_handle_t *pamh, const struct svca_pam_opts *o, const str
 	}
 	return authed;
 }
+
+int svca_pam_authed_peek(pam_handle_t *pamh, const struct svca_pam_ctx *c)
+{
+	const void *data = NULL;
+	const char *v = pam_getenv(pamh, SVCA_PAM_AUTH_ENV);
+
+	if (pam_get_data(pamh, SVCA_PAM_DATA_AUTHED, &data) == PAM_SUCCESS && data) {
+		const struct authed *d = data;
+		if (!strcmp(d->user, c->user) && !strcmp(d->service, c->service))
+			return 1;
+	}
+	return v ? mark_valid(pamh, c, v) : 0;
+}

@@ -134,6 +134,18 @@ void svca_pam_mark_settle(pam_handle_t *pamh);
  * service) with a svcacct key or token; removes the environment mark. */
 int svca_pam_authed(pam_handle_t *pamh, const struct svca_pam_opts *o,
 		    const struct svca_pam_ctx *c);
+/* The same check without consuming the mark (the account stage, before
+ * the session stage takes it). */
+int svca_pam_authed_peek(pam_handle_t *pamh, const struct svca_pam_ctx *c);
+
+/* sshinfo.c */
+/* The request with its other fields must fit SVCA_MAX_UNAUTH_REQUEST. */
+#define SVCA_PAM_SSH_CERT_MAX 3072
+/* The certificate sshd accepted for this login (service sshd only): the
+ * "publickey TYPE-cert-v01@openssh.com BASE64" line of SSH_AUTH_INFO_0
+ * into out.  1 found, 0 none, -1 longer than len (logged). */
+int svca_pam_ssh_cert(pam_handle_t *pamh, const struct svca_pam_ctx *c, char *out, size_t len);
+
 /* SipHash-2-4 with a 16-byte key. */
 uint64_t svca_pam_siphash24(const uint8_t k[16], const uint8_t *in, size_t len);
 

@@ -246,7 +246,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	struct svca_pam_ctx c;
 	struct svca_pam_answer a;
 	struct svca_buf req;
-	char reason[64], msg[256], role[32];
+	char reason[64], msg[256], role[32], cert[SVCA_PAM_SSH_CERT_MAX];
 	uint64_t allowed = 0;
 	int rc;
 
@@ -280,6 +280,23 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 			goto out;
 	}
 	svca_pam_req_begin(&req, SVCA_CMD_PAM_AUTHORIZE, &c, 1);
+	/* sshd's certificate login (no PAM auth ran): svcacctd checks the
+	 * certificate too.  (sshd records the method after this stage: the
+	 * certificate is here only when an earlier method of several used it;
+	 * the session stage always has it.) */
+	if (!svca_pam_authed_peek(pamh, &c)) {
+		int hc = svca_pam_ssh_cert(pamh, &c, cert, sizeof(cert));
+		if (hc < 0) {
+			svca_buf_free(&req);
+			rc = PAM_PERM_DENIED;
+			goto out;
+		}
+		if (hc == 1) {
+			SVCA_PAM_LOG_DEBUG(pamh, &o, "account: %s: an SSH certificate login",
+					   c.user);
+			svca_put_str(&req, F_SSH_CERT, cert);
+		}
+	}
 	rc = svca_pam_call(pamh, &o, "account", &req, &a);
 	if (rc != PAM_SUCCESS)
 		goto out;
@@ -398,7 +415,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	struct svca_pam_ctx c;
 	struct svca_pam_answer a;
 	struct svca_buf req;
-	int rc, authed;
+	char cert[SVCA_PAM_SSH_CERT_MAX];
+	int rc, authed, hc;
 
 	/* nothing to clean up yet */
 	if (svca_pam_parse_opts(pamh, flags, argc, argv, &o) < 0)
@@ -409,10 +427,20 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		goto out;
 	}
 	authed = svca_pam_authed(pamh, &o, &c);
+	/* an SSH certificate svcacctd accepts gets a token like a key */
+	hc = authed ? 0 : svca_pam_ssh_cert(pamh, &c, cert, sizeof(cert));
+	if (hc < 0) {
+		rc = PAM_SESSION_ERR;
+		goto out;
+	}
 	svca_pam_req_begin(&req, SVCA_CMD_PAM_SESSION_OPEN, &c, 1);
 	svca_put_u64(&req, F_PID, (uint64_t)getpid());
-	if (!authed)
+	if (hc == 1) {
+		SVCA_PAM_LOG_DEBUG(pamh, &o, "session: %s: an SSH certificate login", c.user);
+		svca_put_str(&req, F_SSH_CERT, cert);
+	} else if (!authed)
 		svca_put_u64(&req, F_NO_TOKEN, 1);
+	authed = authed || hc == 1;
 	rc = svca_pam_call(pamh, &o, "session", &req, &a);
 	if (rc != PAM_SUCCESS)
 		goto out;

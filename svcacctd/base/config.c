@@ -16,6 +16,7 @@
 
 #include "defaults.h"
 #include "names.h"
+#include "sockio.h"
 
 struct ctx {
 	const char *file;
@@ -139,6 +140,8 @@ void config_defaults(struct svca_config *c)
 	c->nologin_shell = xstrdup("/usr/sbin/nologin");
 	c->sudo_group = xstrdup("svcacct-sudo");
 	c->daemon_user = xstrdup(SVCA_DEFAULT_DAEMON_USER);
+	c->ssh_principals_user = xstrdup("svcacct-ssh");
+	c->ssh_principals_uid = -1;
 	c->syslog_socket = xstrdup("/dev/log");
 	c->uid_min = 60000;
 	c->uid_max = 60999;
@@ -202,6 +205,7 @@ void config_free(struct svca_config *c)
 	free(c->nologin_shell);
 	free(c->sudo_group);
 	free(c->daemon_user);
+	free(c->ssh_principals_user);
 	free(c->syslog_socket);
 	free(c->pepper_file);
 	free(c->signing_key_file);
@@ -611,6 +615,10 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		set_string(x, s, &c->daemon_user);
 		if (c->daemon_user && !svca_account_name_valid(c->daemon_user))
 			err_at(x, s, "'daemon_user' is not a valid user name");
+	} else if (!strcmp(k, "ssh_principals_user")) {
+		set_string(x, s, &c->ssh_principals_user);
+		if (c->ssh_principals_user && !svca_account_name_valid(c->ssh_principals_user))
+			err_at(x, s, "'ssh_principals_user' is not a valid user name");
 	} else if (!strcmp(k, "uid_min")) {
 		v = c->uid_min;
 		set_int(x, s, 1000, 4294967294LL, &v);
@@ -804,6 +812,10 @@ int config_load(const char *path, struct svca_config *out, config_err_fn fn, voi
 		err_at(&x, config_lookup(&cf, "default_key_days"),
 		       "default_key_days is above max_key_days");
 	check_fleet(&x, &cf, out);
+	/* sshd's principals helper runs as this user: its uid now (start and
+	 * reload), so a request never waits on NSS */
+	if (svca_user_uid(out->ssh_principals_user, &out->ssh_principals_uid) != 0)
+		out->ssh_principals_uid = -1;
 	strlist_free(&x.org);
 	config_destroy(&cf);
 	return x.errors;
@@ -830,5 +842,7 @@ const char *config_reserved_name(const struct svca_config *c, const char *name)
 		return "super_admin_groups";
 	if (c->daemon_user && !strcmp(name, c->daemon_user))
 		return "daemon_user";
+	if (c->ssh_principals_user && !strcmp(name, c->ssh_principals_user))
+		return "ssh_principals_user";
 	return NULL;
 }

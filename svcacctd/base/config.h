@@ -67,7 +67,12 @@ struct svca_config {
 	char *login_shell;
 	char *nologin_shell;
 	char *sudo_group;
-	char *daemon_user;      /* pam_svcacct's daemon_user: no account may have it */
+	char *daemon_user; /* pam_svcacct's daemon_user: no account may have it */
+	/* sshd's AuthorizedPrincipalsCommandUser: may ask SSH_PRINCIPALS; its
+	 * uid is resolved (getpwnam) at start and reload, -1 when it does not
+	 * exist */
+	char *ssh_principals_user;
+	int64_t ssh_principals_uid;
 	char *syslog_socket;    /* where audit lines go; default /dev/log */
 	char *pepper_file;      /* default <state_dir>/pepper */
 	char *signing_key_file; /* default <state_dir>/signing.keys */

@@ -84,6 +84,10 @@ static const struct command commands[] = {
 	  1, CMD_ANY_MODE },
 	{ SVCA_CMD_PAM_SESSION_CLOSE, "pam.session_close", cmd_pam_session_close, CALLER_ROOT,
 	  ANYSIZE, 1, CMD_ANY_MODE },
+	/* sshd's AuthorizedPrincipalsCommand: root, the daemon's user or
+	 * ssh_principals_user (handler); local state, any mode */
+	{ SVCA_CMD_SSH_PRINCIPALS, "ssh.principals", cmd_ssh_principals, CALLER_ANYONE, ANYSIZE, 0,
+	  CMD_ANY_MODE },
 
 	{ SVCA_CMD_AUDIT_LIST, "audit.list", cmd_audit_list, CALLER_ADMIN, MGMTSIZE, 0,
 	  CMD_ANY_MODE },

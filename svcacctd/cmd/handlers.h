@@ -40,6 +40,7 @@ void cmd_signing_key_rotate(struct request *r);
 void cmd_pam_auth(struct request *r);
 void cmd_pam_session_open(struct request *r);
 void cmd_pam_session_close(struct request *r);
+void cmd_ssh_principals(struct request *r); /* handlers_sshlogin.c */
 void cmd_audit_list(struct request *r);
 void cmd_audit_verify(struct request *r);
 void cmd_host_token_create(struct request *r);

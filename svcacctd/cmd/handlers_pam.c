@@ -18,6 +18,7 @@
 #include "keys.h"
 #include "log.h"
 #include "rbac.h"
+#include "sshca.h"
 #include "staleness.h"
 #include "tokens.h"
 
@@ -132,6 +133,82 @@ static void auth_ok(struct request *r, const struct acct_decision *ad)
 		svca_put_str(r->reply, F_ACCT_MESSAGE, ad->msg);
 	}
 	svca_frame_end(r->reply);
+}
+
+/* ---- a certificate login (sshd, SSH_AUTH_INFO_0) ---------------------------------- */
+
+/* F_SSH_CERT: 1 given and passing (*c parsed), 0 absent, -1 refused or
+ * invalid (replied; a refusal audited as auth.deny with method ssh-cert,
+ * stage = "account" or "session"). */
+static int ssh_cert_stage(struct request *r, const char *name, const char *service,
+			  const char *rhost, const char *tty, const char *stage, struct ssh_cert *c)
+{
+	char line[SSH_CERT_LINE_MAX];
+	struct account a;
+	int g = req_str(r, F_SSH_CERT, line, sizeof(line), 0, "certificate");
+	if (g <= 0)
+		return g;
+	if (strcmp(service, "sshd") != 0) {
+		req_fail(r, SVCA_ERR_BADREQ, "a certificate login is for service sshd only");
+		return -1;
+	}
+	memset(&a, 0, sizeof(a));
+	enum ssh_login_result res = sshca_cert_check(r->d, name, line, service, c, &a);
+	if (res == SSH_LOGIN_OK)
+		return 1;
+	if (res == SSH_LOGIN_ERROR) {
+		req_fail(r, SVCA_ERR_UNAVAIL, "internal storage error");
+		return -1;
+	}
+	if (res == SSH_LOGIN_NOT_ACCOUNT) {
+		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", name);
+		return -1;
+	}
+	struct audit_event ev;
+	req_txn_begin(r);
+	req_event(&ev, r, "auth.deny", "denied");
+	ev.account = a.name;
+	ev.uid = a.uid;
+	ev.service = service;
+	ev.rhost = nz(rhost);
+	ev.tty = nz(tty);
+	ev.reason = sshca_login_reason(res);
+	ev.detail = stage;
+	ev.method = "ssh-cert";
+	ev.serial = c->serial;
+	ev.cert_id = c->key_id[0] ? c->key_id : NULL;
+	if (req_finish(r, &ev) < 0)
+		return -1;
+	if (!strcmp(stage, "account")) {
+		req_ok(r);
+		svca_put_u64(r->reply, F_ALLOWED, 0);
+		svca_put_str(r->reply, F_ROLE, role_name(ROLE_NONE));
+		svca_put_str(r->reply, F_REASON, sshca_login_reason(res));
+		svca_put_str(r->reply, F_MESSAGE, "the SSH certificate is not accepted here");
+		svca_frame_end(r->reply);
+	} else {
+		req_fail(r, SVCA_ERR_FAILED, "the SSH certificate is not accepted here (%s)",
+			 sshca_login_reason(res));
+	}
+	return -1;
+}
+
+/* The certificate login's own auth.allow, in the open transaction. */
+static int ssh_cert_allow(struct request *r, const struct account *a, const char *service,
+			  const char *rhost, const char *tty, const struct ssh_cert *c)
+{
+	struct audit_event ev;
+	req_event(&ev, r, "auth.allow", "success");
+	ev.account = a->name;
+	ev.uid = a->uid;
+	ev.service = service;
+	ev.rhost = nz(rhost);
+	ev.tty = nz(tty);
+	ev.detail = "ssh-cert";
+	ev.method = "ssh-cert";
+	ev.serial = c->serial;
+	ev.cert_id = c->key_id;
+	return audit_append(r->d->audit, &ev);
 }
 
 /* ---- an agent: the first use of a key here is checked by a hub ----------------- */
@@ -377,7 +454,7 @@ static void audit_session(struct request *r, const struct pam_ctx *p, const stru
  * when it checked this login's key, if it did; a login checked offline
  * (verifier) or with a token gets none (reason "offline"). */
 static void session_from_hub(struct request *r, const struct pam_ctx *p, const struct account *a,
-			     uint64_t pid)
+			     uint64_t pid, const struct ssh_cert *cert)
 {
 	char tok[AGENT_SESS_TOKEN_MAX + 1], jti[72] = "";
 	uint64_t expires_in = 0;
@@ -395,6 +472,11 @@ static void session_from_hub(struct request *r, const struct pam_ctx *p, const s
 		json_decref(claims);
 	}
 	req_txn_begin(r);
+	if (cert && ssh_cert_allow(r, a, p->service, p->rhost, p->tty, cert) < 0) {
+		sodium_memzero(tok, sizeof(tok));
+		req_storage_error(r);
+		return;
+	}
 	audit_session(r, p, a, "session.open", jti[0] ? jti : NULL, pid, have ? NULL : "offline");
 	if (r->wrote) {
 		req_ok(r);
@@ -429,6 +511,12 @@ void cmd_pam_session_open(struct request *r)
 	uint64_t no_token = 0;
 	if (req_field(r, F_NO_TOKEN))
 		svca_field_u64(req_field(r, F_NO_TOKEN), &no_token);
+	/* a certificate login that passes gets a token like a key login */
+	struct ssh_cert cert;
+	int cert_ok = 0;
+	if (no_token != 1 &&
+	    (cert_ok = ssh_cert_stage(r, p.name, p.service, p.rhost, p.tty, "session", &cert)) < 0)
+		return;
 	if (no_token == 1) {
 		req_txn_begin(r);
 		audit_session(r, &p, &a, "session.open", NULL, pid, "no_token");
@@ -439,7 +527,7 @@ void cmd_pam_session_open(struct request *r)
 		return;
 	}
 	if (config_mode(&r->d->cfg) == MODE_AGENT) {
-		session_from_hub(r, &p, &a, pid);
+		session_from_hub(r, &p, &a, pid, cert_ok ? &cert : NULL);
 		return;
 	}
 	if (token_issue(r->d, &a, "session", &tok) < 0) {
@@ -447,6 +535,14 @@ void cmd_pam_session_open(struct request *r)
 		return;
 	}
 	req_txn_begin(r);
+	/* sshd exposes the certificate only from the session stage on (its
+	 * account stage runs before it records the method): the login's
+	 * auth.allow goes with the session's records */
+	if (cert_ok && ssh_cert_allow(r, &a, p.service, p.rhost, p.tty, &cert) < 0) {
+		sodium_memzero(&tok, sizeof(tok));
+		req_storage_error(r);
+		return;
+	}
 	struct audit_event ev;
 	req_event(&ev, r, "token.issue", "success");
 	ev.account = a.name;
@@ -550,6 +646,12 @@ void cmd_pam_authorize(struct request *r)
 		req_fail(r, SVCA_ERR_NOTFOUND, "'%s' is not a service account", name);
 		return;
 	}
+	/* sshd's certificate login: the certificate must pass the host-side
+	 * check (sshca.h) before the capability decides */
+	struct ssh_cert cert;
+	int cert_ok = ssh_cert_stage(r, name, service, rhost, tty, "account", &cert);
+	if (cert_ok < 0)
+		return;
 	if (access_decide(r->d->store, &r->d->cfg, &a, service, &acc, &reason, msg, sizeof(msg)) <
 	    0) {
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
@@ -558,6 +660,10 @@ void cmd_pam_authorize(struct request *r)
 
 	struct audit_event ev;
 	req_txn_begin(r);
+	if (cert_ok && !reason && ssh_cert_allow(r, &a, service, rhost, tty, &cert) < 0) {
+		req_storage_error(r);
+		return;
+	}
 	req_event(&ev, r, reason ? "auth.deny" : "auth.allow", reason ? "denied" : "success");
 	ev.account = a.name;
 	ev.uid = a.uid;

@@ -43,22 +43,6 @@ K_FORGED=$("$PY" "$PAM_HELPER" forge-key "$K_DEPLOY") || bail "forge-key"
 SD="$TMPD/sshd"
 mkdir -m 0700 "$SD"
 ssh-keygen -q -t ed25519 -N '' -f "$SD/ssh_host_ed25519_key" </dev/null || bail "ssh-keygen"
-free_port() {
-	"$PY" -c '
-import random, socket
-for _ in range(200):
-    p = random.randint(20000, 60000)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-'
-}
 # sshd_conf FILE PORT PUBKEY: the private config; PUBKEY yes lets users
 # log in with keys from ~/.ssh/authorized_keys (as a stock sshd does).
 sshd_conf() {
@@ -83,22 +67,6 @@ MaxAuthTries 3
 LoginGraceTime 30
 LogLevel VERBOSE
 EOF
-}
-# start_sshd CONF PORT: sshd -D in the background, until it listens.
-start_sshd() {
-	local conf=$1 port=$2 up=0 pid
-	"$SSHD" -D -e -f "$conf" </dev/null >>"$SD/sshd.log" 2>&1 &
-	pid=$!
-	track_pid "$pid"
-	disown "$pid" 2>/dev/null
-	for _ in $(seq 100); do
-		if "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$port" 2>/dev/null; then
-			up=1
-			break
-		fi
-		sleep 0.05
-	done
-	[ "$up" = 1 ]
 }
 PORT=$(free_port)
 [ -n "$PORT" ] || bail "a free loopback port"

@@ -168,7 +168,9 @@ for f in /usr/sbin/svcacctd /usr/bin/svcacctctl /etc/svcacct/svcacctd.conf \
 	/usr/lib/sysusers.d/svcacct.conf /usr/lib/tmpfiles.d/svcacct.conf \
 	/usr/share/man/man1/svcacctctl.1.gz /usr/share/man/man5/svcacctd.conf.5.gz \
 	/usr/share/man/man8/svcacctd.8.gz /usr/share/man/man8/pam_svcacct.8.gz \
-	/usr/share/man/man8/libnss_svcacct.8.gz; do
+	/usr/share/man/man8/libnss_svcacct.8.gz /usr/lib/svcacct/svcacct-principals \
+	/usr/sbin/svcacct-ssh-setup /usr/share/man/man8/svcacct-principals.8.gz \
+	/usr/share/man/man8/svcacct-ssh-setup.8.gz; do
 	[ -e "$f" ] || missing="$missing $f"
 done
 [ -n "$unit" ] || missing="$missing svcacctd.service"
@@ -202,6 +204,16 @@ else
 fi
 is "_svcacct: home and shell" "$su_home ${su_shell##*/}" "/var/lib/svcacct nologin"
 is "_svcacct: its own group" "$(getent group _svcacct | cut -d: -f3)" "$su_gid"
+# sshd's AuthorizedPrincipalsCommandUser (svcacct-ssh-setup(8))
+pw=$(getent passwd svcacct-ssh)
+IFS=: read -r _ _ ss_uid _ _ ss_home ss_shell <<<"$pw"
+if [ -n "$pw" ] && [ "$ss_uid" -lt 1000 ] && [ "$ss_uid" -gt 0 ]; then
+	ok "system user svcacct-ssh exists (uid $ss_uid)"
+else
+	not_ok "system user svcacct-ssh exists"
+	diag "getent: '$pw'"
+fi
+is "svcacct-ssh: no home, no shell" "$ss_home ${ss_shell##*/}" "/nonexistent nologin"
 is "/var/lib/svcacct: 0700, _svcacct" "$(owner_mode /var/lib/svcacct)" "700 _svcacct:_svcacct"
 is "/var/lib/svcacct-nss: 0755, _svcacct" "$(owner_mode /var/lib/svcacct-nss)" "755 _svcacct:_svcacct"
 is "/etc/sudoers.d/svcacct: 0440 root" "$(owner_mode /etc/sudoers.d/svcacct)" "440 root:root"

@@ -38,6 +38,9 @@
 #   expect_run DESC RC TEXT  ok when the last run_in exited RC and its
 #                            stdout+stderr contain TEXT ("" = anything)
 #   audit_json [ARGS...]     audit list --json [ARGS] on stdout
+#   free_port                a free loopback TCP port on stdout
+#   start_sshd CONF PORT     $SSHD -D -e -f CONF in the background (log in
+#                            $SD/sshd.log) until it listens on PORT
 #   secrets_never_logged DESC SECRET...  none of the secrets appears in the
 #                            module's syslog ($DEVLOG), the daemon's syslog,
 #                            daemon.log or the audit trail
@@ -585,4 +588,41 @@ make_local_user() {
 	echo "$name:$hash:19000:0:99999:7:::" >>"$PRIV/shadow"
 	mkdir -m 0700 "$PRIV/home/$name"
 	chown "$uid:$uid" "$PRIV/home/$name"
+}
+
+# ---- a real sshd (t_pam_sshd, t_ssh_sshd) ---------------------------------------
+
+free_port() {
+	"$PY" -c '
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 60000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+'
+}
+
+# start_sshd CONF PORT: $SSHD (default /usr/sbin/sshd; $SSHD_WRAP runs
+# before it, e.g. faketime) -D in the background, until it listens.
+start_sshd() {
+	local conf=$1 port=$2 up=0 pid
+	${SSHD_WRAP:-} "${SSHD:-/usr/sbin/sshd}" -D -e -f "$conf" </dev/null >>"$SD/sshd.log" 2>&1 &
+	pid=$!
+	track_pid "$pid"
+	disown "$pid" 2>/dev/null
+	for _ in $(seq 100); do
+		if "$PY" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close()' "$port" 2>/dev/null; then
+			up=1
+			break
+		fi
+		sleep 0.05
+	done
+	[ "$up" = 1 ]
 }
