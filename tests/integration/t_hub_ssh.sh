@@ -4,7 +4,9 @@
 # sign with the same CA (sealed in the store) and distinct serials; a CA
 # rotation on hub 1 is hub 2's at once; svcacctctl --hub and POST /ssh/sign
 # on the hub's HTTPS API sign; an agent writes the CA file and the KRL from
-# its snapshot (a revocation on a hub reaches its KRL); ssh sign on the
+# its snapshot (a revocation on a hub reaches its KRL within 2 s), and
+# svcacct-principals there answers from local state, also with the hubs
+# stopped; ssh sign on the
 # agent is signed by a hub (API key or token), exit 5 with the hubs down.
 . "$(dirname "$0")/../lib.sh"
 . "$TESTS_DIR/lib_pg.sh"
@@ -99,9 +101,27 @@ wait_for 20 same_ca && ok "the agent writes the hubs' CA keys to its ssh_ca.pub"
 	not_ok "ssh ca on the agent: $($ACTL ssh ca 2>&1)"
 [ "$(ssh-keygen -Q -f "$AG/state/ssh_revoked.krl" "$TMPD/c4" 2>&1 | sed 's/.*: //')" = ok ] &&
 	ok "the agent's KRL does not revoke a valid certificate" || not_ok "agent KRL: $(ssh-keygen -Q -f "$AG/state/ssh_revoked.krl" "$TMPD/c4" 2>&1)"
+# princ CERT: what sshd's AuthorizedPrincipalsCommand prints on the agent for user svc
+princ() {
+	local id fp
+	id=$(ssh-keygen -L -f "$1" | sed -n 's/^ *Key ID: "\(.*\)"$/\1/p')
+	fp=$(ssh-keygen -L -f "$1" | sed -n 's/^ *Signing CA: [^ ]* \(SHA256:[^ ]*\).*/\1/p')
+	"$SVCACCT_BUILD/svcacct-principals" --socket "$AG/svcacctd.sock" svc "$id" "$(serial "$1")" "$fp" 2>/dev/null
+}
+[ "$(princ "$TMPD/c4")" = svc ] && ok "svcacct-principals on the agent accepts hub 1's certificate for svc" ||
+	not_ok "svcacct-principals on the agent: '$(princ "$TMPD/c4")'"
+t0=$(now)
 check -d "ssh revoke on hub 2" $H2 ssh revoke "$(serial "$TMPD/c4")"
 revoked_on_agent() { [ "$(ssh-keygen -Q -f "$AG/state/ssh_revoked.krl" "$TMPD/c4" 2>&1 | sed 's/.*: //')" = REVOKED ]; }
-wait_for 20 revoked_on_agent && ok "... reaches the agent's KRL" || not_ok "agent KRL after revoke"
+if wait_for 20 revoked_on_agent; then
+	dt=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+	awk -v d="$dt" 'BEGIN { exit !(d < 2.0) }' && ok "... reaches the agent's KRL in $dt s (< 2 s)" ||
+		not_ok "... reaches the agent's KRL within 2 s (took $dt s)"
+else
+	not_ok "agent KRL after revoke"
+fi
+[ -z "$(princ "$TMPD/c4")" ] && ok "... and svcacct-principals on the agent refuses it (prints nothing)" ||
+	not_ok "svcacct-principals on the agent after the revocation: '$(princ "$TMPD/c4")'"
 if SVCACCT_API_KEY=$K expect_exit 0 $ACTL ssh sign "$TMPD/id.pub" --out "$TMPD/c5" &&
 	[ "$(signer "$TMPD/c5")" = "$NEXT" ] &&
 	[[ $(ssh-keygen -L -f "$TMPD/c5" | sed -n 's/^ *Key ID: //p') == "\"sa:svc key:$KID jti:"* ]]; then
@@ -127,6 +147,9 @@ SVCACCT_API_KEY=$KEY expect_exit 1 $ACTL ssh sign "$TMPD/id.pub" --out "$TMPD/c7
 check_exit 2 -d "... --ttl 59 is refused on the agent (exit 2)" $ACTL ssh sign "$TMPD/id.pub" --key-file "$TMPD/k.key" --ttl 59
 hub_stop 1
 hub_stop 2
+[ "$(princ "$TMPD/c5")" = svc ] && [ -z "$(princ "$TMPD/c4")" ] &&
+	ok "hubs stopped: svcacct-principals on the agent still answers from its snapshot" ||
+	not_ok "hubs stopped: principals '$(princ "$TMPD/c5")' / '$(princ "$TMPD/c4")'"
 if SVCACCT_API_KEY=$K expect_exit 5 $ACTL ssh sign "$TMPD/id.pub" --out "$TMPD/c8" && [[ $ERR == *"hub"* ]]; then
 	ok "no hub reachable: ssh sign on the agent exits 5 naming the hubs"
 else
