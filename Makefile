@@ -429,7 +429,7 @@ fuzz-seeds: fuzz-deps
 	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/seedgen fuzz/corpus
 
 # ---- lint ----
-LINT_SRC   := $(wildcard common/*.c $(DAEMON_SRC) tools/svcacctctl/*.c bench/*.c \
+LINT_SRC   := $(wildcard common/*.c $(DAEMON_SRC) tools/svcacctctl/*.c tools/svcacct-principals/*.c bench/*.c \
                         bench/svcacct-bench/*.c pam_svcacct/*.c nss_svcacct/*.c)
 CPPCHECK   ?= cppcheck
 CLANG_TIDY ?= clang-tidy
