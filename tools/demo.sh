@@ -306,6 +306,15 @@ step 0 'Anyone can check a token: signature, expiry, revocation' \
 	svcacctctl token verify "$(cat "$DEMO/token")"
 step 0 'The public keys that verify tokens offline (JWKS)' \
 	svcacctctl jwks
+if command -v ssh-keygen >/dev/null; then
+	ssh-keygen -q -t ed25519 -N '' -C ci-deploy -f "$DEMO/ci-deploy" </dev/null
+	step 0 'For ssh: the pipeline trades its key for a 15-minute certificate of its own SSH key' \
+		svcacctctl ssh sign "$DEMO/ci-deploy.pub" --key-file "$DEMO/key-a"
+	step 0 'What sshd checks: principal, key id, serial, validity (ssh-keygen -L)' \
+		ssh-keygen -L -f "$DEMO/ci-deploy-cert.pub"
+	step 0 'The CA keys every host trusts (svcacct-ssh-setup enable points sshd at them)' \
+		svcacctctl ssh ca
+fi
 printf '\n==> Rotation without downtime: a second key while the first still works\n'
 keep "$DEMO/key-b" 'Create key B' \
 	svcacctctl key create ci-deploy --label "gitlab runner (rotated)"
