@@ -143,11 +143,12 @@ enum ssh_login_result sshca_login_check(struct daemon *d, const struct ssh_login
 }
 
 /* The certificate itself: a user certificate with a good signature, valid
- * now, for this user. */
+ * now, for this user, with no critical option but source-address (sshd
+ * refuses one it does not know; so do we). */
 static int cert_usable(const struct ssh_cert *c, const char *user, uint64_t now)
 {
 	if (c->cert_type != SSH_CERT_TYPE_USER || !c->signature_ok || c->valid_after > now ||
-	    now >= c->valid_before)
+	    now >= c->valid_before || c->n_critical > (c->source_address[0] ? 1u : 0u))
 		return 0;
 	for (size_t i = 0; i < c->n_principals && i < SSH_CERT_MAX_PRINCIPALS; i++)
 		if (!strcmp(c->principals[i], user))
