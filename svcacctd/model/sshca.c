@@ -30,6 +30,23 @@
 
 /* ---- certificate records ------------------------------------------------------ */
 
+int sshca_rec_iter(struct store *st, const char *key, uint8_t kind, uint8_t **v,
+		   struct svca_iter *it)
+{
+	size_t n = 0;
+	*v = NULL;
+	int g = store_get(st, DB_STATE, key, v, &n);
+	if (g <= 0)
+		return g;
+	if (n < 2 || (*v)[0] != kind || (*v)[1] == 0) {
+		free(*v);
+		*v = NULL;
+		return -1;
+	}
+	svca_iter_init(it, *v + 2, n - 2);
+	return 1;
+}
+
 void sshca_cert_key(uint64_t serial, char out[32])
 {
 	snprintf(out, 32, "sshc/%016" PRIx64, serial);

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proto.h"
 #include "sshca.h"
 
 struct store;
@@ -34,6 +35,12 @@ enum { REC_SSH_CA = 'Q', REC_SSH_REVOKED = 'X', REC_SSH_CERT = 'Y', REC_SSH_SERI
 #define NEXT_KEY "sshs/next"
 /* A certificate's validity ends at most this long after it was made. */
 #define CERT_LIFE_MS ((int64_t)(SSHCA_TTL_MAX + 60) * 1000)
+
+/* A list record (org/ssh_ca, org/ssh_revoked) of this kind, version 1 or
+ * later, its fields in *it: 1 read (*v malloc'ed: free it after), 0 none,
+ * -1 error or another kind. */
+int sshca_rec_iter(struct store *st, const char *key, uint8_t kind, uint8_t **v,
+		   struct svca_iter *it);
 
 /* ---- the CA keys (sshca_keys.c) ---- */
 

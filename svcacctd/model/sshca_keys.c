@@ -52,21 +52,15 @@ static const char *const state_names[] = { "current", "next", "retired" };
 
 int sshca_ca_get(struct store *st, struct sshca_keys *k)
 {
-	uint8_t *v = NULL;
-	size_t n = 0;
+	uint8_t *v;
+	struct svca_iter it;
 	memset(k, 0, sizeof(*k));
-	int g = store_get(st, DB_STATE, CA_KEY, &v, &n);
+	int g = sshca_rec_iter(st, CA_KEY, REC_SSH_CA, &v, &it);
 	if (g <= 0)
 		return g;
 	int r = 1;
-	if (n < 2 || v[0] != REC_SSH_CA || v[1] == 0) {
-		free(v);
-		return -1;
-	}
-	struct svca_iter it;
 	struct svca_field f;
 	struct sshca_key *cur = NULL;
-	svca_iter_init(&it, v + 2, n - 2);
 	int got;
 	while ((got = svca_iter_next(&it, &f)) == 1) {
 		if (f.tag == F_ITEM) {

@@ -47,19 +47,13 @@ int sshca_rv_add(struct sshca_rv *rv, uint64_t serial, const char *key_id, uint6
 
 int sshca_rv_get(struct store *st, struct sshca_rv *rv)
 {
-	uint8_t *v = NULL;
-	size_t n = 0;
+	uint8_t *v;
+	struct svca_iter it;
 	memset(rv, 0, sizeof(*rv));
-	int g = store_get(st, DB_STATE, REVOKED_KEY, &v, &n);
+	int g = sshca_rec_iter(st, REVOKED_KEY, REC_SSH_REVOKED, &v, &it);
 	if (g <= 0)
 		return g;
-	if (n < 2 || v[0] != REC_SSH_REVOKED || v[1] == 0) {
-		free(v);
-		return -1;
-	}
-	struct svca_iter it;
 	struct svca_field f;
-	svca_iter_init(&it, v + 2, n - 2);
 	uint64_t serial = 0, vb = 0;
 	char kid[SSH_KEY_ID_MAX] = "";
 	int got, have = 0, r = 1;
