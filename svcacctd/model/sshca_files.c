@@ -36,20 +36,7 @@ int sshca_write_atomic(const char *path, const void *data, size_t len, mode_t mo
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -1;
-	const uint8_t *p = data;
-	size_t off = 0;
-	int bad = fchmod(fd, mode) < 0;
-	while (!bad && off < len) {
-		ssize_t w = write(fd, p + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			bad = 1;
-		else
-			off += (size_t)w;
-	}
-	if (!bad && fsync(fd) < 0)
-		bad = 1;
+	int bad = fchmod(fd, mode) < 0 || svca_write_all(fd, data, len) < 0 || fsync(fd) < 0;
 	if (close(fd) < 0)
 		bad = 1;
 	if (bad) {

@@ -91,19 +91,8 @@ static int write_cert(const char *path, const char *line, size_t n)
 		ctl_err("cannot write %s: %s", path, strerror(errno));
 		return CTL_EXIT_FAILED;
 	}
-	int bad = fchmod(fd, 0644) < 0;
-	size_t off = 0;
-	while (!bad && off < n + 1) {
-		ssize_t w = off < n ? write(fd, line + off, n - off) : write(fd, "\n", 1);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			bad = 1;
-		else
-			off += (size_t)w;
-	}
-	if (!bad && fsync(fd) < 0)
-		bad = 1;
+	int bad = fchmod(fd, 0644) < 0 || svca_write_all(fd, line, n) < 0 ||
+		  svca_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0;
 	if (close(fd) < 0)
 		bad = 1;
 	if (bad || rename(tmp, path) < 0) {
