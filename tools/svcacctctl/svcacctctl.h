@@ -177,6 +177,20 @@ int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth, struct 
 int ctl_name_request(struct ctl *c, int argc, char **argv, enum svca_cmd cmd, const char **name,
 		     struct ctl_reply *rep);
 
+/* signing-key rotate and ssh ca-rotate: no arguments; sends cmd, prints
+ * the new key's id (the reply's field tag) on stdout, or --json
+ * {json_key: id}, then note (a whole line, CTL_PROG ": ...\n") on stderr.
+ * A reply without the field: "the daemon's reply holds no <what>".
+ * Returns the exit status. */
+struct ctl_rotate {
+	enum svca_cmd cmd;
+	uint16_t tag;
+	const char *what;
+	const char *json_key;
+	const char *note;
+};
+int ctl_rotate(struct ctl *c, int argc, char **argv, const struct ctl_rotate *r);
+
 /* team delete and workspace delete: parses SCOPE [--force] (pos_names names
  * the positional), checks it with ctl_check_scope_name(noun), sends cmd with
  * the name as field tag, and prints the JSON object or the "deleted NOUN

@@ -77,3 +77,38 @@ int ctl_scope_delete(struct ctl *c, int argc, char **argv, const char *noun, enu
 	ctl_reply_free(&rep);
 	return rc;
 }
+
+int ctl_rotate(struct ctl *c, int argc, char **argv, const struct ctl_rotate *r)
+{
+	struct svca_buf b;
+	struct ctl_reply rep;
+	struct ctl_str id;
+	int rc;
+
+	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, NULL)) != 0)
+		return rc;
+	ctl_request_begin(&b, r->cmd);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
+		return rc;
+	if (!ctl_get_str(&rep.top, r->tag, &id) || id.n == 0) {
+		ctl_err("the daemon's reply holds no %s", r->what);
+		ctl_reply_free(&rep);
+		return CTL_EXIT_FAILED;
+	}
+	if (c->json) {
+		int oom = 0;
+		json_t *o = json_object();
+		if (!o)
+			oom = 1;
+		else
+			ctl_json_set(o, r->json_key, ctl_json_str(id), &oom);
+		rc = ctl_json_print_checked(o, oom);
+	} else {
+		ctl_put_safe(stdout, id.p, id.n);
+		putchar('\n');
+		fflush(stdout);
+		fputs(r->note, stderr);
+	}
+	ctl_reply_free(&rep);
+	return rc;
+}

@@ -355,36 +355,13 @@ int ctl_ssh_revoke(struct ctl *c, int argc, char **argv)
 
 int ctl_ssh_ca_rotate(struct ctl *c, int argc, char **argv)
 {
-	struct svca_buf b;
-	struct ctl_reply rep;
-	struct ctl_str fp;
-	int rc;
-	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, NULL)) != 0)
-		return rc;
-	ctl_request_begin(&b, SVCA_CMD_SSH_CA_ROTATE);
-	if ((rc = ctl_request(c, &b, &rep)) != 0)
-		return rc;
-	if (!ctl_get_str(&rep.top, F_FINGERPRINT, &fp) || fp.n == 0) {
-		ctl_err("the daemon's reply holds no fingerprint");
-		ctl_reply_free(&rep);
-		return CTL_EXIT_FAILED;
-	}
-	if (c->json) {
-		int oom = 0;
-		json_t *o = json_object();
-		if (!o)
-			oom = 1;
-		else
-			ctl_json_set(o, "next_fingerprint", ctl_json_str(fp), &oom);
-		rc = ctl_json_print_checked(o, oom);
-	} else {
-		ctl_put_safe(stdout, fp.p, fp.n);
-		putchar('\n');
-		fflush(stdout);
-		fputs(CTL_PROG ": the former next key signs now; this new next key is published "
-			       "(hosts trust it before it signs)\n",
-		      stderr);
-	}
-	ctl_reply_free(&rep);
-	return rc;
+	static const struct ctl_rotate r = {
+		SVCA_CMD_SSH_CA_ROTATE,
+		F_FINGERPRINT,
+		"fingerprint",
+		"next_fingerprint",
+		CTL_PROG ": the former next key signs now; this new next key is published "
+			 "(hosts trust it before it signs)\n",
+	};
+	return ctl_rotate(c, argc, argv, &r);
 }
