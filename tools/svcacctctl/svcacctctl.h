@@ -260,6 +260,17 @@ int ctl_json_print(json_t *doc);
 /* ctl_json_print, unless oom: then doc is released and out of memory
  * reported. */
 int ctl_json_print_checked(json_t *doc, int oom);
+/* An object of an item's fields, member by member in this order (an
+ * allocation failure recorded in *oom). */
+struct ctl_json_col {
+	const char *key;
+	json_t *(*get)(const struct ctl_item *it, uint16_t tag);
+	uint16_t tag;
+};
+json_t *ctl_json_item(const struct ctl_item *it, const struct ctl_json_col *cols, size_t n,
+		      int *oom);
+/* Prints the object {key: val} (val taken, may be NULL: out of memory). */
+int ctl_json_print_one(const char *key, json_t *val);
 /* Prints an array of item(it) for every list item of rep. */
 int ctl_json_print_items(const struct ctl_reply *rep,
 			 json_t *(*item)(const struct ctl_item *it, int *oom));

@@ -96,13 +96,7 @@ int ctl_rotate(struct ctl *c, int argc, char **argv, const struct ctl_rotate *r)
 		return CTL_EXIT_FAILED;
 	}
 	if (c->json) {
-		int oom = 0;
-		json_t *o = json_object();
-		if (!o)
-			oom = 1;
-		else
-			ctl_json_set(o, r->json_key, ctl_json_str(id), &oom);
-		rc = ctl_json_print_checked(o, oom);
+		rc = ctl_json_print_one(r->json_key, ctl_json_str(id));
 	} else {
 		ctl_put_safe(stdout, id.p, id.n);
 		putchar('\n');

@@ -211,16 +211,13 @@ int ctl_ssh_sign(struct ctl *c, int argc, char **argv)
 
 static json_t *ca_json(const struct ctl_item *it, int *oom)
 {
-	json_t *o = json_object();
-	if (!o) {
-		*oom = 1;
-		return NULL;
-	}
-	ctl_json_set(o, "public_key", ctl_json_field(it, F_PUBLIC_KEY), oom);
-	ctl_json_set(o, "fingerprint", ctl_json_field(it, F_FINGERPRINT), oom);
-	ctl_json_set(o, "status", ctl_json_field(it, F_STATUS), oom);
-	ctl_json_set(o, "created_at", ctl_json_time(it, F_CREATED_AT), oom);
-	return o;
+	static const struct ctl_json_col cols[] = {
+		{ "public_key", ctl_json_field, F_PUBLIC_KEY },
+		{ "fingerprint", ctl_json_field, F_FINGERPRINT },
+		{ "status", ctl_json_field, F_STATUS },
+		{ "created_at", ctl_json_time, F_CREATED_AT },
+	};
+	return ctl_json_item(it, cols, sizeof(cols) / sizeof(cols[0]), oom);
 }
 
 int ctl_ssh_ca(struct ctl *c, int argc, char **argv)
@@ -253,20 +250,17 @@ int ctl_ssh_ca(struct ctl *c, int argc, char **argv)
 
 static json_t *cert_json(const struct ctl_item *it, int *oom)
 {
-	json_t *o = json_object();
-	if (!o) {
-		*oom = 1;
-		return NULL;
-	}
-	ctl_json_set(o, "serial", ctl_json_u64(it, F_SERIAL), oom);
-	ctl_json_set(o, "account", ctl_json_field(it, F_NAME), oom);
-	ctl_json_set(o, "key_id", ctl_json_field(it, F_KEY_ID), oom);
-	ctl_json_set(o, "fingerprint", ctl_json_field(it, F_FINGERPRINT), oom);
-	ctl_json_set(o, "valid_after", ctl_json_time(it, F_VALID_AFTER), oom);
-	ctl_json_set(o, "valid_before", ctl_json_time(it, F_VALID_BEFORE), oom);
-	ctl_json_set(o, "status", ctl_json_field(it, F_STATUS), oom);
-	ctl_json_set(o, "created_at", ctl_json_time(it, F_CREATED_AT), oom);
-	return o;
+	static const struct ctl_json_col cols[] = {
+		{ "serial", ctl_json_u64, F_SERIAL },
+		{ "account", ctl_json_field, F_NAME },
+		{ "key_id", ctl_json_field, F_KEY_ID },
+		{ "fingerprint", ctl_json_field, F_FINGERPRINT },
+		{ "valid_after", ctl_json_time, F_VALID_AFTER },
+		{ "valid_before", ctl_json_time, F_VALID_BEFORE },
+		{ "status", ctl_json_field, F_STATUS },
+		{ "created_at", ctl_json_time, F_CREATED_AT },
+	};
+	return ctl_json_item(it, cols, sizeof(cols) / sizeof(cols[0]), oom);
 }
 
 static struct ctl_str cert_cell(const struct ctl_item *it, size_t col, char *buf)
@@ -339,13 +333,7 @@ int ctl_ssh_revoke(struct ctl *c, int argc, char **argv)
 		return rc;
 	ctl_get_u64(&rep.top, F_TOTAL, &total);
 	if (c->json) {
-		int oom = 0;
-		json_t *o = json_object();
-		if (!o)
-			oom = 1;
-		else
-			ctl_json_set(o, "revoked", json_integer((json_int_t)total), &oom);
-		rc = ctl_json_print_checked(o, oom);
+		rc = ctl_json_print_one("revoked", json_integer((json_int_t)total));
 	} else {
 		printf("revoked %" PRIu64 " certificate%s\n", total, total == 1 ? "" : "s");
 	}
