@@ -177,6 +177,14 @@ int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth, struct 
 int ctl_name_request(struct ctl *c, int argc, char **argv, enum svca_cmd cmd, const char **name,
 		     struct ctl_reply *rep);
 
+/* token create and ssh sign: ctl_parse_args with the nnamed positionals
+ * of names (all required) into pos, and every further one caught as a
+ * "KEY", wiped in argv, never echoed: *on_argv 1 when there was one (an
+ * API key given on the command line).  Returns ctl_parse_args's status,
+ * or CTL_EXIT_FAILED (out of memory). */
+int ctl_parse_args_no_key(struct ctl *c, int argc, char **argv, struct ctl_opt *opts, size_t nopts,
+			  const char *const *names, size_t nnamed, const char **pos, int *on_argv);
+
 /* signing-key rotate and ssh ca-rotate: no arguments; sends cmd, prints
  * the new key's id (the reply's field tag) on stdout, or --json
  * {json_key: id}, then note (a whole line, CTL_PROG ": ...\n") on stderr.

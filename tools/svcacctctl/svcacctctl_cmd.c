@@ -78,6 +78,35 @@ int ctl_scope_delete(struct ctl *c, int argc, char **argv, const char *noun, enu
 	return rc;
 }
 
+int ctl_parse_args_no_key(struct ctl *c, int argc, char **argv, struct ctl_opt *opts, size_t nopts,
+			  const char *const *names, size_t nnamed, const char **pos, int *on_argv)
+{
+	size_t maxpos = argc > (int)nnamed ? (size_t)argc : nnamed + 1;
+	const char **all = calloc(maxpos, sizeof(*all));
+	const char **allnames = calloc(maxpos, sizeof(*allnames));
+	*on_argv = 0;
+	if (!all || !allnames) {
+		free(all);
+		free(allnames);
+		ctl_err("out of memory");
+		return CTL_EXIT_FAILED;
+	}
+	for (size_t i = 0; i < maxpos; i++)
+		allnames[i] = i < nnamed ? names[i] : "KEY";
+	int rc = ctl_parse_args(c, argc, argv, opts, nopts, allnames, nnamed, maxpos, all);
+	for (size_t i = nnamed; !rc && i < maxpos; i++) {
+		if (all[i]) {
+			ctl_wipe((char *)(uintptr_t)all[i], strlen(all[i]));
+			*on_argv = 1;
+		}
+	}
+	for (size_t i = 0; i < nnamed; i++)
+		pos[i] = all[i];
+	free(all);
+	free(allnames);
+	return rc;
+}
+
 int ctl_rotate(struct ctl *c, int argc, char **argv, const struct ctl_rotate *r)
 {
 	struct svca_buf b;

@@ -107,7 +107,7 @@ int ctl_ssh_sign(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_opt opts[] = { { "key-file", 1, NULL }, { "ttl", 1, NULL }, { "out", 1, NULL } };
 	char key[CTL_SECRET_MAX], out[PATH_MAX];
-	size_t klen = 0, maxpos = argc > 1 ? (size_t)argc : 2;
+	size_t klen = 0;
 	uint64_t ttl = 0;
 	struct svca_buf b;
 	struct ctl_reply rep;
@@ -115,28 +115,10 @@ int ctl_ssh_sign(struct ctl *c, int argc, char **argv)
 
 	/* Every positional argument is caught, so that a key given there by
 	 * mistake is never echoed (as token create does). */
-	const char **pos = calloc(maxpos, sizeof(*pos));
-	const char **names = calloc(maxpos, sizeof(*names));
-	if (!pos || !names) {
-		free(pos);
-		free(names);
-		ctl_err("out of memory");
-		return CTL_EXIT_FAILED;
-	}
-	names[0] = "PUBKEY_FILE";
-	for (size_t i = 1; i < maxpos; i++)
-		names[i] = "KEY";
-	rc = ctl_parse_args(c, argc, argv, opts, 3, names, 1, maxpos, pos);
-	int extra = 0;
-	for (size_t i = 1; !rc && i < maxpos; i++)
-		if (pos[i]) {
-			ctl_wipe((char *)(uintptr_t)pos[i], strlen(pos[i]));
-			extra = 1;
-		}
-	const char *pubfile = pos[0];
-	free(pos);
-	free(names);
-	if (rc)
+	static const char *const names[] = { "PUBKEY_FILE" };
+	const char *pubfile = NULL;
+	int extra;
+	if ((rc = ctl_parse_args_no_key(c, argc, argv, opts, 3, names, 1, &pubfile, &extra)) != 0)
 		return rc;
 	if (extra)
 		return ctl_usage_error(c,

@@ -112,33 +112,14 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_opt opts[] = { { "key-file", 1, NULL } };
 	char key[CTL_SECRET_MAX];
-	size_t klen = 0, maxpos = argc > 0 ? (size_t)argc : 1;
+	size_t klen = 0;
 	struct svca_buf b;
 	struct ctl_reply rep;
 	int rc;
 
 	/* Every positional argument is caught, so that none is echoed. */
-	const char **pos = calloc(maxpos, sizeof(*pos));
-	const char **names = calloc(maxpos, sizeof(*names));
-	if (!pos || !names) {
-		free(pos);
-		free(names);
-		ctl_err("out of memory");
-		return CTL_EXIT_FAILED;
-	}
-	for (size_t i = 0; i < maxpos; i++)
-		names[i] = "KEY";
-	rc = ctl_parse_args(c, argc, argv, opts, 1, names, 0, maxpos, pos);
-	int on_argv = 0;
-	for (size_t i = 0; !rc && i < maxpos; i++) {
-		if (pos[i]) {
-			ctl_wipe((char *)(uintptr_t)pos[i], strlen(pos[i]));
-			on_argv = 1;
-		}
-	}
-	free(pos);
-	free(names);
-	if (rc)
+	int on_argv;
+	if ((rc = ctl_parse_args_no_key(c, argc, argv, opts, 1, NULL, 0, NULL, &on_argv)) != 0)
 		return rc;
 	if (on_argv)
 		return ctl_usage_error(c, "an API key on the command line is visible to "
