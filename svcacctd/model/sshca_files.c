@@ -4,17 +4,14 @@
  * and the KRL (RevokedKeys), made from org/ssh_ca and org/ssh_revoked and
  * written atomically when those records (or the paths) changed.
  */
+#include "sshca.h"
 #include "sshca_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -25,42 +22,6 @@
 /* sshca_files_sync: what the files were last written from. */
 static uint8_t g_files_hash[32];
 static int g_files_ok;
-
-int sshca_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp) ||
-	    (size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
-		return -1;
-	unlink(tmp);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -1;
-	int bad = fchmod(fd, mode) < 0 || svca_write_all(fd, data, len) < 0 || fsync(fd) < 0;
-	if (close(fd) < 0)
-		bad = 1;
-	if (bad) {
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	char *slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-}
 
 /* ---- the files sshd reads ---------------------------------------------------------- */
 

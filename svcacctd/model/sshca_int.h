@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What the files of the SSH user CA share (private to sshca.c,
- * sshca_keys.c, sshca_revoked.c, sshca_files.c; the interface is sshca.h).
+ * sshca_keys.c, sshca_revoked.c, sshca_files.c, sshca_issue.c; the
+ * interface is sshca.h).
  *
  * Records (DB_STATE):
  *   org/ssh_ca        kind 'Q' v1: per key F_ITEM F_PUBLIC_KEY (32 raw bytes)
@@ -24,8 +25,13 @@
 #include <sys/types.h>
 
 #include "proto.h"
-#include "sshca.h"
+#include "sshcert.h"
 
+/* Not sshca.h (each file includes both): the CA's files stand on this
+ * header, it stands on none of them. */
+struct daemon;
+struct sshca_cert;
+struct sshca_keys;
 struct store;
 
 enum { REC_SSH_CA = 'Q', REC_SSH_REVOKED = 'X', REC_SSH_CERT = 'Y', REC_SSH_SERIAL = 'Z' };
@@ -35,6 +41,8 @@ enum { REC_SSH_CA = 'Q', REC_SSH_REVOKED = 'X', REC_SSH_CERT = 'Y', REC_SSH_SERI
 #define NEXT_KEY "sshs/next"
 /* A certificate's validity ends at most this long after it was made. */
 #define CERT_LIFE_MS ((int64_t)(SSHCA_TTL_MAX + 60) * 1000)
+
+/* ---- the ground floor (sshca.c) ---- */
 
 /* A list record (org/ssh_ca, org/ssh_revoked) of this kind, version 1 or
  * later, its fields in *it: 1 read (*v malloc'ed: free it after), 0 none,
@@ -57,6 +65,10 @@ void sshca_sec_free(struct sshca_sec *s);
 int sshca_sec_load(struct daemon *d, struct sshca_sec *s);
 /* The secret key of pk in s, or NULL. */
 const uint8_t *sshca_sec_find(const struct sshca_sec *s, const uint8_t pk[32]);
+/* Start (standalone, hub): loads or makes the CA secret keys, publishes
+ * their public halves.  0, -1 with err.  Close forgets them. */
+int sshca_keys_open(struct daemon *d, char *err, size_t errlen);
+void sshca_keys_close(void);
 
 /* ---- the revocation list, org/ssh_revoked (sshca_revoked.c) ---- */
 
@@ -85,14 +97,16 @@ size_t sshca_rv_prune(struct sshca_rv *rv, uint64_t now_ms);
 void sshca_cert_key(uint64_t serial, char out[32]);
 int sshca_cert_put(struct store *st, const struct sshca_cert *c);
 /* A stored counter (sshs/next, sshs/low): 1 read, 0 none (*out = dflt),
- * -1 error. */
+ * -1 error; put: 0, -1. */
 int sshca_counter_get(struct store *st, const char *key, uint64_t dflt, uint64_t *out);
-
-/* ---- the files for sshd (sshca_files.c) ---- */
+int sshca_counter_put(struct store *st, const char *key, uint64_t v);
 
 /* Writes data to path atomically (temp in the same directory, fsync,
  * rename, fsync of the directory) with this mode.  0, -1 (errno). */
 int sshca_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* ---- the files for sshd (sshca_files.c) ---- */
+
 /* The next sshca_files_sync writes the files whatever they came from. */
 void sshca_files_forget(void);
 

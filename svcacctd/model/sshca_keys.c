@@ -13,6 +13,7 @@
  * the set with the record: a published key whose secret is gone is
  * retired (current) or replaced (next).
  */
+#include "sshca.h"
 #include "sshca_int.h"
 
 #include <errno.h>
@@ -361,7 +362,7 @@ static int reconcile(struct sshca_keys *k, struct sshca_sec *s, uint64_t now, in
 }
 /* ---- start ------------------------------------------------------------------ */
 
-static int open_signer(struct daemon *d, char *err, size_t errlen)
+int sshca_keys_open(struct daemon *d, char *err, size_t errlen)
 {
 	int shared = store_shared(d->store);
 	struct sshca_sec *s = sshca_sec_new();
@@ -416,21 +417,10 @@ static int open_signer(struct daemon *d, char *err, size_t errlen)
 	return r;
 }
 
-int sshca_open(struct daemon *d, char *err, size_t errlen)
+void sshca_keys_close(void)
 {
-	if (config_mode(&d->cfg) != MODE_AGENT && open_signer(d, err, errlen) < 0)
-		return -1;
-	sshca_files_forget();
-	sshca_files_sync(d);
-	return 0;
-}
-
-void sshca_close(struct daemon *d)
-{
-	(void)d;
 	sshca_sec_free(g_sec);
 	g_sec = NULL;
-	sshca_files_forget();
 }
 
 int sshca_trusts(struct daemon *d, const char *ca_fp)
@@ -490,5 +480,3 @@ int sshca_rotate(struct daemon *d, char fp[SSH_FP_LEN], char *err, size_t errlen
 			sshca_key_fp(k.k[i].pk, fp);
 	return 0;
 }
-
-/* ---- tick: expiry ------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
  * sshca_int.h), its unexpired entries only, bounded by SSHCA_REVOKED_MAX
  * at issue time; the questions on it and the revocations.
  */
+#include "sshca.h"
 #include "sshca_int.h"
 
 #include <stdio.h>
