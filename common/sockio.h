@@ -55,5 +55,8 @@ void svca_reply_free(struct svca_reply *rep);
  * 0 on success; -1 with errno (ETIMEDOUT at the deadline, EPIPE on EOF). */
 int svca_read_full(int fd, void *buf, size_t n, int64_t deadline);
 int svca_write_full(int fd, const void *buf, size_t n, int64_t deadline);
+/* Writes exactly n bytes to a blocking fd (a file), again after EINTR.
+ * 0; -1 with errno. */
+int svca_write_all(int fd, const void *buf, size_t n);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "hubclient.h"
 #include "record.h"
+#include "sockio.h"
 
 enum { REC_SELF = 'S' };
 
@@ -65,20 +66,6 @@ int agent_self_put(struct store *s, const struct agent_self *a)
 
 /* ---- the credential file -------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* name in state_dir := line + "\n": 0600, tmp + fsync + rename + dir fsync. */
 static int save_file(const char *state_dir, const char *name, const char *text, char *err,
 		     size_t errlen)
@@ -90,7 +77,7 @@ static int save_file(const char *state_dir, const char *name, const char *text, 
 	unlink(tmp);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int ok = fd >= 0 && n > 0 && (size_t)n < sizeof(line) && fchmod(fd, 0600) == 0 &&
-		 write_all(fd, line, (size_t)n) == 0 && fsync(fd) == 0;
+		 svca_write_all(fd, line, (size_t)n) == 0 && fsync(fd) == 0;
 	int saved = errno;
 	sodium_memzero(line, sizeof(line));
 	if (fd >= 0 && close(fd) < 0)

@@ -37,7 +37,7 @@ void sshca_close(struct daemon *d);
  * called once a batch is durable and after an agent applied a snapshot. */
 void sshca_files_sync(struct daemon *d);
 
-/* ---- what the CA's records say (model/sshca.c) ---- */
+/* ---- what the CA's records say (model/sshca_keys.c, sshca_revoked.c) ---- */
 
 /* Is this "SHA256:..." fingerprint one of the CA's keys (current, next or
  * retired: every key a host must trust)?  1 yes, 0 no, -1 storage error. */
@@ -51,7 +51,7 @@ int sshca_revoked(struct daemon *d, uint64_t serial, const char *key_id);
 int sshca_revoke_account(struct daemon *d, uint32_t uid);
 int sshca_revoke_key(struct daemon *d, const char *api_key_id);
 
-/* ---- the CA's keys, certificates and revocations (model/sshca.c) ---- */
+/* ---- the CA's keys, certificates and revocations (model/sshca*.c) ---- */
 
 #define SSHCA_MAX_KEYS 8 /* current, next and retired keys published */
 /* Unexpired revoked certificates listed: org/ssh_revoked (about 120 bytes

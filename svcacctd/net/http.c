@@ -92,24 +92,58 @@ static enum MHD_Result json_reply(struct MHD_Connection *c, unsigned status, jso
 	return r;
 }
 
-/* Runs one native command.  The reply frame's status and fields are
- * returned through *st and fs/nf (pointing into out). */
+/* One native command run for an HTTP route: the request built in req,
+ * the reply frame in out, its status and fields (pointing into out). */
+struct http_cmd {
+	struct svca_buf req, out;
+	struct svca_field fs[32];
+	size_t nf;
+	uint16_t st;
+};
+
+static void cmd_begin(struct http_cmd *x, uint16_t cmd)
+{
+	x->nf = 0;
+	x->st = 0;
+	svca_buf_init(&x->req, SVCA_MAX_UNAUTH_REQUEST);
+	svca_buf_init(&x->out, 0);
+	svca_frame_begin(&x->req, cmd);
+}
+
+static void cmd_free(struct http_cmd *x)
+{
+	svca_buf_free(&x->req);
+	svca_buf_free(&x->out);
+}
+
+/* Runs x's command (its frame ended).  0, or -1 (no reply to read). */
 static int run_command(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
-		       struct svca_buf *req, struct svca_buf *out, uint16_t *st,
-		       struct svca_field *fs, size_t *nf)
+		       struct http_cmd *x)
 {
 	struct svca_field in[8];
-	int n = svca_fields_collect(req->data + SVCA_HDR_LEN, req->len - SVCA_HDR_LEN, in, 8);
-	if (n < 0 || http_dispatch(h, c, cmd, in, (size_t)n, out, NULL) < 0)
+	int n = svca_fields_collect(x->req.data + SVCA_HDR_LEN, x->req.len - SVCA_HDR_LEN, in, 8);
+	if (n < 0 || http_dispatch(h, c, cmd, in, (size_t)n, &x->out, NULL) < 0)
 		return -1;
 	struct svca_header hd;
-	svca_header_parse(out->data, &hd);
-	*st = hd.type;
-	int m = svca_fields_collect(out->data + SVCA_HDR_LEN, out->len - SVCA_HDR_LEN, fs, 32);
+	svca_header_parse(x->out.data, &hd);
+	x->st = hd.type;
+	int m = svca_fields_collect(x->out.data + SVCA_HDR_LEN, x->out.len - SVCA_HDR_LEN, x->fs,
+				    32);
 	if (m < 0)
 		return -1;
-	*nf = (size_t)m;
+	x->nf = (size_t)m;
 	return 0;
+}
+
+/* The x-api-key header's value (*klen bytes; it may hold a NUL), or NULL. */
+static const char *api_key_header(struct MHD_Connection *c, size_t *klen)
+{
+	const char *key = NULL;
+	*klen = 0;
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "x-api-key", strlen("x-api-key"),
+					  &key, klen) != MHD_YES)
+		return NULL;
+	return key;
 }
 
 static const char *fstr(const struct svca_field *fs, size_t n, uint16_t tag, char *buf, size_t len)
@@ -132,41 +166,32 @@ static uint64_t fu64(const struct svca_field *fs, size_t n, uint16_t tag)
 static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connection *c,
 				      const char *method)
 {
-	const char *key = NULL;
-	size_t klen = 0;
-	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "x-api-key", strlen("x-api-key"),
-					  &key, &klen) != MHD_YES ||
-	    !key)
-		key = NULL;
+	size_t klen;
+	const char *key = api_key_header(c, &klen);
 	/* A NUL inside the value: refused whole (as a missing key, audited
 	 * the same way), never cut short to the part before it. */
 	int embedded_nul = key && http_hidden_after_nul(c, method, key, klen);
-	struct svca_buf req, out;
-	struct svca_field fs[32];
-	size_t nf = 0;
-	uint16_t st = 0;
-	svca_buf_init(&req, SVCA_MAX_UNAUTH_REQUEST);
-	svca_buf_init(&out, 0);
-	svca_frame_begin(&req, SVCA_CMD_TOKEN_CREATE);
+	struct http_cmd x;
+	cmd_begin(&x, SVCA_CMD_TOKEN_CREATE);
 	/* A missing or absurd key still goes through the native command, so
 	 * that it is refused and audited (token.deny malformed) the same way. */
 	if (key && *key && !embedded_nul && klen <= 512)
-		svca_put_bytes(&req, F_KEY, key, klen);
+		svca_put_bytes(&x.req, F_KEY, key, klen);
 	enum MHD_Result ret;
-	if (svca_frame_end(&req) < 0) {
+	if (svca_frame_end(&x.req) < 0) {
 		ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized", "invalid API key", 0, NULL);
 		goto out;
 	}
-	if (run_command(h, c, SVCA_CMD_TOKEN_CREATE, &req, &out, &st, fs, &nf) < 0) {
+	if (run_command(h, c, SVCA_CMD_TOKEN_CREATE, &x) < 0) {
 		ret = problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
 			      "the request could not be completed", 0, NULL);
 		goto out;
 	}
 	char reason[32] = "", tok[TOKEN_BUF], kid[32];
-	if (st != SVCA_OK) {
-		fstr(fs, nf, F_REASON, reason, sizeof(reason));
+	if (x.st != SVCA_OK) {
+		fstr(x.fs, x.nf, F_REASON, reason, sizeof(reason));
 		if (!strcmp(reason, "rate_limited") || !strcmp(reason, "locked_out")) {
-			int ra = (int)fu64(fs, nf, F_RETRY_AFTER);
+			int ra = (int)fu64(x.fs, x.nf, F_RETRY_AFTER);
 			char detail[64];
 			snprintf(detail, sizeof(detail), "rate limited, retry in %d s", ra);
 			ret = problem(c, MHD_HTTP_TOO_MANY_REQUESTS, "Too Many Requests", detail,
@@ -188,11 +213,12 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 	}
 	json_t *o = json_object();
 	json_object_set_new(o, "access_token",
-			    json_string(fstr(fs, nf, F_TOKEN, tok, sizeof(tok)) ?: ""));
+			    json_string(fstr(x.fs, x.nf, F_TOKEN, tok, sizeof(tok)) ?: ""));
 	json_object_set_new(o, "token_type", json_string("Bearer"));
-	json_object_set_new(o, "expires_in", json_integer((json_int_t)fu64(fs, nf, F_EXPIRES_IN)));
+	json_object_set_new(o, "expires_in",
+			    json_integer((json_int_t)fu64(x.fs, x.nf, F_EXPIRES_IN)));
 	json_object_set_new(o, "key_id",
-			    json_string(fstr(fs, nf, F_KEY_ID, kid, sizeof(kid)) ?: ""));
+			    json_string(fstr(x.fs, x.nf, F_KEY_ID, kid, sizeof(kid)) ?: ""));
 	sodium_memzero(tok, sizeof(tok));
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -202,8 +228,7 @@ static enum MHD_Result token_exchange(struct http_front *h, struct MHD_Connectio
 		free(s);
 	}
 out:
-	svca_buf_free(&req);
-	svca_buf_free(&out);
+	cmd_free(&x);
 	return ret;
 }
 
@@ -233,9 +258,8 @@ static enum MHD_Result ssh_sign(struct http_front *h, struct MHD_Connection *c,
 			"900}",
 			0, NULL);
 	}
-	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, "x-api-key", strlen("x-api-key"),
-					  &key, &klen) != MHD_YES ||
-	    !key || http_hidden_after_nul(c, "POST", key, klen))
+	key = api_key_header(c, &klen);
+	if (key && http_hidden_after_nul(c, "POST", key, klen))
 		key = NULL;
 	int b = key ? 0 : https_bearer(c, "POST", tok, sizeof(tok));
 	if (!key && b != 1) {
@@ -245,50 +269,45 @@ static enum MHD_Result ssh_sign(struct http_front *h, struct MHD_Connection *c,
 			       "Authorization: Bearer",
 			       0, NULL);
 	}
-	struct svca_buf req, out;
-	struct svca_field fs[32];
-	size_t nf = 0;
-	uint16_t st = 0;
-	svca_buf_init(&req, SVCA_MAX_UNAUTH_REQUEST);
-	svca_buf_init(&out, 0);
-	svca_frame_begin(&req, SVCA_CMD_SSH_SIGN);
-	svca_put_str(&req, F_PUBLIC_KEY, pub);
+	struct http_cmd x;
+	cmd_begin(&x, SVCA_CMD_SSH_SIGN);
+	svca_put_str(&x.req, F_PUBLIC_KEY, pub);
 	if (jt)
-		svca_put_u64(&req, F_TTL, (uint64_t)json_integer_value(jt));
+		svca_put_u64(&x.req, F_TTL, (uint64_t)json_integer_value(jt));
 	if (key)
-		svca_put_bytes(&req, F_KEY, key, klen <= 512 ? klen : 0);
+		svca_put_bytes(&x.req, F_KEY, key, klen <= 512 ? klen : 0);
 	else
-		svca_put_bytes(&req, F_AUTH_TOKEN, tok, strlen(tok));
+		svca_put_bytes(&x.req, F_AUTH_TOKEN, tok, strlen(tok));
 	sodium_memzero(tok, sizeof(tok));
 	json_decref(body);
 	enum MHD_Result ret;
-	if (svca_frame_end(&req) < 0) {
+	if (svca_frame_end(&x.req) < 0) {
 		ret = problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request", "the request is too large", 0,
 			      NULL);
 		goto out;
 	}
-	if (run_command(h, c, SVCA_CMD_SSH_SIGN, &req, &out, &st, fs, &nf) < 0) {
+	if (run_command(h, c, SVCA_CMD_SSH_SIGN, &x) < 0) {
 		ret = problem(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error",
 			      "the request could not be completed", 0, NULL);
 		goto out;
 	}
 	char reason[32] = "", msg[512] = "", cert[8192], kid[256], vb[40];
-	if (st != SVCA_OK) {
-		fstr(fs, nf, F_REASON, reason, sizeof(reason));
-		if (!fstr(fs, nf, F_MESSAGE, msg, sizeof(msg)))
+	if (x.st != SVCA_OK) {
+		fstr(x.fs, x.nf, F_REASON, reason, sizeof(reason));
+		if (!fstr(x.fs, x.nf, F_MESSAGE, msg, sizeof(msg)))
 			snprintf(msg, sizeof(msg), "refused");
-		int ra = (int)fu64(fs, nf, F_RETRY_AFTER);
+		int ra = (int)fu64(x.fs, x.nf, F_RETRY_AFTER);
 		if (!strcmp(reason, "rate_limited") || !strcmp(reason, "locked_out"))
 			ret = problem(c, MHD_HTTP_TOO_MANY_REQUESTS, "Too Many Requests", msg,
 				      ra > 0 ? ra : 1, NULL);
-		else if (st == SVCA_ERR_BADREQ)
+		else if (x.st == SVCA_ERR_BADREQ)
 			ret = problem(c, MHD_HTTP_BAD_REQUEST, "Bad Request", msg, 0, NULL);
 		else if (!strcmp(reason, "no_login_capability"))
 			ret = problem(c, MHD_HTTP_FORBIDDEN, "Forbidden", msg, 0, NULL);
-		else if (st == SVCA_ERR_UNAVAIL)
+		else if (x.st == SVCA_ERR_UNAVAIL)
 			ret = problem(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Service Unavailable", msg,
 				      0, NULL);
-		else if (st == SVCA_ERR_NOTAUTH || reason[0])
+		else if (x.st == SVCA_ERR_NOTAUTH || reason[0])
 			ret = problem(c, MHD_HTTP_UNAUTHORIZED, "Unauthorized",
 				      key ? "invalid API key" : msg, 0, NULL);
 		else
@@ -297,17 +316,16 @@ static enum MHD_Result ssh_sign(struct http_front *h, struct MHD_Connection *c,
 		goto out;
 	}
 	json_t *o = json_object();
-	format_iso_ms((int64_t)fu64(fs, nf, F_VALID_BEFORE), vb, sizeof(vb));
+	format_iso_ms((int64_t)fu64(x.fs, x.nf, F_VALID_BEFORE), vb, sizeof(vb));
 	json_object_set_new(o, "certificate",
-			    json_string(fstr(fs, nf, F_CERTIFICATE, cert, sizeof(cert)) ?: ""));
-	json_object_set_new(o, "serial", json_integer((json_int_t)fu64(fs, nf, F_SERIAL)));
+			    json_string(fstr(x.fs, x.nf, F_CERTIFICATE, cert, sizeof(cert)) ?: ""));
+	json_object_set_new(o, "serial", json_integer((json_int_t)fu64(x.fs, x.nf, F_SERIAL)));
 	json_object_set_new(o, "key_id",
-			    json_string(fstr(fs, nf, F_KEY_ID, kid, sizeof(kid)) ?: ""));
+			    json_string(fstr(x.fs, x.nf, F_KEY_ID, kid, sizeof(kid)) ?: ""));
 	json_object_set_new(o, "valid_before", json_string(vb));
 	ret = json_reply(c, MHD_HTTP_OK, o);
 out:
-	svca_buf_free(&req);
-	svca_buf_free(&out);
+	cmd_free(&x);
 	return ret;
 }
 
@@ -387,21 +405,15 @@ static enum MHD_Result introspect(struct http_front *h, struct MHD_Connection *c
 			       "send a form body: token=<session token>", 0, NULL);
 	}
 	sodium_memzero(rs->body, sizeof(rs->body));
-	struct svca_buf req, out;
-	struct svca_field fs[32];
-	size_t nf = 0;
-	uint16_t st = 0;
-	svca_buf_init(&req, SVCA_MAX_UNAUTH_REQUEST);
-	svca_buf_init(&out, 0);
-	svca_frame_begin(&req, SVCA_CMD_TOKEN_VERIFY);
-	svca_put_bytes(&req, F_TOKEN, tok, strlen(tok));
+	struct http_cmd x;
+	cmd_begin(&x, SVCA_CMD_TOKEN_VERIFY);
+	svca_put_bytes(&x.req, F_TOKEN, tok, strlen(tok));
 	sodium_memzero(tok, sizeof(tok));
 	enum MHD_Result ret;
 	json_t *o = NULL;
-	if (svca_frame_end(&req) == 0 &&
-	    run_command(h, c, SVCA_CMD_TOKEN_VERIFY, &req, &out, &st, fs, &nf) == 0 &&
-	    st == SVCA_OK) {
-		const struct svca_field *j = svca_fields_find(fs, nf, F_JSON);
+	if (svca_frame_end(&x.req) == 0 && run_command(h, c, SVCA_CMD_TOKEN_VERIFY, &x) == 0 &&
+	    x.st == SVCA_OK) {
+		const struct svca_field *j = svca_fields_find(x.fs, x.nf, F_JSON);
 		o = j ? json_loadb((const char *)j->val, j->len, 0, NULL) : NULL;
 	}
 	if (o && json_is_object(o)) {
@@ -414,8 +426,7 @@ static enum MHD_Result introspect(struct http_front *h, struct MHD_Connection *c
 		json_object_set_new(o, "active", json_false());
 		ret = json_reply(c, MHD_HTTP_OK, o);
 	}
-	svca_buf_free(&req);
-	svca_buf_free(&out);
+	cmd_free(&x);
 	return ret;
 }
 

@@ -177,6 +177,28 @@ int ctl_get_str_nth(const struct ctl_item *it, uint16_t tag, size_t nth, struct 
 int ctl_name_request(struct ctl *c, int argc, char **argv, enum svca_cmd cmd, const char **name,
 		     struct ctl_reply *rep);
 
+/* token create and ssh sign: ctl_parse_args with the nnamed positionals
+ * of names (all required) into pos, and every further one caught as a
+ * "KEY", wiped in argv, never echoed: *on_argv 1 when there was one (an
+ * API key given on the command line).  Returns ctl_parse_args's status,
+ * or CTL_EXIT_FAILED (out of memory). */
+int ctl_parse_args_no_key(struct ctl *c, int argc, char **argv, struct ctl_opt *opts, size_t nopts,
+			  const char *const *names, size_t nnamed, const char **pos, int *on_argv);
+
+/* signing-key rotate and ssh ca-rotate: no arguments; sends cmd, prints
+ * the new key's id (the reply's field tag) on stdout, or --json
+ * {json_key: id}, then note (a whole line, CTL_PROG ": ...\n") on stderr.
+ * A reply without the field: "the daemon's reply holds no <what>".
+ * Returns the exit status. */
+struct ctl_rotate {
+	enum svca_cmd cmd;
+	uint16_t tag;
+	const char *what;
+	const char *json_key;
+	const char *note;
+};
+int ctl_rotate(struct ctl *c, int argc, char **argv, const struct ctl_rotate *r);
+
 /* team delete and workspace delete: parses SCOPE [--force] (pos_names names
  * the positional), checks it with ctl_check_scope_name(noun), sends cmd with
  * the name as field tag, and prints the JSON object or the "deleted NOUN
@@ -246,6 +268,17 @@ int ctl_json_print(json_t *doc);
 /* ctl_json_print, unless oom: then doc is released and out of memory
  * reported. */
 int ctl_json_print_checked(json_t *doc, int oom);
+/* An object of an item's fields, member by member in this order (an
+ * allocation failure recorded in *oom). */
+struct ctl_json_col {
+	const char *key;
+	json_t *(*get)(const struct ctl_item *it, uint16_t tag);
+	uint16_t tag;
+};
+json_t *ctl_json_item(const struct ctl_item *it, const struct ctl_json_col *cols, size_t n,
+		      int *oom);
+/* Prints the object {key: val} (val taken, may be NULL: out of memory). */
+int ctl_json_print_one(const char *key, json_t *val);
 /* Prints an array of item(it) for every list item of rep. */
 int ctl_json_print_items(const struct ctl_reply *rep,
 			 json_t *(*item)(const struct ctl_item *it, int *oom));

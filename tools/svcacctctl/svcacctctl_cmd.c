@@ -77,3 +77,61 @@ int ctl_scope_delete(struct ctl *c, int argc, char **argv, const char *noun, enu
 	ctl_reply_free(&rep);
 	return rc;
 }
+
+int ctl_parse_args_no_key(struct ctl *c, int argc, char **argv, struct ctl_opt *opts, size_t nopts,
+			  const char *const *names, size_t nnamed, const char **pos, int *on_argv)
+{
+	size_t maxpos = argc > (int)nnamed ? (size_t)argc : nnamed + 1;
+	const char **all = calloc(maxpos, sizeof(*all));
+	const char **allnames = calloc(maxpos, sizeof(*allnames));
+	*on_argv = 0;
+	if (!all || !allnames) {
+		free(all);
+		free(allnames);
+		ctl_err("out of memory");
+		return CTL_EXIT_FAILED;
+	}
+	for (size_t i = 0; i < maxpos; i++)
+		allnames[i] = i < nnamed ? names[i] : "KEY";
+	int rc = ctl_parse_args(c, argc, argv, opts, nopts, allnames, nnamed, maxpos, all);
+	for (size_t i = nnamed; !rc && i < maxpos; i++) {
+		if (all[i]) {
+			ctl_wipe((char *)(uintptr_t)all[i], strlen(all[i]));
+			*on_argv = 1;
+		}
+	}
+	for (size_t i = 0; i < nnamed; i++)
+		pos[i] = all[i];
+	free(all);
+	free(allnames);
+	return rc;
+}
+
+int ctl_rotate(struct ctl *c, int argc, char **argv, const struct ctl_rotate *r)
+{
+	struct svca_buf b;
+	struct ctl_reply rep;
+	struct ctl_str id;
+	int rc;
+
+	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, NULL)) != 0)
+		return rc;
+	ctl_request_begin(&b, r->cmd);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
+		return rc;
+	if (!ctl_get_str(&rep.top, r->tag, &id) || id.n == 0) {
+		ctl_err("the daemon's reply holds no %s", r->what);
+		ctl_reply_free(&rep);
+		return CTL_EXIT_FAILED;
+	}
+	if (c->json) {
+		rc = ctl_json_print_one(r->json_key, ctl_json_str(id));
+	} else {
+		ctl_put_safe(stdout, id.p, id.n);
+		putchar('\n');
+		fflush(stdout);
+		fputs(r->note, stderr);
+	}
+	ctl_reply_free(&rep);
+	return rc;
+}

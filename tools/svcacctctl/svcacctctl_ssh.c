@@ -91,19 +91,8 @@ static int write_cert(const char *path, const char *line, size_t n)
 		ctl_err("cannot write %s: %s", path, strerror(errno));
 		return CTL_EXIT_FAILED;
 	}
-	int bad = fchmod(fd, 0644) < 0;
-	size_t off = 0;
-	while (!bad && off < n + 1) {
-		ssize_t w = off < n ? write(fd, line + off, n - off) : write(fd, "\n", 1);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			bad = 1;
-		else
-			off += (size_t)w;
-	}
-	if (!bad && fsync(fd) < 0)
-		bad = 1;
+	int bad = fchmod(fd, 0644) < 0 || svca_write_all(fd, line, n) < 0 ||
+		  svca_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0;
 	if (close(fd) < 0)
 		bad = 1;
 	if (bad || rename(tmp, path) < 0) {
@@ -118,7 +107,7 @@ int ctl_ssh_sign(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_opt opts[] = { { "key-file", 1, NULL }, { "ttl", 1, NULL }, { "out", 1, NULL } };
 	char key[CTL_SECRET_MAX], out[PATH_MAX];
-	size_t klen = 0, maxpos = argc > 1 ? (size_t)argc : 2;
+	size_t klen = 0;
 	uint64_t ttl = 0;
 	struct svca_buf b;
 	struct ctl_reply rep;
@@ -126,28 +115,10 @@ int ctl_ssh_sign(struct ctl *c, int argc, char **argv)
 
 	/* Every positional argument is caught, so that a key given there by
 	 * mistake is never echoed (as token create does). */
-	const char **pos = calloc(maxpos, sizeof(*pos));
-	const char **names = calloc(maxpos, sizeof(*names));
-	if (!pos || !names) {
-		free(pos);
-		free(names);
-		ctl_err("out of memory");
-		return CTL_EXIT_FAILED;
-	}
-	names[0] = "PUBKEY_FILE";
-	for (size_t i = 1; i < maxpos; i++)
-		names[i] = "KEY";
-	rc = ctl_parse_args(c, argc, argv, opts, 3, names, 1, maxpos, pos);
-	int extra = 0;
-	for (size_t i = 1; !rc && i < maxpos; i++)
-		if (pos[i]) {
-			ctl_wipe((char *)(uintptr_t)pos[i], strlen(pos[i]));
-			extra = 1;
-		}
-	const char *pubfile = pos[0];
-	free(pos);
-	free(names);
-	if (rc)
+	static const char *const names[] = { "PUBKEY_FILE" };
+	const char *pubfile = NULL;
+	int extra;
+	if ((rc = ctl_parse_args_no_key(c, argc, argv, opts, 3, names, 1, &pubfile, &extra)) != 0)
 		return rc;
 	if (extra)
 		return ctl_usage_error(c,
@@ -222,16 +193,13 @@ int ctl_ssh_sign(struct ctl *c, int argc, char **argv)
 
 static json_t *ca_json(const struct ctl_item *it, int *oom)
 {
-	json_t *o = json_object();
-	if (!o) {
-		*oom = 1;
-		return NULL;
-	}
-	ctl_json_set(o, "public_key", ctl_json_field(it, F_PUBLIC_KEY), oom);
-	ctl_json_set(o, "fingerprint", ctl_json_field(it, F_FINGERPRINT), oom);
-	ctl_json_set(o, "status", ctl_json_field(it, F_STATUS), oom);
-	ctl_json_set(o, "created_at", ctl_json_time(it, F_CREATED_AT), oom);
-	return o;
+	static const struct ctl_json_col cols[] = {
+		{ "public_key", ctl_json_field, F_PUBLIC_KEY },
+		{ "fingerprint", ctl_json_field, F_FINGERPRINT },
+		{ "status", ctl_json_field, F_STATUS },
+		{ "created_at", ctl_json_time, F_CREATED_AT },
+	};
+	return ctl_json_item(it, cols, sizeof(cols) / sizeof(cols[0]), oom);
 }
 
 int ctl_ssh_ca(struct ctl *c, int argc, char **argv)
@@ -264,20 +232,17 @@ int ctl_ssh_ca(struct ctl *c, int argc, char **argv)
 
 static json_t *cert_json(const struct ctl_item *it, int *oom)
 {
-	json_t *o = json_object();
-	if (!o) {
-		*oom = 1;
-		return NULL;
-	}
-	ctl_json_set(o, "serial", ctl_json_u64(it, F_SERIAL), oom);
-	ctl_json_set(o, "account", ctl_json_field(it, F_NAME), oom);
-	ctl_json_set(o, "key_id", ctl_json_field(it, F_KEY_ID), oom);
-	ctl_json_set(o, "fingerprint", ctl_json_field(it, F_FINGERPRINT), oom);
-	ctl_json_set(o, "valid_after", ctl_json_time(it, F_VALID_AFTER), oom);
-	ctl_json_set(o, "valid_before", ctl_json_time(it, F_VALID_BEFORE), oom);
-	ctl_json_set(o, "status", ctl_json_field(it, F_STATUS), oom);
-	ctl_json_set(o, "created_at", ctl_json_time(it, F_CREATED_AT), oom);
-	return o;
+	static const struct ctl_json_col cols[] = {
+		{ "serial", ctl_json_u64, F_SERIAL },
+		{ "account", ctl_json_field, F_NAME },
+		{ "key_id", ctl_json_field, F_KEY_ID },
+		{ "fingerprint", ctl_json_field, F_FINGERPRINT },
+		{ "valid_after", ctl_json_time, F_VALID_AFTER },
+		{ "valid_before", ctl_json_time, F_VALID_BEFORE },
+		{ "status", ctl_json_field, F_STATUS },
+		{ "created_at", ctl_json_time, F_CREATED_AT },
+	};
+	return ctl_json_item(it, cols, sizeof(cols) / sizeof(cols[0]), oom);
 }
 
 static struct ctl_str cert_cell(const struct ctl_item *it, size_t col, char *buf)
@@ -350,13 +315,7 @@ int ctl_ssh_revoke(struct ctl *c, int argc, char **argv)
 		return rc;
 	ctl_get_u64(&rep.top, F_TOTAL, &total);
 	if (c->json) {
-		int oom = 0;
-		json_t *o = json_object();
-		if (!o)
-			oom = 1;
-		else
-			ctl_json_set(o, "revoked", json_integer((json_int_t)total), &oom);
-		rc = ctl_json_print_checked(o, oom);
+		rc = ctl_json_print_one("revoked", json_integer((json_int_t)total));
 	} else {
 		printf("revoked %" PRIu64 " certificate%s\n", total, total == 1 ? "" : "s");
 	}
@@ -366,36 +325,13 @@ int ctl_ssh_revoke(struct ctl *c, int argc, char **argv)
 
 int ctl_ssh_ca_rotate(struct ctl *c, int argc, char **argv)
 {
-	struct svca_buf b;
-	struct ctl_reply rep;
-	struct ctl_str fp;
-	int rc;
-	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, NULL)) != 0)
-		return rc;
-	ctl_request_begin(&b, SVCA_CMD_SSH_CA_ROTATE);
-	if ((rc = ctl_request(c, &b, &rep)) != 0)
-		return rc;
-	if (!ctl_get_str(&rep.top, F_FINGERPRINT, &fp) || fp.n == 0) {
-		ctl_err("the daemon's reply holds no fingerprint");
-		ctl_reply_free(&rep);
-		return CTL_EXIT_FAILED;
-	}
-	if (c->json) {
-		int oom = 0;
-		json_t *o = json_object();
-		if (!o)
-			oom = 1;
-		else
-			ctl_json_set(o, "next_fingerprint", ctl_json_str(fp), &oom);
-		rc = ctl_json_print_checked(o, oom);
-	} else {
-		ctl_put_safe(stdout, fp.p, fp.n);
-		putchar('\n');
-		fflush(stdout);
-		fputs(CTL_PROG ": the former next key signs now; this new next key is published "
-			       "(hosts trust it before it signs)\n",
-		      stderr);
-	}
-	ctl_reply_free(&rep);
-	return rc;
+	static const struct ctl_rotate r = {
+		SVCA_CMD_SSH_CA_ROTATE,
+		F_FINGERPRINT,
+		"fingerprint",
+		"next_fingerprint",
+		CTL_PROG ": the former next key signs now; this new next key is published "
+			 "(hosts trust it before it signs)\n",
+	};
+	return ctl_rotate(c, argc, argv, &r);
 }

@@ -112,33 +112,14 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
 {
 	struct ctl_opt opts[] = { { "key-file", 1, NULL } };
 	char key[CTL_SECRET_MAX];
-	size_t klen = 0, maxpos = argc > 0 ? (size_t)argc : 1;
+	size_t klen = 0;
 	struct svca_buf b;
 	struct ctl_reply rep;
 	int rc;
 
 	/* Every positional argument is caught, so that none is echoed. */
-	const char **pos = calloc(maxpos, sizeof(*pos));
-	const char **names = calloc(maxpos, sizeof(*names));
-	if (!pos || !names) {
-		free(pos);
-		free(names);
-		ctl_err("out of memory");
-		return CTL_EXIT_FAILED;
-	}
-	for (size_t i = 0; i < maxpos; i++)
-		names[i] = "KEY";
-	rc = ctl_parse_args(c, argc, argv, opts, 1, names, 0, maxpos, pos);
-	int on_argv = 0;
-	for (size_t i = 0; !rc && i < maxpos; i++) {
-		if (pos[i]) {
-			ctl_wipe((char *)(uintptr_t)pos[i], strlen(pos[i]));
-			on_argv = 1;
-		}
-	}
-	free(pos);
-	free(names);
-	if (rc)
+	int on_argv;
+	if ((rc = ctl_parse_args_no_key(c, argc, argv, opts, 1, NULL, 0, NULL, &on_argv)) != 0)
 		return rc;
 	if (on_argv)
 		return ctl_usage_error(c, "an API key on the command line is visible to "
@@ -445,37 +426,13 @@ int ctl_jwks_show(struct ctl *c, int argc, char **argv)
 
 int ctl_signing_key_rotate(struct ctl *c, int argc, char **argv)
 {
-	struct svca_buf b;
-	struct ctl_reply rep;
-	struct ctl_str kid;
-	int rc;
-
-	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, NULL)) != 0)
-		return rc;
-	ctl_request_begin(&b, SVCA_CMD_SIGNING_KEY_ROTATE);
-	if ((rc = ctl_request(c, &b, &rep)) != 0)
-		return rc;
-	if (!ctl_get_str(&rep.top, F_KEY_ID, &kid) || kid.n == 0) {
-		ctl_err("the daemon's reply holds no key id");
-		ctl_reply_free(&rep);
-		return CTL_EXIT_FAILED;
-	}
-	if (c->json) {
-		int oom = 0;
-		json_t *o = json_object();
-		if (!o)
-			oom = 1;
-		else
-			ctl_json_set(o, "kid", ctl_json_str(kid), &oom);
-		rc = ctl_json_print_checked(o, oom);
-	} else {
-		ctl_put_safe(stdout, kid.p, kid.n);
-		putchar('\n');
-		fflush(stdout);
-		fputs(CTL_PROG ": new tokens are signed with this key; tokens signed "
-			       "with the previous key verify until they expire\n",
-		      stderr);
-	}
-	ctl_reply_free(&rep);
-	return rc;
+	static const struct ctl_rotate r = {
+		SVCA_CMD_SIGNING_KEY_ROTATE,
+		F_KEY_ID,
+		"key id",
+		"kid",
+		CTL_PROG ": new tokens are signed with this key; tokens signed "
+			 "with the previous key verify until they expire\n",
+	};
+	return ctl_rotate(c, argc, argv, &r);
 }

@@ -495,6 +495,32 @@ int ctl_json_print_checked(json_t *doc, int oom)
 	return ctl_json_print(doc);
 }
 
+json_t *ctl_json_item(const struct ctl_item *it, const struct ctl_json_col *cols, size_t n,
+		      int *oom)
+{
+	json_t *o = json_object();
+	if (!o) {
+		*oom = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		ctl_json_set(o, cols[i].key, cols[i].get(it, cols[i].tag), oom);
+	return o;
+}
+
+int ctl_json_print_one(const char *key, json_t *val)
+{
+	int oom = 0;
+	json_t *o = json_object();
+	if (!o) {
+		json_decref(val);
+		oom = 1;
+	} else {
+		ctl_json_set(o, key, val, &oom);
+	}
+	return ctl_json_print_checked(o, oom);
+}
+
 int ctl_json_print_items(const struct ctl_reply *rep,
 			 json_t *(*item)(const struct ctl_item *it, int *oom))
 {
