@@ -137,12 +137,13 @@ void sshca_files_sync(struct daemon *d)
 	size_t calen = 0, krllen = 0;
 	int ok = build_ca_file(&k, &ca, &calen) == 0 && build_krl(&k, &rv, &krl, &krllen) == 0;
 	sshca_rv_free(&rv);
+	/* 0600 like every file of the state dir: sshd reads them as root */
 	if (!ok)
 		log_err("SSH CA: out of memory building the files for sshd; will retry");
-	else if (sshca_write_atomic(d->cfg.ssh_krl_file, krl, krllen, 0644) < 0)
+	else if (sshca_write_atomic(d->cfg.ssh_krl_file, krl, krllen, 0600) < 0)
 		log_err("SSH CA: cannot write %s: %s; will retry", d->cfg.ssh_krl_file,
 			strerror(errno));
-	else if (sshca_write_atomic(d->cfg.ssh_ca_file, ca, calen, 0644) < 0)
+	else if (sshca_write_atomic(d->cfg.ssh_ca_file, ca, calen, 0600) < 0)
 		log_err("SSH CA: cannot write %s: %s; will retry", d->cfg.ssh_ca_file,
 			strerror(errno));
 	else {

@@ -47,9 +47,9 @@ if [ "$(stat -c '%a %U' "$CAKEY")" = "600 $(id -un)" ]; then
 else
 	not_ok "ssh_ca.key mode/owner: $(stat -c '%a %U' "$CAKEY" 2>&1)"
 fi
-if [ "$(stat -c %a "$CAFILE")" = 644 ] && [ "$(wc -l <"$CAFILE")" = 2 ] &&
+if [ "$(stat -c %a "$CAFILE")" = 600 ] && [ "$(wc -l <"$CAFILE")" = 2 ] &&
 	grep -q ' svcacct-ca-current$' "$CAFILE" && grep -q ' svcacct-ca-next$' "$CAFILE"; then
-	ok "ssh_ca.pub (0644) lists a current and a next key"
+	ok "ssh_ca.pub (0600, like every file of the state dir) lists a current and a next key"
 else
 	not_ok "ssh_ca.pub: $(cat "$CAFILE" 2>&1)"
 fi
