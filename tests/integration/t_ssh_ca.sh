@@ -247,8 +247,12 @@ if expect_exit 0 $CTL --json audit list --event ssh.revoke &&
 else
 	not_ok "ssh.revoke audit: $OUT"
 fi
-expect_exit 0 $CTL ssh list --account ci && printf '%s\n' "$OUT" | grep -qE "^$SA .* revoked$" &&
-	ok "ssh list shows it revoked" || not_ok "list revoked: $OUT"
+if expect_exit 0 $CTL ssh list --account ci && printf '%s\n' "$OUT" | grep -qE "^$SA .* revoked$"; then
+	ok "ssh list shows it revoked"
+else
+	not_ok "ssh list shows serial $SA revoked"
+	diag "rc=$RC" "$OUT" "$ERR"
+fi
 # key revoke: only that key's certificates
 sign 0 "$TMPD/id1.pub" --key-file "$TMPD/k2.key" --out "$TMPD/k2-cert.pub" || not_ok "sign with K2"
 check $CTL key revoke ci "$K2ID"
