@@ -303,8 +303,13 @@ static int agent_secret_ok(struct daemon *d, int g, struct cred *c, const char *
 			   uint64_t now)
 {
 	enum akv_result v = AKV_NONE;
-	if (g == 1 && (c->result = key_state(&c->key, now)) != CRED_OK)
-		return -1; /* revoked, disabled, expired: no use asking */
+	if (g == 1 && (c->result = key_state(&c->key, now)) != CRED_OK) {
+		/* revoked, disabled, expired: no use asking; a verifier of
+		 * this host says whether the user may be told so */
+		c->secret_right = akv_check(d->store, d->cfg.state_dir, c->key.key_id, c->key.uid,
+					    c->key.created_at, secret) == AKV_MATCH;
+		return -1;
+	}
 	if (g == 1)
 		v = akv_check(d->store, d->cfg.state_dir, c->key.key_id, c->key.uid,
 			      c->key.created_at, secret);
