@@ -181,7 +181,8 @@ fi
 audit_json --event auth.deny --limit 1 | "$PY" -c '
 import json, sys
 d = json.load(sys.stdin)
-sys.exit(0 if d and d[-1].get("reason") == "rate_limited" and d[-1].get("account") == "ci-deploy" else 1)' &&
+e = d[-1] if d else {}
+sys.exit(0 if e.get("reason") == "rate_limited" and (e.get("subject") or {}).get("account") == "ci-deploy" else 1)' &&
 	ok "the refusal is audited as auth.deny (rate_limited)" ||
 	not_ok "the refusal is audited as auth.deny (rate_limited)"
 # real su, run by nobody (su reads the key through PAM's conversation;
