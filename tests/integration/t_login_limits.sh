@@ -172,6 +172,7 @@ printf '%s\n' 'login_rate_limit_count = 3;' 'login_rate_limit_window = 60;' >>"$
 start_daemon_reuse || bail "daemon starts with login_rate_limit_count = 3"
 logins 4 sshd "$K_DEPLOY" ci-deploy
 diag "login_rate_limit_count = 3: 4 logins, exit codes: $CODES"
+diag "what pamtester prints for the 4th: $(printf '%s' "$LAST_ERR" | tr '\n' '|')"
 if [ "$CODES" = "0 0 0 1" ]; then ok "login_rate_limit_count = 3: the 4th login is refused ($CODES)"; else not_ok "login_rate_limit_count = 3: the 4th login is refused ($CODES)"; fi
 if [[ $LAST_ERR =~ rate\ limited:\ retry\ in\ [0-9]+\ s ]] && [[ $LAST_ERR == *"$E_MAXTRIES"* ]]; then
 	ok "the 4th login: PAM_MAXTRIES, the user sees \"rate limited: retry in N s\""
@@ -252,6 +253,7 @@ if [ -n "$FAKETIME_LIB" ] && [ -n "$K_EXP" ]; then
 	SVCACCTD="$TMPD/svcacctd-in-2-days"
 	if start_daemon_reuse; then
 		pamt "$K_EXP" sshd ci-exp authenticate
+		diag "what pamtester prints for the expired key: $(printf '%s' "$ERR" | tr '\n' '|')"
 		if [ "$RC" = 1 ] && [[ $ERR =~ key\ expired\ on\ [0-9]{4}-[0-9]{2}-[0-9]{2} ]]; then
 			ok "an expired key with the right secret -> refused, \"key expired on YYYY-MM-DD ...\""
 		else
@@ -283,6 +285,7 @@ expect_run "svcacctd stopped: a local user logs in as before" 0 "successfully au
 if [[ $ERR != *"directory unreachable"* ]]; then ok "svcacctd stopped: a local user is told nothing about svcacct"; else not_ok "svcacctd stopped: a local user is told nothing about svcacct (stderr: $ERR)"; fi
 if [ -n "$SSHD" ]; then
 	ssh_kbd "$K_DEPLOY" ci-deploy true
+	diag "what ssh prints with svcacctd stopped: $(printf '%s' "$OUT$ERR" | tr -d '\r' | tr '\n' '|')"
 	if [ "$RC" != 0 ] && [[ "$OUT$ERR" == *"directory unreachable"* ]]; then
 		ok "svcacctd stopped: the ssh client shows \"directory unreachable\""
 	else
