@@ -204,6 +204,16 @@ if [ -n "$SU" ]; then
 else
 	ok "su # SKIP su is not installed"
 fi
+# a real sshd (keyboard-interactive): the client shows it too
+if [ -n "$SSHD" ]; then
+	ssh_kbd "$K_DEPLOY" ci-deploy true
+	diag "what ssh prints when rate limited: $(printf '%s' "$OUT$ERR" | tr -d '\r' | tr '\n' '|')"
+	if [ "$RC" != 0 ] && [[ "$OUT$ERR" =~ rate\ limited:\ retry\ in\ [0-9]+\ s ]]; then
+		ok "ssh: refused, and the client shows \"rate limited: retry in N s\""
+	else
+		not_ok "ssh: refused, and the client shows \"rate limited: retry in N s\" (exit $RC, $OUT $ERR)"
+	fi
+fi
 # the exchanges' budget is not the logins'
 t=$(token_create "$K_DEPLOY" 2>/dev/null)
 if [ -n "$t" ]; then ok "a token exchange with the key still works (rate_limit_count is its own)"; else not_ok "a token exchange with the key still works"; fi
