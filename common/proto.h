@@ -200,6 +200,8 @@ enum svca_tag {
 	F_SSH_CERT = 116,       /* STR: the certificate sshd accepted (PAM, SSH_AUTH_INFO_0) */
 	F_VALID_AFTER = 117,    /* U64: ms since the epoch */
 	F_METHOD = 118,         /* STR: how a login authenticated (ssh-cert) */
+
+	F_USER_MESSAGE = 140, /* STR: PAM refusal text the user may see (PAM_ERROR_MSG) */
 };
 
 /*
@@ -270,7 +272,10 @@ enum svca_tag {
  *                    service, audited in the same transaction, so a login
  *                    costs one durable write instead of two]; refused: SVCA_ERR_FAILED
  *                    F_REASON (locked_out / rate_limited / bad_secret ...)
- *                    F_MESSAGE; not a service account: SVCA_ERR_NOTFOUND
+ *                    F_MESSAGE [F_RETRY_AFTER] [F_USER_MESSAGE: what the
+ *                    user may be shown: a rate limit or lockout, or the
+ *                    key's state after the right secret; never for a
+ *                    wrong secret]; not a service account: SVCA_ERR_NOTFOUND
  *   PAM_SESSION_OPEN F_NAME F_SERVICE [F_RHOST] [F_TTY] [F_PID] [F_NO_TOKEN]
  *                    (root only) -> F_TOKEN F_EXPIRES_IN; with F_NO_TOKEN = 1
  *                    (the login did not authenticate with a svcacct key or

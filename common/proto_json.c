@@ -92,6 +92,7 @@ static const struct svca_json_field fields[] = {
 	{ F_SSH_CERT, SVCA_K_STR, 0, "ssh_cert" },
 	{ F_VALID_AFTER, SVCA_K_U64, 0, "valid_after" },
 	{ F_METHOD, SVCA_K_STR, 0, "method" },
+	{ F_USER_MESSAGE, SVCA_K_STR, 0, "user_message" },
 };
 
 /* The commands offered over HTTPS, named as in the daemon's command table

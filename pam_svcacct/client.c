@@ -352,3 +352,14 @@ void svca_pam_tell(pam_handle_t *pamh, const struct svca_pam_opts *o, const char
 	if (msg && *msg)
 		(void)pam_error(pamh, "%s", msg);
 }
+
+void svca_pam_tell_unavail(pam_handle_t *pamh, const struct svca_pam_opts *o,
+			   const struct svca_pam_ctx *c, const char *detail)
+{
+	if (c && !svca_pam_nss_svcacct(pamh, o, c))
+		return;
+	if (detail && *detail)
+		(void)pam_error(pamh, "directory unreachable: %s", detail);
+	else
+		(void)pam_error(pamh, "directory unreachable");
+}

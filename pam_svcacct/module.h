@@ -121,6 +121,13 @@ int svca_pam_looks_like_jwt(const char *s, size_t n);
 /* Shows the reason for a refusal to the user (PAM_ERROR_MSG), also under
  * PAM_SILENT: the module says nothing else. */
 void svca_pam_tell(pam_handle_t *pamh, const struct svca_pam_opts *o, const char *msg);
+/* "directory unreachable: DETAIL" as PAM_ERROR_MSG.  With c (svcacctd
+ * did not answer, so it did not say whose the name is), only when NSS
+ * says c->user is a service account (svca_pam_nss_svcacct): a local
+ * user's login is not cluttered, and the text tells nobody more than
+ * getent does.  c NULL: svcacctd answered UNAVAIL for a service account. */
+void svca_pam_tell_unavail(pam_handle_t *pamh, const struct svca_pam_opts *o,
+			   const struct svca_pam_ctx *c, const char *detail);
 
 /* authmark.c */
 /* Records that c->user authenticated with a svcacct credential in this

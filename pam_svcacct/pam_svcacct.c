@@ -116,7 +116,7 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o, const stru
 {
 	struct svca_pam_answer a;
 	struct svca_buf req;
-	char reason[64], msg[256];
+	char reason[64], msg[256], umsg[320];
 	const char *kind;
 	int rc;
 
@@ -134,10 +134,13 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o, const stru
 	}
 	SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s presents %s (service %s)", c->user, kind, c->service);
 	rc = svca_pam_call(pamh, o, "auth", &req, &a);
+	if (rc == PAM_AUTHINFO_UNAVAIL)
+		svca_pam_tell_unavail(pamh, o, c, "svcacctd does not answer");
 	if (rc != PAM_SUCCESS)
 		goto out;
 	svca_pam_field_text(&a, F_REASON, reason, sizeof(reason));
 	svca_pam_field_text(&a, F_MESSAGE, msg, sizeof(msg));
+	svca_pam_field_text(&a, F_USER_MESSAGE, umsg, sizeof(umsg));
 	if (a.rep.status == SVCA_OK) {
 		pam_syslog(pamh, LOG_INFO, "auth: %s authenticated with %s (service %s%s%s)",
 			   c->user, kind, c->service, c->rhost[0] ? ", from " : "", c->rhost);
@@ -145,13 +148,17 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o, const stru
 		svca_pam_mark_authed(pamh, o, c);
 		rc = PAM_SUCCESS;
 	} else if (a.rep.status == SVCA_ERR_FAILED) {
+		/* The daemon says what the user may see (F_USER_MESSAGE): a
+		 * rate limit, or the key's state after the right secret; a
+		 * wrong secret gets nothing beyond the stack's own refusal. */
 		if (!strcmp(reason, "locked_out") || !strcmp(reason, "rate_limited")) {
 			rc = PAM_MAXTRIES;
-			svca_pam_tell(pamh, o, msg);
+			svca_pam_tell(pamh, o, umsg[0] ? umsg : msg); /* msg: an older daemon */
 		} else if (!strcmp(reason, "internal_error")) {
 			rc = PAM_AUTHINFO_UNAVAIL;
 		} else {
 			rc = PAM_AUTH_ERR;
+			svca_pam_tell(pamh, o, umsg);
 		}
 		pam_syslog(pamh, LOG_NOTICE, "auth: %s refused (%s; service %s%s%s)", c->user,
 			   reason[0] ? reason : "no reason given", c->service,
@@ -161,7 +168,7 @@ static int do_auth(pam_handle_t *pamh, const struct svca_pam_opts *o, const stru
 		 * "directory not reached for N s" on an agent past max_staleness,
 		 * "no hub reachable" for a key it must ask a hub about. */
 		if (a.rep.status == SVCA_ERR_UNAVAIL)
-			svca_pam_tell(pamh, o, msg);
+			svca_pam_tell_unavail(pamh, o, NULL, msg);
 		rc = svca_pam_status_rc(pamh, "auth", c->user, &a, PAM_AUTH_ERR);
 		if (rc == PAM_USER_UNKNOWN)
 			SVCA_PAM_LOG_DEBUG(pamh, o, "auth: %s is not a service account", c->user);
@@ -298,6 +305,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		}
 	}
 	rc = svca_pam_call(pamh, &o, "account", &req, &a);
+	if (rc == PAM_AUTHINFO_UNAVAIL)
+		svca_pam_tell_unavail(pamh, &o, &c, "svcacctd does not answer");
 	if (rc != PAM_SUCCESS)
 		goto out;
 	svca_pam_field_text(&a, F_REASON, reason, sizeof(reason));
@@ -307,6 +316,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		rc = svca_pam_status_rc(pamh, "account", c.user, &a, PAM_PERM_DENIED);
 		if (rc == PAM_PERM_DENIED)
 			svca_pam_tell(pamh, &o, msg);
+		else if (a.rep.status == SVCA_ERR_UNAVAIL)
+			svca_pam_tell_unavail(pamh, &o, NULL, msg);
 	} else if (svca_field_u64(svca_pam_field(&a, F_ALLOWED), &allowed) < 0 || allowed > 1) {
 		pam_syslog(pamh, LOG_ERR, "account: %s: reply without a valid decision", c.user);
 		rc = PAM_SERVICE_ERR;

@@ -41,6 +41,8 @@ static const char *const org_settings[] = {
 	"rate_limit_window",
 	"lockout_threshold",
 	"lockout_seconds",
+	"login_rate_limit_count",
+	"login_rate_limit_window",
 	"host_workspaces",
 	"roles",
 };
@@ -161,6 +163,10 @@ void config_defaults(struct svca_config *c)
 	c->rate_limit_window = 10;
 	c->lockout_threshold = 5;
 	c->lockout_seconds = 300;
+	/* PAM logins with the right secret: 5 a second for a minute, so an
+	 * automation run with 50 forks over one key fits (svcacctd.conf(5)) */
+	c->login_rate_limit_count = 300;
+	c->login_rate_limit_window = 60;
 	c->audit_refusal_burst = 20;
 	c->audit_refusal_window = 60;
 	c->state_reserve_mb = 16;
@@ -659,6 +665,10 @@ static void apply(struct ctx *x, config_setting_t *s, struct svca_config *c)
 		set_intv(x, s, 1, 1000, &c->lockout_threshold);
 	else if (!strcmp(k, "lockout_seconds"))
 		set_intv(x, s, 1, 86400, &c->lockout_seconds);
+	else if (!strcmp(k, "login_rate_limit_count"))
+		set_intv(x, s, 1, 100000, &c->login_rate_limit_count);
+	else if (!strcmp(k, "login_rate_limit_window"))
+		set_intv(x, s, 1, 3600, &c->login_rate_limit_window);
 	else if (!strcmp(k, "audit_refusal_burst"))
 		set_intv(x, s, 1, 1000000, &c->audit_refusal_burst);
 	else if (!strcmp(k, "audit_refusal_window"))

@@ -100,6 +100,9 @@ struct svca_config {
 	int rate_limit_window;
 	int lockout_threshold;
 	int lockout_seconds;
+	/* PAM logins with the right secret, per key: count per window (s) */
+	int login_rate_limit_count;
+	int login_rate_limit_window;
 	int audit_refusal_burst;  /* refusals of one caller recorded one by one */
 	int audit_refusal_window; /* seconds; the rest are counted per window */
 	int state_reserve_mb;     /* free space kept for root, PAM and admins */

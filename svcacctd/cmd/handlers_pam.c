@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 #include "agentapply.h"
@@ -112,13 +113,53 @@ static int audit_auth(struct request *r, const struct pam_ctx *p, const struct a
 	return 0;
 }
 
-static void deny(struct request *r, const char *reason, const char *msg, int retry)
+/* What the user of a refused key login may be told (F_USER_MESSAGE,
+ * shown by pam_svcacct as PAM_ERROR_MSG): a rate limit or a lockout (per
+ * caller and key id, so it says nothing about whether a name or key
+ * exists), or the key's state once the right secret was given.  "" for
+ * anything else: a wrong secret or an unknown key keep the generic
+ * refusal, so the text is no oracle. */
+static void user_message(const char *reason, int secret_right, uint64_t expires_at, int retry,
+			 char *out, size_t len)
+{
+	out[0] = '\0';
+	if (!strcmp(reason, "rate_limited") || !strcmp(reason, "locked_out")) {
+		if (retry > 0)
+			snprintf(out, len, "rate limited: retry in %d s", retry);
+		else
+			snprintf(out, len, "rate limited: retry later");
+		return;
+	}
+	if (!secret_right)
+		return;
+	if (!strcmp(reason, "key_expired")) {
+		time_t t = (time_t)(expires_at / 1000);
+		struct tm tm;
+		char when[40];
+		if (expires_at && gmtime_r(&t, &tm) &&
+		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm))
+			snprintf(out, len, "key expired on %s", when);
+		else
+			snprintf(out, len, "key expired");
+	} else if (!strcmp(reason, "key_revoked")) {
+		snprintf(out, len, "key revoked");
+	} else if (!strcmp(reason, "key_disabled")) {
+		snprintf(out, len, "key disabled");
+	} else if (!strcmp(reason, "account_disabled")) {
+		snprintf(out, len, "account disabled");
+	}
+}
+
+static void deny(struct request *r, const char *reason, const char *msg, int retry,
+		 const char *user_msg)
 {
 	svca_frame_begin(r->reply, SVCA_ERR_FAILED);
 	svca_put_str(r->reply, F_REASON, reason);
 	svca_put_str(r->reply, F_MESSAGE, msg);
 	if (retry)
 		svca_put_u64(r->reply, F_RETRY_AFTER, (uint64_t)retry);
+	if (user_msg && *user_msg)
+		svca_put_str(r->reply, F_USER_MESSAGE, user_msg);
 	svca_frame_end(r->reply);
 }
 
@@ -279,9 +320,15 @@ static void keyfwd_finish(struct req_job *rj, struct request *r)
 		if (!strcmp(reason, "invalid_key") || !strcmp(reason, "locked_out"))
 			cred_count_failure(r->d, r->peer, j->p.rhost, j->key_id);
 		audit_auth(r, &j->p, &a, reason, j->key_id, NULL, NULL);
+		/* a hub names a key's state only after the right secret */
+		struct apikey k;
+		char umsg[96];
+		uint64_t exp = key_get(r->d->store, j->key_id, &k) == 1 ? k.expires_at : 0;
+		user_message(reason, ans->status != SVCA_OK, exp, (int)ans->retry_after, umsg,
+			     sizeof(umsg));
 		deny(r, reason,
 		     limited ? "too many attempts; try again later" : "authentication failed",
-		     limited ? ans->retry_after : 0);
+		     limited ? (int)ans->retry_after : 0, umsg);
 		return;
 	}
 	if (keyfwd_keep(r, j) < 0)
@@ -366,7 +413,7 @@ void cmd_pam_auth(struct request *r)
 	const struct svca_field *f = req_field(r, is_key ? F_KEY : F_TOKEN);
 	if (!f || f->kind != SVCA_K_BYTES || f->len >= sizeof(secret) || f->len == 0) {
 		audit_auth(r, &p, &a, "malformed", NULL, NULL, NULL);
-		deny(r, "malformed", "authentication failed", 0);
+		deny(r, "malformed", "authentication failed", 0, NULL);
 		return;
 	}
 	memcpy(secret, f->val, f->len);
@@ -384,7 +431,7 @@ void cmd_pam_auth(struct request *r)
 		if (c.result == CRED_OK && c.account.uid != a.uid) {
 			/* A valid key of another account proves nothing here. */
 			audit_auth(r, &p, &a, "wrong_account", c.key_id, NULL, NULL);
-			deny(r, "wrong_account", "authentication failed", 0);
+			deny(r, "wrong_account", "authentication failed", 0, NULL);
 			return;
 		}
 		if (c.result != CRED_OK) {
@@ -395,10 +442,13 @@ void cmd_pam_auth(struct request *r)
 				audit_auth(r, &p, &a, cred_reason(c.result),
 					   c.key_id[0] ? c.key_id : NULL, NULL, NULL);
 			int limited = c.result == CRED_LOCKED_OUT || c.result == CRED_RATE_LIMITED;
+			char umsg[96];
+			user_message(cred_reason(c.result), c.secret_right, c.key.expires_at,
+				     c.retry_after, umsg, sizeof(umsg));
 			deny(r, cred_reason(c.result),
 			     limited ? "too many attempts; try again later"
 				     : "authentication failed",
-			     limited ? c.retry_after : 0);
+			     limited ? c.retry_after : 0, umsg);
 			return;
 		}
 		if (audit_auth(r, &p, &a, NULL, c.key_id, NULL, &ad) < 0) {
@@ -424,7 +474,7 @@ void cmd_pam_auth(struct request *r)
 			return;
 		}
 		if (reason) {
-			deny(r, reason, "authentication failed", 0);
+			deny(r, reason, "authentication failed", 0, NULL);
 			return;
 		}
 	}

@@ -303,8 +303,13 @@ static int agent_secret_ok(struct daemon *d, int g, struct cred *c, const char *
 			   uint64_t now)
 {
 	enum akv_result v = AKV_NONE;
-	if (g == 1 && (c->result = key_state(&c->key, now)) != CRED_OK)
-		return -1; /* revoked, disabled, expired: no use asking */
+	if (g == 1 && (c->result = key_state(&c->key, now)) != CRED_OK) {
+		/* revoked, disabled, expired: no use asking; a verifier of
+		 * this host says whether the user may be told so */
+		c->secret_right = akv_check(d->store, d->cfg.state_dir, c->key.key_id, c->key.uid,
+					    c->key.created_at, secret) == AKV_MATCH;
+		return -1;
+	}
 	if (g == 1)
 		v = akv_check(d->store, d->cfg.state_dir, c->key.key_id, c->key.uid,
 			      c->key.created_at, secret);
@@ -389,10 +394,21 @@ void cred_check_key(struct daemon *d, const char *key, size_t len, const struct 
 		}
 		goto out;
 	}
+	c->secret_right = 1;
 	/* The key's own budget: only its holder (right secret) spends it,
-	 * so a leaked key cannot be used faster than this either. */
-	snprintf(rlkey, sizeof(rlkey), "k:%s", c->key_id);
-	if ((wait = rl_hit(d->rl_key, rlkey, mono, cfg->rate_limit_count, window)) > 0) {
+	 * so a leaked key cannot be used faster than this either.  Logins
+	 * have a budget of their own: a burst of automation logging in with
+	 * one key must not use up (or be refused by) the token exchanges'
+	 * one (issue 19). */
+	if (service) {
+		snprintf(rlkey, sizeof(rlkey), "L:%s", c->key_id);
+		wait = rl_hit(d->rl_key, rlkey, mono, cfg->login_rate_limit_count,
+			      (int64_t)cfg->login_rate_limit_window * 1000);
+	} else {
+		snprintf(rlkey, sizeof(rlkey), "k:%s", c->key_id);
+		wait = rl_hit(d->rl_key, rlkey, mono, cfg->rate_limit_count, window);
+	}
+	if (wait > 0) {
 		c->result = CRED_RATE_LIMITED;
 		c->retry_after = wait;
 		goto out;

@@ -71,15 +71,21 @@ struct cred {
 	struct apikey key;
 	struct account account;
 	int retry_after;                 /* seconds, for RATE_LIMITED / LOCKED_OUT */
+	int secret_right;                /* 1: the secret was checked and is right */
 	char key_id[SVCA_KEYID_LEN + 1]; /* as presented, "" when malformed */
 };
 
 /* Checks a presented key: format and checksum (before any lookup), rate
  * limits per caller and (for the right secret) per key id, a lockout per
- * caller and key id, hash, status, expiry,
- * account status.  Records last-use in memory on success and counts bad
- * secrets toward the lockout (audited as key.lockout by the caller when
- * it engages: c->result == CRED_LOCKED_OUT && *just_locked). */
+ * caller and key id, hash, status, expiry, account status.  Records
+ * last-use in memory on success and counts bad secrets toward the lockout
+ * (audited as key.lockout by the caller when it engages: c->result ==
+ * CRED_LOCKED_OUT && *just_locked).  With service set (a PAM login, or a
+ * hub's check of an agent's login) the right secret spends the key's
+ * login budget (login_rate_limit_count per login_rate_limit_window), not
+ * the token exchanges' (rate_limit_count per rate_limit_window), and no
+ * per-caller budget applies.  c->secret_right tells whether the secret was
+ * checked and is right: only then may a user be told the key's state. */
 void cred_check_key(struct daemon *d, const char *key, size_t len, const struct peer *peer,
 		    const char *service, const char *rhost, struct cred *c, int *just_locked);
 

@@ -31,12 +31,20 @@ struct setting {
 #n, offsetof(struct org_settings, n), 1, lo, hi \
 	}
 static const struct setting settings[] = {
-	S_U32(uid_min, 1000, 4294967294LL),  S_U32(uid_max, 1000, 4294967294LL),
-	S_INT(token_ttl, 60, 3600),          S_INT(max_active_keys, 1, 100),
-	S_INT(default_key_days, 1, 366),     S_INT(max_key_days, 1, 366),
-	S_INT(allow_nonexpiring_keys, 0, 1), S_INT(rate_limit_count, 1, 100000),
-	S_INT(rate_limit_window, 1, 3600),   S_INT(lockout_threshold, 1, 1000),
+	S_U32(uid_min, 1000, 4294967294LL),
+	S_U32(uid_max, 1000, 4294967294LL),
+	S_INT(token_ttl, 60, 3600),
+	S_INT(max_active_keys, 1, 100),
+	S_INT(default_key_days, 1, 366),
+	S_INT(max_key_days, 1, 366),
+	S_INT(allow_nonexpiring_keys, 0, 1),
+	S_INT(rate_limit_count, 1, 100000),
+	S_INT(rate_limit_window, 1, 3600),
+	S_INT(lockout_threshold, 1, 1000),
 	S_INT(lockout_seconds, 1, 86400),
+	/* issue 19: PAM logins with the right secret, their own budget */
+	S_INT(login_rate_limit_count, 1, 100000),
+	S_INT(login_rate_limit_window, 1, 3600),
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -70,6 +78,8 @@ void org_settings_from_cfg(const struct svca_config *c, struct org_settings *s)
 	s->rate_limit_window = c->rate_limit_window;
 	s->lockout_threshold = c->lockout_threshold;
 	s->lockout_seconds = c->lockout_seconds;
+	s->login_rate_limit_count = c->login_rate_limit_count;
+	s->login_rate_limit_window = c->login_rate_limit_window;
 }
 
 void org_settings_to_cfg(const struct org_settings *s, struct svca_config *c)
@@ -85,6 +95,8 @@ void org_settings_to_cfg(const struct org_settings *s, struct svca_config *c)
 	c->rate_limit_window = s->rate_limit_window;
 	c->lockout_threshold = s->lockout_threshold;
 	c->lockout_seconds = s->lockout_seconds;
+	c->login_rate_limit_count = s->login_rate_limit_count;
+	c->login_rate_limit_window = s->login_rate_limit_window;
 }
 
 int org_settings_encode(const struct org_settings *s, struct svca_buf *b)

@@ -8,7 +8,8 @@
  *
  * (keys: uid_min uid_max token_ttl max_active_keys default_key_days
  * max_key_days allow_nonexpiring_keys rate_limit_count rate_limit_window
- * lockout_threshold lockout_seconds; an unknown key is skipped, a missing
+ * lockout_threshold lockout_seconds login_rate_limit_count
+ * login_rate_limit_window; an unknown key is skipped, a missing
  * one takes the built-in default).  An agent applies it with the snapshot
  * and loads it into its configuration at start, after each snapshot and
  * after SIGHUP.  Every hub of an organization must be configured with the
@@ -38,6 +39,8 @@ struct org_settings {
 	int rate_limit_window;
 	int lockout_threshold;
 	int lockout_seconds;
+	int login_rate_limit_count;
+	int login_rate_limit_window;
 };
 
 void org_settings_from_cfg(const struct svca_config *c, struct org_settings *s);

@@ -186,7 +186,7 @@ for i in 1 2; do pamt "$K_LOCKF" svca-auth ci-lock authenticate; done
 expect_run "auth: wrong secrets before the lockout threshold -> PAM_AUTH_ERR" 1 "$E_AUTH"
 pamt "$K_LOCKF" svca-auth ci-lock authenticate
 expect_run "auth: the wrong secret that locks the key -> PAM_MAXTRIES" 1 "$E_MAXTRIES"
-if [[ $ERR == *"too many attempts"* ]]; then ok "auth: locked out: the daemon's message is shown"; else not_ok "auth: locked out: the daemon's message is shown (stderr: $ERR)"; fi
+if [[ $ERR == *"rate limited: retry in "*" s"* ]]; then ok "auth: locked out: the user sees \"rate limited: retry in N s\""; else not_ok "auth: locked out: the user sees \"rate limited: retry in N s\" (stderr: $ERR)"; fi
 pamt "$K_LOCK" svca-auth ci-lock authenticate
 expect_run "auth: the right key while locked out -> PAM_MAXTRIES" 1 "$E_MAXTRIES"
 check_last_audit "auth: locked out is audited" auth.deny "denied locked_out svca-auth"

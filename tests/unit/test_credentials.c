@@ -303,7 +303,7 @@ static void per_caller_rate_limit(void **state)
 }
 
 /* PAM requests (service set) all come from root: no per-caller budget,
- * but the per-key budget still holds. */
+ * but the key's login budget still holds. */
 static void pam_requests_skip_the_per_caller_limit(void **state)
 {
 	(void)state;
@@ -313,6 +313,8 @@ static void pam_requests_skip_the_per_caller_limit(void **state)
 	make_key(60001, KEY_ACTIVE, 0, key, id);
 	D->cfg.rate_limit_count = 3;
 	D->cfg.rate_limit_window = 60;
+	D->cfg.login_rate_limit_count = 3;
+	D->cfg.login_rate_limit_window = 60;
 	D->cfg.lockout_threshold = 100;
 	uint8_t sec[SVCA_SECRET_BYTES] = { 9 };
 	forge_key("Unknown00Key", sec, bad);
@@ -325,6 +327,48 @@ static void pam_requests_skip_the_per_caller_limit(void **state)
 	/* root without a service (svcacctctl as root) does have the budget:
 	 * the 10 PAM attempts above did not spend it */
 	assert_int_equal(chk(bad, 0), CRED_UNKNOWN_KEY);
+}
+
+/* Logins (service set) and token exchanges have separate per-key
+ * budgets (issue 19): the default login budget takes 12 back-to-back
+ * logins and more, and spending one budget leaves the other whole. */
+static void logins_have_their_own_budget(void **state)
+{
+	(void)state;
+	char key[SVCA_KEY_LEN + 1], id[SVCA_KEYID_LEN + 1];
+	struct cred c;
+	put_account("ci-deploy", 60001, 0);
+	make_key(60001, KEY_ACTIVE, 0, key, id);
+	struct svca_config dflt;
+	config_defaults(&dflt);
+	assert_true(dflt.login_rate_limit_count >= 50 * 5); /* 50 forks, a few logins each */
+	D->cfg.login_rate_limit_count = dflt.login_rate_limit_count;
+	D->cfg.login_rate_limit_window = dflt.login_rate_limit_window;
+	config_free(&dflt);
+	D->cfg.rate_limit_count = 10;
+	D->cfg.rate_limit_window = 10;
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(check(key, 0, "sshd", NULL, &c), CRED_OK);
+	for (int i = 0; i < 10; i++) /* the exchanges' 10 are all there */
+		assert_int_equal(chk(key, (uid_t)(1000 + i)), CRED_OK);
+	assert_int_equal(chk(key, 1100), CRED_RATE_LIMITED);
+	assert_int_equal(check(key, 0, "sshd", NULL, &c), CRED_OK); /* logins go on */
+	/* a small login budget: the 4th login is refused, with the right
+	 * secret known (so the user may be told), exchanges unaffected */
+	D->cfg.login_rate_limit_count = 3;
+	D->cfg.login_rate_limit_window = 60;
+	char k2[SVCA_KEY_LEN + 1], id2[SVCA_KEYID_LEN + 1];
+	make_key(60001, KEY_ACTIVE, 0, k2, id2);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(check(k2, 0, "sudo", NULL, &c), CRED_OK);
+	assert_int_equal(check(k2, 0, "sudo", NULL, &c), CRED_RATE_LIMITED);
+	assert_true(c.retry_after >= 1 && c.retry_after <= 60);
+	assert_int_equal(c.secret_right, 1);
+	assert_int_equal(chk(k2, 1200), CRED_OK);
+	char bad[SVCA_KEY_LEN + 1];
+	wrong_secret(id2, bad);
+	assert_int_equal(check(bad, 0, "sshd", NULL, &c), CRED_BAD_SECRET);
+	assert_int_equal(c.secret_right, 0);
 }
 
 /* The per-key budget is spent by the right secret only (anyone's), so
@@ -611,6 +655,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pam_requests_skip_the_per_caller_limit, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(per_key_rate_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(logins_have_their_own_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(lockout_after_threshold, setup, teardown),
 		cmocka_unit_test_setup_teardown(lockout_is_per_caller_and_key_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_key_id_locks_like_a_known_one, setup,

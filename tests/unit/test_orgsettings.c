@@ -37,6 +37,8 @@ static struct org_settings sample(void)
 	s.rate_limit_window = 20;
 	s.lockout_threshold = 9;
 	s.lockout_seconds = 600;
+	s.login_rate_limit_count = 500;
+	s.login_rate_limit_window = 30;
 	return s;
 }
 
@@ -132,6 +134,8 @@ static void unknown_and_missing(void **state)
 	assert_int_equal(s.token_ttl, 120);
 	assert_int_equal(s.uid_min, 60000); /* missing: the built-in default */
 	assert_int_equal(s.rate_limit_count, 10);
+	assert_int_equal(s.login_rate_limit_count, 300); /* from an older hub */
+	assert_int_equal(s.login_rate_limit_window, 60);
 	svca_buf_free(&b);
 }
 
@@ -215,10 +219,16 @@ static void bounds_agree_with_config(void **state)
 		const char *name;
 		long long lo, hi;
 	} b[] = {
-		{ "token_ttl", 60, 3600 },         { "max_active_keys", 1, 100 },
-		{ "default_key_days", 1, 366 },    { "max_key_days", 1, 366 },
-		{ "rate_limit_count", 1, 100000 }, { "rate_limit_window", 1, 3600 },
-		{ "lockout_threshold", 1, 1000 },  { "lockout_seconds", 1, 86400 },
+		{ "token_ttl", 60, 3600 },
+		{ "max_active_keys", 1, 100 },
+		{ "default_key_days", 1, 366 },
+		{ "max_key_days", 1, 366 },
+		{ "rate_limit_count", 1, 100000 },
+		{ "rate_limit_window", 1, 3600 },
+		{ "lockout_threshold", 1, 1000 },
+		{ "lockout_seconds", 1, 86400 },
+		{ "login_rate_limit_count", 1, 100000 },
+		{ "login_rate_limit_window", 1, 3600 },
 	};
 	struct org_settings s;
 	struct svca_buf buf;
@@ -251,8 +261,10 @@ static void json_names_every_setting(void **state)
 	assert_non_null(text);
 	json_t *o = json_loads(text, 0, NULL);
 	assert_non_null(o);
-	assert_int_equal(json_object_size(o), 11);
+	assert_int_equal(json_object_size(o), 13);
 	assert_int_equal(json_integer_value(json_object_get(o, "rate_limit_count")), 7);
+	assert_int_equal(json_integer_value(json_object_get(o, "login_rate_limit_count")), 300);
+	assert_int_equal(json_integer_value(json_object_get(o, "login_rate_limit_window")), 60);
 	assert_true(json_is_boolean(json_object_get(o, "allow_nonexpiring_keys")));
 	assert_int_equal(json_integer_value(json_object_get(o, "uid_max")), 60999);
 	json_decref(o);
