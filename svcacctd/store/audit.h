@@ -87,10 +87,10 @@ struct audit_filter {
 	const char *account;        /* subject.account or actor.account */
 	const char *const *key_ids; /* ... or subject.key_id among these */
 	size_t nkey_ids;
-	const char *event;   /* exact; "x." a prefix; with * ? [ an fnmatch glob */
-	const char *outcome; /* success | failure | denied */
-	const char *service; /* the record's "service" (PAM) */
-	const char *host;    /* the record's "host" */
+	const char *event;           /* exact; "x." a prefix; with * ? [ an fnmatch glob */
+	const char *outcome;         /* success | failure | denied */
+	const char *service;         /* the record's "service" (PAM) */
+	const char *host;            /* the record's "host" */
 	uint64_t since_ms, until_ms; /* both inclusive */
 	uint64_t after_seq;          /* only records with a larger seq */
 	uint64_t limit;              /* the newest N matches */

@@ -37,8 +37,7 @@ enum {
 };
 
 static const char *const col_title[NCOLS] = {
-	"SEQ",   "TS",	    "HOST",    "EVENT", "OUTCOME",
-	"ACTOR", "SUBJECT", "SERVICE", "RHOST", "REASON",
+	"SEQ", "TS", "HOST", "EVENT", "OUTCOME", "ACTOR", "SUBJECT", "SERVICE", "RHOST", "REASON",
 };
 
 #define ID_SHOWN 8
@@ -187,7 +186,7 @@ static void put_reason(FILE *m, json_t *ev)
 static void put_cell(FILE *m, json_t *ev, int col)
 {
 	json_t *v;
-	const char *s;
+	const char *s = NULL; /* a plain string member */
 	switch (col) {
 	case COL_SEQ:
 		v = json_object_get(ev, "seq");
@@ -205,10 +204,8 @@ static void put_cell(FILE *m, json_t *ev, int col)
 	case COL_REASON: put_reason(m, ev); break;
 	default: break;
 	}
-	if (col == COL_TS || col == COL_HOST || col == COL_EVENT || col == COL_OUTCOME ||
-	    col == COL_SERVICE || col == COL_RHOST)
-		if (s)
-			fputs(s, m);
+	if (s)
+		fputs(s, m);
 }
 
 /* A malloc'ed rendering of a cell ("-" when empty), NULL when out of memory. */
@@ -490,9 +487,8 @@ static int list_once(struct ctl *c, const struct list_args *a, uint64_t after, i
 		     struct ctl_reply *rep)
 {
 	static const uint16_t str_tag[] = {
-		[O_ACCOUNT] = F_ACCOUNT,	 [O_EVENT] = F_EVENT,
-		[O_HOST] = F_HOST_ID,		 [O_OUTCOME] = F_AUDIT_OUTCOME,
-		[O_SERVICE] = F_AUDIT_SERVICE,
+		[O_ACCOUNT] = F_ACCOUNT,       [O_EVENT] = F_EVENT,           [O_HOST] = F_HOST_ID,
+		[O_OUTCOME] = F_AUDIT_OUTCOME, [O_SERVICE] = F_AUDIT_SERVICE,
 	};
 	struct svca_buf b;
 
@@ -560,7 +556,7 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
 	struct ctl_opt opts[NOPTS] = {
 		[O_ACCOUNT] = { "account", 1, NULL }, [O_EVENT] = { "event", 1, NULL },
 		[O_SINCE] = { "since", 1, NULL },     [O_LIMIT] = { "limit", 1, NULL },
-		[O_HOST] = { "host", 1, NULL },	      [O_OUTCOME] = { "outcome", 1, NULL },
+		[O_HOST] = { "host", 1, NULL },       [O_OUTCOME] = { "outcome", 1, NULL },
 		[O_SERVICE] = { "service", 1, NULL }, [O_UNTIL] = { "until", 1, NULL },
 		[O_FOLLOW] = { "follow", 0, NULL },
 	};
