@@ -201,7 +201,12 @@ enum svca_tag {
 	F_VALID_AFTER = 117,    /* U64: ms since the epoch */
 	F_METHOD = 118,         /* STR: how a login authenticated (ssh-cert) */
 
-	F_USER_MESSAGE = 140, /* STR: PAM refusal text the user may see (PAM_ERROR_MSG) */
+	F_AUDIT_OUTCOME = 130,   /* STR: audit list filter: success | failure | denied */
+	F_AUDIT_SERVICE = 131,   /* STR: audit list filter: the PAM service */
+	F_AUDIT_UNTIL = 132,     /* U64: audit list filter: ms since the epoch, inclusive */
+	F_AUDIT_AFTER_SEQ = 133, /* U64: audit list: only records with a larger seq */
+	F_AUDIT_HEAD = 134,      /* U64: audit list reply: the trail's newest seq */
+	F_USER_MESSAGE = 140,    /* STR: PAM refusal text the user may see (PAM_ERROR_MSG) */
 };
 
 /*
@@ -288,8 +293,13 @@ enum svca_tag {
  * service account whose org role is admin or super-admin, which then acts
  * with that role (and is named as the actor in the audit trail).
  *   AUDIT_LIST       [F_ACCOUNT] [F_EVENT] [F_SINCE] [F_LIMIT] [F_HOST_ID]
- *                                   -> (F_ITEM F_SEQ F_JSON)*, oldest first;
- *                                      F_LIMIT keeps the newest N
+ *                    [F_AUDIT_OUTCOME] [F_AUDIT_SERVICE] [F_AUDIT_UNTIL]
+ *                    [F_AUDIT_AFTER_SEQ]
+ *                                   -> [F_AUDIT_HEAD] (F_ITEM F_SEQ F_JSON)*,
+ *                                      oldest first; F_LIMIT keeps the newest N
+ *                    F_ACCOUNT also matches subject.key_id of the account's
+ *                    keys; F_EVENT: exact, a prefix ending in '.', or an
+ *                    fnmatch glob (* ? [)
  *   AUDIT_VERIFY     -              -> F_TOTAL (records checked)
  *                                      on failure: SVCA_ERR_FAILED with
  *                                      F_SEQ (first bad record) F_MESSAGE

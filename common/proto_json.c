@@ -92,6 +92,11 @@ static const struct svca_json_field fields[] = {
 	{ F_SSH_CERT, SVCA_K_STR, 0, "ssh_cert" },
 	{ F_VALID_AFTER, SVCA_K_U64, 0, "valid_after" },
 	{ F_METHOD, SVCA_K_STR, 0, "method" },
+	{ F_AUDIT_OUTCOME, SVCA_K_STR, 0, "audit_outcome" },
+	{ F_AUDIT_SERVICE, SVCA_K_STR, 0, "audit_service" },
+	{ F_AUDIT_UNTIL, SVCA_K_U64, 0, "audit_until" },
+	{ F_AUDIT_AFTER_SEQ, SVCA_K_U64, 0, "audit_after_seq" },
+	{ F_AUDIT_HEAD, SVCA_K_U64, 0, "audit_head" },
 	{ F_USER_MESSAGE, SVCA_K_STR, 0, "user_message" },
 };
 

@@ -4,6 +4,7 @@
 #include "audit_json.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
@@ -685,29 +686,52 @@ void audit_record_hash(const uint8_t prev[32], uint64_t ts_ms, const char *json,
 	crypto_generichash_final(&st, out, HASH_LEN);
 }
 
-static int event_matches(json_t *o, const char *account, const char *event)
+int audit_event_type_matches(const char *pattern, const char *type)
 {
-	if (event && *event) {
+	size_t pl = strlen(pattern);
+	if (strpbrk(pattern, "*?["))
+		return fnmatch(pattern, type, 0) == 0;
+	if (pl && pattern[pl - 1] == '.')
+		return strncmp(type, pattern, pl) == 0;
+	return strcmp(type, pattern) == 0;
+}
+
+static int str_member_is(json_t *o, const char *key, const char *want)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v && !strcmp(v, want);
+}
+
+static int account_matches(json_t *o, const struct audit_filter *f)
+{
+	json_t *s = json_object_get(o, "subject");
+	if (str_member_is(s, "account", f->account) ||
+	    str_member_is(json_object_get(o, "actor"), "account", f->account))
+		return 1;
+	/* A refusal that names only the key (a wrong secret, say). */
+	const char *kid = json_string_value(json_object_get(s, "key_id"));
+	for (size_t i = 0; kid && i < f->nkey_ids; i++)
+		if (!strcmp(kid, f->key_ids[i]))
+			return 1;
+	return 0;
+}
+
+static int set(const char *s)
+{
+	return s && *s;
+}
+
+static int event_matches(json_t *o, const struct audit_filter *f)
+{
+	if (set(f->event)) {
 		const char *e = json_string_value(json_object_get(o, "event"));
-		size_t el = strlen(event);
-		if (!e)
-			return 0;
-		if (el >= 2 && strcmp(event + el - 2, ".*") == 0) {
-			if (strncmp(e, event, el - 1) != 0)
-				return 0;
-		} else if (strcmp(e, event) != 0) {
-			return 0;
-		}
-	}
-	if (account && *account) {
-		json_t *s = json_object_get(o, "subject");
-		json_t *act = json_object_get(o, "actor");
-		const char *sa = json_string_value(json_object_get(s, "account"));
-		const char *aa = json_string_value(json_object_get(act, "account"));
-		if (!(sa && !strcmp(sa, account)) && !(aa && !strcmp(aa, account)))
+		if (!e || !audit_event_type_matches(f->event, e))
 			return 0;
 	}
-	return 1;
+	return (!set(f->account) || account_matches(o, f)) &&
+	       (!set(f->outcome) || str_member_is(o, "outcome", f->outcome)) &&
+	       (!set(f->service) || str_member_is(o, "service", f->service)) &&
+	       (!set(f->host) || str_member_is(o, "host", f->host));
 }
 
 int audit_list(struct audit *a, struct svca_buf *reply, const char *account, const char *event,
@@ -716,14 +740,18 @@ int audit_list(struct audit *a, struct svca_buf *reply, const char *account, con
 	return audit_list_host(a, reply, account, event, NULL, since_ms, limit);
 }
 
-static int host_matches(json_t *o, const char *host)
-{
-	const char *h = json_string_value(json_object_get(o, "host"));
-	return !host || !*host || (h && !strcmp(h, host));
-}
-
 int audit_list_host(struct audit *a, struct svca_buf *reply, const char *account, const char *event,
 		    const char *host, uint64_t since_ms, uint64_t limit)
+{
+	struct audit_filter f = { .account = account,
+				  .event = event,
+				  .host = host,
+				  .since_ms = since_ms,
+				  .limit = limit };
+	return audit_list_filter(a, reply, &f);
+}
+
+int audit_list_filter(struct audit *a, struct svca_buf *reply, const struct audit_filter *f)
 {
 	uint64_t *hits = NULL;
 	size_t nhits = 0, cap = 0;
@@ -733,8 +761,9 @@ int audit_list_host(struct audit *a, struct svca_buf *reply, const char *account
 	if (store_shared(a->store) && load_head(a) < 0)
 		return -1;
 
-	/* Newest first, so that a limit and a time bound stop the walk. */
-	for (uint64_t seq = a->seq; seq >= 1; seq--) {
+	/* Newest first, so that a limit, a time bound and after_seq stop the
+	 * walk (a --follow poll reads only what is new). */
+	for (uint64_t seq = a->seq; seq >= 1 && seq > f->after_seq; seq--) {
 		uint8_t *rec;
 		size_t len;
 		int r = fetch(a, seq, &rec, &len);
@@ -745,17 +774,20 @@ int audit_list_host(struct audit *a, struct svca_buf *reply, const char *account
 		if (r == 0 || len < REC_PREFIX)
 			continue; /* a gap: audit verify reports it */
 		uint64_t ts = rd64(rec + 1 + HASH_LEN);
-		if (since_ms && ts < since_ms) {
+		if (f->since_ms && ts < f->since_ms) {
 			free(rec);
 			break;
 		}
-		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX, 0, NULL);
-		free(rec);
-		if (!o || !event_matches(o, account, event) || !host_matches(o, host)) {
-			json_decref(o);
+		if (f->until_ms && ts > f->until_ms) {
+			free(rec);
 			continue;
 		}
+		json_t *o = json_loadb((const char *)rec + REC_PREFIX, len - REC_PREFIX, 0, NULL);
+		free(rec);
+		int keep = o && event_matches(o, f);
 		json_decref(o);
+		if (!keep)
+			continue;
 		if (nhits == cap) {
 			cap = cap ? cap * 2 : 256;
 			uint64_t *nh = realloc(hits, cap * sizeof(*nh));
@@ -766,7 +798,7 @@ int audit_list_host(struct audit *a, struct svca_buf *reply, const char *account
 			hits = nh;
 		}
 		hits[nhits++] = seq;
-		if (limit && nhits >= limit)
+		if (f->limit && nhits >= f->limit)
 			break;
 	}
 	for (size_t i = nhits; ret == 0 && i > 0; i--) {

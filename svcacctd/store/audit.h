@@ -82,6 +82,23 @@ int audit_list(struct audit *a, struct svca_buf *reply, const char *account, con
 int audit_list_host(struct audit *a, struct svca_buf *reply, const char *account, const char *event,
 		    const char *host, uint64_t since_ms, uint64_t limit);
 
+/* What audit_list_filter keeps (NULL, "" or 0: no condition). */
+struct audit_filter {
+	const char *account;        /* subject.account or actor.account */
+	const char *const *key_ids; /* ... or subject.key_id among these */
+	size_t nkey_ids;
+	const char *event;           /* exact; "x." a prefix; with * ? [ an fnmatch glob */
+	const char *outcome;         /* success | failure | denied */
+	const char *service;         /* the record's "service" (PAM) */
+	const char *host;            /* the record's "host" */
+	uint64_t since_ms, until_ms; /* both inclusive */
+	uint64_t after_seq;          /* only records with a larger seq */
+	uint64_t limit;              /* the newest N matches */
+};
+int audit_list_filter(struct audit *a, struct svca_buf *reply, const struct audit_filter *f);
+/* Whether an event pattern (as audit_filter.event) matches the type. */
+int audit_event_type_matches(const char *pattern, const char *type);
+
 /* Walks the chain.  0 intact (*checked = records), -1 broken: *bad_seq and
  * msg say where. */
 int audit_verify(struct audit *a, uint64_t *checked, uint64_t *bad_seq, char *msg, size_t msglen);

@@ -1139,6 +1139,64 @@ static void list_filters(void **state)
 	store_close(s);
 }
 
+/* The filters of issue 19: outcome, service, key ids under an account,
+ * until, after_seq, event prefixes and globs. */
+static void list_filter_struct(void **state)
+{
+	(void)state;
+	struct store *s = open_store();
+	struct audit *a = open_audit(s);
+	struct actor act = { .uid = 0 };
+	strcpy(act.user, "root");
+	struct audit_event evs[] = {
+		{ .event = "token.issue", .outcome = "success", .account = "ci", .key_id = "K1" },
+		{ .event = "token.deny", .outcome = "denied", .key_id = "K1" },
+		{ .event = "auth.allow", .outcome = "success", .account = "ci", .service = "sshd" },
+		{ .event = "token.deny", .outcome = "denied", .key_id = "K2" },
+	};
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		evs[i].actor = &act;
+		store_begin(s);
+		assert_int_equal(audit_append(a, &evs[i]), 0);
+		assert_int_equal(store_commit(s), 0);
+	}
+	struct svca_buf b;
+	svca_buf_init(&b, 0);
+	struct svca_field f[64];
+	const char *ids[] = { "K1" };
+	struct audit_filter flt = { .account = "ci", .key_ids = ids, .nkey_ids = 1 };
+	assert_int_equal(audit_list_filter(a, &b, &flt), 0);
+	assert_int_equal(svca_fields_collect(b.data, b.len, f, 64), 9); /* seqs 1 2 3 */
+	svca_buf_reset(&b);
+	flt = (struct audit_filter){ .outcome = "denied" };
+	assert_int_equal(audit_list_filter(a, &b, &flt), 0);
+	assert_int_equal(svca_fields_collect(b.data, b.len, f, 64), 6);
+	svca_buf_reset(&b);
+	flt = (struct audit_filter){ .service = "sshd" };
+	assert_int_equal(audit_list_filter(a, &b, &flt), 0);
+	assert_int_equal(svca_fields_collect(b.data, b.len, f, 64), 3);
+	svca_buf_reset(&b);
+	flt = (struct audit_filter){ .after_seq = 3 };
+	assert_int_equal(audit_list_filter(a, &b, &flt), 0);
+	assert_int_equal(svca_fields_collect(b.data, b.len, f, 64), 3);
+	uint64_t seq;
+	assert_int_equal(svca_field_u64(&f[1], &seq), 0);
+	assert_int_equal(seq, 4);
+	svca_buf_reset(&b);
+	flt = (struct audit_filter){ .until_ms = 1 }; /* 1970: nothing */
+	assert_int_equal(audit_list_filter(a, &b, &flt), 0);
+	assert_int_equal(b.len, 0);
+	svca_buf_free(&b);
+	assert_true(audit_event_type_matches("token.", "token.deny"));
+	assert_true(audit_event_type_matches("token.*", "token.deny"));
+	assert_true(audit_event_type_matches("*.deny", "token.deny"));
+	assert_true(audit_event_type_matches("token.deny", "token.deny"));
+	assert_false(audit_event_type_matches("token", "token.deny"));
+	assert_false(audit_event_type_matches("token.", "tokens.x"));
+	audit_close(a);
+	store_close(s);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1189,6 +1247,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(replaced_audit_key_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(damaged_audit_key_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(list_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_filter_struct, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

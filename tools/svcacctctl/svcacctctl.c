@@ -266,19 +266,31 @@ static const struct ctl_cmd commands[] = {
 	  "and the JWKS lists both keys meanwhile.  Needs super-admin rights.\n",
 	  ctl_signing_key_rotate },
 	{ "audit", "list",
-	  "[--account NAME] [--event TYPE] [--since TIME] [--limit N] [--host HOST]",
+	  "[--account NAME] [--event TYPE] [--outcome O] [--service S] [--host HOST] "
+	  "[--since TIME] [--until TIME] [--limit N] [--follow]",
 	  "list audit events, oldest first",
-	  "Prints one line per event: SEQ TS EVENT OUTCOME ACTOR SUBJECT REASON,\n"
-	  "or with --json an array of the event objects.\n"
+	  "Prints one line per event: SEQ TS HOST EVENT OUTCOME ACTOR SUBJECT\n"
+	  "SERVICE RHOST REASON, or with --json an array of the event objects.\n"
+	  "ACTOR is who acted (for a PAM login: the service account); SUBJECT\n"
+	  "what the event is about (\"ci key 3f9a1c2b\u2026\", \"team ops\", \"ws farm\",\n"
+	  "\"grant ci@farm\").  Long ids are cut to 8 characters in the table;\n"
+	  "--json has them whole.\n"
 	  "\n"
-	  "  --account NAME  only events about this account\n"
-	  "  --event TYPE    only events of this type (e.g. token.deny)\n"
+	  "  --account NAME  only events about this account, including refusals\n"
+	  "                  that name one of its keys\n"
+	  "  --event TYPE    only events of this type (token.deny), with this\n"
+	  "                  prefix (token.) or matching this glob ('token.*')\n"
+	  "  --outcome O     only events with outcome success, failure or denied\n"
+	  "  --service S     only PAM events of this service (sshd, sudo)\n"
 	  "  --since TIME    only events at or after TIME: an ISO 8601 UTC time\n"
 	  "                  (2026-11-27T10:00:00Z or 2026-11-27), @EPOCH in\n"
 	  "                  seconds, or an age such as 30s, 15m, 2h, 7d\n"
+	  "  --until TIME    only events at or before TIME (same forms)\n"
 	  "  --limit N       only the newest N matching events\n"
 	  "  --host HOST     only events of this host (on a hub: an agent's host id;\n"
-	  "                  its forwarded events carry host_seq)\n",
+	  "                  its forwarded events carry host_seq)\n"
+	  "  --follow        then print new events as they come (every 0.5 s) until\n"
+	  "                  interrupted (exit 0); with --json one object a line\n",
 	  ctl_audit_list },
 	{ "audit", "verify", "", "verify the audit trail's hash chain",
 	  "Checks every audit record against the hash chain.  Exits 0 when the\n"
