@@ -85,6 +85,7 @@ static int audit_auth(struct request *r, const struct pam_ctx *p, const struct a
 		      struct acct_decision *ad)
 {
 	struct audit_event ev, acct;
+	metrics_login(&r->d->metrics, p->service, reason); /* every auth decision comes here */
 	if (reason || (ad && !ad->wanted))
 		ad = NULL; /* no account-stage decision with this auth */
 	req_txn_begin(r);
@@ -320,7 +321,18 @@ static void keyfwd_start(struct request *r, const struct pam_ctx *p, const struc
 	req_defer(r, &j->job);
 }
 
+static void pam_auth(struct request *r);
+
+/* The PAM check's latency (a hub's round trip for an agent's first use of
+ * a key is not in it: that part runs off the loop). */
 void cmd_pam_auth(struct request *r)
+{
+	int64_t t0 = metrics_clock_us();
+	pam_auth(r);
+	metrics_observe(&r->d->metrics.pam_check, t0);
+}
+
+static void pam_auth(struct request *r)
 {
 	struct pam_ctx p;
 	struct account a;
@@ -388,10 +400,11 @@ void cmd_pam_auth(struct request *r)
 			return;
 		}
 		if (c.result != CRED_OK) {
-			if (just_locked)
+			if (just_locked) {
+				metrics_login(&r->d->metrics, p.service, cred_reason(c.result));
 				req_cred_refused(r, &c, 1, "auth.deny", p.service, nz(p.rhost),
 						 nz(p.tty), a.name);
-			else
+			} else
 				audit_auth(r, &p, &a, cred_reason(c.result),
 					   c.key_id[0] ? c.key_id : NULL, NULL, NULL);
 			int limited = c.result == CRED_LOCKED_OUT || c.result == CRED_RATE_LIMITED;
