@@ -11,19 +11,50 @@
 /* Index 0 is the allowed outcome; the last is "other".  Known reasons only:
  * a label value never comes from a request. */
 static const char *const reasons[METRICS_NREASONS] = {
-	"ok",              "malformed",      "bad_checksum",    "unknown_key",
-	"bad_secret",      "key_disabled",   "key_revoked",     "key_expired",
-	"account_disabled", "rate_limited",  "locked_out",      "internal_error",
-	"wrong_account",   "stale",          "hub_unreachable", "invalid_key",
-	"bad_signature",   "expired",        "not_yet_valid",   "bad_audience",
-	"revoked",         "unknown_account", "superseded",     "no_login_capability",
-	"not_allowed",     "no_grant",       "disabled",        "hub_only",
-	"unknown",         "", "", "", "", "", "", "", "", "", "", "other",
+	"ok",
+	"malformed",
+	"bad_checksum",
+	"unknown_key",
+	"bad_secret",
+	"key_disabled",
+	"key_revoked",
+	"key_expired",
+	"account_disabled",
+	"rate_limited",
+	"locked_out",
+	"internal_error",
+	"wrong_account",
+	"stale",
+	"hub_unreachable",
+	"invalid_key",
+	"bad_signature",
+	"expired",
+	"not_yet_valid",
+	"bad_audience",
+	"revoked",
+	"unknown_account",
+	"superseded",
+	"no_login_capability",
+	"not_allowed",
+	"no_grant",
+	"disabled",
+	"hub_only",
+	"unknown",
+	"unknown_ca",
+	"no_capability",
+	"wrong_key_id",
+	"certificate_revoked",
+	"bad_certificate",
+	"",
+	"",
+	"",
+	"",
+	"",
+	"other",
 };
 
-static const double bounds[METRICS_NBUCKETS - 1] = { 0.0005, 0.001, 0.0025, 0.005,
-						     0.01,   0.025, 0.05,   0.1,
-						     0.25,   0.5,   1.0 };
+static const double bounds[METRICS_NBUCKETS - 1] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+						     0.05,   0.1,   0.25,   0.5,   1.0 };
 
 static size_t reason_index(const char *reason)
 {
@@ -40,8 +71,7 @@ static int service_ok(const char *s)
 	size_t n = strlen(s);
 	if (n == 0 || n >= METRICS_SERVICE_LEN)
 		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-	       n;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
 /* The row of service (added while there is room), else the "other" row. */
@@ -170,8 +200,7 @@ static void histogram(struct out *o, const char *name, const char *help,
 	}
 	cum += h->bucket[METRICS_NBUCKETS - 1];
 	put(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
-	put(o, "%s_sum %.6f\n%s_count %llu\n", name, h->sum_s, name,
-	    (unsigned long long)h->count);
+	put(o, "%s_sum %.6f\n%s_count %llu\n", name, h->sum_s, name, (unsigned long long)h->count);
 }
 
 static const char *outcome(size_t reason)
@@ -192,7 +221,8 @@ static void counters(struct out *o, const struct metrics *m)
 				put(o,
 				    "svcacct_logins_total{service=\"%s\",outcome=\"%s\","
 				    "reason=\"%s\"} %llu\n",
-				    svc, outcome(r), reasons[r], (unsigned long long)m->logins[s][r]);
+				    svc, outcome(r), reasons[r],
+				    (unsigned long long)m->logins[s][r]);
 	}
 	head(o, "svcacct_exchanges_total", "counter",
 	     "API key to token exchanges decided, by outcome and reason.");

@@ -36,8 +36,8 @@ static int warned;
 static int notify_fail(const char *path, const char *why)
 {
 	if (!warned++)
-		log_warn("NOTIFY_SOCKET %s: %s (systemd is not told of this daemon's state)",
-			 path, why);
+		log_warn("NOTIFY_SOCKET %s: %s (systemd is not told of this daemon's state)", path,
+			 why);
 	return -1;
 }
 

@@ -166,6 +166,8 @@ static int ssh_cert_stage(struct request *r, const char *name, const char *servi
 		return -1;
 	}
 	struct audit_event ev;
+	if (!strcmp(stage, "account")) /* the certificate login's auth decision */
+		metrics_login(&r->d->metrics, service, sshca_login_reason(res));
 	req_txn_begin(r);
 	req_event(&ev, r, "auth.deny", "denied");
 	ev.account = a.name;
@@ -199,6 +201,7 @@ static int ssh_cert_allow(struct request *r, const struct account *a, const char
 			  const char *rhost, const char *tty, const struct ssh_cert *c)
 {
 	struct audit_event ev;
+	metrics_login(&r->d->metrics, service, NULL);
 	req_event(&ev, r, "auth.allow", "success");
 	ev.account = a->name;
 	ev.uid = a->uid;
