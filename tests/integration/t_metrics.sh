@@ -18,8 +18,8 @@ newkey() { # ACCOUNT -> "KEY KEYID"
 	expect_exit 0 $CTL --json key create "$1" --label metrics || return 1
 	printf '%s' "$OUT" | json_py 'd["key"] + " " + d["key_id"]'
 }
-read -r K1 K1ID <<<"$(newkey ci-deploy)" || true
-read -r K2 K2ID <<<"$(newkey ci-other)" || true
+read -r K1 _ <<<"$(newkey ci-deploy)" || true
+read -r K2 _ <<<"$(newkey ci-other)" || true
 [ -n "${K1:-}" ] && [ -n "${K2:-}" ] || bail "two API keys created"
 FORGED=$("$PY" "$TESTS_DIR/http/forge_key.py" "$K1" "$K2") # K1's id, a wrong secret
 

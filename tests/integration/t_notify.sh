@@ -36,8 +36,8 @@ with open(log, "a", buffering=1) as f:
             f.write("CHECK sockets=%s\n" % ("ok" if ok else "no"))
 ' "$1" "$2" "$SOCK" "$HSOCK" </dev/null 2>>"$TMPD/listen.err" &
 	track_pid $!
-	local i
-	for i in $(seq 100); do
+	local _
+	for _ in $(seq 100); do
 		grep -q LISTENING "$2" 2>/dev/null && return 0
 		sleep 0.02
 	done
