@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "log.h"
 #include "nss_snapshot.h"
+#include "readiness.h"
 #include "sshca.h"
 #include "orgsecrets.h"
 #include "orgsettings.h"
@@ -451,6 +452,7 @@ void daemon_tick(struct daemon *d, int force)
 	if (!force && now - d->tick_last < TICK_MS)
 		return;
 	d->tick_last = now;
+	readiness_tick(d); /* STATUS= when it changed */
 	keys_tick(d, force);
 	refusals_tick(d, force);
 	audit_fwd_save(d);

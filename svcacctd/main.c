@@ -31,6 +31,7 @@
 #include "log.h"
 #include "nss_snapshot.h"
 #include "orgsecrets.h"
+#include "readiness.h"
 #include "request.h"
 #include "ratelimit.h"
 #include "refusals.h"
@@ -441,8 +442,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	daemon_set_front(http);
+	readiness_start(&d, srv); /* state open, every socket listening */
 
 	int sig = server_run(srv);
+	readiness_stop();
 	started = 0;        /* daemon.stop is written below */
 	daemon_tick(&d, 1); /* last-use times reach the disk */
 	char detail[32];
@@ -454,6 +457,7 @@ int main(int argc, char **argv)
 out:
 	if (started && daemon_event(&d, "daemon.stop", "start failed") < 0)
 		log_err("cannot write the daemon.stop audit event");
+	readiness_stop(); /* a start that failed after READY=1: none sent otherwise */
 	daemon_set_front(NULL);
 	http_stop(http);
 	if (hfd >= 0) {

@@ -332,6 +332,7 @@ static void exchange_finish(struct req_job *rj, struct request *r)
 	if (j->c.key.uid && account_get_by_uid(r->d->store, j->c.key.uid, &acc) == 1)
 		name = acc.name;
 	if (a->status == SVCA_ERR_UNAVAIL) {
+		metrics_exchange(&r->d->metrics, "hub_unreachable");
 		req_audit_refusal(r, "token.deny", "failure", name, "hub_unreachable");
 		req_fail(r, SVCA_ERR_UNAVAIL, "no hub reachable: token exchange needs a hub (%s)",
 			 a->message);
@@ -342,6 +343,7 @@ static void exchange_finish(struct req_job *rj, struct request *r)
 			!strcmp(a->reason, "rate_limited") || !strcmp(a->reason, "locked_out");
 		if (!limited && j->c.key_id[0])
 			cred_count_failure(r->d, r->peer, NULL, j->c.key_id);
+		metrics_exchange(&r->d->metrics, limited ? a->reason : "invalid_key");
 		req_audit_refusal(r, "token.deny", "denied", name, a->reason);
 		svca_frame_begin(r->reply, SVCA_ERR_FAILED);
 		svca_put_str(r->reply, F_REASON, limited ? a->reason : "invalid_key");
@@ -361,6 +363,7 @@ static void exchange_finish(struct req_job *rj, struct request *r)
 	ev.detail = "issued by a hub";
 	if (req_finish(r, &ev) < 0)
 		return;
+	metrics_exchange(&r->d->metrics, NULL);
 	req_ok(r);
 	svca_put_bytes(r->reply, F_TOKEN, a->token, strlen(a->token));
 	svca_put_u64(r->reply, F_EXPIRES_IN, a->expires_in);
@@ -388,7 +391,18 @@ static void exchange_start(struct request *r, const char *key, const struct cred
 	req_defer(r, &j->job);
 }
 
+static void token_create(struct request *r);
+
+/* The exchange's latency on this daemon (an agent's hub round trip runs
+ * off the loop and is not in it). */
 void cmd_token_create(struct request *r)
+{
+	int64_t t0 = metrics_clock_us();
+	token_create(r);
+	metrics_observe(&r->d->metrics.exchange, t0);
+}
+
+static void token_create(struct request *r)
 {
 	char key[SVCA_KEY_LEN + 8];
 	struct cred c;
@@ -398,6 +412,7 @@ void cmd_token_create(struct request *r)
 	if (req_secret(r, F_KEY, key, sizeof(key)) < 0) {
 		memset(&c, 0, sizeof(c));
 		c.result = CRED_MALFORMED;
+		metrics_exchange(&r->d->metrics, "malformed");
 		req_cred_refused(r, &c, 0, "token.deny", NULL, NULL, NULL, NULL);
 		req_fail(r, SVCA_ERR_FAILED, "invalid API key");
 		return;
@@ -411,6 +426,7 @@ void cmd_token_create(struct request *r)
 	}
 	sodium_memzero(key, sizeof(key));
 	if (c.result != CRED_OK) {
+		metrics_exchange(&r->d->metrics, cred_reason(c.result));
 		req_cred_refused(r, &c, just_locked, "token.deny", NULL, NULL, NULL, NULL);
 		req_cred_refusal_reply(r, &c);
 		return;
@@ -427,6 +443,7 @@ void cmd_token_create(struct request *r)
 		return;
 	}
 	r->wrote = 1;
+	metrics_exchange(&r->d->metrics, NULL);
 	req_ok(r);
 	svca_put_bytes(r->reply, F_TOKEN, tok.token, strlen(tok.token));
 	svca_put_u64(r->reply, F_EXPIRES_IN, (uint64_t)tok.ttl);

@@ -86,6 +86,7 @@ static int audit_auth(struct request *r, const struct pam_ctx *p, const struct a
 		      struct acct_decision *ad)
 {
 	struct audit_event ev, acct;
+	metrics_login(&r->d->metrics, p->service, reason); /* every auth decision comes here */
 	if (reason || (ad && !ad->wanted))
 		ad = NULL; /* no account-stage decision with this auth */
 	req_txn_begin(r);
@@ -206,6 +207,8 @@ static int ssh_cert_stage(struct request *r, const char *name, const char *servi
 		return -1;
 	}
 	struct audit_event ev;
+	if (!strcmp(stage, "account")) /* the certificate login's auth decision */
+		metrics_login(&r->d->metrics, service, sshca_login_reason(res));
 	req_txn_begin(r);
 	req_event(&ev, r, "auth.deny", "denied");
 	ev.account = a.name;
@@ -239,6 +242,7 @@ static int ssh_cert_allow(struct request *r, const struct account *a, const char
 			  const char *rhost, const char *tty, const struct ssh_cert *c)
 {
 	struct audit_event ev;
+	metrics_login(&r->d->metrics, service, NULL);
 	req_event(&ev, r, "auth.allow", "success");
 	ev.account = a->name;
 	ev.uid = a->uid;
@@ -367,7 +371,18 @@ static void keyfwd_start(struct request *r, const struct pam_ctx *p, const struc
 	req_defer(r, &j->job);
 }
 
+static void pam_auth(struct request *r);
+
+/* The PAM check's latency (a hub's round trip for an agent's first use of
+ * a key is not in it: that part runs off the loop). */
 void cmd_pam_auth(struct request *r)
+{
+	int64_t t0 = metrics_clock_us();
+	pam_auth(r);
+	metrics_observe(&r->d->metrics.pam_check, t0);
+}
+
+static void pam_auth(struct request *r)
 {
 	struct pam_ctx p;
 	struct account a;
@@ -435,10 +450,11 @@ void cmd_pam_auth(struct request *r)
 			return;
 		}
 		if (c.result != CRED_OK) {
-			if (just_locked)
+			if (just_locked) {
+				metrics_login(&r->d->metrics, p.service, cred_reason(c.result));
 				req_cred_refused(r, &c, 1, "auth.deny", p.service, nz(p.rhost),
 						 nz(p.tty), a.name);
-			else
+			} else
 				audit_auth(r, &p, &a, cred_reason(c.result),
 					   c.key_id[0] ? c.key_id : NULL, NULL, NULL);
 			int limited = c.result == CRED_LOCKED_OUT || c.result == CRED_RATE_LIMITED;

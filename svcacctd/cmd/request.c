@@ -227,6 +227,8 @@ void req_audit_refusal(struct request *r, const char *event, const char *outcome
 		       const char *account, const char *reason)
 {
 	struct audit_event ev;
+	if (!strcmp(event, "admin.deny"))
+		metrics_admin_refusal(&r->d->metrics); /* counted, even when coalesced */
 	if (!refusals_admit(r->d, r->peer, &r->actor, event, NULL))
 		return;
 	req_event(&ev, r, event, outcome);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "defaults.h"
 #include "lastuse.h"
+#include "metrics.h"
 #include "proto.h"
 #include "store.h"
 
@@ -73,7 +74,8 @@ struct daemon {
 	struct auditfwd *afwd;
 	uint64_t afwd_cursor, afwd_dropped;
 	int64_t afwd_ok_wall;
-	int afwd_unsaved; /* the cursor moved since audit/fwd was written */
+	int afwd_unsaved;       /* the cursor moved since audit/fwd was written */
+	struct metrics metrics; /* GET /metrics (base/metrics.h) */
 };
 
 #endif

@@ -355,6 +355,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len, const struct 
 	    (wait = rl_hit(d->rl_uid, rlkey, mono, cfg->rate_limit_count, window)) > 0) {
 		c->result = CRED_RATE_LIMITED;
 		c->retry_after = wait;
+		metrics_rate_limited(&d->metrics, 0);
 		goto out;
 	}
 	/* Lockout is per caller and key id, and unknown key ids count the
@@ -389,6 +390,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len, const struct 
 		int64_t lock_ms = (int64_t)cfg->lockout_seconds * 1000;
 		if (rl_fail(d->rl_lock, lockkey, mono, cfg->lockout_threshold, lock_ms, lock_ms)) {
 			*just_locked = 1;
+			metrics_lockout(&d->metrics);
 			c->result = CRED_LOCKED_OUT;
 			c->retry_after = cfg->lockout_seconds;
 		}
@@ -411,6 +413,7 @@ void cred_check_key(struct daemon *d, const char *key, size_t len, const struct 
 	if (wait > 0) {
 		c->result = CRED_RATE_LIMITED;
 		c->retry_after = wait;
+		metrics_rate_limited(&d->metrics, 1);
 		goto out;
 	}
 	if ((c->result = key_state(&c->key, (uint64_t)now)) == CRED_OK) {
@@ -438,9 +441,10 @@ int cred_count_failure(struct daemon *d, const struct peer *peer, const char *rh
 	int64_t lock_ms = (int64_t)cfg->lockout_seconds * 1000;
 	caller_id(peer, rhost, caller);
 	snprintf(lockkey, sizeof(lockkey), "l:%s:%s", caller, key_id);
-	return rl_fail(d->rl_lock, lockkey, svca_now_ms(), cfg->lockout_threshold, lock_ms, lock_ms)
-		       ? 1
-		       : 0;
+	if (!rl_fail(d->rl_lock, lockkey, svca_now_ms(), cfg->lockout_threshold, lock_ms, lock_ms))
+		return 0;
+	metrics_lockout(&d->metrics);
+	return 1;
 }
 
 /* Expired active keys: persist the status and audit key.expire once. */

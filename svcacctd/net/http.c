@@ -451,6 +451,13 @@ static int agent_url(const struct http_front *h, struct MHD_Connection *c, const
 	return di && di->daemon == h->tls;
 }
 
+/* 1 when c came through the HTTPS API. */
+static int on_tls(const struct http_front *h, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *di = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+	return h->tls && di && di->daemon == h->tls;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -538,6 +545,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed",
 				       "use POST", 0, "POST");
 		return introspect(h, c, rs);
+	}
+	/* The HTTP front's callers only (its socket's mode, loopback), not
+	 * the HTTPS API's: the counters say how the host is used. */
+	if (!strcmp(url, "/metrics") && !on_tls(h, c)) {
+		if (!get)
+			return problem(c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed",
+				       "use GET", 0, "GET, HEAD");
+		return http_metrics(h, c);
 	}
 	if (!strcmp(url, "/healthz")) {
 		if (!get)

@@ -104,6 +104,9 @@ int http_dispatch(struct http_front *h, struct MHD_Connection *c, uint16_t cmd,
 enum MHD_Result https_command(struct http_front *h, struct MHD_Connection *c, const char *name,
 			      const char *method, struct req_state *rs);
 
+/* GET /metrics: the Prometheus text (http_metrics.c). */
+enum MHD_Result http_metrics(struct http_front *h, struct MHD_Connection *c);
+
 /* The daemon a front serves. */
 struct daemon *http_front_daemon(struct http_front *h);
 

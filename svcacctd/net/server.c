@@ -125,6 +125,7 @@ static void conn_close(struct server *s, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconns--;
+	s->d->metrics.native_conns = s->nconns;
 	if (c->peer.uid == 0)
 		s->nroot--;
 }
@@ -364,6 +365,7 @@ static void do_accept(struct server *s)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		s->d->metrics.native_conns = s->nconns;
 		if (c->peer.uid == 0)
 			s->nroot++;
 		/* A client sends its request right after connecting: it is

@@ -16,7 +16,7 @@ void server_free(struct server *s);
 
 /* Other fds served by the same loop (the HTTP front's epoll fd): fn runs
  * when fd is readable.  At most SERVER_MAX_WATCH. */
-#define SERVER_MAX_WATCH 4
+#define SERVER_MAX_WATCH 6
 typedef void (*server_fd_fn)(void *arg);
 /* timeout (may be NULL): ms until fn must run again, -1 = no need. */
 typedef int (*server_timeout_fn)(void *arg);
