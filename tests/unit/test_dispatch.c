@@ -63,7 +63,8 @@ static void test_every_row_is_complete(void **state)
 				assert_string_not_equal(o->name, c->name);
 		}
 	}
-	assert_int_equal(rows, 49); /* 43 + the SSH CA's five + ssh.principals (issue 18) */
+	/* 43 + the SSH CA's five + ssh.principals (issue 18) + 3 queries (issue 19) */
+	assert_int_equal(rows, 52);
 	assert_int_equal(request_size_limit(9999), SVCA_MAX_REQUEST);
 }
 
