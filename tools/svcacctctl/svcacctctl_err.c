@@ -140,7 +140,7 @@ void ctl_warn(const char *fmt, ...)
 	json_t *o = json_pack("{s:{s:o}}", "warning", "message",
 			      ctl_json_str((struct ctl_str){ buf, n }));
 	if (o) {
-		json_dumpf(o, stderr, JSON_COMPACT);
+		json_dumpf(o, stderr, JSON_PRESERVE_ORDER);
 		fputc('\n', stderr);
 		json_decref(o);
 	}
@@ -155,7 +155,7 @@ int ctl_err_flush(int rc)
 	json_t *o = json_pack("{s:{s:s,s:o}}", "error", "code", code, "message",
 			      ctl_json_str((struct ctl_str){ msg, strlen(msg) }));
 	fflush(stdout);
-	if (!o || json_dumpf(o, stderr, JSON_COMPACT) < 0) {
+	if (!o || json_dumpf(o, stderr, JSON_PRESERVE_ORDER) < 0) {
 		/* Out of memory: still one JSON line. */
 		fprintf(stderr, "{\"error\": {\"code\": \"%s\", \"message\": \"out of memory\"}}",
 			code);
