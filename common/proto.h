@@ -102,6 +102,10 @@ enum svca_cmd {
 	SVCA_CMD_SSH_REVOKE = 83,
 	SVCA_CMD_SSH_PRINCIPALS = 84, /* svcacct-principals, for sshd */
 	SVCA_CMD_SSH_CA_ROTATE = 85,
+
+	SVCA_CMD_KEY_LIST_ALL = 90, /* operator queries (issue 19 item 5) */
+	SVCA_CMD_ACCOUNT_FIND = 91,
+	SVCA_CMD_ACCESS_LIST = 92,
 };
 
 /* Reply status.  Values equal svcacctctl's exit statuses. */
@@ -201,6 +205,7 @@ enum svca_tag {
 	F_VALID_AFTER = 117,    /* U64: ms since the epoch */
 	F_METHOD = 118,         /* STR: how a login authenticated (ssh-cert) */
 
+	F_EXPIRING_DAYS = 120,   /* U64: key list --all --expiring DAYS */
 	F_AUDIT_OUTCOME = 130,   /* STR: audit list filter: success | failure | denied */
 	F_AUDIT_SERVICE = 131,   /* STR: audit list filter: the PAM service */
 	F_AUDIT_UNTIL = 132,     /* U64: audit list filter: ms since the epoch, inclusive */
@@ -351,6 +356,21 @@ enum svca_tag {
  *                    SSH_PRINCIPALS, is audited as auth.allow with method
  *                    ssh-cert, and lets PAM_SESSION_OPEN issue a token.
 
+ * Operator queries (admin).
+ *   KEY_LIST_ALL     [F_EXPIRING_DAYS] -> (F_ITEM key)*, by account then
+ *                    creation; with F_EXPIRING_DAYS only active keys that
+ *                    expire within that many days
+ *   ACCOUNT_FIND     [F_WORKSPACE] [F_TEAM] [F_ROLE] [F_STATUS] -> (F_ITEM
+ *                    account)*: accounts with one grant that matches every
+ *                    grant filter given (F_WORKSPACE: on the workspace or
+ *                    its team; F_TEAM: on the team or one of its
+ *                    workspaces; F_ROLE: that role), and F_STATUS (active |
+ *                    disabled); an unknown workspace or team -> NOTFOUND
+ *   ACCESS_LIST      - -> (F_ITEM F_NAME F_CAPABILITY F_ROLE F_SOURCE)*: who
+ *                    may do what on this host (login, sudo), one item per
+ *                    (account, capability, grant); F_SOURCE as for
+ *                    ACCOUNT_ACCESS, F_ROLE the grant's role
+ *
  * F_JSON of an audit event is the same JSON object that goes to syslog:
  * {"seq","ts","event","outcome","actor","subject","scope","peer",
  *  "service","rhost","reason"} with ts as an ISO 8601 UTC string (ms).

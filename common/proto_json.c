@@ -92,6 +92,7 @@ static const struct svca_json_field fields[] = {
 	{ F_SSH_CERT, SVCA_K_STR, 0, "ssh_cert" },
 	{ F_VALID_AFTER, SVCA_K_U64, 0, "valid_after" },
 	{ F_METHOD, SVCA_K_STR, 0, "method" },
+	{ F_EXPIRING_DAYS, SVCA_K_U64, 0, "expiring_days" },
 	{ F_AUDIT_OUTCOME, SVCA_K_STR, 0, "audit_outcome" },
 	{ F_AUDIT_SERVICE, SVCA_K_STR, 0, "audit_service" },
 	{ F_AUDIT_UNTIL, SVCA_K_U64, 0, "audit_until" },
@@ -149,6 +150,9 @@ static const struct svca_json_cmd cmds[] = {
 	{ SVCA_CMD_SSH_LIST, "ssh.list" },
 	{ SVCA_CMD_SSH_REVOKE, "ssh.revoke" },
 	{ SVCA_CMD_SSH_CA_ROTATE, "ssh_ca.rotate" },
+	{ SVCA_CMD_KEY_LIST_ALL, "key.list_all" },
+	{ SVCA_CMD_ACCOUNT_FIND, "account.find" },
+	{ SVCA_CMD_ACCESS_LIST, "access.list" },
 	/* named like every non-PAM command; the handler answers local
 	 * callers only (root, the daemon's user, ssh_principals_user) */
 	{ SVCA_CMD_SSH_PRINCIPALS, "ssh.principals" },

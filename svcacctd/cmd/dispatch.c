@@ -60,6 +60,13 @@ static const struct command commands[] = {
 	  CMD_NOT_AGENT },
 	{ SVCA_CMD_KEY_LIST, "key.list", cmd_key_list, CALLER_SELF_OR_ADMIN, MGMTSIZE, 0,
 	  CMD_NOT_AGENT },
+	/* operator queries: read-only, admin */
+	{ SVCA_CMD_KEY_LIST_ALL, "key.list_all", cmd_key_list_all, CALLER_ADMIN, MGMTSIZE, 0,
+	  CMD_NOT_AGENT },
+	{ SVCA_CMD_ACCOUNT_FIND, "account.find", cmd_account_find, CALLER_ADMIN, MGMTSIZE, 0,
+	  CMD_NOT_AGENT },
+	{ SVCA_CMD_ACCESS_LIST, "access.list", cmd_access_list, CALLER_ADMIN, MGMTSIZE, 0,
+	  CMD_ANY_MODE },
 	{ SVCA_CMD_KEY_DISABLE, "key.disable", cmd_key_disable, CALLER_ADMIN_OF, MGMTSIZE, 1,
 	  CMD_NOT_AGENT },
 	{ SVCA_CMD_KEY_ENABLE, "key.enable", cmd_key_enable, CALLER_ADMIN_OF, MGMTSIZE, 1,

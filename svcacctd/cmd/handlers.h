@@ -17,6 +17,9 @@ void cmd_account_disable(struct request *r);
 void cmd_account_enable(struct request *r);
 void cmd_account_delete(struct request *r);
 void cmd_account_access(struct request *r);
+/* operator queries (handlers_queries.c) */
+void cmd_account_find(struct request *r);
+void cmd_access_list(struct request *r);
 void cmd_team_create(struct request *r);
 void cmd_team_list(struct request *r);
 void cmd_team_delete(struct request *r);
@@ -29,6 +32,7 @@ void cmd_grant_list(struct request *r);
 void cmd_pam_authorize(struct request *r);
 void cmd_key_create(struct request *r);
 void cmd_key_list(struct request *r);
+void cmd_key_list_all(struct request *r);
 void cmd_key_enable(struct request *r);
 void cmd_key_disable(struct request *r);
 void cmd_key_revoke(struct request *r);

@@ -209,6 +209,74 @@ void cmd_key_list(struct request *r)
 	svca_frame_end(r->reply);
 }
 
+/* key list --all: a key with its owner's name, for sorting. */
+struct owned_key {
+	char account[SVCA_NAME_MAX + 1];
+	const struct apikey *k;
+};
+
+static int by_owner(const void *a, const void *b)
+{
+	const struct owned_key *x = a, *y = b;
+	int c = strcmp(x->account, y->account);
+	if (c)
+		return c;
+	return x->k->created_at < y->k->created_at ? -1 : x->k->created_at > y->k->created_at;
+}
+
+/* Active, not yet expired, and expiring before limit (ms). */
+static int expiring(const struct apikey *k, uint64_t now, uint64_t limit)
+{
+	return k->status == KEY_ACTIVE && k->expires_at && k->expires_at > now &&
+	       k->expires_at <= limit;
+}
+
+/* Every key of every account (admin), optionally only the active ones
+ * that expire within F_EXPIRING_DAYS days. */
+void cmd_key_list_all(struct request *r)
+{
+	const struct svca_field *fd = req_field(r, F_EXPIRING_DAYS);
+	uint64_t days = 0, now = (uint64_t)svca_wall_ms();
+	struct apikey *ks;
+	size_t n, m = 0;
+
+	if (fd && (svca_field_u64(fd, &days) < 0 || days > 36500)) {
+		req_fail(r, SVCA_ERR_BADREQ, "--expiring: a number of days from 0 to 36500");
+		return;
+	}
+	if (key_all(r->d->store, &ks, &n) < 0) {
+		req_fail(r, SVCA_ERR_FAILED, "internal storage error");
+		return;
+	}
+	struct owned_key *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		free(ks);
+		req_fail(r, SVCA_ERR_FAILED, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct account a;
+		if (fd && !expiring(&ks[i], now, now + days * (uint64_t)DAY_MS))
+			continue;
+		/* a key whose account is gone is no one's: not listed */
+		if (account_get_by_uid(r->d->store, ks[i].uid, &a) != 1)
+			continue;
+		snprintf(v[m].account, sizeof(v[m].account), "%s", a.name);
+		v[m++].k = &ks[i];
+	}
+	if (m)
+		qsort(v, m, sizeof(*v), by_owner);
+	req_ok(r);
+	for (size_t i = 0; i < m; i++) {
+		svca_put_mark(r->reply, F_ITEM);
+		key_reply(r, v[i].account, v[i].k);
+	}
+	free(v);
+	free(ks);
+	if (svca_frame_end(r->reply) < 0)
+		req_fail(r, SVCA_ERR_FAILED, "the key list is too large to send");
+}
+
 /* Enables (KEY_ACTIVE), disables or revokes one key of an account. */
 static void key_set_status(struct request *r, enum key_status target)
 {

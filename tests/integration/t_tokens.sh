@@ -464,7 +464,7 @@ stop_daemon
 if start_daemon_faked +16m; then
 	if expect_exit 1 $CTL --json token verify "$TF" &&
 		[ "$(printf '%s' "$OUT" | json_eval 'd["reason"]')" = expired ] &&
-		[ "$ERR" = "svcacctctl: token is not valid: expired" ]; then
+		[ "$ERR" = '{"error": {"code": "expired", "message": "token is not valid: expired"}}' ]; then
 		ok "16 minutes later the token has expired: exit 1, reason expired"
 	else
 		not_ok "16 minutes later the token has expired (exit $RC: $OUT $ERR)"

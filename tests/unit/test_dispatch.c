@@ -23,6 +23,21 @@ static void test_names_of_commands(void **state)
 	assert_null(command_find(9999));
 }
 
+/* The operator queries (commands 90-92) are read-only and for admins. */
+static void test_operator_queries_are_admin_reads(void **state)
+{
+	(void)state;
+	static const uint16_t q[] = { SVCA_CMD_KEY_LIST_ALL, SVCA_CMD_ACCOUNT_FIND,
+				      SVCA_CMD_ACCESS_LIST };
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		const struct command *c = command_find(q[i]);
+		assert_non_null(c);
+		assert_int_equal(c->caller, CALLER_ADMIN);
+		assert_int_equal(c->writes, 0);
+	}
+	assert_string_equal(command_find(SVCA_CMD_ACCESS_LIST)->name, "access.list");
+}
+
 /* Every number below 100 that has a row has all of it, under a name no
  * other row has; the PAM commands get the smaller size limit. */
 static void test_every_row_is_complete(void **state)
@@ -48,7 +63,8 @@ static void test_every_row_is_complete(void **state)
 				assert_string_not_equal(o->name, c->name);
 		}
 	}
-	assert_int_equal(rows, 49); /* 43 + the SSH CA's five + ssh.principals (issue 18) */
+	/* 43 + the SSH CA's five + ssh.principals (issue 18) + 3 queries (issue 19) */
+	assert_int_equal(rows, 52);
 	assert_int_equal(request_size_limit(9999), SVCA_MAX_REQUEST);
 }
 
@@ -78,6 +94,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_of_commands),
+		cmocka_unit_test(test_operator_queries_are_admin_reads),
 		cmocka_unit_test(test_every_row_is_complete),
 		cmocka_unit_test(test_json_names_agree),
 	};

@@ -34,9 +34,20 @@ static const struct ctl_cmd commands[] = {
 	  "  --role ROLE         organization role: member (default), admin or\n"
 	  "                      super-admin\n",
 	  ctl_account_create },
-	{ "account", "list", "", "list the service accounts",
+	{ "account", "list", "[--workspace WS] [--team TEAM] [--role ROLE] [--status STATUS]",
+	  "list the service accounts",
 	  "Prints a table NAME UID ROLE STATUS DESCRIPTION, or with --json an\n"
-	  "array of account objects.\n",
+	  "array of account objects.  The filters combine (all must hold):\n"
+	  "\n"
+	  "  --workspace WS      accounts with a grant on WS or on its team\n"
+	  "  --team TEAM         accounts with a grant on TEAM or one of its\n"
+	  "                      workspaces\n"
+	  "  --role ROLE         viewer, editor or admin: with --workspace or\n"
+	  "                      --team, that grant has this role; alone, any\n"
+	  "                      grant of the account has it\n"
+	  "  --status STATUS     active or disabled\n"
+	  "\n"
+	  "An unknown workspace or team exits 4 (not found).\n",
 	  ctl_account_list },
 	{ "account", "show", "NAME", "show one service account",
 	  "Prints the account's fields as \"key: value\" lines, or with --json\n"
@@ -88,6 +99,14 @@ static const struct ctl_cmd commands[] = {
 	  "\n"
 	  "An account may ask about itself; other accounts need admin rights.\n",
 	  ctl_account_access },
+	{ "access", "list", "", "who may log in and who may sudo on this host",
+	  "Prints a table ACCOUNT CAPABILITY ROLE GRANT: one row per account,\n"
+	  "capability (login, sudo) and grant that gives it on this host's\n"
+	  "workspaces (a grant on a team counts for its workspaces; a disabled\n"
+	  "account has none).  With --json an array of {\"account\",\n"
+	  "\"capability\", \"role\", \"grant\": {\"type\", \"scope\",\n"
+	  "\"workspace\", \"role\"}}.  Needs admin rights.\n",
+	  ctl_access_list },
 	{ "team", "create", "TEAM", "create a team",
 	  "Creates the team TEAM.  Teams own workspaces; a grant on a team\n"
 	  "applies in every workspace of the team.  Team and workspace names use\n"
@@ -177,7 +196,8 @@ static const struct ctl_cmd commands[] = {
 	  "new key can take over before the old one is disabled (rotation\n"
 	  "without downtime).  Needs admin rights.\n",
 	  ctl_key_create },
-	{ "key", "list", "NAME", "list an account's API keys (never the keys themselves)",
+	{ "key", "list", "NAME | --all [--expiring DAYS]",
+	  "list an account's API keys (never the keys themselves)",
 	  "Prints a table KEY_ID LABEL STATUS CREATED CREATED_BY EXPIRES\n"
 	  "LAST_USED.  STATUS is active, disabled, revoked or expired; EXPIRES\n"
 	  "is 'never' for a key without expiry; LAST_USED is the time of the\n"
@@ -188,7 +208,11 @@ static const struct ctl_cmd commands[] = {
 	  "\"created_at\", \"created_by\", \"expires_at\", \"last_used_at\",\n"
 	  "\"last_used\": {\"uid\", \"pid\", \"service\"} or null, \"account\"}.\n"
 	  "\n"
-	  "An account may list its own keys; other accounts need admin rights.\n",
+	  "An account may list its own keys; other accounts need admin rights.\n"
+	  "\n"
+	  "--all lists the keys of every account (admin): a table ACCOUNT KEY_ID\n"
+	  "LABEL STATUS EXPIRES LAST_USED, or the same --json array.  With\n"
+	  "--expiring DAYS only the active keys that expire within DAYS days.\n",
 	  ctl_key_list },
 	{ "key", "disable", "NAME KEYID", "disable an API key (reversible)",
 	  "Disables the key KEYID (the 12-character id from key list) of the\n"
@@ -460,26 +484,16 @@ static const char *disp(const char *s)
 	return out;
 }
 
-void ctl_err(const char *fmt, ...)
-{
-	va_list ap;
-	fflush(stdout);
-	fputs(CTL_PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 int ctl_usage_error(const struct ctl *c, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
-	fflush(stdout);
-	fputs(CTL_PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	ctl_err_report("usage", msg);
+	if (ctl_err_json())
+		return CTL_EXIT_USAGE; /* the hints are for people */
 	if (c && c->cmd) {
 		fprintf(stderr, "usage: " CTL_PROG " [OPTIONS] %s%s%s%s%s\n", c->cmd->noun,
 			*c->cmd->verb ? " " : "", c->cmd->verb, *c->cmd->args ? " " : "",
@@ -497,13 +511,15 @@ int ctl_usage_error(const struct ctl *c, const char *fmt, ...)
 __attribute__((format(printf, 2, 3))) static int noun_usage_error(const char *noun, const char *fmt,
 								  ...)
 {
+	char msg[1024];
 	va_list ap;
-	fflush(stdout);
-	fputs(CTL_PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: " CTL_PROG " [OPTIONS] %s VERB [ARGS...]  (VERB:", noun);
+	ctl_err_report("usage", msg);
+	if (ctl_err_json())
+		return CTL_EXIT_USAGE;
+	fprintf(stderr, "usage: " CTL_PROG " [OPTIONS] %s VERB [ARGS...]  (VERB:", noun);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (strcmp(commands[i].noun, noun) == 0)
 			fprintf(stderr, " %s", commands[i].verb);
@@ -536,7 +552,8 @@ static void print_main_help(FILE *f)
 	      "  --ca FILE            the CA certificates (PEM) that verify the hub\n"
 	      "                       (default: the system CAs).  The certificate and\n"
 	      "                       host name are always verified\n"
-	      "  --json               print one JSON document on stdout\n"
+	      "  --json               print one JSON document on stdout; errors as one\n"
+	      "                       line {\"error\": {\"code\", \"message\"}} on stderr\n"
 	      "  --timeout SECONDS    give up on the daemon after SECONDS (default 10)\n"
 	      "  --token-file FILE    act with the session token in FILE (admin by\n"
 	      "                       token: a service account whose org role is admin\n"
@@ -666,6 +683,7 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i, int *rc)
 			return -1;
 		}
 		c->json = 1;
+		ctl_err_set_json(1);
 		return 1;
 	}
 	int is_socket = 0, is_timeout = 0, is_token = 0, is_trust = 0, is_hub = 0, is_ca = 0;
@@ -831,7 +849,7 @@ static int finish(int rc)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (rc == 0) {
-			fprintf(stderr, CTL_PROG ": error writing output: %s\n", strerror(errno));
+			ctl_err("error writing output: %s", strerror(errno));
 			rc = CTL_EXIT_FAILED;
 		}
 	}
@@ -840,12 +858,16 @@ static int finish(int rc)
 	return rc;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	struct ctl c = { .timeout_ms = CTL_DEFAULT_TIMEOUT_MS };
 	int i = 1, rc;
 
-	ctl_secure_output_init();
+	/* --json anywhere (before "--"): even an error in the arguments
+	 * before it is then reported as JSON */
+	for (int j = 1; j < argc && strcmp(argv[j], "--") != 0; j++)
+		if (strcmp(argv[j], "--json") == 0)
+			ctl_err_set_json(1);
 
 	while (i < argc) {
 		const char *a = argv[i];
@@ -900,4 +922,11 @@ int main(int argc, char **argv)
 		}
 	}
 	return finish(cmd->run(&c, argc - i, argv + i));
+}
+
+int main(int argc, char **argv)
+{
+	ctl_secure_output_init();
+	/* every exit path: with --json, the error as one JSON line */
+	return ctl_err_flush(run(argc, argv));
 }

@@ -90,8 +90,27 @@ int ctl_parse_args(struct ctl *c, int argc, char **argv, struct ctl_opt *opts, s
 __attribute__((format(printf, 2, 3))) int ctl_usage_error(const struct ctl *c, const char *fmt,
 							  ...);
 
-/* Prints "svcacctctl: MESSAGE" to stderr. */
+/* ---- errors (svcacctctl_err.c) ------------------------------------------ */
+
+/* Every error goes through ctl_err_report: without --json it prints
+ * "svcacctctl: MESSAGE" to stderr at once; with --json (ctl_err_set_json,
+ * as soon as --json is parsed) it is kept, and ctl_err_flush(rc) prints
+ * one line {"error": {"code": CODE, "message": MESSAGE}} on stderr when rc
+ * is not 0.  code: a stable word (the daemon's F_REASON), NULL = the exit
+ * status's (ctl_err_code_of: failed, usage, not_authorized, not_found,
+ * unavailable). */
+void ctl_err_set_json(int on);
+int ctl_err_json(void);
+const char *ctl_err_code_of(int status);
+void ctl_err_report(const char *code, const char *msg);
+void ctl_err_reportn(const char *code, size_t codelen, const char *msg, size_t n);
 __attribute__((format(printf, 1, 2))) void ctl_err(const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void ctl_err_code(const char *code, const char *fmt, ...);
+/* "svcacctctl: warning: MESSAGE", or with --json {"warning": {"message":
+ * ...}} at once: a warning does not fail the command. */
+__attribute__((format(printf, 1, 2))) void ctl_warn(const char *fmt, ...);
+/* At exit: prints the JSON error (see above); returns rc. */
+int ctl_err_flush(int rc);
 
 /* The largest uid --trust-uid takes ((uid_t)-1 is no user). */
 #define CTL_UID_MAX 4294967294u
@@ -330,6 +349,7 @@ int ctl_account_disable(struct ctl *c, int argc, char **argv);
 int ctl_account_enable(struct ctl *c, int argc, char **argv);
 int ctl_account_delete(struct ctl *c, int argc, char **argv);
 int ctl_account_access(struct ctl *c, int argc, char **argv);
+int ctl_access_list(struct ctl *c, int argc, char **argv);
 
 int ctl_team_create(struct ctl *c, int argc, char **argv);
 int ctl_team_list(struct ctl *c, int argc, char **argv);

@@ -159,6 +159,36 @@ int ctl_account_create(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+/* account list [--workspace WS] [--team TEAM] [--role ROLE] [--status S]:
+ * ACCOUNT_LIST without a filter (as before), else ACCOUNT_FIND.  Starts
+ * the request in b; 0, or a usage error (b then untouched). */
+static int list_filter_request(const struct ctl *c, const struct ctl_opt *o, struct svca_buf *b)
+{
+	static const char *const roles[] = { "viewer", "editor", "admin" };
+	int rc, ok = 0;
+
+	if (o[0].value && (rc = ctl_check_scope_name(c, "workspace", o[0].value)) != 0)
+		return rc;
+	if (o[1].value && (rc = ctl_check_scope_name(c, "team", o[1].value)) != 0)
+		return rc;
+	for (size_t i = 0; o[2].value && i < 3; i++)
+		ok |= strcmp(o[2].value, roles[i]) == 0;
+	if (o[2].value && !ok)
+		return ctl_usage_error(c, "--role: viewer, editor or admin");
+	if (o[3].value && strcmp(o[3].value, "active") != 0 && strcmp(o[3].value, "disabled") != 0)
+		return ctl_usage_error(c, "--status: active or disabled");
+	if (!o[0].value && !o[1].value && !o[2].value && !o[3].value) {
+		ctl_request_begin(b, SVCA_CMD_ACCOUNT_LIST);
+		return 0;
+	}
+	ctl_request_begin(b, SVCA_CMD_ACCOUNT_FIND);
+	static const uint16_t tags[4] = { F_WORKSPACE, F_TEAM, F_ROLE, F_STATUS };
+	for (size_t i = 0; i < 4; i++)
+		if (o[i].value)
+			svca_put_str(b, tags[i], o[i].value);
+	return 0;
+}
+
 int ctl_account_list(struct ctl *c, int argc, char **argv)
 {
 	static const char *const title[5] = { "NAME", "UID", "ROLE", "STATUS", "DESCRIPTION" };
@@ -168,9 +198,15 @@ int ctl_account_list(struct ctl *c, int argc, char **argv)
 	size_t width[5];
 	int rc;
 
-	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, NULL)) != 0)
+	struct ctl_opt opts[] = { { "workspace", 1, NULL },
+				  { "team", 1, NULL },
+				  { "role", 1, NULL },
+				  { "status", 1, NULL } };
+
+	if ((rc = ctl_parse_args(c, argc, argv, opts, 4, NULL, 0, 0, NULL)) != 0)
 		return rc;
-	ctl_request_begin(&b, SVCA_CMD_ACCOUNT_LIST);
+	if ((rc = list_filter_request(c, opts, &b)) != 0)
+		return rc;
 	if ((rc = ctl_request(c, &b, &rep)) != 0)
 		return rc;
 
@@ -520,6 +556,72 @@ int ctl_account_access(struct ctl *c, int argc, char **argv)
 		rc = print_access_json(&rep.top);
 	else
 		show_access(&rep.top, name);
+	ctl_reply_free(&rep);
+	return rc;
+}
+
+/* ---- access list ----------------------------------------------------------------- */
+
+/* The grant of an access item as text: "workspace W", "team T (via
+ * workspace W)"; another form as it came. */
+static struct ctl_str grant_text(struct ctl_str src, char *buf)
+{
+	struct ctl_str part[SRC_NPARTS], out = { buf, 0 };
+	if (split_source(src, part) < 0)
+		return src;
+	int same = str_is(part[SRC_TYPE], "workspace") &&
+		   part[SRC_SCOPE].n == part[SRC_WORKSPACE].n &&
+		   memcmp(part[SRC_SCOPE].p, part[SRC_WORKSPACE].p, part[SRC_SCOPE].n) == 0;
+	int n = same ? snprintf(buf, CTL_CELL_BUFLEN, "%.*s %.*s", (int)part[SRC_TYPE].n,
+				part[SRC_TYPE].p, (int)part[SRC_SCOPE].n, part[SRC_SCOPE].p)
+		     : snprintf(buf, CTL_CELL_BUFLEN, "%.*s %.*s (via workspace %.*s)",
+				(int)part[SRC_TYPE].n, part[SRC_TYPE].p, (int)part[SRC_SCOPE].n,
+				part[SRC_SCOPE].p, (int)part[SRC_WORKSPACE].n,
+				part[SRC_WORKSPACE].p);
+	out.n = n < 0 ? 0 : (size_t)n >= CTL_CELL_BUFLEN ? CTL_CELL_BUFLEN - 1 : (size_t)n;
+	return out;
+}
+
+static struct ctl_str access_cell(const struct ctl_item *it, size_t col, char *buf)
+{
+	static const uint16_t tags[3] = { F_NAME, F_CAPABILITY, F_ROLE };
+	if (col < 3)
+		return ctl_cell_str(it, tags[col]);
+	return grant_text(ctl_cell_str(it, F_SOURCE), buf);
+}
+
+static json_t *access_item_json(const struct ctl_item *it, int *oom)
+{
+	struct ctl_str src;
+	json_t *o = json_object();
+	if (!o) {
+		*oom = 1;
+		return NULL;
+	}
+	ctl_json_set(o, "account", ctl_json_field(it, F_NAME), oom);
+	ctl_json_set(o, "capability", ctl_json_field(it, F_CAPABILITY), oom);
+	ctl_json_set(o, "role", ctl_json_field(it, F_ROLE), oom);
+	ctl_get_str(it, F_SOURCE, &src);
+	ctl_json_set(o, "grant", src.p ? source_json(src, oom) : json_null(), oom);
+	return o;
+}
+
+int ctl_access_list(struct ctl *c, int argc, char **argv)
+{
+	static const char *const title[4] = { "ACCOUNT", "CAPABILITY", "ROLE", "GRANT" };
+	struct svca_buf b;
+	struct ctl_reply rep;
+	int rc;
+
+	if ((rc = ctl_parse_args(c, argc, argv, NULL, 0, NULL, 0, 0, NULL)) != 0)
+		return rc;
+	ctl_request_begin(&b, SVCA_CMD_ACCESS_LIST);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
+		return rc;
+	if (c->json)
+		rc = ctl_json_print_items(&rep, access_item_json);
+	else
+		ctl_print_table(title, 4, rep.items, rep.nitems, access_cell);
 	ctl_reply_free(&rep);
 	return rc;
 }

@@ -243,9 +243,9 @@ static json_t *item_event(const struct ctl_item *it, size_t idx)
 		uint64_t seq;
 		json_decref(ev);
 		if (ctl_get_u64(it, F_SEQ, &seq))
-			ctl_err("warning: audit record %" PRIu64 " is not a JSON object", seq);
+			ctl_warn("audit record %" PRIu64 " is not a JSON object", seq);
 		else
-			ctl_err("warning: audit item %zu is not a JSON object", idx + 1);
+			ctl_warn("audit item %zu is not a JSON object", idx + 1);
 		return NULL;
 	}
 	return ev;

@@ -248,13 +248,10 @@ static int socket_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_r
 	if (e != SVCA_CALL_OK) {
 		if (!*err)
 			snprintf(err, sizeof(err), "daemon not reachable at %s", path);
-		fflush(stdout);
-		fputs(CTL_PROG ": ", stderr);
-		ctl_put_safe(stderr, err, strlen(err));
-		if (e == SVCA_CALL_PEER)
-			fprintf(stderr, "; nothing was sent (a daemon run by another user: "
-					"--trust-uid UID)");
-		fputc('\n', stderr);
+		ctl_err_code(e == SVCA_CALL_NOMEM ? "failed" : "unavailable", "%s%s", err,
+			     e == SVCA_CALL_PEER ? "; nothing was sent (a daemon run by another "
+						   "user: --trust-uid UID)"
+						 : "");
 		return e == SVCA_CALL_NOMEM ? CTL_EXIT_FAILED : CTL_EXIT_UNREACHABLE;
 	}
 	return 0;
@@ -301,10 +298,7 @@ int ctl_exchange(const struct ctl *c0, struct svca_buf *b, struct ctl_reply *rep
 			return CTL_EXIT_FAILED;
 		}
 		const char *from = c->hub ? c->hub : socket_path(c);
-		fflush(stdout);
-		fputs(CTL_PROG ": malformed reply from ", stderr);
-		ctl_put_safe(stderr, from, strlen(from));
-		fputc('\n', stderr);
+		ctl_err_code("unavailable", "malformed reply from %s", from);
 		return CTL_EXIT_UNREACHABLE;
 	}
 	return 0;
@@ -315,25 +309,27 @@ int ctl_reply_error(const struct ctl *c, const struct ctl_reply *rep)
 	/* The message may sit anywhere in the body: look at every field. */
 	struct ctl_item all = { rep->fields, rep->nfields };
 	uint16_t st = rep->raw.status;
-	struct ctl_str m;
+	struct ctl_str m, why;
+	char msg[512];
+	int known = st >= SVCA_ERR_FAILED && st <= SVCA_ERR_UNAVAIL;
+	int rc = known ? st : CTL_EXIT_FAILED;
 
-	fflush(stdout);
-	fputs(CTL_PROG ": ", stderr);
+	/* the daemon's reason (rate_limited, locked_out ...) is the code */
+	ctl_get_str(&all, F_REASON, &why);
 	if (ctl_get_str(&all, F_MESSAGE, &m) && m.n) {
-		ctl_put_safe(stderr, m.p, m.n);
-	} else {
-		if (c->cmd)
-			fprintf(stderr, "%s%s%s: ", c->cmd->noun, *c->cmd->verb ? " " : "",
-				c->cmd->verb);
-		if (st >= SVCA_ERR_FAILED && st <= SVCA_ERR_UNAVAIL)
-			fputs(svca_status_name(st), stderr);
-		else
-			fprintf(stderr, "unexpected reply status %u", (unsigned)st);
+		ctl_err_reportn(why.p ? why.p : ctl_err_code_of(rc),
+				why.p ? why.n : strlen(ctl_err_code_of(rc)), m.p, m.n);
+		return rc;
 	}
-	fputc('\n', stderr);
-	if (st >= SVCA_ERR_FAILED && st <= SVCA_ERR_UNAVAIL)
-		return st;
-	return CTL_EXIT_FAILED;
+	const char *noun = c->cmd ? c->cmd->noun : "", *verb = c->cmd ? c->cmd->verb : "";
+	if (known)
+		snprintf(msg, sizeof(msg), "%s%s%s%s%s", noun, *verb ? " " : "", verb,
+			 c->cmd ? ": " : "", svca_status_name(st));
+	else
+		snprintf(msg, sizeof(msg), "%s%s%s%sunexpected reply status %u", noun,
+			 *verb ? " " : "", verb, c->cmd ? ": " : "", (unsigned)st);
+	ctl_err_reportn(why.p, why.n, msg, strlen(msg));
+	return rc;
 }
 
 int ctl_request(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)

@@ -205,7 +205,7 @@ static int token_create(struct ctl *c, int argc, char **argv)
 	}
 	if (!tok.p) {
 		ctl_reply_free(&rep);
-		ctl_err("the daemon's reply has no token\n");
+		ctl_err("the daemon's reply has no token");
 		return CTL_EXIT_FAILED;
 	}
 	ctl_get_u64(&rep.top, F_EXPIRES_AT, &exp);

@@ -168,15 +168,11 @@ static int transfer_error(const char *url, CURLcode rc, const char *ebuf, int ti
 		break;
 	default: break;
 	}
-	fflush(stdout);
-	fprintf(stderr, CTL_PROG ": hub not reachable at ");
-	ctl_put_safe(stderr, url, strlen(url));
-	fputs(": ", stderr);
 	const char *why = *ebuf ? ebuf : curl_easy_strerror(rc);
-	ctl_put_safe(stderr, why, strlen(why));
+	char after[64] = "";
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		fprintf(stderr, " (gave up after %d ms: --timeout)", timeout_ms);
-	fprintf(stderr, "%s\n", hint);
+		snprintf(after, sizeof(after), " (gave up after %d ms: --timeout)", timeout_ms);
+	ctl_err_code("unavailable", "hub not reachable at %s: %s%s%s", url, why, after, hint);
 	return CTL_EXIT_UNREACHABLE;
 }
 

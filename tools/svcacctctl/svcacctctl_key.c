@@ -6,7 +6,9 @@
  * a message, and every buffer that held it is wiped. */
 #include "svcacctctl.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keyfmt.h"
@@ -267,14 +269,77 @@ int ctl_key_create(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+/* key list --all: ACCOUNT KEY_ID LABEL STATUS EXPIRES LAST_USED. */
+static struct ctl_str all_cell(const struct ctl_item *it, size_t col, char *buf)
+{
+	static const size_t map[6] = { 0, 0, 1, 2, 5, 6 };
+	if (col == 0)
+		return ctl_cell_str(it, F_NAME);
+	return key_cell(it, map[col], buf);
+}
+
+/* "--expiring DAYS": 0..36500.  0, or a usage error. */
+static int parse_days(const struct ctl *c, const char *s, uint64_t *days)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || *s == '-' || v > 36500)
+		return ctl_usage_error(c, "--expiring: '%s' is not a number of days (0 to 36500)",
+				       s);
+	*days = v;
+	return 0;
+}
+
+static int key_list_all(struct ctl *c, const char *expiring)
+{
+	static const char *const title[6] = { "ACCOUNT", "KEY_ID",  "LABEL",
+					      "STATUS",  "EXPIRES", "LAST_USED" };
+	struct svca_buf b;
+	struct ctl_reply rep;
+	uint64_t days = 0;
+	int rc;
+
+	if (expiring && (rc = parse_days(c, expiring, &days)) != 0)
+		return rc;
+	ctl_request_begin(&b, SVCA_CMD_KEY_LIST_ALL);
+	if (expiring)
+		svca_put_u64(&b, F_EXPIRING_DAYS, days);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
+		return rc;
+	if (c->json)
+		rc = ctl_json_print_items(&rep, key_json);
+	else
+		ctl_print_table(title, 6, rep.items, rep.nitems, all_cell);
+	ctl_reply_free(&rep);
+	return rc;
+}
+
 int ctl_key_list(struct ctl *c, int argc, char **argv)
 {
 	static const char *const title[7] = { "KEY_ID",     "LABEL",   "STATUS",   "CREATED",
 					      "CREATED_BY", "EXPIRES", "LAST_USED" };
+	struct ctl_opt opts[] = { { "all", 0, NULL }, { "expiring", 1, NULL } };
+	const char *pos[1] = { NULL };
+	struct svca_buf b;
 	struct ctl_reply rep;
 	int rc;
 
-	if ((rc = ctl_name_request(c, argc, argv, SVCA_CMD_KEY_LIST, NULL, &rep)) != 0)
+	if ((rc = ctl_parse_args(c, argc, argv, opts, 2, name_pos, 0, 1, pos)) != 0)
+		return rc;
+	if (opts[0].value && pos[0])
+		return ctl_usage_error(c, "give either NAME or --all, not both");
+	if (opts[0].value)
+		return key_list_all(c, opts[1].value);
+	if (opts[1].value)
+		return ctl_usage_error(c, "--expiring goes with --all");
+	if (!pos[0])
+		return ctl_usage_error(c, "missing argument NAME (or --all)");
+	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
+		return rc;
+	ctl_request_begin(&b, SVCA_CMD_KEY_LIST);
+	svca_put_str(&b, F_NAME, pos[0]);
+	if ((rc = ctl_request(c, &b, &rep)) != 0)
 		return rc;
 	if (c->json)
 		rc = ctl_json_print_items(&rep, key_json);

@@ -215,10 +215,10 @@ static int print_invalid(const struct ctl *c, struct ctl_str reason, json_t *cla
 {
 	int rc = CTL_EXIT_FAILED;
 
-	fflush(stdout);
-	fputs(CTL_PROG ": token is not valid: ", stderr);
-	ctl_put_safe(stderr, reason.p, reason.n);
-	fputc('\n', stderr);
+	char msg[256];
+	snprintf(msg, sizeof(msg), "token is not valid: %.*s",
+		 (int)(reason.n < 200 ? reason.n : 200), reason.p ? reason.p : "");
+	ctl_err_reportn(reason.p, reason.n, msg, strlen(msg));
 	if (c->json) {
 		int oom = 0;
 		json_t *o = json_object();

@@ -594,9 +594,9 @@ int ctl_read_secret_file(const char *path, const char *what, char *buf, size_t c
 		return CTL_EXIT_FAILED;
 	}
 	if (st.st_mode & 077)
-		ctl_err("warning: the %s file '%s' is accessible to group or others "
-			"(mode %04o); chmod 600 it",
-			what, path, (unsigned)(st.st_mode & 07777));
+		ctl_warn("the %s file '%s' is accessible to group or others "
+			 "(mode %04o); chmod 600 it",
+			 what, path, (unsigned)(st.st_mode & 07777));
 	for (;;) {
 		if (n + 1 >= cap) {
 			ctl_wipe(buf, cap);
