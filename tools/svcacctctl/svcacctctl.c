@@ -157,7 +157,7 @@ static const struct ctl_cmd commands[] = {
 	  "{\"account\", \"scope_type\": \"workspace\"|\"team\", \"scope\", \"role\",\n"
 	  "\"created_at\", \"created_by\"}.\n",
 	  ctl_grant_list },
-	{ "key", "create", "NAME [--expires DAYS|never] [--label TEXT]",
+	{ "key", "create", "NAME [--expires DAYS|never] [--label TEXT] [--out FILE]",
 	  "generate an API key for an account (shown once)",
 	  "Generates a new API key for the account NAME.  The key is shown once:\n"
 	  "the daemon keeps only a keyed hash of it.  Store it at once, for\n"
@@ -168,10 +168,17 @@ static const struct ctl_cmd commands[] = {
 	  "{\"key_id\", \"key\", \"label\", \"status\", \"created_at\", \"created_by\",\n"
 	  "\"expires_at\", \"last_used_at\", \"account\"}.\n"
 	  "\n"
+	  "With --out FILE the key goes only to FILE, a new file of mode 0600\n"
+	  "(an existing FILE is never replaced: exit 1 and no key is made); the\n"
+	  "key id alone goes to standard output.  With --json the object then\n"
+	  "holds \"file\" instead of \"key\".\n"
+	  "\n"
 	  "  --expires DAYS  the key expires after DAYS days (a positive integer;\n"
 	  "                  default 90, at most max_key_days, 366 by default);\n"
 	  "                  'never' only where allow_nonexpiring_keys = true\n"
 	  "  --label TEXT    what the key is for (\"gitlab prod runner\")\n"
+	  "  --out FILE      write the key to FILE (created, mode 0600), not to\n"
+	  "                  standard output\n"
 	  "\n"
 	  "An account has at most max_active_keys (default 2) active keys, so a\n"
 	  "new key can take over before the old one is disabled (rotation\n"
