@@ -23,6 +23,14 @@
 	"[-s SOCKET | --hub URL [--ca FILE]] [--json] [--timeout SECONDS] [--token-file FILE] " \
 	"[--trust-uid UID]"
 
+/* Every global option, as global_opt and main take them, for the shell
+ * completion (svcacctctl --commands; t_completion.sh checks the list
+ * against global_opt). */
+#define GLOBAL_OPTIONS                                                                         \
+	"-s SOCKET --socket SOCKET --hub URL --ca FILE --json --timeout SECONDS --token-file " \
+	"FILE "                                                                                \
+	"--trust-uid UID -h --help --version"
+
 /* ---- the command table ------------------------------------------------------ */
 
 static const struct ctl_cmd commands[] = {
@@ -856,6 +864,11 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "--version") == 0) {
 			puts(CTL_PROG " " CTL_VERSION);
+			return finish(0);
+		}
+		/* not in --help: for the shell completion, see svcacctctl(1) */
+		if (strcmp(a, "--commands") == 0) {
+			ctl_complete_print(stdout, GLOBAL_OPTIONS, commands, NCOMMANDS);
 			return finish(0);
 		}
 		int g = global_opt(&c, argc, argv, &i, &rc);
