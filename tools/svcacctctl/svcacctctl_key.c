@@ -352,8 +352,9 @@ int ctl_key_create(struct ctl *c, int argc, char **argv)
 	if (out) {
 		if (key_out_write(out_fd, out, key) < 0) {
 			int e = errno;
-			struct ctl_str id = { "?", 1 };
-			ctl_get_str(&rep.top, F_KEY_ID, &id);
+			struct ctl_str id;
+			if (!ctl_get_str(&rep.top, F_KEY_ID, &id) || !id.p || id.n > 64)
+				id = (struct ctl_str){ "?", 1 };
 			ctl_err("--out %s: cannot write the key: %s; key %.*s was created "
 				"and is lost: revoke it with '" CTL_PROG " key revoke %s %.*s'",
 				out, strerror(e), (int)id.n, id.p, pos[0], (int)id.n, id.p);
