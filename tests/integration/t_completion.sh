@@ -207,8 +207,9 @@ got=$(complete_words --json --timeout 5 ke)
 if [ "$got" = key ]; then ok "global options and their values are skipped before the noun"; else not_ok "skipped globals: '$got'"; fi
 
 # ---- installed -------------------------------------------------------------------------
-if make -s -n -C "$REPO_DIR" install DESTDIR="$TMPD/root" BUILD="$SVCACCT_BUILD" 2>/dev/null |
-	grep -q -F 'etc/bash-completion/svcacctctl' &&
+# (make -n only prints; its output is read whole: no SIGPIPE under pipefail)
+INSTALL_CMDS=$(make -s -n -C "$REPO_DIR" install DESTDIR="$TMPD/root" BUILD="$SVCACCT_BUILD" 2>/dev/null)
+if [[ $INSTALL_CMDS == *"etc/bash-completion/svcacctctl $TMPD/root/"*"/bash-completion/completions/svcacctctl"* ]] &&
 	grep -q -x 'usr/share/bash-completion/completions/svcacctctl' "$REPO_DIR/packaging/debian/svcacct.install" &&
 	grep -q -x '%{_datadir}/bash-completion/completions/svcacctctl' "$REPO_DIR/packaging/rpm/svcacct.spec"; then
 	ok "make install, the .deb and the .rpm install the completion"
