@@ -231,6 +231,7 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR    ?= $(PREFIX)/lib/tmpfiles.d
 PAMCONFIGDIR   ?= $(DATADIR)/pam-configs
+BASHCOMPDIR    ?= $(DATADIR)/bash-completion/completions
 VISUDO         ?= $(firstword $(wildcard /usr/sbin/visudo /usr/bin/visudo /sbin/visudo))
 
 INSTALL_MAN      := $(wildcard man/*.[1-8])
@@ -245,6 +246,8 @@ install: $(PROGS) $(BUILD)/svcacct-principals
 	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0755 $(BUILD)/svcacctd $(DESTDIR)$(SBINDIR)/svcacctd
 	install -m 0755 $(BUILD)/svcacctctl $(DESTDIR)$(BINDIR)/svcacctctl
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 etc/bash-completion/svcacctctl $(DESTDIR)$(BASHCOMPDIR)/svcacctctl
 	install -m 0644 etc/svcacctd.conf $(DESTDIR)$(SYSCONFDIR)/svcacct/svcacctd.conf
 	sed 's|/usr/sbin/svcacctd|$(SBINDIR)/svcacctd|g' etc/systemd/svcacctd.service \
 	    > $(DESTDIR)$(SYSTEMDUNITDIR)/svcacctd.service

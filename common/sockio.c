@@ -129,7 +129,8 @@ __attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errle
 }
 
 /* The socket must be a socket owned by root or the daemon's user, in a
- * directory that others cannot write to (so nobody can swap it). */
+ * directory that others cannot write to (so nobody can swap it).  0 ok,
+ * -2 no file at the path, -1 refused. */
 static int check_socket_path(const char *path, uid_t trusted, char *err, size_t errlen)
 {
 	struct stat st;
@@ -137,7 +138,7 @@ static int check_socket_path(const char *path, uid_t trusted, char *err, size_t 
 
 	if (lstat(path, &st) < 0) {
 		seterr(err, errlen, "daemon not reachable at %s: %s", path, strerror(errno));
-		return -1;
+		return -2; /* no socket at all: unreachable, nobody to distrust */
 	}
 	if (!S_ISSOCK(st.st_mode) || (st.st_uid != 0 && st.st_uid != trusted)) {
 		seterr(err, errlen, "refusing %s: not a socket owned by root or the daemon's user",
@@ -223,9 +224,11 @@ enum svca_call_err svca_call(const struct svca_call_opts *o, const struct svca_b
 	}
 	strcpy(sa.sun_path, o->path);
 
-	if (o->trusted_uid >= 0 &&
-	    check_socket_path(o->path, (uid_t)o->trusted_uid, err, errlen) < 0)
-		return SVCA_CALL_PEER;
+	if (o->trusted_uid >= 0) {
+		int cr = check_socket_path(o->path, (uid_t)o->trusted_uid, err, errlen);
+		if (cr < 0)
+			return cr == -2 ? SVCA_CALL_CONNECT : SVCA_CALL_PEER;
+	}
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {

@@ -563,7 +563,7 @@ void cmd_token_revoke(struct request *r)
 		    req_load_account(r, name, &a) < 0)
 			return;
 		req_txn_begin(r);
-		if (account_next_gen(r->d->store, &a.gen) < 0 || account_put(r->d->store, &a) < 0) {
+		if (account_revoke_tokens(r->d->store, &a) < 0) {
 			req_storage_error(r);
 			return;
 		}

@@ -15,6 +15,9 @@
 #define UID_CURSOR_KEY "meta/uid_cursor"
 /* The last generation handed out, to any account (account_next_gen). */
 #define GEN_COUNTER_KEY "meta/gen"
+/* The record field of tokens_revoked_gen.  Record tags only need to be
+ * unique within the record: an existing tag, no new wire number. */
+#define F_TOKENS_REVOKED_GEN F_LIMIT
 /* Present once every account got a generation from the counter. */
 #define GEN_UPGRADED_KEY "meta/gen_upgraded"
 
@@ -71,6 +74,8 @@ int account_encode(const struct account *a, struct svca_buf *b)
 	 * reader that does not know the field ignores it (record.h). */
 	if (a->break_glass)
 		svca_put_u64(b, F_BREAK_GLASS, 1);
+	if (a->tokens_revoked_gen)
+		svca_put_u64(b, F_TOKENS_REVOKED_GEN, a->tokens_revoked_gen);
 	return b->failed ? -1 : 0;
 }
 
@@ -100,6 +105,7 @@ int account_decode(const uint8_t *data, size_t len, struct account *a)
 	a->last_activity = rec_u64(&r, F_LAST_ACTIVITY);
 	a->gen = rec_u64(&r, F_SEQ);
 	a->break_glass = rec_u64(&r, F_BREAK_GLASS) == 1;
+	a->tokens_revoked_gen = rec_u64(&r, F_TOKENS_REVOKED_GEN);
 	return 0;
 }
 
@@ -248,6 +254,14 @@ int account_next_gen(struct store *s, uint64_t *gen)
 		return -1;
 	*gen = next;
 	return 0;
+}
+
+int account_revoke_tokens(struct store *s, struct account *a)
+{
+	if (account_next_gen(s, &a->gen) < 0)
+		return -1;
+	a->tokens_revoked_gen = a->gen;
+	return account_put(s, a);
 }
 
 struct name_list {

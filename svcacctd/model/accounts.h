@@ -29,6 +29,10 @@ struct account {
 	 * working (created, renamed, re-roled, a grant removed or changed, all
 	 * tokens revoked): unique across accounts, never reused. */
 	uint64_t gen;
+	/* The generation "token revoke --account" gave it last (0: never): a
+	 * token of an older generation was revoked, not merely superseded
+	 * (token verify names the reason).  Optional, like break_glass. */
+	uint64_t tokens_revoked_gen;
 	/* Break-glass (DESIGN.md section 9): on a stale agent this account
 	 * still logs in, checked from the persisted state.  An optional field
 	 * of record version 1: older records (and readers) have it off. */
@@ -70,6 +74,11 @@ struct change_hooks {
  * written in the open transaction: above every generation any account ever
  * had.  0 ok, -1 error. */
 int account_next_gen(struct store *s, uint64_t *gen);
+
+/* token revoke --account: a fresh generation for a, remembered as the
+ * one that revoked the older tokens, and a written, in the open
+ * transaction.  0 ok, -1 error. */
+int account_revoke_tokens(struct store *s, struct account *a);
 
 /* At start, once ("meta/gen_upgraded"): a store written before the counter
  * existed gets it, and every account a fresh generation from it (accounts

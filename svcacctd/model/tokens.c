@@ -191,8 +191,12 @@ enum tok_result token_verify(struct daemon *d, const char *tok, size_t len, json
 	 * generation (unique across accounts, accounts.c) must match too. */
 	if (g == 0 || (json_int_t)a->uid != json_integer_value(uid))
 		return TOK_ACCOUNT_UNKNOWN;
-	if ((json_int_t)a->gen != json_integer_value(gen))
-		return TOK_STALE;
+	if ((json_int_t)a->gen != json_integer_value(gen)) {
+		/* Older than the last "token revoke --account": revoked (the
+		 * admin's act), else superseded (a role or grant change). */
+		json_int_t tg = json_integer_value(gen);
+		return tg >= 0 && (uint64_t)tg < a->tokens_revoked_gen ? TOK_REVOKED : TOK_STALE;
+	}
 	if (a->disabled)
 		return TOK_ACCOUNT_DISABLED;
 	/* A token is no better than the key it came from: disabling the key

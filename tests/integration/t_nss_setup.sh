@@ -94,6 +94,16 @@ cp "$T/d" "$T/d.orig"
 check_exit 1 -d "disable refuses an unterminated block" sh "$SETUP" disable --file "$T/d"
 check -d "... and changes nothing" cmp "$T/d" "$T/d.orig"
 check_exit 2 -d "usage error: exit 2" sh "$SETUP" frobnicate
+# --help is a request: the help on stdout, exit 0, nothing on stderr
+if expect_exit 0 sh "$SETUP" --help && printf '%s\n' "$OUT" | grep -q '^usage: svcacct-nss-setup ' &&
+	printf '%s\n' "$OUT" | grep -q -e '--dry-run' && [ -z "$ERR" ]; then
+	ok "--help prints the help on stdout and exits 0"
+else
+	not_ok "--help prints the help on stdout and exits 0"
+fi
+cp "$T/sample" "$T/h" && cp "$T/sample" "$T/h.orig"
+check -d "enable --file F --help: help, exit 0" sh "$SETUP" enable --file "$T/h" --help
+check -d "... and the file is unchanged" cmp "$T/h" "$T/h.orig"
 check_exit 1 -d "missing file: exit 1" sh "$SETUP" status --file "$T/nonexistent"
 
 # the snippet and an enabled file work with glibc and the module

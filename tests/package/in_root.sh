@@ -170,11 +170,15 @@ for f in /usr/sbin/svcacctd /usr/bin/svcacctctl /etc/svcacct/svcacctd.conf \
 	/usr/share/man/man8/svcacctd.8.gz /usr/share/man/man8/pam_svcacct.8.gz \
 	/usr/share/man/man8/libnss_svcacct.8.gz /usr/lib/svcacct/svcacct-principals \
 	/usr/sbin/svcacct-ssh-setup /usr/share/man/man8/svcacct-principals.8.gz \
-	/usr/share/man/man8/svcacct-ssh-setup.8.gz; do
+	/usr/share/man/man8/svcacct-ssh-setup.8.gz /usr/share/bash-completion/completions/svcacctctl; do
 	[ -e "$f" ] || missing="$missing $f"
 done
 [ -n "$unit" ] || missing="$missing svcacctd.service"
 is "every packaged file is in place" "$missing" ""
+# the packaged completion completes from the packaged binary's table
+is "bash completion: svcacctctl key <TAB>" "$(bash -c '. /usr/share/bash-completion/completions/svcacctctl
+COMP_WORDS=(svcacctctl key ""); COMP_CWORD=2; _svcacctctl; echo "${COMPREPLY[*]}"' 2>&1)" \
+	"$(svcacctctl --commands | awk '$1 == "command" && $2 == "key" { printf "%s%s", n++ ? " " : "", $3 }')"
 is "package of pam_svcacct.so is libpam-svcacct" \
 	"$(dpkg -S "/usr/lib/$MA/security/pam_svcacct.so" 2>/dev/null | cut -d: -f1)" libpam-svcacct
 is "package of libnss_svcacct.so.2 is libnss-svcacct" \

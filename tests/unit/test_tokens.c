@@ -373,6 +373,37 @@ static void generation_bump_ends_older_tokens(void **state)
 	assert_string_equal(tok_reason(TOK_STALE), "superseded");
 }
 
+/* token revoke --account: the older tokens are "revoked", not
+ * "superseded"; a later role or grant change supersedes the tokens issued
+ * after the revoke, and the ones before it stay revoked.  The mark
+ * survives the record codec. */
+static void revoke_all_says_revoked(void **state)
+{
+	(void)state;
+	struct issued before, between, after;
+	struct account a = put_account("ci-deploy", 60001, 0, 0);
+	issue(&a, "session", &before);
+	store_begin(D->store);
+	assert_int_equal(account_revoke_tokens(D->store, &a), 0);
+	assert_int_equal(store_commit(D->store), 0);
+	assert_int_equal(a.tokens_revoked_gen, a.gen);
+	assert_int_equal(verify(before.token), TOK_REVOKED);
+	assert_string_equal(tok_reason(TOK_REVOKED), "revoked");
+	issue(&a, "session", &between);
+	assert_int_equal(verify(between.token), TOK_OK);
+	store_begin(D->store);
+	assert_int_equal(account_next_gen(D->store, &a.gen), 0); /* a role change */
+	assert_int_equal(account_put(D->store, &a), 0);
+	assert_int_equal(store_commit(D->store), 0);
+	assert_int_equal(verify(before.token), TOK_REVOKED);
+	assert_int_equal(verify(between.token), TOK_STALE);
+	issue(&a, "session", &after);
+	assert_int_equal(verify(after.token), TOK_OK);
+	struct account back;
+	assert_int_equal(account_get(D->store, "ci-deploy", &back), 1);
+	assert_int_equal(back.tokens_revoked_gen, a.tokens_revoked_gen);
+}
+
 /* The uid claim must be the account's: a token for another uid under the
  * same name (signed by us, say an older account) is not this account's. */
 static void uid_claim_must_match(void **state)
@@ -607,6 +638,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(account_disabled_then_enabled, setup, teardown),
 		cmocka_unit_test_setup_teardown(account_deleted_or_recreated, setup, teardown),
 		cmocka_unit_test_setup_teardown(generation_bump_ends_older_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(revoke_all_says_revoked, setup, teardown),
 		cmocka_unit_test_setup_teardown(uid_claim_must_match, setup, teardown),
 		cmocka_unit_test_setup_teardown(key_status_governs_its_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(size_stays_under_512_bytes, setup, teardown),

@@ -23,6 +23,14 @@
 	"[-s SOCKET | --hub URL [--ca FILE]] [--json] [--timeout SECONDS] [--token-file FILE] " \
 	"[--trust-uid UID]"
 
+/* Every global option, as global_opt and main take them, for the shell
+ * completion (svcacctctl --commands; t_completion.sh checks the list
+ * against global_opt). */
+#define GLOBAL_OPTIONS                                                                         \
+	"-s SOCKET --socket SOCKET --hub URL --ca FILE --json --timeout SECONDS --token-file " \
+	"FILE "                                                                                \
+	"--trust-uid UID -h --help --version"
+
 /* ---- the command table ------------------------------------------------------ */
 
 static const struct ctl_cmd commands[] = {
@@ -176,7 +184,7 @@ static const struct ctl_cmd commands[] = {
 	  "{\"account\", \"scope_type\": \"workspace\"|\"team\", \"scope\", \"role\",\n"
 	  "\"created_at\", \"created_by\"}.\n",
 	  ctl_grant_list },
-	{ "key", "create", "NAME [--expires DAYS|never] [--label TEXT]",
+	{ "key", "create", "NAME [--expires DAYS|never] [--label TEXT] [--out FILE]",
 	  "generate an API key for an account (shown once)",
 	  "Generates a new API key for the account NAME.  The key is shown once:\n"
 	  "the daemon keeps only a keyed hash of it.  Store it at once, for\n"
@@ -187,10 +195,17 @@ static const struct ctl_cmd commands[] = {
 	  "{\"key_id\", \"key\", \"label\", \"status\", \"created_at\", \"created_by\",\n"
 	  "\"expires_at\", \"last_used_at\", \"account\"}.\n"
 	  "\n"
+	  "With --out FILE the key goes only to FILE, a new file of mode 0600\n"
+	  "(an existing FILE is never replaced: exit 1 and no key is made); the\n"
+	  "key id alone goes to standard output.  With --json the object then\n"
+	  "holds \"file\" instead of \"key\".\n"
+	  "\n"
 	  "  --expires DAYS  the key expires after DAYS days (a positive integer;\n"
 	  "                  default 90, at most max_key_days, 366 by default);\n"
 	  "                  'never' only where allow_nonexpiring_keys = true\n"
 	  "  --label TEXT    what the key is for (\"gitlab prod runner\")\n"
+	  "  --out FILE      write the key to FILE (created, mode 0600), not to\n"
+	  "                  standard output\n"
 	  "\n"
 	  "An account has at most max_active_keys (default 2) active keys, so a\n"
 	  "new key can take over before the old one is disabled (rotation\n"
@@ -883,6 +898,11 @@ static int run(int argc, char **argv)
 		}
 		if (strcmp(a, "--version") == 0) {
 			puts(CTL_PROG " " CTL_VERSION);
+			return finish(0);
+		}
+		/* not in --help: for the shell completion, see svcacctctl(1) */
+		if (strcmp(a, "--commands") == 0) {
+			ctl_complete_print(stdout, GLOBAL_OPTIONS, commands, NCOMMANDS);
 			return finish(0);
 		}
 		int g = global_opt(&c, argc, argv, &i, &rc);

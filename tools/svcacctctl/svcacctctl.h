@@ -126,6 +126,13 @@ int ctl_check_account_name(const struct ctl *c, const char *name);
  * the kind in the message ("team", "workspace"). */
 int ctl_check_scope_name(const struct ctl *c, const char *what, const char *name);
 
+/* ---- shell completion (svcacctctl_complete.c) ---------------------------- */
+
+/* svcacctctl --commands: prints a "global" line with the words of
+ * global_options, then a "command NOUN VERB WORD..." line per command of
+ * cmds, its options and positional arguments read from its synopsis. */
+void ctl_complete_print(FILE *f, const char *global_options, const struct ctl_cmd *cmds, size_t n);
+
 /* ---- replies (svcacctctl_util.c) ----------------------------------------- */
 
 /* A list item, or the fields before the first F_ITEM (the "top" item). */

@@ -215,6 +215,16 @@ static int trusted_uid(const struct ctl *c, int64_t *uid)
 	return 0;
 }
 
+/* Where systemd keeps this directory, it runs the host (sd_booted(3)'s
+ * test): the unreachable message then names the command that shows why. */
+#define CTL_SYSTEMD_DIR "/run/systemd/system"
+
+static int systemd_booted(void)
+{
+	struct stat st;
+	return lstat(CTL_SYSTEMD_DIR, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* The local socket: the frame with F_AUTH_TOKEN, to a daemon run by a
  * trusted uid. */
 static int socket_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_reply *rep)
@@ -248,10 +258,13 @@ static int socket_exchange(const struct ctl *c, struct svca_buf *b, struct ctl_r
 	if (e != SVCA_CALL_OK) {
 		if (!*err)
 			snprintf(err, sizeof(err), "daemon not reachable at %s", path);
-		ctl_err_code(e == SVCA_CALL_NOMEM ? "failed" : "unavailable", "%s%s", err,
+		ctl_err_code(e == SVCA_CALL_NOMEM ? "failed" : "unavailable", "%s%s%s", err,
 			     e == SVCA_CALL_PEER ? "; nothing was sent (a daemon run by another "
 						   "user: --trust-uid UID)"
-						 : "");
+						 : "",
+			     e == SVCA_CALL_CONNECT && systemd_booted()
+				     ? " (is svcacctd running? systemctl status svcacctd)"
+				     : "");
 		return e == SVCA_CALL_NOMEM ? CTL_EXIT_FAILED : CTL_EXIT_UNREACHABLE;
 	}
 	return 0;

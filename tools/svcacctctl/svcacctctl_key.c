@@ -2,14 +2,18 @@
 /* svcacctctl key: create, list, disable, enable, revoke.
  *
  * An API key is a secret: it appears once, in the reply to key create, and
- * goes to stdout alone (or in the --json document).  It is never echoed in
- * a message, and every buffer that held it is wiped. */
+ * goes to stdout alone (or in the --json document), or with --out FILE
+ * only to a new file of mode 0600.  It is never echoed in a message, and
+ * every buffer that held it is wiped. */
 #include "svcacctctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "keyfmt.h"
 
@@ -201,23 +205,126 @@ static void put_str(FILE *f, const struct ctl_item *it, uint16_t tag, const char
 		fputs(fallback, f);
 }
 
+/* "svcacctctl: created key ID for account NAME (LABEL), expires TIME" on
+ * stderr (stdout flushed first, so the lines come in order). */
+static void print_created(const struct ctl_item *it, const char *name)
+{
+	char t[CTL_TIME_BUFLEN];
+	uint64_t exp = 0;
+	struct ctl_str label;
+
+	fflush(stdout);
+	fputs(CTL_PROG ": created key ", stderr);
+	put_str(stderr, it, F_KEY_ID, "?");
+	fputs(" for account ", stderr);
+	put_str(stderr, it, F_NAME, name);
+	if (ctl_get_str(it, F_LABEL, &label) && label.n) {
+		fputs(" (", stderr);
+		ctl_put_safe(stderr, label.p, label.n);
+		fputc(')', stderr);
+	}
+	if (ctl_get_u64(it, F_EXPIRES_AT, &exp) && exp == 0)
+		fputs(", never expires", stderr);
+	else if (ctl_fmt_time(exp, 0, t, sizeof(t)) == 0)
+		fprintf(stderr, ", expires %s", t);
+	fputc('\n', stderr);
+}
+
+/* ---- key create --out FILE ------------------------------------------------ */
+
+/* Creates FILE (mode 0600, O_EXCL: an existing file, maybe holding the key
+ * of another account, is never replaced; O_NOFOLLOW: no symbolic link) before
+ * the daemon makes the key, so that a path that cannot be written costs no
+ * key.  The fd, or -1 after printing the error. */
+static int key_out_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			ctl_err("--out %s: the file exists; not replaced (a key file is "
+				"only ever created: remove it first or choose a new name)",
+				path);
+		else
+			ctl_err("--out %s: cannot create it: %s", path, strerror(errno));
+		return -1;
+	}
+	/* exactly 0600, whatever the umask */
+	if (fchmod(fd, 0600) < 0) {
+		ctl_err("--out %s: cannot set its mode: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes the key and a newline to fd and closes it.  0, or -1 (errno set;
+ * the file is removed). */
+static int key_out_write(int fd, const char *path, const struct svca_field *key)
+{
+	int bad = svca_write_all(fd, key->val, key->len) < 0 || svca_write_all(fd, "\n", 1) < 0 ||
+		  fsync(fd) < 0;
+	int e = errno;
+	if (close(fd) < 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad) {
+		unlink(path);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* The key went to the file: its id alone on stdout (so ID=$(...) takes
+ * it), what and where on stderr; with --json the key object without the
+ * key and with "file". */
+static int key_out_report(const struct ctl *c, const struct ctl_item *it, const char *name,
+			  const char *path)
+{
+	if (c->json) {
+		int oom = 0;
+		json_t *o = key_json_with(it, &oom, NULL);
+		ctl_json_set(o, "file", json_string(path), &oom);
+		return ctl_json_print_checked(o, oom);
+	}
+	put_str(stdout, it, F_KEY_ID, "?");
+	putchar('\n');
+	print_created(it, name);
+	fputs(CTL_PROG ": the key is in ", stderr);
+	ctl_put_safe(stderr, path, strlen(path));
+	fputs(" (mode 0600) and shown nowhere else\n", stderr);
+	return 0;
+}
+
 /* ---- commands -------------------------------------------------------------- */
 
 int ctl_key_create(struct ctl *c, int argc, char **argv)
 {
-	struct ctl_opt opts[] = { { "expires", 1, NULL }, { "label", 1, NULL } };
+	struct ctl_opt opts[] = { { "expires", 1, NULL },
+				  { "label", 1, NULL },
+				  { "out", 1, NULL } };
 	const char *pos[1];
 	struct svca_buf b;
 	struct ctl_reply rep;
 	uint64_t days = 0;
-	int rc;
+	int rc, out_fd = -1;
+	const char *out = NULL;
 
-	if ((rc = ctl_parse_args(c, argc, argv, opts, 2, name_pos, 1, 1, pos)) != 0)
+	if ((rc = ctl_parse_args(c, argc, argv, opts, 3, name_pos, 1, 1, pos)) != 0)
 		return rc;
 	if ((rc = ctl_check_account_name(c, pos[0])) != 0)
 		return rc;
 	if (opts[0].value && (rc = parse_expires(c, opts[0].value, &days)) != 0)
 		return rc;
+	if (opts[2].value) {
+		out = opts[2].value;
+		if (*out == '\0')
+			return ctl_usage_error(c, "--out: the path is empty");
+		if ((out_fd = key_out_open(out)) < 0)
+			return CTL_EXIT_FAILED;
+	}
 
 	ctl_request_begin(&b, SVCA_CMD_KEY_CREATE);
 	svca_put_str(&b, F_NAME, pos[0]);
@@ -225,42 +332,45 @@ int ctl_key_create(struct ctl *c, int argc, char **argv)
 		svca_put_u64(&b, F_EXPIRES_DAYS, days);
 	if (opts[1].value)
 		svca_put_str(&b, F_LABEL, opts[1].value);
-	if ((rc = ctl_request(c, &b, &rep)) != 0)
+	if ((rc = ctl_request(c, &b, &rep)) != 0) {
+		if (out) { /* no key: the empty file goes */
+			close(out_fd);
+			unlink(out);
+		}
 		return rc;
+	}
 
 	const struct svca_field *key = get_bytes(&rep.top, F_KEY);
 	if (!key || key->len == 0) {
 		ctl_err("the daemon's reply holds no key");
 		ctl_reply_free(&rep);
+		if (out) {
+			close(out_fd);
+			unlink(out);
+		}
 		return CTL_EXIT_FAILED;
 	}
-	if (c->json) {
+	if (out) {
+		if (key_out_write(out_fd, out, key) < 0) {
+			int e = errno;
+			struct ctl_str id;
+			if (!ctl_get_str(&rep.top, F_KEY_ID, &id) || !id.p || id.n > 64)
+				id = (struct ctl_str){ "?", 1 };
+			ctl_err("--out %s: cannot write the key: %s; key %.*s was created "
+				"and is lost: revoke it with '" CTL_PROG " key revoke %s %.*s'",
+				out, strerror(e), (int)id.n, id.p, pos[0], (int)id.n, id.p);
+			rc = CTL_EXIT_FAILED;
+		} else {
+			rc = key_out_report(c, &rep.top, pos[0], out);
+		}
+	} else if (c->json) {
 		int oom = 0;
 		json_t *o = key_json_with(&rep.top, &oom, key);
 		rc = ctl_json_print_checked(o, oom);
 	} else {
-		char t[CTL_TIME_BUFLEN];
-		uint64_t exp;
-		struct ctl_str label;
-
 		/* What and until when on stderr; the key alone on stdout. */
-		fflush(stdout);
-		fputs(CTL_PROG ": created key ", stderr);
-		put_str(stderr, &rep.top, F_KEY_ID, "?");
-		fputs(" for account ", stderr);
-		put_str(stderr, &rep.top, F_NAME, pos[0]);
-		if (ctl_get_str(&rep.top, F_LABEL, &label) && label.n) {
-			fputs(" (", stderr);
-			ctl_put_safe(stderr, label.p, label.n);
-			fputc(')', stderr);
-		}
-		if (ctl_get_u64(&rep.top, F_EXPIRES_AT, &exp) && exp == 0)
-			fputs(", never expires", stderr);
-		else if (ctl_fmt_time(exp, 0, t, sizeof(t)) == 0)
-			fprintf(stderr, ", expires %s", t);
-		fputs("\n" CTL_PROG ": the key is shown only this once: store it "
-		      "now\n",
-		      stderr);
+		print_created(&rep.top, pos[0]);
+		fputs(CTL_PROG ": the key is shown only this once: store it now\n", stderr);
 		ctl_put_safe(stdout, (const char *)key->val, key->len);
 		putchar('\n');
 		fflush(stdout);
