@@ -31,14 +31,49 @@
 
 static FILE *devnull;
 
-/* svcacctctl's error printer lives in svcacctctl.c, with main(); the code
- * under test reports through it.  Same output, to /dev/null. */
+/* svcacctctl's error printers live in svcacctctl_err.c (which keeps the
+ * --json state for main()); the code under test reports through them.
+ * The same text, to /dev/null. */
+static void to_devnull(const char *fmt, va_list ap)
+{
+	vfprintf(devnull ? devnull : stderr, fmt, ap);
+}
+
 void ctl_err(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(devnull ? devnull : stderr, fmt, ap);
+	to_devnull(fmt, ap);
 	va_end(ap);
+}
+
+void ctl_err_code(const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	(void)code;
+	va_start(ap, fmt);
+	to_devnull(fmt, ap);
+	va_end(ap);
+}
+
+void ctl_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	to_devnull(fmt, ap);
+	va_end(ap);
+}
+
+void ctl_err_reportn(const char *code, size_t codelen, const char *msg, size_t n)
+{
+	(void)code;
+	(void)codelen;
+	fwrite(msg, 1, n, devnull ? devnull : stderr);
+}
+
+const char *ctl_err_code_of(int status)
+{
+	return status == 0 ? "ok" : "failed";
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "dispatch.h"
 #include "fuzz_util.h"
 #include "request.h"
 #include "proto.h"
