@@ -143,44 +143,16 @@ void cmd_account_create(struct request *r)
 	svca_frame_end(r->reply);
 }
 
-struct list_ctx {
-	struct account *v;
-	size_t n, cap;
-	int oom;
-};
-
-static int collect(void *arg, const struct account *a)
-{
-	struct list_ctx *c = arg;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 64;
-		struct account *nv = realloc(c->v, ncap * sizeof(*nv));
-		if (!nv) {
-			c->oom = 1;
-			return 1;
-		}
-		c->v = nv;
-		c->cap = ncap;
-	}
-	c->v[c->n++] = *a;
-	return 0;
-}
-
-static int by_name(const void *x, const void *y)
-{
-	return strcmp(((const struct account *)x)->name, ((const struct account *)y)->name);
-}
-
 void cmd_account_list(struct request *r)
 {
-	struct list_ctx c = { 0 };
-	if (account_foreach(r->d->store, collect, &c) != 0 || c.oom) {
-		free(c.v);
+	struct {
+		struct account *v;
+		size_t n;
+	} c;
+	if (account_all_by_name(r->d->store, &c.v, &c.n) < 0) {
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error listing accounts");
 		return;
 	}
-	if (c.n)
-		qsort(c.v, c.n, sizeof(*c.v), by_name);
 	req_ok(r);
 	for (size_t i = 0; i < c.n; i++) {
 		svca_put_mark(r->reply, F_ITEM);

@@ -16,43 +16,16 @@
 
 struct acct_vec {
 	struct account *v;
-	size_t n, cap;
-	int oom;
+	size_t n;
 };
-
-static int collect_account(void *arg, const struct account *a)
-{
-	struct acct_vec *c = arg;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 64;
-		struct account *nv = realloc(c->v, ncap * sizeof(*nv));
-		if (!nv) {
-			c->oom = 1;
-			return 1;
-		}
-		c->v = nv;
-		c->cap = ncap;
-	}
-	c->v[c->n++] = *a;
-	return 0;
-}
-
-static int account_by_name(const void *a, const void *b)
-{
-	return strcmp(((const struct account *)a)->name, ((const struct account *)b)->name);
-}
 
 /* Every account, by name.  0, or -1 after replying with the error. */
 static int all_accounts(struct request *r, struct acct_vec *c)
 {
-	memset(c, 0, sizeof(*c));
-	if (account_foreach(r->d->store, collect_account, c) != 0 || c->oom) {
-		free(c->v);
+	if (account_all_by_name(r->d->store, &c->v, &c->n) < 0) {
 		req_fail(r, SVCA_ERR_FAILED, "internal storage error listing accounts");
 		return -1;
 	}
-	if (c->n)
-		qsort(c->v, c->n, sizeof(*c->v), account_by_name);
 	return 0;
 }
 

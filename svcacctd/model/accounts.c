@@ -518,3 +518,47 @@ int account_foreach(struct store *s, account_fn fn, void *arg)
 	struct foreach_ctx c = { fn, arg };
 	return store_iterate(s, DB_STATE, "acct/", foreach_cb, &c);
 }
+
+struct account_vec {
+	struct account *v;
+	size_t n, cap;
+	int oom;
+};
+
+static int account_vec_add(void *arg, const struct account *a)
+{
+	struct account_vec *c = arg;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		struct account *nv = realloc(c->v, ncap * sizeof(*nv));
+		if (!nv) {
+			c->oom = 1;
+			return 1;
+		}
+		c->v = nv;
+		c->cap = ncap;
+	}
+	c->v[c->n++] = *a;
+	return 0;
+}
+
+static int account_cmp_name(const void *x, const void *y)
+{
+	return strcmp(((const struct account *)x)->name, ((const struct account *)y)->name);
+}
+
+int account_all_by_name(struct store *s, struct account **v, size_t *n)
+{
+	struct account_vec c = { 0 };
+	if (account_foreach(s, account_vec_add, &c) != 0 || c.oom) {
+		free(c.v);
+		*v = NULL;
+		*n = 0;
+		return -1;
+	}
+	if (c.n)
+		qsort(c.v, c.n, sizeof(*c.v), account_cmp_name);
+	*v = c.v;
+	*n = c.n;
+	return 0;
+}

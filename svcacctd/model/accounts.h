@@ -105,5 +105,8 @@ void account_to_reply(const struct account *a, struct svca_buf *b);
 
 typedef int (*account_fn)(void *arg, const struct account *a);
 int account_foreach(struct store *s, account_fn fn, void *arg);
+/* Every account, sorted by name, in a malloc'ed array (*v NULL when there
+ * is none).  0, or -1 (storage error, ENOMEM; nothing to free). */
+int account_all_by_name(struct store *s, struct account **v, size_t *n);
 
 #endif
